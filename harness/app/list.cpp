@@ -1,0 +1,31 @@
+#include <fmt/format.h>
+
+#include "commands.hpp"
+
+namespace upfault::cli {
+
+void setup_list(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("list", "List scenarios: name, category, level, tags, summary");
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto filters = std::make_shared<std::vector<std::string>>();
+  auto steps = std::make_shared<bool>(false);
+  cmd->add_option("paths", *paths, "Scenario files or directories (default: scenarios)");
+  cmd->add_option("-f,--filter", *filters, kFilterHelp);
+  cmd->add_flag("--steps", *steps, "List the step kinds of the scenario language instead");
+  cmd->callback([=, &exit_code] {
+    if (*steps) {
+      for (const auto& k : step_kinds()) fmt::print("{:<10} {}\n", k.name, k.doc);
+      return;
+    }
+    auto r = load_suite(*paths, *filters);
+    std::size_t wn = 4, wc = 8;
+    for (const auto& s : r.scenarios) wn = std::max(wn, s.name.size()), wc = std::max(wc, s.category.size());
+    fmt::print("{:<{}}  {:<{}}  {:<6}  {:<20}  {}\n", "NAME", wn, "CATEGORY", wc, "LEVEL", "TAGS", "SUMMARY");
+    for (const auto& s : r.scenarios)
+      fmt::print("{:<{}}  {:<{}}  {:<6}  {:<20}  {}\n", s.name, wn, s.category, wc, to_string(s.level),
+                 fmt::format("{}", fmt::join(s.tags, ",")), s.summary);
+    if (!r.errors.empty()) exit_code = kInputError;
+  });
+}
+
+}  // namespace upfault::cli

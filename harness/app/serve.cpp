@@ -1,0 +1,93 @@
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "upfault/upstream.hpp"
+
+namespace upfault::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::vector<std::string> paths;
+  std::string listen = "127.0.0.1:0";
+  std::uint16_t refused_port = 0;
+  std::string read_timeout = "1s";
+  std::string connect_timeout = "1s";
+  bool allow_remote = false;
+  bool verbose = false;
+};
+
+int serve(const ServeArgs& a) {
+  auto suite = load_suite(a.paths, {});
+  if (!suite.errors.empty()) return kInputError;
+  std::string err;
+  auto hp = parse_host_port(a.listen, err, /*allow_any_port=*/true);
+  if (!hp) {
+    fmt::print(stderr, "upfault serve: --listen: {}\n", err);
+    return kInputError;
+  }
+  if (!is_loopback(hp->host) && !a.allow_remote) {
+    fmt::print(stderr, "upfault serve: {} is not a loopback address; pass --allow-remote to listen there\n", hp->host);
+    return kInputError;
+  }
+  FakeUpstream::Options o;
+  o.host = hp->host;
+  o.port = hp->port;
+  o.refused_port = a.refused_port;
+  o.verbose = true;
+  for (auto [text, field] : {std::pair{&a.read_timeout, &o.timeouts.read}, std::pair{&a.connect_timeout, &o.timeouts.connect}}) {
+    auto v = parse_fixed(*text, err);
+    if (!v) {
+      fmt::print(stderr, "upfault serve: {}\n", err);
+      return kInputError;
+    }
+    *field = *v;
+  }
+  // Block the stop signals in every thread; the main thread waits for them below.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  std::optional<FakeUpstream> up;
+  try {
+    up.emplace(o);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "upfault serve: cannot listen on {}:{}: {}\n", hp->host, hp->port, e.what());
+    return kInputError;
+  }
+  for (const auto& s : suite.scenarios) up->add(s);
+  up->start();
+  fmt::print("upfault serve: {} scenarios on http://{}:{} (refused endpoint: port {})\n", suite.scenarios.size(),
+             hp->host, up->port(), up->refused_port());
+  fmt::print("route a request to a scenario with the path /__upfault/NAME/, e.g.\n"
+             "  curl -i http://PROXY/__upfault/{}/\n"
+             "Ctrl-C stops.\n",
+             suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&stop, &sig);
+  up->stop();
+  return kPassed;
+}
+
+}  // namespace
+
+void setup_serve(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("serve", "Run the fake upstream alone, for use with curl and any proxy");
+  auto a = std::make_shared<ServeArgs>();
+  cmd->add_option("paths", a->paths, "Scenario files or directories (default: scenarios)");
+  cmd->add_option("-l,--listen", a->listen, "Address to listen on (port 0: any)")->capture_default_str();
+  cmd->add_option("--refused-port", a->refused_port, "Port held closed for the refused endpoint (default: any)");
+  cmd->add_option("--read-timeout", a->read_timeout, "Read timeout for durations such as \"2 * read_timeout\"")->capture_default_str();
+  cmd->add_option("--connect-timeout", a->connect_timeout, "Connect timeout for such durations")->capture_default_str();
+  cmd->add_flag("--allow-remote", a->allow_remote, "Allow listening outside loopback");
+  cmd->callback([a, &exit_code] { exit_code = serve(*a); });
+}
+
+}  // namespace upfault::cli

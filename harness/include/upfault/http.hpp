@@ -1,0 +1,57 @@
+#pragma once
+/// Incremental parsing of an HTTP/1.1 response from raw bytes (Beast's parser underneath).
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "upfault/scenario.hpp"
+
+namespace upfault {
+
+/// Feeds raw bytes and reports when a complete response has been seen. Interim 1xx
+/// responses (other than 101) are collected separately and parsing continues with the next.
+class ResponseReader {
+ public:
+  enum class State { need_more, complete, error };
+
+  explicit ResponseReader(bool head_request = false);
+  ~ResponseReader();
+  ResponseReader(ResponseReader&&) noexcept;
+  ResponseReader& operator=(ResponseReader&&) noexcept;
+
+  /// Consumes bytes; returns the state after them. Bytes after a complete message are ignored.
+  State feed(std::string_view bytes);
+  /// The peer closed the connection: completes a close-delimited body, or errors.
+  State eof();
+
+  [[nodiscard]] State state() const { return state_; }
+  [[nodiscard]] bool header_done() const;
+  [[nodiscard]] const ResponseImage& response() const { return image_; }  ///< valid once header_done
+  [[nodiscard]] const std::vector<int>& interim() const { return interim_; }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  /// Body bytes received so far (the response's body is filled when complete).
+  [[nodiscard]] std::size_t body_bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  State state_ = State::need_more;
+  ResponseImage image_;
+  std::vector<int> interim_;
+  std::string error_;
+  void capture();
+};
+
+/// Parses `bytes` as one whole response (a close after them ends a close-delimited body).
+/// Returns nullopt when they do not form a complete valid response.
+[[nodiscard]] std::optional<ResponseImage> parse_complete_response(std::string_view bytes);
+
+/// Serialises a structured response: status line, headers in order, body as given.
+[[nodiscard]] std::string serialize_response(const ResponseImage& r);
+
+/// Renders bytes for a person: printable ASCII as is, the rest as \r \n \xNN; cut at `max`.
+[[nodiscard]] std::string printable(std::string_view bytes, std::size_t max = 80);
+
+}  // namespace upfault

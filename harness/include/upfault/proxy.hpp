@@ -1,0 +1,90 @@
+#pragma once
+/// Proxy profiles and the proxy under test as a child process.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "upfault/duration.hpp"
+#include "upfault/loader.hpp"
+
+namespace upfault {
+
+/// proxies/<name>/profile.toml: how to start one proxy on loopback and what it is configured with.
+struct ProxyProfile {
+  std::string name;
+  std::string description;
+  std::filesystem::path dir;                 ///< the profile's directory
+  std::vector<std::string> command;          ///< argv, with {placeholders}
+  std::optional<std::filesystem::path> config_template;  ///< rendered into the work dir
+  std::string config_name;                   ///< the rendered file's name
+  std::vector<std::string> version_command;  ///< argv whose output holds the version
+  std::string version_regex;                 ///< first capture group is the version
+  std::vector<std::string> packages;         ///< Debian packages that provide it
+  std::string error_log;                     ///< path with placeholders, shown when it fails
+  Millis ready_timeout{10000};
+  ProxyTimeouts timeouts;
+};
+
+/// Loads a profile from a profile.toml, or by name from `search_dirs` (<dir>/<name>/profile.toml).
+[[nodiscard]] std::optional<ProxyProfile> find_profile(const std::string& name_or_path,
+                                                       const std::vector<std::filesystem::path>& search_dirs,
+                                                       LoadError& error);
+/// Directories searched for profiles: $UPFAULT_PROXIES_DIR, then the build's source tree, then the install prefix.
+[[nodiscard]] std::vector<std::filesystem::path> default_profile_dirs();
+/// Names of every profile found in `dirs`.
+[[nodiscard]] std::vector<std::string> list_profiles(const std::vector<std::filesystem::path>& dirs);
+
+/// Replaces {name} with vars[name]; an unknown {lower_case_name} is an error, other braces stay.
+[[nodiscard]] std::optional<std::string> render_template(const std::string& text,
+                                                         const std::map<std::string, std::string>& vars,
+                                                         std::string& error);
+
+/// A picked free loopback port (bound to port 0, then released).
+[[nodiscard]] std::uint16_t pick_free_port(const std::string& host = "127.0.0.1");
+
+/// A proxy under test running as a child in its own process group, with its own temp dir.
+class ProxyProcess {
+ public:
+  struct Ports {
+    std::uint16_t upstream = 0;
+    std::uint16_t refused = 0;
+  };
+  ProxyProcess() = default;
+  ~ProxyProcess();  ///< stops the whole process group and removes the work dir
+  ProxyProcess(const ProxyProcess&) = delete;
+  ProxyProcess& operator=(const ProxyProcess&) = delete;
+
+  /// Renders the config, starts the proxy and waits (bounded by ready_timeout) until its
+  /// listen port accepts. On failure returns false and `error` says why (exit status, log tail).
+  [[nodiscard]] bool start(const ProxyProfile& profile, const Ports& ports, std::string& error);
+  /// SIGTERM to the group, then SIGKILL after `grace`; reaps the leader. Idempotent.
+  void stop(Millis grace = Millis{3000});
+  /// True while the leader has not exited. Reaps it when it has.
+  [[nodiscard]] bool alive();
+  /// How the leader ended ("exited with status 1", "killed by signal 11"), once it has.
+  [[nodiscard]] std::string exit_description() const { return exit_; }
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] int pid() const { return pid_; }
+  [[nodiscard]] const std::filesystem::path& workdir() const { return workdir_; }
+  /// The last `lines` lines of the proxy's error log and its captured stderr.
+  [[nodiscard]] std::string log_tail(std::size_t lines = 10) const;
+
+ private:
+  int pid_ = -1;
+  std::uint16_t port_ = 0;
+  std::filesystem::path workdir_;
+  std::filesystem::path error_log_;
+  std::string exit_;
+};
+
+/// The proxy's version, from its version command ("" when unknown).
+[[nodiscard]] std::string proxy_version(const ProxyProfile& profile);
+
+/// The directory holding upfault's executables (for the {bindir} placeholder).
+[[nodiscard]] std::filesystem::path tool_dir();
+
+}  // namespace upfault

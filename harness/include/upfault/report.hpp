@@ -1,0 +1,37 @@
+#pragma once
+/// Reporting results: console lines, the JSON report.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "upfault/runner.hpp"
+
+namespace upfault {
+
+/// Who was tested: shown in reports.
+struct ProxyInfo {
+  std::string name;
+  std::string version;
+  std::string url;
+};
+
+/// Counts of each verdict class.
+struct Tally {
+  int pass = 0, stricter = 0, fail = 0, error = 0;
+  void add(VerdictKind k);
+  [[nodiscard]] int total() const { return pass + stricter + fail + error; }
+  /// "N passed, N failed" (stricter counts as passed, error as failed).
+  [[nodiscard]] std::string line() const;
+};
+
+/// One line per result, coloured when `colour`; the reason follows on failures.
+void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose);
+
+/// The JSON report: {"proxy": {...}, "summary": {...}, "results": [...]}.
+[[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
+                                  double wall_seconds);
+
+/// Whether to colour output on `out`: a TTY and NO_COLOR unset.
+[[nodiscard]] bool want_colour(std::FILE* out);
+
+}  // namespace upfault

@@ -1,0 +1,126 @@
+#pragma once
+/// The scenario model: plain data produced by the loader, executed by the fake upstream and
+/// the runner. Nothing here knows about TOML or sockets.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "upfault/duration.hpp"
+
+namespace upfault {
+
+using Header = std::pair<std::string, std::string>;
+
+/// Where something was written: a file and a 1-based line and column.
+struct SourceLocation {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  [[nodiscard]] std::string str() const;  ///< "file:line:col"
+};
+
+/// How strongly the RFC requires the expected behaviour.
+enum class Level { must, should, may };
+[[nodiscard]] std::string_view to_string(Level level);
+
+/// The request the runner sends through the proxy.
+struct Request {
+  std::string method = "GET";
+  std::string path = "/";
+  std::vector<Header> headers;
+  std::string body;
+};
+
+/// Upstream steps: what the fake upstream does on a connection, in order.
+namespace step {
+/// Read from the proxy: the request head, the whole request (head and body), N bytes, or nothing.
+struct Read {
+  enum class What { head, request, bytes, none };
+  What what = What::head;
+  std::size_t bytes = 0;
+};
+/// Send bytes (raw text, hex, or a serialised structured response).
+struct Send {
+  std::string bytes;
+};
+/// Wait before the next step.
+struct Delay {
+  DurationExpr duration;
+};
+/// End the connection: FIN (shutdown, drain, close) or RST (SO_LINGER 0).
+struct Close {
+  enum class How { fin, rst };
+  How how = How::fin;
+};
+/// Hold the connection open, reading and discarding, until the peer closes or `duration` passes.
+struct Hang {
+  std::optional<DurationExpr> duration;
+};
+}  // namespace step
+
+using Step = std::variant<step::Read, step::Send, step::Delay, step::Close, step::Hang>;
+
+/// One entry of the table of step kinds: its TOML key and a one-line doc.
+struct StepKind {
+  std::string_view name;
+  std::string_view doc;
+};
+/// Every step kind, in the order they are documented.
+[[nodiscard]] const std::vector<StepKind>& step_kinds();
+
+/// Which upstream address the proxy is made to reach for this scenario.
+enum class Endpoint {
+  scripted,  ///< the fake upstream, which runs the steps
+  refused,   ///< a port where nothing listens: the connect is refused
+};
+[[nodiscard]] std::string_view to_string(Endpoint e);
+
+/// A response as the client (or the upstream's script) defines it: status, headers, body.
+struct ResponseImage {
+  int status = 0;
+  std::string reason;
+  std::vector<Header> headers;
+  std::string body;
+};
+
+/// One acceptable (or informative) outcome: every check that is set must hold.
+struct Outcome {
+  std::vector<int> status;            ///< one of these status codes (empty: any)
+  bool passthrough = false;           ///< the upstream's status and body reach the client unchanged
+  bool aborted = false;               ///< the client did not get a complete message
+  std::optional<DurationExpr> within;      ///< the exchange ended no later than this
+  std::optional<DurationExpr> not_before;  ///< the exchange ended no earlier than this
+  SourceLocation where;
+  [[nodiscard]] std::string describe() const;  ///< "502", "502 or 504", "aborted", "passthrough"
+};
+
+/// What the scenario expects of the proxy. `accept` outcomes pass; `stricter` ones are
+/// informative: the proxy did more than the RFC requires (e.g. 502 where forwarding is allowed).
+struct Expect {
+  std::vector<Outcome> accept;
+  std::vector<Outcome> stricter;
+};
+
+/// One scenario: metadata, the request, the upstream's script, and the expectation.
+struct Scenario {
+  std::string name;       ///< unique in a suite; also its routing key
+  std::string category;   ///< the directory it lives in
+  std::string summary;
+  std::string rfc;        ///< e.g. "RFC 9112 §6.3"
+  std::string rationale;  ///< why the expectation is right, where no RFC section speaks
+  Level level = Level::must;
+  std::vector<std::string> tags;
+  Request request;
+  Endpoint endpoint = Endpoint::scripted;
+  std::vector<Step> steps;
+  Expect expect;
+  /// What the steps send, parsed, when it forms a complete valid response (for passthrough).
+  std::optional<ResponseImage> upstream_response;
+  SourceLocation where;  ///< the file (line 1)
+};
+
+}  // namespace upfault

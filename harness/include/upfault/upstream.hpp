@@ -1,0 +1,74 @@
+#pragma once
+/// The fake upstream: a loopback HTTP server that runs each scenario's steps on the
+/// connections routed to it. One instance serves every scenario of a run, concurrently.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "upfault/scenario.hpp"
+
+namespace upfault {
+
+/// What one upstream connection saw.
+struct ConnectionLog {
+  std::chrono::steady_clock::time_point accepted;
+  std::string received;      ///< bytes read from the proxy (first 64 KiB)
+  std::size_t received_total = 0;
+  std::size_t sent_total = 0;
+  int requests = 0;          ///< request heads read on this connection
+  std::string ended;         ///< how it ended: "fin", "rst", "peer closed", "error: …"
+};
+
+/// Everything the upstream saw for one scenario.
+struct UpstreamLog {
+  std::vector<ConnectionLog> connections;
+  [[nodiscard]] int requests() const;
+};
+
+/// The routing key of a request target: the path segment after "/__upfault/".
+[[nodiscard]] std::string route_key(std::string_view target);
+/// The path prefix that routes a request to `scenario` ("/__upfault/NAME").
+[[nodiscard]] std::string route_prefix(std::string_view scenario);
+
+class FakeUpstream {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";  ///< loopback unless the user says otherwise
+    std::uint16_t port = 0;          ///< 0: the kernel picks
+    std::uint16_t refused_port = 0;  ///< the port held closed for the "refused" endpoint; 0: the kernel picks
+    ProxyTimeouts timeouts;          ///< to resolve durations such as "2 * read_timeout"
+    std::chrono::seconds connection_cap{120};  ///< no connection is held longer than this
+    bool verbose = false;            ///< log each connection to stderr
+  };
+
+  explicit FakeUpstream(Options options);
+  ~FakeUpstream();  ///< stops and joins
+  FakeUpstream(const FakeUpstream&) = delete;
+  FakeUpstream& operator=(const FakeUpstream&) = delete;
+
+  /// Registers a scenario; requests whose target holds route_prefix(name) run its steps.
+  void add(const Scenario& scenario);
+  /// Starts serving on a background thread. Ports are bound in the constructor.
+  void start();
+  /// Serves on the calling thread until stop() (for `upfault serve`).
+  void run();
+  void stop();
+
+  [[nodiscard]] std::uint16_t port() const;          ///< the scripted endpoint
+  [[nodiscard]] std::uint16_t refused_port() const;  ///< bound, never listening: connects are refused
+  [[nodiscard]] const std::string& host() const;
+  /// A snapshot of what the upstream saw for `scenario` so far.
+  [[nodiscard]] UpstreamLog log(std::string_view scenario) const;
+  /// Connections whose request named no known scenario.
+  [[nodiscard]] int unrouted() const;
+
+  struct Impl;  ///< opaque: keeps Asio out of this header
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace upfault

@@ -1,0 +1,490 @@
+// Scenario loading and validation. Every problem becomes a LoadError with file:line:col;
+// a file with errors yields no scenario, and never stops the other files from loading.
+#include "upfault/loader.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "upfault/http.hpp"
+#include "util.hpp"
+
+namespace upfault {
+
+namespace fs = std::filesystem;
+
+std::string LoadError::str() const { return fmt::format("{}: error: {}", where.str(), message); }
+
+namespace {
+
+// Collects errors for one file and turns toml++ source regions into SourceLocations.
+class FileContext {
+ public:
+  explicit FileContext(std::string file) : file_(std::move(file)) {}
+  SourceLocation at(const toml::source_region& r) const {
+    return {file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
+  }
+  SourceLocation at(const toml::node& n) const { return at(n.source()); }
+  void error(const SourceLocation& where, std::string message) { errors_.push_back({where, std::move(message)}); }
+  void error(const toml::node& n, std::string message) { error(at(n), std::move(message)); }
+  [[nodiscard]] bool ok() const { return errors_.empty(); }
+  std::vector<LoadError>& errors() { return errors_; }
+  const std::string& file() const { return file_; }
+
+  // Unknown keys are errors, with a did-you-mean where one is close.
+  void check_keys(const toml::table& t, std::initializer_list<std::string_view> allowed, std::string_view where) {
+    for (auto&& [key, value] : t) {
+      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+      std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), where);
+      if (auto guess = did_you_mean(key.str(), allowed)) msg += fmt::format("; did you mean \"{}\"?", *guess);
+      else msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
+      error(at(key.source()), msg);
+    }
+  }
+
+  std::optional<std::string> string(const toml::node& n, std::string_view what) {
+    if (auto s = n.value<std::string>()) return s;
+    error(n, fmt::format("{} must be a string, not {}", what, type_name(n)));
+    return std::nullopt;
+  }
+
+  std::optional<DurationExpr> duration(const toml::node& n, std::string_view what) {
+    auto s = string(n, what);
+    if (!s) return std::nullopt;
+    std::string err;
+    auto d = DurationExpr::parse(*s, err);
+    if (!d) error(n, fmt::format("{}: {}", what, err));
+    return d;
+  }
+
+  static std::string type_name(const toml::node& n) {
+    switch (n.type()) {
+      case toml::node_type::table: return "a table";
+      case toml::node_type::array: return "an array";
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a float";
+      case toml::node_type::boolean: return "a boolean";
+      default: return "a date or time";
+    }
+  }
+
+ private:
+  std::string file_;
+  std::vector<LoadError> errors_;
+};
+
+// Headers: an array of "Name: value" strings or ["Name", "value"] pairs (order and duplicates
+// kept), or a table (sorted by name).
+std::vector<Header> load_headers(FileContext& cx, const toml::node& n) {
+  std::vector<Header> out;
+  if (auto* t = n.as_table()) {
+    for (auto&& [k, v] : *t)
+      if (auto s = cx.string(v, fmt::format("header \"{}\"", k.str()))) out.emplace_back(std::string(k.str()), *s);
+    return out;
+  }
+  auto* a = n.as_array();
+  if (!a) {
+    cx.error(n, "headers must be an array of \"Name: value\" strings or [name, value] pairs, or a table");
+    return out;
+  }
+  for (auto&& item : *a) {
+    if (auto s = item.value<std::string>()) {
+      auto colon = s->find(':');
+      if (colon == std::string::npos) {
+        cx.error(item, fmt::format("header \"{}\" has no colon; write \"Name: value\"", *s));
+        continue;
+      }
+      std::string value = s->substr(colon + 1);
+      if (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      out.emplace_back(s->substr(0, colon), value);
+    } else if (auto* pair = item.as_array(); pair && pair->size() == 2 && pair->get(0)->is_string() &&
+                                             pair->get(1)->is_string()) {
+      out.emplace_back(*pair->get(0)->value<std::string>(), *pair->get(1)->value<std::string>());
+    } else {
+      cx.error(item, "each header must be \"Name: value\" or [\"Name\", \"value\"]");
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> decode_hex(std::string_view hex, std::string& error) {
+  std::string out;
+  int nibble = -1;
+  for (char c : hex) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == ':') continue;
+    int v = std::isxdigit(static_cast<unsigned char>(c)) ? std::stoi(std::string(1, c), nullptr, 16) : -1;
+    if (v < 0) {
+      error = fmt::format("'{}' is not a hex digit", c);
+      return std::nullopt;
+    }
+    if (nibble < 0) nibble = v;
+    else {
+      out.push_back(static_cast<char>(nibble * 16 + v));
+      nibble = -1;
+    }
+  }
+  if (nibble >= 0) {
+    error = "odd number of hex digits";
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<Step> load_response_step(FileContext& cx, const toml::node& n) {
+  auto* t = n.as_table();
+  if (!t) {
+    cx.error(n, "response must be a table: { status = 200, reason = \"OK\", headers = [...], body = \"...\" }");
+    return std::nullopt;
+  }
+  cx.check_keys(*t, {"status", "reason", "headers", "body", "auto_length"}, "response");
+  ResponseImage r;
+  auto status = (*t)["status"];
+  if (!status) {
+    cx.error(n, "response needs a status");
+    return std::nullopt;
+  }
+  if (auto v = status.value<std::int64_t>(); v && *v >= 0 && *v <= 999) r.status = static_cast<int>(*v);
+  else {
+    cx.error(*status.node(), "response status must be an integer from 0 to 999 (use send for anything stranger)");
+    return std::nullopt;
+  }
+  r.reason = t->contains("reason") ? cx.string(*t->get("reason"), "reason").value_or("") : std::string(reason_phrase(r.status));
+  if (auto* h = t->get("headers")) r.headers = load_headers(cx, *h);
+  if (auto* b = t->get("body")) r.body = cx.string(*b, "body").value_or("");
+  bool auto_length = t->contains("auto_length") ? t->get("auto_length")->value<bool>().value_or(true) : true;
+  bool framed = std::any_of(r.headers.begin(), r.headers.end(), [](const Header& h) {
+    return iequals(h.first, "content-length") || iequals(h.first, "transfer-encoding");
+  });
+  if (auto_length && !framed) r.headers.emplace_back("Content-Length", std::to_string(r.body.size()));
+  return step::Send{serialize_response(r)};
+}
+
+std::optional<Step> load_step(FileContext& cx, const toml::node& n) {
+  auto* t = n.as_table();
+  if (!t) {
+    cx.error(n, "each [[upstream.steps]] entry must be a table");
+    return std::nullopt;
+  }
+  std::vector<std::string_view> names;
+  for (const auto& k : step_kinds()) names.push_back(k.name);
+  if (t->size() != 1) {
+    cx.error(n, fmt::format("a step has exactly one key, one of: {} (this one has {})", fmt::join(names, ", "),
+                            t->size()));
+    if (t->empty()) return std::nullopt;
+  }
+  auto&& [key, value] = *t->begin();
+  const std::string_view kind = key.str();
+  const SourceLocation where = cx.at(key.source());
+  if (kind == "read") {
+    step::Read r;
+    if (auto s = value.value<std::string>()) {
+      if (*s == "head") r.what = step::Read::What::head;
+      else if (*s == "request") r.what = step::Read::What::request;
+      else if (*s == "none") r.what = step::Read::What::none;
+      else {
+        cx.error(value, fmt::format("read must be \"head\", \"request\", \"none\" or {{ bytes = N }}, not \"{}\"", *s));
+        return std::nullopt;
+      }
+    } else if (auto* rt = value.as_table(); rt && rt->contains("bytes")) {
+      cx.check_keys(*rt, {"bytes"}, "read");
+      auto b = rt->get("bytes")->value<std::int64_t>();
+      if (!b || *b <= 0 || *b > (64 << 20)) {
+        cx.error(*rt->get("bytes"), "read.bytes must be an integer from 1 to 67108864");
+        return std::nullopt;
+      }
+      r.what = step::Read::What::bytes;
+      r.bytes = static_cast<std::size_t>(*b);
+    } else {
+      cx.error(value, "read must be \"head\", \"request\", \"none\" or { bytes = N }");
+      return std::nullopt;
+    }
+    return r;
+  }
+  if (kind == "send") {
+    auto s = cx.string(value, "send");
+    if (!s) return std::nullopt;
+    return step::Send{*s};
+  }
+  if (kind == "send_hex") {
+    auto s = cx.string(value, "send_hex");
+    if (!s) return std::nullopt;
+    std::string err;
+    auto bytes = decode_hex(*s, err);
+    if (!bytes) {
+      cx.error(value, "send_hex: " + err);
+      return std::nullopt;
+    }
+    return step::Send{*bytes};
+  }
+  if (kind == "response") return load_response_step(cx, value);
+  if (kind == "delay") {
+    auto d = cx.duration(value, "delay");
+    if (!d) return std::nullopt;
+    return step::Delay{*d};
+  }
+  if (kind == "close") {
+    auto s = value.value<std::string>();
+    if (s == "fin") return step::Close{step::Close::How::fin};
+    if (s == "rst") return step::Close{step::Close::How::rst};
+    cx.error(value, "close must be \"fin\" or \"rst\"");
+    return std::nullopt;
+  }
+  if (kind == "hang") {
+    if (auto b = value.value<bool>()) {
+      if (!*b) {
+        cx.error(value, "hang = false does nothing; remove the step");
+        return std::nullopt;
+      }
+      return step::Hang{};
+    }
+    auto d = cx.duration(value, "hang");
+    if (!d) return std::nullopt;
+    return step::Hang{*d};
+  }
+  std::string msg = fmt::format("unknown step \"{}\"", kind);
+  if (auto guess = did_you_mean(kind, names)) msg += fmt::format("; did you mean \"{}\"?", *guess);
+  else msg += fmt::format(" (steps: {})", fmt::join(names, ", "));
+  cx.error(where, msg);
+  return std::nullopt;
+}
+
+Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
+  Outcome o;
+  o.where = cx.at(t);
+  if (top) cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "or", "stricter"}, "[expect]");
+  else cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before"}, "an outcome");
+  if (auto* s = t.get("status")) {
+    auto add = [&](const toml::node& v) {
+      auto code = v.value<std::int64_t>();
+      if (!code || *code < 100 || *code > 599) cx.error(v, "status must be an integer from 100 to 599");
+      else o.status.push_back(static_cast<int>(*code));
+    };
+    if (auto* a = s->as_array()) {
+      if (a->empty()) cx.error(*s, "status list is empty");
+      for (auto&& v : *a) add(v);
+    } else {
+      add(*s);
+    }
+  }
+  for (auto [key, flag] : {std::pair{"passthrough", &o.passthrough}, std::pair{"aborted", &o.aborted}}) {
+    if (auto* n = t.get(key)) {
+      if (auto b = n->value<bool>()) *flag = *b;
+      else cx.error(*n, fmt::format("{} must be true or false", key));
+    }
+  }
+  if (auto* n = t.get("within")) o.within = cx.duration(*n, "within");
+  if (auto* n = t.get("not_before")) o.not_before = cx.duration(*n, "not_before");
+  if (o.status.empty() && !o.passthrough && !o.aborted)
+    cx.error(o.where, "an expectation needs status, passthrough = true or aborted = true");
+  if (o.aborted && (!o.status.empty() || o.passthrough))
+    cx.error(o.where, "aborted = true contradicts status/passthrough: an aborted response has no status to "
+                      "check; list the other outcome under [[expect.or]]");
+  return o;
+}
+
+void validate_steps(FileContext& cx, const Scenario& s, const toml::node& steps_node) {
+  bool closed = false;
+  for (std::size_t i = 0; i < s.steps.size(); ++i) {
+    if (closed) {
+      cx.error(*steps_node.as_array()->get(i),
+               fmt::format("step {} comes after the connection was closed, so it can never run", i + 1));
+      break;
+    }
+    closed = std::holds_alternative<step::Close>(s.steps[i]) || std::holds_alternative<step::Hang>(s.steps[i]);
+  }
+}
+
+std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, const std::string& category) {
+  Scenario s;
+  s.where = {cx.file(), 1, 1};
+  s.category = category;
+  cx.check_keys(root, {"name", "summary", "rfc", "rationale", "level", "tags", "request", "upstream", "expect"},
+                "the scenario");
+  auto required_string = [&](const char* key) -> std::string {
+    if (auto* n = root.get(key)) return cx.string(*n, key).value_or("");
+    cx.error(s.where, fmt::format("missing required key \"{}\"", key));
+    return "";
+  };
+  s.name = required_string("name");
+  if (!s.name.empty() && !valid_name(s.name))
+    cx.error(*root.get("name"), fmt::format("name \"{}\" may only hold a-z, 0-9, '-', '_' and '.'", s.name));
+  s.summary = required_string("summary");
+  if (auto* n = root.get("rfc")) s.rfc = cx.string(*n, "rfc").value_or("");
+  if (auto* n = root.get("rationale")) s.rationale = cx.string(*n, "rationale").value_or("");
+  if (s.rfc.empty() && s.rationale.empty())
+    cx.error(s.where, "a scenario needs \"rfc\" (the section it checks) or a \"rationale\" where no RFC speaks");
+  if (auto* n = root.get("level")) {
+    auto l = n->value<std::string>();
+    if (l == "must") s.level = Level::must;
+    else if (l == "should") s.level = Level::should;
+    else if (l == "may") s.level = Level::may;
+    else cx.error(*n, "level must be \"must\", \"should\" or \"may\"");
+  } else {
+    cx.error(s.where, "missing required key \"level\" (must, should or may)");
+  }
+  if (auto* n = root.get("tags")) {
+    if (auto* a = n->as_array()) {
+      for (auto&& v : *a)
+        if (auto tag = cx.string(v, "a tag")) s.tags.push_back(*tag);
+    } else {
+      cx.error(*n, "tags must be an array of strings");
+    }
+  }
+
+  if (auto* n = root.get("request")) {
+    if (auto* t = n->as_table()) {
+      cx.check_keys(*t, {"method", "path", "headers", "body"}, "[request]");
+      if (auto* m = t->get("method")) s.request.method = cx.string(*m, "method").value_or("GET");
+      if (auto* p = t->get("path")) {
+        s.request.path = cx.string(*p, "path").value_or("/");
+        if (s.request.path.empty() || s.request.path.front() != '/')
+          cx.error(*p, "path must start with '/'");
+      }
+      if (auto* h = t->get("headers")) s.request.headers = load_headers(cx, *h);
+      if (auto* b = t->get("body")) s.request.body = cx.string(*b, "body").value_or("");
+    } else {
+      cx.error(*n, "request must be a table");
+    }
+  }
+
+  const toml::node* steps_node = nullptr;
+  if (auto* n = root.get("upstream")) {
+    if (auto* t = n->as_table()) {
+      cx.check_keys(*t, {"endpoint", "steps"}, "[upstream]");
+      if (auto* e = t->get("endpoint")) {
+        auto v = e->value<std::string>();
+        if (v == "scripted") s.endpoint = Endpoint::scripted;
+        else if (v == "refused") s.endpoint = Endpoint::refused;
+        else cx.error(*e, "endpoint must be \"scripted\" or \"refused\"");
+      }
+      if ((steps_node = t->get("steps"))) {
+        if (auto* a = steps_node->as_array()) {
+          for (auto&& st : *a)
+            if (auto step = load_step(cx, st)) s.steps.push_back(std::move(*step));
+        } else {
+          cx.error(*steps_node, "steps must be an array of tables: [[upstream.steps]]");
+        }
+      }
+    } else {
+      cx.error(*n, "upstream must be a table");
+    }
+  }
+  if (s.endpoint == Endpoint::scripted && s.steps.empty() && cx.ok())
+    cx.error(s.where, "a scripted upstream needs at least one [[upstream.steps]] entry");
+  if (s.endpoint != Endpoint::scripted && !s.steps.empty())
+    cx.error(*steps_node, fmt::format("steps never run: the \"{}\" endpoint accepts no request",
+                                      to_string(s.endpoint)));
+  if (steps_node && cx.ok()) validate_steps(cx, s, *steps_node);
+
+  if (auto* n = root.get("expect")) {
+    if (auto* t = n->as_table()) {
+      s.expect.accept.push_back(load_outcome(cx, *t, true));
+      for (auto [key, list] : {std::pair{"or", &s.expect.accept}, std::pair{"stricter", &s.expect.stricter}}) {
+        if (auto* extra = t->get(key)) {
+          if (auto* a = extra->as_array(); a && a->is_array_of_tables()) {
+            for (auto&& o : *a) list->push_back(load_outcome(cx, *o.as_table(), false));
+          } else {
+            cx.error(*extra, fmt::format("expect.{} must be an array of tables: [[expect.{}]]", key, key));
+          }
+        }
+      }
+    } else {
+      cx.error(*n, "expect must be a table");
+    }
+  } else {
+    cx.error(s.where, "missing [expect]: what must the proxy do?");
+  }
+
+  // Passthrough compares with what the upstream sends, so that must be a valid response.
+  std::string sent;
+  for (const auto& st : s.steps)
+    if (auto* send = std::get_if<step::Send>(&st)) sent += send->bytes;
+  s.upstream_response = parse_complete_response(sent);
+  for (const auto& list : {&s.expect.accept, &s.expect.stricter}) {
+    for (const auto& o : *list) {
+      if (!o.passthrough) continue;
+      if (!s.upstream_response) {
+        cx.error(o.where, "passthrough = true needs the upstream to send one complete, valid response, "
+                          "and these steps do not");
+      } else if (!o.status.empty() &&
+                 std::find(o.status.begin(), o.status.end(), s.upstream_response->status) == o.status.end()) {
+        cx.error(o.where, fmt::format("passthrough = true contradicts status: the upstream sends {}",
+                                      s.upstream_response->status));
+      }
+    }
+  }
+  if (!cx.ok()) return std::nullopt;
+  return s;
+}
+
+void load_file(const fs::path& file, const std::string& category, LoadResult& out) {
+  FileContext cx(file.string());
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    out.errors.push_back({{file.string(), 0, 0}, "cannot open the file"});
+    return;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto r = load_scenario_text(text.str(), file.string(), category);
+  for (auto& s : r.scenarios) out.scenarios.push_back(std::move(s));
+  for (auto& e : r.errors) out.errors.push_back(std::move(e));
+}
+
+}  // namespace
+
+LoadResult load_scenario_text(std::string_view text, const std::string& file, const std::string& category) {
+  LoadResult out;
+  FileContext cx(file);
+  toml::table root;
+  try {
+    root = toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    out.errors.push_back({cx.at(e.source()), std::string(e.description())});
+    return out;
+  }
+  auto s = load_table(cx, root, category);
+  if (s) out.scenarios.push_back(std::move(*s));
+  for (auto& e : cx.errors()) out.errors.push_back(std::move(e));
+  return out;
+}
+
+LoadResult load_scenarios(const std::vector<fs::path>& paths) {
+  LoadResult out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      std::vector<fs::path> files;
+      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
+           it.increment(ec))
+        if (it->is_regular_file() && it->path().extension() == ".toml") files.push_back(it->path());
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) {
+        auto rel = f.parent_path().lexically_relative(p);
+        load_file(f, rel.empty() || rel == "." ? p.filename().string() : rel.string(), out);
+      }
+    } else if (fs::exists(p, ec)) {
+      load_file(p, p.parent_path().filename().string(), out);
+    } else {
+      out.errors.push_back({{p.string(), 0, 0}, "no such file or directory"});
+    }
+  }
+  // Names route requests, so they are unique across the whole suite.
+  std::map<std::string, SourceLocation> seen;
+  std::vector<Scenario> unique;
+  for (auto& s : out.scenarios) {
+    auto [it, fresh] = seen.emplace(s.name, s.where);
+    if (fresh) unique.push_back(std::move(s));
+    else out.errors.push_back({s.where, fmt::format("scenario name \"{}\" is already used by {}", s.name,
+                                                    it->second.file)});
+  }
+  out.scenarios = std::move(unique);
+  return out;
+}
+
+}  // namespace upfault

@@ -1,0 +1,157 @@
+// Proxy profiles: proxies/<name>/profile.toml.
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "upfault/proxy.hpp"
+#include "util.hpp"
+
+namespace upfault {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> strings(const toml::node* n) {
+  std::vector<std::string> out;
+  if (auto* a = n ? n->as_array() : nullptr)
+    for (auto&& v : *a)
+      if (auto s = v.value<std::string>()) out.push_back(*s);
+  return out;
+}
+
+std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error) {
+  auto fail = [&](const toml::source_region& r, std::string msg) -> std::optional<ProxyProfile> {
+    error = {{file.string(), static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)}, std::move(msg)};
+    return std::nullopt;
+  };
+  toml::table t;
+  try {
+    t = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    return fail(e.source(), std::string(e.description()));
+  }
+  static constexpr std::string_view kKeys[] = {"name", "description", "command", "config", "version",
+                                               "version_regex", "packages", "error_log", "ready_timeout",
+                                               "timeouts"};
+  for (auto&& [k, v] : t) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) != std::end(kKeys)) continue;
+    std::string msg = fmt::format("unknown key \"{}\" in the profile", k.str());
+    if (auto g = did_you_mean(k.str(), std::span<const std::string_view>(kKeys))) msg += fmt::format("; did you mean \"{}\"?", *g);
+    return fail(k.source(), msg);
+  }
+  ProxyProfile p;
+  p.dir = file.parent_path();
+  p.name = t["name"].value_or(p.dir.filename().string());
+  p.description = t["description"].value_or(std::string{});
+  p.command = strings(t.get("command"));
+  if (p.command.empty()) return fail(t.source(), "the profile needs command = [\"program\", \"arg\", …]");
+  if (auto c = t["config"].value<std::string>()) {
+    p.config_template = p.dir / *c;
+    // "nginx.conf.in" renders to "nginx.conf" in the work dir.
+    fs::path name = fs::path(*c).filename();
+    p.config_name = name.extension() == ".in" ? name.stem().string() : name.string();
+  }
+  p.version_command = strings(t.get("version"));
+  p.version_regex = t["version_regex"].value_or(std::string{R"(([0-9]+\.[0-9]+[0-9.]*))"});
+  p.packages = strings(t.get("packages"));
+  p.error_log = t["error_log"].value_or(std::string{});
+  std::string err;
+  if (auto r = t["ready_timeout"].value<std::string>()) {
+    auto d = DurationExpr::parse(*r, err);
+    if (!d || d->relative()) return fail(t["ready_timeout"].node()->source(), "ready_timeout: " + (err.empty() ? "must be fixed" : err));
+    p.ready_timeout = d->resolve({});
+  }
+  if (auto* tt = t.get_as<toml::table>("timeouts")) {
+    for (auto [key, field] : {std::pair{"read", &p.timeouts.read}, std::pair{"connect", &p.timeouts.connect}}) {
+      if (auto s = (*tt)[key].value<std::string>()) {
+        auto d = DurationExpr::parse(*s, err);
+        if (!d || d->relative()) return fail((*tt)[key].node()->source(), fmt::format("timeouts.{}: {}", key, err.empty() ? "must be fixed" : err));
+        *field = d->resolve({});
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+std::vector<fs::path> default_profile_dirs() {
+  std::vector<fs::path> dirs;
+  if (const char* env = std::getenv("UPFAULT_PROXIES_DIR"); env && *env) dirs.emplace_back(env);
+  dirs.push_back(tool_dir().parent_path() / "share" / "upfault" / "proxies");
+#ifdef UPFAULT_SOURCE_PROXIES_DIR
+  dirs.emplace_back(UPFAULT_SOURCE_PROXIES_DIR);
+#endif
+  return dirs;
+}
+
+std::optional<ProxyProfile> find_profile(const std::string& name_or_path, const std::vector<fs::path>& dirs,
+                                         LoadError& error) {
+  std::error_code ec;
+  if (name_or_path.find('/') != std::string::npos || fs::path(name_or_path).extension() == ".toml") {
+    fs::path p = name_or_path;
+    if (fs::is_directory(p, ec)) p /= "profile.toml";
+    if (!fs::exists(p, ec)) {
+      error = {{p.string(), 0, 0}, "no such proxy profile"};
+      return std::nullopt;
+    }
+    return load_profile(p, error);
+  }
+  for (const auto& d : dirs)
+    if (fs::exists(d / name_or_path / "profile.toml", ec)) return load_profile(d / name_or_path / "profile.toml", error);
+  auto names = list_profiles(dirs);
+  std::vector<std::string_view> views(names.begin(), names.end());
+  std::string msg = fmt::format("no proxy profile named \"{}\"", name_or_path);
+  if (auto g = did_you_mean(name_or_path, views)) msg += fmt::format("; did you mean \"{}\"?", *g);
+  else msg += fmt::format(" (known: {})", fmt::join(names, ", "));
+  error = {{name_or_path, 0, 0}, msg};
+  return std::nullopt;
+}
+
+std::vector<std::string> list_profiles(const std::vector<fs::path>& dirs) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& d : dirs) {
+    if (!fs::is_directory(d, ec)) continue;
+    for (const auto& e : fs::directory_iterator(d, ec))
+      if (fs::exists(e.path() / "profile.toml", ec) &&
+          std::find(names.begin(), names.end(), e.path().filename().string()) == names.end())
+        names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::optional<std::string> render_template(const std::string& text, const std::map<std::string, std::string>& vars,
+                                           std::string& error) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '{') {
+      auto close = text.find('}', i);
+      if (close != std::string::npos) {
+        std::string name = text.substr(i + 1, close - i - 1);
+        bool identifier = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        });
+        if (identifier) {
+          auto it = vars.find(name);
+          if (it == vars.end()) {
+            error = fmt::format("unknown placeholder {{{}}}", name);
+            return std::nullopt;
+          }
+          out += it->second;
+          i = close;
+          continue;
+        }
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+}  // namespace upfault

@@ -1,0 +1,57 @@
+#include "upfault/runner.hpp"
+
+#include <fmt/format.h>
+
+#include "client_async.hpp"
+
+namespace upfault {
+
+using namespace net;
+
+Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallback) {
+  std::optional<Millis> latest;
+  for (const auto* list : {&s.expect.accept, &s.expect.stricter})
+    for (const auto& o : *list)
+      if (o.within) latest = std::max(latest.value_or(Millis{0}), o.within->resolve(t));
+  if (!latest) return fallback;
+  // Wait past the bound, so that a late answer is seen (and reported as late) rather than missed.
+  return *latest + std::max(Millis{1000}, *latest / 2);
+}
+
+std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios, FakeUpstream& upstream,
+                                          const RunOptions& options) {
+  std::vector<ScenarioResult> results(scenarios.size());
+  asio::io_context ioc{1};
+  std::size_t next = 0;
+  const unsigned jobs = options.jobs == 0 ? static_cast<unsigned>(std::max<std::size_t>(1, scenarios.size()))
+                                          : options.jobs;
+
+  auto worker = [&]() -> awaitable<void> {
+    while (next < scenarios.size()) {  // one thread: no race on `next`
+      const std::size_t i = next++;
+      const Scenario& s = scenarios[i];
+      FetchOptions fo;
+      fo.host = options.proxy_host;
+      fo.port = options.proxy_port;
+      fo.deadline = client_deadline(s, options.timeouts, options.default_deadline);
+      std::string prefix = s.endpoint == Endpoint::refused ? "/__refused" : "";
+      prefix += route_prefix(s.name);
+      auto wire = render_request(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
+                                 fmt::format("{}:{}", options.proxy_host, options.proxy_port));
+      ScenarioResult& r = results[i];
+      r.scenario = &s;
+      r.client = co_await fetch_async(fo, std::move(wire), s.request.method == "HEAD");
+      r.upstream = upstream.log(s.name);
+      r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
+      if (options.on_result) options.on_result(r);
+    }
+  };
+  for (unsigned j = 0; j < std::min<std::size_t>(jobs, scenarios.size()); ++j)
+    asio::co_spawn(ioc, worker(), [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  ioc.run();
+  return results;
+}
+
+}  // namespace upfault

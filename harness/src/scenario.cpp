@@ -1,0 +1,64 @@
+#include "upfault/scenario.hpp"
+
+#include <fmt/format.h>
+
+namespace upfault {
+
+std::string SourceLocation::str() const {
+  if (line <= 0) return file;
+  return fmt::format("{}:{}:{}", file, line, column);
+}
+
+std::string_view to_string(Level level) {
+  switch (level) {
+    case Level::must: return "must";
+    case Level::should: return "should";
+    case Level::may: return "may";
+  }
+  return "?";
+}
+
+std::string_view to_string(Endpoint e) {
+  switch (e) {
+    case Endpoint::scripted: return "scripted";
+    case Endpoint::refused: return "refused";
+  }
+  return "?";
+}
+
+const std::vector<StepKind>& step_kinds() {
+  static const std::vector<StepKind> kinds = {
+      {"read", "read from the proxy: \"head\" (request head), \"request\" (head and body), "
+               "\"none\", or { bytes = N }"},
+      {"send", "send raw bytes; escapes \\r \\n \\t \\\\ \\xNN"},
+      {"send_hex", "send bytes written as hex digits (spaces allowed)"},
+      {"response", "send a structured response: { status, reason, headers, body }"},
+      {"delay", "wait, e.g. \"300ms\" or \"1.5 * read_timeout\""},
+      {"close", "end the connection: \"fin\" (shutdown, then close) or \"rst\" (reset, SO_LINGER 0)"},
+      {"hang", "hold the connection open, reading and discarding: true (until the proxy gives up) "
+               "or a duration"},
+  };
+  return kinds;
+}
+
+std::string Outcome::describe() const {
+  std::string s;
+  auto add = [&s](const std::string& part) {
+    if (!s.empty()) s += " with ";
+    s += part;
+  };
+  if (!status.empty()) {
+    std::string st;
+    for (std::size_t i = 0; i < status.size(); ++i) {
+      if (i) st += i + 1 == status.size() ? " or " : ", ";
+      st += std::to_string(status[i]);
+    }
+    add(st);
+  }
+  if (passthrough) add("passthrough of the upstream's response");
+  if (aborted) add("an aborted response");
+  if (s.empty()) s = "any response";
+  return s;
+}
+
+}  // namespace upfault

@@ -1,0 +1,466 @@
+// The fake upstream. The server owns sockets and lifecycle; a Session runs one scenario's
+// steps on one connection. Injected faults are error values, never exceptions.
+#include "upfault/upstream.hpp"
+
+#include <fmt/format.h>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "net.hpp"
+#include "util.hpp"
+
+namespace upfault {
+
+using namespace net;
+
+int UpstreamLog::requests() const {
+  int n = 0;
+  for (const auto& c : connections) n += c.requests;
+  return n;
+}
+
+namespace {
+constexpr std::string_view kRouteMarker = "/__upfault/";
+constexpr std::size_t kMaxHead = 64 * 1024;
+constexpr std::size_t kLogCap = 64 * 1024;
+constexpr auto kDrainAfterFin = std::chrono::seconds(2);
+}  // namespace
+
+std::string route_prefix(std::string_view scenario) { return fmt::format("/__upfault/{}", scenario); }
+
+std::string route_key(std::string_view target) {
+  auto at = target.find(kRouteMarker);
+  if (at == std::string_view::npos) return {};
+  auto rest = target.substr(at + kRouteMarker.size());
+  return std::string(rest.substr(0, rest.find_first_of("/?#")));
+}
+
+namespace {
+
+// What the upstream saw for one scenario; connections append to it as they go.
+struct ScenarioLog {
+  std::mutex m;
+  std::vector<ConnectionLog> connections;
+};
+
+struct Route {
+  std::shared_ptr<const Scenario> scenario;
+  std::shared_ptr<ScenarioLog> log;
+};
+
+// A parsed request head: enough to route and to find the body's length.
+struct RequestHead {
+  std::string target;
+  std::string scenario_header;
+  std::optional<std::size_t> content_length;
+  bool chunked = false;
+};
+
+RequestHead parse_head(std::string_view head) {
+  RequestHead h;
+  auto line_end = head.find('\n');
+  std::string_view line = head.substr(0, line_end);
+  auto sp1 = line.find(' ');
+  if (sp1 != std::string_view::npos) {
+    auto sp2 = line.find(' ', sp1 + 1);
+    h.target = std::string(line.substr(sp1 + 1, sp2 == std::string_view::npos ? std::string_view::npos : sp2 - sp1 - 1));
+  }
+  while (line_end != std::string_view::npos) {
+    head.remove_prefix(line_end + 1);
+    line_end = head.find('\n');
+    std::string_view field = head.substr(0, line_end);
+    if (!field.empty() && field.back() == '\r') field.remove_suffix(1);
+    auto colon = field.find(':');
+    if (colon == std::string_view::npos) continue;
+    auto name = field.substr(0, colon);
+    auto value = field.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    if (iequals(name, "content-length")) {
+      std::size_t n = 0;
+      bool ok = !value.empty();
+      for (char c : value) ok = ok && c >= '0' && c <= '9', n = n * 10 + static_cast<std::size_t>(c - '0');
+      if (ok) h.content_length = n;
+    } else if (iequals(name, "transfer-encoding")) {
+      h.chunked = value.find("chunked") != std::string_view::npos;
+    } else if (iequals(name, "x-upfault-scenario")) {
+      h.scenario_header = std::string(value);
+    }
+  }
+  return h;
+}
+
+// Length of a complete chunked body at the front of `buf`, or nullopt while incomplete.
+std::optional<std::size_t> chunked_length(std::string_view buf) {
+  std::size_t pos = 0;
+  while (true) {
+    auto eol = buf.find("\r\n", pos);
+    if (eol == std::string_view::npos) return std::nullopt;
+    std::size_t size = 0;
+    auto digits = buf.substr(pos, eol - pos);
+    for (char c : digits) {
+      int v = std::isxdigit(static_cast<unsigned char>(c)) ? (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10)) : -1;
+      if (v < 0) break;  // chunk extension
+      size = size * 16 + static_cast<std::size_t>(v);
+    }
+    pos = eol + 2;
+    if (size == 0) {  // trailers end with an empty line
+      auto end = buf.find("\r\n", pos);
+      while (end != std::string_view::npos && end != pos) {
+        pos = end + 2;
+        end = buf.find("\r\n", pos);
+      }
+      if (end == std::string_view::npos) return std::nullopt;
+      return end + 2;
+    }
+    if (buf.size() < pos + size + 2) return std::nullopt;
+    pos += size + 2;
+  }
+}
+
+}  // namespace
+
+struct FakeUpstream::Impl {
+  explicit Impl(Options o)
+      : options(std::move(o)), acceptor(ioc), refused(ioc) {
+    auto ep = endpoint(options.host, options.port);
+    acceptor.open(ep.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(ep);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+    // A socket that is bound but never listens: the kernel refuses connects to its port,
+    // and holding it keeps anyone else from taking the port during the run.
+    refused.open(ep.protocol());
+    refused.bind(endpoint(options.host, options.refused_port));
+  }
+
+  Options options;
+  asio::io_context ioc{1};
+  tcp::acceptor acceptor;
+  tcp::socket refused;
+  std::thread thread;
+  mutable std::mutex m;
+  std::map<std::string, Route, std::less<>> routes;
+  int unrouted = 0;
+
+  awaitable<void> accept_loop() {
+    while (true) {
+      auto [ec, sock] = co_await acceptor.async_accept(use_tuple);
+      if (ec == asio::error::operation_aborted) co_return;
+      if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
+      asio::co_spawn(ioc, session(std::move(sock)), asio::detached);
+    }
+  }
+
+  std::optional<Route> find(const std::string& key) {
+    std::lock_guard lock(m);
+    auto it = routes.find(key);
+    if (it == routes.end()) return std::nullopt;
+    return it->second;
+  }
+
+  awaitable<void> session(tcp::socket sock);
+};
+
+namespace {
+
+// One connection running one scenario's steps.
+class Session {
+ public:
+  Session(tcp::socket sock, FakeUpstream::Impl& up)
+      : stream_(std::move(sock)), up_(up), cap_(Clock::now() + up.options.connection_cap) {
+    error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    peer_port_ = stream_.socket().remote_endpoint(ec).port();
+  }
+
+  awaitable<void> run() {
+    // Route on the first request head.
+    auto head = co_await read_head(cap_);
+    if (!head) {
+      if (!pending_.empty()) note_unrouted();
+      co_return;
+    }
+    auto parsed = parse_head(*head);
+    std::string key = parsed.scenario_header.empty() ? route_key(parsed.target) : parsed.scenario_header;
+    auto route = up_.find(key);
+    if (!route) {
+      note_unrouted();
+      std::string body = fmt::format("upfault: no scenario named \"{}\" (target {})\n", key, parsed.target);
+      std::string msg = fmt::format(
+          "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+          body.size(), body);
+      co_await write(msg);
+      co_await close_fin();
+      co_return;
+    }
+    route_ = std::move(*route);
+    {
+      std::lock_guard lock(route_->log->m);
+      ConnectionLog c;
+      c.accepted = accepted_;
+      c.requests = 1;
+      c.received = pending_.substr(0, kLogCap);
+      c.received_total = pending_.size();
+      route_->log->connections.push_back(std::move(c));
+      index_ = route_->log->connections.size() - 1;
+    }
+    head_claimed_ = false;
+    current_head_ = std::move(parsed);
+    pending_.erase(0, head->size());
+
+    for (const auto& step : route_->scenario->steps) {
+      if (done_) break;
+      bool ok = co_await std::visit([this](const auto& s) { return execute(s); }, step);
+      if (!ok) break;
+    }
+    if (!done_) co_await close_fin();
+    if (verbose()) {
+      auto log = snapshot();
+      fmt::print(stderr, "[upstream] :{} {} received {} bytes, sent {}, ended: {}\n", peer_port_,
+                 route_->scenario->name, log.received_total, log.sent_total, log.ended);
+    }
+  }
+
+ private:
+  beast::tcp_stream stream_;
+  FakeUpstream::Impl& up_;
+  Clock::time_point accepted_ = Clock::now();
+  Clock::time_point cap_;
+  unsigned short peer_port_ = 0;
+  std::string pending_;  // read, not yet consumed by a step
+  std::optional<Route> route_;
+  std::size_t index_ = 0;
+  RequestHead current_head_;
+  bool head_claimed_ = true;
+  bool done_ = false;
+
+  bool verbose() const { return up_.options.verbose; }
+  Millis resolve(const DurationExpr& d) const { return d.resolve(up_.options.timeouts); }
+
+  void note_unrouted() {
+    std::lock_guard lock(up_.m);
+    ++up_.unrouted;
+  }
+
+  template <typename F>
+  void update(F&& f) {
+    if (!route_) return;
+    std::lock_guard lock(route_->log->m);
+    f(route_->log->connections[index_]);
+  }
+  ConnectionLog snapshot() {
+    std::lock_guard lock(route_->log->m);
+    return route_->log->connections[index_];
+  }
+
+  void record_received(std::string_view bytes) {
+    update([&](ConnectionLog& c) {
+      if (c.received.size() < kLogCap) c.received.append(bytes.substr(0, kLogCap - c.received.size()));
+      c.received_total += bytes.size();
+    });
+  }
+  void finish(std::string how) {
+    done_ = true;
+    update([&](ConnectionLog& c) {
+      if (c.ended.empty()) c.ended = std::move(how);
+    });
+  }
+
+  // Reads more bytes into pending_, bounded by `deadline`. Returns the error, if any.
+  awaitable<error_code> read_more(Clock::time_point deadline) {
+    char buf[16 * 1024];
+    stream_.expires_at(std::min(deadline, cap_));
+    auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
+    if (n > 0) {
+      pending_.append(buf, n);
+      record_received({buf, n});
+    }
+    co_return ec;
+  }
+
+  std::string describe(const error_code& ec) const {
+    if (ec == asio::error::eof) return "peer closed";
+    if (is_reset(ec)) return "peer reset";
+    if (ec == beast::error::timeout) return Clock::now() >= cap_ ? "connection cap reached" : "timed out";
+    return "error: " + ec.message();
+  }
+
+  // Reads until pending_ holds a whole request head; returns it (not yet consumed).
+  awaitable<std::optional<std::string>> read_head(Clock::time_point deadline) {
+    while (true) {
+      if (auto end = head_end(pending_); end != std::string::npos) co_return pending_.substr(0, end);
+      if (pending_.size() > kMaxHead) {
+        finish("request head over 64 KiB");
+        co_return std::nullopt;
+      }
+      if (auto ec = co_await read_more(deadline)) {
+        finish(describe(ec));
+        co_return std::nullopt;
+      }
+    }
+  }
+
+  awaitable<bool> read_exactly(std::size_t n) {
+    while (pending_.size() < n) {
+      if (auto ec = co_await read_more(cap_)) {
+        finish(describe(ec));
+        co_return false;
+      }
+    }
+    pending_.erase(0, n);
+    co_return true;
+  }
+
+  // The next request head: the routed one if no step has claimed it yet.
+  awaitable<bool> claim_head() {
+    if (!head_claimed_) {
+      head_claimed_ = true;
+      co_return true;
+    }
+    auto head = co_await read_head(cap_);
+    if (!head) co_return false;
+    current_head_ = parse_head(*head);
+    pending_.erase(0, head->size());
+    update([](ConnectionLog& c) { ++c.requests; });
+    co_return true;
+  }
+
+  awaitable<bool> execute(const step::Read& r) {
+    switch (r.what) {
+      case step::Read::What::none: co_return true;
+      case step::Read::What::head: co_return co_await claim_head();
+      case step::Read::What::bytes: co_return co_await read_exactly(r.bytes);
+      case step::Read::What::request: {
+        if (!co_await claim_head()) co_return false;
+        if (current_head_.chunked) {
+          while (true) {
+            if (auto len = chunked_length(pending_)) {
+              pending_.erase(0, *len);
+              co_return true;
+            }
+            if (auto ec = co_await read_more(cap_)) {
+              finish(describe(ec));
+              co_return false;
+            }
+          }
+        }
+        co_return co_await read_exactly(current_head_.content_length.value_or(0));
+      }
+    }
+    co_return true;
+  }
+
+  awaitable<bool> write(std::string_view bytes) {
+    stream_.expires_at(cap_);
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), use_tuple);
+    update([&](ConnectionLog& c) { c.sent_total += n; });
+    if (ec) {
+      finish(describe(ec));
+      co_return false;
+    }
+    co_return true;
+  }
+
+  awaitable<bool> execute(const step::Send& s) { co_return co_await write(s.bytes); }
+
+  awaitable<bool> execute(const step::Delay& d) {
+    asio::steady_timer timer(stream_.get_executor());
+    timer.expires_at(std::min(Clock::now() + resolve(d.duration), cap_));
+    co_await timer.async_wait(use_tuple);
+    co_return true;
+  }
+
+  awaitable<void> close_fin() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    finish("fin");
+    // Drain what the proxy still sends, so that close() does not turn our FIN into an RST
+    // (the kernel resets a connection closed with unread data).
+    auto until = std::min(Clock::now() + kDrainAfterFin, cap_);
+    while (!co_await read_more(until)) pending_.clear();
+    stream_.socket().close(ec);
+  }
+
+  awaitable<bool> execute(const step::Close& c) {
+    if (c.how == step::Close::How::fin) {
+      co_await close_fin();
+    } else {
+      error_code ec;
+      // SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+      stream_.socket().set_option(asio::socket_base::linger(true, 0), ec);
+      stream_.socket().close(ec);
+      finish("rst");
+    }
+    co_return false;
+  }
+
+  awaitable<bool> execute(const step::Hang& h) {
+    auto until = h.duration ? Clock::now() + resolve(*h.duration) : cap_;
+    while (true) {
+      auto ec = co_await read_more(until);
+      pending_.clear();
+      if (ec == beast::error::timeout) break;  // our hang ended: close gracefully below
+      if (ec) {
+        finish(describe(ec));
+        co_return false;
+      }
+    }
+    co_await close_fin();
+    co_return false;
+  }
+};
+
+}  // namespace
+
+awaitable<void> FakeUpstream::Impl::session(tcp::socket sock) {
+  Session s(std::move(sock), *this);
+  co_await s.run();
+}
+
+FakeUpstream::FakeUpstream(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+FakeUpstream::~FakeUpstream() { stop(); }
+
+void FakeUpstream::add(const Scenario& scenario) {
+  std::lock_guard lock(impl_->m);
+  impl_->routes[scenario.name] = Route{std::make_shared<const Scenario>(scenario), std::make_shared<ScenarioLog>()};
+}
+
+void FakeUpstream::start() {
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+}
+
+void FakeUpstream::run() {
+  asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+  impl_->ioc.run();
+}
+
+void FakeUpstream::stop() {
+  impl_->ioc.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::uint16_t FakeUpstream::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t FakeUpstream::refused_port() const { return impl_->refused.local_endpoint().port(); }
+const std::string& FakeUpstream::host() const { return impl_->options.host; }
+
+UpstreamLog FakeUpstream::log(std::string_view scenario) const {
+  std::shared_ptr<ScenarioLog> log;
+  {
+    std::lock_guard lock(impl_->m);
+    auto it = impl_->routes.find(scenario);
+    if (it == impl_->routes.end()) return {};
+    log = it->second.log;
+  }
+  std::lock_guard lock(log->m);
+  return UpstreamLog{log->connections};
+}
+
+int FakeUpstream::unrouted() const {
+  std::lock_guard lock(impl_->m);
+  return impl_->unrouted;
+}
+
+}  // namespace upfault

@@ -1,0 +1,28 @@
+#pragma once
+// Small string helpers shared inside the library.
+#include <initializer_list>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace upfault {
+
+[[nodiscard]] bool iequals(std::string_view a, std::string_view b);
+/// The closest of `options` to `word` when it is close enough to be a likely typo.
+[[nodiscard]] std::optional<std::string> did_you_mean(std::string_view word, std::span<const std::string_view> options);
+[[nodiscard]] inline std::optional<std::string> did_you_mean(std::string_view word,
+                                                             std::initializer_list<std::string_view> options) {
+  return did_you_mean(word, std::span<const std::string_view>(options.begin(), options.size()));
+}
+[[nodiscard]] inline std::optional<std::string> did_you_mean(std::string_view word,
+                                                             const std::vector<std::string_view>& options) {
+  return did_you_mean(word, std::span<const std::string_view>(options));
+}
+/// Scenario names travel in URLs: a-z, 0-9, '-', '_', '.'.
+[[nodiscard]] bool valid_name(std::string_view name);
+/// The standard reason phrase of a status code ("" when it has none).
+[[nodiscard]] std::string_view reason_phrase(int status);
+
+}  // namespace upfault

@@ -1,0 +1,145 @@
+#include "upfault/verdict.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <map>
+
+#include "upfault/http.hpp"
+#include "util.hpp"
+
+namespace upfault {
+
+std::string_view to_string(VerdictKind k) {
+  switch (k) {
+    case VerdictKind::pass: return "pass";
+    case VerdictKind::stricter: return "stricter";
+    case VerdictKind::fail: return "fail";
+    case VerdictKind::error: return "error";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string body_note(const std::string& body, std::size_t total) {
+  if (total == 0) return "empty body";
+  return fmt::format("body {} bytes: \"{}\"", total, printable(body, 60));
+}
+
+// Hop-by-hop and framing fields, which a proxy rewrites legitimately, and the ones proxies
+// commonly set themselves (Date, Server): not compared in a passthrough.
+bool compared_in_passthrough(std::string_view name) {
+  for (auto skip : {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "content-length", "te",
+                    "trailer", "upgrade", "date", "server"})
+    if (iequals(name, skip)) return false;
+  return true;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::map<std::string, std::vector<std::string>> end_to_end(const std::vector<Header>& headers) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [n, v] : headers)
+    if (compared_in_passthrough(n)) out[lower(n)].push_back(v);
+  return out;
+}
+
+// Why `client` does not show outcome `o`, or nullopt when it does.
+std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const ClientResult& c,
+                                    const ProxyTimeouts& t) {
+  if (o.aborted && c.ending != Ending::closed_early && c.ending != Ending::reset)
+    return c.ending == Ending::timed_out ? "the proxy neither completed the response nor closed the connection"
+                                         : "the response was not aborted";
+  if ((!o.status.empty() || o.passthrough) && c.ending != Ending::complete) return "no complete response";
+  if (!o.status.empty() && std::find(o.status.begin(), o.status.end(), c.response->status) == o.status.end())
+    return fmt::format("status {}", c.response->status);
+  if (o.passthrough) {
+    const auto& up = *s.upstream_response;
+    if (c.response->status != up.status)
+      return fmt::format("status {} where the upstream sent {}", c.response->status, up.status);
+    if (c.response->body != up.body)
+      return fmt::format("the body differs from the upstream's {} bytes", up.body.size());
+    auto want = end_to_end(up.headers);
+    auto got = end_to_end(c.response->headers);
+    for (const auto& [name, values] : want)
+      if (got[name] != values)
+        return fmt::format("header {} is {} where the upstream sent \"{}\"", name,
+                           got[name].empty() ? "missing" : "\"" + printable(fmt::format("{}", fmt::join(got[name], ", "))) + "\"",
+                           printable(fmt::format("{}", fmt::join(values, ", "))));
+  }
+  if (o.within && c.elapsed > o.within->resolve(t))
+    return fmt::format("it ended after {}, later than within = \"{}\" ({})", format_millis(c.elapsed),
+                       o.within->text(), format_millis(o.within->resolve(t)));
+  if (o.not_before && c.elapsed < o.not_before->resolve(t))
+    return fmt::format("it ended after {}, sooner than not_before = \"{}\" ({})", format_millis(c.elapsed),
+                       o.not_before->text(), format_millis(o.not_before->resolve(t)));
+  return std::nullopt;
+}
+
+std::string expected_text(const std::vector<Outcome>& outcomes) {
+  std::string out;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (i) out += " or ";
+    out += outcomes[i].describe();
+  }
+  return out;
+}
+
+std::string upstream_note(const UpstreamLog& up) {
+  if (up.connections.empty()) return "the request never reached the upstream";
+  return fmt::format("the upstream saw {} request(s) on {} connection(s)", up.requests(), up.connections.size());
+}
+
+}  // namespace
+
+std::string describe(const ClientResult& c) {
+  const auto at = format_millis(c.elapsed);
+  switch (c.ending) {
+    case Ending::complete:
+      return fmt::format("{} after {} ({})", c.response->status, at,
+                         body_note(c.response->body, c.response->body.size()));
+    case Ending::connect_failed: return c.error;
+    case Ending::invalid:
+      return fmt::format("an invalid response after {} ({}): {} bytes \"{}\"", at, c.error, c.raw_total,
+                         printable(c.raw, 60));
+    case Ending::closed_early:
+    case Ending::reset:
+    case Ending::timed_out: break;
+  }
+  std::string what = c.ending == Ending::closed_early ? "closed the connection"
+                     : c.ending == Ending::reset      ? "reset the connection"
+                                                      : "had not finished";
+  if (c.header_complete)
+    return fmt::format("a {} header, then the proxy {} after {} with {} body bytes", c.response->status, what, at,
+                       c.raw_total - (c.raw.size() >= c.raw_total ? c.raw.find("\r\n\r\n") + 4 : 0));
+  if (c.raw_total > 0)
+    return fmt::format("{} bytes with no complete header (\"{}\"), then the proxy {} after {}", c.raw_total,
+                       printable(c.raw, 60), what, at);
+  if (c.ending == Ending::timed_out) return fmt::format("no response at all within {}", at);
+  return fmt::format("no response: the proxy {} after {}", what, at);
+}
+
+Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up, const ProxyTimeouts& t) {
+  if (c.ending == Ending::connect_failed) return {VerdictKind::error, "could not reach the proxy: " + c.error};
+  std::vector<std::string> misses;
+  for (const auto& o : s.expect.accept) {
+    auto miss = mismatch(o, s, c, t);
+    if (!miss) return {VerdictKind::pass, describe(c)};
+    misses.push_back(*miss);
+  }
+  for (const auto& o : s.expect.stricter)
+    if (!mismatch(o, s, c, t))
+      return {VerdictKind::stricter, fmt::format("{}: stricter than required (the RFC also allows {})", describe(c),
+                                                 expected_text(s.expect.accept))};
+  std::string reason = fmt::format("expected {}, got {}", expected_text(s.expect.accept), describe(c));
+  // Add the specific miss when it says more than the status line does.
+  if (misses.size() == 1 && misses[0].rfind("status ", 0) != 0 && misses[0] != "no complete response")
+    reason += fmt::format(" — {}", misses[0]);
+  reason += fmt::format("; {}", upstream_note(up));
+  return {VerdictKind::fail, reason};
+}
+
+}  // namespace upfault
