@@ -18,6 +18,7 @@ struct ResponseReader::Impl {
   }
   bool head_request;
   std::optional<http::response_parser<http::string_body>> parser;
+  std::string pending;  // bytes the parser has not consumed yet (it wants a whole header at once)
 };
 
 ResponseReader::ResponseReader(bool head_request) : impl_(std::make_unique<Impl>(head_request)) {}
@@ -40,7 +41,11 @@ void ResponseReader::capture() {
   image_.body = msg.body();
 }
 
-ResponseReader::State ResponseReader::feed(std::string_view bytes) {
+ResponseReader::State ResponseReader::feed(std::string_view input) {
+  if (state_ != State::need_more) return state_;
+  auto& pending = impl_->pending;
+  pending.append(input);
+  std::string_view bytes = pending;
   while (state_ == State::need_more && !bytes.empty()) {
     boost::system::error_code ec;
     auto n = impl_->parser->put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
@@ -66,6 +71,7 @@ ResponseReader::State ResponseReader::feed(std::string_view bytes) {
       break;
     }
   }
+  pending.erase(0, pending.size() - bytes.size());
   if (state_ == State::need_more && impl_->parser->is_header_done()) capture();
   // Beast reads any three digits; RFC 9110 §15 allows only 100-599.
   if (state_ != State::error && impl_->parser->is_header_done() && (image_.status < 100 || image_.status > 599)) {

@@ -256,6 +256,7 @@ std::optional<Step> load_step(FileContext& cx, const toml::node& n) {
 Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   Outcome o;
   o.where = cx.at(t);
+  const auto errors_before = cx.errors().size();
   if (top) cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "or", "stricter"}, "[expect]");
   else cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before"}, "an outcome");
   if (auto* s = t.get("status")) {
@@ -279,7 +280,8 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   }
   if (auto* n = t.get("within")) o.within = cx.duration(*n, "within");
   if (auto* n = t.get("not_before")) o.not_before = cx.duration(*n, "not_before");
-  if (o.status.empty() && !o.passthrough && !o.aborted)
+  // An unknown key (a typo) already explains a missing check: say it once.
+  if (o.status.empty() && !o.passthrough && !o.aborted && cx.errors().size() == errors_before)
     cx.error(o.where, "an expectation needs status, passthrough = true or aborted = true");
   if (o.aborted && (!o.status.empty() || o.passthrough))
     cx.error(o.where, "aborted = true contradicts status/passthrough: an aborted response has no status to "

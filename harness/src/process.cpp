@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +127,9 @@ ProxyProcess::~ProxyProcess() {
 }
 
 bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::string& error) {
+  // Orphans of the proxy (a worker whose master died) are re-parented to us rather than to
+  // PID 1, which may not reap them; stop() then reaps the whole group.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   std::string pattern = (fs::temp_directory_path() / fmt::format("upfault-{}-XXXXXX", profile.name)).string();
   if (!mkdtemp(pattern.data())) {
     error = fmt::format("cannot create a work dir: {}", std::strerror(errno));
@@ -198,11 +202,26 @@ bool ProxyProcess::alive() {
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
     exit_ = describe_status(status);
-    ::kill(-pid_, SIGKILL);  // whatever the leader left behind in its group
-    pid_ = -1;
+    reap_group();
     return false;
   }
   return r == 0;
+}
+
+void ProxyProcess::reap_group() {
+  // Whatever the leader left behind in its group is killed and, once re-parented to us, reaped.
+  ::kill(-pid_, SIGKILL);
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (Clock::now() < deadline) {
+    int status = 0;
+    pid_t r = waitpid(-pid_, &status, WNOHANG);
+    if (r < 0) break;  // ECHILD: none of the group is our child any more
+    if (r == 0) {
+      if (::kill(-pid_, 0) != 0) break;  // the group is gone
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  pid_ = -1;
 }
 
 void ProxyProcess::stop(Millis grace) {
@@ -215,7 +234,7 @@ void ProxyProcess::stop(Millis grace) {
     int status = 0;
     waitpid(pid_, &status, 0);
     exit_ = describe_status(status);
-    pid_ = -1;
+    reap_group();
   }
 }
 

@@ -54,4 +54,49 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
   return results;
 }
 
+SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
+  SuiteRun run;
+  FakeUpstream::Options uo;
+  uo.port = options.upstream_port;
+  uo.refused_port = options.refused_port;
+  uo.timeouts = options.run.timeouts;
+  uo.verbose = options.verbose_upstream;
+  std::optional<FakeUpstream> upstream;
+  try {
+    upstream.emplace(uo);
+  } catch (const std::exception& e) {
+    run.setup_error = fmt::format("the fake upstream cannot listen on 127.0.0.1:{}: {}", options.upstream_port, e.what());
+    return run;
+  }
+  for (const auto& s : scenarios) upstream->add(s);
+  upstream->start();
+
+  RunOptions ro = options.run;
+  ProxyProcess process;
+  if (options.profile) {
+    ProxyProfile profile = *options.profile;
+    profile.timeouts = ro.timeouts;  // the config is rendered with the timeouts the verdicts assume
+    run.proxy.name = profile.name;
+    run.proxy.version = proxy_version(profile);
+    if (!process.start(profile, {upstream->port(), upstream->refused_port()}, run.setup_error)) return run;
+    ro.proxy_host = "127.0.0.1";
+    ro.proxy_port = process.port();
+  } else {
+    run.proxy.name = "proxy-url";
+    ro.proxy_host = options.proxy_host;
+    ro.proxy_port = options.proxy_port;
+  }
+  run.proxy.url = fmt::format("http://{}:{}", ro.proxy_host, ro.proxy_port);
+  if (options.on_ready) options.on_ready(run.proxy, upstream->port(), upstream->refused_port());
+
+  const auto t0 = Clock::now();
+  run.results = run_scenarios(scenarios, *upstream, ro);
+  run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (options.profile && !process.alive())
+    run.proxy_died = fmt::format("{} {} during the run\n{}", run.proxy.name, process.exit_description(), process.log_tail());
+  process.stop();
+  upstream->stop();
+  return run;
+}
+
 }  // namespace upfault

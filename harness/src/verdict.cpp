@@ -59,7 +59,7 @@ std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const C
   if (o.passthrough) {
     const auto& up = *s.upstream_response;
     if (c.response->status != up.status)
-      return fmt::format("status {} where the upstream sent {}", c.response->status, up.status);
+      return fmt::format("the upstream sent {}, not {}", up.status, c.response->status);
     if (c.response->body != up.body)
       return fmt::format("the body differs from the upstream's {} bytes", up.body.size());
     auto want = end_to_end(up.headers);

@@ -74,6 +74,7 @@ class ProxyProcess {
   [[nodiscard]] std::string log_tail(std::size_t lines = 10) const;
 
  private:
+  void reap_group();
   int pid_ = -1;
   std::uint16_t port_ = 0;
   std::filesystem::path workdir_;

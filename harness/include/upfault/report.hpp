@@ -8,13 +8,6 @@
 
 namespace upfault {
 
-/// Who was tested: shown in reports.
-struct ProxyInfo {
-  std::string name;
-  std::string version;
-  std::string url;
-};
-
 /// Counts of each verdict class.
 struct Tally {
   int pass = 0, stricter = 0, fail = 0, error = 0;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "upfault/client.hpp"
+#include "upfault/proxy.hpp"
 #include "upfault/scenario.hpp"
 #include "upfault/upstream.hpp"
 #include "upfault/verdict.hpp"
@@ -34,6 +35,37 @@ struct RunOptions {
 /// `upstream` (already started, with every scenario added). Results are in input order.
 [[nodiscard]] std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios,
                                                         FakeUpstream& upstream, const RunOptions& options);
+
+/// Who was tested: shown in reports.
+struct ProxyInfo {
+  std::string name;
+  std::string version;
+  std::string url;
+};
+
+/// A whole run: a fake upstream, the proxy (started from a profile, or reached at a URL), the scenarios.
+struct SuiteOptions {
+  std::optional<ProxyProfile> profile;  ///< start this proxy; without it, reach proxy_host:proxy_port
+  std::string proxy_host = "127.0.0.1";
+  std::uint16_t proxy_port = 0;
+  std::uint16_t upstream_port = 0;  ///< 0: the kernel picks (a proxy started here is told the port)
+  std::uint16_t refused_port = 0;
+  bool verbose_upstream = false;
+  RunOptions run;                   ///< proxy_host/proxy_port are filled in by run_suite
+  /// Called once the upstream listens and the proxy is ready, before the first scenario.
+  std::function<void(const ProxyInfo&, std::uint16_t upstream_port, std::uint16_t refused_port)> on_ready;
+};
+
+struct SuiteRun {
+  ProxyInfo proxy;
+  std::vector<ScenarioResult> results;
+  double wall_seconds = 0;
+  std::string setup_error;  ///< the upstream could not listen or the proxy never became ready: nothing ran
+  std::string proxy_died;   ///< the proxy exited during the run: how, and its log tail
+};
+
+/// Runs `scenarios` end to end and tears everything down (the proxy's whole process group).
+[[nodiscard]] SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options);
 
 /// The client deadline for a scenario: its latest `within` bound plus a margin, else `fallback`.
 [[nodiscard]] Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallback);

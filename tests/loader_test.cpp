@@ -1,0 +1,144 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support.hpp"
+#include "upfault/http.hpp"
+
+using namespace upfault;
+using upfault::test::errors_of;
+using upfault::test::with_steps;
+
+namespace {
+bool any_contains(const std::vector<std::string>& errors, const std::string& needle) {
+  for (const auto& e : errors)
+    if (e.find(needle) != std::string::npos) return true;
+  return false;
+}
+}  // namespace
+
+// A full scenario loads into the model, steps in order.
+TEST(Loader, FullScenarioLoads) {
+  auto s = test::scenario(R"(
+name = "demo"
+summary = "a demo"
+rfc = "RFC 9112 §6.3"
+level = "should"
+tags = ["framing", "demo"]
+[request]
+method = "POST"
+path = "/x?y=1"
+headers = ["Accept: */*", ["X-Two", "2"]]
+body = "payload"
+[[upstream.steps]]
+read = "request"
+[[upstream.steps]]
+delay = "1.5 * read_timeout"
+[[upstream.steps]]
+response = { status = 503, headers = ["Retry-After: 1"], body = "busy" }
+[[upstream.steps]]
+send_hex = "41 42"
+[[upstream.steps]]
+close = "rst"
+[expect]
+status = [502, 503]
+within = "2s"
+[[expect.or]]
+aborted = true
+[[expect.stricter]]
+status = 500
+)");
+  EXPECT_EQ(s.name, "demo");
+  EXPECT_EQ(s.level, Level::should);
+  EXPECT_EQ(s.request.method, "POST");
+  ASSERT_EQ(s.request.headers.size(), 2u);
+  EXPECT_EQ(s.request.headers[1], (Header{"X-Two", "2"}));
+  ASSERT_EQ(s.steps.size(), 5u);
+  EXPECT_EQ(std::get<step::Read>(s.steps[0]).what, step::Read::What::request);
+  EXPECT_EQ(std::get<step::Delay>(s.steps[1]).duration.resolve({Millis{1000}, Millis{1000}}), Millis{1500});
+  EXPECT_EQ(std::get<step::Send>(s.steps[2]).bytes,
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nbusy");
+  EXPECT_EQ(std::get<step::Send>(s.steps[3]).bytes, "AB");
+  EXPECT_EQ(std::get<step::Close>(s.steps[4]).how, step::Close::How::rst);
+  ASSERT_EQ(s.expect.accept.size(), 2u);
+  EXPECT_EQ(s.expect.accept[0].status, (std::vector<int>{502, 503}));
+  EXPECT_TRUE(s.expect.accept[1].aborted);
+  ASSERT_EQ(s.expect.stricter.size(), 1u);
+}
+
+// A structured response with its own framing gets no Content-Length added.
+TEST(Loader, ResponseKeepsExplicitFraming) {
+  auto s = test::scenario(with_steps("r", R"(
+[[upstream.steps]]
+response = { status = 200, headers = ["Transfer-Encoding: chunked"], body = "0\r\n\r\n" }
+)"));
+  EXPECT_EQ(std::get<step::Send>(s.steps[0]).bytes, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+}
+
+// Syntax errors carry the line and column that toml++ reports.
+TEST(Loader, SyntaxErrorHasLineAndColumn) {
+  auto errors = errors_of("name = \"x\"\nsummary = \n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("bad.toml:2:", 0), 0u) << errors[0];
+}
+
+// Unknown keys point at the key and suggest the likely one.
+TEST(Loader, UnknownKeySuggestsTheClosest) {
+  auto errors = errors_of(with_steps("x", "[[upstream.steps]]\nread = \"head\"\n", "[expect]\nstatsu = 502\n"));
+  ASSERT_TRUE(any_contains(errors, "bad.toml:9:1: error: unknown key \"statsu\" in [expect]; did you mean \"status\"?"))
+      << ::testing::PrintToString(errors);
+}
+
+// Every field's mistakes are reported at the field.
+TEST(Loader, FieldMistakesAreLocated) {
+  struct Case {
+    std::string toml, needle;
+  };
+  const std::string ok_steps = "[[upstream.steps]]\nread = \"head\"\n";
+  std::vector<Case> cases = {
+      {with_steps("x", "[[upstream.steps]]\nsned = \"a\"\n"), "6:1: error: unknown step \"sned\"; did you mean \"send\"?"},
+      {with_steps("x", "[[upstream.steps]]\ndelay = \"5 parsecs\"\n"), "6:9: error: delay: unknown unit"},
+      {with_steps("x", "[[upstream.steps]]\nclose = \"slam\"\n"), "6:9: error: close must be \"fin\" or \"rst\""},
+      {with_steps("x", "[[upstream.steps]]\nread = \"all\"\n"), "6:8: error: read must be"},
+      {with_steps("x", "[[upstream.steps]]\nsend_hex = \"4G\"\n"), "send_hex: 'G' is not a hex digit"},
+      {with_steps("x", ok_steps, "[expect]\nstatus = 1000\n"), "error: status must be an integer from 100 to 599"},
+      {with_steps("x", ok_steps, "[expect]\nwithin = \"soon\"\n"), "within: cannot read \"soon\""},
+      {with_steps("x", ok_steps, "[expect]\naborted = true\nstatus = 502\n"), "aborted = true contradicts"},
+      {with_steps("x", ok_steps, "[expect]\npassthrough = true\n"), "passthrough = true needs the upstream to send"},
+      {with_steps("x", "[[upstream.steps]]\nclose = \"fin\"\n[[upstream.steps]]\nsend = \"late\"\n"),
+       "step 2 comes after the connection was closed"},
+      {with_steps("Bad Name", ok_steps), "may only hold"},
+      {"name = \"x\"\nsummary = \"s\"\nrfc = \"r\"\nlevel = \"must\"\n[expect]\nstatus = 502\n", "needs at least one"},
+      {"name = \"x\"\nsummary = \"s\"\nlevel = \"must\"\n" + ok_steps + "[expect]\nstatus = 502\n", "needs \"rfc\""},
+      {"name = \"x\"\nsummary = \"s\"\nrfc = \"r\"\nlevel = \"always\"\n" + ok_steps + "[expect]\nstatus = 502\n",
+       "4:9: error: level must be"},
+      {"name = 5\nsummary = \"s\"\nrfc = \"r\"\nlevel = \"must\"\n" + ok_steps + "[expect]\nstatus = 502\n",
+       "1:8: error: name must be a string, not an integer"},
+  };
+  for (const auto& c : cases) {
+    auto errors = errors_of(c.toml);
+    EXPECT_TRUE(any_contains(errors, c.needle)) << "wanted: " << c.needle << "\ngot: " << ::testing::PrintToString(errors);
+  }
+}
+
+// One broken file loses no other scenario of the suite, and names clash across files.
+TEST(Loader, BrokenFilesLoseNothingElse) {
+  auto r = load_scenarios({UPFAULT_TESTS_DIR "/data/good", UPFAULT_TESTS_DIR "/data/bad"});
+  EXPECT_GE(r.errors.size(), 3u);
+  ASSERT_EQ(r.scenarios.size(), 1u);
+  EXPECT_EQ(r.scenarios[0].name, "good-one");
+  EXPECT_EQ(r.scenarios[0].category, "good");
+  for (const auto& e : r.errors) EXPECT_GT(e.where.line, 0) << e.str();
+}
+
+// The shipped corpus loads with no error, every scenario documented.
+TEST(Loader, CorpusLoadsClean) {
+  auto r = load_scenarios({UPFAULT_SCENARIOS_DIR});
+  for (const auto& e : r.errors) ADD_FAILURE() << e.str();
+  EXPECT_GE(r.scenarios.size(), 15u);
+  for (const auto& s : r.scenarios) {
+    EXPECT_FALSE(s.summary.empty()) << s.name;
+    EXPECT_FALSE(s.rfc.empty() && s.rationale.empty()) << s.name;
+    EXPECT_FALSE(s.category.empty()) << s.name;
+  }
+}

@@ -1,0 +1,65 @@
+#pragma once
+// Running scenarios through a real proxy from its profile, for integration tests.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "upfault/loader.hpp"
+#include "upfault/runner.hpp"
+
+namespace upfault::test {
+
+/// True when `program` is on PATH.
+inline bool installed(const std::string& program) {
+  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+/// Skips the test when the proxy is missing, unless UPFAULT_REQUIRE_PROXIES=1 (as in CI).
+#define UPFAULT_REQUIRE_PROXY(program)                                                  \
+  do {                                                                                  \
+    if (!::upfault::test::installed(program)) {                                         \
+      const char* req = std::getenv("UPFAULT_REQUIRE_PROXIES");                         \
+      if (req && std::string(req) == "1") FAIL() << program << " is not installed";     \
+      GTEST_SKIP() << program << " is not installed (scripts/install-deps.sh adds it)"; \
+    }                                                                                   \
+  } while (0)
+
+inline std::vector<Scenario> corpus() {
+  auto r = load_scenarios({UPFAULT_SCENARIOS_DIR});
+  for (const auto& e : r.errors) ADD_FAILURE() << e.str();
+  return r.scenarios;
+}
+
+/// Runs `scenarios` through the profiled proxy `name`; fails the test on a setup error.
+inline SuiteRun run_profile(const std::string& name, const std::vector<Scenario>& scenarios) {
+  LoadError err;
+  auto profile = find_profile(name, default_profile_dirs(), err);
+  EXPECT_TRUE(profile) << err.str();
+  SuiteOptions o;
+  o.profile = profile;
+  o.run.timeouts = profile ? profile->timeouts : ProxyTimeouts{};
+  o.run.default_deadline = o.run.timeouts.read * 4 + Millis{2000};
+  auto run = run_suite(scenarios, o);
+  EXPECT_EQ(run.setup_error, "");
+  EXPECT_EQ(run.proxy_died, "");
+  return run;
+}
+
+/// scenario name → verdict.
+inline std::map<std::string, VerdictKind> verdicts(const SuiteRun& run) {
+  std::map<std::string, VerdictKind> out;
+  for (const auto& r : run.results) out[r.scenario->name] = r.verdict.kind;
+  return out;
+}
+
+/// Every result's line, for failure messages.
+inline std::string dump(const SuiteRun& run) {
+  std::string out;
+  for (const auto& r : run.results)
+    out += std::string(to_string(r.verdict.kind)) + " " + r.scenario->name + ": " + r.verdict.reason + "\n";
+  return out;
+}
+
+}  // namespace upfault::test

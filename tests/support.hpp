@@ -1,0 +1,53 @@
+#pragma once
+// Helpers for tests: scenarios from TOML text, a started fake upstream.
+#include <gtest/gtest.h>
+
+#include "upfault/client.hpp"
+#include "upfault/loader.hpp"
+#include "upfault/upstream.hpp"
+
+namespace upfault::test {
+
+/// Loads one scenario from TOML; fails the test on any load error.
+inline Scenario scenario(const std::string& toml, const std::string& category = "test") {
+  auto r = load_scenario_text(toml, "inline.toml", category);
+  for (const auto& e : r.errors) ADD_FAILURE() << e.str();
+  if (r.scenarios.size() != 1) throw std::runtime_error("scenario did not load");
+  return r.scenarios.front();
+}
+
+/// The load errors of a TOML text, as "file:line:col: error: …" strings.
+inline std::vector<std::string> errors_of(const std::string& toml) {
+  std::vector<std::string> out;
+  for (const auto& e : load_scenario_text(toml, "bad.toml").errors) out.push_back(e.str());
+  return out;
+}
+
+/// A minimal scenario around the given steps (TOML [[upstream.steps]] blocks).
+inline std::string with_steps(const std::string& name, const std::string& steps,
+                              const std::string& expect = "[expect]\nstatus = 502\n") {
+  return "name = \"" + name + "\"\nsummary = \"s\"\nrfc = \"RFC 9110\"\nlevel = \"must\"\n" + steps + "\n" + expect;
+}
+
+/// A started fake upstream serving `scenarios`.
+struct Upstream {
+  explicit Upstream(const std::vector<Scenario>& scenarios, ProxyTimeouts t = {}) : up(make(t)) {
+    for (const auto& s : scenarios) up.add(s);
+    up.start();
+  }
+  static FakeUpstream::Options make(ProxyTimeouts t) {
+    FakeUpstream::Options o;
+    o.timeouts = t;
+    return o;
+  }
+  /// Sends the scenario's request straight to the upstream (no proxy) and records the answer.
+  ClientResult fetch(const Scenario& s, Millis deadline = Millis{5000}) {
+    FetchOptions fo;
+    fo.port = up.port();
+    fo.deadline = deadline;
+    return upfault::fetch(fo, render_request(s.request, route_prefix(s.name), {}, "127.0.0.1"));
+  }
+  FakeUpstream up;
+};
+
+}  // namespace upfault::test

@@ -1,0 +1,158 @@
+// The fake upstream's steps, observed from the other side of a real loopback socket.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+
+#include "support.hpp"
+
+using namespace upfault;
+using upfault::test::with_steps;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// A structured response arrives complete, and the upstream logs the request it read.
+TEST(FakeUpstream, ResponseStepArrivesAndRequestIsLogged) {
+  auto s = test::scenario(with_steps("resp", R"(
+[request]
+method = "POST"
+body = "ping"
+[[upstream.steps]]
+read = "request"
+[[upstream.steps]]
+response = { status = 201, headers = ["X-A: 1"], body = "made" }
+)"));
+  test::Upstream up({s});
+  auto c = up.fetch(s);
+  ASSERT_EQ(c.ending, Ending::complete) << c.error;
+  EXPECT_EQ(c.response->status, 201);
+  EXPECT_EQ(c.response->body, "made");
+  auto log = up.up.log("resp");
+  ASSERT_EQ(log.connections.size(), 1u);
+  EXPECT_EQ(log.requests(), 1);
+  EXPECT_NE(log.connections[0].received.find("POST /__upfault/resp/ HTTP/1.1"), std::string::npos);
+  EXPECT_NE(log.connections[0].received.find("\r\n\r\nping"), std::string::npos);
+}
+
+// close = "rst": the peer's next read fails with ECONNRESET.
+TEST(FakeUpstream, RstStepResetsThePeer) {
+  auto s = test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
+  test::Upstream up({s});
+  asio::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect({asio::ip::make_address("127.0.0.1"), up.up.port()});
+  asio::write(sock, asio::buffer(std::string("GET /__upfault/rst/ HTTP/1.1\r\nHost: x\r\n\r\n")));
+  char buf[64];
+  boost::system::error_code ec;
+  sock.read_some(asio::buffer(buf), ec);
+  EXPECT_EQ(ec, asio::error::connection_reset) << ec.message();
+}
+
+// close = "fin": the peer reads EOF (not a reset), after the bytes sent before it.
+TEST(FakeUpstream, FinStepClosesGracefully) {
+  auto s = test::scenario(with_steps("fin", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"partial\"\n"
+                                            "[[upstream.steps]]\nclose = \"fin\"\n"));
+  test::Upstream up({s});
+  asio::io_context ioc;
+  tcp::socket sock(ioc);
+  sock.connect({asio::ip::make_address("127.0.0.1"), up.up.port()});
+  asio::write(sock, asio::buffer(std::string("GET /__upfault/fin/ HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string got;
+  boost::system::error_code ec;
+  asio::read(sock, asio::dynamic_buffer(got), ec);
+  EXPECT_EQ(ec, asio::error::eof) << ec.message();
+  EXPECT_EQ(got, "partial");
+}
+
+// delay holds the response back by at least its duration; relative durations use the timeouts.
+TEST(FakeUpstream, DelayHoldsTheResponseBack) {
+  auto s = test::scenario(with_steps("delay", R"(
+[[upstream.steps]]
+read = "head"
+[[upstream.steps]]
+delay = "2 * read_timeout"
+[[upstream.steps]]
+response = { status = 200 }
+)"));
+  test::Upstream up({s}, ProxyTimeouts{Millis{100}, Millis{100}});
+  auto c = up.fetch(s);
+  ASSERT_EQ(c.ending, Ending::complete) << c.error;
+  EXPECT_GE(c.elapsed, 200ms);
+}
+
+// hang holds the connection open with no answer; with a duration it then closes (FIN).
+TEST(FakeUpstream, HangHoldsThenCloses) {
+  auto forever = test::scenario(with_steps("forever", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = true\n"));
+  auto brief = test::scenario(with_steps("brief", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = \"100ms\"\n"));
+  test::Upstream up({forever, brief});
+  auto held = up.fetch(forever, 300ms);
+  EXPECT_EQ(held.ending, Ending::timed_out);
+  EXPECT_EQ(held.raw_total, 0u);
+  auto closed = up.fetch(brief, 5000ms);
+  EXPECT_EQ(closed.ending, Ending::closed_early);
+  EXPECT_GE(closed.elapsed, 100ms);
+}
+
+// A request naming no scenario gets a 404 that says so, and is counted.
+TEST(FakeUpstream, UnknownScenarioGets404) {
+  auto s = test::scenario(with_steps("known", "[[upstream.steps]]\nread = \"head\"\n"));
+  test::Upstream up({s});
+  FetchOptions fo;
+  fo.port = up.up.port();
+  auto c = fetch(fo, "GET /__upfault/nope/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(c.ending, Ending::complete);
+  EXPECT_EQ(c.response->status, 404);
+  EXPECT_NE(c.response->body.find("nope"), std::string::npos);
+  EXPECT_EQ(up.up.unrouted(), 1);
+}
+
+// The X-Upfault-Scenario header routes a request whose path a proxy rewrote.
+TEST(FakeUpstream, HeaderRoutesRewrittenPaths) {
+  auto s = test::scenario(with_steps("by-header", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nresponse = { status = 202 }\n"));
+  test::Upstream up({s});
+  FetchOptions fo;
+  fo.port = up.up.port();
+  auto c = fetch(fo, "GET /rewritten HTTP/1.1\r\nHost: x\r\nX-Upfault-Scenario: by-header\r\n\r\n");
+  ASSERT_EQ(c.ending, Ending::complete);
+  EXPECT_EQ(c.response->status, 202);
+}
+
+// The refused port refuses connects for as long as the upstream lives.
+TEST(FakeUpstream, RefusedPortRefuses) {
+  test::Upstream up({});
+  asio::io_context ioc;
+  tcp::socket sock(ioc);
+  boost::system::error_code ec;
+  sock.connect({asio::ip::make_address("127.0.0.1"), up.up.refused_port()}, ec);
+  EXPECT_EQ(ec, asio::error::connection_refused) << ec.message();
+}
+
+// Many scenarios run concurrently on one upstream: N one-second delays take about a second,
+// which we check structurally: all N connections are open at the same time.
+TEST(FakeUpstream, ScenariosRunConcurrently) {
+  std::vector<Scenario> list;
+  for (int i = 0; i < 20; ++i)
+    list.push_back(test::scenario(with_steps("c" + std::to_string(i),
+                                             "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = \"2s\"\n")));
+  test::Upstream up(list);
+  asio::io_context ioc;
+  std::vector<tcp::socket> socks;
+  for (int i = 0; i < 20; ++i) {
+    socks.emplace_back(ioc);
+    socks.back().connect({asio::ip::make_address("127.0.0.1"), up.up.port()});
+    asio::write(socks.back(), asio::buffer("GET /__upfault/c" + std::to_string(i) + "/ HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  // Every connection is routed while all are held open.
+  for (int tries = 0; tries < 200; ++tries) {
+    int routed = 0;
+    for (int i = 0; i < 20; ++i) routed += up.up.log("c" + std::to_string(i)).requests();
+    if (routed == 20) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto log = up.up.log("c" + std::to_string(i));
+    ASSERT_EQ(log.requests(), 1) << i;
+    EXPECT_TRUE(log.connections[0].ended.empty()) << "connection " << i << " already ended";
+  }
+}

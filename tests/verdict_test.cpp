@@ -1,0 +1,100 @@
+// Judging exchanges: each check passes on the right behaviour and fails on the wrong one.
+#include <gtest/gtest.h>
+
+#include "support.hpp"
+#include "upfault/runner.hpp"
+#include "upfault/verdict.hpp"
+
+using namespace upfault;
+using upfault::test::with_steps;
+using namespace std::chrono_literals;
+
+namespace {
+ClientResult complete(int status, std::string body, std::vector<Header> headers = {}, Millis elapsed = 3ms) {
+  ClientResult c;
+  c.ending = Ending::complete;
+  c.header_complete = true;
+  c.response = ResponseImage{status, "", std::move(headers), std::move(body)};
+  c.elapsed = elapsed;
+  return c;
+}
+ClientResult ended(Ending e, Millis elapsed = 5ms) {
+  ClientResult c;
+  c.ending = e;
+  c.elapsed = elapsed;
+  return c;
+}
+const std::string kRespond = "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+                             "response = { status = 503, headers = [\"X-Why: maintenance\"], body = \"down\" }\n";
+}  // namespace
+
+TEST(Verdict, StatusPassesAndFailsWithAReadableReason) {
+  auto s = test::scenario(with_steps("v", "[[upstream.steps]]\nread = \"head\"\n"));
+  EXPECT_EQ(evaluate(s, complete(502, ""), {}, {}).kind, VerdictKind::pass);
+  auto v = evaluate(s, complete(200, "hello"), {}, {});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_EQ(v.reason.rfind("expected 502, got 200 after 3 ms (body 5 bytes: \"hello\")", 0), 0u) << v.reason;
+  EXPECT_NE(v.reason.find("never reached the upstream"), std::string::npos) << v.reason;
+}
+
+TEST(Verdict, PassthroughComparesStatusBodyAndHeaders) {
+  auto s = test::scenario(with_steps("p", kRespond, "[expect]\npassthrough = true\n"));
+  EXPECT_EQ(evaluate(s, complete(503, "down", {{"X-Why", "maintenance"}, {"Server", "proxy"}}), {}, {}).kind,
+            VerdictKind::pass);
+  auto wrong_status = evaluate(s, complete(502, "down", {{"X-Why", "maintenance"}}), {}, {});
+  EXPECT_EQ(wrong_status.kind, VerdictKind::fail);
+  EXPECT_NE(wrong_status.reason.find("upstream sent 503"), std::string::npos) << wrong_status.reason;
+  auto wrong_body = evaluate(s, complete(503, "Bad Gateway page", {{"X-Why", "maintenance"}}), {}, {});
+  EXPECT_EQ(wrong_body.kind, VerdictKind::fail);
+  EXPECT_NE(wrong_body.reason.find("body differs"), std::string::npos) << wrong_body.reason;
+  auto lost_header = evaluate(s, complete(503, "down"), {}, {});
+  EXPECT_EQ(lost_header.kind, VerdictKind::fail);
+  EXPECT_NE(lost_header.reason.find("header x-why is missing"), std::string::npos) << lost_header.reason;
+}
+
+TEST(Verdict, AbortedNeedsACloseOrReset) {
+  auto s = test::scenario(with_steps("a", "[[upstream.steps]]\nread = \"head\"\n", "[expect]\naborted = true\n"));
+  EXPECT_EQ(evaluate(s, ended(Ending::closed_early), {}, {}).kind, VerdictKind::pass);
+  EXPECT_EQ(evaluate(s, ended(Ending::reset), {}, {}).kind, VerdictKind::pass);
+  EXPECT_EQ(evaluate(s, complete(200, "hello"), {}, {}).kind, VerdictKind::fail);
+  auto hung = evaluate(s, ended(Ending::timed_out, 4000ms), {}, {});
+  EXPECT_EQ(hung.kind, VerdictKind::fail);
+  EXPECT_NE(hung.reason.find("neither completed"), std::string::npos) << hung.reason;
+}
+
+TEST(Verdict, AlternativesAndStricterOutcomes) {
+  auto s = test::scenario(with_steps("alt", "[[upstream.steps]]\nread = \"head\"\n",
+                                     "[expect]\naborted = true\n[[expect.or]]\nstatus = 502\n"
+                                     "[[expect.stricter]]\nstatus = 500\n"));
+  EXPECT_EQ(evaluate(s, complete(502, ""), {}, {}).kind, VerdictKind::pass);
+  EXPECT_EQ(evaluate(s, ended(Ending::reset), {}, {}).kind, VerdictKind::pass);
+  auto strict = evaluate(s, complete(500, ""), {}, {});
+  EXPECT_EQ(strict.kind, VerdictKind::stricter);
+  auto v = evaluate(s, complete(200, "x"), {}, {});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_EQ(v.reason.rfind("expected an aborted response or 502, got 200", 0), 0u) << v.reason;
+}
+
+TEST(Verdict, TimingBoundsUseTheProxyTimeouts) {
+  auto s = test::scenario(with_steps("t", "[[upstream.steps]]\nread = \"head\"\n",
+                                     "[expect]\nstatus = 504\nwithin = \"2 * read_timeout\"\nnot_before = \"read_timeout\"\n"));
+  ProxyTimeouts t{1000ms, 1000ms};
+  EXPECT_EQ(evaluate(s, complete(504, "", {}, 1200ms), {}, t).kind, VerdictKind::pass);
+  auto late = evaluate(s, complete(504, "", {}, 2500ms), {}, t);
+  EXPECT_EQ(late.kind, VerdictKind::fail);
+  EXPECT_NE(late.reason.find("later than within = \"2 * read_timeout\" (2.00 s)"), std::string::npos) << late.reason;
+  auto early = evaluate(s, complete(504, "", {}, 10ms), {}, t);
+  EXPECT_EQ(early.kind, VerdictKind::fail);
+  EXPECT_NE(early.reason.find("sooner than not_before"), std::string::npos) << early.reason;
+  // The client waits past the bound, so a late answer is seen.
+  EXPECT_GT(client_deadline(s, t, 100ms), 2000ms);
+}
+
+TEST(Verdict, UnreachableProxyIsAnErrorNotAFailure) {
+  auto s = test::scenario(with_steps("u", "[[upstream.steps]]\nread = \"head\"\n"));
+  auto c = ended(Ending::connect_failed);
+  c.error = "cannot connect to 127.0.0.1:1: Connection refused";
+  auto v = evaluate(s, c, {}, {});
+  EXPECT_EQ(v.kind, VerdictKind::error);
+  EXPECT_NE(v.reason.find("could not reach the proxy"), std::string::npos);
+}
