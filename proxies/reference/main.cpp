@@ -1,0 +1,349 @@
+// upfault-reference-proxy: test equipment, not a product.
+//
+// Reference mode: a reverse proxy that does what RFC 9110/9112 ask of an intermediary whose
+// upstream misbehaves — 502 for an invalid or missing response, 504 when none arrives in time,
+// valid errors forwarded unchanged, hop-by-hop fields removed, and, once the header is
+// forwarded, a body cut short made visible by resetting the client connection.
+//
+// Blind mode (--blind): copies bytes both ways with no parsing and no timeouts, so the harness
+// can show that its checks catch a proxy that does nothing right.
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <iostream>
+#include <set>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+using namespace std::chrono_literals;
+using Millis = std::chrono::milliseconds;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct Config {
+  tcp::endpoint listen;
+  tcp::endpoint upstream;
+  std::vector<std::pair<std::string, tcp::endpoint>> routes;  // path prefix → upstream
+  Millis connect_timeout{1000};
+  Millis read_timeout{1000};
+  Millis client_timeout{30000};
+  bool blind = false;
+};
+
+const tcp::endpoint& pick_upstream(const Config& cfg, std::string_view target) {
+  const tcp::endpoint* best = &cfg.upstream;
+  std::size_t best_len = 0;
+  for (const auto& [prefix, ep] : cfg.routes)
+    if (target.substr(0, prefix.size()) == prefix && prefix.size() > best_len) best = &ep, best_len = prefix.size();
+  return *best;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// RFC 9110 §7.6.1: hop-by-hop fields, plus every field the Connection header names.
+template <class Fields>
+std::set<std::string> hop_by_hop(const Fields& fields) {
+  std::set<std::string> out = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+                               "upgrade", "content-length"};  // framing is recomputed
+  for (auto it = fields.find(http::field::connection); it != fields.end() && iequals(it->name_string(), "connection"); ++it) {
+    std::string_view v = it->value();
+    while (!v.empty()) {
+      auto comma = v.find(',');
+      auto token = v.substr(0, comma);
+      while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+      while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+      std::string lower(token);
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!lower.empty()) out.insert(lower);
+      v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+    }
+  }
+  return out;
+}
+
+// The forwarded field lines, without hop-by-hop fields; an obs-fold (or any CR/LF) becomes SP.
+template <class Fields>
+std::string end_to_end_fields(const Fields& fields) {
+  auto skip = hop_by_hop(fields);
+  std::string out;
+  for (const auto& f : fields) {
+    std::string name(f.name_string());
+    std::string lower = name;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (skip.count(lower)) continue;
+    std::string value(f.value());
+    for (auto& c : value)
+      if (c == '\r' || c == '\n') c = ' ';
+    out += fmt::format("{}: {}\r\n", name, value);
+  }
+  return out;
+}
+
+// A response the proxy makes itself (502, 504, 400), then a graceful close.
+asio::awaitable<void> send_own(beast::tcp_stream& client, int status, std::string_view reason, std::string_view why) {
+  std::string body = fmt::format("upfault-reference-proxy: {}\n", why);
+  std::string msg = fmt::format(
+      "HTTP/1.1 {} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n"
+      "Via: 1.1 upfault-reference\r\n\r\n{}",
+      status, reason, body.size(), body);
+  client.expires_after(5s);
+  co_await asio::async_write(client, asio::buffer(msg), use_tuple);
+  error_code ec;
+  client.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> bad_gateway(beast::tcp_stream& client, std::string_view why) {
+  co_await send_own(client, 502, "Bad Gateway", why);
+}
+asio::awaitable<void> gateway_timeout(beast::tcp_stream& client, std::string_view why) {
+  co_await send_own(client, 504, "Gateway Timeout", why);
+}
+
+// After the header went out, the only honest signal of a broken body is an aborted connection.
+void abort_client(beast::tcp_stream& client) {
+  error_code ec;
+  client.socket().set_option(asio::socket_base::linger(true, 0), ec);  // RST, not FIN
+  client.socket().close(ec);
+}
+
+bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
+
+asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
+  beast::tcp_stream client(std::move(socket));
+  beast::flat_buffer client_buf;
+  http::request_parser<http::string_body> req_parser;
+  req_parser.body_limit(16 * 1024 * 1024);
+  client.expires_after(cfg.client_timeout);
+  if (auto [ec, n] = co_await http::async_read(client, client_buf, req_parser, use_tuple); ec) {
+    if (ec != http::error::end_of_stream) co_await send_own(client, 400, "Bad Request", ec.message());
+    co_return;
+  }
+  auto& req = req_parser.get();
+  const bool head = req.method() == http::verb::head;
+
+  // Connect, bounded by the connect timeout: a refused connect is 502, a timed-out one 504.
+  beast::tcp_stream upstream(client.get_executor());
+  upstream.expires_after(cfg.connect_timeout);
+  if (auto [ec] = co_await upstream.async_connect(pick_upstream(cfg, req.target()), use_tuple); ec) {
+    if (is_timeout(ec)) co_await gateway_timeout(client, "upstream connect timed out");
+    else co_await bad_gateway(client, "upstream connect failed: " + ec.message());
+    co_return;
+  }
+
+  std::string out = fmt::format("{} {} HTTP/1.1\r\n{}", std::string(req.method_string()), std::string(req.target()),
+                                end_to_end_fields(req));
+  out += "Via: 1.1 upfault-reference\r\nConnection: close\r\n";
+  if (!req.body().empty() || req_parser.content_length()) out += fmt::format("Content-Length: {}\r\n", req.body().size());
+  out += "\r\n" + req.body();
+  upstream.expires_after(cfg.read_timeout);
+  if (auto [ec, n] = co_await asio::async_write(upstream, asio::buffer(out), use_tuple); ec) {
+    if (is_timeout(ec)) co_await gateway_timeout(client, "sending the request upstream timed out");
+    else co_await bad_gateway(client, "sending the request upstream failed: " + ec.message());
+    co_return;
+  }
+
+  // The response header. The read timeout applies to each read, as in common proxies.
+  beast::flat_buffer up_buf;
+  std::optional<http::response_parser<http::buffer_body>> res;
+  while (true) {
+    res.emplace();
+    res->header_limit(64 * 1024);
+    if (head) res->skip(true);
+    while (!res->is_header_done()) {
+      upstream.expires_after(cfg.read_timeout);
+      auto [ec, n] = co_await http::async_read_some(upstream, up_buf, *res, use_tuple);
+      if (!ec || ec == http::error::need_buffer) continue;
+      if (is_timeout(ec)) co_await gateway_timeout(client, "no response header from upstream in time");
+      else co_await bad_gateway(client, "invalid or missing response header from upstream: " + ec.message());
+      co_return;
+    }
+    const unsigned status = res->get().result_int();
+    if (status < 100 || status > 599 || status == 101) {  // 101: we never ask for an upgrade
+      co_await bad_gateway(client, fmt::format("upstream sent status {}", status));
+      co_return;
+    }
+    if (status >= 200) break;
+    // RFC 9110 §15.2: forward interim responses we did not ask for.
+    std::string interim = fmt::format("HTTP/1.1 {} {}\r\n{}\r\n", status, std::string(res->get().reason()),
+                                      end_to_end_fields(res->get()));
+    client.expires_after(cfg.client_timeout);
+    if (auto [ec, n] = co_await asio::async_write(client, asio::buffer(interim), use_tuple); ec) co_return;
+  }
+
+  auto& msg = res->get();
+  const unsigned status = msg.result_int();
+  const bool bodyless = head || status == 204 || status == 304;
+  const auto length = res->content_length();
+  const bool chunked_out = !bodyless && !length;  // re-frame chunked or close-delimited bodies as chunked
+  std::string header = fmt::format("HTTP/1.1 {} {}\r\n{}Via: 1.1 upfault-reference\r\nConnection: close\r\n", status,
+                                   std::string(msg.reason()), end_to_end_fields(msg));
+  if (length) header += fmt::format("Content-Length: {}\r\n", *length);
+  else if (chunked_out) header += "Transfer-Encoding: chunked\r\n";
+  header += "\r\n";
+  client.expires_after(cfg.client_timeout);
+  if (auto [ec, n] = co_await asio::async_write(client, asio::buffer(header), use_tuple); ec) co_return;
+
+  // The body, streamed. Any failure now aborts the client connection.
+  char buf[16 * 1024];
+  while (!bodyless && !res->is_done()) {
+    msg.body().data = buf;
+    msg.body().size = sizeof buf;
+    upstream.expires_after(cfg.read_timeout);
+    auto [ec, n] = co_await http::async_read_some(upstream, up_buf, *res, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      abort_client(client);
+      co_return;
+    }
+    const std::size_t got = sizeof buf - msg.body().size;
+    if (got == 0) continue;
+    std::string chunk = chunked_out ? fmt::format("{:x}\r\n", got) : std::string{};
+    chunk.append(buf, got);
+    if (chunked_out) chunk += "\r\n";
+    client.expires_after(cfg.client_timeout);
+    if (auto [wec, wn] = co_await asio::async_write(client, asio::buffer(chunk), use_tuple); wec) co_return;
+  }
+  if (chunked_out) {
+    client.expires_after(cfg.client_timeout);
+    co_await asio::async_write(client, asio::buffer(std::string_view("0\r\n\r\n")), use_tuple);
+  }
+  error_code ec;
+  client.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+// Copies one direction until EOF or error, then half-closes the other side.
+asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+  char buf[16 * 1024];
+  while (true) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_tuple);
+    if (n > 0) {
+      if (auto [wec, wn] = co_await asio::async_write(to, asio::buffer(buf, n), use_tuple); wec) break;
+    }
+    if (ec) break;
+  }
+  error_code ec;
+  to.shutdown(tcp::socket::shutdown_send, ec);
+}
+
+asio::awaitable<void> blind_session(tcp::socket client, const Config& cfg) {
+  // The first bytes only pick the route (/__refused/…); nothing is parsed or checked.
+  char first[16 * 1024];
+  auto [ec, n] = co_await client.async_read_some(asio::buffer(first), use_tuple);
+  if (ec) co_return;
+  std::string_view line(first, n);
+  auto sp = line.find(' ');
+  std::string_view target = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+  tcp::socket upstream(client.get_executor());
+  if (auto [cec] = co_await upstream.async_connect(pick_upstream(cfg, target), use_tuple); cec) co_return;
+  if (auto [wec, wn] = co_await asio::async_write(upstream, asio::buffer(first, n), use_tuple); wec) co_return;
+  using namespace asio::experimental::awaitable_operators;
+  co_await (pump(client, upstream) && pump(upstream, client));
+}
+
+asio::awaitable<void> serve(tcp::acceptor& acceptor, const Config& cfg) {
+  while (true) {
+    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+    if (ec) continue;
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto session = cfg.blind ? blind_session(std::move(socket), cfg) : reference_session(std::move(socket), cfg);
+    asio::co_spawn(acceptor.get_executor(), std::move(session), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::cerr << "upfault-reference-proxy: session failed: " << ex.what() << "\n";
+      }
+    });
+  }
+}
+
+std::optional<tcp::endpoint> parse_endpoint(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  unsigned port = 0;
+  auto digits = std::string_view(text).substr(colon + 1);
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (ec != std::errc{} || port > 65535) return std::nullopt;
+  error_code aec;
+  auto addr = asio::ip::make_address(text.substr(0, colon), aec);
+  if (aec) return std::nullopt;
+  return tcp::endpoint(addr, static_cast<unsigned short>(port));
+}
+
+std::optional<Millis> parse_ms(std::string text) {
+  double factor = 1;
+  if (text.size() > 2 && text.ends_with("ms")) text.resize(text.size() - 2);
+  else if (text.size() > 1 && text.ends_with("s")) text.resize(text.size() - 1), factor = 1000;
+  double v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || p != text.data() + text.size() || v < 0) return std::nullopt;
+  return Millis{static_cast<Millis::rep>(v * factor)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"upfault-reference-proxy: an RFC 9110/9112-conformant reverse proxy for testing upfault itself"};
+  std::string listen = "127.0.0.1:0", upstream, connect_timeout = "1s", read_timeout = "1s";
+  std::vector<std::string> routes;
+  Config cfg;
+  app.add_option("--listen", listen, "Address to listen on (loopback)")->capture_default_str();
+  app.add_option("--upstream", upstream, "Default upstream HOST:PORT")->required();
+  app.add_option("--route", routes, "PREFIX=HOST:PORT: requests whose target starts with PREFIX go there");
+  app.add_option("--connect-timeout", connect_timeout, "Upstream connect timeout")->capture_default_str();
+  app.add_option("--read-timeout", read_timeout, "Upstream read timeout, per read")->capture_default_str();
+  app.add_flag("--blind", cfg.blind, "Blind relay: copy bytes both ways, no parsing, no timeouts");
+  app.set_version_flag("--version", "upfault-reference-proxy 0.1.0");
+  CLI11_PARSE(app, argc, argv);
+
+  auto fail = [](const std::string& msg) {
+    std::cerr << "upfault-reference-proxy: " << msg << "\n";
+    return 2;
+  };
+  auto l = parse_endpoint(listen);
+  auto u = parse_endpoint(upstream);
+  auto ct = parse_ms(connect_timeout);
+  auto rt = parse_ms(read_timeout);
+  if (!l) return fail("--listen: not HOST:PORT: " + listen);
+  if (!u) return fail("--upstream: not HOST:PORT: " + upstream);
+  if (!ct || !rt) return fail("timeouts are written like 1s or 500ms");
+  cfg.listen = *l, cfg.upstream = *u, cfg.connect_timeout = *ct, cfg.read_timeout = *rt;
+  for (const auto& r : routes) {
+    auto eq = r.find('=');
+    auto ep = eq == std::string::npos ? std::nullopt : parse_endpoint(r.substr(eq + 1));
+    if (!ep) return fail("--route: not PREFIX=HOST:PORT: " + r);
+    cfg.routes.emplace_back(r.substr(0, eq), *ep);
+  }
+
+  asio::io_context ioc{1};
+  tcp::acceptor acceptor(ioc);
+  try {
+    acceptor.open(cfg.listen.protocol());
+    acceptor.set_option(tcp::acceptor::reuse_address(true));
+    acceptor.bind(cfg.listen);
+    acceptor.listen(asio::socket_base::max_listen_connections);
+  } catch (const std::exception& e) {
+    return fail(fmt::format("cannot listen on {}: {}", listen, e.what()));
+  }
+  asio::signal_set stop(ioc, SIGINT, SIGTERM);
+  stop.async_wait([&](const error_code&, int) { ioc.stop(); });
+  asio::co_spawn(ioc, serve(acceptor, cfg), asio::detached);
+  std::cerr << "upfault-reference-proxy: " << (cfg.blind ? "blind relay" : "reference proxy") << " on "
+            << acceptor.local_endpoint() << "\n";
+  ioc.run();
+  return 0;
+}
