@@ -54,12 +54,12 @@ status = 500
   ASSERT_EQ(s.request.headers.size(), 2u);
   EXPECT_EQ(s.request.headers[1], (Header{"X-Two", "2"}));
   ASSERT_EQ(s.steps.size(), 5u);
-  EXPECT_EQ(std::get<step::Read>(s.steps[0]).what, step::Read::What::request);
-  EXPECT_EQ(std::get<step::Delay>(s.steps[1]).duration.resolve({Millis{1000}, Millis{1000}}), Millis{1500});
-  EXPECT_EQ(std::get<step::Send>(s.steps[2]).bytes,
+  EXPECT_EQ(std::get<step::Read>(s.steps[0].action).what, step::Read::What::request);
+  EXPECT_EQ(std::get<step::Delay>(s.steps[1].action).duration.resolve({Millis{1000}, Millis{1000}}), Millis{1500});
+  EXPECT_EQ(std::get<step::Send>(s.steps[2].action).bytes,
             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nbusy");
-  EXPECT_EQ(std::get<step::Send>(s.steps[3]).bytes, "AB");
-  EXPECT_EQ(std::get<step::Close>(s.steps[4]).how, step::Close::How::rst);
+  EXPECT_EQ(std::get<step::Send>(s.steps[3].action).bytes, "AB");
+  EXPECT_EQ(std::get<step::Close>(s.steps[4].action).how, step::Close::How::rst);
   ASSERT_EQ(s.expect.accept.size(), 2u);
   EXPECT_EQ(s.expect.accept[0].status, (std::vector<int>{502, 503}));
   EXPECT_TRUE(s.expect.accept[1].aborted);
@@ -72,7 +72,7 @@ TEST(Loader, ResponseKeepsExplicitFraming) {
 [[upstream.steps]]
 response = { status = 200, headers = ["Transfer-Encoding: chunked"], body = "0\r\n\r\n" }
 )"));
-  EXPECT_EQ(std::get<step::Send>(s.steps[0]).bytes, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(std::get<step::Send>(s.steps[0].action).bytes, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
 }
 
 // Syntax errors carry the line and column that toml++ reports.

@@ -50,4 +50,18 @@ std::optional<Millis> parse_fixed(const std::string& text, std::string& error) {
   return d->resolve({});
 }
 
+void add_port_options(CLI::App* cmd, EndpointPorts& ports) {
+  cmd->add_option("--upstream-port", ports.scripted, "Port of the fake upstream (default: any)");
+  cmd->add_option("--refused-port", ports.refused, "Port held closed, for /__refused/ (default: any)");
+  cmd->add_option("--blackhole-port", ports.blackhole, "Port whose connects never complete, for /__blackhole/");
+  cmd->add_option("--accept-close-port", ports.accept_close, "Port that accepts then closes, for /__accept_close/");
+  cmd->add_option("--accept-reset-port", ports.accept_reset, "Port that accepts then resets, for /__accept_reset/");
+}
+
+std::string describe_ports(const EndpointPorts& p) {
+  return fmt::format("upstream 127.0.0.1:{}; /__refused/ :{}, /__blackhole/ :{}, /__accept_close/ :{}, "
+                     "/__accept_reset/ :{}",
+                     p.scripted, p.refused, p.blackhole, p.accept_close, p.accept_reset);
+}
+
 }  // namespace upfault::cli

@@ -4,7 +4,10 @@
 #include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
+
 #include "upfault/duration.hpp"
+#include "upfault/scenario.hpp"
 
 namespace upfault::cli {
 
@@ -19,5 +22,10 @@ std::optional<HostPort> parse_host_port(std::string text, std::string& error, bo
 bool is_loopback(const std::string& host);
 /// A fixed duration such as "1s" (no timeout names).
 std::optional<Millis> parse_fixed(const std::string& text, std::string& error);
+
+/// --upstream-port, --refused-port, --blackhole-port, --accept-close-port, --accept-reset-port.
+void add_port_options(CLI::App* cmd, EndpointPorts& ports);
+/// "upstream 127.0.0.1:P, refused :P, …" for the run header.
+std::string describe_ports(const EndpointPorts& ports);
 
 }  // namespace upfault::cli

@@ -16,8 +16,7 @@ struct RunArgs {
   std::vector<std::string> filters;
   std::string proxy;
   std::string proxy_url;
-  std::uint16_t upstream_port = 0;
-  std::uint16_t refused_port = 0;
+  EndpointPorts ports;
   std::string read_timeout;
   std::string connect_timeout;
   unsigned jobs = 64;
@@ -84,17 +83,15 @@ int run(const RunArgs& a) {
     }
     so.run.default_deadline = *v;
   }
-  so.upstream_port = a.upstream_port;
-  so.refused_port = a.refused_port;
+  so.ports = a.ports;
   so.verbose_upstream = a.verbose;
 
   const bool colour = want_colour(stdout);
-  so.on_ready = [&](const ProxyInfo& info, std::uint16_t up, std::uint16_t refused) {
+  so.on_ready = [&](const ProxyInfo& info, const EndpointPorts& ports) {
     if (a.quiet) return;
-    fmt::print("upfault: {} scenario{} through {}{} at {} (upstream 127.0.0.1:{}, refused 127.0.0.1:{}; "
-               "read_timeout {}, connect_timeout {}; jobs {})\n",
+    fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; jobs {})\n",
                suite.scenarios.size(), suite.scenarios.size() == 1 ? "" : "s", info.name,
-               info.version.empty() ? "" : " " + info.version, info.url, up, refused,
+               info.version.empty() ? "" : " " + info.version, info.url, describe_ports(ports),
                format_millis(so.run.timeouts.read), format_millis(so.run.timeouts.connect), a.jobs);
     std::fflush(stdout);
   };
@@ -143,8 +140,7 @@ void setup_run(CLI::App& app, int& exit_code) {
   auto* p = cmd->add_option("-p,--proxy", a->proxy, "Proxy profile to start: a name under proxies/ or a profile.toml");
   auto* u = cmd->add_option("-u,--proxy-url", a->proxy_url, "A proxy you started, e.g. http://127.0.0.1:8080");
   p->excludes(u);
-  cmd->add_option("--upstream-port", a->upstream_port, "Port of the fake upstream (for --proxy-url; default: any)");
-  cmd->add_option("--refused-port", a->refused_port, "Port held closed for /__refused/ (default: any)");
+  add_port_options(cmd, a->ports);
   cmd->add_option("--read-timeout", a->read_timeout, "The proxy's upstream read timeout (default: the profile's, or 1s)");
   cmd->add_option("--connect-timeout", a->connect_timeout,
                   "The proxy's upstream connect timeout (default: the profile's, or 1s)");

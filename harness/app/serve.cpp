@@ -14,7 +14,7 @@ namespace {
 struct ServeArgs {
   std::vector<std::string> paths;
   std::string listen = "127.0.0.1:0";
-  std::uint16_t refused_port = 0;
+  EndpointPorts ports;
   std::string read_timeout = "1s";
   std::string connect_timeout = "1s";
   bool allow_remote = false;
@@ -36,8 +36,8 @@ int serve(const ServeArgs& a) {
   }
   FakeUpstream::Options o;
   o.host = hp->host;
-  o.port = hp->port;
-  o.refused_port = a.refused_port;
+  o.ports = a.ports;
+  o.ports.scripted = hp->port;
   o.verbose = true;
   for (auto [text, field] : {std::pair{&a.read_timeout, &o.timeouts.read}, std::pair{&a.connect_timeout, &o.timeouts.connect}}) {
     auto v = parse_fixed(*text, err);
@@ -63,8 +63,8 @@ int serve(const ServeArgs& a) {
   }
   for (const auto& s : suite.scenarios) up->add(s);
   up->start();
-  fmt::print("upfault serve: {} scenarios on http://{}:{} (refused endpoint: port {})\n", suite.scenarios.size(),
-             hp->host, up->port(), up->refused_port());
+  fmt::print("upfault serve: {} scenarios on http://{}:{}\n  ({})\n", suite.scenarios.size(), hp->host, up->port(),
+             describe_ports(up->ports()));
   fmt::print("route a request to a scenario with the path /__upfault/NAME/, e.g.\n"
              "  curl -i http://PROXY/__upfault/{}/\n"
              "Ctrl-C stops.\n",
@@ -83,7 +83,7 @@ void setup_serve(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<ServeArgs>();
   cmd->add_option("paths", a->paths, "Scenario files or directories (default: scenarios)");
   cmd->add_option("-l,--listen", a->listen, "Address to listen on (port 0: any)")->capture_default_str();
-  cmd->add_option("--refused-port", a->refused_port, "Port held closed for the refused endpoint (default: any)");
+  add_port_options(cmd, a->ports);
   cmd->add_option("--read-timeout", a->read_timeout, "Read timeout for durations such as \"2 * read_timeout\"")->capture_default_str();
   cmd->add_option("--connect-timeout", a->connect_timeout, "Connect timeout for such durations")->capture_default_str();
   cmd->add_flag("--allow-remote", a->allow_remote, "Allow listening outside loopback");

@@ -135,13 +135,17 @@ std::optional<std::string> decode_hex(std::string_view hex, std::string& error) 
   return out;
 }
 
-std::optional<Step> load_response_step(FileContext& cx, const toml::node& n) {
+// A structured response, serialised: status line, headers in order, then the body as given,
+// generated (body_size), chunked with given sizes, and/or cut at a byte offset (truncate).
+std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   auto* t = n.as_table();
   if (!t) {
     cx.error(n, "response must be a table: { status = 200, reason = \"OK\", headers = [...], body = \"...\" }");
     return std::nullopt;
   }
-  cx.check_keys(*t, {"status", "reason", "headers", "body", "auto_length"}, "response");
+  cx.check_keys(*t, {"status", "reason", "headers", "body", "body_size", "auto_length", "chunked", "last_chunk",
+                     "truncate"},
+                "response");
   ResponseImage r;
   auto status = (*t)["status"];
   if (!status) {
@@ -156,15 +160,117 @@ std::optional<Step> load_response_step(FileContext& cx, const toml::node& n) {
   r.reason = t->contains("reason") ? cx.string(*t->get("reason"), "reason").value_or("") : std::string(reason_phrase(r.status));
   if (auto* h = t->get("headers")) r.headers = load_headers(cx, *h);
   if (auto* b = t->get("body")) r.body = cx.string(*b, "body").value_or("");
-  bool auto_length = t->contains("auto_length") ? t->get("auto_length")->value<bool>().value_or(true) : true;
+  if (auto* bs = t->get("body_size")) {
+    auto size = bs->value<std::int64_t>();
+    if (t->contains("body")) cx.error(*bs, "give body or body_size, not both");
+    else if (!size || *size < 0 || *size > (256 << 20)) cx.error(*bs, "body_size must be an integer from 0 to 268435456");
+    else r.body = generated_body(static_cast<std::size_t>(*size));
+  }
+  auto flag = [&](const char* key, bool fallback) {
+    auto* f = t->get(key);
+    if (!f) return fallback;
+    if (auto b = f->value<bool>()) return *b;
+    cx.error(*f, fmt::format("{} must be true or false", key));
+    return fallback;
+  };
+  const bool auto_length = flag("auto_length", true);
+  const bool last_chunk = flag("last_chunk", true);
+  std::optional<std::vector<std::size_t>> chunks;
+  if (auto* c = t->get("chunked")) {
+    chunks.emplace();
+    std::size_t total = 0;
+    if (auto* a = c->as_array()) {
+      for (auto&& v : *a) {
+        auto size = v.value<std::int64_t>();
+        if (!size || *size <= 0) cx.error(v, "chunk sizes must be positive integers");
+        else chunks->push_back(static_cast<std::size_t>(*size)), total += static_cast<std::size_t>(*size);
+      }
+      if (total != r.body.size())
+        cx.error(*c, fmt::format("chunk sizes add up to {}, but the body has {} bytes", total, r.body.size()));
+    } else if (c->value<bool>().value_or(false)) {
+      if (!r.body.empty()) chunks->push_back(r.body.size());
+    } else {
+      cx.error(*c, "chunked must be true or a list of chunk sizes");
+    }
+  } else if (t->contains("last_chunk")) {
+    cx.error(*t->get("last_chunk"), "last_chunk only means something with chunked");
+  }
   bool framed = std::any_of(r.headers.begin(), r.headers.end(), [](const Header& h) {
     return iequals(h.first, "content-length") || iequals(h.first, "transfer-encoding");
   });
-  if (auto_length && !framed) r.headers.emplace_back("Content-Length", std::to_string(r.body.size()));
-  return step::Send{serialize_response(r)};
+  if (chunks) {
+    if (!framed) r.headers.emplace_back("Transfer-Encoding", "chunked");
+    std::string body;
+    std::size_t at = 0;
+    for (auto size : *chunks) {
+      body += fmt::format("{:x}\r\n", size) + r.body.substr(at, size) + "\r\n";
+      at += size;
+    }
+    if (last_chunk) body += "0\r\n\r\n";
+    r.body = std::move(body);
+  } else if (auto_length && !framed) {
+    r.headers.emplace_back("Content-Length", std::to_string(r.body.size()));
+  }
+  std::string wire = serialize_response(r);
+  if (auto* tr = t->get("truncate")) {
+    auto at = tr->value<std::int64_t>();
+    if (!at || *at < 0 || static_cast<std::size_t>(*at) >= wire.size())
+      cx.error(*tr, fmt::format("truncate must be a byte offset from 0 to {} (the response has {} bytes)",
+                                wire.empty() ? 0 : wire.size() - 1, wire.size()));
+    else wire.resize(static_cast<std::size_t>(*at));
+  }
+  return wire;
 }
 
-std::optional<Step> load_step(FileContext& cx, const toml::node& n) {
+std::optional<std::string> load_bytes(FileContext& cx, const toml::node& n, std::string_view what) {
+  auto s = cx.string(n, what);
+  if (!s) return std::nullopt;
+  if (what != "hex") return s;
+  std::string err;
+  auto bytes = decode_hex(*s, err);
+  if (!bytes) cx.error(n, "hex: " + err);
+  return bytes;
+}
+
+std::optional<Step> load_dribble(FileContext& cx, const toml::node& n) {
+  auto* t = n.as_table();
+  if (!t) {
+    cx.error(n, "dribble must be a table: { data = \"...\", chunk = 1, every = \"100ms\" }");
+    return std::nullopt;
+  }
+  cx.check_keys(*t, {"data", "hex", "response", "chunk", "every"}, "dribble");
+  step::Dribble d;
+  int sources = 0;
+  std::optional<std::string> bytes;
+  if (auto* v = t->get("data")) ++sources, bytes = load_bytes(cx, *v, "data");
+  if (auto* v = t->get("hex")) ++sources, bytes = load_bytes(cx, *v, "hex");
+  if (auto* v = t->get("response")) ++sources, bytes = load_response(cx, *v);
+  if (sources != 1) {
+    cx.error(n, "dribble needs exactly one of data, hex or response");
+    return std::nullopt;
+  }
+  if (!bytes) return std::nullopt;
+  d.bytes = std::move(*bytes);
+  if (auto* c = t->get("chunk")) {
+    auto size = c->value<std::int64_t>();
+    if (!size || *size <= 0) {
+      cx.error(*c, "chunk must be a positive integer (bytes per piece)");
+      return std::nullopt;
+    }
+    d.chunk = static_cast<std::size_t>(*size);
+  }
+  auto* every = t->get("every");
+  if (!every) {
+    cx.error(n, "dribble needs every = DURATION (the pause between pieces)");
+    return std::nullopt;
+  }
+  auto e = cx.duration(*every, "every");
+  if (!e) return std::nullopt;
+  d.every = *e;
+  return d;
+}
+
+std::optional<Step> load_action(FileContext& cx, const toml::node& n) {
   auto* t = n.as_table();
   if (!t) {
     cx.error(n, "each [[upstream.steps]] entry must be a table");
@@ -172,12 +278,15 @@ std::optional<Step> load_step(FileContext& cx, const toml::node& n) {
   }
   std::vector<std::string_view> names;
   for (const auto& k : step_kinds()) names.push_back(k.name);
-  if (t->size() != 1) {
-    cx.error(n, fmt::format("a step has exactly one key, one of: {} (this one has {})", fmt::join(names, ", "),
-                            t->size()));
-    if (t->empty()) return std::nullopt;
+  const std::size_t actions = t->size() - (t->contains("on_request") ? 1 : 0);
+  if (actions != 1) {
+    cx.error(n, fmt::format("a step has exactly one action, one of: {} (this one has {})", fmt::join(names, ", "),
+                            actions));
+    return std::nullopt;
   }
-  auto&& [key, value] = *t->begin();
+  auto it = t->begin();
+  if (it->first.str() == "on_request") ++it;
+  auto&& [key, value] = *it;
   const std::string_view kind = key.str();
   const SourceLocation where = cx.at(key.source());
   if (kind == "read") {
@@ -221,7 +330,19 @@ std::optional<Step> load_step(FileContext& cx, const toml::node& n) {
     }
     return step::Send{*bytes};
   }
-  if (kind == "response") return load_response_step(cx, value);
+  if (kind == "response") {
+    auto wire = load_response(cx, value);
+    if (!wire) return std::nullopt;
+    return step::Send{std::move(*wire)};
+  }
+  if (kind == "dribble") return load_dribble(cx, value);
+  if (kind == "half_close") {
+    if (value.value<bool>() != true) {
+      cx.error(value, "write half_close = true");
+      return std::nullopt;
+    }
+    return step::HalfClose{};
+  }
   if (kind == "delay") {
     auto d = cx.duration(value, "delay");
     if (!d) return std::nullopt;
@@ -253,12 +374,38 @@ std::optional<Step> load_step(FileContext& cx, const toml::node& n) {
   return std::nullopt;
 }
 
+// A step: one action, and optionally on_request = N or [N, …] (the scenario's request indexes).
+std::optional<ScriptStep> load_step(FileContext& cx, const toml::node& n) {
+  auto action = load_action(cx, n);
+  if (!action) return std::nullopt;
+  ScriptStep s{std::move(*action), {}};
+  if (auto* on = n.as_table()->get("on_request")) {
+    auto add = [&](const toml::node& v) {
+      auto i = v.value<std::int64_t>();
+      if (!i || *i < 1 || *i > 1000) cx.error(v, "on_request takes request numbers from 1 to 1000");
+      else s.on_request.push_back(static_cast<int>(*i));
+    };
+    if (auto* a = on->as_array()) {
+      for (auto&& v : *a) add(v);
+    } else {
+      add(*on);
+    }
+  }
+  return s;
+}
+
 Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   Outcome o;
   o.where = cx.at(t);
   const auto errors_before = cx.errors().size();
-  if (top) cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "or", "stricter"}, "[expect]");
-  else cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before"}, "an outcome");
+  if (top)
+    cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
+                      "headers", "body", "upstream_requests", "interim", "or", "stricter"},
+                  "[expect]");
+  else
+    cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
+                      "headers", "body", "upstream_requests", "interim"},
+                  "an outcome");
   if (auto* s = t.get("status")) {
     auto add = [&](const toml::node& v) {
       auto code = v.value<std::int64_t>();
@@ -280,12 +427,42 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   }
   if (auto* n = t.get("within")) o.within = cx.duration(*n, "within");
   if (auto* n = t.get("not_before")) o.not_before = cx.duration(*n, "not_before");
+  for (auto [key, list] : {std::pair{"header_present", &o.header_present}, std::pair{"header_absent", &o.header_absent}}) {
+    if (auto* n = t.get(key)) {
+      if (auto* a = n->as_array())
+        for (auto&& v : *a) {
+          if (auto name = cx.string(v, key)) list->push_back(*name);
+        }
+      else cx.error(*n, fmt::format("{} must be an array of field names", key));
+    }
+  }
+  if (auto* n = t.get("headers")) o.header_equals = load_headers(cx, *n);
+  if (auto* n = t.get("body")) o.body = cx.string(*n, "body");
+  if (auto* n = t.get("upstream_requests")) {
+    auto v = n->value<std::int64_t>();
+    if (!v || *v < 0 || *v > 1000) cx.error(*n, "upstream_requests must be an integer from 0 to 1000");
+    else o.upstream_requests = static_cast<int>(*v);
+  }
+  if (auto* n = t.get("interim")) {
+    o.interim.emplace();
+    if (auto* a = n->as_array()) {
+      for (auto&& v : *a) {
+        auto code = v.value<std::int64_t>();
+        if (!code || *code < 100 || *code > 199) cx.error(v, "interim lists 1xx status codes");
+        else o.interim->push_back(static_cast<int>(*code));
+      }
+    } else {
+      cx.error(*n, "interim must be an array of 1xx status codes ([] for none)");
+    }
+  }
+  const bool checks_response = !o.status.empty() || o.passthrough || !o.header_present.empty() ||
+                               !o.header_absent.empty() || !o.header_equals.empty() || o.body || o.interim;
   // An unknown key (a typo) already explains a missing check: say it once.
-  if (o.status.empty() && !o.passthrough && !o.aborted && cx.errors().size() == errors_before)
-    cx.error(o.where, "an expectation needs status, passthrough = true or aborted = true");
-  if (o.aborted && (!o.status.empty() || o.passthrough))
-    cx.error(o.where, "aborted = true contradicts status/passthrough: an aborted response has no status to "
-                      "check; list the other outcome under [[expect.or]]");
+  if (!checks_response && !o.aborted && cx.errors().size() == errors_before)
+    cx.error(o.where, "an expectation needs status, passthrough, aborted, or a header/body/interim check");
+  if (o.aborted && checks_response)
+    cx.error(o.where, "aborted = true contradicts checks of a complete response (status, passthrough, headers, "
+                      "body); list the other outcome under [[expect.or]]");
   return o;
 }
 
@@ -297,7 +474,8 @@ void validate_steps(FileContext& cx, const Scenario& s, const toml::node& steps_
                fmt::format("step {} comes after the connection was closed, so it can never run", i + 1));
       break;
     }
-    closed = std::holds_alternative<step::Close>(s.steps[i]) || std::holds_alternative<step::Hang>(s.steps[i]);
+    const auto& a = s.steps[i].action;
+    closed = s.steps[i].on_request.empty() && (std::holds_alternative<step::Close>(a) || std::holds_alternative<step::Hang>(a));
   }
 }
 
@@ -340,7 +518,12 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
 
   if (auto* n = root.get("request")) {
     if (auto* t = n->as_table()) {
-      cx.check_keys(*t, {"method", "path", "headers", "body"}, "[request]");
+      cx.check_keys(*t, {"method", "path", "headers", "body", "repeat"}, "[request]");
+      if (auto* r = t->get("repeat")) {
+        auto v = r->value<std::int64_t>();
+        if (!v || *v < 1 || *v > 100) cx.error(*r, "repeat must be an integer from 1 to 100");
+        else s.request.repeat = static_cast<int>(*v);
+      }
       if (auto* m = t->get("method")) s.request.method = cx.string(*m, "method").value_or("GET");
       if (auto* p = t->get("path")) {
         s.request.path = cx.string(*p, "path").value_or("/");
@@ -360,9 +543,13 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
       cx.check_keys(*t, {"endpoint", "steps"}, "[upstream]");
       if (auto* e = t->get("endpoint")) {
         auto v = e->value<std::string>();
-        if (v == "scripted") s.endpoint = Endpoint::scripted;
-        else if (v == "refused") s.endpoint = Endpoint::refused;
-        else cx.error(*e, "endpoint must be \"scripted\" or \"refused\"");
+        static constexpr Endpoint kAll[] = {Endpoint::scripted, Endpoint::refused, Endpoint::blackhole,
+                                            Endpoint::accept_close, Endpoint::accept_reset};
+        bool known = false;
+        for (auto candidate : kAll)
+          if (v == to_string(candidate)) s.endpoint = candidate, known = true;
+        if (!known)
+          cx.error(*e, "endpoint must be \"scripted\", \"refused\", \"blackhole\", \"accept-close\" or \"accept-reset\"");
       }
       if ((steps_node = t->get("steps"))) {
         if (auto* a = steps_node->as_array()) {
@@ -403,9 +590,15 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
   }
 
   // Passthrough compares with what the upstream sends, so that must be a valid response.
+  // What the upstream sends in answer to the last request (the one that is judged).
   std::string sent;
-  for (const auto& st : s.steps)
-    if (auto* send = std::get_if<step::Send>(&st)) sent += send->bytes;
+  for (const auto& st : s.steps) {
+    if (!st.on_request.empty() &&
+        std::find(st.on_request.begin(), st.on_request.end(), s.request.repeat) == st.on_request.end())
+      continue;
+    if (auto* send = std::get_if<step::Send>(&st.action)) sent += send->bytes;
+    if (auto* dribble = std::get_if<step::Dribble>(&st.action)) sent += dribble->bytes;
+  }
   s.upstream_response = parse_complete_response(sent);
   for (const auto& list : {&s.expect.accept, &s.expect.stricter}) {
     for (const auto& o : *list) {

@@ -34,13 +34,14 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
       fo.host = options.proxy_host;
       fo.port = options.proxy_port;
       fo.deadline = client_deadline(s, options.timeouts, options.default_deadline);
-      std::string prefix = s.endpoint == Endpoint::refused ? "/__refused" : "";
-      prefix += route_prefix(s.name);
-      auto wire = render_request(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
-                                 fmt::format("{}:{}", options.proxy_host, options.proxy_port));
+      const std::string prefix = std::string(endpoint_prefix(s.endpoint)) + route_prefix(s.name);
+      const auto wire = render_request(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
+                                       fmt::format("{}:{}", options.proxy_host, options.proxy_port));
       ScenarioResult& r = results[i];
       r.scenario = &s;
-      r.client = co_await fetch_async(fo, std::move(wire), s.request.method == "HEAD");
+      // Repeated requests go one after another; the last one is judged.
+      for (int k = 0; k < s.request.repeat; ++k)
+        r.client = co_await fetch_async(fo, wire, s.request.method == "HEAD");
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
       if (options.on_result) options.on_result(r);
@@ -57,15 +58,14 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
 SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
   SuiteRun run;
   FakeUpstream::Options uo;
-  uo.port = options.upstream_port;
-  uo.refused_port = options.refused_port;
+  uo.ports = options.ports;
   uo.timeouts = options.run.timeouts;
   uo.verbose = options.verbose_upstream;
   std::optional<FakeUpstream> upstream;
   try {
     upstream.emplace(uo);
   } catch (const std::exception& e) {
-    run.setup_error = fmt::format("the fake upstream cannot listen on 127.0.0.1:{}: {}", options.upstream_port, e.what());
+    run.setup_error = fmt::format("the fake upstream cannot listen on 127.0.0.1:{}: {}", options.ports.scripted, e.what());
     return run;
   }
   for (const auto& s : scenarios) upstream->add(s);
@@ -78,7 +78,7 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
     profile.timeouts = ro.timeouts;  // the config is rendered with the timeouts the verdicts assume
     run.proxy.name = profile.name;
     run.proxy.version = proxy_version(profile);
-    if (!process.start(profile, {upstream->port(), upstream->refused_port()}, run.setup_error)) return run;
+    if (!process.start(profile, upstream->ports(), run.setup_error)) return run;
     ro.proxy_host = "127.0.0.1";
     ro.proxy_port = process.port();
   } else {
@@ -87,7 +87,7 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
     ro.proxy_port = options.proxy_port;
   }
   run.proxy.url = fmt::format("http://{}:{}", ro.proxy_host, ro.proxy_port);
-  if (options.on_ready) options.on_ready(run.proxy, upstream->port(), upstream->refused_port());
+  if (options.on_ready) options.on_ready(run.proxy, upstream->ports());
 
   const auto t0 = Clock::now();
   run.results = run_scenarios(scenarios, *upstream, ro);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <map>
 #include <mutex>
+#include <poll.h>
 #include <thread>
 
 #include "net.hpp"
@@ -42,6 +43,7 @@ namespace {
 struct ScenarioLog {
   std::mutex m;
   std::vector<ConnectionLog> connections;
+  int requests = 0;  // across all connections: the index of the latest request
 };
 
 struct Route {
@@ -122,22 +124,92 @@ std::optional<std::size_t> chunked_length(std::string_view buf) {
 
 struct FakeUpstream::Impl {
   explicit Impl(Options o)
-      : options(std::move(o)), acceptor(ioc), refused(ioc) {
-    auto ep = endpoint(options.host, options.port);
-    acceptor.open(ep.protocol());
-    acceptor.set_option(tcp::acceptor::reuse_address(true));
-    acceptor.bind(ep);
-    acceptor.listen(asio::socket_base::max_listen_connections);
+      : options(std::move(o)), acceptor(ioc), refused(ioc), blackhole(ioc), accept_close(ioc), accept_reset(ioc) {
+    listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections);
     // A socket that is bound but never listens: the kernel refuses connects to its port,
     // and holding it keeps anyone else from taking the port during the run.
+    auto ep = endpoint(options.host, options.ports.refused);
     refused.open(ep.protocol());
-    refused.bind(endpoint(options.host, options.refused_port));
+    refused.bind(ep);
+    // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
+    // every SYN, so a proxy's connect never completes and its connect timeout fires.
+    listen(blackhole, options.ports.blackhole, 0);
+    listen(accept_close, options.ports.accept_close, asio::socket_base::max_listen_connections);
+    listen(accept_reset, options.ports.accept_reset, asio::socket_base::max_listen_connections);
+  }
+
+  void listen(tcp::acceptor& a, std::uint16_t port, int backlog) {
+    auto ep = endpoint(options.host, port);
+    a.open(ep.protocol());
+    a.set_option(tcp::acceptor::reuse_address(true));
+    a.bind(ep);
+    a.listen(backlog);
+  }
+
+  void fill_accept_queue() {
+    const auto target = blackhole.local_endpoint();
+    for (int i = 0; i < 8; ++i) {
+      tcp::socket s(ioc);
+      s.open(target.protocol());
+      s.non_blocking(true);
+      // connect(2) itself: Asio's synchronous connect waits even on a non-blocking socket.
+      const int rc = ::connect(s.native_handle(), target.data(), static_cast<socklen_t>(target.size()));
+      if (rc != 0 && errno == EINPROGRESS) {
+        pollfd p{s.native_handle(), POLLOUT, 0};
+        if (::poll(&p, 1, 50) <= 0) break;  // on loopback a queued connect completes at once: the queue is full
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) break;
+      } else if (rc != 0) {
+        break;
+      }
+      fillers.push_back(std::move(s));
+    }
+  }
+
+  // accept-close: FIN at once (then drain, so the close is not turned into an RST);
+  // accept-reset: RST at once. Neither reads the request.
+  awaitable<void> act_before_reading(tcp::acceptor& a, bool reset) {
+    while (true) {
+      auto [ec, sock] = co_await a.async_accept(use_tuple);
+      if (ec == asio::error::operation_aborted) co_return;
+      if (ec) continue;
+      error_code ignored;
+      if (reset) {
+        sock.set_option(asio::socket_base::linger(true, 0), ignored);
+        sock.close(ignored);
+        continue;
+      }
+      sock.shutdown(tcp::socket::shutdown_send, ignored);
+      asio::co_spawn(ioc, drain_and_close(std::move(sock)), asio::detached);
+    }
+  }
+
+  static awaitable<void> drain_and_close(tcp::socket sock) {
+    beast::tcp_stream s(std::move(sock));
+    char buf[4096];
+    s.expires_after(kDrainAfterFin);
+    while (true) {
+      auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
+      if (ec) break;
+    }
+  }
+
+  void spawn_acceptors() {
+    asio::co_spawn(ioc, accept_loop(), asio::detached);
+    asio::co_spawn(ioc, act_before_reading(accept_close, false), asio::detached);
+    asio::co_spawn(ioc, act_before_reading(accept_reset, true), asio::detached);
   }
 
   Options options;
   asio::io_context ioc{1};
   tcp::acceptor acceptor;
   tcp::socket refused;
+  tcp::acceptor blackhole;
+  std::vector<tcp::socket> fillers;
+  tcp::acceptor accept_close;
+  tcp::acceptor accept_reset;
   std::thread thread;
   mutable std::mutex m;
   std::map<std::string, Route, std::less<>> routes;
@@ -204,6 +276,7 @@ class Session {
       c.received_total = pending_.size();
       route_->log->connections.push_back(std::move(c));
       index_ = route_->log->connections.size() - 1;
+      request_index_ = ++route_->log->requests;
     }
     head_claimed_ = false;
     current_head_ = std::move(parsed);
@@ -211,7 +284,9 @@ class Session {
 
     for (const auto& step : route_->scenario->steps) {
       if (done_) break;
-      bool ok = co_await std::visit([this](const auto& s) { return execute(s); }, step);
+      const auto& on = step.on_request;
+      if (!on.empty() && std::find(on.begin(), on.end(), request_index_) == on.end()) continue;
+      bool ok = co_await std::visit([this](const auto& s) { return execute(s); }, step.action);
       if (!ok) break;
     }
     if (!done_) co_await close_fin();
@@ -231,6 +306,7 @@ class Session {
   std::string pending_;  // read, not yet consumed by a step
   std::optional<Route> route_;
   std::size_t index_ = 0;
+  int request_index_ = 0;  // the scenario's request this connection is serving (1-based)
   RequestHead current_head_;
   bool head_claimed_ = true;
   bool done_ = false;
@@ -264,6 +340,7 @@ class Session {
     done_ = true;
     update([&](ConnectionLog& c) {
       if (c.ended.empty()) c.ended = std::move(how);
+      else if (c.ended == "half-closed") c.ended += ", then " + how;
     });
   }
 
@@ -322,7 +399,11 @@ class Session {
     if (!head) co_return false;
     current_head_ = parse_head(*head);
     pending_.erase(0, head->size());
-    update([](ConnectionLog& c) { ++c.requests; });
+    {
+      std::lock_guard lock(route_->log->m);
+      ++route_->log->connections[index_].requests;
+      request_index_ = ++route_->log->requests;
+    }
     co_return true;
   }
 
@@ -363,6 +444,27 @@ class Session {
   }
 
   awaitable<bool> execute(const step::Send& s) { co_return co_await write(s.bytes); }
+
+  // Pieces leave at t0 + k·every, so pacing does not drift with the time each write takes.
+  awaitable<bool> execute(const step::Dribble& d) {
+    asio::steady_timer timer(stream_.get_executor());
+    const auto t0 = Clock::now();
+    const auto every = resolve(d.every);
+    std::size_t k = 0;
+    for (std::size_t at = 0; at < d.bytes.size(); at += d.chunk, ++k) {
+      timer.expires_at(std::min(t0 + every * static_cast<long>(k), cap_));
+      co_await timer.async_wait(use_tuple);
+      if (!co_await write(std::string_view(d.bytes).substr(at, d.chunk))) co_return false;
+    }
+    co_return true;
+  }
+
+  awaitable<bool> execute(const step::HalfClose&) {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    update([](ConnectionLog& c) { c.ended = "half-closed"; });
+    co_return true;
+  }
 
   awaitable<bool> execute(const step::Delay& d) {
     asio::steady_timer timer(stream_.get_executor());
@@ -424,16 +526,17 @@ FakeUpstream::~FakeUpstream() { stop(); }
 
 void FakeUpstream::add(const Scenario& scenario) {
   std::lock_guard lock(impl_->m);
+  if (scenario.endpoint == Endpoint::blackhole && impl_->fillers.empty()) impl_->fill_accept_queue();
   impl_->routes[scenario.name] = Route{std::make_shared<const Scenario>(scenario), std::make_shared<ScenarioLog>()};
 }
 
 void FakeUpstream::start() {
-  asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+  impl_->spawn_acceptors();
   impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }
 
 void FakeUpstream::run() {
-  asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached);
+  impl_->spawn_acceptors();
   impl_->ioc.run();
 }
 
@@ -444,6 +547,10 @@ void FakeUpstream::stop() {
 
 std::uint16_t FakeUpstream::port() const { return impl_->acceptor.local_endpoint().port(); }
 std::uint16_t FakeUpstream::refused_port() const { return impl_->refused.local_endpoint().port(); }
+EndpointPorts FakeUpstream::ports() const {
+  return {port(), refused_port(), impl_->blackhole.local_endpoint().port(), impl_->accept_close.local_endpoint().port(),
+          impl_->accept_reset.local_endpoint().port()};
+}
 const std::string& FakeUpstream::host() const { return impl_->options.host; }
 
 UpstreamLog FakeUpstream::log(std::string_view scenario) const {

@@ -45,6 +45,14 @@ bool valid_name(std::string_view name) {
   });
 }
 
+std::string generated_body(std::size_t size) {
+  static constexpr std::string_view kLine = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_-+=\n";
+  std::string out;
+  out.reserve(size);
+  while (out.size() < size) out.append(kLine.substr(0, std::min(kLine.size(), size - out.size())));
+  return out;
+}
+
 std::string_view reason_phrase(int status) {
   switch (status) {
     case 100: return "Continue";

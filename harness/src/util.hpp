@@ -22,6 +22,8 @@ namespace upfault {
 }
 /// Scenario names travel in URLs: a-z, 0-9, '-', '_', '.'.
 [[nodiscard]] bool valid_name(std::string_view name);
+/// A deterministic body of `size` printable bytes (for body_size): lines of a repeating alphabet.
+[[nodiscard]] std::string generated_body(std::size_t size);
 /// The standard reason phrase of a status code ("" when it has none).
 [[nodiscard]] std::string_view reason_phrase(int status);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <map>
 
 #include "upfault/http.hpp"
@@ -49,20 +50,22 @@ std::map<std::string, std::vector<std::string>> end_to_end(const std::vector<Hea
 
 // Why `client` does not show outcome `o`, or nullopt when it does.
 std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const ClientResult& c,
-                                    const ProxyTimeouts& t) {
+                                    const UpstreamLog& up, const ProxyTimeouts& t) {
   if (o.aborted && c.ending != Ending::closed_early && c.ending != Ending::reset)
     return c.ending == Ending::timed_out ? "the proxy neither completed the response nor closed the connection"
                                          : "the response was not aborted";
-  if ((!o.status.empty() || o.passthrough) && c.ending != Ending::complete) return "no complete response";
+  const bool checks_response = !o.status.empty() || o.passthrough || !o.header_present.empty() ||
+                               !o.header_absent.empty() || !o.header_equals.empty() || o.body || o.interim;
+  if (checks_response && c.ending != Ending::complete) return "no complete response";
   if (!o.status.empty() && std::find(o.status.begin(), o.status.end(), c.response->status) == o.status.end())
     return fmt::format("status {}", c.response->status);
   if (o.passthrough) {
-    const auto& up = *s.upstream_response;
-    if (c.response->status != up.status)
-      return fmt::format("the upstream sent {}, not {}", up.status, c.response->status);
-    if (c.response->body != up.body)
-      return fmt::format("the body differs from the upstream's {} bytes", up.body.size());
-    auto want = end_to_end(up.headers);
+    const auto& sent = *s.upstream_response;
+    if (c.response->status != sent.status)
+      return fmt::format("the upstream sent {}, not {}", sent.status, c.response->status);
+    if (c.response->body != sent.body)
+      return fmt::format("the body differs from the upstream's {} bytes", sent.body.size());
+    auto want = end_to_end(sent.headers);
     auto got = end_to_end(c.response->headers);
     for (const auto& [name, values] : want)
       if (got[name] != values)
@@ -70,6 +73,31 @@ std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const C
                            got[name].empty() ? "missing" : "\"" + printable(fmt::format("{}", fmt::join(got[name], ", "))) + "\"",
                            printable(fmt::format("{}", fmt::join(values, ", "))));
   }
+  auto values = [&](std::string_view name) {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : c.response->headers)
+      if (iequals(n, name)) out.push_back(v);
+    return out;
+  };
+  for (const auto& name : o.header_present)
+    if (values(name).empty()) return fmt::format("header {} is missing", name);
+  for (const auto& name : o.header_absent)
+    if (auto v = values(name); !v.empty())
+      return fmt::format("header {} is present (\"{}\")", name, printable(fmt::format("{}", fmt::join(v, ", "))));
+  for (const auto& [name, want] : o.header_equals) {
+    auto v = values(name);
+    auto got = fmt::format("{}", fmt::join(v, ", "));
+    if (v.empty()) return fmt::format("header {} is missing", name);
+    if (got != want) return fmt::format("header {} is \"{}\", not \"{}\"", name, printable(got), printable(want));
+  }
+  if (o.body && c.response->body != *o.body)
+    return fmt::format("the body is not \"{}\"", printable(*o.body, 40));
+  if (o.interim && c.interim != *o.interim)
+    return c.interim.empty() ? fmt::format("no interim response arrived (wanted {})", fmt::join(*o.interim, ", "))
+                             : fmt::format("interim responses were {}", fmt::join(c.interim, ", "));
+  if (o.upstream_requests && up.requests() != *o.upstream_requests)
+    return fmt::format("{} request{} reached the upstream, not {}", up.requests(), up.requests() == 1 ? "" : "s",
+                       *o.upstream_requests);
   if (o.within && c.elapsed > o.within->resolve(t))
     return fmt::format("it ended after {}, later than within = \"{}\" ({})", format_millis(c.elapsed),
                        o.within->text(), format_millis(o.within->resolve(t)));
@@ -77,6 +105,13 @@ std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const C
     return fmt::format("it ended after {}, sooner than not_before = \"{}\" ({})", format_millis(c.elapsed),
                        o.not_before->text(), format_millis(o.not_before->resolve(t)));
   return std::nullopt;
+}
+
+// For outcomes with a timing bound: how the time compares with the proxy's read timeout,
+// so a late (but accepted) timeout is visible.
+std::string timing_note(const Outcome& o, const ClientResult& c, const ProxyTimeouts& t) {
+  if ((!o.within && !o.not_before) || t.read.count() <= 0) return "";
+  return fmt::format(" [{:.2f} × read_timeout]", static_cast<double>(c.elapsed.count()) / static_cast<double>(t.read.count()));
 }
 
 std::string expected_text(const std::vector<Outcome>& outcomes) {
@@ -126,12 +161,12 @@ Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up
   if (c.ending == Ending::connect_failed) return {VerdictKind::error, "could not reach the proxy: " + c.error};
   std::vector<std::string> misses;
   for (const auto& o : s.expect.accept) {
-    auto miss = mismatch(o, s, c, t);
-    if (!miss) return {VerdictKind::pass, describe(c)};
+    auto miss = mismatch(o, s, c, up, t);
+    if (!miss) return {VerdictKind::pass, describe(c) + timing_note(o, c, t)};
     misses.push_back(*miss);
   }
   for (const auto& o : s.expect.stricter)
-    if (!mismatch(o, s, c, t))
+    if (!mismatch(o, s, c, up, t))
       return {VerdictKind::stricter, fmt::format("{}: stricter than required (the RFC also allows {})", describe(c),
                                                  expected_text(s.expect.accept))};
   std::string reason = fmt::format("expected {}, got {}", expected_text(s.expect.accept), describe(c));

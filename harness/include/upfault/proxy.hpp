@@ -9,6 +9,7 @@
 
 #include "upfault/duration.hpp"
 #include "upfault/loader.hpp"
+#include "upfault/scenario.hpp"
 
 namespace upfault {
 
@@ -48,10 +49,7 @@ struct ProxyProfile {
 /// A proxy under test running as a child in its own process group, with its own temp dir.
 class ProxyProcess {
  public:
-  struct Ports {
-    std::uint16_t upstream = 0;
-    std::uint16_t refused = 0;
-  };
+  using Ports = EndpointPorts;
   ProxyProcess() = default;
   ~ProxyProcess();  ///< stops the whole process group and removes the work dir
   ProxyProcess(const ProxyProcess&) = delete;

@@ -48,12 +48,11 @@ struct SuiteOptions {
   std::optional<ProxyProfile> profile;  ///< start this proxy; without it, reach proxy_host:proxy_port
   std::string proxy_host = "127.0.0.1";
   std::uint16_t proxy_port = 0;
-  std::uint16_t upstream_port = 0;  ///< 0: the kernel picks (a proxy started here is told the port)
-  std::uint16_t refused_port = 0;
+  EndpointPorts ports;              ///< each 0: the kernel picks (a proxy started here is told the ports)
   bool verbose_upstream = false;
   RunOptions run;                   ///< proxy_host/proxy_port are filled in by run_suite
   /// Called once the upstream listens and the proxy is ready, before the first scenario.
-  std::function<void(const ProxyInfo&, std::uint16_t upstream_port, std::uint16_t refused_port)> on_ready;
+  std::function<void(const ProxyInfo&, const EndpointPorts&)> on_ready;
 };
 
 struct SuiteRun {

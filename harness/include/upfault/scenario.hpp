@@ -2,6 +2,7 @@
 /// The scenario model: plain data produced by the loader, executed by the fake upstream and
 /// the runner. Nothing here knows about TOML or sockets.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@ struct Request {
   std::string path = "/";
   std::vector<Header> headers;
   std::string body;
+  int repeat = 1;  ///< sent this many times in a row (new client connection each); the last is judged
 };
 
 /// Upstream steps: what the fake upstream does on a connection, in order.
@@ -60,9 +62,25 @@ struct Close {
 struct Hang {
   std::optional<DurationExpr> duration;
 };
+/// Send `bytes` in pieces of `chunk` bytes, one every `every`, paced from a fixed start (t0 + k·every).
+struct Dribble {
+  std::string bytes;
+  std::size_t chunk = 1;
+  DurationExpr every;
+};
+/// Shut down our sending side (FIN) and keep reading.
+struct HalfClose {};
 }  // namespace step
 
-using Step = std::variant<step::Read, step::Send, step::Delay, step::Close, step::Hang>;
+using Step = std::variant<step::Read, step::Send, step::Delay, step::Close, step::Hang, step::Dribble, step::HalfClose>;
+
+/// A step as written in a scenario: the action, and the requests it applies to.
+struct ScriptStep {
+  Step action;
+  /// 1-based indexes of the scenario's requests (counted across all its upstream connections)
+  /// for which this step runs; empty: every request.
+  std::vector<int> on_request;
+};
 
 /// One entry of the table of step kinds: its TOML key and a one-line doc.
 struct StepKind {
@@ -74,8 +92,22 @@ struct StepKind {
 
 /// Which upstream address the proxy is made to reach for this scenario.
 enum class Endpoint {
-  scripted,  ///< the fake upstream, which runs the steps
-  refused,   ///< a port where nothing listens: the connect is refused
+  scripted,      ///< the fake upstream, which runs the steps
+  refused,       ///< a port where nothing listens: the connect is refused
+  blackhole,     ///< a listener whose accept queue is full: the connect never completes
+  accept_close,  ///< accepts, then closes (FIN) before reading anything
+  accept_reset,  ///< accepts, then resets (RST) before reading anything
+};
+/// The path prefix that the proxy configurations route to the endpoint ("" for scripted).
+[[nodiscard]] std::string_view endpoint_prefix(Endpoint e);
+
+/// The loopback port of each endpoint (0 before binding: the kernel picks).
+struct EndpointPorts {
+  std::uint16_t scripted = 0;
+  std::uint16_t refused = 0;
+  std::uint16_t blackhole = 0;
+  std::uint16_t accept_close = 0;
+  std::uint16_t accept_reset = 0;
 };
 [[nodiscard]] std::string_view to_string(Endpoint e);
 
@@ -94,6 +126,12 @@ struct Outcome {
   bool aborted = false;               ///< the client did not get a complete message
   std::optional<DurationExpr> within;      ///< the exchange ended no later than this
   std::optional<DurationExpr> not_before;  ///< the exchange ended no earlier than this
+  std::vector<std::string> header_present;  ///< these fields are in the response
+  std::vector<std::string> header_absent;   ///< these fields are not
+  std::vector<Header> header_equals;        ///< these fields have these values (all lines joined with ", ")
+  std::optional<std::string> body;          ///< the body is exactly this
+  std::optional<int> upstream_requests;     ///< this many requests reached the upstream
+  std::optional<std::vector<int>> interim;  ///< these 1xx responses reached the client, in order
   SourceLocation where;
   [[nodiscard]] std::string describe() const;  ///< "502", "502 or 504", "aborted", "passthrough"
 };
@@ -116,7 +154,7 @@ struct Scenario {
   std::vector<std::string> tags;
   Request request;
   Endpoint endpoint = Endpoint::scripted;
-  std::vector<Step> steps;
+  std::vector<ScriptStep> steps;
   Expect expect;
   /// What the steps send, parsed, when it forms a complete valid response (for passthrough).
   std::optional<ResponseImage> upstream_response;

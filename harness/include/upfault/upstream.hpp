@@ -37,8 +37,7 @@ class FakeUpstream {
  public:
   struct Options {
     std::string host = "127.0.0.1";  ///< loopback unless the user says otherwise
-    std::uint16_t port = 0;          ///< 0: the kernel picks
-    std::uint16_t refused_port = 0;  ///< the port held closed for the "refused" endpoint; 0: the kernel picks
+    EndpointPorts ports;             ///< each 0: the kernel picks
     ProxyTimeouts timeouts;          ///< to resolve durations such as "2 * read_timeout"
     std::chrono::seconds connection_cap{120};  ///< no connection is held longer than this
     bool verbose = false;            ///< log each connection to stderr
@@ -59,6 +58,9 @@ class FakeUpstream {
 
   [[nodiscard]] std::uint16_t port() const;          ///< the scripted endpoint
   [[nodiscard]] std::uint16_t refused_port() const;  ///< bound, never listening: connects are refused
+  /// Every endpoint's port: scripted; refused (bound, never listening); blackhole (accept queue
+  /// kept full, so connects never complete); accept_close and accept_reset (act before reading).
+  [[nodiscard]] EndpointPorts ports() const;
   [[nodiscard]] const std::string& host() const;
   /// A snapshot of what the upstream saw for `scenario` so far.
   [[nodiscard]] UpstreamLog log(std::string_view scenario) const;
