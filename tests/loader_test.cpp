@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "support.hpp"
 #include "upfault/http.hpp"
@@ -141,4 +142,39 @@ TEST(Loader, CorpusLoadsClean) {
     EXPECT_FALSE(s.rfc.empty() && s.rationale.empty()) << s.name;
     EXPECT_FALSE(s.category.empty()) << s.name;
   }
+}
+
+// Structured responses: chunk sizes, a missing last chunk, truncation, generated bodies.
+TEST(Loader, ResponseOptionsSerialise) {
+  auto bytes = [](const std::string& response) {
+    auto s = test::scenario(with_steps("r", "[[upstream.steps]]\nresponse = " + response + "\n"));
+    return std::get<step::Send>(s.steps[0].action).bytes;
+  };
+  EXPECT_EQ(bytes("{ status = 200, body = \"hello\", chunked = [2, 3] }"),
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n");
+  EXPECT_EQ(bytes("{ status = 200, body = \"hello\", chunked = true, last_chunk = false }"),
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  EXPECT_EQ(bytes("{ status = 200, body = \"hello\", truncate = 20 }"), "HTTP/1.1 200 OK\r\nCon");
+  EXPECT_EQ(bytes("{ status = 204, reason = \"Nothing\", auto_length = false }"), "HTTP/1.1 204 Nothing\r\n\r\n");
+  EXPECT_EQ(bytes("{ status = 200, body_size = 70 }").size(), std::string("HTTP/1.1 200 OK\r\nContent-Length: 70\r\n\r\n").size() + 70);
+  EXPECT_TRUE(any_contains(errors_of(with_steps("x", "[[upstream.steps]]\nresponse = { status = 200, body = \"abc\", chunked = [1] }\n")),
+                           "chunk sizes add up to 1, but the body has 3 bytes"));
+  EXPECT_TRUE(any_contains(errors_of(with_steps("x", "[[upstream.steps]]\nresponse = { status = 200, truncate = 500 }\n")),
+                           "truncate must be a byte offset"));
+  EXPECT_TRUE(any_contains(errors_of(with_steps("x", "[[upstream.steps]]\ndribble = { data = \"a\" }\n")),
+                           "dribble needs every"));
+  EXPECT_TRUE(any_contains(errors_of(with_steps("x", "[[upstream.steps]]\nclose = \"fin\"\non_request = 0\n")),
+                           "on_request takes request numbers"));
+}
+
+// scenarios/README.md documents every step kind (the table in the code is the source).
+TEST(Loader, ScenarioReadmeDocumentsEveryStep) {
+  std::ifstream in(UPFAULT_SCENARIOS_DIR "/README.md");
+  ASSERT_TRUE(in) << "scenarios/README.md is missing";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& k : step_kinds())
+    EXPECT_NE(text.find("### `" + std::string(k.name) + "`"), std::string::npos) << "no section for step " << k.name;
+  for (const char* e : {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
+                        "headers", "body", "upstream_requests", "interim", "[[expect.or]]", "[[expect.stricter]]"})
+    EXPECT_NE(text.find(std::string("`") + e), std::string::npos) << "expectation " << e << " is not documented";
 }

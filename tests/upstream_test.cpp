@@ -156,3 +156,110 @@ TEST(FakeUpstream, ScenariosRunConcurrently) {
     EXPECT_TRUE(log.connections[0].ended.empty()) << "connection " << i << " already ended";
   }
 }
+
+namespace {
+// Connects to the upstream and sends a request for `name`.
+tcp::socket open_request(asio::io_context& ioc, std::uint16_t port, const std::string& name) {
+  tcp::socket sock(ioc);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  asio::write(sock, asio::buffer("GET /__upfault/" + name + "/ HTTP/1.1\r\nHost: x\r\n\r\n"));
+  return sock;
+}
+}  // namespace
+
+// dribble: the reader sees one piece per read, each no sooner than t0 + k·every.
+TEST(FakeUpstream, DribbleSendsPacedPieces) {
+  auto s = test::scenario(with_steps("drip", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+                                             "dribble = { data = \"abcde\", chunk = 1, every = \"60ms\" }\n"));
+  test::Upstream up({s});
+  asio::io_context ioc;
+  auto sock = open_request(ioc, up.up.port(), "drip");
+  std::vector<std::pair<std::string, std::chrono::steady_clock::time_point>> reads;
+  char buf[64];
+  boost::system::error_code ec;
+  while (true) {
+    auto n = sock.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    reads.emplace_back(std::string(buf, n), std::chrono::steady_clock::now());
+  }
+  ASSERT_EQ(reads.size(), 5u) << "each piece should arrive in its own read";
+  for (std::size_t k = 0; k < reads.size(); ++k) {
+    EXPECT_EQ(reads[k].first, std::string(1, static_cast<char>('a' + k)));
+    // Lower bounds only: a timer never fires early; lateness is the machine's business.
+    EXPECT_GE(reads[k].second - reads[0].second, 60ms * static_cast<long>(k) - 5ms) << "piece " << k;
+  }
+}
+
+// half_close: the peer reads EOF, and the upstream still reads what the peer sends afterwards.
+TEST(FakeUpstream, HalfCloseKeepsReading) {
+  auto s = test::scenario(with_steps("half", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n"
+                                             "[[upstream.steps]]\nhalf_close = true\n[[upstream.steps]]\nread = { bytes = 5 }\n"));
+  test::Upstream up({s});
+  asio::io_context ioc;
+  auto sock = open_request(ioc, up.up.port(), "half");
+  std::string got;
+  boost::system::error_code ec;
+  asio::read(sock, asio::dynamic_buffer(got), ec);
+  EXPECT_EQ(ec, asio::error::eof);
+  EXPECT_EQ(got, "x");
+  asio::write(sock, asio::buffer(std::string("later")));
+  for (int i = 0; i < 200 && up.up.log("half").connections[0].received.find("later") == std::string::npos; ++i)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_NE(up.up.log("half").connections[0].received.find("later"), std::string::npos);
+}
+
+// on_request: "the first request fails, then answer", counted across connections.
+TEST(FakeUpstream, StepsCanDependOnTheRequestIndex) {
+  auto s = test::scenario(with_steps("flaky", R"(
+[[upstream.steps]]
+read = "head"
+[[upstream.steps]]
+on_request = 1
+close = "rst"
+[[upstream.steps]]
+response = { status = 200, body = "second time lucky" }
+)"));
+  test::Upstream up({s});
+  EXPECT_EQ(up.fetch(s).ending, Ending::reset);
+  auto second = up.fetch(s);
+  ASSERT_EQ(second.ending, Ending::complete);
+  EXPECT_EQ(second.response->body, "second time lucky");
+  EXPECT_EQ(up.up.log("flaky").requests(), 2);
+}
+
+// body_size and chunked responses arrive as a complete, correctly framed message.
+TEST(FakeUpstream, GeneratedAndChunkedBodiesArriveWhole) {
+  auto big = test::scenario(with_steps("big", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+                                              "response = { status = 200, body_size = 100000 }\n"));
+  auto chunked = test::scenario(with_steps("chunks", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+                                                     "response = { status = 200, body = \"hello world\", chunked = [5, 6] }\n"));
+  test::Upstream up({big, chunked});
+  auto b = up.fetch(big);
+  ASSERT_EQ(b.ending, Ending::complete) << b.error;
+  EXPECT_EQ(b.response->body.size(), 100000u);
+  auto c = up.fetch(chunked);
+  ASSERT_EQ(c.ending, Ending::complete) << c.error;
+  EXPECT_EQ(c.response->body, "hello world");
+  EXPECT_NE(c.raw.find("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"), std::string::npos) << c.raw;
+}
+
+// Endpoints that act before any request: accept-close (EOF), accept-reset (ECONNRESET),
+// blackhole (the connect never completes).
+TEST(FakeUpstream, EndpointsActBeforeAnyRequest) {
+  auto hole = test::scenario("name = \"hole\"\nsummary = \"s\"\nrfc = \"r\"\nlevel = \"must\"\n[upstream]\n"
+                             "endpoint = \"blackhole\"\n[expect]\nstatus = 504\n");
+  test::Upstream up({hole});
+  const auto ports = up.up.ports();
+  FetchOptions fo;
+  fo.port = ports.accept_close;
+  auto closed = fetch(fo, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(closed.ending, Ending::closed_early);
+  EXPECT_EQ(closed.raw_total, 0u);
+  fo.port = ports.accept_reset;
+  EXPECT_EQ(fetch(fo, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").ending, Ending::reset);
+  fo.port = ports.blackhole;
+  fo.deadline = 300ms;
+  auto held = fetch(fo, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(held.ending, Ending::connect_failed);
+  EXPECT_EQ(held.raw_total, 0u);
+}

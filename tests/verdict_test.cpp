@@ -98,3 +98,48 @@ TEST(Verdict, UnreachableProxyIsAnErrorNotAFailure) {
   EXPECT_EQ(v.kind, VerdictKind::error);
   EXPECT_NE(v.reason.find("could not reach the proxy"), std::string::npos);
 }
+
+TEST(Verdict, HeaderBodyInterimAndUpstreamCountChecks) {
+  auto s = test::scenario(with_steps("h", "[[upstream.steps]]\nread = \"head\"\n",
+                                     "[expect]\nstatus = 200\nheader_present = [\"X-Public\"]\nheader_absent = [\"X-Private\"]\n"
+                                     "headers = [\"X-Public: yes\"]\nbody = \"ok\"\ninterim = [103]\nupstream_requests = 1\n"));
+  UpstreamLog one;
+  one.connections.push_back(ConnectionLog{});
+  one.connections[0].requests = 1;
+  auto good = complete(200, "ok", {{"X-Public", "yes"}});
+  good.interim = {103};
+  EXPECT_EQ(evaluate(s, good, one, {}).kind, VerdictKind::pass);
+
+  auto check = [&](ClientResult c, const UpstreamLog& up, const std::string& needle) {
+    auto v = evaluate(s, c, up, {});
+    EXPECT_EQ(v.kind, VerdictKind::fail) << needle;
+    EXPECT_NE(v.reason.find(needle), std::string::npos) << v.reason;
+  };
+  auto leaked = good;
+  leaked.response->headers.push_back({"X-Private", "secret"});
+  check(leaked, one, "header X-Private is present (\"secret\")");
+  auto lost = good;
+  lost.response->headers.clear();
+  check(lost, one, "header X-Public is missing");
+  auto changed = good;
+  changed.response->headers = {{"X-Public", "no"}};
+  check(changed, one, "header X-Public is \"no\", not \"yes\"");
+  auto body = good;
+  body.response->body = "other";
+  check(body, one, "the body is not \"ok\"");
+  auto no_interim = good;
+  no_interim.interim.clear();
+  check(no_interim, one, "no interim response arrived (wanted 103)");
+  UpstreamLog retried = one;
+  retried.connections.push_back(ConnectionLog{});
+  retried.connections[1].requests = 1;
+  check(good, retried, "2 requests reached the upstream, not 1");
+}
+
+TEST(Verdict, AcceptedLateTimeoutSaysHowLate) {
+  auto s = test::scenario(with_steps("late", "[[upstream.steps]]\nread = \"head\"\n",
+                                     "[expect]\nstatus = 504\nwithin = \"3 * read_timeout + 1s\"\n"));
+  auto v = evaluate(s, complete(504, "", {}, 2400ms), {}, ProxyTimeouts{1000ms, 1000ms});
+  EXPECT_EQ(v.kind, VerdictKind::pass);
+  EXPECT_NE(v.reason.find("[2.40 × read_timeout]"), std::string::npos) << v.reason;
+}

@@ -61,7 +61,9 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
     co_return result;
   }
   if (auto [ec] = co_await stream.async_connect(ep, use_tuple); ec) {
-    result.ending = Ending::connect_failed;
+    // A peer that accepts and resets at once can have its RST land before the connect's
+    // result is read: that peer was reached, and it reset the connection.
+    result.ending = is_reset(ec) ? Ending::reset : Ending::connect_failed;
     result.error = fmt::format("cannot connect to {}:{}: {}", options.host, options.port, ec.message());
     co_return result;
   }
