@@ -23,7 +23,7 @@ TEST(Client, CompleteResponse) {
 }
 
 TEST(Client, CloseDelimitedBodyIsComplete) {
-  auto c = run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\n\\r\\nall of it\"\n");
+  auto c = run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\n\\r\\nall of it\"\n[[upstream.steps]]\nclose = \"fin\"\n");
   EXPECT_EQ(c.ending, Ending::complete);
   EXPECT_EQ(c.response->body, "all of it");
 }
@@ -72,4 +72,11 @@ TEST(Client, RenderRequest) {
   EXPECT_EQ(render_request(r, "/__upfault/x", {{"X-Upfault-Scenario", "x"}}, "h:1"),
             "POST /__upfault/x/p HTTP/1.1\r\nHost: h:1\r\nContent-Length: 3\r\nConnection: close\r\n"
             "X-Upfault-Scenario: x\r\n\r\nabc");
+}
+
+// A folded field line from the proxy is invalid, though Beast would unfold it silently.
+TEST(Client, ObsFoldFromTheProxyIsInvalid) {
+  auto c = run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nX-A: a\\r\\n b\\r\\nContent-Length: 2\\r\\n\\r\\nok\"\n");
+  EXPECT_EQ(c.ending, Ending::invalid);
+  EXPECT_NE(c.error.find("obs-fold"), std::string::npos) << c.error;
 }

@@ -170,7 +170,8 @@ tcp::socket open_request(asio::io_context& ioc, std::uint16_t port, const std::s
 // dribble: the reader sees one piece per read, each no sooner than t0 + k·every.
 TEST(FakeUpstream, DribbleSendsPacedPieces) {
   auto s = test::scenario(with_steps("drip", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
-                                             "dribble = { data = \"abcde\", chunk = 1, every = \"60ms\" }\n"));
+                                             "dribble = { data = \"abcde\", chunk = 1, every = \"60ms\" }\n"
+                                             "[[upstream.steps]]\nclose = \"fin\"\n"));
   test::Upstream up({s});
   asio::io_context ioc;
   auto sock = open_request(ioc, up.up.port(), "drip");

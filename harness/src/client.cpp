@@ -114,6 +114,14 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
   if (write_ec && result.ending == Ending::closed_early && result.raw_total == 0)
     result.error = fmt::format("the request could not be sent: {}", write_ec.message());
   result.elapsed = since();
+  // Beast unfolds obs-fold silently; a proxy must never send it (RFC 9112 §5.2), so look at the bytes.
+  if (reader.header_done() && result.ending == Ending::complete) {
+    const auto header = std::string_view(result.raw).substr(0, head_end(result.raw));
+    if (header.find("\r\n ") != std::string_view::npos || header.find("\r\n\t") != std::string_view::npos) {
+      result.ending = Ending::invalid;
+      result.error = "obs-fold (a field line continued on the next line) in the proxy's response header";
+    }
+  }
   result.header_complete = reader.header_done();
   if (result.header_complete) result.response = reader.response();
   result.interim = reader.interim();

@@ -246,14 +246,33 @@ class Session {
     peer_port_ = stream_.socket().remote_endpoint(ec).port();
   }
 
+  // Routes every request on the connection, not just the first: a proxy with a keep-alive pool
+  // may send the next request, for any scenario, on a connection whose script has ended.
   awaitable<void> run() {
-    // Route on the first request head.
     auto head = co_await read_head(cap_);
     if (!head) {
       if (!pending_.empty()) note_unrouted();
       co_return;
     }
-    auto parsed = parse_head(*head);
+    while (head && !done_) {
+      if (!co_await start_request(*head)) co_return;
+      co_await run_steps();
+      if (done_) break;
+      if (handover_) {
+        head = std::exchange(handover_, std::nullopt);
+        continue;
+      }
+      // Keep-alive: the script is done; wait for the next request like a real server.
+      head = co_await read_head(cap_);
+    }
+    if (!done_) co_await close_fin();
+  }
+
+ private:
+  // Routes the request whose head is at the front of pending_; the head stays unclaimed,
+  // for the script's first `read` step. Unknown scenarios get a 404 and a close.
+  awaitable<bool> start_request(const std::string& head) {
+    auto parsed = parse_head(head);
     std::string key = parsed.scenario_header.empty() ? route_key(parsed.target) : parsed.scenario_header;
     auto route = up_.find(key);
     if (!route) {
@@ -264,13 +283,15 @@ class Session {
           body.size(), body);
       co_await write(msg);
       co_await close_fin();
-      co_return;
+      co_return false;
     }
+    const bool reused = route_.has_value();
     route_ = std::move(*route);
     {
       std::lock_guard lock(route_->log->m);
       ConnectionLog c;
       c.accepted = accepted_;
+      c.reused = reused;
       c.requests = 1;
       c.received = pending_.substr(0, kLogCap);
       c.received_total = pending_.size();
@@ -280,24 +301,25 @@ class Session {
     }
     head_claimed_ = false;
     current_head_ = std::move(parsed);
-    pending_.erase(0, head->size());
+    pending_.erase(0, head.size());
+    co_return true;
+  }
 
+  awaitable<void> run_steps() {
     for (const auto& step : route_->scenario->steps) {
-      if (done_) break;
+      if (done_ || handover_) break;
       const auto& on = step.on_request;
       if (!on.empty() && std::find(on.begin(), on.end(), request_index_) == on.end()) continue;
       bool ok = co_await std::visit([this](const auto& s) { return execute(s); }, step.action);
       if (!ok) break;
     }
-    if (!done_) co_await close_fin();
     if (verbose()) {
       auto log = snapshot();
       fmt::print(stderr, "[upstream] :{} {} received {} bytes, sent {}, ended: {}\n", peer_port_,
-                 route_->scenario->name, log.received_total, log.sent_total, log.ended);
+                 route_->scenario->name, log.received_total, log.sent_total, log.ended.empty() ? "open" : log.ended);
     }
   }
 
- private:
   beast::tcp_stream stream_;
   FakeUpstream::Impl& up_;
   Clock::time_point accepted_ = Clock::now();
@@ -310,6 +332,7 @@ class Session {
   RequestHead current_head_;
   bool head_claimed_ = true;
   bool done_ = false;
+  std::optional<std::string> handover_;  // a request head for another scenario, read mid-script
 
   bool verbose() const { return up_.options.verbose; }
   Millis resolve(const DurationExpr& d) const { return d.resolve(up_.options.timeouts); }
@@ -397,7 +420,15 @@ class Session {
     }
     auto head = co_await read_head(cap_);
     if (!head) co_return false;
-    current_head_ = parse_head(*head);
+    auto parsed = parse_head(*head);
+    const std::string key = parsed.scenario_header.empty() ? route_key(parsed.target) : parsed.scenario_header;
+    if (key != route_->scenario->name) {
+      // The proxy reused this connection for another scenario's request: hand it over.
+      update([&](ConnectionLog& c) { c.ended = "reused for " + key; });
+      handover_ = std::move(*head);
+      co_return false;
+    }
+    current_head_ = std::move(parsed);
     pending_.erase(0, head->size());
     {
       std::lock_guard lock(route_->log->m);

@@ -150,6 +150,9 @@ std::string describe(const ClientResult& c) {
   if (c.header_complete)
     return fmt::format("a {} header, then the proxy {} after {} with {} body bytes", c.response->status, what, at,
                        c.raw_total - (c.raw.size() >= c.raw_total ? c.raw.find("\r\n\r\n") + 4 : 0));
+  if (!c.interim.empty())
+    return fmt::format("interim {}, then no final response: the proxy {} after {} ({} bytes: \"{}\")",
+                       fmt::join(c.interim, ", "), what, at, c.raw_total, printable(c.raw, 60));
   if (c.raw_total > 0)
     return fmt::format("{} bytes with no complete header (\"{}\"), then the proxy {} after {}", c.raw_total,
                        printable(c.raw, 60), what, at);

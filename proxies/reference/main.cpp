@@ -121,6 +121,25 @@ void abort_client(beast::tcp_stream& client) {
 
 bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
+// Reads until `p` has the whole header. The timeout applies to each read, as in common proxies
+// (Beast's own read loops would bound the whole header instead).
+template <class Parser>
+asio::awaitable<error_code> read_header(beast::tcp_stream& s, beast::flat_buffer& buf, Parser& p, Millis timeout) {
+  while (true) {
+    if (buf.size() > 0) {
+      error_code ec;
+      buf.consume(p.put(buf.data(), ec));
+      if (p.is_header_done()) co_return error_code{};
+      if (ec && ec != http::error::need_more) co_return ec;
+    }
+    s.expires_after(timeout);
+    auto [ec, n] = co_await s.async_read_some(buf.prepare(16 * 1024), use_tuple);
+    buf.commit(n);
+    if (ec == asio::error::eof) co_return http::error::partial_message;
+    if (ec) co_return ec;
+  }
+}
+
 asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   beast::tcp_stream client(std::move(socket));
   beast::flat_buffer client_buf;
@@ -162,10 +181,7 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
     res.emplace();
     res->header_limit(64 * 1024);
     if (head) res->skip(true);
-    while (!res->is_header_done()) {
-      upstream.expires_after(cfg.read_timeout);
-      auto [ec, n] = co_await http::async_read_some(upstream, up_buf, *res, use_tuple);
-      if (!ec || ec == http::error::need_buffer) continue;
+    if (auto ec = co_await read_header(upstream, up_buf, *res, cfg.read_timeout); ec) {
       if (is_timeout(ec)) co_await gateway_timeout(client, "no response header from upstream in time");
       else co_await bad_gateway(client, "invalid or missing response header from upstream: " + ec.message());
       co_return;

@@ -18,8 +18,9 @@ struct ConnectionLog {
   std::string received;      ///< bytes read from the proxy (first 64 KiB)
   std::size_t received_total = 0;
   std::size_t sent_total = 0;
-  int requests = 0;          ///< request heads read on this connection
-  std::string ended;         ///< how it ended: "fin", "rst", "peer closed", "error: …"
+  int requests = 0;          ///< request heads read on this connection for this scenario
+  bool reused = false;       ///< the connection served another scenario's request before this one
+  std::string ended;         ///< how it ended: "fin", "rst", "peer closed", "reused for NAME", "error: …"
 };
 
 /// Everything the upstream saw for one scenario.
