@@ -175,6 +175,6 @@ TEST(Loader, ScenarioReadmeDocumentsEveryStep) {
   for (const auto& k : step_kinds())
     EXPECT_NE(text.find("### `" + std::string(k.name) + "`"), std::string::npos) << "no section for step " << k.name;
   for (const char* e : {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
-                        "headers", "body", "upstream_requests", "interim", "[[expect.or]]", "[[expect.stricter]]"})
+                        "headers", "headers_match", "body", "upstream_requests", "interim", "[[expect.or]]", "[[expect.stricter]]"})
     EXPECT_NE(text.find(std::string("`") + e), std::string::npos) << "expectation " << e << " is not documented";
 }

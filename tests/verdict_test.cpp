@@ -143,3 +143,12 @@ TEST(Verdict, AcceptedLateTimeoutSaysHowLate) {
   EXPECT_EQ(v.kind, VerdictKind::pass);
   EXPECT_NE(v.reason.find("[2.40 × read_timeout]"), std::string::npos) << v.reason;
 }
+
+TEST(Verdict, HeaderRegexChecks) {
+  auto s = test::scenario(with_steps("re", "[[upstream.steps]]\nread = \"head\"\n",
+                                     "[expect]\nstatus = 200\nheaders_match = [\"X-Folded: a +b\"]\n"));
+  EXPECT_EQ(evaluate(s, complete(200, "", {{"X-Folded", "a   b"}}), {}, {}).kind, VerdictKind::pass);
+  auto v = evaluate(s, complete(200, "", {{"X-Folded", "ab"}}), {}, {});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_NE(v.reason.find("does not match /a +b/"), std::string::npos) << v.reason;
+}

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -400,11 +401,11 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   const auto errors_before = cx.errors().size();
   if (top)
     cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
-                      "headers", "body", "upstream_requests", "interim", "or", "stricter"},
+                      "headers", "headers_match", "body", "upstream_requests", "interim", "or", "stricter"},
                   "[expect]");
   else
     cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
-                      "headers", "body", "upstream_requests", "interim"},
+                      "headers", "headers_match", "body", "upstream_requests", "interim"},
                   "an outcome");
   if (auto* s = t.get("status")) {
     auto add = [&](const toml::node& v) {
@@ -437,6 +438,16 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
     }
   }
   if (auto* n = t.get("headers")) o.header_equals = load_headers(cx, *n);
+  if (auto* n = t.get("headers_match")) {
+    o.header_matches = load_headers(cx, *n);
+    for (const auto& [name, pattern] : o.header_matches) {
+      try {
+        std::regex re(pattern);
+      } catch (const std::regex_error& e) {
+        cx.error(*n, fmt::format("headers_match: /{}/ for {} is not a valid regex: {}", pattern, name, e.what()));
+      }
+    }
+  }
   if (auto* n = t.get("body")) o.body = cx.string(*n, "body");
   if (auto* n = t.get("upstream_requests")) {
     auto v = n->value<std::int64_t>();
@@ -456,7 +467,7 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
     }
   }
   const bool checks_response = !o.status.empty() || o.passthrough || !o.header_present.empty() ||
-                               !o.header_absent.empty() || !o.header_equals.empty() || o.body || o.interim;
+                               !o.header_absent.empty() || !o.header_equals.empty() || !o.header_matches.empty() || o.body || o.interim;
   // An unknown key (a typo) already explains a missing check: say it once.
   if (!checks_response && !o.aborted && cx.errors().size() == errors_before)
     cx.error(o.where, "an expectation needs status, passthrough, aborted, or a header/body/interim check");

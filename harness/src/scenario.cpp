@@ -79,6 +79,7 @@ std::string Outcome::describe() const {
   for (const auto& h : header_present) add("header " + h);
   for (const auto& h : header_absent) add("no header " + h);
   for (const auto& [n, v] : header_equals) add("header " + n + ": " + v);
+  for (const auto& [n, v] : header_matches) add("header " + n + " matching /" + v + "/");
   if (body) add(fmt::format("body \"{}\"", *body));
   if (upstream_requests) add(fmt::format("{} upstream request{}", *upstream_requests, *upstream_requests == 1 ? "" : "s"));
   if (interim) add(fmt::format("interim {}", fmt::join(*interim, ", ")));

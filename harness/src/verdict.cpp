@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <map>
+#include <regex>
 
 #include "upfault/http.hpp"
 #include "util.hpp"
@@ -55,7 +56,8 @@ std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const C
     return c.ending == Ending::timed_out ? "the proxy neither completed the response nor closed the connection"
                                          : "the response was not aborted";
   const bool checks_response = !o.status.empty() || o.passthrough || !o.header_present.empty() ||
-                               !o.header_absent.empty() || !o.header_equals.empty() || o.body || o.interim;
+                               !o.header_absent.empty() || !o.header_equals.empty() || !o.header_matches.empty() ||
+                               o.body || o.interim;
   if (checks_response && c.ending != Ending::complete) return "no complete response";
   if (!o.status.empty() && std::find(o.status.begin(), o.status.end(), c.response->status) == o.status.end())
     return fmt::format("status {}", c.response->status);
@@ -89,6 +91,13 @@ std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const C
     auto got = fmt::format("{}", fmt::join(v, ", "));
     if (v.empty()) return fmt::format("header {} is missing", name);
     if (got != want) return fmt::format("header {} is \"{}\", not \"{}\"", name, printable(got), printable(want));
+  }
+  for (const auto& [name, pattern] : o.header_matches) {
+    auto v = values(name);
+    auto got = fmt::format("{}", fmt::join(v, ", "));
+    if (v.empty()) return fmt::format("header {} is missing", name);
+    if (!std::regex_match(got, std::regex(pattern)))
+      return fmt::format("header {} is \"{}\", which does not match /{}/", name, printable(got), pattern);
   }
   if (o.body && c.response->body != *o.body)
     return fmt::format("the body is not \"{}\"", printable(*o.body, 40));
@@ -173,9 +182,11 @@ Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up
       return {VerdictKind::stricter, fmt::format("{}: stricter than required (the RFC also allows {})", describe(c),
                                                  expected_text(s.expect.accept))};
   std::string reason = fmt::format("expected {}, got {}", expected_text(s.expect.accept), describe(c));
-  // Add the specific miss when it says more than the status line does.
-  if (misses.size() == 1 && misses[0].rfind("status ", 0) != 0 && misses[0] != "no complete response")
-    reason += fmt::format(" — {}", misses[0]);
+  // Add the specific misses that say more than the status line does.
+  std::vector<std::string> details;
+  for (const auto& m : misses)
+    if (m.rfind("status ", 0) != 0 && m != "no complete response") details.push_back(m);
+  if (!details.empty()) reason += fmt::format(" — {}", fmt::join(details, "; "));
   reason += fmt::format("; {}", upstream_note(up));
   return {VerdictKind::fail, reason};
 }

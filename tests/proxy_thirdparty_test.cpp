@@ -1,0 +1,116 @@
+// The corpus through real third-party proxies (Debian 12's packages), started by the test on
+// loopback. Each proxy's findings were confirmed by hand (curl or a raw socket through the proxy
+// against `upfault serve`): they are facts about that proxy version, not expectations bent to fit.
+#include "proxy_support.hpp"
+#include "support.hpp"
+
+using namespace upfault;
+
+namespace {
+
+struct Known {
+  std::string profile;   ///< proxies/<profile>/
+  std::string program;   ///< the binary that must be installed
+  std::set<std::string> findings;  ///< scenarios it fails
+  std::set<std::string> stricter;  ///< scenarios where it is stricter than required
+};
+
+const Known kNginx{
+    "nginx",
+    "nginx",
+    {
+        "duplicate-content-length",        // forwards 200 with the first Content-Length
+        "non-numeric-content-length",      // forwards 200, re-framed as chunked
+        "negative-content-length",         // forwards 200
+        "plus-sign-content-length",        // forwards 200
+        "huge-content-length",             // forwards 200, close-delimited
+        "garbage-status-line",             // forwards the bytes as an HTTP/0.9 body
+        "four-digit-status-code",          // same: HTTP/0.9
+        "status-code-with-letters",        // same: HTTP/0.9
+        "lowercase-http-name",             // same: HTTP/0.9
+        "status-code-out-of-range",        // forwards "099" as the status
+        "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
+        "connection-named-field-removed",  // forwards the field that Connection names
+        "proxy-connection-field-removed",  // forwards Proxy-Connection
+        "unsolicited-100-continue",        // sends the 1xx as the final header, closes at the read timeout
+        "early-hints-103-forwarded",       // same
+        "unknown-1xx-tolerated",           // same
+    },
+    {
+        "many-small-fields",    // 502: more fields than its buffers hold
+        "slow-header-dribble",  // 504: proxy_read_timeout bounds the whole header, not each read
+    }};
+
+const Known kHaproxy{
+    "haproxy",
+    "haproxy",
+    {
+        "connection-refused",              // 503 after 3 connect retries, not 502
+        "blackhole-connect-timeout",       // 503 after retries, not 504
+        "four-digit-status-code",          // forwards "HTTP/1.1 2000 OK"
+        "status-code-out-of-range",        // forwards "HTTP/1.1 099 Odd"
+        "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
+        "nul-in-field-value",              // forwards the NUL byte
+        "connection-named-field-removed",  // forwards the field that Connection names
+        "keep-alive-field-removed",        // forwards Keep-Alive
+        "proxy-connection-field-removed",  // forwards Proxy-Connection
+    },
+    {
+        "many-small-fields",        // 502: over its 101-field limit
+        "slow-header-dribble",      // 504: timeout server bounds the whole header
+        "unknown-transfer-coding",  // 502 for Transfer-Encoding without chunked
+    }};
+
+class ThirdParty : public ::testing::TestWithParam<Known> {};
+
+}  // namespace
+
+// Every scenario gets a verdict about the proxy (no errors); findings fail, the rest pass.
+TEST_P(ThirdParty, CorpusVerdictsMatchWhatTheProxyDoes) {
+  const auto& known = GetParam();
+  UPFAULT_REQUIRE_PROXY(known.program);
+  auto scenarios = test::corpus();
+  for (const auto* list : {&known.findings, &known.stricter})
+    for (const auto& name : *list)
+      EXPECT_TRUE(std::any_of(scenarios.begin(), scenarios.end(), [&](const Scenario& s) { return s.name == name; }))
+          << name << " is listed for " << known.profile << " but is not in the corpus";
+  auto run = test::run_profile(known.profile, scenarios);
+  ASSERT_EQ(run.results.size(), scenarios.size()) << run.setup_error;
+  EXPECT_FALSE(run.proxy.version.empty());
+  for (const auto& r : run.results) {
+    const auto& name = r.scenario->name;
+    auto want = known.findings.count(name)   ? VerdictKind::fail
+                : known.stricter.count(name) ? VerdictKind::stricter
+                                             : VerdictKind::pass;
+    EXPECT_EQ(r.verdict.kind, want) << known.profile << " " << name << ": " << r.verdict.reason;
+  }
+}
+
+// The same suite against the same proxy gives the same verdicts, run after run.
+TEST_P(ThirdParty, VerdictsAreStableAcrossRuns) {
+  const auto& known = GetParam();
+  UPFAULT_REQUIRE_PROXY(known.program);
+  auto scenarios = test::corpus();
+  auto first = test::run_profile(known.profile, scenarios);
+  auto second = test::run_profile(known.profile, scenarios);
+  EXPECT_EQ(test::verdicts(first), test::verdicts(second)) << test::dump(first) << "---\n" << test::dump(second);
+}
+
+INSTANTIATE_TEST_SUITE_P(Proxies, ThirdParty, ::testing::Values(kNginx, kHaproxy),
+                         [](const ::testing::TestParamInfo<Known>& p) { return p.param.profile; });
+
+// A check that must fail does fail through a real proxy: a valid 200 where 502 is expected.
+TEST(Nginx, WrongExpectationIsCaught) {
+  UPFAULT_REQUIRE_PROXY("nginx");
+  auto s = test::scenario(test::with_steps("valid-200-expected-502", R"(
+[[upstream.steps]]
+read = "request"
+[[upstream.steps]]
+response = { status = 200, body = "hello" }
+)"));
+  auto run = test::run_profile("nginx", {s});
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::fail);
+  EXPECT_EQ(run.results[0].verdict.reason.rfind("expected 502, got 200 after", 0), 0u) << run.results[0].verdict.reason;
+  EXPECT_NE(run.results[0].verdict.reason.find("(body 5 bytes: \"hello\")"), std::string::npos);
+}
