@@ -61,6 +61,9 @@ const Known kHaproxy{
         "unknown-transfer-coding",  // 502 for Transfer-Encoding without chunked
     }};
 
+// Test names and listings show the profile, not the struct's bytes.
+[[maybe_unused]] void PrintTo(const Known& k, std::ostream* os) { *os << k.profile; }
+
 class ThirdParty : public ::testing::TestWithParam<Known> {};
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,6 +137,7 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
     return false;
   }
   workdir_ = pattern;
+  if (profile.shared_workdir) ::chmod(workdir_.c_str(), 01777);  // sticky, like /tmp
 
   // A proxy that loses the race for its port exits at once: try again on a new one.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -147,6 +149,7 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
         {"profile_dir", profile.dir.string()},
         {"bindir", tool_dir().string()},
         {"user", current_user()},
+        {"unprivileged_user", geteuid() == 0 ? "nobody" : current_user()},
         {"listen_host", "127.0.0.1"},
         {"listen_port", std::to_string(port_)},
         {"upstream_host", "127.0.0.1"},
@@ -160,13 +163,16 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
         {"connect_timeout_ms", std::to_string(t.connect.count())},
         {"connect_timeout_s", secs(t.connect)},
     };
-    if (profile.config_template) {
-      auto text = render_template(read_file(*profile.config_template), vars, error);
+    for (const auto& rel : profile.config_templates) {
+      auto text = render_template(read_file(profile.dir / rel), vars, error);
       if (!text) {
-        error = fmt::format("{}: {}", profile.config_template->string(), error);
+        error = fmt::format("{}: {}", (profile.dir / rel).string(), error);
         return false;
       }
-      std::ofstream(workdir_ / profile.config_name) << *text;
+      auto target = workdir_ / (rel.extension() == ".in" ? fs::path(rel).replace_extension() : rel);
+      std::error_code ec;
+      fs::create_directories(target.parent_path(), ec);
+      std::ofstream(target) << *text;
     }
     std::vector<std::string> argv;
     for (const auto& a : profile.command) {

@@ -35,7 +35,7 @@ std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error)
   }
   static constexpr std::string_view kKeys[] = {"name", "description", "command", "config", "version",
                                                "version_regex", "packages", "error_log", "ready_timeout",
-                                               "timeouts"};
+                                               "timeouts", "shared_workdir"};
   for (auto&& [k, v] : t) {
     if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) != std::end(kKeys)) continue;
     std::string msg = fmt::format("unknown key \"{}\" in the profile", k.str());
@@ -48,16 +48,15 @@ std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error)
   p.description = t["description"].value_or(std::string{});
   p.command = strings(t.get("command"));
   if (p.command.empty()) return fail(t.source(), "the profile needs command = [\"program\", \"arg\", …]");
-  if (auto c = t["config"].value<std::string>()) {
-    p.config_template = p.dir / *c;
-    // "nginx.conf.in" renders to "nginx.conf" in the work dir.
-    fs::path name = fs::path(*c).filename();
-    p.config_name = name.extension() == ".in" ? name.stem().string() : name.string();
-  }
+  // config = "nginx.conf.in", or a list of templates (relative paths; subdirectories are kept).
+  std::vector<std::string> configs = strings(t.get("config"));
+  if (auto c = t["config"].value<std::string>()) configs.push_back(*c);
+  for (const auto& c : configs) p.config_templates.push_back(c);
   p.version_command = strings(t.get("version"));
   p.version_regex = t["version_regex"].value_or(std::string{R"(([0-9]+\.[0-9]+[0-9.]*))"});
   p.packages = strings(t.get("packages"));
   p.error_log = t["error_log"].value_or(std::string{});
+  p.shared_workdir = t["shared_workdir"].value_or(false);
   std::string err;
   if (auto r = t["ready_timeout"].value<std::string>()) {
     auto d = DurationExpr::parse(*r, err);

@@ -511,8 +511,32 @@ class Session {
     // Drain what the proxy still sends, so that close() does not turn our FIN into an RST
     // (the kernel resets a connection closed with unread data).
     auto until = std::min(Clock::now() + kDrainAfterFin, cap_);
-    while (!co_await read_more(until)) pending_.clear();
+    while (!co_await read_more(until)) {
+      // A request that arrives after our FIN came on a connection the proxy should not have
+      // reused: record it under its own scenario, so that verdict can say where it went.
+      if (auto end = head_end(pending_); end != std::string::npos) note_swallowed(pending_.substr(0, end));
+      pending_.clear();
+    }
     stream_.socket().close(ec);
+  }
+
+  void note_swallowed(const std::string& head) {
+    auto parsed = parse_head(head);
+    auto key = parsed.scenario_header.empty() ? route_key(parsed.target) : parsed.scenario_header;
+    auto route = up_.find(key);
+    if (!route) return;
+    std::lock_guard lock(route->log->m);
+    ConnectionLog c;
+    c.accepted = accepted_;
+    c.reused = true;
+    c.requests = 1;
+    c.received = head.substr(0, kLogCap);
+    c.received_total = head.size();
+    c.ended = fmt::format("arrived after the upstream had closed (FIN) the connection it reused from scenario {}; "
+                          "never answered",
+                          route_ ? route_->scenario->name : std::string("?"));
+    route->log->connections.push_back(std::move(c));
+    ++route->log->requests;
   }
 
   awaitable<bool> execute(const step::Close& c) {

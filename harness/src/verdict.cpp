@@ -134,6 +134,8 @@ std::string expected_text(const std::vector<Outcome>& outcomes) {
 
 std::string upstream_note(const UpstreamLog& up) {
   if (up.connections.empty()) return "the request never reached the upstream";
+  for (const auto& c : up.connections)
+    if (c.ended.rfind("arrived after", 0) == 0) return "the proxy sent the request on a connection the upstream had already closed (" + c.ended + ")";
   return fmt::format("the upstream saw {} request(s) on {} connection(s)", up.requests(), up.connections.size());
 }
 

@@ -19,13 +19,15 @@ struct ProxyProfile {
   std::string description;
   std::filesystem::path dir;                 ///< the profile's directory
   std::vector<std::string> command;          ///< argv, with {placeholders}
-  std::optional<std::filesystem::path> config_template;  ///< rendered into the work dir
-  std::string config_name;                   ///< the rendered file's name
+  /// Templates rendered into the work dir, at the same relative path without ".in".
+  std::vector<std::filesystem::path> config_templates;
   std::vector<std::string> version_command;  ///< argv whose output holds the version
   std::string version_regex;                 ///< first capture group is the version
   std::vector<std::string> packages;         ///< Debian packages that provide it
   std::string error_log;                     ///< path with placeholders, shown when it fails
   Millis ready_timeout{10000};
+  /// The proxy drops privileges and then writes in its work dir (Squid): make the dir writable for all.
+  bool shared_workdir = false;
   ProxyTimeouts timeouts;
 };
 

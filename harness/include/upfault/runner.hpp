@@ -19,6 +19,7 @@ struct ScenarioResult {
   Verdict verdict;
   ClientResult client;
   UpstreamLog upstream;
+  std::string proxy_crash;  ///< set when the proxy died while handling this scenario ("killed by signal 6")
 };
 
 struct RunOptions {
@@ -50,6 +51,9 @@ struct SuiteOptions {
   std::uint16_t proxy_port = 0;
   EndpointPorts ports;              ///< each 0: the kernel picks (a proxy started here is told the ports)
   bool verbose_upstream = false;
+  /// With run.jobs == 1: when the proxy dies, mark the scenario in flight as a crash, restart
+  /// the proxy and go on, so one crash does not turn the rest of the suite into errors.
+  bool restart_after_crash = true;
   RunOptions run;                   ///< proxy_host/proxy_port are filled in by run_suite
   /// Called once the upstream listens and the proxy is ready, before the first scenario.
   std::function<void(const ProxyInfo&, const EndpointPorts&)> on_ready;
@@ -60,7 +64,8 @@ struct SuiteRun {
   std::vector<ScenarioResult> results;
   double wall_seconds = 0;
   std::string setup_error;  ///< the upstream could not listen or the proxy never became ready: nothing ran
-  std::string proxy_died;   ///< the proxy exited during the run: how, and its log tail
+  std::string proxy_died;   ///< the proxy exited during the run (and was not restarted): how, and its log tail
+  int crashes = 0;          ///< times the proxy died and was restarted
 };
 
 /// Runs `scenarios` end to end and tears everything down (the proxy's whole process group).

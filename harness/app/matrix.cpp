@@ -1,0 +1,157 @@
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "commands.hpp"
+#include "upfault/matrix.hpp"
+#include "upfault/report.hpp"
+
+namespace upfault::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct MatrixArgs {
+  std::vector<std::string> paths;
+  std::string proxies = "all";
+  std::string out = "docs/conformance";
+  unsigned parallel = 2;
+  // One scenario at a time per proxy: some proxies (nghttpx) reuse an upstream connection the
+  // upstream already closed, and with scenarios in parallel that race lands on a random other
+  // scenario. Sequential runs keep every verdict reproducible; proxies still run side by side.
+  unsigned jobs = 1;
+};
+
+// The program a profile runs, found as a file or on PATH.
+bool installed(const ProxyProfile& p) {
+  std::string error;
+  auto program = render_template(p.command.front(), {{"bindir", tool_dir().string()}, {"profile_dir", p.dir.string()}}, error)
+                     .value_or(p.command.front());
+  if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
+  std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
+  for (std::string dir; std::getline(path, dir, ':');)
+    if (::access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+std::string today() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&t));
+  return buf;
+}
+
+int matrix(const MatrixArgs& a) {
+  auto suite = load_suite(a.paths, {});
+  if (!suite.errors.empty() || suite.scenarios.empty()) return kInputError;
+  const auto dirs = default_profile_dirs();
+  std::vector<std::string> names;
+  if (a.proxies == "all") {
+    for (const auto& n : list_profiles(dirs))
+      if (n != "blind") names.push_back(n);  // the blind relay is wrong on purpose: name it to include it
+  } else {
+    std::istringstream in(a.proxies);
+    for (std::string n; std::getline(in, n, ',');)
+      if (!n.empty()) names.push_back(n);
+  }
+
+  std::vector<MatrixColumn> columns(names.size());
+  std::vector<ProxyProfile> profiles(names.size());
+  std::vector<bool> runnable(names.size(), false);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    columns[i].proxy.name = names[i];
+    LoadError err;
+    auto p = find_profile(names[i], dirs, err);
+    if (!p) {
+      fmt::print(stderr, "upfault matrix: {}\n", err.str());
+      return kInputError;
+    }
+    profiles[i] = *p;
+    std::string qerr;
+    columns[i].notes = load_quirks(p->dir, qerr);
+    if (!qerr.empty()) fmt::print(stderr, "upfault matrix: {}\n", qerr);
+    if (!installed(*p)) {
+      columns[i].skipped = fmt::format("not installed ({})", p->packages.empty() ? p->command.front()
+                                                                                : fmt::format("{}", fmt::join(p->packages, ", ")));
+      fmt::print("skipping {}: {}\n", names[i], columns[i].skipped);
+      continue;
+    }
+    runnable[i] = true;
+  }
+
+  // Proxies run side by side, each with its own upstream and process group.
+  std::mutex print;
+  std::size_t next = 0;
+  auto worker = [&] {
+    while (true) {
+      std::size_t i;
+      {
+        std::lock_guard lock(print);
+        while (next < names.size() && !runnable[next]) ++next;
+        if (next >= names.size()) return;
+        i = next++;
+      }
+      SuiteOptions so;
+      so.profile = profiles[i];
+      so.run.timeouts = profiles[i].timeouts;
+      so.run.jobs = a.jobs;
+      so.run.default_deadline = so.run.timeouts.read * 4 + Millis{2000};
+      auto run = run_suite(suite.scenarios, so);
+      auto& col = columns[i];
+      col.proxy = run.proxy;
+      col.wall_seconds = run.wall_seconds;
+      std::lock_guard lock(print);
+      if (!run.setup_error.empty()) {
+        col.skipped = "never became ready";
+        fmt::print("{}: could not be started: {}\n", names[i], run.setup_error);
+        continue;
+      }
+      if (!run.proxy_died.empty()) {
+        fmt::print("{}: {}\n", names[i], run.proxy_died);
+        col.died = run.proxy_died.substr(0, run.proxy_died.find('\n'));
+      }
+      col.results = std::move(run.results);
+      Tally t;
+      for (const auto& r : col.results) t.add(r.verdict.kind);
+      fmt::print("{:<16} {:<8} {:>3} pass, {:>2} stricter, {:>2} fail, {:>2} error  ({:.1f} s)\n", names[i],
+                 col.proxy.version, t.pass, t.stricter, t.fail, t.error, col.wall_seconds);
+      std::fflush(stdout);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned k = 0; k < std::max(1u, a.parallel); ++k) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+
+  std::error_code ec;
+  fs::create_directories(fs::path(a.out) / "results", ec);
+  const auto date = today();
+  std::ofstream(fs::path(a.out) / "README.md") << matrix_markdown(suite.scenarios, columns, date);
+  std::ofstream(fs::path(a.out) / "index.html") << matrix_html(suite.scenarios, columns, date);
+  for (const auto& c : columns)
+    if (c.skipped.empty()) std::ofstream(fs::path(a.out) / "results" / (c.proxy.name + ".json")) << to_json(c.proxy, c.results, c.wall_seconds);
+  fmt::print("wrote {}/README.md, {}/index.html and {}/results/\n", a.out, a.out, a.out);
+  return kPassed;
+}
+
+}  // namespace
+
+void setup_matrix(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("matrix", "Run every scenario against every proxy and write the conformance matrix");
+  auto a = std::make_shared<MatrixArgs>();
+  cmd->add_option("paths", a->paths, "Scenario files or directories (default: scenarios)");
+  cmd->add_option("--proxies", a->proxies, "Comma-separated profiles, or \"all\" (every profile but blind)")->capture_default_str();
+  cmd->add_option("-o,--out", a->out, "Directory for README.md, index.html and results/")->capture_default_str();
+  cmd->add_option("--parallel", a->parallel, "Proxies run at once")->check(CLI::Range(1u, 16u))->capture_default_str();
+  cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once per proxy")->check(CLI::Range(1u, 10000u))->capture_default_str();
+  cmd->callback([a, &exit_code] { exit_code = matrix(*a); });
+}
+
+}  // namespace upfault::cli
