@@ -1,6 +1,8 @@
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <fstream>
+#include <unistd.h>
 
 #include "commands.hpp"
 #include "options.hpp"
@@ -22,6 +24,9 @@ struct RunArgs {
   unsigned jobs = 64;
   std::string deadline;
   std::string json;
+  std::string junit;
+  std::string summary;
+  std::string shard;
   bool allow_remote = false;
   bool verbose = false;
   bool quiet = false;
@@ -33,6 +38,18 @@ int run(const RunArgs& a) {
   if (suite.scenarios.empty()) {
     fmt::print(stderr, "upfault run: no scenario to run\n");
     return kInputError;
+  }
+  if (!a.shard.empty()) {
+    unsigned index = 0, count = 0;
+    if (std::sscanf(a.shard.c_str(), "%u/%u", &index, &count) != 2 || count == 0 || index == 0 || index > count) {
+      fmt::print(stderr, "upfault run: --shard takes I/N with 1 <= I <= N, e.g. 2/4\n");
+      return kInputError;
+    }
+    suite.scenarios = shard_of(std::move(suite.scenarios), index, count);
+    if (suite.scenarios.empty()) {
+      fmt::print("upfault: shard {} holds no scenario\n0 passed, 0 failed\n", a.shard);
+      return input_status;
+    }
   }
   if (a.proxy.empty() == a.proxy_url.empty()) {
     fmt::print(stderr, "upfault run: give either --proxy NAME (upfault starts it) or --proxy-url URL\n");
@@ -95,10 +112,17 @@ int run(const RunArgs& a) {
                format_millis(so.run.timeouts.read), format_millis(so.run.timeouts.connect), a.jobs);
     std::fflush(stdout);
   };
+  const bool progress = !a.quiet && isatty(fileno(stderr));
+  std::size_t done = 0, failed = 0;
   so.run.on_result = [&](const ScenarioResult& r) {
+    ++done;
+    failed += r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error;
+    if (progress) fmt::print(stderr, "\r\x1b[K");
     if (!a.quiet || r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error)
       print_result(stdout, r, colour, a.verbose);
     std::fflush(stdout);
+    if (progress && done < suite.scenarios.size())
+      fmt::print(stderr, "[{}/{}] {} failed so far…", done, suite.scenarios.size(), failed);
   };
 
   auto run = run_suite(suite.scenarios, so);
@@ -119,11 +143,14 @@ int run(const RunArgs& a) {
   if (!a.quiet)
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
                static_cast<double>(sum_ms) / 1000.0);
-  if (!a.json.empty()) {
-    std::ofstream out(a.json);
-    out << to_json(run.proxy, run.results, run.wall_seconds);
+  for (auto [file, text] : {std::pair{&a.json, to_json(run.proxy, run.results, run.wall_seconds)},
+                             std::pair{&a.junit, to_junit(run.proxy, run.results, run.wall_seconds)},
+                             std::pair{&a.summary, to_markdown_summary(run.proxy, run.results, run.wall_seconds)}}) {
+    if (file->empty()) continue;
+    std::ofstream out(*file);
+    out << text;
     if (!out) {
-      fmt::print(stderr, "upfault run: cannot write {}\n", a.json);
+      fmt::print(stderr, "upfault run: cannot write {}\n", *file);
       return kInputError;
     }
   }
@@ -147,7 +174,10 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once")->check(CLI::Range(1u, 10000u))->capture_default_str();
   cmd->add_option("--deadline", a->deadline,
                   "Client deadline for scenarios without `within` (default: 4 × read_timeout + 2s)");
-  cmd->add_option("--json", a->json, "Write the results as JSON to this file");
+  cmd->add_option("--json", a->json, "Write the results as JSON (schema: docs/json-report.md)");
+  cmd->add_option("--junit", a->junit, "Write the results as JUnit XML (one testcase per scenario)");
+  cmd->add_option("--summary", a->summary, "Write a Markdown summary (for a CI job summary)");
+  cmd->add_option("--shard", a->shard, "Run shard I of N (I/N, from 1): a deterministic split of the suite");
   cmd->add_flag("--allow-remote", a->allow_remote, "Allow a --proxy-url outside loopback");
   cmd->add_flag("-v,--verbose", a->verbose, "Show the reason for every verdict and log upstream connections");
   cmd->add_flag("-q,--quiet", a->quiet, "Print only failures and the final count");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <fmt/format.h>
@@ -101,9 +102,17 @@ std::string current_user() {
 }  // namespace
 
 fs::path tool_dir() {
+  if (const char* env = std::getenv("UPFAULT_BINDIR"); env && *env) return env;
+  // Beside the running program (the CLI, or a test in the build tree); else where upfault is
+  // installed (a user's test binary linking upfault::gtest).
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::current_path() : exe.parent_path();
+  fs::path here = ec ? fs::current_path() : exe.parent_path();
+#ifdef UPFAULT_INSTALL_BINDIR
+  if (!fs::exists(here / "upfault-reference-proxy", ec) && fs::exists(fs::path(UPFAULT_INSTALL_BINDIR) / "upfault-reference-proxy", ec))
+    return UPFAULT_INSTALL_BINDIR;
+#endif
+  return here;
 }
 
 std::uint16_t pick_free_port(const std::string& host) {

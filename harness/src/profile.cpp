@@ -81,6 +81,9 @@ std::vector<fs::path> default_profile_dirs() {
   std::vector<fs::path> dirs;
   if (const char* env = std::getenv("UPFAULT_PROXIES_DIR"); env && *env) dirs.emplace_back(env);
   dirs.push_back(tool_dir().parent_path() / "share" / "upfault" / "proxies");
+#ifdef UPFAULT_INSTALL_DATADIR
+  dirs.emplace_back(fs::path(UPFAULT_INSTALL_DATADIR) / "proxies");
+#endif
 #ifdef UPFAULT_SOURCE_PROXIES_DIR
   dirs.emplace_back(UPFAULT_SOURCE_PROXIES_DIR);
 #endif

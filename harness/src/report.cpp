@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "upfault/http.hpp"
@@ -84,6 +85,93 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
                      {"fail", tally.fail}, {"error", tally.error}, {"wall_seconds", wall_seconds}};
   root["results"] = std::move(list);
   return json::serialize(root) + "\n";
+}
+
+namespace {
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string seconds(Millis ms) { return fmt::format("{:.3f}", static_cast<double>(ms.count()) / 1000.0); }
+
+}  // namespace
+
+std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {
+  // Categories in first-seen order.
+  std::vector<std::string> categories;
+  for (const auto& r : results)
+    if (std::find(categories.begin(), categories.end(), r.scenario->category) == categories.end())
+      categories.push_back(r.scenario->category);
+  Tally all;
+  for (const auto& r : results) all.add(r.verdict.kind);
+  std::string out = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites name=\"upfault\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\">\n",
+      all.total(), all.fail, all.error, wall_seconds);
+  const std::string target = xml_escape(proxy.version.empty() ? proxy.name : proxy.name + " " + proxy.version);
+  for (const auto& category : categories) {
+    Tally t;
+    Millis time{0};
+    for (const auto& r : results)
+      if (r.scenario->category == category) t.add(r.verdict.kind), time += r.client.elapsed;
+    out += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{}\">\n",
+                       xml_escape(category), t.total(), t.fail, t.error, seconds(time));
+    out += fmt::format("    <properties><property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/></properties>\n",
+                       target, xml_escape(proxy.url));
+    for (const auto& r : results) {
+      if (r.scenario->category != category) continue;
+      const auto& s = *r.scenario;
+      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", xml_escape(category),
+                         xml_escape(s.name), seconds(r.client.elapsed));
+      const std::string detail = xml_escape(fmt::format("[{}] {} ({})\n{}", to_string(s.level), s.summary, s.rfc, r.verdict.reason));
+      if (r.verdict.kind == VerdictKind::fail)
+        out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(r.verdict.reason),
+                           to_string(s.level), detail);
+      else if (r.verdict.kind == VerdictKind::error)
+        out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", xml_escape(r.verdict.reason), detail);
+      out += fmt::format("      <system-out>verdict: {}\n{}\nthe proxy sent {} bytes: {}</system-out>\n",
+                         to_string(r.verdict.kind), xml_escape(r.verdict.reason), r.client.raw_total,
+                         xml_escape(printable(r.client.raw, 2000)));
+      out += "    </testcase>\n";
+    }
+    out += "  </testsuite>\n";
+  }
+  out += "</testsuites>\n";
+  return out;
+}
+
+std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
+                                double wall_seconds) {
+  Tally t;
+  for (const auto& r : results) t.add(r.verdict.kind);
+  std::string out = fmt::format("## upfault: {}{}\n\n**{} passed, {} failed**", proxy.name,
+                                proxy.version.empty() ? "" : " " + proxy.version, t.pass + t.stricter, t.fail + t.error);
+  if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
+  if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
+  out += fmt::format(" in {:.1f} s\n", wall_seconds);
+  std::string rows;
+  for (const auto& r : results) {
+    if (r.verdict.kind != VerdictKind::fail && r.verdict.kind != VerdictKind::error) continue;
+    std::string reason = r.verdict.reason;
+    for (auto& c : reason)
+      if (c == '|' || c == '\n') c = ' ';
+    rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", r.verdict.kind == VerdictKind::fail ? "❌" : "⚠️",
+                        r.scenario->category, r.scenario->name, to_string(r.scenario->level), reason);
+  }
+  if (!rows.empty()) out += "\n| | scenario | level | what the proxy did |\n| --- | --- | --- | --- |\n" + rows;
+  return out;
 }
 
 }  // namespace upfault

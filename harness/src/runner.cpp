@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "client_async.hpp"
@@ -9,6 +10,17 @@
 namespace upfault {
 
 using namespace net;
+
+std::vector<Scenario> shard_of(std::vector<Scenario> scenarios, unsigned index, unsigned count) {
+  std::vector<const Scenario*> order;
+  for (const auto& s : scenarios) order.push_back(&s);
+  std::sort(order.begin(), order.end(), [](const Scenario* a, const Scenario* b) { return a->name < b->name; });
+  std::vector<std::string> keep;
+  for (std::size_t k = 0; k < order.size(); ++k)
+    if (k % count == index - 1) keep.push_back(order[k]->name);
+  std::erase_if(scenarios, [&](const Scenario& s) { return std::find(keep.begin(), keep.end(), s.name) == keep.end(); });
+  return scenarios;
+}
 
 Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallback) {
   std::optional<Millis> latest;

@@ -24,6 +24,16 @@ void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool ver
 [[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
                                   double wall_seconds);
 
+/// JUnit XML as GitHub, GitLab and Jenkins read it: one <testsuite> per category, one <testcase>
+/// per scenario (classname = category); <failure> for fail, <error> for error, with the verdict's
+/// reason as message; <system-out> with what the proxy sent.
+[[nodiscard]] std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
+                                   double wall_seconds);
+
+/// A Markdown summary fit for a CI job summary: the count line, then every failure with its reason.
+[[nodiscard]] std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
+                                              double wall_seconds);
+
 /// Whether to colour output on `out`: a TTY and NO_COLOR unset.
 [[nodiscard]] bool want_colour(std::FILE* out);
 

@@ -71,6 +71,10 @@ struct SuiteRun {
 /// Runs `scenarios` end to end and tears everything down (the proxy's whole process group).
 [[nodiscard]] SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options);
 
+/// Shard `index` of `count` (1-based): the scenarios whose position in name order is
+/// index-1 modulo count. Deterministic; the union of all shards is the whole suite.
+[[nodiscard]] std::vector<Scenario> shard_of(std::vector<Scenario> scenarios, unsigned index, unsigned count);
+
 /// The client deadline for a scenario: its latest `within` bound plus a margin, else `fallback`.
 [[nodiscard]] Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallback);
 

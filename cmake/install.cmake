@@ -1,0 +1,24 @@
+# cmake --install: the CLI and reference proxy, the libraries and headers, profiles and the
+# corpus, and a CMake package so that find_package(upfault CONFIG REQUIRED) works.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+install(TARGETS upfault upfault-reference-proxy RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS upfault_asio upfault_core upfault_gtest upfault_warnings EXPORT upfaultTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY harness/include/upfault DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY proxies/ DESTINATION ${CMAKE_INSTALL_DATADIR}/upfault/proxies
+  PATTERN node_modules EXCLUDE PATTERN "*.cpp" EXCLUDE PATTERN CMakeLists.txt EXCLUDE)
+install(DIRECTORY scenarios/ DESTINATION ${CMAKE_INSTALL_DATADIR}/upfault/scenarios)
+install(FILES harness/gtest/scenario_tests_main.cpp cmake/upfaultFunctions.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/upfault)
+
+install(EXPORT upfaultTargets NAMESPACE upfault:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/upfault)
+configure_package_config_file(cmake/upfaultConfig.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/upfaultConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/upfault
+  PATH_VARS CMAKE_INSTALL_BINDIR CMAKE_INSTALL_DATADIR)
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/upfaultConfigVersion.cmake
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/upfaultConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/upfaultConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/upfault)

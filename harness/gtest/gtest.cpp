@@ -1,0 +1,132 @@
+// upfault::gtest: every scenario a GoogleTest test, against one upstream and one proxy.
+#include "upfault/gtest.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "upfault/loader.hpp"
+#include "upfault/proxy.hpp"
+#include "upfault/runner.hpp"
+
+namespace upfault::gtest {
+
+namespace {
+
+std::string identifier(std::string s) {
+  for (auto& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return s;
+}
+
+// The shared fake upstream and proxy, started once for all registered scenarios.
+class World : public ::testing::Environment {
+ public:
+  World(std::vector<Scenario> scenarios, Options options)
+      : scenarios_(std::move(scenarios)), options_(std::move(options)) {}
+
+  void SetUp() override {
+    ProxyTimeouts timeouts = options_.timeouts;
+    if (!options_.proxy.empty()) {
+      LoadError err;
+      profile_ = find_profile(options_.proxy, default_profile_dirs(), err);
+      if (!profile_) {
+        setup_error_ = err.str();
+        return;
+      }
+      timeouts = profile_->timeouts;
+    }
+    FakeUpstream::Options uo;
+    uo.ports = options_.ports;
+    uo.timeouts = timeouts;
+    upstream_ = std::make_unique<FakeUpstream>(uo);
+    for (const auto& s : scenarios_) upstream_->add(s);
+    upstream_->start();
+    run_.timeouts = timeouts;
+    run_.jobs = 1;
+    run_.default_deadline = timeouts.read * 4 + Millis{2000};
+    if (profile_) {
+      proxy_ = std::make_unique<ProxyProcess>();
+      if (!proxy_->start(*profile_, upstream_->ports(), setup_error_)) return;
+      run_.proxy_port = proxy_->port();
+    } else {
+      auto colon = options_.proxy_url.rfind(':');
+      run_.proxy_host = options_.proxy_url.substr(0, colon);
+      if (run_.proxy_host.rfind("http://", 0) == 0) run_.proxy_host = run_.proxy_host.substr(7);
+      run_.proxy_port = static_cast<std::uint16_t>(std::stoi(options_.proxy_url.substr(colon + 1)));
+    }
+  }
+
+  void TearDown() override {
+    if (proxy_) proxy_->stop();
+    if (upstream_) upstream_->stop();
+  }
+
+  void run(const Scenario& s) {
+    ASSERT_EQ(setup_error_, "") << "the proxy under test could not be started";
+    if (proxy_) {
+      ASSERT_TRUE(proxy_->alive()) << "the proxy is gone: " << proxy_->exit_description();
+    }
+    auto r = run_scenarios({s}, *upstream_, run_);
+    ASSERT_EQ(r.size(), 1u);
+    const auto& v = r[0].verdict;
+    ASSERT_NE(v.kind, VerdictKind::error) << v.reason;
+    ::testing::Test::RecordProperty("upfault_verdict", std::string(to_string(v.kind)));
+    EXPECT_NE(v.kind, VerdictKind::fail) << s.category << "/" << s.name << " [" << to_string(s.level) << ", "
+                                         << s.rfc << "]: " << v.reason;
+  }
+
+ private:
+  std::vector<Scenario> scenarios_;
+  Options options_;
+  std::optional<ProxyProfile> profile_;
+  std::unique_ptr<FakeUpstream> upstream_;
+  std::unique_ptr<ProxyProcess> proxy_;
+  RunOptions run_;
+  std::string setup_error_;
+};
+
+class ScenarioTest : public ::testing::Test {
+ public:
+  ScenarioTest(World* world, const Scenario* scenario) : world_(world), scenario_(scenario) {}
+  void TestBody() override { world_->run(*scenario_); }
+
+ private:
+  World* world_;
+  const Scenario* scenario_;
+};
+
+}  // namespace
+
+int register_scenarios(std::vector<Scenario> scenarios, const Options& options) {
+  // Owned by GoogleTest (environments) and kept alive for the process (the scenarios).
+  auto* kept = new std::vector<Scenario>(std::move(scenarios));
+  auto* world = new World(*kept, options);
+  ::testing::AddGlobalTestEnvironment(world);
+  for (const auto& s : *kept) {
+    const Scenario* sp = &s;
+    ::testing::RegisterTest(identifier(s.category).c_str(), identifier(s.name).c_str(), nullptr,
+                            std::string(to_string(s.level)).c_str(), s.where.file.c_str(), 1,
+                            [world, sp]() -> ::testing::Test* { return new ScenarioTest(world, sp); });
+  }
+  return static_cast<int>(kept->size());
+}
+
+int register_scenarios(const std::vector<std::filesystem::path>& paths, const Options& options) {
+  auto loaded = load_scenarios(paths);
+  for (const auto& e : loaded.errors) {
+    auto message = e.str();
+    ::testing::RegisterTest("upfault_load", identifier(e.where.file + "_" + std::to_string(e.where.line)).c_str(),
+                            nullptr, nullptr, e.where.file.c_str(), e.where.line, [message]() -> ::testing::Test* {
+                              struct Broken : ::testing::Test {
+                                explicit Broken(std::string m) : m_(std::move(m)) {}
+                                void TestBody() override { FAIL() << m_; }
+                                std::string m_;
+                              };
+                              return new Broken(message);
+                            });
+  }
+  return register_scenarios(std::move(loaded.scenarios), options) + static_cast<int>(loaded.errors.size());
+}
+
+}  // namespace upfault::gtest

@@ -1,0 +1,62 @@
+#pragma once
+/// Scenarios written in C++: the same language as the TOML files, validated by the same loader.
+///
+///   auto s = upfault::ScenarioBuilder("dup-cl", "Two different Content-Length values")
+///                .rfc("RFC 9112 §6.3").read_request()
+///                .send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")
+///                .close_fin().expect_status(502).build();
+#include <string>
+#include <vector>
+
+#include "upfault/scenario.hpp"
+
+namespace upfault {
+
+class ScenarioBuilder {
+ public:
+  ScenarioBuilder(std::string name, std::string summary);
+
+  ScenarioBuilder& rfc(const std::string& section);
+  ScenarioBuilder& rationale(const std::string& why);
+  ScenarioBuilder& level(Level level);
+  ScenarioBuilder& category(const std::string& category);
+  ScenarioBuilder& tag(const std::string& tag);
+  ScenarioBuilder& request(const std::string& method, const std::string& path, const std::string& body = "");
+  ScenarioBuilder& endpoint(Endpoint e);
+
+  /// Steps, in order (see scenarios/README.md).
+  ScenarioBuilder& read_head();
+  ScenarioBuilder& read_request();
+  ScenarioBuilder& send(const std::string& bytes);
+  ScenarioBuilder& response(int status, const std::vector<Header>& headers = {}, const std::string& body = "");
+  ScenarioBuilder& delay(const std::string& duration);
+  ScenarioBuilder& dribble(const std::string& bytes, std::size_t chunk, const std::string& every);
+  ScenarioBuilder& half_close();
+  ScenarioBuilder& close_fin();
+  ScenarioBuilder& close_rst();
+  ScenarioBuilder& hang(const std::string& duration = "");
+
+  /// The expectation (all set checks must hold).
+  ScenarioBuilder& expect_status(std::vector<int> statuses);
+  ScenarioBuilder& expect_status(int status) { return expect_status(std::vector<int>{status}); }
+  ScenarioBuilder& expect_passthrough();
+  ScenarioBuilder& expect_aborted();
+  ScenarioBuilder& within(const std::string& duration);
+
+  /// The scenario, validated as a file would be; throws std::invalid_argument with the loader's
+  /// message (file:line:col in the generated TOML) when something is wrong.
+  [[nodiscard]] Scenario build() const;
+  /// The TOML this builder stands for.
+  [[nodiscard]] std::string toml() const;
+
+ private:
+  std::string head_;
+  std::string request_;
+  std::string upstream_;
+  std::string steps_;
+  std::string expect_;
+  std::string category_ = "code";
+  std::vector<std::string> tags_;
+};
+
+}  // namespace upfault
