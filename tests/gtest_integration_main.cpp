@@ -8,8 +8,7 @@
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  upfault::gtest::Options options;
-  options.proxy = "reference";
+  const upfault::gtest::Options options{.proxy = "reference"};
   upfault::gtest::register_scenarios({UPFAULT_SCENARIOS_DIR}, options);
   upfault::gtest::register_scenarios(
       {upfault::ScenarioBuilder("dup-content-length-in-code", "Two Content-Length values, written in C++")
