@@ -8,7 +8,8 @@
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  const upfault::gtest::Options options{.proxy = "reference"};
+  upfault::gtest::Options options;
+  options.proxy = "reference";
   upfault::gtest::register_scenarios({UPFAULT_SCENARIOS_DIR}, options);
   upfault::gtest::register_scenarios(
       {upfault::ScenarioBuilder("dup-content-length-in-code", "Two Content-Length values, written in C++")
