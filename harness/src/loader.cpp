@@ -628,11 +628,17 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
   return s;
 }
 
+constexpr std::uintmax_t kMaxScenarioFile = 1024 * 1024;
+
 void load_file(const fs::path& file, const std::string& category, LoadResult& out) {
-  FileContext cx(file.string());
+  std::error_code ec;
+  if (auto size = fs::file_size(file, ec); !ec && size > kMaxScenarioFile) {
+    out.errors.push_back({{file.string(), 1, 1}, fmt::format("the file is {} bytes; the limit is 1 MiB", size)});
+    return;
+  }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    out.errors.push_back({{file.string(), 0, 0}, "cannot open the file"});
+    out.errors.push_back({{file.string(), 1, 1}, "cannot open the file"});
     return;
   }
   std::stringstream text;
@@ -668,16 +674,25 @@ LoadResult load_scenarios(const std::vector<fs::path>& paths) {
       std::vector<fs::path> files;
       for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
            it.increment(ec))
-        if (it->is_regular_file() && it->path().extension() == ".toml") files.push_back(it->path());
+        if (it->path().extension() == ".toml" && (it->is_regular_file() || it->is_symlink())) files.push_back(it->path());
       std::sort(files.begin(), files.end());
+      const auto root = fs::weakly_canonical(p, ec);
       for (const auto& f : files) {
-        auto rel = f.parent_path().lexically_relative(p);
-        load_file(f, rel.empty() || rel == "." ? p.filename().string() : rel.string(), out);
+        // A suite is its directory: a link that leads out of it is not part of it.
+        const auto real = fs::weakly_canonical(f, ec);
+        const auto inside = real.lexically_relative(root);
+        if (ec || inside.empty() || *inside.begin() == "..") {
+          out.errors.push_back({{f.string(), 1, 1}, fmt::format("the file leads outside the suite directory (to {})",
+                                                                real.string())});
+          continue;
+        }
+        const auto category = f.parent_path().lexically_relative(p);
+        load_file(f, category.empty() || category == "." ? p.filename().string() : category.string(), out);
       }
     } else if (fs::exists(p, ec)) {
       load_file(p, p.parent_path().filename().string(), out);
     } else {
-      out.errors.push_back({{p.string(), 0, 0}, "no such file or directory"});
+      out.errors.push_back({{p.string(), 1, 1}, "no such file or directory"});
     }
   }
   // Names route requests, so they are unique across the whole suite.
