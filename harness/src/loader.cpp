@@ -144,8 +144,8 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
     cx.error(n, "response must be a table: { status = 200, reason = \"OK\", headers = [...], body = \"...\" }");
     return std::nullopt;
   }
-  cx.check_keys(*t, {"status", "reason", "headers", "body", "body_size", "auto_length", "chunked", "last_chunk",
-                     "truncate"},
+  cx.check_keys(*t, {"status", "reason", "headers", "header_fill", "body", "body_size", "auto_length", "chunked",
+                     "last_chunk", "truncate"},
                 "response");
   ResponseImage r;
   auto status = (*t)["status"];
@@ -160,6 +160,18 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   }
   r.reason = t->contains("reason") ? cx.string(*t->get("reason"), "reason").value_or("") : std::string(reason_phrase(r.status));
   if (auto* h = t->get("headers")) r.headers = load_headers(cx, *h);
+  // header_fill = { count = N, size = S }: N generated fields X-Fill-1…N, each value S bytes.
+  if (auto* hf = t->get("header_fill")) {
+    auto* ft = hf->as_table();
+    auto count = ft ? (*ft)["count"].value<std::int64_t>() : std::nullopt;
+    auto size = ft ? (*ft)["size"].value<std::int64_t>() : std::nullopt;
+    if (ft) cx.check_keys(*ft, {"count", "size"}, "header_fill");
+    if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65536 || *count * *size > (64 << 20))
+      cx.error(*hf, "header_fill must be { count = 1..100000, size = 1..65536 } (at most 64 MiB in all)");
+    else
+      for (std::int64_t i = 1; i <= *count; ++i)
+        r.headers.emplace_back(fmt::format("X-Fill-{}", i), std::string(static_cast<std::size_t>(*size), 'f'));
+  }
   if (auto* b = t->get("body")) r.body = cx.string(*b, "body").value_or("");
   if (auto* bs = t->get("body_size")) {
     auto size = bs->value<std::int64_t>();

@@ -47,8 +47,8 @@ const std::vector<StepKind>& step_kinds() {
                "\"none\", or { bytes = N }"},
       {"send", "send raw bytes; escapes \\r \\n \\t \\\\ \\xNN"},
       {"send_hex", "send bytes written as hex digits (spaces allowed)"},
-      {"response", "send a structured response: { status, reason, headers, body | body_size, chunked, "
-                   "last_chunk, truncate }"},
+      {"response", "send a structured response: { status, reason, headers, header_fill, body | body_size, "
+                   "chunked, last_chunk, truncate }"},
       {"dribble", "send bytes slowly: { data | hex | response, chunk = N, every = DURATION }, paced from a "
                   "fixed start"},
       {"delay", "wait, e.g. \"300ms\" or \"1.5 * read_timeout\""},
