@@ -10,7 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # proxies under test (each has a profile under proxies/), and tools for checks and benchmarks
   nginx-light haproxy apache2 caddy varnish squid trafficserver h2o nghttp2-proxy lighttpd nodejs
-  curl wrk python3 chromium libxml2-utils
+  curl wrk python3 chromium libxml2-utils stress-ng
 )
 
 # Debian's nodejs has no npm of its own; a nodesource nodejs bundles it (and conflicts with Debian's).

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 #include "commands.hpp"
@@ -22,6 +23,7 @@ struct RunArgs {
   std::string read_timeout;
   std::string connect_timeout;
   unsigned jobs = 64;
+  unsigned repeat = 1;
   std::string deadline;
   std::string json;
   std::string junit;
@@ -125,12 +127,40 @@ int run(const RunArgs& a) {
       fmt::print(stderr, "[{}/{}] {} failed so far…", done, suite.scenarios.size(), failed);
   };
 
-  auto run = run_suite(suite.scenarios, so);
-  if (!run.setup_error.empty()) {
-    fmt::print(stderr, "upfault run: {}\n", run.setup_error);
-    return kProxyError;
+  // --repeat: the same suite again and again; a scenario whose verdict changes is unstable.
+  std::map<std::string, std::map<std::string, int>> outcomes;  // scenario → verdict → count
+  SuiteRun run;
+  for (unsigned k = 1; k <= a.repeat; ++k) {
+    if (a.repeat > 1 && k > 1) {
+      so.on_ready = nullptr;
+      so.run.on_result = nullptr;
+    }
+    run = run_suite(suite.scenarios, so);
+    if (!run.setup_error.empty()) {
+      fmt::print(stderr, "upfault run: {}\n", run.setup_error);
+      return kProxyError;
+    }
+    for (const auto& r : run.results) ++outcomes[r.scenario->name][std::string(to_string(r.verdict.kind))];
+    if (a.repeat > 1) {
+      Tally t;
+      for (const auto& r : run.results) t.add(r.verdict.kind);
+      fmt::print("run {}/{}: {} pass, {} stricter, {} fail, {} error ({:.2f} s)\n", k, a.repeat, t.pass, t.stricter,
+                 t.fail, t.error, run.wall_seconds);
+      std::fflush(stdout);
+    }
   }
-  int status = kPassed;
+  int unstable = 0;
+  if (a.repeat > 1) {
+    for (const auto& [name, counts] : outcomes) {
+      if (counts.size() < 2) continue;
+      ++unstable;
+      std::string parts;
+      for (const auto& [verdict, n] : counts) parts += fmt::format("{}{}×{}", parts.empty() ? "" : ", ", verdict, n);
+      fmt::print("unstable: {} ({})\n", name, parts);
+    }
+    fmt::print("repeat: {} runs, {} scenario{} changed verdict\n", a.repeat, unstable, unstable == 1 ? "" : "s");
+  }
+  int status = unstable ? kFailed : kPassed;
   if (!run.proxy_died.empty()) {
     fmt::print(stderr, "upfault run: {}\nverdicts after that are not about the proxy's behaviour\n", run.proxy_died);
     status = kFailed;
@@ -178,6 +208,8 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--junit", a->junit, "Write the results as JUnit XML (one testcase per scenario)");
   cmd->add_option("--summary", a->summary, "Write a Markdown summary (for a CI job summary)");
   cmd->add_option("--shard", a->shard, "Run shard I of N (I/N, from 1): a deterministic split of the suite");
+  cmd->add_option("--repeat", a->repeat, "Run the suite N times and report every scenario whose verdict changed")
+      ->check(CLI::Range(1u, 1000u));
   cmd->add_flag("--allow-remote", a->allow_remote, "Allow a --proxy-url outside loopback");
   cmd->add_flag("-v,--verbose", a->verbose, "Show the reason for every verdict and log upstream connections");
   cmd->add_flag("-q,--quiet", a->quiet, "Print only failures and the final count");
