@@ -1,6 +1,7 @@
 // The corpus against upfault's own reference proxy and blind relay: the proof that every
 // expectation is achievable, and that the harness catches a proxy that does everything wrong.
 #include "proxy_support.hpp"
+#include "upfault/proxy.hpp"
 
 using namespace upfault;
 
@@ -162,4 +163,81 @@ status = 200
   EXPECT_FALSE(has("X-Private", ""));
   EXPECT_FALSE(has("Keep-Alive", ""));
   EXPECT_FALSE(has("Connection", "close, X-Private"));
+}
+
+// A proxy under test that is itself broken: each misbehaviour becomes a distinct, explained
+// verdict, the run ends (bounded by the client deadline), and nothing of the proxy survives it.
+namespace {
+// The scenarios live as long as the results that point at them.
+std::vector<Scenario> g_chosen;
+
+SuiteRun run_misbehaving(const std::string& mode, const std::vector<std::string>& names, unsigned jobs = 64) {
+  ProxyProfile p;
+  p.name = "misbehaving-" + mode;
+  p.command = {(tool_dir() / "upfault-reference-proxy").string(), "--misbehave", mode, "--listen",
+               "127.0.0.1:{listen_port}", "--upstream", "127.0.0.1:{upstream_port}"};
+  p.ready_timeout = Millis{5000};
+  g_chosen.clear();
+  for (auto& s : test::corpus())
+    if (std::find(names.begin(), names.end(), s.name) != names.end()) g_chosen.push_back(std::move(s));
+  SuiteOptions o;
+  o.profile = p;
+  o.run.jobs = jobs;
+  o.run.default_deadline = Millis{3000};
+  return run_suite(g_chosen, o);
+}
+}  // namespace
+
+TEST(Misbehaving, HangingProxyTimesOutWithAReason) {
+  auto run = run_misbehaving("hang", {"ok-200-baseline"});
+  ASSERT_EQ(run.results.size(), 1u) << run.setup_error;
+  EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::fail);
+  EXPECT_EQ(run.results[0].client.ending, Ending::timed_out);
+  EXPECT_NE(run.results[0].verdict.reason.find("no response at all within"), std::string::npos) << run.results[0].verdict.reason;
+}
+
+TEST(Misbehaving, ResettingProxyIsAReset) {
+  auto run = run_misbehaving("reset", {"ok-200-baseline"});
+  ASSERT_EQ(run.results.size(), 1u) << run.setup_error;
+  EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::fail);
+  EXPECT_EQ(run.results[0].client.ending, Ending::reset);
+  EXPECT_NE(run.results[0].verdict.reason.find("reset the connection"), std::string::npos) << run.results[0].verdict.reason;
+}
+
+TEST(Misbehaving, GarbageFromTheProxyIsInvalid) {
+  auto run = run_misbehaving("garbage", {"ok-200-baseline"});
+  ASSERT_EQ(run.results.size(), 1u) << run.setup_error;
+  EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::fail);
+  EXPECT_EQ(run.results[0].client.ending, Ending::invalid);
+  EXPECT_NE(run.results[0].verdict.reason.find("an invalid response"), std::string::npos) << run.results[0].verdict.reason;
+}
+
+TEST(Misbehaving, FloodIsCutOffWithBoundedMemory) {
+  auto run = run_misbehaving("flood", {"ok-200-baseline"});
+  ASSERT_EQ(run.results.size(), 1u) << run.setup_error;
+  const auto& c = run.results[0].client;
+  EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::fail);
+  EXPECT_EQ(c.ending, Ending::invalid);
+  EXPECT_NE(c.error.find("body limit"), std::string::npos) << c.error;
+  EXPECT_LE(c.raw.size(), 1024u * 1024u) << "the client keeps at most 1 MiB of what a proxy sends";
+}
+
+TEST(Misbehaving, CrashIsPinnedOnTheScenarioAndTheProxyRestarted) {
+  auto run = run_misbehaving("crash-after=1", {"ok-200-baseline", "silent-upstream", "connection-refused"}, 1);
+  ASSERT_EQ(run.results.size(), 3u) << run.setup_error << run.proxy_died;
+  EXPECT_EQ(run.crashes, 3);
+  for (const auto& r : run.results) {
+    EXPECT_EQ(r.verdict.kind, VerdictKind::fail) << r.scenario->name;
+    EXPECT_NE(r.proxy_crash.find("signal 6"), std::string::npos) << r.scenario->name << ": " << r.proxy_crash;
+    EXPECT_NE(r.verdict.reason.find("the proxy crashed while handling this scenario"), std::string::npos) << r.verdict.reason;
+  }
+}
+
+// With scenarios in parallel a crash cannot be pinned on one of them: the run still ends,
+// and reports how the proxy died and what its log said.
+TEST(Misbehaving, CrashWithScenariosInParallelIsReported) {
+  auto run = run_misbehaving("crash-after=1", {"ok-200-baseline", "silent-upstream", "connection-refused"});
+  ASSERT_EQ(run.results.size(), 3u) << run.setup_error;
+  EXPECT_NE(run.proxy_died.find("killed by signal 6"), std::string::npos) << run.proxy_died;
+  EXPECT_EQ(run.crashes, 0);
 }

@@ -37,6 +37,7 @@ struct Config {
   Millis read_timeout{1000};
   Millis client_timeout{30000};
   bool blind = false;
+  std::string misbehave;  // test equipment for upfault's own hardening tests; see --misbehave
 };
 
 const tcp::endpoint& pick_upstream(const Config& cfg, std::string_view target) {
@@ -269,13 +270,46 @@ asio::awaitable<void> blind_session(tcp::socket client, const Config& cfg) {
   co_await (pump(client, upstream) && pump(upstream, client));
 }
 
+// --misbehave: a proxy under test that is itself broken, so the harness's handling of it is tested.
+asio::awaitable<void> misbehaving_session(tcp::socket socket, const Config& cfg) {
+  static int handled = 0;
+  beast::tcp_stream client(std::move(socket));
+  beast::flat_buffer buf;
+  http::request<http::string_body> req;
+  client.expires_after(cfg.client_timeout);
+  if (auto [ec, n] = co_await http::async_read(client, buf, req, use_tuple); ec) co_return;
+  const std::string& mode = cfg.misbehave;
+  if (mode == "hang") {  // never answer, never close
+    asio::steady_timer forever(client.get_executor());
+    forever.expires_after(std::chrono::hours(1));
+    co_await forever.async_wait(use_tuple);
+  } else if (mode == "reset") {
+    abort_client(client);
+  } else if (mode == "garbage") {
+    co_await asio::async_write(client, asio::buffer(std::string_view("\x01\x02 not a response at all\r\n\r\n")), use_tuple);
+    client.socket().shutdown(tcp::socket::shutdown_send);
+  } else if (mode == "flood") {  // a header that promises a terabyte, then bytes until the client gives up
+    co_await asio::async_write(client, asio::buffer(std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n")), use_tuple);
+    std::string chunk(64 * 1024, 'x');
+    while (true) {
+      client.expires_after(cfg.client_timeout);
+      if (auto [ec, n] = co_await asio::async_write(client, asio::buffer(chunk), use_tuple); ec) break;
+    }
+  } else if (mode.rfind("crash-after=", 0) == 0) {
+    co_await send_own(client, 502, "Bad Gateway", "about to crash");
+    if (++handled >= std::stoi(mode.substr(12))) std::abort();
+  }
+}
+
 asio::awaitable<void> serve(tcp::acceptor& acceptor, const Config& cfg) {
   while (true) {
     auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
     if (ec) continue;
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto session = cfg.blind ? blind_session(std::move(socket), cfg) : reference_session(std::move(socket), cfg);
+    auto session = !cfg.misbehave.empty() ? misbehaving_session(std::move(socket), cfg)
+                   : cfg.blind            ? blind_session(std::move(socket), cfg)
+                                          : reference_session(std::move(socket), cfg);
     asio::co_spawn(acceptor.get_executor(), std::move(session), [](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -323,6 +357,10 @@ int main(int argc, char** argv) {
   app.add_option("--connect-timeout", connect_timeout, "Upstream connect timeout")->capture_default_str();
   app.add_option("--read-timeout", read_timeout, "Upstream read timeout, per read")->capture_default_str();
   app.add_flag("--blind", cfg.blind, "Blind relay: copy bytes both ways, no parsing, no timeouts");
+  app.add_option("--misbehave", cfg.misbehave,
+                 "Test equipment: hang | reset | garbage | flood | crash-after=N (answer, then abort after N requests)")
+      ->check(CLI::IsMember({"hang", "reset", "garbage", "flood"}) | CLI::Validator(
+          [](std::string& v) { return v.rfind("crash-after=", 0) == 0 ? std::string{} : std::string("unknown mode"); }, "crash-after=N"));
   app.set_version_flag("--version", "upfault-reference-proxy 0.1.0");
   CLI11_PARSE(app, argc, argv);
 
