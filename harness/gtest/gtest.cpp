@@ -57,6 +57,8 @@ class World : public ::testing::Environment {
     }
   }
 
+  [[nodiscard]] const std::vector<Scenario>& scenarios() const { return scenarios_; }
+
   void TearDown() override {
     if (proxy_) proxy_->stop();
     if (upstream_) upstream_->stop();
@@ -99,17 +101,16 @@ class ScenarioTest : public ::testing::Test {
 }  // namespace
 
 int register_scenarios(std::vector<Scenario> scenarios, const Options& options) {
-  // Owned by GoogleTest (environments) and kept alive for the process (the scenarios).
-  auto* kept = new std::vector<Scenario>(std::move(scenarios));
-  auto* world = new World(*kept, options);
+  // GoogleTest owns the environment, and the environment owns the scenarios the tests point at.
+  const auto count = scenarios.size();
+  auto* world = new World(std::move(scenarios), options);
   ::testing::AddGlobalTestEnvironment(world);
-  for (const auto& s : *kept) {
+  for (const auto& s : world->scenarios()) {
     const Scenario* sp = &s;
-    ::testing::RegisterTest(identifier(s.category).c_str(), identifier(s.name).c_str(), nullptr,
-                            std::string(to_string(s.level)).c_str(), s.where.file.c_str(), 1,
-                            [world, sp]() -> ::testing::Test* { return new ScenarioTest(world, sp); });
+    ::testing::RegisterTest(identifier(s.category).c_str(), identifier(s.name).c_str(), nullptr, nullptr,
+                            s.where.file.c_str(), 1, [world, sp]() -> ::testing::Test* { return new ScenarioTest(world, sp); });
   }
-  return static_cast<int>(kept->size());
+  return static_cast<int>(count);
 }
 
 int register_scenarios(const std::vector<std::filesystem::path>& paths, const Options& options) {
