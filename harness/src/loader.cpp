@@ -198,8 +198,10 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
         if (!size || *size <= 0) cx.error(v, "chunk sizes must be positive integers");
         else chunks->push_back(static_cast<std::size_t>(*size)), total += static_cast<std::size_t>(*size);
       }
-      if (total != r.body.size())
+      if (total != r.body.size()) {
         cx.error(*c, fmt::format("chunk sizes add up to {}, but the body has {} bytes", total, r.body.size()));
+        return std::nullopt;  // the sizes cannot slice this body
+      }
     } else if (c->value<bool>().value_or(false)) {
       if (!r.body.empty()) chunks->push_back(r.body.size());
     } else {
