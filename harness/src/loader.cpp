@@ -79,6 +79,16 @@ class FileContext {
   std::vector<LoadError> errors_;
 };
 
+// An integer from an integer node only: toml++'s value<int64_t>() also converts floats, and its
+// conversion of a float outside the range of int64 is undefined behaviour (found by fuzzing).
+std::optional<std::int64_t> integer(const toml::node& n) {
+  if (auto* i = n.as_integer()) return i->get();
+  return std::nullopt;
+}
+std::optional<std::int64_t> integer(const toml::node* n) { return n ? integer(*n) : std::nullopt; }
+template <typename View>
+std::optional<std::int64_t> integer(const View& v) { return integer(v.node()); }
+
 // Headers: an array of "Name: value" strings or ["Name", "value"] pairs (order and duplicates
 // kept), or a table (sorted by name).
 std::vector<Header> load_headers(FileContext& cx, const toml::node& n) {
@@ -153,7 +163,7 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
     cx.error(n, "response needs a status");
     return std::nullopt;
   }
-  if (auto v = status.value<std::int64_t>(); v && *v >= 0 && *v <= 999) r.status = static_cast<int>(*v);
+  if (auto v = integer(status); v && *v >= 0 && *v <= 999) r.status = static_cast<int>(*v);
   else {
     cx.error(*status.node(), "response status must be an integer from 0 to 999 (use send for anything stranger)");
     return std::nullopt;
@@ -163,8 +173,8 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   // header_fill = { count = N, size = S }: N generated fields X-Fill-1…N, each value S bytes.
   if (auto* hf = t->get("header_fill")) {
     auto* ft = hf->as_table();
-    auto count = ft ? (*ft)["count"].value<std::int64_t>() : std::nullopt;
-    auto size = ft ? (*ft)["size"].value<std::int64_t>() : std::nullopt;
+    auto count = ft ? integer((*ft)["count"]) : std::nullopt;
+    auto size = ft ? integer((*ft)["size"]) : std::nullopt;
     if (ft) cx.check_keys(*ft, {"count", "size"}, "header_fill");
     if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65536 || *count * *size > (64 << 20))
       cx.error(*hf, "header_fill must be { count = 1..100000, size = 1..65536 } (at most 64 MiB in all)");
@@ -174,7 +184,7 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   }
   if (auto* b = t->get("body")) r.body = cx.string(*b, "body").value_or("");
   if (auto* bs = t->get("body_size")) {
-    auto size = bs->value<std::int64_t>();
+    auto size = integer(bs);
     if (t->contains("body")) cx.error(*bs, "give body or body_size, not both");
     else if (!size || *size < 0 || *size > (256 << 20)) cx.error(*bs, "body_size must be an integer from 0 to 268435456");
     else r.body = generated_body(static_cast<std::size_t>(*size));
@@ -194,7 +204,7 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
     std::size_t total = 0;
     if (auto* a = c->as_array()) {
       for (auto&& v : *a) {
-        auto size = v.value<std::int64_t>();
+        auto size = integer(v);
         if (!size || *size <= 0) cx.error(v, "chunk sizes must be positive integers");
         else chunks->push_back(static_cast<std::size_t>(*size)), total += static_cast<std::size_t>(*size);
       }
@@ -228,7 +238,7 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   }
   std::string wire = serialize_response(r);
   if (auto* tr = t->get("truncate")) {
-    auto at = tr->value<std::int64_t>();
+    auto at = integer(tr);
     if (!at || *at < 0 || static_cast<std::size_t>(*at) >= wire.size())
       cx.error(*tr, fmt::format("truncate must be a byte offset from 0 to {} (the response has {} bytes)",
                                 wire.empty() ? 0 : wire.size() - 1, wire.size()));
@@ -267,7 +277,7 @@ std::optional<Step> load_dribble(FileContext& cx, const toml::node& n) {
   if (!bytes) return std::nullopt;
   d.bytes = std::move(*bytes);
   if (auto* c = t->get("chunk")) {
-    auto size = c->value<std::int64_t>();
+    auto size = integer(c);
     if (!size || *size <= 0) {
       cx.error(*c, "chunk must be a positive integer (bytes per piece)");
       return std::nullopt;
@@ -316,7 +326,7 @@ std::optional<Step> load_action(FileContext& cx, const toml::node& n) {
       }
     } else if (auto* rt = value.as_table(); rt && rt->contains("bytes")) {
       cx.check_keys(*rt, {"bytes"}, "read");
-      auto b = rt->get("bytes")->value<std::int64_t>();
+      auto b = integer(rt->get("bytes"));
       if (!b || *b <= 0 || *b > (64 << 20)) {
         cx.error(*rt->get("bytes"), "read.bytes must be an integer from 1 to 67108864");
         return std::nullopt;
@@ -396,7 +406,7 @@ std::optional<ScriptStep> load_step(FileContext& cx, const toml::node& n) {
   ScriptStep s{std::move(*action), {}};
   if (auto* on = n.as_table()->get("on_request")) {
     auto add = [&](const toml::node& v) {
-      auto i = v.value<std::int64_t>();
+      auto i = integer(v);
       if (!i || *i < 1 || *i > 1000) cx.error(v, "on_request takes request numbers from 1 to 1000");
       else s.on_request.push_back(static_cast<int>(*i));
     };
@@ -423,7 +433,7 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
                   "an outcome");
   if (auto* s = t.get("status")) {
     auto add = [&](const toml::node& v) {
-      auto code = v.value<std::int64_t>();
+      auto code = integer(v);
       if (!code || *code < 100 || *code > 599) cx.error(v, "status must be an integer from 100 to 599");
       else o.status.push_back(static_cast<int>(*code));
     };
@@ -464,7 +474,7 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   }
   if (auto* n = t.get("body")) o.body = cx.string(*n, "body");
   if (auto* n = t.get("upstream_requests")) {
-    auto v = n->value<std::int64_t>();
+    auto v = integer(n);
     if (!v || *v < 0 || *v > 1000) cx.error(*n, "upstream_requests must be an integer from 0 to 1000");
     else o.upstream_requests = static_cast<int>(*v);
   }
@@ -472,7 +482,7 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
     o.interim.emplace();
     if (auto* a = n->as_array()) {
       for (auto&& v : *a) {
-        auto code = v.value<std::int64_t>();
+        auto code = integer(v);
         if (!code || *code < 100 || *code > 199) cx.error(v, "interim lists 1xx status codes");
         else o.interim->push_back(static_cast<int>(*code));
       }
@@ -545,7 +555,7 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
     if (auto* t = n->as_table()) {
       cx.check_keys(*t, {"method", "path", "headers", "body", "repeat"}, "[request]");
       if (auto* r = t->get("repeat")) {
-        auto v = r->value<std::int64_t>();
+        auto v = integer(r);
         if (!v || *v < 1 || *v > 100) cx.error(*r, "repeat must be an integer from 1 to 100");
         else s.request.repeat = static_cast<int>(*v);
       }

@@ -37,7 +37,7 @@ ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
         if (auto* a = qt->get_as<toml::array>("scenarios"))
           for (auto&& n : *a)
             if (auto v = n.value<std::string>()) quirk.scenarios.push_back(*v);
-        if (auto st = (*qt)["status"].value<int>()) quirk.status = *st;
+        if (auto* st = (*qt)["status"].as_integer()) quirk.status = static_cast<int>(st->get());
         quirk.summary = (*qt)["summary"].value_or(std::string{});
         quirk.link = (*qt)["link"].value_or(std::string{});
         if (quirk.summary.empty())
