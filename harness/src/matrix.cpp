@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "upfault/http.hpp"
+#include "util.hpp"
 
 namespace upfault {
 
@@ -117,20 +118,6 @@ std::string md_escape(std::string s) {
   return out;
 }
 
-std::string html_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // Categories in first-seen order, each with its scenarios.
 std::vector<std::pair<std::string, std::vector<const Scenario*>>> by_category(const std::vector<Scenario>& scenarios) {
   std::vector<std::pair<std::string, std::vector<const Scenario*>>> out;
@@ -236,29 +223,29 @@ details div{text-align:left;font-size:.8em;max-width:28rem;white-space:normal;wo
   out += fmt::format("<p>How real reverse proxies treat a misbehaving upstream, judged against RFC 9110 and RFC 9112. "
                      "Generated {} by <code>upfault matrix</code>; each proxy ran with its profile (1&nbsp;s upstream "
                      "timeouts). Click a cell for what the proxy did.</p>\n",
-                     html_escape(date));
+                     markup_escape(date));
   out += "<p class=\"legend\"><span class=\"pass\">pass</span><span class=\"stricter\">stricter than required</span>"
          "<span class=\"fail\">fail</span><span class=\"known\">known deviation</span><span class=\"error\">harness "
          "error</span><span class=\"crash\">proxy crashed</span><span class=\"skipped\">not run</span></p>\n";
   out += "<table id=\"matrix\"><thead><tr><th>scenario</th><th>level</th>";
   for (const auto& c : columns)
-    out += fmt::format("<th class=\"proxy\">{}<br><small>{}</small></th>", html_escape(proxy_title(c)),
-                       html_escape(score_text(c)));
+    out += fmt::format("<th class=\"proxy\">{}<br><small>{}</small></th>", markup_escape(proxy_title(c)),
+                       markup_escape(score_text(c)));
   out += "</tr></thead><tbody>\n";
   for (const auto& c : columns)
     if (!c.died.empty())
       out += fmt::format("<tr><td colspan=\"{}\" class=\"error\"><b>{}</b> crashed during the run ({}); the "
                          "scenarios after the crash could not reach it.</td></tr>\n",
-                         columns.size() + 2, html_escape(c.proxy.name), html_escape(c.died));
+                         columns.size() + 2, markup_escape(c.proxy.name), markup_escape(c.died));
   for (const auto& [category, list] : by_category(scenarios)) {
-    out += fmt::format("<tr><th class=\"cat\" colspan=\"{}\">{}</th></tr>\n", columns.size() + 2, html_escape(category));
+    out += fmt::format("<tr><th class=\"cat\" colspan=\"{}\">{}</th></tr>\n", columns.size() + 2, markup_escape(category));
     for (const auto* s : list) {
       auto link = rfc_link(s->rfc);
-      std::string name = link.empty() ? html_escape(s->name)
-                                      : fmt::format("<a href=\"{}\" title=\"{}\">{}</a>", html_escape(link),
-                                                    html_escape(s->rfc), html_escape(s->name));
+      std::string name = link.empty() ? markup_escape(s->name)
+                                      : fmt::format("<a href=\"{}\" title=\"{}\">{}</a>", markup_escape(link),
+                                                    markup_escape(s->rfc), markup_escape(s->name));
       out += fmt::format("<tr class=\"scenario\" id=\"{}\"><td class=\"name\" title=\"{}\">{}</td><td class=\"level\">{}</td>",
-                         html_escape(s->name), html_escape(s->summary), name, to_string(s->level));
+                         markup_escape(s->name), markup_escape(s->summary), name, to_string(s->level));
       for (const auto& c : columns) {
         const ScenarioResult* r = nullptr;
         auto cell = cell_of(c, s->name, &r);
@@ -269,12 +256,12 @@ details div{text-align:left;font-size:.8em;max-width:28rem;white-space:normal;wo
           out += fmt::format("<td class=\"v {}\">{}</td>", kClass[i], kWord[i]);
           continue;
         }
-        std::string detail = html_escape(what_happened(*r));
+        std::string detail = markup_escape(what_happened(*r));
         if (const auto* q = r->verdict.kind == VerdictKind::fail ? c.notes.explain(*r) : nullptr)
-          detail += fmt::format("<br><b>Known deviation:</b> {}{}", html_escape(q->summary),
-                                q->link.empty() ? "" : fmt::format(" (<a href=\"{}\">docs</a>)", html_escape(q->link)));
+          detail += fmt::format("<br><b>Known deviation:</b> {}{}", markup_escape(q->summary),
+                                q->link.empty() ? "" : fmt::format(" (<a href=\"{}\">docs</a>)", markup_escape(q->link)));
         if (auto u = c.notes.unstable.find(s->name); u != c.notes.unstable.end())
-          detail += fmt::format("<br><b>Unstable:</b> {}", html_escape(u->second));
+          detail += fmt::format("<br><b>Unstable:</b> {}", markup_escape(u->second));
         out += fmt::format("<td class=\"v {}\"><details><summary>{}</summary><div>{}</div></details></td>", kClass[i],
                            kWord[i], detail);
       }

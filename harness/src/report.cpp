@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "upfault/http.hpp"
+#include "util.hpp"
 
 namespace upfault {
 
@@ -89,21 +90,6 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
 
 namespace {
 
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string seconds(Millis ms) { return fmt::format("{:.3f}", static_cast<double>(ms.count()) / 1000.0); }
 
 }  // namespace
@@ -120,30 +106,30 @@ std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& 
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<testsuites name=\"upfault\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\">\n",
       all.total(), all.fail, all.error, wall_seconds);
-  const std::string target = xml_escape(proxy.version.empty() ? proxy.name : proxy.name + " " + proxy.version);
+  const std::string target = markup_escape(proxy.version.empty() ? proxy.name : proxy.name + " " + proxy.version);
   for (const auto& category : categories) {
     Tally t;
     Millis time{0};
     for (const auto& r : results)
       if (r.scenario->category == category) t.add(r.verdict.kind), time += r.client.elapsed;
     out += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{}\">\n",
-                       xml_escape(category), t.total(), t.fail, t.error, seconds(time));
+                       markup_escape(category), t.total(), t.fail, t.error, seconds(time));
     out += fmt::format("    <properties><property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/></properties>\n",
-                       target, xml_escape(proxy.url));
+                       target, markup_escape(proxy.url));
     for (const auto& r : results) {
       if (r.scenario->category != category) continue;
       const auto& s = *r.scenario;
-      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", xml_escape(category),
-                         xml_escape(s.name), seconds(r.client.elapsed));
-      const std::string detail = xml_escape(fmt::format("[{}] {} ({})\n{}", to_string(s.level), s.summary, s.rfc, r.verdict.reason));
+      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", markup_escape(category),
+                         markup_escape(s.name), seconds(r.client.elapsed));
+      const std::string detail = markup_escape(fmt::format("[{}] {} ({})\n{}", to_string(s.level), s.summary, s.rfc, r.verdict.reason));
       if (r.verdict.kind == VerdictKind::fail)
-        out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", xml_escape(r.verdict.reason),
+        out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", markup_escape(r.verdict.reason),
                            to_string(s.level), detail);
       else if (r.verdict.kind == VerdictKind::error)
-        out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", xml_escape(r.verdict.reason), detail);
+        out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", markup_escape(r.verdict.reason), detail);
       out += fmt::format("      <system-out>verdict: {}\n{}\nthe proxy sent {} bytes: {}</system-out>\n",
-                         to_string(r.verdict.kind), xml_escape(r.verdict.reason), r.client.raw_total,
-                         xml_escape(printable(r.client.raw, 2000)));
+                         to_string(r.verdict.kind), markup_escape(r.verdict.reason), r.client.raw_total,
+                         markup_escape(printable(r.client.raw, 2000)));
       out += "    </testcase>\n";
     }
     out += "  </testsuite>\n";

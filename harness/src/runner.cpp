@@ -69,6 +69,11 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
   return results;
 }
 
+namespace {
+// How long a proxy is given to die after an answer before it is judged alive.
+constexpr auto kCrashSettle = std::chrono::milliseconds(15);
+}  // namespace
+
 SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
   SuiteRun run;
   FakeUpstream::Options uo;
@@ -118,7 +123,7 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
       r[0].scenario = &s;
       // A proxy can die just after it answered: give it a moment, so the crash is pinned on
       // the scenario that caused it rather than the next one.
-      std::this_thread::sleep_for(std::chrono::milliseconds(15));
+      std::this_thread::sleep_for(kCrashSettle);
       if (!process->alive()) {
         r[0].proxy_crash = process->exit_description();
         r[0].verdict = {VerdictKind::fail, fmt::format("the proxy crashed while handling this scenario ({}); {}",
@@ -138,6 +143,8 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
     }
   } else {
     run.results = run_scenarios(scenarios, *upstream, ro);
+    // As above: a proxy that dies just after its last answer still died during the run.
+    if (options.profile) std::this_thread::sleep_for(kCrashSettle);
   }
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (options.profile && !process->alive() && run.proxy_died.empty())

@@ -92,6 +92,28 @@ RequestHead parse_head(std::string_view head) {
   return h;
 }
 
+// The scenario a request names: its X-Upfault-Scenario header, else its path.
+std::string scenario_key(const RequestHead& h) {
+  return h.scenario_header.empty() ? route_key(h.target) : h.scenario_header;
+}
+
+// Adds an entry for one request's connection to the scenario's log; returns its index and sets
+// `request_index` to the scenario's count of requests so far.
+std::size_t open_entry(const Route& route, Clock::time_point accepted, bool reused, std::string_view received,
+                       std::string ended, int& request_index) {
+  std::lock_guard lock(route.log->m);
+  ConnectionLog c;
+  c.accepted = accepted;
+  c.reused = reused;
+  c.requests = 1;
+  c.received = std::string(received.substr(0, kLogCap));
+  c.received_total = received.size();
+  c.ended = std::move(ended);
+  route.log->connections.push_back(std::move(c));
+  request_index = ++route.log->requests;
+  return route.log->connections.size() - 1;
+}
+
 // Length of a complete chunked body at the front of `buf`, or nullopt while incomplete.
 std::optional<std::size_t> chunked_length(std::string_view buf) {
   std::size_t pos = 0;
@@ -273,7 +295,7 @@ class Session {
   // for the script's first `read` step. Unknown scenarios get a 404 and a close.
   awaitable<bool> start_request(const std::string& head) {
     auto parsed = parse_head(head);
-    std::string key = parsed.scenario_header.empty() ? route_key(parsed.target) : parsed.scenario_header;
+    const std::string key = scenario_key(parsed);
     auto route = up_.find(key);
     if (!route) {
       note_unrouted();
@@ -287,18 +309,7 @@ class Session {
     }
     const bool reused = route_.has_value();
     route_ = std::move(*route);
-    {
-      std::lock_guard lock(route_->log->m);
-      ConnectionLog c;
-      c.accepted = accepted_;
-      c.reused = reused;
-      c.requests = 1;
-      c.received = pending_.substr(0, kLogCap);
-      c.received_total = pending_.size();
-      route_->log->connections.push_back(std::move(c));
-      index_ = route_->log->connections.size() - 1;
-      request_index_ = ++route_->log->requests;
-    }
+    index_ = open_entry(*route_, accepted_, reused, pending_, "", request_index_);
     head_claimed_ = false;
     current_head_ = std::move(parsed);
     pending_.erase(0, head.size());
@@ -421,7 +432,7 @@ class Session {
     auto head = co_await read_head(cap_);
     if (!head) co_return false;
     auto parsed = parse_head(*head);
-    const std::string key = parsed.scenario_header.empty() ? route_key(parsed.target) : parsed.scenario_header;
+    const std::string key = scenario_key(parsed);
     if (key != route_->scenario->name) {
       // The proxy reused this connection for another scenario's request: hand it over.
       update([&](ConnectionLog& c) { c.ended = "reused for " + key; });
@@ -521,22 +532,14 @@ class Session {
   }
 
   void note_swallowed(const std::string& head) {
-    auto parsed = parse_head(head);
-    auto key = parsed.scenario_header.empty() ? route_key(parsed.target) : parsed.scenario_header;
-    auto route = up_.find(key);
+    auto route = up_.find(scenario_key(parse_head(head)));
     if (!route) return;
-    std::lock_guard lock(route->log->m);
-    ConnectionLog c;
-    c.accepted = accepted_;
-    c.reused = true;
-    c.requests = 1;
-    c.received = head.substr(0, kLogCap);
-    c.received_total = head.size();
-    c.ended = fmt::format("arrived after the upstream had closed (FIN) the connection it reused from scenario {}; "
-                          "never answered",
-                          route_ ? route_->scenario->name : std::string("?"));
-    route->log->connections.push_back(std::move(c));
-    ++route->log->requests;
+    int ignored = 0;
+    open_entry(*route, accepted_, true, head,
+               fmt::format("arrived after the upstream had closed (FIN) the connection it reused from scenario {}; "
+                           "never answered",
+                           route_ ? route_->scenario->name : std::string("?")),
+               ignored);
   }
 
   awaitable<bool> execute(const step::Close& c) {

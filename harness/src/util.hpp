@@ -24,6 +24,8 @@ namespace upfault {
 [[nodiscard]] bool valid_name(std::string_view name);
 /// A deterministic body of `size` printable bytes (for body_size): lines of a repeating alphabet.
 [[nodiscard]] std::string generated_body(std::size_t size);
+/// Text safe inside HTML or XML content and attribute values (& < > " ' escaped).
+[[nodiscard]] std::string markup_escape(std::string_view s);
 /// The standard reason phrase of a status code ("" when it has none).
 [[nodiscard]] std::string_view reason_phrase(int status);
 
