@@ -111,8 +111,12 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
     }
     break;
   }
-  if (write_ec && result.ending == Ending::closed_early && result.raw_total == 0)
+  if (write_ec && result.ending == Ending::closed_early && result.raw_total == 0) {
+    // An RST that arrives before our write is reported to the write, and the read after it then
+    // sees EOF: it was still a reset.
+    if (is_reset(write_ec)) result.ending = Ending::reset;
     result.error = fmt::format("the request could not be sent: {}", write_ec.message());
+  }
   result.elapsed = since();
   // Beast unfolds obs-fold silently; a proxy must never send it (RFC 9112 §5.2), so look at the bytes.
   if (reader.header_done() && result.ending == Ending::complete) {
