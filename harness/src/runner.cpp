@@ -72,6 +72,41 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
 namespace {
 // How long a proxy is given to die after an answer before it is judged alive.
 constexpr auto kCrashSettle = std::chrono::milliseconds(15);
+
+// One scenario at a time, so a proxy's crash is pinned on the scenario that caused it; the proxy
+// is then restarted for the next one. `ro.proxy_port` follows the restarted proxy.
+void run_with_restarts(const std::vector<Scenario>& scenarios, FakeUpstream& upstream, const ProxyProfile& profile,
+                       std::unique_ptr<ProxyProcess>& process, RunOptions& ro, SuiteRun& run) {
+  std::vector<Scenario> one(1);
+  RunOptions inner = ro;
+  inner.on_result = nullptr;  // reported below, once the crash check has had its say
+  for (const auto& s : scenarios) {
+    one[0] = s;
+    inner.proxy_port = ro.proxy_port;
+    auto r = run_scenarios(one, upstream, inner);
+    r[0].scenario = &s;
+    // A proxy can die just after it answered: give it a moment, so the crash is pinned on
+    // the scenario that caused it rather than the next one.
+    std::this_thread::sleep_for(kCrashSettle);
+    if (!process->alive()) {
+      r[0].proxy_crash = process->exit_description();
+      r[0].verdict = {VerdictKind::fail, fmt::format("the proxy crashed while handling this scenario ({}); {}",
+                                                     process->exit_description(), describe(r[0].client))};
+      ++run.crashes;
+      process = std::make_unique<ProxyProcess>();
+      std::string error;
+      if (!process->start(profile, upstream.ports(), error)) {
+        run.proxy_died = "could not be restarted after a crash: " + error;
+        run.results.push_back(std::move(r[0]));
+        return;
+      }
+      ro.proxy_port = process->port();
+    }
+    if (ro.on_result) ro.on_result(r[0]);
+    run.results.push_back(std::move(r[0]));
+  }
+}
+
 }  // namespace
 
 SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
@@ -91,13 +126,13 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
   upstream->start();
 
   RunOptions ro = options.run;
+  std::optional<ProxyProfile> profile = options.profile;
   auto process = std::make_unique<ProxyProcess>();
-  if (options.profile) {
-    ProxyProfile profile = *options.profile;
-    profile.timeouts = ro.timeouts;  // the config is rendered with the timeouts the verdicts assume
-    run.proxy.name = profile.name;
-    run.proxy.version = proxy_version(profile);
-    if (!process->start(profile, upstream->ports(), run.setup_error)) return run;
+  if (profile) {
+    profile->timeouts = ro.timeouts;  // the config is rendered with the timeouts the verdicts assume
+    run.proxy.name = profile->name;
+    run.proxy.version = proxy_version(*profile);
+    if (!process->start(*profile, upstream->ports(), run.setup_error)) return run;
     ro.proxy_host = "127.0.0.1";
     ro.proxy_port = process->port();
   } else {
@@ -109,45 +144,15 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
   if (options.on_ready) options.on_ready(run.proxy, upstream->ports());
 
   const auto t0 = Clock::now();
-  if (options.profile && options.restart_after_crash && ro.jobs == 1) {
-    // One scenario at a time, so a crash is attributed to the scenario that caused it.
-    ProxyProfile profile = *options.profile;
-    profile.timeouts = ro.timeouts;
-    std::vector<Scenario> one(1);
-    RunOptions inner = ro;
-    inner.on_result = nullptr;  // reported below, once the crash check has had its say
-    for (const auto& s : scenarios) {
-      one[0] = s;
-      inner.proxy_port = ro.proxy_port;
-      auto r = run_scenarios(one, *upstream, inner);
-      r[0].scenario = &s;
-      // A proxy can die just after it answered: give it a moment, so the crash is pinned on
-      // the scenario that caused it rather than the next one.
-      std::this_thread::sleep_for(kCrashSettle);
-      if (!process->alive()) {
-        r[0].proxy_crash = process->exit_description();
-        r[0].verdict = {VerdictKind::fail, fmt::format("the proxy crashed while handling this scenario ({}); {}",
-                                                       process->exit_description(), describe(r[0].client))};
-        ++run.crashes;
-        process = std::make_unique<ProxyProcess>();
-        std::string error;
-        if (!process->start(profile, upstream->ports(), error)) {
-          run.proxy_died = "could not be restarted after a crash: " + error;
-          run.results.push_back(std::move(r[0]));
-          break;
-        }
-        ro.proxy_port = process->port();
-      }
-      if (ro.on_result) ro.on_result(r[0]);
-      run.results.push_back(std::move(r[0]));
-    }
+  if (profile && options.restart_after_crash && ro.jobs == 1) {
+    run_with_restarts(scenarios, *upstream, *profile, process, ro, run);
   } else {
     run.results = run_scenarios(scenarios, *upstream, ro);
-    // As above: a proxy that dies just after its last answer still died during the run.
-    if (options.profile) std::this_thread::sleep_for(kCrashSettle);
+    // A proxy that dies just after its last answer still died during the run.
+    if (profile) std::this_thread::sleep_for(kCrashSettle);
   }
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (options.profile && !process->alive() && run.proxy_died.empty())
+  if (profile && !process->alive() && run.proxy_died.empty())
     run.proxy_died = fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
   process->stop();
   upstream->stop();
