@@ -152,3 +152,15 @@ TEST(Verdict, HeaderRegexChecks) {
   EXPECT_EQ(v.kind, VerdictKind::fail);
   EXPECT_NE(v.reason.find("does not match /a +b/"), std::string::npos) << v.reason;
 }
+
+// A body cut short is counted in decoded bytes, whatever framing carried it.
+TEST(Verdict, CutShortBodyIsCountedDecoded) {
+  ClientResult c;
+  c.ending = Ending::closed_early;
+  c.header_complete = true;
+  c.raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n wo";
+  c.raw_total = c.raw.size();
+  c.response = ResponseImage{200, "OK", {{"Transfer-Encoding", "chunked"}}, "hello wo"};
+  c.elapsed = 7ms;
+  EXPECT_EQ(describe(c), "a 200 header, then the proxy closed the connection after 7 ms with 8 body bytes");
+}

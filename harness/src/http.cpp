@@ -32,13 +32,22 @@ std::size_t ResponseReader::body_bytes() const {
   return impl_->parser->is_header_done() ? impl_->parser->get().body().size() : 0;
 }
 
-void ResponseReader::capture() {
+void ResponseReader::capture_header() {
+  if (header_captured_ || !impl_->parser->is_header_done()) return;
   const auto& msg = impl_->parser->get();
   image_.status = static_cast<int>(msg.result_int());
   image_.reason = std::string(msg.reason());
   image_.headers.clear();
   for (const auto& f : msg) image_.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-  image_.body = msg.body();
+  header_captured_ = true;
+}
+
+const ResponseImage& ResponseReader::response() {
+  capture_header();
+  // The body is copied here, once, rather than after every read: a large body would otherwise
+  // be copied again and again as it arrives.
+  if (header_captured_) image_.body = impl_->parser->get().body();
+  return image_;
 }
 
 ResponseReader::State ResponseReader::feed(std::string_view input) {
@@ -52,17 +61,18 @@ ResponseReader::State ResponseReader::feed(std::string_view input) {
     bytes.remove_prefix(n);
     if (ec == http::error::need_more) break;
     if (ec) {
-      if (impl_->parser->is_header_done()) capture();
+      capture_header();
       error_ = ec.message();
       state_ = State::error;
       break;
     }
     if (impl_->parser->is_done()) {
-      capture();
+      capture_header();
       int st = image_.status;
       if (st >= 100 && st < 200 && st != 101) {
         interim_.push_back(st);
         image_ = {};
+        header_captured_ = false;
         impl_->reset();
         continue;
       }
@@ -72,7 +82,7 @@ ResponseReader::State ResponseReader::feed(std::string_view input) {
     }
   }
   pending.erase(0, pending.size() - bytes.size());
-  if (state_ == State::need_more && impl_->parser->is_header_done()) capture();
+  capture_header();
   // Beast reads any three digits; RFC 9110 §15 allows only 100-599.
   if (state_ != State::error && impl_->parser->is_header_done() && (image_.status < 100 || image_.status > 599)) {
     error_ = fmt::format("status code {:03} is outside 100-599", image_.status);
@@ -90,7 +100,7 @@ ResponseReader::State ResponseReader::eof() {
   }
   boost::system::error_code ec;
   impl_->parser->put_eof(ec);
-  if (impl_->parser->is_header_done()) capture();
+  capture_header();
   if (ec) {
     error_ = ec == http::error::partial_message ? "connection closed before the message was complete"
                                                : ec.message();

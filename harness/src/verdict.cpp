@@ -160,7 +160,7 @@ std::string describe(const ClientResult& c) {
                                                       : "had not finished";
   if (c.header_complete)
     return fmt::format("a {} header, then the proxy {} after {} with {} body bytes", c.response->status, what, at,
-                       c.raw_total - (c.raw.size() >= c.raw_total ? c.raw.find("\r\n\r\n") + 4 : 0));
+                       c.response->body.size());
   if (!c.interim.empty())
     return fmt::format("interim {}, then no final response: the proxy {} after {} ({} bytes: \"{}\")",
                        fmt::join(c.interim, ", "), what, at, c.raw_total, printable(c.raw, 60));

@@ -28,7 +28,8 @@ class ResponseReader {
 
   [[nodiscard]] State state() const { return state_; }
   [[nodiscard]] bool header_done() const;
-  [[nodiscard]] const ResponseImage& response() const { return image_; }  ///< valid once header_done
+  /// Status, reason, headers and the body so far; valid once header_done.
+  [[nodiscard]] const ResponseImage& response();
   [[nodiscard]] const std::vector<int>& interim() const { return interim_; }
   [[nodiscard]] const std::string& error() const { return error_; }
   /// Body bytes received so far (the response's body is filled when complete).
@@ -41,7 +42,8 @@ class ResponseReader {
   ResponseImage image_;
   std::vector<int> interim_;
   std::string error_;
-  void capture();
+  bool header_captured_ = false;  // image_ holds the current message's header
+  void capture_header();
 };
 
 /// Parses `bytes` as one whole response (a close after them ends a close-delimited body).
