@@ -1,0 +1,123 @@
+#pragma once
+/// `upfault bench`: an HTTP/1.1 load generator (keep-alive, N connections over M threads),
+/// closed-loop like wrk or constant-rate like wrk2, with a per-request mix of upstream scenarios
+/// whose healthy and faulty shares are reported apart.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "upfault/duration.hpp"
+#include "upfault/histogram.hpp"
+
+namespace upfault {
+
+/// Why a request got no complete response. Every failure has exactly one kind.
+enum class BenchError {
+  connect_refused,       ///< nothing listens (ECONNREFUSED)
+  connect_timeout,       ///< the connect did not complete within the connect timeout
+  reset,                 ///< the peer reset the connection (ECONNRESET, EPIPE)
+  closed_before_header,  ///< the peer closed (FIN) before the response header was complete
+  closed_mid_body,       ///< the peer closed after the header, before the body was complete
+  parse_error,           ///< the bytes are not a valid HTTP/1.1 response
+  timeout,               ///< no complete response within the request timeout
+  other,                 ///< any other socket error (e.g. out of local ports); see BenchStats::other_errors
+};
+inline constexpr std::size_t kBenchErrorKinds = 8;
+[[nodiscard]] std::string_view to_string(BenchError e);
+
+/// One share of the traffic: `weight` of every sum-of-weights requests go to `target`.
+struct MixEntry {
+  std::string name;      ///< the scenario's name (or "url" for a plain --url run)
+  unsigned weight = 1;
+  std::string target;    ///< request target, e.g. "/__upfault/ok/"
+  bool healthy = true;   ///< counted with the healthy requests (the upstream answers validly)
+};
+
+/// "ok=90,silent=5,reset=5" → {{"ok",90},{"silent",5},{"reset",5}}; weights are positive integers.
+[[nodiscard]] std::optional<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text,
+                                                                                     std::string& error);
+
+/// The order in which a connection walks the mix: a cycle of sum(weights) entry indexes in which
+/// each entry appears `weight` times, spread evenly (smooth weighted round-robin), so that a
+/// 90/5/5 mix never sends a burst of faulty requests and the shares are exact over every cycle.
+[[nodiscard]] std::vector<std::size_t> mix_schedule(const std::vector<unsigned>& weights);
+
+/// Constant-rate pacing for one connection (open loop, as wrk2): request k is due at
+/// first + k·interval whatever happened before, and its latency counts from that intended
+/// moment, so a stall delays every request scheduled during it and shows in the tail
+/// (no coordinated omission).
+class Pacer {
+ public:
+  using time_point = std::chrono::steady_clock::time_point;
+  Pacer(time_point first, std::chrono::nanoseconds interval) : first_(first), interval_(interval) {}
+  struct Slot {
+    time_point intended;  ///< when the request was due: latency counts from here
+    time_point send_at;   ///< when to send it: the intended time, or now if that has passed
+  };
+  /// The next request's slot, given the current time.
+  Slot next(time_point now);
+  [[nodiscard]] std::uint64_t issued() const { return k_; }
+
+ private:
+  time_point first_;
+  std::chrono::nanoseconds interval_;
+  std::uint64_t k_ = 0;
+};
+
+/// Counts for one class of requests.
+struct BenchStats {
+  Histogram latency;  ///< nanoseconds, of complete responses
+  std::uint64_t responses = 0;
+  std::map<int, std::uint64_t> status;
+  std::array<std::uint64_t, kBenchErrorKinds> errors{};
+  std::map<std::string, std::uint64_t> other_errors;  ///< message → count, for BenchError::other
+
+  [[nodiscard]] std::uint64_t errors_total() const;
+  void merge(const BenchStats& other);
+};
+
+/// What the bench reports once a second while it runs.
+struct BenchProgress {
+  double elapsed_seconds = 0;
+  bool warming_up = false;
+  std::uint64_t responses = 0;  ///< so far, in the measured window
+  std::uint64_t errors = 0;
+};
+
+struct BenchOptions {
+  std::string host = "127.0.0.1";  ///< a literal IPv4 or IPv6 address
+  std::uint16_t port = 0;
+  std::string host_header;         ///< the Host field (default: host:port)
+  std::vector<MixEntry> mix;       ///< at least one entry
+  unsigned connections = 64;
+  unsigned threads = 2;
+  Millis duration{10000};          ///< measured time (after the warm-up)
+  std::uint64_t requests = 0;      ///< stop after this many requests instead (0: run for `duration`)
+  double rate = 0;                 ///< requests/s over all connections, open loop; 0: closed loop
+  Millis timeout{5000};            ///< per request, from when it is sent
+  Millis connect_timeout{2000};
+  Millis warmup{0};                ///< run this long first, without counting
+  /// Called on the calling thread about once a second.
+  std::function<void(const BenchProgress&)> on_progress;
+};
+
+struct BenchResult {
+  double seconds = 0;                ///< the measured window
+  std::vector<BenchStats> per_entry; ///< in the order of options.mix
+  BenchStats total, healthy, faulty;
+  std::uint64_t connects = 0;        ///< connections opened (including reconnects after errors)
+  std::uint64_t in_flight_at_end = 0;  ///< requests still waiting when time ran out (not counted)
+  [[nodiscard]] double requests_per_second() const;  ///< complete responses per second
+};
+
+/// Drives load at options.host:port until the duration or request count is reached.
+[[nodiscard]] BenchResult run_bench(const BenchOptions& options);
+
+}  // namespace upfault

@@ -1,0 +1,402 @@
+// The load generator behind `upfault bench`. One io_context per thread, each driving its share
+// of the connections; a connection is a coroutine that sends one request at a time (keep-alive)
+// and reads the response with a Beast parser that counts instead of storing. Timeouts are a
+// per-thread sweep over deadlines (as wrk does), not a timer per operation.
+#include "upfault/bench.hpp"
+
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <charconv>
+#include <memory>
+#include <numeric>
+#include <thread>
+
+#include "net.hpp"
+
+namespace upfault {
+
+using namespace net;
+namespace http = beast::http;
+
+std::string_view to_string(BenchError e) {
+  switch (e) {
+    case BenchError::connect_refused: return "connect_refused";
+    case BenchError::connect_timeout: return "connect_timeout";
+    case BenchError::reset: return "reset";
+    case BenchError::closed_before_header: return "closed_before_header";
+    case BenchError::closed_mid_body: return "closed_mid_body";
+    case BenchError::parse_error: return "parse_error";
+    case BenchError::timeout: return "timeout";
+    case BenchError::other: return "other";
+  }
+  return "?";
+}
+
+std::optional<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text, std::string& error) {
+  std::vector<std::pair<std::string, unsigned>> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      error = fmt::format("\"{}\" is not NAME=WEIGHT (e.g. ok=90,silent=5,reset=5)", item);
+      return std::nullopt;
+    }
+    unsigned w = 0;
+    auto digits = item.substr(eq + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), w);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || w == 0 || w > 1'000'000) {
+      error = fmt::format("\"{}\": the weight must be a whole number from 1 to 1000000", item);
+      return std::nullopt;
+    }
+    std::string name(item.substr(0, eq));
+    for (const auto& [n, _] : out)
+      if (n == name) {
+        error = fmt::format("\"{}\" is named twice", name);
+        return std::nullopt;
+      }
+    out.emplace_back(std::move(name), w);
+  }
+  if (out.empty()) {
+    error = "the mix is empty";
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::vector<std::size_t> mix_schedule(const std::vector<unsigned>& weights) {
+  // Divide by the common factor so 90/5/5 cycles every 20 requests, not 100.
+  unsigned g = 0;
+  for (auto w : weights) g = std::gcd(g, w);
+  std::vector<long long> w(weights.size()), current(weights.size(), 0);
+  long long total = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i) total += w[i] = weights[i] / g;
+  std::vector<std::size_t> order;
+  order.reserve(static_cast<std::size_t>(total));
+  for (long long n = 0; n < total; ++n) {  // nginx's smooth weighted round-robin
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      current[i] += w[i];
+      if (current[i] > current[best]) best = i;
+    }
+    current[best] -= total;
+    order.push_back(best);
+  }
+  return order;
+}
+
+Pacer::Slot Pacer::next(time_point now) {
+  const auto intended = first_ + interval_ * static_cast<std::int64_t>(k_++);
+  return {intended, std::max(now, intended)};
+}
+
+std::uint64_t BenchStats::errors_total() const { return std::accumulate(errors.begin(), errors.end(), std::uint64_t{0}); }
+
+void BenchStats::merge(const BenchStats& o) {
+  latency.merge(o.latency);
+  responses += o.responses;
+  for (auto [code, n] : o.status) status[code] += n;
+  for (std::size_t i = 0; i < kBenchErrorKinds; ++i) errors[i] += o.errors[i];
+  for (const auto& [msg, n] : o.other_errors) other_errors[msg] += n;
+}
+
+double BenchResult::requests_per_second() const {
+  return seconds > 0 ? static_cast<double>(total.responses) / seconds : 0.0;
+}
+
+namespace {
+
+// A response parser that keeps nothing but the status code: no allocation per message.
+class CountingParser : public http::basic_parser<false> {
+ public:
+  CountingParser() {
+    body_limit(boost::none);
+    header_limit(64 * 1024);
+    eager(true);
+  }
+  int status = 0;
+
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, error_code&) override { status = code; }
+  void on_field_impl(http::field, beast::string_view, beast::string_view, error_code&) override {}
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, error_code&) override { return body.size(); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override { return body.size(); }
+  void on_finish_impl(error_code&) override {}
+};
+
+BenchError classify(const error_code& ec, bool timed_out, bool connecting, bool header_done) {
+  if (timed_out) return connecting ? BenchError::connect_timeout : BenchError::timeout;
+  if (ec == asio::error::connection_refused) return BenchError::connect_refused;
+  if (is_reset(ec) || ec == asio::error::broken_pipe) return BenchError::reset;
+  if (ec == http::error::end_of_stream || ec == asio::error::eof) return BenchError::closed_before_header;
+  if (ec == http::error::partial_message)
+    return header_done ? BenchError::closed_mid_body : BenchError::closed_before_header;
+  if (ec.category() == http::make_error_code(http::error::bad_version).category()) return BenchError::parse_error;
+  return BenchError::other;
+}
+
+constexpr auto kNever = Clock::time_point::max();
+constexpr auto kSweepEvery = std::chrono::milliseconds(5);
+constexpr auto kConnectBackoff = std::chrono::milliseconds(10);
+
+// What every worker reads and none writes, except the request tickets.
+struct Plan {
+  const BenchOptions& o;
+  tcp::endpoint target;
+  std::vector<std::string> requests;  // wire bytes, one per mix entry
+  std::vector<std::size_t> schedule;
+  Clock::time_point start, measure_from, end;
+  std::atomic<std::uint64_t> tickets{0};
+};
+
+struct Connection {
+  explicit Connection(asio::io_context& ioc, std::size_t index) : sock(ioc), pause(ioc), id(index) { buf.reserve(16 * 1024); }
+  tcp::socket sock;
+  asio::steady_timer pause;
+  beast::flat_buffer buf;
+  std::optional<CountingParser> parser;
+  std::optional<Pacer> pacer;
+  std::size_t id;
+  std::uint64_t k = 0;
+  Clock::time_point deadline = kNever;
+  bool timed_out = false;
+  bool in_flight = false;
+  bool open = false;
+};
+
+class Worker {
+ public:
+  Worker(Plan& plan) : plan_(plan), sweeper_(ioc_), stopper_(ioc_), stats_(plan.o.mix.size()) {}
+
+  void add(std::size_t id) { conns_.push_back(std::make_unique<Connection>(ioc_, id)); }
+
+  void run() {
+    live_ = conns_.size();
+    for (auto& c : conns_) asio::co_spawn(ioc_, drive(*c), asio::detached);
+    asio::co_spawn(ioc_, sweep(), asio::detached);
+    if (plan_.end != kNever) {
+      stopper_.expires_at(plan_.end);
+      stopper_.async_wait([this](error_code ec) {
+        if (!ec) stop();
+      });
+    }
+    ioc_.run();
+  }
+
+  std::vector<BenchStats>& stats() { return stats_; }
+  std::uint64_t connects() const { return connects_; }
+  std::uint64_t in_flight_at_end() const { return in_flight_at_end_; }
+  std::atomic<std::uint64_t> responses{0}, errors{0};  // measured so far, for the progress line
+
+ private:
+  void stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& c : conns_) {
+      if (c->in_flight) ++in_flight_at_end_;
+      error_code ignored;
+      c->sock.close(ignored);
+      c->pause.cancel();
+    }
+    sweeper_.cancel();
+    stopper_.cancel();
+  }
+
+  awaitable<void> sweep() {
+    while (!stopping_) {
+      sweeper_.expires_after(kSweepEvery);
+      co_await sweeper_.async_wait(use_tuple);
+      const auto now = Clock::now();
+      for (auto& c : conns_) {
+        if (c->deadline <= now) {
+          c->timed_out = true;
+          c->deadline = kNever;
+          error_code ignored;
+          c->sock.cancel(ignored);
+        }
+      }
+    }
+  }
+
+  void count_error(std::size_t entry, BenchError kind, const error_code& ec, Clock::time_point at) {
+    if (at < plan_.measure_from) return;
+    auto& s = stats_[entry];
+    ++s.errors[static_cast<std::size_t>(kind)];
+    if (kind == BenchError::other) ++s.other_errors[ec.message()];
+    errors.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void close(Connection& c) {
+    error_code ignored;
+    c.sock.close(ignored);
+    c.open = false;
+    c.buf.clear();
+  }
+
+  awaitable<bool> wait_until(Connection& c, Clock::time_point t) {
+    if (t <= Clock::now()) co_return true;
+    c.pause.expires_at(t);
+    co_await c.pause.async_wait(use_tuple);
+    co_return !stopping_;
+  }
+
+  awaitable<bool> connect(Connection& c, std::size_t entry) {
+    c.sock = tcp::socket(ioc_);
+    c.timed_out = false;
+    c.deadline = Clock::now() + plan_.o.connect_timeout;
+    auto [ec] = co_await c.sock.async_connect(plan_.target, use_tuple);
+    c.deadline = kNever;
+    if (stopping_) co_return false;
+    ++connects_;
+    if (ec) {
+      count_error(entry, classify(ec, c.timed_out, true, false), ec, Clock::now());
+      close(c);
+      co_await wait_until(c, Clock::now() + kConnectBackoff);  // do not spin on a refusing port
+      co_return false;
+    }
+    error_code ignored;
+    c.sock.set_option(tcp::no_delay(true), ignored);
+    c.open = true;
+    co_return true;
+  }
+
+  awaitable<void> drive(Connection& c) {
+    const auto& o = plan_.o;
+    if (o.rate > 0) {
+      // Each connection carries rate/N requests a second, the connections staggered evenly.
+      const auto interval = std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 * o.connections / o.rate));
+      c.pacer.emplace(plan_.start + interval * static_cast<std::int64_t>(c.id) / o.connections, interval);
+    }
+    while (!stopping_) {
+      const std::size_t entry = plan_.schedule[(c.id + c.k++) % plan_.schedule.size()];
+      auto intended = Clock::now();
+      if (c.pacer) {
+        auto slot = c.pacer->next(intended);
+        intended = slot.intended;
+        if (!co_await wait_until(c, slot.send_at)) break;
+      }
+      if (o.requests && plan_.tickets.fetch_add(1, std::memory_order_relaxed) >= o.requests) break;
+      if (!c.open && !co_await connect(c, entry)) continue;
+
+      const auto sent = Clock::now();
+      if (!c.pacer) intended = sent;
+      c.timed_out = false;
+      c.in_flight = true;
+      c.deadline = sent + o.timeout;
+      auto [ec, n] = co_await asio::async_write(c.sock, asio::buffer(plan_.requests[entry]), use_tuple);
+      int status = 0;
+      while (!ec) {
+        c.parser.emplace();
+        std::tie(ec, n) = co_await http::async_read(c.sock, c.buf, *c.parser, use_tuple);
+        status = c.parser->status;
+        if (ec || status >= 200 || status == 101) break;  // an interim 1xx: the final response follows
+      }
+      c.in_flight = false;
+      c.deadline = kNever;
+      if (stopping_) break;
+      const auto done = Clock::now();
+      if (ec) {
+        count_error(entry, classify(ec, c.timed_out, false, c.parser && c.parser->is_header_done()), ec, done);
+        close(c);
+        continue;
+      }
+      if (done >= plan_.measure_from) {
+        auto& s = stats_[entry];
+        s.latency.record(static_cast<std::uint64_t>(std::chrono::nanoseconds(done - intended).count()));
+        ++s.responses;
+        ++s.status[status];
+        responses.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (!c.parser->keep_alive()) close(c);
+    }
+    if (--live_ == 0) stop();
+  }
+
+  Plan& plan_;
+  asio::io_context ioc_{1};
+  asio::steady_timer sweeper_, stopper_;
+  std::vector<std::unique_ptr<Connection>> conns_;
+  std::vector<BenchStats> stats_;
+  std::size_t live_ = 0;
+  bool stopping_ = false;
+  std::uint64_t connects_ = 0;
+  std::uint64_t in_flight_at_end_ = 0;
+};
+
+}  // namespace
+
+BenchResult run_bench(const BenchOptions& o) {
+  if (o.mix.empty()) throw std::invalid_argument("upfault bench: the mix is empty");
+  if (o.connections == 0) throw std::invalid_argument("upfault bench: at least one connection is needed");
+  Plan plan{o, endpoint(o.host, o.port), {}, {}, {}, {}, {}, {}};
+  const std::string host = o.host_header.empty()
+                               ? (o.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", o.host, o.port)
+                                                                        : fmt::format("{}:{}", o.host, o.port))
+                               : o.host_header;
+  std::vector<unsigned> weights;
+  for (const auto& m : o.mix) {
+    plan.requests.push_back(
+        fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: upfault-bench\r\n\r\n", m.target, host));
+    weights.push_back(m.weight);
+  }
+  plan.schedule = mix_schedule(weights);
+
+  const unsigned threads = std::max(1u, std::min(o.threads, o.connections));
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned t = 0; t < threads; ++t) workers.push_back(std::make_unique<Worker>(plan));
+  for (std::size_t i = 0; i < o.connections; ++i) workers[i % threads]->add(i);
+
+  plan.start = Clock::now();
+  plan.measure_from = plan.start + o.warmup;
+  plan.end = o.requests ? kNever : plan.measure_from + o.duration;
+  std::atomic<unsigned> finished{0};
+  std::vector<std::thread> pool;
+  for (auto& w : workers)
+    pool.emplace_back([&w, &finished] {
+      w->run();
+      finished.fetch_add(1);
+    });
+
+  auto next_report = plan.start + std::chrono::seconds(1);
+  while (finished.load() < threads) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto now = Clock::now();
+    if (o.on_progress && now >= next_report) {
+      next_report += std::chrono::seconds(1);
+      BenchProgress p;
+      p.elapsed_seconds = std::chrono::duration<double>(now - plan.start).count();
+      p.warming_up = now < plan.measure_from;
+      for (auto& w : workers) {
+        p.responses += w->responses.load(std::memory_order_relaxed);
+        p.errors += w->errors.load(std::memory_order_relaxed);
+      }
+      o.on_progress(p);
+    }
+  }
+  const auto finished_at = Clock::now();
+  for (auto& t : pool) t.join();
+
+  BenchResult r;
+  r.per_entry.resize(o.mix.size());
+  for (auto& w : workers) {
+    for (std::size_t e = 0; e < o.mix.size(); ++e) r.per_entry[e].merge(w->stats()[e]);
+    r.connects += w->connects();
+    r.in_flight_at_end += w->in_flight_at_end();
+  }
+  for (std::size_t e = 0; e < o.mix.size(); ++e) {
+    r.total.merge(r.per_entry[e]);
+    (o.mix[e].healthy ? r.healthy : r.faulty).merge(r.per_entry[e]);
+  }
+  const auto window_end = o.requests ? finished_at : std::min(finished_at, plan.end);
+  r.seconds = std::max(0.0, std::chrono::duration<double>(window_end - plan.measure_from).count());
+  return r;
+}
+
+}  // namespace upfault

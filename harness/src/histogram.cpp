@@ -1,0 +1,70 @@
+#include "upfault/histogram.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+namespace upfault {
+
+namespace {
+// Values below 2 * kSubBuckets are counted exactly (one counter each); above, each power of two
+// [2^e, 2^(e+1)) for e >= kSubBucketBits + 1 gets kSubBuckets counters of width 2^(e - kSubBucketBits).
+constexpr std::size_t kLinear = 2 * Histogram::kSubBuckets;
+constexpr std::size_t kCounters = kLinear + (64 - Histogram::kSubBucketBits - 1) * Histogram::kSubBuckets;
+}  // namespace
+
+Histogram::Histogram() : counts_(kCounters, 0) {}
+
+std::size_t Histogram::index_of(std::uint64_t value) {
+  if (value < kLinear) return static_cast<std::size_t>(value);
+  const unsigned msb = 63u - static_cast<unsigned>(std::countl_zero(value));  // >= kSubBucketBits + 1
+  const unsigned shift = msb - kSubBucketBits;                                 // >= 1
+  const std::uint64_t sub = (value >> shift) - kSubBuckets;                    // [0, kSubBuckets)
+  return kLinear + (shift - 1) * kSubBuckets + static_cast<std::size_t>(sub);
+}
+
+std::uint64_t Histogram::highest_in(std::size_t index) {
+  if (index < kLinear) return index;
+  const std::size_t i = index - kLinear;
+  const unsigned shift = static_cast<unsigned>(i / kSubBuckets) + 1;
+  const std::uint64_t sub = i % kSubBuckets + kSubBuckets;
+  const std::uint64_t low = sub << shift;
+  return low + ((std::uint64_t{1} << shift) - 1);
+}
+
+void Histogram::record(std::uint64_t value, std::uint64_t count) {
+  counts_[index_of(value)] += count;
+  count_ += count;
+  min_ = std::min(min_, value);
+  max_ = std::max(max_, value);
+  sum_ += static_cast<long double>(value) * count;
+}
+
+void Histogram::merge(const Histogram& other) {
+  if (other.count_ == 0) return;
+  for (std::size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  count_ += other.count_;
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
+  sum_ += other.sum_;
+}
+
+void Histogram::reset() { *this = Histogram(); }
+
+double Histogram::mean() const { return count_ ? static_cast<double>(sum_ / count_) : 0.0; }
+
+std::uint64_t Histogram::percentile(double p) const {
+  if (count_ == 0) return 0;
+  p = std::clamp(p, 0.0, 100.0);
+  // The rank of the sample that p % of the samples are at or below (at least the first).
+  auto rank = static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(count_) / 100.0));
+  rank = std::clamp<std::uint64_t>(rank, 1, count_);
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    seen += counts_[i];
+    if (seen >= rank) return std::clamp(highest_in(i), min_, max_);
+  }
+  return max_;
+}
+
+}  // namespace upfault

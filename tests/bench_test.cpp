@@ -1,0 +1,206 @@
+// The load generator: mix parsing and scheduling, constant-rate pacing against an injected
+// clock, and error classification against faults the fake upstream really produces.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "support.hpp"
+#include "upfault/bench.hpp"
+
+using namespace upfault;
+using upfault::test::with_steps;
+using namespace std::chrono_literals;
+
+TEST(BenchMix, ParsesNamesAndWeights) {
+  std::string err;
+  auto m = parse_mix("ok=90,silent=5,reset=5", err);
+  ASSERT_TRUE(m) << err;
+  ASSERT_EQ(m->size(), 3u);
+  EXPECT_EQ((*m)[0], (std::pair<std::string, unsigned>{"ok", 90}));
+  EXPECT_EQ((*m)[2], (std::pair<std::string, unsigned>{"reset", 5}));
+}
+
+TEST(BenchMix, RejectsWhatIsNotNameEqualsWeight) {
+  for (const char* bad : {"", "ok", "=5", "ok=0", "ok=-1", "ok=1.5", "ok=5x", "ok=1,ok=2", "ok=99999999999"}) {
+    std::string err;
+    EXPECT_FALSE(parse_mix(bad, err)) << bad;
+    EXPECT_FALSE(err.empty()) << bad;
+  }
+}
+
+TEST(BenchMix, ScheduleHasExactSharesSpreadEvenly) {
+  auto s = mix_schedule({90, 5, 5});
+  ASSERT_EQ(s.size(), 20u);  // divided by the common factor
+  EXPECT_EQ(std::count(s.begin(), s.end(), 0u), 18);
+  EXPECT_EQ(std::count(s.begin(), s.end(), 1u), 1);
+  EXPECT_EQ(std::count(s.begin(), s.end(), 2u), 1);
+  // The two faulty requests are not next to each other, around the cycle too.
+  auto one = std::find(s.begin(), s.end(), 1u) - s.begin();
+  auto two = std::find(s.begin(), s.end(), 2u) - s.begin();
+  EXPECT_GE(std::min(std::abs(one - two), 20 - std::abs(one - two)), 5);
+
+  auto t = mix_schedule({3, 1});
+  EXPECT_EQ(t, (std::vector<std::size_t>{0, 0, 1, 0}));
+  EXPECT_EQ(mix_schedule({7}), std::vector<std::size_t>{0});
+}
+
+// Pacing with an injected clock: a simulated server answers in 1 ms, except one 1 s stall.
+// Open loop (latency from the intended time) must show the stall in p99; measuring from the
+// send time (closed loop, coordinated omission) hides it.
+TEST(BenchPacer, IntendedTimesDoNotDriftAndAStallReachesTheTail) {
+  using TP = Pacer::time_point;
+  const TP t0{};  // the injected clock starts at zero
+  Pacer pacer(t0, 10ms);  // 100 requests/s
+  Histogram open_loop, from_send;
+  TP now = t0;
+  for (int k = 0; k < 1000; ++k) {
+    auto slot = pacer.next(now);
+    EXPECT_EQ(slot.intended, t0 + 10ms * k);  // due times never drift, whatever happened before
+    EXPECT_EQ(slot.send_at, std::max(now, slot.intended));
+    now = slot.send_at + (k == 100 ? 1000ms : 1ms);
+    open_loop.record(static_cast<std::uint64_t>(std::chrono::nanoseconds(now - slot.intended).count()));
+    from_send.record(static_cast<std::uint64_t>(std::chrono::nanoseconds(now - slot.send_at).count()));
+  }
+  EXPECT_EQ(pacer.issued(), 1000u);
+  // The ~100 requests due during the stall waited for it: the slowest 1 % all waited > 0.9 s.
+  EXPECT_GE(open_loop.percentile(99), 900'000'000u);
+  EXPECT_LE(open_loop.percentile(50), 1'001'000u);
+  EXPECT_GE(open_loop.max(), 1'000'000'000u);
+  // From the send time only the stalled request itself is slow: p99 stays at 1 ms.
+  EXPECT_LE(from_send.percentile(99), 1'001'000u);
+  // The sender caught up: after the stall, requests go out back to back, then on schedule again.
+  EXPECT_EQ(pacer.next(now).send_at, now > t0 + 10s ? now : t0 + 10s);
+}
+
+TEST(BenchPacer, SendsOnScheduleWhenTheServerIsFast) {
+  using TP = Pacer::time_point;
+  Pacer pacer(TP{} + 5ms, 2ms);
+  TP now{};
+  for (int k = 0; k < 100; ++k) {
+    auto slot = pacer.next(now);
+    EXPECT_EQ(slot.send_at, slot.intended);
+    now = slot.send_at + 100us;
+  }
+}
+
+namespace {
+
+// Runs a short bench straight against the fake upstream.
+BenchResult bench_against(test::Upstream& up, std::uint16_t port, const std::string& scenario, std::uint64_t requests,
+                          Millis timeout = Millis{3000}, Millis connect_timeout = Millis{2000}) {
+  BenchOptions o;
+  o.port = port;
+  o.mix = {MixEntry{scenario, 1, route_prefix(scenario) + "/", true}};
+  o.connections = 2;
+  o.threads = 1;
+  o.requests = requests;
+  o.timeout = timeout;
+  o.connect_timeout = connect_timeout;
+  (void)up;
+  return run_bench(o);
+}
+
+std::uint64_t errors_of(const BenchResult& r, BenchError e) { return r.total.errors[static_cast<std::size_t>(e)]; }
+
+}  // namespace
+
+TEST(BenchRun, CountsEveryHealthyResponseByStatus) {
+  auto ok = test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                            "response = { status = 200, body = \"hello\" }\n"));
+  test::Upstream up({ok});
+  auto r = bench_against(up, up.up.port(), "ok", 500);
+  EXPECT_EQ(r.total.responses, 500u);
+  EXPECT_EQ(r.total.status[200], 500u);
+  EXPECT_EQ(r.total.errors_total(), 0u);
+  EXPECT_EQ(r.total.latency.count(), 500u);
+  EXPECT_EQ(r.connects, 2u);  // keep-alive: one connection each, never reopened
+  EXPECT_GT(r.requests_per_second(), 0.0);
+}
+
+TEST(BenchRun, MixSendsExactSharesAndReportsHealthyAndFaultyApart) {
+  auto ok = test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                            "response = { status = 200, body = \"hello\" }\n"));
+  auto gone = test::scenario(with_steps("gone", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                                "response = { status = 503 }\n"));
+  auto rst = test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
+  test::Upstream up({ok, gone, rst});
+  BenchOptions o;
+  o.port = up.up.port();
+  o.mix = {{"ok", 6, "/__upfault/ok/", true}, {"gone", 2, "/__upfault/gone/", false}, {"rst", 2, "/__upfault/rst/", false}};
+  o.connections = 1;
+  o.threads = 1;
+  o.requests = 500;
+  auto r = run_bench(o);
+  EXPECT_EQ(r.per_entry[0].status[200], 300u);
+  EXPECT_EQ(r.per_entry[1].status[503], 100u);
+  EXPECT_EQ(r.per_entry[2].errors[static_cast<std::size_t>(BenchError::reset)], 100u);
+  EXPECT_EQ(r.healthy.responses, 300u);
+  EXPECT_EQ(r.healthy.errors_total(), 0u);
+  EXPECT_EQ(r.faulty.responses, 100u);
+  EXPECT_EQ(r.faulty.errors_total(), 100u);
+  EXPECT_EQ(r.total.responses, 400u);
+  EXPECT_EQ(r.connects, 101u);  // a new connection after each reset
+}
+
+// Each scripted fault is reported as its own kind, never as a lumped socket error.
+struct FaultCase {
+  const char* name;
+  const char* steps;
+  BenchError kind;
+};
+
+class BenchClassifies : public ::testing::TestWithParam<FaultCase> {};
+
+TEST_P(BenchClassifies, ScriptedFault) {
+  const auto& c = GetParam();
+  auto s = test::scenario(with_steps(c.name, c.steps));
+  test::Upstream up({s});
+  auto r = bench_against(up, up.up.port(), c.name, 4, Millis{300});
+  EXPECT_EQ(errors_of(r, c.kind), 4u) << "expected 4 × " << to_string(c.kind);
+  EXPECT_EQ(r.total.errors_total(), 4u);
+  EXPECT_EQ(r.total.responses, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, BenchClassifies,
+    ::testing::Values(
+        FaultCase{"reset", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n", BenchError::reset},
+        FaultCase{"closed", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"fin\"\n",
+                  BenchError::closed_before_header},
+        FaultCase{"mid_header", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nX-A\"\n"
+                                "[[upstream.steps]]\nclose = \"fin\"\n",
+                  BenchError::closed_before_header},
+        FaultCase{"mid_body", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                              "send = \"HTTP/1.1 200 OK\\r\\nContent-Length: 10\\r\\n\\r\\nabc\"\n[[upstream.steps]]\nclose = \"fin\"\n",
+                  BenchError::closed_mid_body},
+        FaultCase{"garbage", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nsend = \"SSH-2.0-OpenSSH\\r\\n\\r\\n\"\n"
+                             "[[upstream.steps]]\nclose = \"fin\"\n",
+                  BenchError::parse_error},
+        FaultCase{"silent", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nhang = true\n", BenchError::timeout}),
+    [](const ::testing::TestParamInfo<FaultCase>& p) { return std::string(p.param.name); });
+
+TEST(BenchRun, ConnectRefusedAndConnectTimeoutAreTheirOwnKinds) {
+  auto s = test::scenario(with_steps("x", "[[upstream.steps]]\nread = \"request\"\n"));
+  test::Upstream up({s});
+  auto refused = bench_against(up, up.up.refused_port(), "x", 3);
+  EXPECT_EQ(errors_of(refused, BenchError::connect_refused), 3u);
+  EXPECT_EQ(refused.total.errors_total(), 3u);
+
+  // The blackhole endpoint's accept queue is full, so the handshake never completes.
+  auto bh = test::scenario(with_steps("bh", "[upstream]\nendpoint = \"blackhole\"\n"));
+  up.up.add(bh);  // fills the queue
+  auto timed = bench_against(up, up.up.ports().blackhole, "bh", 2, Millis{3000}, Millis{200});
+  EXPECT_EQ(errors_of(timed, BenchError::connect_timeout), 2u);
+  EXPECT_EQ(timed.total.errors_total(), 2u);
+}
+
+TEST(BenchRun, InterimResponsesAreSkippedNotCountedAsFinal) {
+  auto s = test::scenario(with_steps("hints", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                              "send = \"HTTP/1.1 103 Early Hints\\r\\nLink: </a>\\r\\n\\r\\n\"\n"
+                                              "[[upstream.steps]]\nresponse = { status = 204 }\n"));
+  test::Upstream up({s});
+  auto r = bench_against(up, up.up.port(), "hints", 10);
+  EXPECT_EQ(r.total.status[204], 10u);
+  EXPECT_EQ(r.total.status.count(103), 0u);
+}
