@@ -18,7 +18,8 @@ struct ServeArgs {
   std::string read_timeout = "1s";
   std::string connect_timeout = "1s";
   bool allow_remote = false;
-  bool verbose = false;
+  bool quiet = false;
+  unsigned threads = 1;
 };
 
 int serve(const ServeArgs& a) {
@@ -38,7 +39,9 @@ int serve(const ServeArgs& a) {
   o.host = hp->host;
   o.ports = a.ports;
   o.ports.scripted = hp->port;
-  o.verbose = true;
+  o.verbose = !a.quiet;
+  o.keep_logs = !a.quiet;
+  o.threads = a.threads;
   for (auto [text, field] : {std::pair{&a.read_timeout, &o.timeouts.read}, std::pair{&a.connect_timeout, &o.timeouts.connect}}) {
     auto v = parse_fixed(*text, err);
     if (!v) {
@@ -87,6 +90,11 @@ void setup_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("--read-timeout", a->read_timeout, "Read timeout for durations such as \"2 * read_timeout\"")->capture_default_str();
   cmd->add_option("--connect-timeout", a->connect_timeout, "Connect timeout for such durations")->capture_default_str();
   cmd->add_flag("--allow-remote", a->allow_remote, "Allow listening outside loopback");
+  cmd->add_option("-t,--threads", a->threads, "Threads serving connections, one io_context each")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 256u));
+  cmd->add_flag("-q,--quiet", a->quiet,
+                "Log nothing per connection and keep no record of requests (for load: upfault bench, wrk)");
   cmd->callback([a, &exit_code] { exit_code = serve(*a); });
 }
 

@@ -651,18 +651,23 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
   if (!cx.ok()) return std::nullopt;
   return s;
 }
+// An error about a whole file, reported at 1:1.
+LoadError file_error(const std::filesystem::path& file, std::string message) {
+  return make_load_error(file.string(), 1, 1, std::move(message));
+}
+
 
 constexpr std::uintmax_t kMaxScenarioFile = 1024 * 1024;
 
 void load_file(const fs::path& file, const std::string& category, LoadResult& out) {
   std::error_code ec;
   if (auto size = fs::file_size(file, ec); !ec && size > kMaxScenarioFile) {
-    out.errors.push_back({{file.string(), 1, 1}, fmt::format("the file is {} bytes; the limit is 1 MiB", size)});
+    out.errors.push_back(file_error(file, fmt::format("the file is {} bytes; the limit is 1 MiB", size)));
     return;
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    out.errors.push_back({{file.string(), 1, 1}, "cannot open the file"});
+    out.errors.push_back(file_error(file, "cannot open the file"));
     return;
   }
   std::stringstream text;
@@ -706,8 +711,8 @@ LoadResult load_scenarios(const std::vector<fs::path>& paths) {
         const auto real = fs::weakly_canonical(f, ec);
         const auto inside = real.lexically_relative(root);
         if (ec || inside.empty() || *inside.begin() == "..") {
-          out.errors.push_back({{f.string(), 1, 1}, fmt::format("the file leads outside the suite directory (to {})",
-                                                                real.string())});
+          out.errors.push_back(file_error(f, fmt::format("the file leads outside the suite directory (to {})",
+                                                                real.string())));
           continue;
         }
         const auto category = f.parent_path().lexically_relative(p);
@@ -716,7 +721,7 @@ LoadResult load_scenarios(const std::vector<fs::path>& paths) {
     } else if (fs::exists(p, ec)) {
       load_file(p, p.parent_path().filename().string(), out);
     } else {
-      out.errors.push_back({{p.string(), 1, 1}, "no such file or directory"});
+      out.errors.push_back(file_error(p, "no such file or directory"));
     }
   }
   // Names route requests, so they are unique across the whole suite.
@@ -730,6 +735,15 @@ LoadResult load_scenarios(const std::vector<fs::path>& paths) {
   }
   out.scenarios = std::move(unique);
   return out;
+}
+
+LoadError make_load_error(std::string file, int line, int column, std::string message) {
+  LoadError e;
+  e.where.file = std::move(file);
+  e.where.line = line;
+  e.where.column = column;
+  e.message = std::move(message);
+  return e;
 }
 
 }  // namespace upfault

@@ -97,7 +97,7 @@ std::optional<ProxyProfile> find_profile(const std::string& name_or_path, const 
     fs::path p = name_or_path;
     if (fs::is_directory(p, ec)) p /= "profile.toml";
     if (!fs::exists(p, ec)) {
-      error = {{p.string(), 0, 0}, "no such proxy profile"};
+      error = make_load_error(p.string(), 0, 0, "no such proxy profile");
       return std::nullopt;
     }
     return load_profile(p, error);
@@ -109,7 +109,7 @@ std::optional<ProxyProfile> find_profile(const std::string& name_or_path, const 
   std::string msg = fmt::format("no proxy profile named \"{}\"", name_or_path);
   if (auto g = did_you_mean(name_or_path, views)) msg += fmt::format("; did you mean \"{}\"?", *g);
   else msg += fmt::format(" (known: {})", fmt::join(names, ", "));
-  error = {{name_or_path, 0, 0}, msg};
+  error = make_load_error(name_or_path, 0, 0, msg);
   return std::nullopt;
 }
 

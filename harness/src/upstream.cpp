@@ -3,6 +3,7 @@
 #include "upfault/upstream.hpp"
 
 #include <fmt/format.h>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <poll.h>
@@ -30,33 +31,58 @@ constexpr auto kDrainAfterFin = std::chrono::seconds(2);
 
 std::string route_prefix(std::string_view scenario) { return fmt::format("/__upfault/{}", scenario); }
 
-std::string route_key(std::string_view target) {
+namespace {
+std::string_view route_key_view(std::string_view target) {
   auto at = target.find(kRouteMarker);
   if (at == std::string_view::npos) return {};
   auto rest = target.substr(at + kRouteMarker.size());
-  return std::string(rest.substr(0, rest.find_first_of("/?#")));
+  return rest.substr(0, rest.find_first_of("/?#"));
 }
+}  // namespace
+
+std::string route_key(std::string_view target) { return std::string(route_key_view(target)); }
 
 namespace {
 
 // What the upstream saw for one scenario; connections append to it as they go.
 struct ScenarioLog {
   std::mutex m;
-  std::vector<ConnectionLog> connections;
-  int requests = 0;  // across all connections: the index of the latest request
+  std::vector<ConnectionLog> connections;  // at most kMaxLogged entries: a long `serve` stays bounded
+  std::atomic<int> requests{0};  // across all connections: the index of the latest request
 };
+constexpr std::size_t kMaxLogged = 10'000;
+constexpr std::size_t kNotLogged = static_cast<std::size_t>(-1);
 
 struct Route {
   std::shared_ptr<const Scenario> scenario;
   std::shared_ptr<ScenarioLog> log;
+  /// For a plain scenario — read the request, send fixed bytes, keep the connection — those
+  /// bytes, which the fast path sends for each request; else null.
+  const std::string* plain_response = nullptr;
 };
 
-// A parsed request head: enough to route and to find the body's length.
-struct RequestHead {
-  std::string target;
-  std::string scenario_header;
+// The fixed response of a plain scenario (see Route::plain_response), or null.
+const std::string* plain_response(const Scenario& s) {
+  if (s.endpoint != Endpoint::scripted || s.steps.size() != 2) return nullptr;
+  const auto* read = std::get_if<step::Read>(&s.steps[0].action);
+  const auto* send = std::get_if<step::Send>(&s.steps[1].action);
+  if (!read || read->what != step::Read::What::request || !send) return nullptr;
+  if (!s.steps[0].on_request.empty() || !s.steps[1].on_request.empty()) return nullptr;
+  return &send->bytes;
+}
+
+// How a request's body is framed.
+struct BodyFraming {
   std::optional<std::size_t> content_length;
   bool chunked = false;
+};
+
+// A parsed request head: enough to route and to find the body's length. The views point into
+// the buffer that holds the head and are only used before it is consumed.
+struct RequestHead {
+  std::string_view target;
+  std::string_view scenario_header;
+  BodyFraming body;
 };
 
 RequestHead parse_head(std::string_view head) {
@@ -66,7 +92,7 @@ RequestHead parse_head(std::string_view head) {
   auto sp1 = line.find(' ');
   if (sp1 != std::string_view::npos) {
     auto sp2 = line.find(' ', sp1 + 1);
-    h.target = std::string(line.substr(sp1 + 1, sp2 == std::string_view::npos ? std::string_view::npos : sp2 - sp1 - 1));
+    h.target = line.substr(sp1 + 1, sp2 == std::string_view::npos ? std::string_view::npos : sp2 - sp1 - 1);
   }
   while (line_end != std::string_view::npos) {
     head.remove_prefix(line_end + 1);
@@ -82,26 +108,28 @@ RequestHead parse_head(std::string_view head) {
       std::size_t n = 0;
       bool ok = !value.empty();
       for (char c : value) ok = ok && c >= '0' && c <= '9', n = n * 10 + static_cast<std::size_t>(c - '0');
-      if (ok) h.content_length = n;
+      if (ok) h.body.content_length = n;
     } else if (iequals(name, "transfer-encoding")) {
-      h.chunked = value.find("chunked") != std::string_view::npos;
+      h.body.chunked = value.find("chunked") != std::string_view::npos;
     } else if (iequals(name, "x-upfault-scenario")) {
-      h.scenario_header = std::string(value);
+      h.scenario_header = value;
     }
   }
   return h;
 }
 
 // The scenario a request names: its X-Upfault-Scenario header, else its path.
-std::string scenario_key(const RequestHead& h) {
-  return h.scenario_header.empty() ? route_key(h.target) : h.scenario_header;
+std::string_view scenario_key(const RequestHead& h) {
+  return h.scenario_header.empty() ? route_key_view(h.target) : h.scenario_header;
 }
 
-// Adds an entry for one request's connection to the scenario's log; returns its index and sets
-// `request_index` to the scenario's count of requests so far.
+// Adds an entry for one request's connection to the scenario's log; returns its index (kNotLogged
+// once the log is full) and sets `request_index` to the scenario's count of requests so far.
 std::size_t open_entry(const Route& route, Clock::time_point accepted, bool reused, std::string_view received,
                        std::string ended, int& request_index) {
   std::lock_guard lock(route.log->m);
+  request_index = ++route.log->requests;
+  if (route.log->connections.size() >= kMaxLogged) return kNotLogged;
   ConnectionLog c;
   c.accepted = accepted;
   c.reused = reused;
@@ -110,7 +138,6 @@ std::size_t open_entry(const Route& route, Clock::time_point accepted, bool reus
   c.received_total = received.size();
   c.ended = std::move(ended);
   route.log->connections.push_back(std::move(c));
-  request_index = ++route.log->requests;
   return route.log->connections.size() - 1;
 }
 
@@ -225,7 +252,12 @@ struct FakeUpstream::Impl {
   }
 
   Options options;
-  asio::io_context ioc{1};
+  asio::io_context ioc{1};  // acceptors, and the sessions too when there is one thread
+  // With options.threads > 1: one io_context and thread per worker; accepted connections are
+  // dealt out round-robin, and each stays on its worker for life.
+  std::vector<std::unique_ptr<asio::io_context>> workers;
+  std::vector<std::thread> worker_threads;
+  std::size_t next_worker = 0;
   tcp::acceptor acceptor;
   tcp::socket refused;
   tcp::acceptor blackhole;
@@ -237,16 +269,39 @@ struct FakeUpstream::Impl {
   std::map<std::string, Route, std::less<>> routes;
   int unrouted = 0;
 
+  asio::io_context& session_context() {
+    if (workers.empty()) return ioc;
+    return *workers[next_worker++ % workers.size()];
+  }
+
   awaitable<void> accept_loop() {
     while (true) {
-      auto [ec, sock] = co_await acceptor.async_accept(use_tuple);
+      auto& target = session_context();
+      auto [ec, sock] = co_await acceptor.async_accept(target, use_tuple);
       if (ec == asio::error::operation_aborted) co_return;
       if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
-      asio::co_spawn(ioc, session(std::move(sock)), asio::detached);
+      asio::co_spawn(target, session(std::move(sock)), asio::detached);
     }
   }
 
-  std::optional<Route> find(const std::string& key) {
+  void start_workers() {
+    for (unsigned i = 1; i < options.threads; ++i) workers.push_back(std::make_unique<asio::io_context>(1));
+    for (auto& w : workers) {
+      worker_threads.emplace_back([&w] {
+        auto guard = asio::make_work_guard(*w);
+        w->run();
+      });
+    }
+  }
+
+  void stop() {
+    ioc.stop();
+    for (auto& w : workers) w->stop();
+    for (auto& t : worker_threads)
+      if (t.joinable()) t.join();
+  }
+
+  std::optional<Route> find(std::string_view key) {
     std::lock_guard lock(m);
     auto it = routes.find(key);
     if (it == routes.end()) return std::nullopt;
@@ -267,17 +322,27 @@ class Session {
     stream_.socket().set_option(tcp::no_delay(true), ec);
     peer_port_ = stream_.socket().remote_endpoint(ec).port();
   }
+  ~Session() {
+    if (cap_token_) *cap_token_ = nullptr;
+  }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   // Routes every request on the connection, not just the first: a proxy with a keep-alive pool
   // may send the next request, for any scenario, on a connection whose script has ended.
   awaitable<void> run() {
-    auto head = co_await read_head(cap_);
+    auto head = co_await read_head(cap_);  // its length; the head stays in pending_
     if (!head) {
       if (!pending_.empty()) note_unrouted();
       co_return;
     }
     while (head && !done_) {
       if (!co_await start_request(*head)) co_return;
+      if (route_->plain_response && !up_.options.keep_logs && !current_body_.chunked &&
+          current_body_.content_length.value_or(0) == 0) {
+        head = co_await serve_plain();
+        continue;
+      }
       co_await run_steps();
       if (done_) break;
       if (handover_) {
@@ -291,29 +356,92 @@ class Session {
   }
 
  private:
-  // Routes the request whose head is at the front of pending_; the head stays unclaimed,
-  // for the script's first `read` step. Unknown scenarios get a 404 and a close.
-  awaitable<bool> start_request(const std::string& head) {
-    auto parsed = parse_head(head);
-    const std::string key = scenario_key(parsed);
-    auto route = up_.find(key);
-    if (!route) {
-      note_unrouted();
-      std::string body = fmt::format("upfault: no scenario named \"{}\" (target {})\n", key, parsed.target);
-      std::string msg = fmt::format(
-          "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-          body.size(), body);
-      co_await write(msg);
-      co_await close_fin();
-      co_return false;
-    }
+  // Routes the request whose head is the first `head_size` bytes of pending_; the head stays
+  // unclaimed, for the script's first `read` step. Unknown scenarios get a 404 and a close.
+  // The next request for the same scenario on a kept-alive connection needs no lookup, and
+  // with logs off nothing is allocated per request.
+  awaitable<bool> start_request(std::size_t head_size) {
+    const auto parsed = parse_head(std::string_view(pending_).substr(0, head_size));
+    const auto key = scenario_key(parsed);
     const bool reused = route_.has_value();
-    route_ = std::move(*route);
-    index_ = open_entry(*route_, accepted_, reused, pending_, "", request_index_);
+    if (!reused || route_->scenario->name != key) {
+      auto route = up_.find(key);
+      if (!route) {
+        note_unrouted();
+        std::string body = fmt::format("upfault: no scenario named \"{}\" (target {})\n", key, parsed.target);
+        std::string msg = fmt::format(
+            "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            body.size(), body);
+        co_await write(msg);
+        co_await close_fin();
+        co_return false;
+      }
+      route_ = std::move(*route);
+    }
+    if (up_.options.keep_logs) {
+      index_ = open_entry(*route_, accepted_, reused, pending_, "", request_index_);
+    } else {
+      request_index_ = ++route_->log->requests;
+    }
     head_claimed_ = false;
-    current_head_ = std::move(parsed);
-    pending_.erase(0, head.size());
+    current_body_ = parsed.body;
+    pending_.erase(0, head_size);
     co_return true;
+  }
+
+  // The fast path, for load: a plain scenario's fixed response for each bodiless request of the
+  // same scenario on this connection, in one loop — no step dispatch, no log, no allocation.
+  // Returns the next request head that is not one (its length; the head is in pending_),
+  // or nullopt when the connection has ended.
+  // Its socket operations bypass the stream's per-operation timer: one timer per connection
+  // enforces the connection cap instead.
+  awaitable<std::optional<std::size_t>> serve_plain() {
+    const std::string_view name = route_->scenario->name;
+    const std::string& response = *route_->plain_response;
+    arm_cap_timer();
+    auto& sock = stream_.socket();
+    char buf[4096];
+    while (true) {
+      auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(response), use_tuple);
+      if (wec) {
+        finish(capped_ ? "connection cap reached" : describe(wec));
+        co_return std::nullopt;
+      }
+      auto end = head_end(pending_);
+      while (end == std::string::npos) {
+        if (pending_.size() > kMaxHead) {
+          finish("request head over 64 KiB");
+          co_return std::nullopt;
+        }
+        auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), use_tuple);
+        pending_.append(buf, n);
+        if (ec) {
+          finish(capped_ ? "connection cap reached" : describe(ec));
+          co_return std::nullopt;
+        }
+        end = head_end(pending_);
+      }
+      const auto next = parse_head(std::string_view(pending_).substr(0, end));
+      if (scenario_key(next) != name || next.body.chunked || next.body.content_length.value_or(0) != 0) co_return end;
+      request_index_ = ++route_->log->requests;
+      pending_.erase(0, end);
+    }
+  }
+
+  // Cancels the socket's operations when the connection cap is reached. The handler holds a
+  // token, not the Session, so it is harmless if it runs after the Session is gone.
+  void arm_cap_timer() {
+    if (cap_timer_) return;
+    cap_timer_.emplace(stream_.get_executor());
+    cap_token_ = std::make_shared<Session*>(this);
+    cap_timer_->expires_at(cap_);
+    cap_timer_->async_wait([token = cap_token_](error_code ec) {
+      if (ec || !*token) return;
+      Session& self = **token;
+      self.capped_ = true;
+      error_code ignored;
+      self.stream_.socket().cancel(ignored);
+    });
   }
 
   awaitable<void> run_steps() {
@@ -324,7 +452,7 @@ class Session {
       bool ok = co_await std::visit([this](const auto& s) { return execute(s); }, step.action);
       if (!ok) break;
     }
-    if (verbose()) {
+    if (verbose() && index_ != kNotLogged) {
       auto log = snapshot();
       fmt::print(stderr, "[upstream] :{} {} received {} bytes, sent {}, ended: {}\n", peer_port_,
                  route_->scenario->name, log.received_total, log.sent_total, log.ended.empty() ? "open" : log.ended);
@@ -338,12 +466,15 @@ class Session {
   unsigned short peer_port_ = 0;
   std::string pending_;  // read, not yet consumed by a step
   std::optional<Route> route_;
-  std::size_t index_ = 0;
+  std::size_t index_ = kNotLogged;
   int request_index_ = 0;  // the scenario's request this connection is serving (1-based)
-  RequestHead current_head_;
+  BodyFraming current_body_;
   bool head_claimed_ = true;
   bool done_ = false;
-  std::optional<std::string> handover_;  // a request head for another scenario, read mid-script
+  std::optional<std::size_t> handover_;  // a request head for another scenario, read mid-script (in pending_)
+  std::optional<asio::steady_timer> cap_timer_;  // the fast path's connection cap
+  std::shared_ptr<Session*> cap_token_;
+  bool capped_ = false;
 
   bool verbose() const { return up_.options.verbose; }
   Millis resolve(const DurationExpr& d) const { return d.resolve(up_.options.timeouts); }
@@ -355,7 +486,7 @@ class Session {
 
   template <typename F>
   void update(F&& f) {
-    if (!route_) return;
+    if (!route_ || index_ == kNotLogged) return;
     std::lock_guard lock(route_->log->m);
     f(route_->log->connections[index_]);
   }
@@ -365,6 +496,7 @@ class Session {
   }
 
   void record_received(std::string_view bytes) {
+    if (!up_.options.keep_logs) return;
     update([&](ConnectionLog& c) {
       if (c.received.size() < kLogCap) c.received.append(bytes.substr(0, kLogCap - c.received.size()));
       c.received_total += bytes.size();
@@ -397,10 +529,10 @@ class Session {
     return "error: " + ec.message();
   }
 
-  // Reads until pending_ holds a whole request head; returns it (not yet consumed).
-  awaitable<std::optional<std::string>> read_head(Clock::time_point deadline) {
+  // Reads until pending_ holds a whole request head; returns its length (not yet consumed).
+  awaitable<std::optional<std::size_t>> read_head(Clock::time_point deadline) {
     while (true) {
-      if (auto end = head_end(pending_); end != std::string::npos) co_return pending_.substr(0, end);
+      if (auto end = head_end(pending_); end != std::string::npos) co_return end;
       if (pending_.size() > kMaxHead) {
         finish("request head over 64 KiB");
         co_return std::nullopt;
@@ -431,21 +563,18 @@ class Session {
     }
     auto head = co_await read_head(cap_);
     if (!head) co_return false;
-    auto parsed = parse_head(*head);
-    const std::string key = scenario_key(parsed);
+    const auto parsed = parse_head(std::string_view(pending_).substr(0, *head));
+    const auto key = scenario_key(parsed);
     if (key != route_->scenario->name) {
       // The proxy reused this connection for another scenario's request: hand it over.
-      update([&](ConnectionLog& c) { c.ended = "reused for " + key; });
-      handover_ = std::move(*head);
+      update([&](ConnectionLog& c) { c.ended = "reused for " + std::string(key); });
+      handover_ = *head;
       co_return false;
     }
-    current_head_ = std::move(parsed);
-    pending_.erase(0, head->size());
-    {
-      std::lock_guard lock(route_->log->m);
-      ++route_->log->connections[index_].requests;
-      request_index_ = ++route_->log->requests;
-    }
+    current_body_ = parsed.body;
+    pending_.erase(0, *head);
+    update([](ConnectionLog& c) { ++c.requests; });
+    request_index_ = ++route_->log->requests;
     co_return true;
   }
 
@@ -456,7 +585,7 @@ class Session {
       case step::Read::What::bytes: co_return co_await read_exactly(r.bytes);
       case step::Read::What::request: {
         if (!co_await claim_head()) co_return false;
-        if (current_head_.chunked) {
+        if (current_body_.chunked) {
           while (true) {
             if (auto len = chunked_length(pending_)) {
               pending_.erase(0, *len);
@@ -468,7 +597,7 @@ class Session {
             }
           }
         }
-        co_return co_await read_exactly(current_head_.content_length.value_or(0));
+        co_return co_await read_exactly(current_body_.content_length.value_or(0));
       }
     }
     co_return true;
@@ -532,6 +661,7 @@ class Session {
   }
 
   void note_swallowed(const std::string& head) {
+    if (!up_.options.keep_logs) return;
     auto route = up_.find(scenario_key(parse_head(head)));
     if (!route) return;
     int ignored = 0;
@@ -585,21 +715,25 @@ FakeUpstream::~FakeUpstream() { stop(); }
 void FakeUpstream::add(const Scenario& scenario) {
   std::lock_guard lock(impl_->m);
   if (scenario.endpoint == Endpoint::blackhole && impl_->fillers.empty()) impl_->fill_accept_queue();
-  impl_->routes[scenario.name] = Route{std::make_shared<const Scenario>(scenario), std::make_shared<ScenarioLog>()};
+  auto shared = std::make_shared<const Scenario>(scenario);
+  const auto* plain = plain_response(*shared);
+  impl_->routes[scenario.name] = Route{std::move(shared), std::make_shared<ScenarioLog>(), plain};
 }
 
 void FakeUpstream::start() {
+  impl_->start_workers();
   impl_->spawn_acceptors();
   impl_->thread = std::thread([this] { impl_->ioc.run(); });
 }
 
 void FakeUpstream::run() {
+  impl_->start_workers();
   impl_->spawn_acceptors();
   impl_->ioc.run();
 }
 
 void FakeUpstream::stop() {
-  impl_->ioc.stop();
+  impl_->stop();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

@@ -15,6 +15,7 @@
 
 #include "upfault/duration.hpp"
 #include "upfault/histogram.hpp"
+#include "upfault/scenario.hpp"
 
 namespace upfault {
 
@@ -43,6 +44,13 @@ struct MixEntry {
 /// "ok=90,silent=5,reset=5" → {{"ok",90},{"silent",5},{"reset",5}}; weights are positive integers.
 [[nodiscard]] std::optional<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text,
                                                                                      std::string& error);
+
+/// The mix entries for `weights` (from parse_mix) over the scenarios `known`: each request goes to
+/// the scenario's route, and a scenario is healthy when it expects the proxy to pass the upstream's
+/// response through. Unknown names (with a did-you-mean) and scenarios the bench cannot send (it
+/// sends GET without a body) are errors.
+[[nodiscard]] std::optional<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::string, unsigned>>& weights,
+                                                               const std::vector<Scenario>& known, std::string& error);
 
 /// The order in which a connection walks the mix: a cycle of sum(weights) entry indexes in which
 /// each entry appears `weight` times, spread evenly (smooth weighted round-robin), so that a
@@ -119,5 +127,15 @@ struct BenchResult {
 
 /// Drives load at options.host:port until the duration or request count is reached.
 [[nodiscard]] BenchResult run_bench(const BenchOptions& options);
+
+/// What was measured, for reports.
+struct BenchTarget {
+  std::string url;            ///< where the load went
+  std::string proxy;          ///< the profile started in front of the fake upstream ("" for --url)
+  std::string proxy_version;
+};
+
+/// The result as JSON (schema "upfault-bench/1", documented in docs/bench.md).
+[[nodiscard]] std::string bench_to_json(const BenchOptions& options, const BenchResult& result, const BenchTarget& target);
 
 }  // namespace upfault

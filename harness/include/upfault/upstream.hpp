@@ -42,6 +42,11 @@ class FakeUpstream {
     ProxyTimeouts timeouts;          ///< to resolve durations such as "2 * read_timeout"
     std::chrono::seconds connection_cap{120};  ///< no connection is held longer than this
     bool verbose = false;            ///< log each connection to stderr
+    /// Record what each connection received and did, for verdicts (the first 10,000 requests of
+    /// each scenario). Off for load (serve --quiet, bench): then nothing is allocated per request.
+    bool keep_logs = true;
+    /// Threads serving connections, each with its own io_context (accepting stays on the first).
+    unsigned threads = 1;
   };
 
   explicit FakeUpstream(Options options);
