@@ -140,7 +140,50 @@ TEST(BenchRun, MixSendsExactSharesAndReportsHealthyAndFaultyApart) {
   EXPECT_EQ(r.faulty.responses, 100u);
   EXPECT_EQ(r.faulty.errors_total(), 100u);
   EXPECT_EQ(r.total.responses, 400u);
-  EXPECT_EQ(r.connects, 101u);  // a new connection after each reset
+  EXPECT_GE(r.connects, 101u);  // a new connection after each reset
+  EXPECT_GT(r.side_connections, 0u);  // the faulty share went on side connections
+}
+
+// Without side connections every request goes on the one connection, in schedule order.
+TEST(BenchRun, WithoutSideConnectionsTheMixSharesOneConnection) {
+  auto ok = test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                            "response = { status = 200, body = \"hello\" }\n"));
+  auto rst = test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
+  test::Upstream up({ok, rst});
+  BenchOptions o;
+  o.port = up.up.port();
+  o.mix = {{"ok", 4, "/__upfault/ok/", true}, {"rst", 1, "/__upfault/rst/", false}};
+  o.connections = 1;
+  o.threads = 1;
+  o.requests = 100;
+  o.side_connections = 0;
+  auto r = run_bench(o);
+  EXPECT_EQ(r.healthy.status[200], 80u);
+  EXPECT_EQ(r.faulty.errors[static_cast<std::size_t>(BenchError::reset)], 20u);
+  EXPECT_EQ(r.side_connections, 0u);
+  EXPECT_EQ(r.connects, 21u);  // the first connection, and one after each of the 20 resets
+}
+
+// A silent share is held on side connections while the healthy connection goes on; with
+// --requests the run waits for the faulty exchanges to end (here: time out) before it stops.
+TEST(BenchRun, SilentShareTimesOutOnSideConnectionsAndIsCounted) {
+  auto ok = test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                            "response = { status = 200, body = \"hello\" }\n"));
+  auto silent = test::scenario(with_steps("silent", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nhang = true\n"));
+  test::Upstream up({ok, silent});
+  BenchOptions o;
+  o.port = up.up.port();
+  o.mix = {{"ok", 9, "/__upfault/ok/", true}, {"silent", 1, "/__upfault/silent/", false}};
+  o.connections = 2;
+  o.threads = 1;
+  o.requests = 200;
+  o.timeout = Millis{300};
+  auto r = run_bench(o);
+  EXPECT_EQ(r.healthy.status[200], 180u);
+  EXPECT_EQ(r.faulty.errors[static_cast<std::size_t>(BenchError::timeout)], 20u);
+  EXPECT_EQ(r.in_flight_at_end, 0u);
+  EXPECT_GT(r.side_connections, 0u);
+  EXPECT_EQ(r.side_exhausted, 0u);
 }
 
 // Each scripted fault is reported as its own kind, never as a lumped socket error.

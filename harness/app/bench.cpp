@@ -24,6 +24,7 @@ struct BenchArgs {
   unsigned connections = 64;
   unsigned threads = 2;
   unsigned upstream_threads = 1;
+  unsigned side_connections = 1000;
   std::string duration = "10s";
   std::uint64_t requests = 0;
   double rate = 0;
@@ -90,6 +91,12 @@ void print_result(const BenchOptions& o, const BenchResult& r) {
   fmt::print("  {} connects; {} request{} in flight at the end (not counted); latency {}\n", r.connects, r.in_flight_at_end,
              r.in_flight_at_end == 1 ? "" : "s",
              o.rate > 0 ? "from each request's intended send time" : "from each request's send time");
+  if (r.side_connections)
+    fmt::print("  faulty requests on {} side connection{}{}\n", r.side_connections, r.side_connections == 1 ? "" : "s",
+               r.side_exhausted ? fmt::format("; {} waited on a healthy connection (all side connections busy: "
+                                              "raise --side-connections)",
+                                              r.side_exhausted)
+                                : "");
 }
 
 int bench(const BenchArgs& a) {
@@ -104,6 +111,7 @@ int bench(const BenchArgs& a) {
   o.threads = a.threads;
   o.requests = a.requests;
   o.rate = a.rate;
+  o.side_connections = a.side_connections;
   for (auto [text, field, name] : {std::tuple{&a.duration, &o.duration, "--duration"}, std::tuple{&a.timeout, &o.timeout, "--timeout"},
                                    std::tuple{&a.connect_timeout, &o.connect_timeout, "--connect-timeout"},
                                    std::tuple{&a.warmup, &o.warmup, "--warmup"}}) {
@@ -263,6 +271,10 @@ void setup_bench(CLI::App& app, int& exit_code) {
                   "Constant rate in requests/s over all connections (open loop; latency counts from each request's "
                   "intended send time, so stalls are not hidden); default: as fast as possible")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--side-connections", a->side_connections,
+                  "With a mix of healthy and faulty scenarios: at most this many extra connections carry the "
+                  "faulty requests, so they never hold up healthy ones (0: all share the same connections)")
+      ->capture_default_str();
   cmd->add_option("--timeout", a->timeout, "Per-request timeout")->capture_default_str();
   cmd->add_option("--connect-timeout", a->connect_timeout, "Connect timeout")->capture_default_str();
   cmd->add_option("--warmup", a->warmup, "Run this long before measuring")->capture_default_str();

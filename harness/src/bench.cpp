@@ -182,6 +182,7 @@ struct Plan {
   std::vector<std::size_t> schedule;
   Clock::time_point start, measure_from, end;
   std::atomic<std::uint64_t> tickets{0};
+  bool offload_faulty = false;  // the mix has healthy and faulty entries: faulty ones go on side connections
 };
 
 struct Connection {
@@ -201,7 +202,8 @@ struct Connection {
 
 class Worker {
  public:
-  Worker(Plan& plan) : plan_(plan), sweeper_(ioc_), stopper_(ioc_), stats_(plan.o.mix.size()) {}
+  Worker(Plan& plan, std::size_t side_cap)
+      : plan_(plan), sweeper_(ioc_), stopper_(ioc_), side_cap_(side_cap), stats_(plan.o.mix.size()) {}
 
   void add(std::size_t id) { conns_.push_back(std::make_unique<Connection>(ioc_, id)); }
 
@@ -221,17 +223,21 @@ class Worker {
   std::vector<BenchStats>& stats() { return stats_; }
   std::uint64_t connects() const { return connects_; }
   std::uint64_t in_flight_at_end() const { return in_flight_at_end_; }
+  std::uint64_t side_exhausted() const { return side_exhausted_; }
+  std::size_t side_connections() const { return side_.size(); }
   std::atomic<std::uint64_t> responses{0}, errors{0};  // measured so far, for the progress line
 
  private:
   void stop() {
     if (stopping_) return;
     stopping_ = true;
-    for (auto& c : conns_) {
-      if (c->in_flight) ++in_flight_at_end_;
-      error_code ignored;
-      c->sock.close(ignored);
-      c->pause.cancel();
+    for (auto* list : {&conns_, &side_}) {
+      for (auto& c : *list) {
+        if (c->in_flight) ++in_flight_at_end_;
+        error_code ignored;
+        c->sock.close(ignored);
+        c->pause.cancel();
+      }
     }
     sweeper_.cancel();
     stopper_.cancel();
@@ -242,12 +248,14 @@ class Worker {
       sweeper_.expires_after(kSweepEvery);
       co_await sweeper_.async_wait(use_tuple);
       const auto now = Clock::now();
-      for (auto& c : conns_) {
-        if (c->deadline <= now) {
-          c->timed_out = true;
-          c->deadline = kNever;
-          error_code ignored;
-          c->sock.cancel(ignored);
+      for (auto* list : {&conns_, &side_}) {
+        for (auto& c : *list) {
+          if (c->deadline <= now) {
+            c->timed_out = true;
+            c->deadline = kNever;
+            error_code ignored;
+            c->sock.cancel(ignored);
+          }
         }
       }
     }
@@ -295,6 +303,61 @@ class Worker {
     co_return true;
   }
 
+  // One exchange on `c`: (re)connect if needed, send, read the whole response, record it.
+  awaitable<void> exchange(Connection& c, std::size_t entry, Clock::time_point intended, bool paced) {
+    const auto& o = plan_.o;
+    if (!c.open && !co_await connect(c, entry)) co_return;
+    const auto sent = Clock::now();
+    if (!paced) intended = sent;
+    c.timed_out = false;
+    c.in_flight = true;
+    c.deadline = sent + o.timeout;
+    auto [ec, n] = co_await asio::async_write(c.sock, asio::buffer(plan_.requests[entry]), use_tuple);
+    int status = 0;
+    while (!ec) {
+      c.parser.emplace();
+      std::tie(ec, n) = co_await http::async_read(c.sock, c.buf, *c.parser, use_tuple);
+      status = c.parser->status;
+      if (ec || status >= 200 || status == 101) break;  // an interim 1xx: the final response follows
+    }
+    c.in_flight = false;
+    c.deadline = kNever;
+    if (stopping_) co_return;
+    const auto done = Clock::now();
+    if (ec) {
+      count_error(entry, classify(ec, c.timed_out, false, c.parser && c.parser->is_header_done()), ec, done);
+      close(c);
+      co_return;
+    }
+    if (done >= plan_.measure_from) {
+      auto& s = stats_[entry];
+      s.latency.record(static_cast<std::uint64_t>(std::chrono::nanoseconds(done - intended).count()));
+      ++s.responses;
+      ++s.status[status];
+      responses.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!c.parser->keep_alive()) close(c);
+  }
+
+  // A faulty request on a side connection of its own; the connection is idle again after it.
+  awaitable<void> side_exchange(Connection& c, std::size_t entry, Clock::time_point intended, bool paced) {
+    ++side_live_;
+    co_await exchange(c, entry, intended, paced);
+    idle_side_.push_back(&c);
+    if (--side_live_ == 0 && live_ == 0) stop();  // the last exchange of a --requests run
+  }
+
+  Connection* acquire_side() {
+    if (!idle_side_.empty()) {
+      auto* c = idle_side_.back();
+      idle_side_.pop_back();
+      return c;
+    }
+    if (side_.size() >= side_cap_) return nullptr;
+    side_.push_back(std::make_unique<Connection>(ioc_, plan_.o.connections + side_.size()));
+    return side_.back().get();
+  }
+
   awaitable<void> drive(Connection& c) {
     const auto& o = plan_.o;
     if (o.rate > 0) {
@@ -311,51 +374,33 @@ class Worker {
         if (!co_await wait_until(c, slot.send_at)) break;
       }
       if (o.requests && plan_.tickets.fetch_add(1, std::memory_order_relaxed) >= o.requests) break;
-      if (!c.open && !co_await connect(c, entry)) continue;
-
-      const auto sent = Clock::now();
-      if (!c.pacer) intended = sent;
-      c.timed_out = false;
-      c.in_flight = true;
-      c.deadline = sent + o.timeout;
-      auto [ec, n] = co_await asio::async_write(c.sock, asio::buffer(plan_.requests[entry]), use_tuple);
-      int status = 0;
-      while (!ec) {
-        c.parser.emplace();
-        std::tie(ec, n) = co_await http::async_read(c.sock, c.buf, *c.parser, use_tuple);
-        status = c.parser->status;
-        if (ec || status >= 200 || status == 101) break;  // an interim 1xx: the final response follows
+      if (plan_.offload_faulty && !o.mix[entry].healthy) {
+        if (Connection* side = acquire_side()) {
+          asio::co_spawn(ioc_, side_exchange(*side, entry, intended, c.pacer.has_value()), asio::detached);
+          continue;
+        }
+        // Every side connection is busy: carry it here (back-pressure), and say so.
+        ++side_exhausted_;
       }
-      c.in_flight = false;
-      c.deadline = kNever;
-      if (stopping_) break;
-      const auto done = Clock::now();
-      if (ec) {
-        count_error(entry, classify(ec, c.timed_out, false, c.parser && c.parser->is_header_done()), ec, done);
-        close(c);
-        continue;
-      }
-      if (done >= plan_.measure_from) {
-        auto& s = stats_[entry];
-        s.latency.record(static_cast<std::uint64_t>(std::chrono::nanoseconds(done - intended).count()));
-        ++s.responses;
-        ++s.status[status];
-        responses.fetch_add(1, std::memory_order_relaxed);
-      }
-      if (!c.parser->keep_alive()) close(c);
+      co_await exchange(c, entry, intended, c.pacer.has_value());
     }
-    if (--live_ == 0) stop();
+    if (--live_ == 0 && side_live_ == 0) stop();
   }
 
   Plan& plan_;
   asio::io_context ioc_{1};
   asio::steady_timer sweeper_, stopper_;
   std::vector<std::unique_ptr<Connection>> conns_;
+  std::vector<std::unique_ptr<Connection>> side_;  // for faulty requests, made as needed up to side_cap_
+  std::vector<Connection*> idle_side_;
+  std::size_t side_cap_ = 0;
   std::vector<BenchStats> stats_;
-  std::size_t live_ = 0;
+  std::size_t live_ = 0;       // connections still driving
+  std::size_t side_live_ = 0;  // side exchanges in flight
   bool stopping_ = false;
   std::uint64_t connects_ = 0;
   std::uint64_t in_flight_at_end_ = 0;
+  std::uint64_t side_exhausted_ = 0;
 };
 
 namespace json = boost::json;
@@ -409,6 +454,8 @@ std::string bench_to_json(const BenchOptions& o, const BenchResult& r, const Ben
   doc["timeout_seconds"] = static_cast<double>(o.timeout.count()) / 1000.0;
   doc["connects"] = r.connects;
   doc["in_flight_at_end"] = r.in_flight_at_end;
+  doc["side_connections"] = r.side_connections;
+  doc["side_exhausted"] = r.side_exhausted;
   doc["healthy"] = stats_json(r.healthy, r.seconds);
   doc["faulty"] = stats_json(r.faulty, r.seconds);
   json::array mix;
@@ -427,7 +474,7 @@ std::string bench_to_json(const BenchOptions& o, const BenchResult& r, const Ben
 BenchResult run_bench(const BenchOptions& o) {
   if (o.mix.empty()) throw std::invalid_argument("upfault bench: the mix is empty");
   if (o.connections == 0) throw std::invalid_argument("upfault bench: at least one connection is needed");
-  Plan plan{o, endpoint(o.host, o.port), {}, {}, {}, {}, {}, {}};
+  Plan plan{o, endpoint(o.host, o.port), {}, {}, {}, {}, {}, {}, false};
   const std::string host = o.host_header.empty()
                                ? (o.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", o.host, o.port)
                                                                         : fmt::format("{}:{}", o.host, o.port))
@@ -439,10 +486,14 @@ BenchResult run_bench(const BenchOptions& o) {
     weights.push_back(m.weight);
   }
   plan.schedule = mix_schedule(weights);
+  const bool any_healthy = std::any_of(o.mix.begin(), o.mix.end(), [](const MixEntry& m) { return m.healthy; });
+  const bool any_faulty = std::any_of(o.mix.begin(), o.mix.end(), [](const MixEntry& m) { return !m.healthy; });
+  plan.offload_faulty = any_healthy && any_faulty && o.side_connections > 0;
 
   const unsigned threads = std::max(1u, std::min(o.threads, o.connections));
   std::vector<std::unique_ptr<Worker>> workers;
-  for (unsigned t = 0; t < threads; ++t) workers.push_back(std::make_unique<Worker>(plan));
+  for (unsigned t = 0; t < threads; ++t)
+    workers.push_back(std::make_unique<Worker>(plan, (o.side_connections + threads - 1) / threads));
   for (std::size_t i = 0; i < o.connections; ++i) workers[i % threads]->add(i);
 
   plan.start = Clock::now();
@@ -481,6 +532,8 @@ BenchResult run_bench(const BenchOptions& o) {
     for (std::size_t e = 0; e < o.mix.size(); ++e) r.per_entry[e].merge(w->stats()[e]);
     r.connects += w->connects();
     r.in_flight_at_end += w->in_flight_at_end();
+    r.side_exhausted += w->side_exhausted();
+    r.side_connections += w->side_connections();
   }
   for (std::size_t e = 0; e < o.mix.size(); ++e) {
     r.total.merge(r.per_entry[e]);

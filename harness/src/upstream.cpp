@@ -3,6 +3,7 @@
 #include "upfault/upstream.hpp"
 
 #include <fmt/format.h>
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -512,7 +513,7 @@ class Session {
 
   // Reads more bytes into pending_, bounded by `deadline`. Returns the error, if any.
   awaitable<error_code> read_more(Clock::time_point deadline) {
-    char buf[16 * 1024];
+    char buf[2048];
     stream_.expires_at(std::min(deadline, cap_));
     auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
     if (n > 0) {
@@ -686,11 +687,34 @@ class Session {
   }
 
   awaitable<bool> execute(const step::Hang& h) {
-    auto until = h.duration ? Clock::now() + resolve(*h.duration) : cap_;
+    if (!h.duration) co_return co_await hang_until_cap();
+    auto until = Clock::now() + resolve(*h.duration);
     while (true) {
       auto ec = co_await read_more(until);
       pending_.clear();
       if (ec == beast::error::timeout) break;  // our hang ended: close gracefully below
+      if (ec) {
+        finish(describe(ec));
+        co_return false;
+      }
+    }
+    co_await close_fin();
+    co_return false;
+  }
+
+  // `hang = true`: hold the connection until the peer closes or the cap is reached, reading and
+  // discarding. It waits for readability without a buffer and reads into a per-thread scratch
+  // buffer only once bytes are there, so ten thousand silent connections stay a few KiB each.
+  awaitable<bool> hang_until_cap() {
+    arm_cap_timer();
+    auto& sock = stream_.socket();
+    thread_local std::array<char, 16 * 1024> scratch;
+    while (true) {
+      auto [ec] = co_await sock.async_wait(tcp::socket::wait_read, use_tuple);
+      if (capped_) break;  // our hang ended: close gracefully below
+      std::size_t n = 0;
+      if (!ec) n = sock.read_some(asio::buffer(scratch), ec);  // readable: returns at once
+      if (n > 0) record_received({scratch.data(), n});
       if (ec) {
         finish(describe(ec));
         co_return false;

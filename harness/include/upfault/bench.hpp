@@ -112,6 +112,12 @@ struct BenchOptions {
   Millis timeout{5000};            ///< per request, from when it is sent
   Millis connect_timeout{2000};
   Millis warmup{0};                ///< run this long first, without counting
+  /// When the mix has healthy and faulty entries, each faulty request goes on a side connection of
+  /// its own (opened as needed, kept alive, at most this many), so a silent or slow faulty
+  /// response never holds up the healthy requests queued behind it on one connection — the
+  /// healthy figures then measure the proxy, not the load generator's own head-of-line blocking.
+  /// When all are busy, the faulty request waits its turn on the healthy connection. 0: no side connections.
+  unsigned side_connections = 1000;
   /// Called on the calling thread about once a second.
   std::function<void(const BenchProgress&)> on_progress;
 };
@@ -122,6 +128,8 @@ struct BenchResult {
   BenchStats total, healthy, faulty;
   std::uint64_t connects = 0;        ///< connections opened (including reconnects after errors)
   std::uint64_t in_flight_at_end = 0;  ///< requests still waiting when time ran out (not counted)
+  std::uint64_t side_connections = 0;  ///< side connections opened for faulty requests
+  std::uint64_t side_exhausted = 0;    ///< faulty requests sent on a healthy connection: no side connection was free
   [[nodiscard]] double requests_per_second() const;  ///< complete responses per second
 };
 
