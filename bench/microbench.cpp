@@ -1,10 +1,14 @@
 // Microbenchmarks of upfault's hot paths: loading scenarios, routing a request to its scenario,
-// serialising a structured response, and the client's parsing of what a proxy sends back.
+// serialising a structured response, the client's parsing of what a proxy sends back, and the
+// bench's latency histogram.
 #include <benchmark/benchmark.h>
 
 #include <fstream>
+#include <random>
 #include <sstream>
+#include <vector>
 
+#include "upfault/histogram.hpp"
 #include "upfault/http.hpp"
 #include "upfault/loader.hpp"
 #include "upfault/upstream.hpp"
@@ -62,6 +66,28 @@ void BM_ParseResponse(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(wire.size()));
 }
 BENCHMARK(BM_ParseResponse)->Arg(1 << 20)->Arg(1);
+
+// upfault bench records every response's latency: one histogram update per request.
+void BM_HistogramRecord(benchmark::State& state) {
+  upfault::Histogram h;
+  std::mt19937_64 rng(1);
+  std::exponential_distribution<double> d(1.0 / 250'000.0);  // ~250 µs in ns
+  std::vector<std::uint64_t> values(4096);
+  for (auto& v : values) v = static_cast<std::uint64_t>(d(rng));
+  std::size_t i = 0;
+  for (auto _ : state) h.record(values[i++ & 4095]);
+  benchmark::DoNotOptimize(h.count());
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HistogramRecord);
+
+// Reporting: percentiles walk the counters once each.
+void BM_HistogramPercentile(benchmark::State& state) {
+  upfault::Histogram h;
+  for (std::uint64_t v = 1; v < 5'000'000; v += 7) h.record(v * 100);
+  for (auto _ : state) benchmark::DoNotOptimize(h.percentile(99.9));
+}
+BENCHMARK(BM_HistogramPercentile);
 
 }  // namespace
 

@@ -11,6 +11,7 @@ install(DIRECTORY harness/include/upfault DESTINATION ${CMAKE_INSTALL_INCLUDEDIR
 install(DIRECTORY proxies/ DESTINATION ${CMAKE_INSTALL_DATADIR}/upfault/proxies
   PATTERN node_modules EXCLUDE PATTERN "*.cpp" EXCLUDE PATTERN CMakeLists.txt EXCLUDE)
 install(DIRECTORY scenarios/ DESTINATION ${CMAKE_INSTALL_DATADIR}/upfault/scenarios)
+install(DIRECTORY bench/scenarios/ DESTINATION ${CMAKE_INSTALL_DATADIR}/upfault/bench-scenarios)
 install(FILES harness/gtest/scenario_tests_main.cpp cmake/upfaultFunctions.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/upfault)
 
