@@ -24,7 +24,7 @@ struct BenchArgs {
   unsigned connections = 64;
   unsigned threads = 2;
   unsigned upstream_threads = 1;
-  unsigned side_connections = 1000;
+  unsigned side_connections = 10000;
   std::string duration = "10s";
   std::uint64_t requests = 0;
   double rate = 0;
@@ -273,7 +273,8 @@ void setup_bench(CLI::App& app, int& exit_code) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--side-connections", a->side_connections,
                   "With a mix of healthy and faulty scenarios: at most this many extra connections carry the "
-                  "faulty requests, so they never hold up healthy ones (0: all share the same connections)")
+                  "faulty requests, so they never hold up healthy ones (0: all share the same connections; never more "
+                  "than the open-file limit allows)")
       ->capture_default_str();
   cmd->add_option("--timeout", a->timeout, "Per-request timeout")->capture_default_str();
   cmd->add_option("--connect-timeout", a->connect_timeout, "Connect timeout")->capture_default_str();

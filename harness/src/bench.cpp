@@ -12,6 +12,7 @@
 #include <charconv>
 #include <memory>
 #include <numeric>
+#include <sys/resource.h>
 #include <thread>
 
 #include "net.hpp"
@@ -491,9 +492,16 @@ BenchResult run_bench(const BenchOptions& o) {
   plan.offload_faulty = any_healthy && any_faulty && o.side_connections > 0;
 
   const unsigned threads = std::max(1u, std::min(o.threads, o.connections));
+  // Side connections need file descriptors: stay below the process's limit, leaving room for the
+  // main connections and some to spare.
+  std::size_t side_cap = o.side_connections;
+  if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY) {
+    const auto room = static_cast<std::size_t>(lim.rlim_cur);
+    side_cap = std::min(side_cap, room > o.connections + 128 ? room - o.connections - 128 : 0);
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned t = 0; t < threads; ++t)
-    workers.push_back(std::make_unique<Worker>(plan, (o.side_connections + threads - 1) / threads));
+    workers.push_back(std::make_unique<Worker>(plan, (side_cap + threads - 1) / threads));
   for (std::size_t i = 0; i < o.connections; ++i) workers[i % threads]->add(i);
 
   plan.start = Clock::now();

@@ -116,8 +116,9 @@ struct BenchOptions {
   /// its own (opened as needed, kept alive, at most this many), so a silent or slow faulty
   /// response never holds up the healthy requests queued behind it on one connection — the
   /// healthy figures then measure the proxy, not the load generator's own head-of-line blocking.
-  /// When all are busy, the faulty request waits its turn on the healthy connection. 0: no side connections.
-  unsigned side_connections = 1000;
+  /// When all are busy, the faulty request waits its turn on the healthy connection. 0: no side
+  /// connections. Never more than the open-file limit (RLIMIT_NOFILE) leaves room for.
+  unsigned side_connections = 10000;
   /// Called on the calling thread about once a second.
   std::function<void(const BenchProgress&)> on_progress;
 };
