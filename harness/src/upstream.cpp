@@ -253,12 +253,13 @@ struct FakeUpstream::Impl {
   }
 
   Options options;
-  asio::io_context ioc{1};  // acceptors, and the sessions too when there is one thread
   // With options.threads > 1: one io_context and thread per worker; accepted connections are
-  // dealt out round-robin, and each stays on its worker for life.
+  // dealt out round-robin, and each stays on its worker for life. Declared before `ioc`, so they
+  // outlive it: a pending accept on `ioc` holds a socket that belongs to a worker.
   std::vector<std::unique_ptr<asio::io_context>> workers;
   std::vector<std::thread> worker_threads;
   std::size_t next_worker = 0;
+  asio::io_context ioc{1};  // acceptors, and the sessions too when there is one thread
   tcp::acceptor acceptor;
   tcp::socket refused;
   tcp::acceptor blackhole;
