@@ -86,6 +86,12 @@ TEST(BenchPacer, SendsOnScheduleWhenTheServerIsFast) {
 
 namespace {
 
+// A healthy upstream: a small 200 on a kept-alive connection.
+Scenario ok_scenario() {
+  return test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                         "response = { status = 200, body = \"hello\" }\n"));
+}
+
 // Runs a short bench straight against the fake upstream.
 BenchResult bench_against(test::Upstream& up, std::uint16_t port, const std::string& scenario, std::uint64_t requests,
                           Millis timeout = Millis{3000}, Millis connect_timeout = Millis{2000}) {
@@ -106,8 +112,7 @@ std::uint64_t errors_of(const BenchResult& r, BenchError e) { return r.total.err
 }  // namespace
 
 TEST(BenchRun, CountsEveryHealthyResponseByStatus) {
-  auto ok = test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                            "response = { status = 200, body = \"hello\" }\n"));
+  auto ok = ok_scenario();
   test::Upstream up({ok});
   auto r = bench_against(up, up.up.port(), "ok", 500);
   EXPECT_EQ(r.total.responses, 500u);
@@ -119,8 +124,7 @@ TEST(BenchRun, CountsEveryHealthyResponseByStatus) {
 }
 
 TEST(BenchRun, MixSendsExactSharesAndReportsHealthyAndFaultyApart) {
-  auto ok = test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                            "response = { status = 200, body = \"hello\" }\n"));
+  auto ok = ok_scenario();
   auto gone = test::scenario(with_steps("gone", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
                                                 "response = { status = 503 }\n"));
   auto rst = test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
@@ -146,8 +150,7 @@ TEST(BenchRun, MixSendsExactSharesAndReportsHealthyAndFaultyApart) {
 
 // Without side connections every request goes on the one connection, in schedule order.
 TEST(BenchRun, WithoutSideConnectionsTheMixSharesOneConnection) {
-  auto ok = test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                            "response = { status = 200, body = \"hello\" }\n"));
+  auto ok = ok_scenario();
   auto rst = test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
   test::Upstream up({ok, rst});
   BenchOptions o;
@@ -167,8 +170,7 @@ TEST(BenchRun, WithoutSideConnectionsTheMixSharesOneConnection) {
 // A silent share is held on side connections while the healthy connection goes on; with
 // --requests the run waits for the faulty exchanges to end (here: time out) before it stops.
 TEST(BenchRun, SilentShareTimesOutOnSideConnectionsAndIsCounted) {
-  auto ok = test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                            "response = { status = 200, body = \"hello\" }\n"));
+  auto ok = ok_scenario();
   auto silent = test::scenario(with_steps("silent", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nhang = true\n"));
   test::Upstream up({ok, silent});
   BenchOptions o;

@@ -124,14 +124,14 @@ int bench(const BenchArgs& a) {
   }
 
   // The mix: scenario names resolved against the bench's scenarios and the corpus.
-  std::vector<Scenario> known;
+  LoadResult suite;
   if (!a.mix.empty() || !a.proxy.empty()) {
     auto weights = parse_mix(a.mix.empty() ? "ok=1" : a.mix, err);
     if (!weights) {
       fmt::print(stderr, "upfault bench: --mix: {}\n", err);
       return kInputError;
     }
-    auto suite = load_suite(a.scenarios.empty() ? default_bench_paths() : a.scenarios, {});
+    suite = load_suite(a.scenarios.empty() ? default_bench_paths() : a.scenarios, {});
     if (!suite.errors.empty()) return kInputError;
     auto mix = resolve_mix(*weights, suite.scenarios, err);
     if (!mix) {
@@ -139,9 +139,6 @@ int bench(const BenchArgs& a) {
       return kInputError;
     }
     o.mix = std::move(*mix);
-    for (const auto& e : o.mix)
-      for (const auto& s : suite.scenarios)
-        if (s.name == e.name) known.push_back(s);
   }
 
   BenchTarget target;
@@ -160,11 +157,7 @@ int bench(const BenchArgs& a) {
     o.host = hp->host;
     o.port = hp->port;
     target.url = a.url;
-    if (o.mix.empty()) {
-      auto rest = a.url.substr(a.url.rfind("http://", 0) == 0 ? 7 : 0);
-      auto slash = rest.find('/');
-      o.mix = {MixEntry{"url", 1, slash == std::string::npos ? "/" : rest.substr(slash), true}};
-    }
+    if (o.mix.empty()) o.mix = {MixEntry{"url", 1, hp->path, true}};
   } else {
     LoadError load_error;
     auto profile = find_profile(a.proxy, default_profile_dirs(), load_error);
@@ -182,7 +175,7 @@ int bench(const BenchArgs& a) {
       fmt::print(stderr, "upfault bench: the fake upstream cannot listen: {}\n", e.what());
       return kProxyError;
     }
-    for (const auto& s : known) upstream->add(s);
+    for (const auto& s : suite.scenarios) upstream->add(s);
     upstream->start();
     if (!process.start(*profile, upstream->ports(), err)) {
       fmt::print(stderr, "upfault bench: {}\n", err);

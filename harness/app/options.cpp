@@ -7,8 +7,11 @@ namespace upfault::cli {
 
 std::optional<HostPort> parse_host_port(std::string text, std::string& error, bool allow_any_port) {
   if (text.rfind("http://", 0) == 0) text = text.substr(7);
-  if (auto slash = text.find('/'); slash != std::string::npos) text = text.substr(0, slash);
   HostPort hp;
+  if (auto slash = text.find('/'); slash != std::string::npos) {
+    hp.path = text.substr(slash);
+    text = text.substr(0, slash);
+  }
   std::string port;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');

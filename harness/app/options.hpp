@@ -14,9 +14,10 @@ namespace upfault::cli {
 struct HostPort {
   std::string host;
   std::uint16_t port = 0;
+  std::string path = "/";  ///< what follows the authority, e.g. "/__upfault/ok/" ("/" when none)
 };
 
-/// "http://127.0.0.1:8080", "127.0.0.1:8080", "[::1]:8080", "localhost:8080".
+/// "http://127.0.0.1:8080", "127.0.0.1:8080", "[::1]:8080", "localhost:8080", each with an optional path.
 std::optional<HostPort> parse_host_port(std::string text, std::string& error, bool allow_any_port = false);
 /// 127.0.0.0/8 or ::1.
 bool is_loopback(const std::string& host);

@@ -229,17 +229,22 @@ class Worker {
   std::atomic<std::uint64_t> responses{0}, errors{0};  // measured so far, for the progress line
 
  private:
+  // Every connection, the driving ones and the side ones.
+  template <typename F>
+  void for_each_connection(F&& f) {
+    for (auto* list : {&conns_, &side_})
+      for (auto& c : *list) f(*c);
+  }
+
   void stop() {
     if (stopping_) return;
     stopping_ = true;
-    for (auto* list : {&conns_, &side_}) {
-      for (auto& c : *list) {
-        if (c->in_flight) ++in_flight_at_end_;
-        error_code ignored;
-        c->sock.close(ignored);
-        c->pause.cancel();
-      }
-    }
+    for_each_connection([this](Connection& c) {
+      if (c.in_flight) ++in_flight_at_end_;
+      error_code ignored;
+      c.sock.close(ignored);
+      c.pause.cancel();
+    });
     sweeper_.cancel();
     stopper_.cancel();
   }
@@ -249,16 +254,13 @@ class Worker {
       sweeper_.expires_after(kSweepEvery);
       co_await sweeper_.async_wait(use_tuple);
       const auto now = Clock::now();
-      for (auto* list : {&conns_, &side_}) {
-        for (auto& c : *list) {
-          if (c->deadline <= now) {
-            c->timed_out = true;
-            c->deadline = kNever;
-            error_code ignored;
-            c->sock.cancel(ignored);
-          }
-        }
-      }
+      for_each_connection([now](Connection& c) {
+        if (c.deadline > now) return;
+        c.timed_out = true;
+        c.deadline = kNever;
+        error_code ignored;
+        c.sock.cancel(ignored);
+      });
     }
   }
 

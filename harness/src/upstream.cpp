@@ -76,6 +76,7 @@ const std::string* plain_response(const Scenario& s) {
 struct BodyFraming {
   std::optional<std::size_t> content_length;
   bool chunked = false;
+  [[nodiscard]] bool none() const { return !chunked && content_length.value_or(0) == 0; }
 };
 
 // A parsed request head: enough to route and to find the body's length. The views point into
@@ -340,8 +341,7 @@ class Session {
     }
     while (head && !done_) {
       if (!co_await start_request(*head)) co_return;
-      if (route_->plain_response && !up_.options.keep_logs && !current_body_.chunked &&
-          current_body_.content_length.value_or(0) == 0) {
+      if (route_->plain_response && !up_.options.keep_logs && current_body_.none()) {
         head = co_await serve_plain();
         continue;
       }
@@ -406,7 +406,7 @@ class Session {
     while (true) {
       auto [wec, wn] = co_await asio::async_write(sock, asio::buffer(response), use_tuple);
       if (wec) {
-        finish(capped_ ? "connection cap reached" : describe(wec));
+        finish(describe(wec));
         co_return std::nullopt;
       }
       auto end = head_end(pending_);
@@ -418,13 +418,13 @@ class Session {
         auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), use_tuple);
         pending_.append(buf, n);
         if (ec) {
-          finish(capped_ ? "connection cap reached" : describe(ec));
+          finish(describe(ec));
           co_return std::nullopt;
         }
         end = head_end(pending_);
       }
       const auto next = parse_head(std::string_view(pending_).substr(0, end));
-      if (scenario_key(next) != name || next.body.chunked || next.body.content_length.value_or(0) != 0) co_return end;
+      if (scenario_key(next) != name || !next.body.none()) co_return end;
       request_index_ = ++route_->log->requests;
       pending_.erase(0, end);
     }
@@ -498,7 +498,6 @@ class Session {
   }
 
   void record_received(std::string_view bytes) {
-    if (!up_.options.keep_logs) return;
     update([&](ConnectionLog& c) {
       if (c.received.size() < kLogCap) c.received.append(bytes.substr(0, kLogCap - c.received.size()));
       c.received_total += bytes.size();
@@ -525,6 +524,7 @@ class Session {
   }
 
   std::string describe(const error_code& ec) const {
+    if (capped_) return "connection cap reached";  // the fast path's cap timer cancelled the operation
     if (ec == asio::error::eof) return "peer closed";
     if (is_reset(ec)) return "peer reset";
     if (ec == beast::error::timeout) return Clock::now() >= cap_ ? "connection cap reached" : "timed out";
