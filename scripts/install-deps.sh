@@ -7,7 +7,7 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libtomlplusplus-dev libcli11-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   # proxies under test (each has a profile under proxies/), and tools for checks and benchmarks
   nginx-light haproxy apache2 caddy varnish squid trafficserver h2o nghttp2-proxy lighttpd nodejs
   curl wrk python3 chromium libxml2-utils stress-ng

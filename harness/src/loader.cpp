@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <fstream>
 #include <map>
-#include <regex>
 #include <set>
-#include <sstream>
 #include <toml++/toml.h>
 
 #include "upfault/http.hpp"
+#include "bounded_input.hpp"
+#include "pattern.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -23,9 +22,32 @@ std::string LoadError::str() const { return fmt::format("{}: error: {}", where.s
 namespace {
 
 // Collects errors for one file and turns toml++ source regions into SourceLocations.
+// What one scenario, and a whole suite, may generate (body_size, header_fill): upfault keeps what
+// it sends in memory, so a 1.5 KB file must not be able to ask for gigabytes.
+constexpr std::size_t kMaxGeneratedPerScenario = 64 << 20;
+constexpr std::size_t kMaxGeneratedPerSuite = 256 << 20;
+
 class FileContext {
  public:
-  explicit FileContext(std::string file) : file_(std::move(file)) {}
+  explicit FileContext(std::string file, std::size_t* suite_budget = nullptr)
+      : file_(std::move(file)), suite_budget_(suite_budget) {}
+
+  // Counts `bytes` against the scenario's and the suite's budget before they are generated.
+  bool reserve(const toml::node& n, std::size_t bytes) {
+    if (generated_ + bytes > kMaxGeneratedPerScenario) {
+      error(n, fmt::format("this scenario would generate {} bytes (body_size, header_fill and the rest); the limit "
+                           "is {} MiB per scenario", generated_ + bytes, kMaxGeneratedPerScenario >> 20));
+      return false;
+    }
+    if (suite_budget_ && bytes > *suite_budget_) {
+      error(n, fmt::format("the suite would generate more than {} MiB in all (body_size, header_fill); split it",
+                           kMaxGeneratedPerSuite >> 20));
+      return false;
+    }
+    generated_ += bytes;
+    if (suite_budget_) *suite_budget_ -= bytes;
+    return true;
+  }
   SourceLocation at(const toml::source_region& r) const {
     return {file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
   }
@@ -77,6 +99,8 @@ class FileContext {
  private:
   std::string file_;
   std::vector<LoadError> errors_;
+  std::size_t generated_ = 0;
+  std::size_t* suite_budget_;
 };
 
 // An integer from an integer node only: toml++'s value<int64_t>() also converts floats, and its
@@ -178,7 +202,7 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
     if (ft) cx.check_keys(*ft, {"count", "size"}, "header_fill");
     if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65536 || *count * *size > (64 << 20))
       cx.error(*hf, "header_fill must be { count = 1..100000, size = 1..65536 } (at most 64 MiB in all)");
-    else
+    else if (cx.reserve(*hf, static_cast<std::size_t>(*count * (*size + 16))))
       for (std::int64_t i = 1; i <= *count; ++i)
         r.headers.emplace_back(fmt::format("X-Fill-{}", i), std::string(static_cast<std::size_t>(*size), 'f'));
   }
@@ -186,8 +210,8 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   if (auto* bs = t->get("body_size")) {
     auto size = integer(bs);
     if (t->contains("body")) cx.error(*bs, "give body or body_size, not both");
-    else if (!size || *size < 0 || *size > (256 << 20)) cx.error(*bs, "body_size must be an integer from 0 to 268435456");
-    else r.body = generated_body(static_cast<std::size_t>(*size));
+    else if (!size || *size < 0 || *size > (64 << 20)) cx.error(*bs, "body_size must be an integer from 0 to 67108864 (64 MiB)");
+    else if (cx.reserve(*bs, static_cast<std::size_t>(*size))) r.body = generated_body(static_cast<std::size_t>(*size));
   }
   auto flag = [&](const char* key, bool fallback) {
     auto* f = t->get(key);
@@ -465,11 +489,10 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   if (auto* n = t.get("headers_match")) {
     o.header_matches = load_headers(cx, *n);
     for (const auto& [name, pattern] : o.header_matches) {
-      try {
-        std::regex re(pattern);
-      } catch (const std::regex_error& e) {
-        cx.error(*n, fmt::format("headers_match: /{}/ for {} is not a valid regex: {}", pattern, name, e.what()));
-      }
+      std::string error;
+      if (!Pattern::compile(pattern, error))
+        cx.error(*n, fmt::format("headers_match: the pattern for {} is not a valid RE2 regex: {} (/{}/)", name, error,
+                                 printable(pattern, 80)));
     }
   }
   if (auto* n = t.get("body")) o.body = cx.string(*n, "body");
@@ -657,22 +680,19 @@ LoadError file_error(const std::filesystem::path& file, std::string message) {
 }
 
 
-constexpr std::uintmax_t kMaxScenarioFile = 1024 * 1024;
+constexpr std::size_t kMaxScenarioFile = 1024 * 1024;
 
-void load_file(const fs::path& file, const std::string& category, LoadResult& out) {
-  std::error_code ec;
-  if (auto size = fs::file_size(file, ec); !ec && size > kMaxScenarioFile) {
-    out.errors.push_back(file_error(file, fmt::format("the file is {} bytes; the limit is 1 MiB", size)));
+LoadResult load_text(std::string_view text, const std::string& file, const std::string& category,
+                     std::size_t* suite_budget);
+
+void load_file(const fs::path& file, const std::string& category, LoadResult& out, std::size_t& suite_budget) {
+  std::string error;
+  auto text = read_bounded(file, kMaxScenarioFile, error);
+  if (!text) {
+    out.errors.push_back(file_error(file, error));
     return;
   }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    out.errors.push_back(file_error(file, "cannot open the file"));
-    return;
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto r = load_scenario_text(text.str(), file.string(), category);
+  auto r = load_text(*text, file.string(), category, &suite_budget);
   for (auto& s : r.scenarios) out.scenarios.push_back(std::move(s));
   for (auto& e : r.errors) out.errors.push_back(std::move(e));
 }
@@ -680,8 +700,18 @@ void load_file(const fs::path& file, const std::string& category, LoadResult& ou
 }  // namespace
 
 LoadResult load_scenario_text(std::string_view text, const std::string& file, const std::string& category) {
+  return load_text(text, file, category, nullptr);
+}
+
+namespace {
+LoadResult load_text(std::string_view text, const std::string& file, const std::string& category,
+                     std::size_t* suite_budget) {
   LoadResult out;
-  FileContext cx(file);
+  FileContext cx(file, suite_budget);
+  if (auto deep = check_toml_depth(text)) {
+    out.errors.push_back(make_load_error(file, deep->line, deep->column, deep->message));
+    return out;
+  }
   toml::table root;
   try {
     root = toml::parse(text, file);
@@ -694,9 +724,11 @@ LoadResult load_scenario_text(std::string_view text, const std::string& file, co
   for (auto& e : cx.errors()) out.errors.push_back(std::move(e));
   return out;
 }
+}  // namespace
 
 LoadResult load_scenarios(const std::vector<fs::path>& paths) {
   LoadResult out;
+  std::size_t budget = kMaxGeneratedPerSuite;
   for (const auto& p : paths) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
@@ -716,10 +748,10 @@ LoadResult load_scenarios(const std::vector<fs::path>& paths) {
           continue;
         }
         const auto category = f.parent_path().lexically_relative(p);
-        load_file(f, category.empty() || category == "." ? p.filename().string() : category.string(), out);
+        load_file(f, category.empty() || category == "." ? p.filename().string() : category.string(), out, budget);
       }
     } else if (fs::exists(p, ec)) {
-      load_file(p, p.parent_path().filename().string(), out);
+      load_file(p, p.parent_path().filename().string(), out, budget);
     } else {
       out.errors.push_back(file_error(p, "no such file or directory"));
     }

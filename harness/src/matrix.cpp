@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <toml++/toml.h>
 
-#include <regex>
 
 #include "upfault/http.hpp"
+#include "pattern.hpp"
+#include "toml_file.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -28,8 +28,14 @@ ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
   std::error_code ec;
   const auto file = dir / "quirks.toml";
   if (!fs::exists(file, ec)) return out;
-  try {
-    auto t = toml::parse_file(file.string());
+  InputProblem problem;
+  auto parsed = read_toml(file, 1 << 20, problem);
+  if (!parsed) {
+    error = fmt::format("{}:{}:{}: {}", file.string(), problem.line, problem.column, problem.message);
+    return out;
+  }
+  {
+    const auto& t = *parsed;
     if (auto* list = t.get_as<toml::array>("quirk")) {
       for (auto&& q : *list) {
         auto* qt = q.as_table();
@@ -51,8 +57,6 @@ ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
       for (auto&& u : *list)
         if (auto* ut = u.as_table())
           out.unstable[(*ut)["scenario"].value_or(std::string{})] = (*ut)["reason"].value_or(std::string{});
-  } catch (const toml::parse_error& e) {
-    error = fmt::format("{}:{}:{}: {}", file.string(), e.source().begin.line, e.source().begin.column, e.description());
   }
   return out;
 }
@@ -68,10 +72,11 @@ std::map<Level, LevelScore> score(const MatrixColumn& column) {
 }
 
 std::string rfc_link(const std::string& rfc) {
-  static const std::regex re(R"(RFC\s*(\d+)\s*§\s*([0-9.]+[0-9]))");
-  std::smatch m;
-  if (!std::regex_search(rfc, m, re)) return "";
-  return fmt::format("https://www.rfc-editor.org/rfc/rfc{}#section-{}", m[1].str(), m[2].str());
+  std::string error;
+  static const auto re = Pattern::compile(R"(RFC\s*(\d+)\s*§\s*([0-9.]*[0-9]))", error);
+  auto m = re->search(rfc);
+  if (!m) return "";
+  return fmt::format("https://www.rfc-editor.org/rfc/rfc{}#section-{}", (*m)[0], (*m)[1]);
 }
 
 namespace {

@@ -19,10 +19,10 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
+#include "pattern.hpp"
 #include "upfault/proxy.hpp"
 
 extern char** environ;
@@ -34,11 +34,18 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string read_file(const fs::path& p) {
+// At most the last `limit` bytes of a file: a proxy's log or a version command's output can be huge.
+std::string read_file(const fs::path& p, std::size_t limit = 1 << 20) {
   std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg()));
+  const std::size_t take = std::min(size, limit);
+  in.seekg(static_cast<std::streamoff>(size - take));
+  std::string out(take, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(take));
+  out.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+  return out;
 }
 
 std::string tail_lines(const std::string& text, std::size_t lines) {
@@ -293,9 +300,9 @@ std::string proxy_version(const ProxyProfile& profile) {
     text = read_file(pattern);
   }
   fs::remove(pattern);
-  std::smatch m;
-  if (std::regex_search(text, m, std::regex(profile.version_regex)) && m.size() > 1) return m[1];
-  return "";
+  auto re = Pattern::compile(profile.version_regex, error);
+  auto m = re ? re->search(text) : std::nullopt;
+  return m && !m->empty() ? m->front() : "";
 }
 
 }  // namespace upfault

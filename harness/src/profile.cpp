@@ -1,10 +1,11 @@
 // Proxy profiles: proxies/<name>/profile.toml.
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cstdlib>
 
+#include "pattern.hpp"
+#include "toml_file.hpp"
 #include "upfault/proxy.hpp"
 #include "util.hpp"
 
@@ -27,12 +28,13 @@ std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error)
     error = {{file.string(), static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)}, std::move(msg)};
     return std::nullopt;
   };
-  toml::table t;
-  try {
-    t = toml::parse_file(file.string());
-  } catch (const toml::parse_error& e) {
-    return fail(e.source(), std::string(e.description()));
+  InputProblem problem;
+  auto parsed = read_toml(file, 1 << 20, problem);
+  if (!parsed) {
+    error = make_load_error(file.string(), problem.line, problem.column, problem.message);
+    return std::nullopt;
   }
+  const toml::table& t = *parsed;
   static constexpr std::string_view kKeys[] = {"name", "description", "command", "config", "version",
                                                "version_regex", "packages", "error_log", "ready_timeout",
                                                "timeouts", "shared_workdir"};
@@ -54,6 +56,9 @@ std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error)
   for (const auto& c : configs) p.config_templates.push_back(c);
   p.version_command = strings(t.get("version"));
   p.version_regex = t["version_regex"].value_or(std::string{R"(([0-9]+\.[0-9]+[0-9.]*))"});
+  if (std::string re_error; !Pattern::compile(p.version_regex, re_error))
+    return fail(t["version_regex"].node() ? t["version_regex"].node()->source() : t.source(),
+                "version_regex is not a valid RE2 regex: " + re_error);
   p.packages = strings(t.get("packages"));
   p.error_log = t["error_log"].value_or(std::string{});
   p.shared_workdir = t["shared_workdir"].value_or(false);

@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <map>
-#include <regex>
 
 #include "upfault/http.hpp"
+#include "pattern.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -96,8 +96,11 @@ std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const C
     auto v = values(name);
     auto got = fmt::format("{}", fmt::join(v, ", "));
     if (v.empty()) return fmt::format("header {} is missing", name);
-    if (!std::regex_match(got, std::regex(pattern)))
-      return fmt::format("header {} is \"{}\", which does not match /{}/", name, printable(got), pattern);
+    std::string error;
+    auto re = Pattern::compile(pattern, error);
+    if (!re) return fmt::format("headers_match: /{}/ cannot be used: {}", printable(pattern, 80), error);
+    if (!re->full_match(got))
+      return fmt::format("header {} is \"{}\", which does not match /{}/", name, printable(got), printable(pattern, 200));
   }
   if (o.body && c.response->body != *o.body)
     return fmt::format("the body is not \"{}\"", printable(*o.body, 40));

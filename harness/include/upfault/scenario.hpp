@@ -129,7 +129,7 @@ struct Outcome {
   std::vector<std::string> header_present;  ///< these fields are in the response
   std::vector<std::string> header_absent;   ///< these fields are not
   std::vector<Header> header_equals;        ///< these fields have these values (all lines joined with ", ")
-  std::vector<Header> header_matches;       ///< these fields' values match these regexes (ECMAScript, whole value)
+  std::vector<Header> header_matches;       ///< these fields' values match these regexes (RE2 syntax, whole value)
   std::optional<std::string> body;          ///< the body is exactly this
   std::optional<int> upstream_requests;     ///< this many requests reached the upstream
   std::optional<std::vector<int>> interim;  ///< these 1xx responses reached the client, in order

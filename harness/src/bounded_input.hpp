@@ -1,0 +1,34 @@
+#pragma once
+// Reading files that upfault does not control (scenarios, profiles, quirks) within limits:
+// only regular files, at most a given size, and TOML whose nesting toml++ can parse without
+// running out of stack (toml++ 3.3 recurses per level and has no depth limit of its own).
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace upfault {
+
+/// Where and why a text was refused.
+struct InputProblem {
+  int line = 1;
+  int column = 1;
+  std::string message;
+};
+
+/// The whole of `file` when it is a regular file (links followed) of at most `limit` bytes;
+/// otherwise nullopt and `error` says why (a FIFO, a device, a directory, too large, unreadable).
+/// Never reads more than limit + 1 bytes, whatever the file claims its size is.
+[[nodiscard]] std::optional<std::string> read_bounded(const std::filesystem::path& file, std::size_t limit,
+                                                      std::string& error);
+
+/// The deepest a TOML key path (table header or dotted key) or value nesting (arrays and inline
+/// tables) may go.
+inline constexpr int kMaxTomlDepth = 32;
+
+/// Scans TOML text, without parsing it, for a key path with more than kMaxTomlDepth parts or
+/// values nested deeper than that; returns the first such place. Strings and comments are skipped.
+[[nodiscard]] std::optional<InputProblem> check_toml_depth(std::string_view text);
+
+}  // namespace upfault

@@ -1,0 +1,49 @@
+#include "pattern.hpp"
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+namespace upfault {
+
+struct Pattern::Impl {
+  explicit Impl(std::string_view p, const RE2::Options& o) : re(re2::StringPiece(p.data(), p.size()), o) {}
+  RE2 re;
+};
+
+Pattern::Pattern(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Pattern::Pattern(Pattern&&) noexcept = default;
+Pattern& Pattern::operator=(Pattern&&) noexcept = default;
+Pattern::~Pattern() = default;
+
+std::optional<Pattern> Pattern::compile(std::string_view pattern, std::string& error) {
+  if (pattern.size() > kMaxLength) {
+    error = fmt::format("the pattern is {} bytes; the limit is {}", pattern.size(), kMaxLength);
+    return std::nullopt;
+  }
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_max_mem(8 << 20);  // the compiled program's memory, whatever the pattern's repetitions
+  auto impl = std::make_unique<Impl>(pattern, o);
+  if (!impl->re.ok()) {
+    error = impl->re.error();
+    return std::nullopt;
+  }
+  return Pattern(std::move(impl));
+}
+
+bool Pattern::full_match(std::string_view text) const {
+  return RE2::FullMatch(re2::StringPiece(text.data(), text.size()), impl_->re);
+}
+
+std::optional<std::vector<std::string>> Pattern::search(std::string_view text) const {
+  const int n = impl_->re.NumberOfCapturingGroups();
+  std::vector<re2::StringPiece> groups(static_cast<std::size_t>(n) + 1);
+  if (!impl_->re.Match(re2::StringPiece(text.data(), text.size()), 0, text.size(), RE2::UNANCHORED, groups.data(),
+                       n + 1))
+    return std::nullopt;
+  std::vector<std::string> out;
+  for (std::size_t i = 1; i < groups.size(); ++i) out.emplace_back(groups[i].data(), groups[i].size());
+  return out;
+}
+
+}  // namespace upfault

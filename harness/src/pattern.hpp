@@ -1,0 +1,33 @@
+#pragma once
+// Regular expressions in linear time (RE2): no pattern from a scenario or profile, and no byte
+// from a proxy, can make matching recurse or backtrack without bound.
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace upfault {
+
+/// A compiled RE2 pattern. Patterns longer than kMaxLength are refused.
+class Pattern {
+ public:
+  static constexpr std::size_t kMaxLength = 4096;
+  /// Compiles `pattern`; on failure returns nullopt and `error` says why.
+  [[nodiscard]] static std::optional<Pattern> compile(std::string_view pattern, std::string& error);
+  Pattern(Pattern&&) noexcept;
+  Pattern& operator=(Pattern&&) noexcept;
+  ~Pattern();
+
+  /// True when the whole of `text` matches.
+  [[nodiscard]] bool full_match(std::string_view text) const;
+  /// The capture groups of the first match anywhere in `text`; nullopt when nothing matches.
+  [[nodiscard]] std::optional<std::vector<std::string>> search(std::string_view text) const;
+
+ private:
+  struct Impl;
+  explicit Pattern(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace upfault
