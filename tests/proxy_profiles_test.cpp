@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "proxy_support.hpp"
 #include "upfault/matrix.hpp"
@@ -83,3 +85,114 @@ INSTANTIATE_TEST_SUITE_P(Shipped, Profile, ::testing::ValuesIn(kProfiles),
                              if (c == '-') c = '_';
                            return n;
                          });
+
+namespace {
+
+// Every process in process group `pgid`.
+std::set<int> group_members(int pgid) {
+  std::set<int> out;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    int ppid = 0, pgrp = 0;
+    rest >> state >> ppid >> pgrp;
+    if (pgrp == pgid) out.insert(std::stoi(name));
+  }
+  return out;
+}
+
+// `ss` lines (TCP and UDP, listening and connected) of sockets that processes in `pids` hold.
+std::vector<std::string> sockets_of(const std::set<int>& pids) {
+  std::vector<std::string> out;
+  FILE* p = ::popen("ss -H -tuanp", "r");
+  if (!p) return out;
+  char line[4096];
+  while (std::fgets(line, sizeof line, p)) {
+    std::string l(line);
+    for (int pid : pids)
+      if (l.find("pid=" + std::to_string(pid) + ",") != std::string::npos) {
+        out.push_back(l);
+        break;
+      }
+  }
+  ::pclose(p);
+  return out;
+}
+
+// The local address of an `ss -tuanp` line: its fifth column.
+std::string local_address(const std::string& line) {
+  std::istringstream in(line);
+  std::string netid, state, recvq, sendq, local;
+  in >> netid >> state >> recvq >> sendq >> local;
+  return local;
+}
+
+bool loopback_address(const std::string& local) {
+  return local.rfind("127.", 0) == 0 || local.rfind("[::1]:", 0) == 0 || local.rfind("[::ffff:127.", 0) == 0;
+}
+
+}  // namespace
+
+// Each profile's proxy, started as upfault starts it and sent a request, holds sockets on loopback
+// only (TCP or UDP, none on a wildcard such as 0.0.0.0 or [::]), holds none of upfault's own
+// listening sockets, and writes nothing in $HOME.
+TEST_P(Profile, ListensOnLoopbackOnlyAndWritesOnlyInItsWorkDir) {
+  const auto& [name, program] = GetParam();
+  UPFAULT_REQUIRE_PROXY(program);
+  if (name == "node-http-proxy" && !std::ifstream(std::string(UPFAULT_SOURCE_DIR) + "/proxies/node-http-proxy/node_modules/http-proxy/package.json"))
+    GTEST_SKIP() << "http-proxy is not installed";
+  std::string pattern = (std::filesystem::temp_directory_path() / "upfault-home-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
+  const std::filesystem::path home = pattern;
+  const char* old_home = std::getenv("HOME");
+  const std::string saved = old_home ? old_home : "";
+  ::setenv("HOME", home.c_str(), 1);
+
+  LoadError err;
+  auto profile = find_profile(name, default_profile_dirs(), err);
+  ASSERT_TRUE(profile) << err.str();
+  std::vector<Scenario> one;
+  for (auto& s : test::corpus())
+    if (s.name == "ok-200-baseline") one.push_back(std::move(s));
+  ASSERT_EQ(one.size(), 1u);
+  FakeUpstream::Options uo;
+  uo.timeouts = profile->timeouts;
+  FakeUpstream upstream(uo);
+  upstream.add(one[0]);
+  upstream.start();
+  ProxyProcess process;
+  std::string error;
+  ASSERT_TRUE(process.start(*profile, upstream.ports(), error)) << error;
+  RunOptions ro;
+  ro.proxy_port = process.port();
+  ro.timeouts = profile->timeouts;
+  auto results = run_scenarios(one, upstream, ro);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].verdict.kind, VerdictKind::pass) << results[0].verdict.reason;
+
+  const auto pids = group_members(process.pid());
+  ASSERT_FALSE(pids.empty());
+  const auto lines = sockets_of(pids);
+  EXPECT_FALSE(lines.empty()) << "ss shows no socket of " << name << " (is ss from iproute2 installed?)";
+  const auto p = upstream.ports();
+  for (const auto& l : lines) {
+    const auto local = local_address(l);
+    EXPECT_TRUE(loopback_address(local)) << name << " holds a socket outside loopback: " << l;
+    for (auto port : {p.scripted, p.refused, p.blackhole, p.accept_close, p.accept_reset})
+      EXPECT_FALSE(local.size() > 6 && local.ends_with(":" + std::to_string(port)) && l.find("LISTEN") != std::string::npos)
+          << name << " inherited upfault's listening socket: " << l;
+  }
+  process.stop();
+  upstream.stop();
+  std::vector<std::string> written;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(home)) written.push_back(e.path().string());
+  EXPECT_TRUE(written.empty()) << name << " wrote in $HOME: " << written.front();
+  std::filesystem::remove_all(home);
+  ::setenv("HOME", saved.c_str(), 1);
+}

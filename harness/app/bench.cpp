@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "commands.hpp"
+#include "upfault/interrupt.hpp"
 #include "options.hpp"
 #include "upfault/bench.hpp"
 #include "upfault/proxy.hpp"
@@ -141,6 +142,11 @@ int bench(const BenchArgs& a) {
     o.mix = std::move(*mix);
   }
 
+  OutputFile json;
+  if (!json.open(a.json, err)) {
+    fmt::print(stderr, "upfault bench: {}\n", err);
+    return kInputError;
+  }
   BenchTarget target;
   std::optional<FakeUpstream> upstream;
   ProxyProcess process;
@@ -178,6 +184,7 @@ int bench(const BenchArgs& a) {
     for (const auto& s : suite.scenarios) upstream->add(s);
     upstream->start();
     if (!process.start(*profile, upstream->ports(), err)) {
+      if (interrupt::received()) return interrupt::exit_status();
       fmt::print(stderr, "upfault bench: {}\n", err);
       return kProxyError;
     }
@@ -227,15 +234,13 @@ int bench(const BenchArgs& a) {
   process.stop();
   if (upstream) upstream->stop();
   print_result(o, r);
-  if (!a.json.empty()) {
-    std::ofstream out(a.json);
-    out << bench_to_json(o, r, target);
-    if (!out) {
-      fmt::print(stderr, "upfault bench: cannot write {}\n", a.json);
-      return kInputError;
-    }
+  if (r.interrupted) fmt::print(stderr, "upfault bench: stopped by {} after {:.1f} s of measurement\n",
+                                strsignal(r.interrupted), r.seconds);
+  if (json.wanted() && !json.write(bench_to_json(o, r, target), err)) {
+    fmt::print(stderr, "upfault bench: {}\n", err);
+    return kInputError;
   }
-  return kPassed;
+  return r.interrupted ? interrupt::exit_status() : kPassed;
 }
 
 }  // namespace

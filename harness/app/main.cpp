@@ -1,8 +1,11 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "upfault/interrupt.hpp"
 
 int main(int argc, char** argv) {
+  // First, before any thread: Ctrl-C, SIGTERM and SIGHUP stop runs cleanly (interrupt.hpp).
+  upfault::interrupt::install();
   CLI::App app{"upfault: fault-injection test harness for HTTP reverse proxies"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(UPFAULT_VERSION));

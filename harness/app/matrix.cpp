@@ -4,12 +4,14 @@
 
 #include <chrono>
 #include <ctime>
-#include <fstream>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "commands.hpp"
+#include "options.hpp"
+#include "upfault/interrupt.hpp"
 #include "upfault/matrix.hpp"
 #include "upfault/report.hpp"
 
@@ -49,9 +51,35 @@ std::string today() {
   return buf;
 }
 
+// Writes every file of the page, each checked; false (and the reason on stderr) when any failed.
+bool write_all(const std::vector<std::pair<fs::path, std::string>>& files) {
+  bool ok = true;
+  for (const auto& [path, text] : files) {
+    OutputFile f;
+    std::string err;
+    if (!f.open(path.string(), err) || !f.write(text, err)) {
+      fmt::print(stderr, "upfault matrix: {}\n", err);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 int matrix(const MatrixArgs& a) {
   auto suite = load_suite(a.paths, {});
   if (!suite.errors.empty() || suite.scenarios.empty()) return kInputError;
+  // The output directory must be writable before an hour of runs, not after.
+  {
+    std::error_code ec;
+    fs::create_directories(fs::path(a.out) / "results", ec);
+    OutputFile probe;
+    std::string err;
+    if (ec || !probe.open((fs::path(a.out) / "results" / ".upfault-write-test").string(), err) || !probe.write("", err)) {
+      fmt::print(stderr, "upfault matrix: cannot write to {}: {}\n", a.out, ec ? ec.message() : err);
+      return kInputError;
+    }
+    fs::remove(fs::path(a.out) / "results" / ".upfault-write-test", ec);
+  }
   const auto dirs = default_profile_dirs();
   std::vector<std::string> names;
   if (a.proxies == "all") {
@@ -95,6 +123,7 @@ int matrix(const MatrixArgs& a) {
       std::size_t i;
       {
         std::lock_guard lock(print);
+        if (interrupt::received()) return;
         while (next < names.size() && !runnable[next]) ++next;
         if (next >= names.size()) return;
         i = next++;
@@ -109,6 +138,10 @@ int matrix(const MatrixArgs& a) {
       col.proxy = run.proxy;
       col.wall_seconds = run.wall_seconds;
       std::lock_guard lock(print);
+      if (run.interrupted) {
+        col.skipped = "interrupted";
+        continue;
+      }
       if (!run.setup_error.empty()) {
         col.skipped = "never became ready";
         fmt::print("{}: could not be started: {}\n", names[i], run.setup_error);
@@ -130,13 +163,21 @@ int matrix(const MatrixArgs& a) {
   for (unsigned k = 0; k < std::max(1u, a.parallel); ++k) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
 
-  std::error_code ec;
-  fs::create_directories(fs::path(a.out) / "results", ec);
-  const auto date = today();
-  std::ofstream(fs::path(a.out) / "README.md") << matrix_markdown(suite.scenarios, columns, date);
-  std::ofstream(fs::path(a.out) / "index.html") << matrix_html(suite.scenarios, columns, date);
+  std::vector<std::pair<fs::path, std::string>> files;
   for (const auto& c : columns)
-    if (c.skipped.empty()) std::ofstream(fs::path(a.out) / "results" / (c.proxy.name + ".json")) << to_json(c.proxy, c.results, c.wall_seconds);
+    if (c.skipped.empty())
+      files.emplace_back(fs::path(a.out) / "results" / (c.proxy.name + ".json"), to_json(c.proxy, c.results, c.wall_seconds));
+  if (interrupt::received()) {
+    // A partial page would replace a whole one: only the proxies that finished are written.
+    const bool ok = write_all(files);
+    fmt::print(stderr, "upfault matrix: stopped by {}; {} proxies finished{}; the page was not rewritten\n",
+               strsignal(interrupt::received()), files.size(), ok && !files.empty() ? fmt::format(", their results are in {}/results/", a.out) : "");
+    return interrupt::exit_status();
+  }
+  const auto date = today();
+  files.emplace_back(fs::path(a.out) / "README.md", matrix_markdown(suite.scenarios, columns, date));
+  files.emplace_back(fs::path(a.out) / "index.html", matrix_html(suite.scenarios, columns, date));
+  if (!write_all(files)) return kInputError;
   fmt::print("wrote {}/README.md, {}/index.html and {}/results/\n", a.out, a.out, a.out);
   return kPassed;
 }

@@ -1,6 +1,9 @@
 #include "options.hpp"
 
+#include <boost/asio/ip/address.hpp>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fmt/format.h>
 
 namespace upfault::cli {
@@ -41,7 +44,52 @@ std::optional<HostPort> parse_host_port(std::string text, std::string& error, bo
   return hp;
 }
 
-bool is_loopback(const std::string& host) { return host.rfind("127.", 0) == 0 || host == "::1"; }
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
+}
+
+std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text, std::string& error) {
+  auto number = [](std::string_view s) -> std::optional<unsigned> {
+    unsigned v = 0;
+    if (s.empty() || s.size() > 5) return std::nullopt;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return v;
+  };
+  const auto slash = text.find('/');
+  auto index = slash == std::string::npos ? std::nullopt : number(std::string_view(text).substr(0, slash));
+  auto count = slash == std::string::npos ? std::nullopt : number(std::string_view(text).substr(slash + 1));
+  if (!index || !count || *index < 1 || *count > 10000 || *index > *count) {
+    error = fmt::format("--shard takes I/N with 1 <= I <= N <= 10000, e.g. 2/4; not \"{}\"", text);
+    return std::nullopt;
+  }
+  return std::pair{*index, *count};
+}
+
+OutputFile::~OutputFile() {
+  if (f_) std::fclose(f_);
+}
+
+bool OutputFile::open(const std::string& path, std::string& error) {
+  path_ = path;
+  if (path.empty()) return true;
+  f_ = std::fopen(path.c_str(), "w");
+  if (!f_) error = fmt::format("cannot write {}: {}", path, std::strerror(errno));
+  return f_ != nullptr;
+}
+
+bool OutputFile::write(std::string_view text, std::string& error) {
+  if (!f_) return path_.empty();
+  std::FILE* f = std::exchange(f_, nullptr);
+  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
+  const int saved = errno;
+  const bool closed = std::fclose(f) == 0;
+  if (!ok || !closed) error = fmt::format("cannot write {}: {}", path_, std::strerror(ok ? errno : saved));
+  return ok && closed;
+}
 
 std::optional<Millis> parse_fixed(const std::string& text, std::string& error) {
   auto d = DurationExpr::parse(text, error);

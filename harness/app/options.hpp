@@ -1,6 +1,9 @@
 #pragma once
 // Option parsing shared by subcommands.
 #include <cstdint>
+#include <cstdio>
+#include <string_view>
+#include <utility>
 #include <optional>
 #include <string>
 
@@ -19,8 +22,31 @@ struct HostPort {
 
 /// "http://127.0.0.1:8080", "127.0.0.1:8080", "[::1]:8080", "localhost:8080", each with an optional path.
 std::optional<HostPort> parse_host_port(std::string text, std::string& error, bool allow_any_port = false);
-/// 127.0.0.0/8 or ::1.
+/// True for an IP address in 127.0.0.0/8 or ::1 (parsed as an address, not compared as text),
+/// and for "localhost".
 bool is_loopback(const std::string& host);
+/// "I/N" with 1 <= I <= N <= 10000, digits only.
+std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text, std::string& error);
+
+/// A report file opened before the run, so that a path that cannot be written fails at once
+/// (exit 2) instead of after the whole run; written, flushed and closed with every step checked.
+class OutputFile {
+ public:
+  OutputFile() = default;
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  ~OutputFile();
+  /// Opens `path` for writing (an empty path: nothing to write, always fine).
+  [[nodiscard]] bool open(const std::string& path, std::string& error);
+  /// Writes `text` and closes the file; false with `error` when any byte was not written.
+  [[nodiscard]] bool write(std::string_view text, std::string& error);
+  [[nodiscard]] bool wanted() const { return !path_.empty(); }
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::FILE* f_ = nullptr;
+};
 /// A fixed duration such as "1s" (no timeout names).
 std::optional<Millis> parse_fixed(const std::string& text, std::string& error);
 

@@ -1,12 +1,13 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <map>
 #include <unistd.h>
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "upfault/interrupt.hpp"
 #include "upfault/report.hpp"
 #include "upfault/runner.hpp"
 
@@ -41,13 +42,22 @@ int run(const RunArgs& a) {
     fmt::print(stderr, "upfault run: no scenario to run\n");
     return kInputError;
   }
-  if (!a.shard.empty()) {
-    unsigned index = 0, count = 0;
-    if (std::sscanf(a.shard.c_str(), "%u/%u", &index, &count) != 2 || count == 0 || index == 0 || index > count) {
-      fmt::print(stderr, "upfault run: --shard takes I/N with 1 <= I <= N, e.g. 2/4\n");
+  // Every report path is opened now: a path that cannot be written fails before the run, not after it.
+  OutputFile json, junit, summary;
+  std::string err;
+  for (auto [file, path] : {std::pair{&json, &a.json}, std::pair{&junit, &a.junit}, std::pair{&summary, &a.summary}}) {
+    if (!file->open(*path, err)) {
+      fmt::print(stderr, "upfault run: {}\n", err);
       return kInputError;
     }
-    suite.scenarios = shard_of(std::move(suite.scenarios), index, count);
+  }
+  if (!a.shard.empty()) {
+    auto shard = parse_shard(a.shard, err);
+    if (!shard) {
+      fmt::print(stderr, "upfault run: {}\n", err);
+      return kInputError;
+    }
+    suite.scenarios = shard_of(std::move(suite.scenarios), shard->first, shard->second);
     if (suite.scenarios.empty()) {
       fmt::print("upfault: shard {} holds no scenario\n0 passed, 0 failed\n", a.shard);
       return input_status;
@@ -59,7 +69,6 @@ int run(const RunArgs& a) {
   }
 
   SuiteOptions so;
-  std::string err;
   if (!a.proxy.empty()) {
     LoadError load_error;
     so.profile = find_profile(a.proxy, default_profile_dirs(), load_error);
@@ -136,6 +145,7 @@ int run(const RunArgs& a) {
       so.run.on_result = nullptr;
     }
     run = run_suite(suite.scenarios, so);
+    if (run.interrupted && !run.setup_error.empty()) return interrupt::exit_status();
     if (!run.setup_error.empty()) {
       fmt::print(stderr, "upfault run: {}\n", run.setup_error);
       return kProxyError;
@@ -148,6 +158,7 @@ int run(const RunArgs& a) {
                  t.fail, t.error, run.wall_seconds);
       std::fflush(stdout);
     }
+    if (run.interrupted) break;
   }
   int unstable = 0;
   if (a.repeat > 1) {
@@ -173,17 +184,22 @@ int run(const RunArgs& a) {
   if (!a.quiet)
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
                static_cast<double>(sum_ms) / 1000.0);
-  for (auto [file, text] : {std::pair{&a.json, to_json(run.proxy, run.results, run.wall_seconds)},
-                             std::pair{&a.junit, to_junit(run.proxy, run.results, run.wall_seconds)},
-                             std::pair{&a.summary, to_markdown_summary(run.proxy, run.results, run.wall_seconds)}}) {
-    if (file->empty()) continue;
-    std::ofstream out(*file);
-    out << text;
-    if (!out) {
-      fmt::print(stderr, "upfault run: cannot write {}\n", *file);
-      return kInputError;
+  int write_status = kPassed;
+  for (auto [file, make] :
+       {std::pair<OutputFile*, std::string (*)(const ProxyInfo&, const std::vector<ScenarioResult>&, double)>{&json, to_json},
+        {&junit, to_junit}, {&summary, to_markdown_summary}}) {
+    if (!file->wanted()) continue;
+    if (!file->write(make(run.proxy, run.results, run.wall_seconds), err)) {
+      fmt::print(stderr, "upfault run: {}\n", err);
+      write_status = kInputError;
     }
   }
+  if (run.interrupted) {
+    fmt::print(stderr, "upfault run: stopped by {} after {} of {} scenarios; the reports hold those that finished\n",
+               strsignal(run.interrupted), run.results.size(), suite.scenarios.size());
+    return interrupt::exit_status();
+  }
+  if (write_status != kPassed) return write_status;
   return input_status != kPassed ? input_status : status;
 }
 

@@ -1,10 +1,8 @@
 #include <fmt/format.h>
-#include <signal.h>
-
-#include <thread>
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "upfault/interrupt.hpp"
 #include "upfault/upstream.hpp"
 
 namespace upfault::cli {
@@ -50,12 +48,6 @@ int serve(const ServeArgs& a) {
     }
     *field = *v;
   }
-  // Block the stop signals in every thread; the main thread waits for them below.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   std::optional<FakeUpstream> up;
   try {
@@ -70,13 +62,12 @@ int serve(const ServeArgs& a) {
              describe_ports(up->ports()));
   fmt::print("route a request to a scenario with the path /__upfault/NAME/, e.g.\n"
              "  curl -i http://PROXY/__upfault/{}/\n"
-             "Ctrl-C stops.\n",
+             "Ctrl-C stops it.\n",
              suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name);
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  (void)interrupt::wait();
   up->stop();
-  return kPassed;
+  return interrupt::exit_status();
 }
 
 }  // namespace

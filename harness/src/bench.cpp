@@ -3,6 +3,7 @@
 // and reads the response with a Beast parser that counts instead of storing. Timeouts are a
 // per-thread sweep over deadlines (as wrk does), not a timer per operation.
 #include "upfault/bench.hpp"
+#include "upfault/interrupt.hpp"
 
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -205,6 +206,11 @@ class Worker {
  public:
   Worker(Plan& plan, std::size_t side_cap)
       : plan_(plan), sweeper_(ioc_), stopper_(ioc_), side_cap_(side_cap), stats_(plan.o.mix.size()) {}
+
+  /// Ends the run early (from any thread): what was measured so far is kept.
+  void request_stop() {
+    asio::post(ioc_, [this] { stop(); });
+  }
 
   void add(std::size_t id) { conns_.push_back(std::make_unique<Connection>(ioc_, id)); }
 
@@ -518,8 +524,13 @@ BenchResult run_bench(const BenchOptions& o) {
     });
 
   auto next_report = plan.start + std::chrono::seconds(1);
+  bool stop_requested = false;
   while (finished.load() < threads) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!stop_requested && interrupt::received()) {
+      stop_requested = true;
+      for (auto& w : workers) w->request_stop();
+    }
     const auto now = Clock::now();
     if (o.on_progress && now >= next_report) {
       next_report += std::chrono::seconds(1);
@@ -551,6 +562,7 @@ BenchResult run_bench(const BenchOptions& o) {
   }
   const auto window_end = o.requests ? finished_at : std::min(finished_at, plan.end);
   r.seconds = std::max(0.0, std::chrono::duration<double>(window_end - plan.measure_from).count());
+  r.interrupted = interrupt::received();
   return r;
 }
 

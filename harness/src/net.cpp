@@ -1,5 +1,7 @@
 #include "net.hpp"
 
+#include <fcntl.h>
+
 namespace upfault::net {
 
 tcp::endpoint endpoint(const std::string& host, unsigned short port) {
@@ -18,5 +20,7 @@ std::size_t head_end(std::string_view buf) {
   if (lf == std::string_view::npos || (crlf != std::string_view::npos && crlf < lf)) return crlf + 4;
   return lf + 2;
 }
+
+void close_on_exec(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
 }  // namespace upfault::net

@@ -23,6 +23,9 @@ tcp::endpoint endpoint(const std::string& host, unsigned short port);
 /// True for the errors a peer's reset produces.
 bool is_reset(const error_code& ec);
 
+/// Marks a descriptor close-on-exec (Asio opens sockets without it).
+void close_on_exec(int fd);
+
 /// Position just past the end of a message head ("\r\n\r\n", or a bare "\n\n"), or npos.
 std::size_t head_end(std::string_view buf);
 

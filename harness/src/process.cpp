@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,7 +21,9 @@
 #include <sstream>
 #include <thread>
 
+#include "lifeline.hpp"
 #include "pattern.hpp"
+#include "upfault/interrupt.hpp"
 #include "upfault/proxy.hpp"
 
 extern char** environ;
@@ -61,33 +62,118 @@ std::string describe_status(int status) {
   return "stopped";
 }
 
-// Spawns argv in a new process group, stdin from /dev/null, stdout and stderr to `out`.
-int spawn(const std::vector<std::string>& argv, const fs::path& out, std::string& error) {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-  std::vector<char*> args;
+// The program's path, searched on PATH as execvp would (done before fork: the child may only
+// make async-signal-safe calls).
+std::string resolve_program(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path = std::getenv("PATH");
+  std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t from = 0;
+  while (from <= dirs.size()) {
+    auto to = dirs.find(':', from);
+    if (to == std::string::npos) to = dirs.size();
+    auto candidate = (fs::path(dirs.substr(from, to - from)) / program).string();
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    from = to + 1;
+  }
+  return "";
+}
+
+// Spawns argv in a new process group, stdin from /dev/null, stdout and stderr to `out`, with
+// `env` added to (or replacing in) upfault's environment. The child inherits no descriptor but
+// those three (close_range: none of upfault's sockets leaks into a proxy, whichever thread opened
+// it when), and dies with the thread that started it (PR_SET_PDEATHSIG); the lifeline covers
+// its whole group. Returns the pid, or -1 with `error` set.
+int spawn(const std::vector<std::string>& argv, const fs::path& out, const std::map<std::string, std::string>& env,
+          std::string& error) {
+  const std::string program = resolve_program(argv.at(0));
+  if (program.empty()) {
+    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(ENOENT));
+    return -1;
+  }
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    if (!env.count(std::string(kv.substr(0, kv.find('='))))) env_strings.emplace_back(kv);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> args, envp;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(rc));
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  // exec's failure travels back on a close-on-exec pipe: EOF means exec succeeded.
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(errno));
+    return -1;
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // upfault died before prctl took effect
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // Asio ignores SIGPIPE
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int log = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int err = 0;
+    if (in < 0 || log < 0 || ::dup2(in, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) err = errno;
+    const int keep = report[1] > 2 ? report[1] : ::fcntl(report[1], F_DUPFD_CLOEXEC, 3);
+    if (keep > 3) ::close_range(3, static_cast<unsigned>(keep) - 1, 0);
+    ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0);
+    if (err == 0) {
+      ::execve(program.c_str(), args.data(), envp.data());
+      err = errno;
+    }
+    [[maybe_unused]] auto n = ::write(keep, &err, sizeof err);
+    ::_exit(127);
+  }
+  ::close(report[1]);
+  if (pid < 0) {
+    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(errno));
+    ::close(report[0]);
+    return -1;
+  }
+  int child_errno = 0;
+  ssize_t n;
+  while ((n = ::read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
+  }
+  ::close(report[0]);
+  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(child_errno));
     return -1;
   }
   return pid;
 }
+
+}  // namespace
+
+std::optional<fs::path> make_temp_dir(const std::string& prefix, std::string& error) {
+  std::error_code ec;
+  auto base = fs::temp_directory_path(ec);
+  if (ec || !fs::is_directory(base, ec)) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    error = fmt::format("no temporary directory: TMPDIR is \"{}\", which is not a directory; set TMPDIR to a "
+                        "writable directory", tmpdir ? tmpdir : "");
+    return std::nullopt;
+  }
+  std::string pattern = (base / (prefix + "XXXXXX")).string();
+  if (!::mkdtemp(pattern.data())) {
+    error = fmt::format("cannot create a work dir in {}: {}", base.string(), std::strerror(errno));
+    return std::nullopt;
+  }
+  return fs::path(pattern);
+}
+
+namespace {
 
 bool tcp_accepts(std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -147,13 +233,22 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
   // Orphans of the proxy (a worker whose master died) are re-parented to us rather than to
   // PID 1, which may not reap them; stop() then reaps the whole group.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  std::string pattern = (fs::temp_directory_path() / fmt::format("upfault-{}-XXXXXX", profile.name)).string();
-  if (!mkdtemp(pattern.data())) {
-    error = fmt::format("cannot create a work dir: {}", std::strerror(errno));
-    return false;
-  }
-  workdir_ = pattern;
+  auto dir = make_temp_dir(fmt::format("upfault-{}-", profile.name), error);
+  if (!dir) return false;
+  workdir_ = *dir;
   if (profile.shared_workdir) ::chmod(workdir_.c_str(), 01777);  // sticky, like /tmp
+  // The proxy's own notion of home, config and cache dirs is its work dir: nothing it writes
+  // (Caddy's autosave.json, say) lands in the user's home.
+  std::error_code mk;
+  fs::create_directories(workdir_ / "home", mk);
+  const auto home = workdir_ / "home";
+  const std::map<std::string, std::string> env = {
+      {"HOME", home.string()},
+      {"XDG_CONFIG_HOME", (home / ".config").string()},
+      {"XDG_DATA_HOME", (home / ".local/share").string()},
+      {"XDG_CACHE_HOME", (home / ".cache").string()},
+      {"XDG_STATE_HOME", (home / ".local/state").string()},
+      {"TMPDIR", workdir_.string()}};
 
   // A proxy that loses the race for its port exits at once: try again on a new one.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -200,12 +295,18 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
       argv.push_back(*r);
     }
     error_log_ = profile.error_log.empty() ? fs::path{} : fs::path(*render_template(profile.error_log, vars, error));
-    pid_ = spawn(argv, workdir_ / "proxy.out", error);
+    pid_ = spawn(argv, workdir_ / "proxy.out", env, error);
     if (pid_ < 0) return false;
+    lifeline::watch(pid_, workdir_);
 
     const auto deadline = Clock::now() + profile.ready_timeout;
     while (Clock::now() < deadline) {
       if (!alive()) break;
+      if (interrupt::received()) {
+        error = fmt::format("{}: interrupted while it started", profile.name);
+        stop();
+        return false;
+      }
       if (tcp_accepts(port_)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -233,6 +334,36 @@ bool ProxyProcess::alive() {
   return r == 0;
 }
 
+namespace {
+// True while process `pid` is exiting: a zombie, or PF_EXITING in its kernel flags (field 9 of
+// /proc/PID/stat). The kernel sets PF_EXITING in every thread before it closes the process's
+// files, so a client that saw its connection closed by the proxy's death always finds it set.
+bool exiting(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return true;  // gone already
+  std::istringstream fields(stat.substr(close + 1));
+  std::string state;
+  long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
+  unsigned long flags = 0;
+  fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags;
+  constexpr unsigned long kPfExiting = 0x4;
+  return state == "Z" || state == "X" || (flags & kPfExiting) != 0;
+}
+}  // namespace
+
+bool ProxyProcess::dying() {
+  if (!alive()) return true;
+  if (!exiting(pid_)) return false;
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < deadline) {
+    if (!alive()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return false;
+}
+
 void ProxyProcess::reap_group() {
   // Whatever the leader left behind in its group is killed and, once re-parented to us, reaped.
   ::kill(-pid_, SIGKILL);
@@ -246,6 +377,7 @@ void ProxyProcess::reap_group() {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
+  lifeline::release(pid_);
   pid_ = -1;
 }
 
@@ -277,14 +409,13 @@ std::string ProxyProcess::log_tail(std::size_t lines) const {
 
 std::string proxy_version(const ProxyProfile& profile) {
   if (profile.version_command.empty()) return "";
-  std::string pattern = (fs::temp_directory_path() / "upfault-version-XXXXXX").string();
-  int fd = mkstemp(pattern.data());
-  if (fd < 0) return "";
-  ::close(fd);
   std::string error;
+  auto dir = make_temp_dir("upfault-version-", error);
+  if (!dir) return "";
+  const auto pattern = *dir / "out";
   std::vector<std::string> argv = profile.version_command;
   for (auto& a : argv) a = render_template(a, {{"bindir", tool_dir().string()}, {"profile_dir", profile.dir.string()}}, error).value_or(a);
-  int pid = spawn(argv, pattern, error);
+  int pid = spawn(argv, pattern, {}, error);
   std::string text;
   if (pid > 0) {
     int status = 0;
@@ -299,7 +430,8 @@ std::string proxy_version(const ProxyProfile& profile) {
     }
     text = read_file(pattern);
   }
-  fs::remove(pattern);
+  std::error_code ec;
+  fs::remove_all(*dir, ec);
   auto re = Pattern::compile(profile.version_regex, error);
   auto m = re ? re->search(text) : std::nullopt;
   return m && !m->empty() ? m->front() : "";

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "client_async.hpp"
+#include "upfault/interrupt.hpp"
 
 namespace upfault {
 
@@ -36,6 +37,8 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
                                           const RunOptions& options) {
   std::vector<ScenarioResult> results(scenarios.size());
   asio::io_context ioc{1};
+  // A stop signal abandons the scenarios in flight; the ones that finished are returned.
+  interrupt::Hook on_stop([&ioc] { ioc.stop(); });
   std::size_t next = 0;
   const unsigned jobs = options.jobs == 0 ? static_cast<unsigned>(std::max<std::size_t>(1, scenarios.size()))
                                           : options.jobs;
@@ -51,14 +54,15 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
       const std::string prefix = std::string(endpoint_prefix(s.endpoint)) + route_prefix(s.name);
       const auto wire = render_request(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
                                        fmt::format("{}:{}", options.proxy_host, options.proxy_port));
-      ScenarioResult& r = results[i];
-      r.scenario = &s;
+      ScenarioResult r;
       // Repeated requests go one after another; the last one is judged.
       for (int k = 0; k < s.request.repeat; ++k)
         r.client = co_await fetch_async(fo, wire, s.request.method == "HEAD");
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
-      if (options.on_result) options.on_result(r);
+      r.scenario = &s;  // set last: a result without its scenario never finished
+      results[i] = std::move(r);
+      if (options.on_result) options.on_result(results[i]);
     }
   };
   for (unsigned j = 0; j < std::min<std::size_t>(jobs, scenarios.size()); ++j)
@@ -66,12 +70,11 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
       if (e) std::rethrow_exception(e);
     });
   ioc.run();
+  std::erase_if(results, [](const ScenarioResult& r) { return r.scenario == nullptr; });
   return results;
 }
 
 namespace {
-// How long a proxy is given to die after an answer before it is judged alive.
-constexpr auto kCrashSettle = std::chrono::milliseconds(15);
 
 // One scenario at a time, so a proxy's crash is pinned on the scenario that caused it; the proxy
 // is then restarted for the next one. `ro.proxy_port` follows the restarted proxy.
@@ -84,11 +87,13 @@ void run_with_restarts(const std::vector<Scenario>& scenarios, FakeUpstream& ups
     one[0] = s;
     inner.proxy_port = ro.proxy_port;
     auto r = run_scenarios(one, upstream, inner);
+    if (r.empty()) return;  // interrupted
     r[0].scenario = &s;
-    // A proxy can die just after it answered: give it a moment, so the crash is pinned on
-    // the scenario that caused it rather than the next one.
-    std::this_thread::sleep_for(kCrashSettle);
-    if (!process->alive()) {
+    // A proxy that crashes while handling the request ends the client's connection by dying:
+    // the close the client saw is then followed by the proxy's exit, which is waited for (not
+    // guessed from a time window).
+    const bool crashed = !process->alive() || (r[0].client.ending != Ending::complete && process->dying());
+    if (crashed) {
       r[0].proxy_crash = process->exit_description();
       r[0].verdict = {VerdictKind::fail, fmt::format("the proxy crashed while handling this scenario ({}); {}",
                                                      process->exit_description(), describe(r[0].client))};
@@ -148,9 +153,10 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
     run_with_restarts(scenarios, *upstream, *profile, process, ro, run);
   } else {
     run.results = run_scenarios(scenarios, *upstream, ro);
-    // A proxy that dies just after its last answer still died during the run.
-    if (profile) std::this_thread::sleep_for(kCrashSettle);
+    // A proxy that died while the last scenarios ran still died during the run.
+    if (profile && process->alive()) (void)process->dying();
   }
+  run.interrupted = interrupt::received();
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (profile && !process->alive() && run.proxy_died.empty())
     run.proxy_died = fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());

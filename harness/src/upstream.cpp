@@ -7,6 +7,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 #include <poll.h>
 #include <thread>
 
@@ -181,6 +182,7 @@ struct FakeUpstream::Impl {
     // and holding it keeps anyone else from taking the port during the run.
     auto ep = endpoint(options.host, options.ports.refused);
     refused.open(ep.protocol());
+    close_on_exec(refused.native_handle());
     refused.bind(ep);
     // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
     // every SYN, so a proxy's connect never completes and its connect timeout fires.
@@ -192,6 +194,7 @@ struct FakeUpstream::Impl {
   void listen(tcp::acceptor& a, std::uint16_t port, int backlog) {
     auto ep = endpoint(options.host, port);
     a.open(ep.protocol());
+    close_on_exec(a.native_handle());
     a.set_option(tcp::acceptor::reuse_address(true));
     a.bind(ep);
     a.listen(backlog);
@@ -225,7 +228,10 @@ struct FakeUpstream::Impl {
     while (true) {
       auto [ec, sock] = co_await a.async_accept(use_tuple);
       if (ec == asio::error::operation_aborted) co_return;
-      if (ec) continue;
+      if (ec) {
+        if (!co_await back_off(ec)) co_return;
+        continue;
+      }
       error_code ignored;
       if (reset) {
         sock.set_option(asio::socket_base::linger(true, 0), ignored);
@@ -245,6 +251,16 @@ struct FakeUpstream::Impl {
       auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), use_tuple);
       if (ec) break;
     }
+  }
+
+  // After a failed accept: waits 100 ms (false when the upstream is stopping meanwhile), and
+  // says so once per error kind.
+  awaitable<bool> back_off(const error_code& ec) {
+    if (options.verbose && reported_accept_errors.insert(ec.value()).second)
+      fmt::print(stderr, "upfault upstream: accept failed ({}); retrying every 100 ms\n", ec.message());
+    asio::steady_timer t(ioc, std::chrono::milliseconds(100));
+    auto [wec] = co_await t.async_wait(use_tuple);
+    co_return !wec && acceptor.is_open();
   }
 
   void spawn_acceptors() {
@@ -271,6 +287,7 @@ struct FakeUpstream::Impl {
   mutable std::mutex m;
   std::map<std::string, Route, std::less<>> routes;
   int unrouted = 0;
+  std::set<int> reported_accept_errors;
 
   asio::io_context& session_context() {
     if (workers.empty()) return ioc;
@@ -282,7 +299,12 @@ struct FakeUpstream::Impl {
       auto& target = session_context();
       auto [ec, sock] = co_await acceptor.async_accept(target, use_tuple);
       if (ec == asio::error::operation_aborted) co_return;
-      if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
+      if (ec) {
+        // E.g. EMFILE: keep serving the connections we have, and try again a little later
+        // rather than at once (accept would fail again at once: a busy loop).
+        if (!co_await back_off(ec)) co_return;
+        continue;
+      }
       asio::co_spawn(target, session(std::move(sock)), asio::detached);
     }
   }

@@ -296,8 +296,10 @@ asio::awaitable<void> misbehaving_session(tcp::socket socket, const Config& cfg)
       if (auto [ec, n] = co_await asio::async_write(client, asio::buffer(chunk), use_tuple); ec) break;
     }
   } else if (mode.rfind("crash-after=", 0) == 0) {
-    co_await send_own(client, 502, "Bad Gateway", "about to crash");
+    // The Nth request kills the proxy while it handles it, as a real crash would: the client's
+    // connection ends because the process died. The ones before it get a 502.
     if (++handled >= std::stoi(mode.substr(12))) std::abort();
+    co_await send_own(client, 502, "Bad Gateway", "not yet crashing");
   }
 }
 
@@ -358,7 +360,7 @@ int main(int argc, char** argv) {
   app.add_option("--read-timeout", read_timeout, "Upstream read timeout, per read")->capture_default_str();
   app.add_flag("--blind", cfg.blind, "Blind relay: copy bytes both ways, no parsing, no timeouts");
   app.add_option("--misbehave", cfg.misbehave,
-                 "Test equipment: hang | reset | garbage | flood | crash-after=N (answer, then abort after N requests)")
+                 "Test equipment: hang | reset | garbage | flood | crash-after=N (abort while handling the Nth request; 502 before it)")
       ->check(CLI::IsMember({"hang", "reset", "garbage", "flood"}) | CLI::Validator(
           [](std::string& v) { return v.rfind("crash-after=", 0) == 0 ? std::string{} : std::string("unknown mode"); }, "crash-after=N"));
   app.set_version_flag("--version", "upfault-reference-proxy 0.1.0");

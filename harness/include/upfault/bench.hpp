@@ -131,10 +131,12 @@ struct BenchResult {
   std::uint64_t in_flight_at_end = 0;  ///< requests still waiting when time ran out (not counted)
   std::uint64_t side_connections = 0;  ///< side connections opened for faulty requests
   std::uint64_t side_exhausted = 0;    ///< faulty requests sent on a healthy connection: no side connection was free
+  int interrupted = 0;                 ///< the stop signal that ended the run early (interrupt.hpp), or 0
   [[nodiscard]] double requests_per_second() const;  ///< complete responses per second
 };
 
-/// Drives load at options.host:port until the duration or request count is reached.
+/// Drives load at options.host:port until the duration or request count is reached, or a stop
+/// signal arrives (then what was measured until then).
 [[nodiscard]] BenchResult run_bench(const BenchOptions& options);
 
 /// What was measured, for reports.

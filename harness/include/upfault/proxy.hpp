@@ -64,6 +64,11 @@ class ProxyProcess {
   void stop(Millis grace = Millis{3000});
   /// True while the leader has not exited. Reaps it when it has.
   [[nodiscard]] bool alive();
+  /// For a proxy that just closed or reset a client connection: true when that close was its
+  /// death. The kernel marks a process exiting before it closes its sockets, so the mark is
+  /// read, not guessed from a time window; an exiting proxy's exit is then waited for (up to
+  /// 5 s). Reaps the leader when it exited.
+  [[nodiscard]] bool dying();
   /// How the leader ended ("exited with status 1", "killed by signal 11"), once it has.
   [[nodiscard]] std::string exit_description() const { return exit_; }
 
@@ -81,6 +86,10 @@ class ProxyProcess {
   std::filesystem::path error_log_;
   std::string exit_;
 };
+
+/// A fresh directory `prefix`XXXXXX in the temporary directory ($TMPDIR, else /tmp); nullopt
+/// and `error` (naming TMPDIR) when there is none to be had.
+[[nodiscard]] std::optional<std::filesystem::path> make_temp_dir(const std::string& prefix, std::string& error);
 
 /// The proxy's version, from its version command ("" when unknown).
 [[nodiscard]] std::string proxy_version(const ProxyProfile& profile);

@@ -33,7 +33,8 @@ struct RunOptions {
 };
 
 /// Runs `scenarios` through the proxy at options.proxy_host:proxy_port, whose upstream is
-/// `upstream` (already started, with every scenario added). Results are in input order.
+/// `upstream` (already started, with every scenario added). Results are in input order; after a
+/// stop signal (interrupt.hpp) only the scenarios that finished are there.
 [[nodiscard]] std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios,
                                                         FakeUpstream& upstream, const RunOptions& options);
 
@@ -66,6 +67,7 @@ struct SuiteRun {
   std::string setup_error;  ///< the upstream could not listen or the proxy never became ready: nothing ran
   std::string proxy_died;   ///< the proxy exited during the run (and was not restarted): how, and its log tail
   int crashes = 0;          ///< times the proxy died and was restarted
+  int interrupted = 0;      ///< the stop signal that ended the run early (results hold what finished), or 0
 };
 
 /// Runs `scenarios` end to end and tears everything down (the proxy's whole process group).
