@@ -49,4 +49,10 @@ TEST(Duration, BadDurationsExplainThemselves) {
   EXPECT_NE(error_of("1s +").find("missing a term"), std::string::npos);
   EXPECT_NE(error_of("99999h").find("unknown unit"), std::string::npos);
   EXPECT_NE(error_of("100000m").find("too large"), std::string::npos);
+  // within = "1440m" was a 36-hour deadline: durations stop at an hour, or 100 × a timeout.
+  EXPECT_NE(error_of("1440m").find("at most 1h"), std::string::npos);
+  EXPECT_NE(error_of("101 * read_timeout").find("too large"), std::string::npos);
+  std::string err;
+  EXPECT_TRUE(DurationExpr::parse("60m", err)) << err;
+  EXPECT_TRUE(DurationExpr::parse("100 * read_timeout + 100 * connect_timeout", err)) << err;
 }

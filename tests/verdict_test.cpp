@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "support.hpp"
+#include "upfault/http.hpp"
 #include "upfault/runner.hpp"
 #include "upfault/verdict.hpp"
 
@@ -14,6 +15,8 @@ ClientResult complete(int status, std::string body, std::vector<Header> headers 
   ClientResult c;
   c.ending = Ending::complete;
   c.header_complete = true;
+  c.body_size = body.size();
+  c.body_digest = body_digest(body);
   c.response = ResponseImage{status, "", std::move(headers), std::move(body)};
   c.elapsed = elapsed;
   return c;
@@ -161,6 +164,7 @@ TEST(Verdict, CutShortBodyIsCountedDecoded) {
   c.raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n wo";
   c.raw_total = c.raw.size();
   c.response = ResponseImage{200, "OK", {{"Transfer-Encoding", "chunked"}}, "hello wo"};
+  c.body_size = 8;
   c.elapsed = 7ms;
   EXPECT_EQ(describe(c), "a 200 header, then the proxy closed the connection after 7 ms with 8 body bytes");
 }

@@ -11,7 +11,9 @@ namespace upfault {
 using namespace net;
 
 namespace {
-constexpr std::size_t kRawCap = 1024 * 1024;
+// What a result keeps of the raw bytes, whatever a proxy sends: memory grows with --jobs, not
+// with the suite or the proxy's output.
+constexpr std::size_t kRawCap = 64 * 1024;
 }
 
 std::string_view to_string(Ending e) {
@@ -96,7 +98,13 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
         break;
       }
     }
-    if (!ec) continue;
+    if (!ec) {
+      // A proxy that never stops sending keeps every read ready at once: the deadline is checked
+      // here too, not left to the stream's timer alone (under a flood it fired minutes late).
+      if (Clock::now() < deadline) continue;
+      result.ending = Ending::timed_out;
+      break;
+    }
     if (ec == asio::error::eof) {
       result.ending = reader.eof() == ResponseReader::State::complete ? Ending::complete : Ending::closed_early;
       if (result.ending != Ending::complete) result.error = reader.error();
@@ -127,7 +135,11 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
     }
   }
   result.header_complete = reader.header_done();
-  if (result.header_complete) result.response = reader.response();
+  if (result.header_complete) {
+    result.response = reader.response();
+    result.body_size = reader.body_bytes();
+    result.body_digest = reader.body_digest();
+  }
   result.interim = reader.interim();
   error_code ignored;
   stream.socket().close(ignored);

@@ -1,35 +1,92 @@
 #include "upfault/http.hpp"
 
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/uuid/detail/sha1.hpp>
 #include <fmt/format.h>
 
 namespace upfault {
 
 namespace http = boost::beast::http;
 
+namespace {
+
+// A body kept as its first kBodyKeep bytes, its size and its SHA-1: a proxy that sends
+// gigabytes costs the client 64 KiB, and a whole body can still be compared exactly.
+struct BoundedBody {
+  struct value_type {
+    std::size_t keep = kBodyKeep;  // how many bytes are kept as bytes
+    std::string prefix;
+    std::uint64_t size = 0;
+    boost::uuids::detail::sha1 hash;
+  };
+  struct reader {
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+    void init(const boost::optional<std::uint64_t>&, boost::system::error_code& ec) { ec = {}; }
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
+      ec = {};
+      std::size_t n = 0;
+      for (auto b : boost::beast::buffers_range_ref(buffers)) {
+        const auto* data = static_cast<const char*>(b.data());
+        if (body_.prefix.size() < body_.keep)
+          body_.prefix.append(data, std::min(b.size(), body_.keep - body_.prefix.size()));
+        body_.hash.process_bytes(data, b.size());
+        body_.size += b.size();
+        n += b.size();
+      }
+      return n;
+    }
+    void finish(boost::system::error_code& ec) { ec = {}; }
+    value_type& body_;
+  };
+};
+
+std::string hex_digest(boost::uuids::detail::sha1 hash) {  // by value: get_digest pads the state
+  boost::uuids::detail::sha1::digest_type d;
+  hash.get_digest(d);
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}{:08x}", d[0], d[1], d[2], d[3], d[4]);
+}
+
+}  // namespace
+
+std::string body_digest(std::string_view body) {
+  boost::uuids::detail::sha1 hash;
+  hash.process_bytes(body.data(), body.size());
+  return hex_digest(hash);
+}
+
 struct ResponseReader::Impl {
-  explicit Impl(bool head) : head_request(head) { reset(); }
+  Impl(bool head, std::size_t keep_bytes) : head_request(head), keep(keep_bytes) { reset(); }
   void reset() {
     parser.emplace();
+    parser->get().body().keep = keep;
     parser->eager(true);
     parser->header_limit(64 * 1024);
-    parser->body_limit(64ull * 1024 * 1024);
+    parser->body_limit(boost::none);  // the body's memory is bounded (BoundedBody), its size is not
     if (head_request) parser->skip(true);
   }
   bool head_request;
-  std::optional<http::response_parser<http::string_body>> parser;
+  std::size_t keep;
+  std::optional<http::response_parser<BoundedBody>> parser;
   std::string pending;  // bytes the parser has not consumed yet (it wants a whole header at once)
 };
 
-ResponseReader::ResponseReader(bool head_request) : impl_(std::make_unique<Impl>(head_request)) {}
+ResponseReader::ResponseReader(bool head_request, std::size_t keep)
+    : impl_(std::make_unique<Impl>(head_request, keep)) {}
 ResponseReader::~ResponseReader() = default;
 ResponseReader::ResponseReader(ResponseReader&&) noexcept = default;
 ResponseReader& ResponseReader::operator=(ResponseReader&&) noexcept = default;
 
 bool ResponseReader::header_done() const { return impl_->parser->is_header_done(); }
 
-std::size_t ResponseReader::body_bytes() const {
-  return impl_->parser->is_header_done() ? impl_->parser->get().body().size() : 0;
+std::uint64_t ResponseReader::body_bytes() const {
+  return impl_->parser->is_header_done() ? impl_->parser->get().body().size : 0;
+}
+
+std::string ResponseReader::body_digest() const {
+  return impl_->parser->is_header_done() ? hex_digest(impl_->parser->get().body().hash) : upfault::body_digest("");
 }
 
 void ResponseReader::capture_header() {
@@ -44,9 +101,7 @@ void ResponseReader::capture_header() {
 
 const ResponseImage& ResponseReader::response() {
   capture_header();
-  // The body is copied here, once, rather than after every read: a large body would otherwise
-  // be copied again and again as it arrives.
-  if (header_captured_) image_.body = impl_->parser->get().body();
+  if (header_captured_) image_.body = impl_->parser->get().body().prefix;
   return image_;
 }
 
@@ -70,6 +125,11 @@ ResponseReader::State ResponseReader::feed(std::string_view input) {
       capture_header();
       int st = image_.status;
       if (st >= 100 && st < 200 && st != 101) {
+        if (interim_.size() >= kMaxInterim) {
+          error_ = fmt::format("more than {} interim (1xx) responses", kMaxInterim);
+          state_ = State::error;
+          break;
+        }
         interim_.push_back(st);
         image_ = {};
         header_captured_ = false;
@@ -115,7 +175,7 @@ ResponseReader::State ResponseReader::eof() {
 }
 
 std::optional<ResponseImage> parse_complete_response(std::string_view bytes) {
-  ResponseReader r;
+  ResponseReader r(false, bytes.size());  // our own bytes: the whole body is kept
   if (r.feed(bytes) == ResponseReader::State::need_more) r.eof();
   if (r.state() != ResponseReader::State::complete) return std::nullopt;
   return r.response();

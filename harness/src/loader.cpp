@@ -17,7 +17,7 @@ namespace upfault {
 
 namespace fs = std::filesystem;
 
-std::string LoadError::str() const { return fmt::format("{}: error: {}", where.str(), message); }
+std::string LoadError::str() const { return safe_text(fmt::format("{}: error: {}", where.str(), message), false); }
 
 namespace {
 

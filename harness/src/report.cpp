@@ -51,16 +51,18 @@ void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool ver
   for (auto& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (colour) label = fmt::format("\x1b[{}m{}\x1b[0m", code, label);
   const Scenario& s = *r.scenario;
-  fmt::print(out, "{} {}/{} [{}] {}\n", label, s.category, s.name, to_string(s.level), format_millis(r.client.elapsed));
+  fmt::print(out, "{} {}/{} [{}] {}\n", label, safe_text(s.category, false), s.name, to_string(s.level),
+             format_millis(r.client.elapsed));
   bool show = verbose || r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error ||
               r.verdict.kind == VerdictKind::stricter;
-  if (show) fmt::print(out, "         {}\n", r.verdict.reason);
+  if (show) fmt::print(out, "         {}\n", safe_text(r.verdict.reason));
 }
 
 std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {
   json::object root;
   root["schema"] = "upfault-run/1";
-  root["proxy"] = {{"name", proxy.name}, {"version", proxy.version}, {"url", proxy.url}};
+  // Every string through safe_text: JSON must be valid UTF-8, whatever a directory is called.
+  root["proxy"] = {{"name", safe_text(proxy.name)}, {"version", safe_text(proxy.version)}, {"url", safe_text(proxy.url)}};
   Tally tally;
   json::array list;
   for (const auto& r : results) {
@@ -68,11 +70,11 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     const Scenario& s = *r.scenario;
     json::object o;
     o["scenario"] = s.name;
-    o["category"] = s.category;
+    o["category"] = safe_text(s.category);
     o["level"] = std::string(to_string(s.level));
-    o["rfc"] = s.rfc;
+    o["rfc"] = safe_text(s.rfc);
     o["verdict"] = std::string(to_string(r.verdict.kind));
-    o["reason"] = r.verdict.reason;
+    o["reason"] = safe_text(r.verdict.reason);
     if (r.client.response && r.client.header_complete) o["status"] = r.client.response->status;
     else o["status"] = nullptr;
     o["ended"] = std::string(to_string(r.client.ending));
@@ -142,19 +144,19 @@ std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<Scenar
                                 double wall_seconds) {
   Tally t;
   for (const auto& r : results) t.add(r.verdict.kind);
-  std::string out = fmt::format("## upfault: {}{}\n\n**{} passed, {} failed**", proxy.name,
-                                proxy.version.empty() ? "" : " " + proxy.version, t.pass + t.stricter, t.fail + t.error);
+  std::string out = fmt::format("## upfault: {}{}\n\n**{} passed, {} failed**", safe_text(proxy.name, false),
+                                proxy.version.empty() ? "" : " " + safe_text(proxy.version, false), t.pass + t.stricter, t.fail + t.error);
   if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
   if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
   out += fmt::format(" in {:.1f} s\n", wall_seconds);
   std::string rows;
   for (const auto& r : results) {
     if (r.verdict.kind != VerdictKind::fail && r.verdict.kind != VerdictKind::error) continue;
-    std::string reason = r.verdict.reason;
+    std::string reason = safe_text(r.verdict.reason, false);
     for (auto& c : reason)
       if (c == '|' || c == '\n') c = ' ';
     rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", r.verdict.kind == VerdictKind::fail ? "❌" : "⚠️",
-                        r.scenario->category, r.scenario->name, to_string(r.scenario->level), reason);
+                        safe_text(r.scenario->category, false), r.scenario->name, to_string(r.scenario->level), reason);
   }
   if (!rows.empty()) out += "\n| | scenario | level | what the proxy did |\n| --- | --- | --- | --- |\n" + rows;
   return out;

@@ -45,7 +45,58 @@ bool valid_name(std::string_view name) {
   });
 }
 
-std::string markup_escape(std::string_view s) {
+namespace {
+// The length of the valid UTF-8 sequence at the front of `s` (1-4), or 0 when it is not one.
+std::size_t utf8_length(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto cont = [&](std::size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;
+    if (c == 0xF4 && b(1) >= 0x90) return 0;
+    return 4;
+  }
+  return 0;
+}
+}  // namespace
+
+std::string safe_text(std::string_view s, bool newlines) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [&](unsigned char c) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    out += "\\x";
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  };
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = utf8_length(s.substr(i));
+    const bool control = c < 0x20 ? !(c == '\t' || (c == '\n' && newlines)) : c == 0x7F;
+    // C1 controls (U+0080-U+009F, 0xC2 0x80-0x9F) act on terminals too.
+    const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0;
+    if (n == 0 || control || c1) {
+      for (std::size_t k = 0; k < std::max<std::size_t>(n, 1); ++k) hex(static_cast<unsigned char>(s[i + k]));
+      i += std::max<std::size_t>(n, 1);
+      continue;
+    }
+    out.append(s.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+std::string markup_escape(std::string_view raw) {
+  const std::string s = safe_text(raw);
   std::string out;
   out.reserve(s.size());
   for (char c : s) {

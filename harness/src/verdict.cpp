@@ -23,7 +23,7 @@ std::string_view to_string(VerdictKind k) {
 
 namespace {
 
-std::string body_note(const std::string& body, std::size_t total) {
+std::string body_note(const std::string& body, std::uint64_t total) {
   if (total == 0) return "empty body";
   return fmt::format("body {} bytes: \"{}\"", total, printable(body, 60));
 }
@@ -49,6 +49,14 @@ std::map<std::string, std::vector<std::string>> end_to_end(const std::vector<Hea
   return out;
 }
 
+// The client's body is exactly `want`: compared by bytes within the kept prefix, by size and
+// SHA-1 beyond it.
+bool body_is(const ClientResult& c, std::string_view want) {
+  if (c.body_size != want.size()) return false;
+  if (want.size() <= kBodyKeep) return c.response->body == want;
+  return c.body_digest == body_digest(want);
+}
+
 // Why `client` does not show outcome `o`, or nullopt when it does.
 std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const ClientResult& c,
                                     const UpstreamLog& up, const ProxyTimeouts& t) {
@@ -65,7 +73,7 @@ std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const C
     const auto& sent = *s.upstream_response;
     if (c.response->status != sent.status)
       return fmt::format("the upstream sent {}, not {}", sent.status, c.response->status);
-    if (c.response->body != sent.body)
+    if (!body_is(c, sent.body))
       return fmt::format("the body differs from the upstream's {} bytes", sent.body.size());
     auto want = end_to_end(sent.headers);
     auto got = end_to_end(c.response->headers);
@@ -102,7 +110,7 @@ std::optional<std::string> mismatch(const Outcome& o, const Scenario& s, const C
     if (!re->full_match(got))
       return fmt::format("header {} is \"{}\", which does not match /{}/", name, printable(got), printable(pattern, 200));
   }
-  if (o.body && c.response->body != *o.body)
+  if (o.body && !body_is(c, *o.body))
     return fmt::format("the body is not \"{}\"", printable(*o.body, 40));
   if (o.interim && c.interim != *o.interim)
     return c.interim.empty() ? fmt::format("no interim response arrived (wanted {})", fmt::join(*o.interim, ", "))
@@ -149,7 +157,7 @@ std::string describe(const ClientResult& c) {
   switch (c.ending) {
     case Ending::complete:
       return fmt::format("{} after {} ({})", c.response->status, at,
-                         body_note(c.response->body, c.response->body.size()));
+                         body_note(c.response->body, c.body_size));
     case Ending::connect_failed: return c.error;
     case Ending::invalid:
       return fmt::format("an invalid response after {} ({}): {} bytes \"{}\"", at, c.error, c.raw_total,
@@ -163,7 +171,7 @@ std::string describe(const ClientResult& c) {
                                                       : "had not finished";
   if (c.header_complete)
     return fmt::format("a {} header, then the proxy {} after {} with {} body bytes", c.response->status, what, at,
-                       c.response->body.size());
+                       c.body_size);
   if (!c.interim.empty())
     return fmt::format("interim {}, then no final response: the proxy {} after {} ({} bytes: \"{}\")",
                        fmt::join(c.interim, ", "), what, at, c.raw_total, printable(c.raw, 60));

@@ -25,10 +25,12 @@ enum class Ending {
 struct ClientResult {
   Ending ending = Ending::timed_out;
   std::string error;                 ///< detail for connect_failed / invalid / reset
-  std::string raw;                   ///< bytes received (first 1 MiB)
+  std::string raw;                   ///< bytes received (first 64 KiB)
   std::size_t raw_total = 0;
   bool header_complete = false;
-  std::optional<ResponseImage> response;  ///< set when the header was complete (body as far as read)
+  std::optional<ResponseImage> response;  ///< set when the header was complete; its body: the first 64 KiB read
+  std::uint64_t body_size = 0;       ///< every body byte received (of the final response)
+  std::string body_digest;           ///< SHA-1 (hex) of those bytes: compares a body beyond the 64 KiB kept
   std::vector<int> interim;          ///< 1xx statuses seen before the final response
   Millis elapsed{0};                 ///< request sent → exchange ended
   std::optional<Millis> first_byte;  ///< request sent → first response byte

@@ -22,8 +22,8 @@ class DurationExpr {
   DurationExpr() = default;
   static DurationExpr fixed(Millis ms);
 
-  /// Parses "1.5s", "300ms", "250us", "2m", "read_timeout", "1.5 * read_timeout + 1s".
-  /// On failure returns nullopt and sets `error` to what is wrong.
+  /// Parses "1.5s", "300ms", "250us", "2m", "read_timeout", "1.5 * read_timeout + 1s". At most
+  /// 1 hour fixed and 100 × each timeout. On failure returns nullopt and sets `error`.
   [[nodiscard]] static std::optional<DurationExpr> parse(std::string_view text, std::string& error);
 
   /// The concrete duration for a proxy configured with `t`.

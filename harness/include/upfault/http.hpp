@@ -1,6 +1,8 @@
 #pragma once
 /// Incremental parsing of an HTTP/1.1 response from raw bytes (Beast's parser underneath).
+/// Memory is bounded whatever the peer sends: a 64 KiB header, the body's first kBodyKeep bytes.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,13 +12,20 @@
 
 namespace upfault {
 
+/// How much of a response body is kept as bytes; beyond it, its size and SHA-1 stand for it.
+inline constexpr std::size_t kBodyKeep = 64 * 1024;
+
+/// The SHA-1 (hex) of `body`, as ResponseReader::body_digest computes it.
+[[nodiscard]] std::string body_digest(std::string_view body);
+
 /// Feeds raw bytes and reports when a complete response has been seen. Interim 1xx
 /// responses (other than 101) are collected separately and parsing continues with the next.
 class ResponseReader {
  public:
   enum class State { need_more, complete, error };
 
-  explicit ResponseReader(bool head_request = false);
+  /// `keep`: how many body bytes response().body holds (the rest is counted and hashed).
+  explicit ResponseReader(bool head_request = false, std::size_t keep = kBodyKeep);
   ~ResponseReader();
   ResponseReader(ResponseReader&&) noexcept;
   ResponseReader& operator=(ResponseReader&&) noexcept;
@@ -32,8 +41,12 @@ class ResponseReader {
   [[nodiscard]] const ResponseImage& response();
   [[nodiscard]] const std::vector<int>& interim() const { return interim_; }
   [[nodiscard]] const std::string& error() const { return error_; }
-  /// Body bytes received so far (the response's body is filled when complete).
-  [[nodiscard]] std::size_t body_bytes() const;
+  /// Body bytes received so far. response().body holds only the first kBodyKeep of them.
+  [[nodiscard]] std::uint64_t body_bytes() const;
+  /// The SHA-1 (hex) of every body byte received so far.
+  [[nodiscard]] std::string body_digest() const;
+  /// Interim responses beyond this many make the response invalid (a proxy flooding 1xx).
+  static constexpr std::size_t kMaxInterim = 100;
 
  private:
   struct Impl;

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# upfault's contract with CI, pinned: the exit code of every kind of run (0 all passed, 1 a verdict
+# failed or was an error, 2 bad input or an output that cannot be written, 3 the proxy could not
+# be started), reports whose rows match a run with passes, failures and errors, and names with
+# control bytes or invalid UTF-8 that reach no report or terminal raw.
+# Usage: exit_codes_test.sh UPFAULT SCENARIOS_DIR
+set -euo pipefail
+upfault=$1 scenarios=$2
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+# expect_exit CODE WHAT ARGS…: runs upfault ARGS…, which must exit CODE.
+expect_exit() {
+  local want=$1 what=$2 rc=0; shift 2
+  "$upfault" "$@" > "$out/stdout" 2> "$out/stderr" || rc=$?
+  [[ $rc == "$want" ]] || { tail -n 5 "$out/stdout" "$out/stderr"; fail "$what: exit $rc, not $want"; }
+  echo "ok: $what → $rc"
+}
+one="$scenarios/passthrough/ok-200-baseline.toml"   # the reference proxy passes it, the blind relay too
+relay="$scenarios/framing/duplicate-content-length.toml"  # the blind relay fails it
+[[ -f $one && -f $relay ]] || fail "the scenarios this test uses have moved"
+
+expect_exit 0 "all passed" run "$one" --proxy reference
+expect_exit 1 "a verdict failed" run "$relay" --proxy blind
+closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+expect_exit 1 "only errors (nothing listens at --proxy-url)" run "$one" --proxy-url "http://127.0.0.1:$closed_port"
+grep -q "1 error" "$out/stdout" || fail "the error run did not count an error"
+expect_exit 2 "unknown flag" run --no-such-flag
+expect_exit 2 "a broken scenario" check "$(dirname "$0")/data/bad"
+expect_exit 2 "--shard 1/-1" run "$one" --proxy reference --shard 1/-1
+expect_exit 2 "--shard 1/2xyz" run "$one" --proxy reference --shard 1/2xyz
+expect_exit 2 "a name under .invalid is not loopback" run "$one" --proxy-url http://127.upfault.invalid:80/
+grep -q "not a loopback address" "$out/stderr" || fail "no word of loopback for 127.upfault.invalid"
+expect_exit 2 "--json in a directory that does not exist (before the run)" run "$one" --proxy reference --json "$out/no/such/r.json"
+grep -q "cannot write $out/no/such/r.json" "$out/stderr" || fail "no word of the unwritable --json path"
+grep -q "PASS" "$out/stdout" && fail "the run went ahead with an unwritable --json path"
+expect_exit 2 "--junit to a full disk (/dev/full)" run "$one" --proxy reference --junit /dev/full
+grep -q "cannot write /dev/full" "$out/stderr" || fail "a lost report was not reported"
+expect_exit 2 "matrix --out under /proc" matrix "$one" --proxies reference --out /proc/upfault-cannot-write
+grep -q "wrote" "$out/stdout" && fail "matrix said it wrote files it could not write"
+cat > "$out/never.toml" <<'TOML'
+command = ["sleep", "30"]
+ready_timeout = "300ms"
+TOML
+expect_exit 3 "a proxy that never gets ready" run "$one" --proxy "$out/never.toml"
+grep -q "never became ready" "$out/stderr" || fail "no word of readiness"
+TMPDIR=$out/missing expect_exit 3 "TMPDIR that does not exist" run "$one" --proxy reference
+grep -q "TMPDIR" "$out/stderr" || fail "no word of TMPDIR"
+
+# A run with passes, failures and errors: a proxy that crashes on its 20th request, scenarios two at
+# a time (no restart): the requests after the crash cannot connect.
+cat > "$out/crash.toml" <<'TOML'
+name = "crash"
+command = ["{bindir}/upfault-reference-proxy", "--misbehave", "crash-after=20", "--listen", "127.0.0.1:{listen_port}",
+           "--upstream", "127.0.0.1:{upstream_port}"]
+TOML
+expect_exit 1 "passes, failures and errors" run "$scenarios" --proxy "$out/crash.toml" --jobs 2 --quiet \
+  --json "$out/r.json" --junit "$out/r.xml" --summary "$out/r.md"
+python3 - "$out/r.json" "$out/r.xml" "$out/r.md" <<'PY' || fail "the reports disagree"
+import json, sys, xml.etree.ElementTree as ET
+j = json.load(open(sys.argv[1])); x = ET.parse(sys.argv[2]).getroot(); md = open(sys.argv[3]).read()
+s = j["summary"]
+assert s["pass"] > 0 and s["fail"] > 0 and s["error"] > 0, s
+by = {r["scenario"]: r for r in j["results"]}
+for case in x.iter("testcase"):
+    r = by[case.get("name")]
+    f, e = case.find("failure"), case.find("error")
+    assert (f is not None) == (r["verdict"] == "fail"), r["scenario"]
+    assert (e is not None) == (r["verdict"] == "error"), r["scenario"]
+    if e is not None: assert e.get("message") == r["reason"]
+rows = [l for l in md.splitlines() if l.startswith("| ❌") or l.startswith("| ⚠️")]
+assert len(rows) == s["fail"] + s["error"], (len(rows), s)
+for r in j["results"]:
+    if r["verdict"] in ("fail", "error"):
+        mark = "❌" if r["verdict"] == "fail" else "⚠️"
+        assert any(l.startswith(f"| {mark} | `{r['category']}/{r['scenario']}`") for l in rows), r["scenario"]
+print(f"ok: {s['pass']} pass, {s['fail']} fail, {s['error']} error: JUnit <failure>/<error> and every summary row match")
+PY
+
+# Hostile names: a scenario directory named with ESC and a 0xFF byte.
+hostile=$(printf 'cat\033[31m\377')
+mkdir -p "$out/suite/$hostile"
+cp "$one" "$out/suite/$hostile/"
+expect_exit 0 "a directory named with ESC and 0xFF" run "$out/suite" --proxy reference \
+  --json "$out/h.json" --junit "$out/h.xml" --summary "$out/h.md"
+python3 -c "import json,sys; json.load(open(sys.argv[1], encoding='utf-8', errors='strict'))" "$out/h.json" \
+  || fail "the JSON report is not valid UTF-8 JSON"
+xmllint --noout "$out/h.xml" || fail "the JUnit XML is malformed"
+grep -q $'\033' "$out/stdout" "$out/h.md" "$out/h.json" "$out/h.xml" && fail "a raw ESC reached the output"
+grep -qF 'cat\\x1b[31m\\xff' "$out/h.json" || fail "the category is not shown escaped in the JSON"
+echo "ok: hostile names are escaped in JSON, JUnit, the summary and on the terminal"
+echo PASS
