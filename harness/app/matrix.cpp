@@ -13,6 +13,7 @@
 #include "options.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/runner.hpp"
 #include "upfault/report.hpp"
 
 namespace upfault::cli {

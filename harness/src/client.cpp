@@ -16,17 +16,6 @@ namespace {
 constexpr std::size_t kRawCap = 64 * 1024;
 }
 
-std::string_view to_string(Ending e) {
-  switch (e) {
-    case Ending::complete: return "complete";
-    case Ending::closed_early: return "closed-early";
-    case Ending::reset: return "reset";
-    case Ending::timed_out: return "timed-out";
-    case Ending::invalid: return "invalid";
-    case Ending::connect_failed: return "connect-failed";
-  }
-  return "?";
-}
 
 std::string render_request(const Request& request, const std::string& path_prefix,
                            const std::vector<Header>& extra, const std::string& host) {

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 
 #include "upfault/http.hpp"
 #include "pattern.hpp"

@@ -35,6 +35,8 @@ Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallbac
 
 std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios, FakeUpstream& upstream,
                                           const RunOptions& options) {
+  // Each result shares its scenario: results stay valid whatever happens to `scenarios`.
+  const auto suite = std::make_shared<const std::vector<Scenario>>(scenarios);
   std::vector<ScenarioResult> results(scenarios.size());
   asio::io_context ioc{1};
   // A stop signal abandons the scenarios in flight; the ones that finished are returned.
@@ -44,9 +46,9 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
                                           : options.jobs;
 
   auto worker = [&]() -> awaitable<void> {
-    while (next < scenarios.size()) {  // one thread: no race on `next`
+    while (next < suite->size()) {  // one thread: no race on `next`
       const std::size_t i = next++;
-      const Scenario& s = scenarios[i];
+      const Scenario& s = (*suite)[i];
       FetchOptions fo;
       fo.host = options.proxy_host;
       fo.port = options.proxy_port;
@@ -60,7 +62,7 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
         r.client = co_await fetch_async(fo, wire, s.request.method == "HEAD");
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
-      r.scenario = &s;  // set last: a result without its scenario never finished
+      r.scenario = std::shared_ptr<const Scenario>(suite, &s);  // set last: a result without one never finished
       results[i] = std::move(r);
       if (options.on_result) options.on_result(results[i]);
     }
@@ -88,7 +90,6 @@ void run_with_restarts(const std::vector<Scenario>& scenarios, FakeUpstream& ups
     inner.proxy_port = ro.proxy_port;
     auto r = run_scenarios(one, upstream, inner);
     if (r.empty()) return;  // interrupted
-    r[0].scenario = &s;
     // A proxy that crashes while handling the request ends the client's connection by dying:
     // the close the client saw is then followed by the proxy's exit, which is waited for (not
     // guessed from a time window).

@@ -18,11 +18,6 @@ namespace upfault {
 
 using namespace net;
 
-int UpstreamLog::requests() const {
-  int n = 0;
-  for (const auto& c : connections) n += c.requests;
-  return n;
-}
 
 namespace {
 constexpr std::string_view kRouteMarker = "/__upfault/";
@@ -129,7 +124,7 @@ std::string_view scenario_key(const RequestHead& h) {
 // Adds an entry for one request's connection to the scenario's log; returns its index (kNotLogged
 // once the log is full) and sets `request_index` to the scenario's count of requests so far.
 std::size_t open_entry(const Route& route, Clock::time_point accepted, bool reused, std::string_view received,
-                       std::string ended, int& request_index) {
+                       ConnectionEnd end, std::string ended, int& request_index) {
   std::lock_guard lock(route.log->m);
   request_index = ++route.log->requests;
   if (route.log->connections.size() >= kMaxLogged) return kNotLogged;
@@ -139,6 +134,7 @@ std::size_t open_entry(const Route& route, Clock::time_point accepted, bool reus
   c.requests = 1;
   c.received = std::string(received.substr(0, kLogCap));
   c.received_total = received.size();
+  c.end = end;
   c.ended = std::move(ended);
   route.log->connections.push_back(std::move(c));
   return route.log->connections.size() - 1;
@@ -403,7 +399,7 @@ class Session {
       route_ = std::move(*route);
     }
     if (up_.options.keep_logs) {
-      index_ = open_entry(*route_, accepted_, reused, pending_, "", request_index_);
+      index_ = open_entry(*route_, accepted_, reused, pending_, ConnectionEnd::open, "", request_index_);
     } else {
       request_index_ = ++route_->log->requests;
     }
@@ -434,7 +430,7 @@ class Session {
       auto end = head_end(pending_);
       while (end == std::string::npos) {
         if (pending_.size() > kMaxHead) {
-          finish("request head over 64 KiB");
+          finish({ConnectionEnd::error, "request head over 64 KiB"});
           co_return std::nullopt;
         }
         auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), use_tuple);
@@ -525,11 +521,17 @@ class Session {
       c.received_total += bytes.size();
     });
   }
-  void finish(std::string how) {
+  // How a connection ended: the kind, and the words for the log.
+  struct Ended {
+    ConnectionEnd end;
+    std::string text;
+  };
+  void finish(Ended how) {
     done_ = true;
     update([&](ConnectionLog& c) {
-      if (c.ended.empty()) c.ended = std::move(how);
-      else if (c.ended == "half-closed") c.ended += ", then " + how;
+      if (c.end != ConnectionEnd::open) return;
+      c.end = how.end;
+      c.ended = c.ended == "half-closed" ? c.ended + ", then " + how.text : std::move(how.text);
     });
   }
 
@@ -545,12 +547,13 @@ class Session {
     co_return ec;
   }
 
-  std::string describe(const error_code& ec) const {
-    if (capped_) return "connection cap reached";  // the fast path's cap timer cancelled the operation
-    if (ec == asio::error::eof) return "peer closed";
-    if (is_reset(ec)) return "peer reset";
-    if (ec == beast::error::timeout) return Clock::now() >= cap_ ? "connection cap reached" : "timed out";
-    return "error: " + ec.message();
+  Ended describe(const error_code& ec) const {
+    auto said = [](ConnectionEnd e) { return Ended{e, std::string(to_string(e))}; };
+    if (capped_) return said(ConnectionEnd::capped);  // the fast path's cap timer cancelled the operation
+    if (ec == asio::error::eof) return said(ConnectionEnd::peer_closed);
+    if (is_reset(ec)) return said(ConnectionEnd::peer_reset);
+    if (ec == beast::error::timeout) return said(Clock::now() >= cap_ ? ConnectionEnd::capped : ConnectionEnd::timed_out);
+    return {ConnectionEnd::error, "error: " + ec.message()};
   }
 
   // Reads until pending_ holds a whole request head; returns its length (not yet consumed).
@@ -558,7 +561,7 @@ class Session {
     while (true) {
       if (auto end = head_end(pending_); end != std::string::npos) co_return end;
       if (pending_.size() > kMaxHead) {
-        finish("request head over 64 KiB");
+        finish({ConnectionEnd::error, "request head over 64 KiB"});
         co_return std::nullopt;
       }
       if (auto ec = co_await read_more(deadline)) {
@@ -591,7 +594,10 @@ class Session {
     const auto key = scenario_key(parsed);
     if (key != route_->scenario->name) {
       // The proxy reused this connection for another scenario's request: hand it over.
-      update([&](ConnectionLog& c) { c.ended = "reused for " + std::string(key); });
+      update([&](ConnectionLog& c) {
+        c.end = ConnectionEnd::reused;
+        c.ended = "reused for " + std::string(key);
+      });
       handover_ = *head;
       co_return false;
     }
@@ -671,7 +677,7 @@ class Session {
   awaitable<void> close_fin() {
     error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    finish("fin");
+    finish({ConnectionEnd::fin, "fin"});
     // Drain what the proxy still sends, so that close() does not turn our FIN into an RST
     // (the kernel resets a connection closed with unread data).
     auto until = std::min(Clock::now() + kDrainAfterFin, cap_);
@@ -689,7 +695,7 @@ class Session {
     auto route = up_.find(scenario_key(parse_head(head)));
     if (!route) return;
     int ignored = 0;
-    open_entry(*route, accepted_, true, head,
+    open_entry(*route, accepted_, true, head, ConnectionEnd::after_close,
                fmt::format("arrived after the upstream had closed (FIN) the connection it reused from scenario {}; "
                            "never answered",
                            route_ ? route_->scenario->name : std::string("?")),
@@ -704,7 +710,7 @@ class Session {
       // SO_LINGER with a zero timeout: close() sends RST instead of FIN.
       stream_.socket().set_option(asio::socket_base::linger(true, 0), ec);
       stream_.socket().close(ec);
-      finish("rst");
+      finish({ConnectionEnd::rst, "rst"});
     }
     co_return false;
   }

@@ -11,15 +11,6 @@
 
 namespace upfault {
 
-std::string_view to_string(VerdictKind k) {
-  switch (k) {
-    case VerdictKind::pass: return "pass";
-    case VerdictKind::stricter: return "stricter";
-    case VerdictKind::fail: return "fail";
-    case VerdictKind::error: return "error";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -146,7 +137,8 @@ std::string expected_text(const std::vector<Outcome>& outcomes) {
 std::string upstream_note(const UpstreamLog& up) {
   if (up.connections.empty()) return "the request never reached the upstream";
   for (const auto& c : up.connections)
-    if (c.ended.rfind("arrived after", 0) == 0) return "the proxy sent the request on a connection the upstream had already closed (" + c.ended + ")";
+    if (c.end == ConnectionEnd::after_close)
+      return "the proxy sent the request on a connection the upstream had already closed (" + c.ended + ")";
   return fmt::format("the upstream saw {} request(s) on {} connection(s)", up.requests(), up.connections.size());
 }
 

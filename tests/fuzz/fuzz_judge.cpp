@@ -85,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<upfault::ScenarioResult> results;
   for (const auto& s : scenarios()) {
     upfault::ScenarioResult r;
-    r.scenario = &s;
+    r.scenario = std::make_shared<const upfault::Scenario>(s);
     r.client = client;
     r.verdict = upfault::evaluate(s, client, {}, upfault::ProxyTimeouts{});
     if (r.verdict.reason.empty()) std::abort();

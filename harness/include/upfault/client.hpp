@@ -6,35 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "upfault/observed.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {
 
-/// How the client's exchange with the proxy ended.
-enum class Ending {
-  complete,        ///< a complete response was received
-  closed_early,    ///< the proxy closed (FIN) before a complete response
-  reset,           ///< the proxy reset the connection (ECONNRESET)
-  timed_out,       ///< nothing ended the exchange before the client's deadline
-  invalid,         ///< the proxy sent bytes that are not a valid HTTP response
-  connect_failed,  ///< the proxy could not be reached (a harness or setup problem)
-};
-[[nodiscard]] std::string_view to_string(Ending e);
-
-/// What the client saw.
-struct ClientResult {
-  Ending ending = Ending::timed_out;
-  std::string error;                 ///< detail for connect_failed / invalid / reset
-  std::string raw;                   ///< bytes received (first 64 KiB)
-  std::size_t raw_total = 0;
-  bool header_complete = false;
-  std::optional<ResponseImage> response;  ///< set when the header was complete; its body: the first 64 KiB read
-  std::uint64_t body_size = 0;       ///< every body byte received (of the final response)
-  std::string body_digest;           ///< SHA-1 (hex) of those bytes: compares a body beyond the 64 KiB kept
-  std::vector<int> interim;          ///< 1xx statuses seen before the final response
-  Millis elapsed{0};                 ///< request sent → exchange ended
-  std::optional<Millis> first_byte;  ///< request sent → first response byte
-};
 
 /// Options of one exchange.
 struct FetchOptions {

@@ -8,17 +8,6 @@
 
 namespace upfault {
 
-/// A problem in a scenario file, with where it is.
-struct LoadError {
-  SourceLocation where;
-  std::string message;
-  [[nodiscard]] std::string str() const;  ///< "file:line:col: error: message"
-};
-
-/// A LoadError built member by member (GCC 12 at -O3 flags the braced nested aggregate
-/// `{{file, 1, 1}, message}` as "may be used uninitialized", a false positive).
-[[nodiscard]] LoadError make_load_error(std::string file, int line, int column, std::string message);
-
 /// Every scenario that loaded, and every error; one broken file never hides the others.
 struct LoadResult {
   std::vector<Scenario> scenarios;

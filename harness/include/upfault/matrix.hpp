@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "upfault/runner.hpp"
+#include "upfault/observed.hpp"
 
 namespace upfault {
 

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "upfault/duration.hpp"
-#include "upfault/loader.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {

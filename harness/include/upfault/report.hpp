@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "upfault/runner.hpp"
+#include "upfault/observed.hpp"
 
 namespace upfault {
 

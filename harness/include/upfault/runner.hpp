@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "upfault/client.hpp"
+#include "upfault/observed.hpp"
 #include "upfault/proxy.hpp"
 #include "upfault/scenario.hpp"
 #include "upfault/upstream.hpp"
@@ -13,14 +14,6 @@
 
 namespace upfault {
 
-/// The outcome of one scenario.
-struct ScenarioResult {
-  const Scenario* scenario = nullptr;
-  Verdict verdict;
-  ClientResult client;
-  UpstreamLog upstream;
-  std::string proxy_crash;  ///< set when the proxy died while handling this scenario ("killed by signal 6")
-};
 
 struct RunOptions {
   std::string proxy_host = "127.0.0.1";
@@ -38,12 +31,6 @@ struct RunOptions {
 [[nodiscard]] std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios,
                                                         FakeUpstream& upstream, const RunOptions& options);
 
-/// Who was tested: shown in reports.
-struct ProxyInfo {
-  std::string name;
-  std::string version;
-  std::string url;
-};
 
 /// A whole run: a fake upstream, the proxy (started from a profile, or reached at a URL), the scenarios.
 struct SuiteOptions {

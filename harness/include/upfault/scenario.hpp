@@ -24,6 +24,17 @@ struct SourceLocation {
   [[nodiscard]] std::string str() const;  ///< "file:line:col"
 };
 
+/// A problem in an input file (a scenario, a profile), with where it is.
+struct LoadError {
+  SourceLocation where;
+  std::string message;
+  [[nodiscard]] std::string str() const;  ///< "file:line:col: error: message"
+};
+
+/// A LoadError built member by member (GCC 12 at -O3 flags the braced nested aggregate
+/// `{{file, 1, 1}, message}` as "may be used uninitialized", a false positive).
+[[nodiscard]] LoadError make_load_error(std::string file, int line, int column, std::string message);
+
 /// How strongly the RFC requires the expected behaviour.
 enum class Level { must, should, may };
 [[nodiscard]] std::string_view to_string(Level level);

@@ -8,26 +8,11 @@
 #include <string_view>
 #include <vector>
 
+#include "upfault/observed.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {
 
-/// What one upstream connection saw.
-struct ConnectionLog {
-  std::chrono::steady_clock::time_point accepted;
-  std::string received;      ///< bytes read from the proxy (first 64 KiB)
-  std::size_t received_total = 0;
-  std::size_t sent_total = 0;
-  int requests = 0;          ///< request heads read on this connection for this scenario
-  bool reused = false;       ///< the connection served another scenario's request before this one
-  std::string ended;         ///< how it ended: "fin", "rst", "peer closed", "reused for NAME", "error: …"
-};
-
-/// Everything the upstream saw for one scenario.
-struct UpstreamLog {
-  std::vector<ConnectionLog> connections;
-  [[nodiscard]] int requests() const;
-};
 
 /// The routing key of a request target: the path segment after "/__upfault/".
 [[nodiscard]] std::string route_key(std::string_view target);

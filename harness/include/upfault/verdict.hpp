@@ -3,25 +3,11 @@
 #include <string>
 #include <string_view>
 
-#include "upfault/client.hpp"
+#include "upfault/observed.hpp"
 #include "upfault/scenario.hpp"
-#include "upfault/upstream.hpp"
 
 namespace upfault {
 
-/// Result classes, as cache-tests.fyi has them.
-enum class VerdictKind {
-  pass,      ///< an accepted outcome
-  stricter,  ///< an informative outcome: stricter than the RFC requires, not a failure
-  fail,      ///< the proxy did something the scenario does not accept
-  error,     ///< the harness or setup failed; says nothing about the proxy
-};
-[[nodiscard]] std::string_view to_string(VerdictKind k);
-
-struct Verdict {
-  VerdictKind kind = VerdictKind::error;
-  std::string reason;  ///< a sentence a person can act on
-};
 
 /// Judges one exchange. `timeouts` resolve relative durations in timing bounds.
 [[nodiscard]] Verdict evaluate(const Scenario& scenario, const ClientResult& client,

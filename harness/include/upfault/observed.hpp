@@ -1,0 +1,106 @@
+#pragma once
+/// What happened, as plain data — what scenario.hpp is for what should happen: what the client
+/// saw, what each upstream connection saw, the verdict, and a scenario's result. The judge and
+/// the reporters depend on this and on scenario.hpp only, never on sockets, the server or the runner.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "upfault/scenario.hpp"
+
+namespace upfault {
+
+/// How the client's exchange with the proxy ended.
+enum class Ending {
+  complete,        ///< a complete response was received
+  closed_early,    ///< the proxy closed (FIN) before a complete response
+  reset,           ///< the proxy reset the connection (ECONNRESET)
+  timed_out,       ///< nothing ended the exchange before the client's deadline
+  invalid,         ///< the proxy sent bytes that are not a valid HTTP response
+  connect_failed,  ///< the proxy could not be reached (a harness or setup problem)
+};
+[[nodiscard]] std::string_view to_string(Ending e);
+
+/// What the client saw.
+struct ClientResult {
+  Ending ending = Ending::timed_out;
+  std::string error;                 ///< detail for connect_failed / invalid / reset
+  std::string raw;                   ///< bytes received (first 64 KiB)
+  std::size_t raw_total = 0;
+  bool header_complete = false;
+  std::optional<ResponseImage> response;  ///< set when the header was complete; its body: the first 64 KiB read
+  std::uint64_t body_size = 0;       ///< every body byte received (of the final response)
+  std::string body_digest;           ///< SHA-1 (hex) of those bytes: compares a body beyond the 64 KiB kept
+  std::vector<int> interim;          ///< 1xx statuses seen before the final response
+  Millis elapsed{0};                 ///< request sent → exchange ended
+  std::optional<Millis> first_byte;  ///< request sent → first response byte
+};
+
+/// How an upstream connection ended, as the fake upstream saw it.
+enum class ConnectionEnd {
+  open,           ///< still open when the log was read
+  fin,            ///< the script closed it with FIN
+  rst,            ///< the script reset it
+  peer_closed,    ///< the proxy closed it
+  peer_reset,     ///< the proxy reset it
+  timed_out,      ///< a step's wait ran out
+  capped,         ///< held longer than the connection cap
+  reused,         ///< the proxy sent another scenario's request on it (see that scenario's log)
+  after_close,    ///< the request arrived on a connection the upstream had already closed: never answered
+  error,          ///< a socket error (see `ended`)
+};
+[[nodiscard]] std::string_view to_string(ConnectionEnd e);
+
+/// What one upstream connection saw.
+struct ConnectionLog {
+  std::chrono::steady_clock::time_point accepted;
+  std::string received;      ///< bytes read from the proxy (first 64 KiB)
+  std::size_t received_total = 0;
+  std::size_t sent_total = 0;
+  int requests = 0;          ///< request heads read on this connection for this scenario
+  bool reused = false;       ///< the connection served another scenario's request before this one
+  ConnectionEnd end = ConnectionEnd::open;
+  std::string ended;         ///< how it ended, in words ("fin", "half-closed, then peer closed", …)
+};
+
+/// Everything the upstream saw for one scenario.
+struct UpstreamLog {
+  std::vector<ConnectionLog> connections;
+  [[nodiscard]] int requests() const;
+};
+
+/// Result classes, as cache-tests.fyi has them.
+enum class VerdictKind {
+  pass,      ///< an accepted outcome
+  stricter,  ///< an informative outcome: stricter than the RFC requires, not a failure
+  fail,      ///< the proxy did something the scenario does not accept
+  error,     ///< the harness or setup failed; says nothing about the proxy
+};
+[[nodiscard]] std::string_view to_string(VerdictKind k);
+
+struct Verdict {
+  VerdictKind kind = VerdictKind::error;
+  std::string reason;  ///< a sentence a person can act on
+};
+
+/// Who was tested: shown in reports.
+struct ProxyInfo {
+  std::string name;
+  std::string version;
+  std::string url;
+};
+
+/// The outcome of one scenario. It shares its scenario, so it stays valid on its own.
+struct ScenarioResult {
+  std::shared_ptr<const Scenario> scenario;
+  Verdict verdict;
+  ClientResult client;
+  UpstreamLog upstream;
+  std::string proxy_crash;  ///< set when the proxy died while handling this scenario ("killed by signal 6")
+};
+
+}  // namespace upfault
