@@ -61,7 +61,7 @@ TEST_P(Profile, PassthroughAndTimingMatchThePublishedMatrix) {
   o.profile = profile;
   o.run.timeouts = profile->timeouts;
   o.run.jobs = 1;  // as the matrix runs it
-  o.run.default_deadline = o.run.timeouts.read * 4 + Millis{2000};
+  o.run.default_deadline = default_deadline(o.run.timeouts);
   auto run = run_suite(subset, o);
   ASSERT_EQ(run.setup_error, "");
   EXPECT_FALSE(run.proxy.version.empty()) << name << " reported no version";

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "upfault/loader.hpp"
+#include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
 
 namespace upfault::test {
@@ -40,7 +41,7 @@ inline SuiteRun run_profile(const std::string& name, const std::vector<Scenario>
   SuiteOptions o;
   o.profile = profile;
   o.run.timeouts = profile ? profile->timeouts : ProxyTimeouts{};
-  o.run.default_deadline = o.run.timeouts.read * 4 + Millis{2000};
+  o.run.default_deadline = default_deadline(o.run.timeouts);
   auto run = run_suite(scenarios, o);
   EXPECT_EQ(run.setup_error, "");
   EXPECT_EQ(run.proxy_died, "");

@@ -9,7 +9,7 @@
 #include "options.hpp"
 #include "upfault/bench.hpp"
 #include "upfault/proxy.hpp"
-#include "upfault/upstream.hpp"
+#include "upfault/rig.hpp"
 
 namespace upfault::cli {
 
@@ -148,16 +148,11 @@ int bench(const BenchArgs& a) {
     return kInputError;
   }
   BenchTarget target;
-  std::optional<FakeUpstream> upstream;
-  ProxyProcess process;
+  std::unique_ptr<Rig> rig;
   if (!a.url.empty()) {
-    auto hp = parse_host_port(a.url, err);
+    auto hp = parse_proxy_address(a.url, a.allow_remote, err);
     if (!hp) {
       fmt::print(stderr, "upfault bench: --url: {}\n", err);
-      return kInputError;
-    }
-    if (!is_loopback(hp->host) && !a.allow_remote) {
-      fmt::print(stderr, "upfault bench: {} is not a loopback address; pass --allow-remote to load another host\n", hp->host);
       return kInputError;
     }
     o.host = hp->host;
@@ -171,27 +166,20 @@ int bench(const BenchArgs& a) {
       fmt::print(stderr, "upfault bench: {}\n", load_error.str());
       return kInputError;
     }
-    FakeUpstream::Options uo;
-    uo.timeouts = profile->timeouts;
-    uo.keep_logs = false;
-    uo.threads = a.upstream_threads;
-    try {
-      upstream.emplace(uo);
-    } catch (const std::exception& e) {
-      fmt::print(stderr, "upfault bench: the fake upstream cannot listen: {}\n", e.what());
-      return kProxyError;
-    }
-    for (const auto& s : suite.scenarios) upstream->add(s);
-    upstream->start();
-    if (!process.start(*profile, upstream->ports(), err)) {
+    RigOptions rio;
+    rio.profile = *profile;
+    rio.upstream.keep_logs = false;
+    rio.upstream.threads = a.upstream_threads;
+    rig = Rig::start(suite.scenarios, std::move(rio), err);
+    if (!rig) {
       if (interrupt::received()) return interrupt::exit_status();
       fmt::print(stderr, "upfault bench: {}\n", err);
       return kProxyError;
     }
-    o.port = process.port();
+    o.port = rig->proxy_port();
     target.proxy = profile->name;
-    target.proxy_version = proxy_version(*profile);
-    target.url = fmt::format("http://127.0.0.1:{}", o.port);
+    target.proxy_version = rig->info().version;
+    target.url = rig->info().url;
   }
 
   if (!a.quiet) {
@@ -227,12 +215,11 @@ int bench(const BenchArgs& a) {
     return kInputError;
   }
   if (tty && !a.quiet) fmt::print(stderr, "\r\x1b[K");
-  if (!target.proxy.empty() && !process.alive()) {
-    fmt::print(stderr, "upfault bench: {} {} during the bench\n{}\n", target.proxy, process.exit_description(),
-               process.log_tail());
+  if (rig && !rig->process()->alive()) {
+    fmt::print(stderr, "upfault bench: {} {} during the bench\n{}\n", target.proxy, rig->process()->exit_description(),
+               rig->process()->log_tail());
   }
-  process.stop();
-  if (upstream) upstream->stop();
+  if (rig) rig->stop();
   print_result(o, r);
   if (r.interrupted) fmt::print(stderr, "upfault bench: stopped by {} after {:.1f} s of measurement\n",
                                 strsignal(r.interrupted), r.seconds);

@@ -13,6 +13,7 @@
 #include "options.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
 #include "upfault/report.hpp"
 
@@ -133,7 +134,7 @@ int matrix(const MatrixArgs& a) {
       so.profile = profiles[i];
       so.run.timeouts = profiles[i].timeouts;
       so.run.jobs = a.jobs;
-      so.run.default_deadline = so.run.timeouts.read * 4 + Millis{2000};
+      so.run.default_deadline = default_deadline(so.run.timeouts);
       auto run = run_suite(suite.scenarios, so);
       auto& col = columns[i];
       col.proxy = run.proxy;

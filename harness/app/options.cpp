@@ -1,55 +1,11 @@
 #include "options.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fmt/format.h>
 
 namespace upfault::cli {
-
-std::optional<HostPort> parse_host_port(std::string text, std::string& error, bool allow_any_port) {
-  if (text.rfind("http://", 0) == 0) text = text.substr(7);
-  HostPort hp;
-  if (auto slash = text.find('/'); slash != std::string::npos) {
-    hp.path = text.substr(slash);
-    text = text.substr(0, slash);
-  }
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      error = fmt::format("\"{}\" is not [IPv6]:PORT", text);
-      return std::nullopt;
-    }
-    hp.host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos) {
-      error = fmt::format("\"{}\" has no port; write HOST:PORT", text);
-      return std::nullopt;
-    }
-    hp.host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (hp.host == "localhost") hp.host = "127.0.0.1";
-  unsigned value = 0;
-  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (ec != std::errc{} || p != port.data() + port.size() || (value == 0 && !allow_any_port) || value > 65535) {
-    error = fmt::format("\"{}\" is not a port number", port);
-    return std::nullopt;
-  }
-  hp.port = static_cast<std::uint16_t>(value);
-  return hp;
-}
-
-bool is_loopback(const std::string& host) {
-  if (host == "localhost") return true;
-  boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(host, ec);
-  return !ec && address.is_loopback();
-}
 
 std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text, std::string& error) {
   auto number = [](std::string_view s) -> std::optional<unsigned> {

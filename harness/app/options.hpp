@@ -10,21 +10,11 @@
 #include <CLI/CLI.hpp>
 
 #include "upfault/duration.hpp"
+#include "upfault/rig.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault::cli {
 
-struct HostPort {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string path = "/";  ///< what follows the authority, e.g. "/__upfault/ok/" ("/" when none)
-};
-
-/// "http://127.0.0.1:8080", "127.0.0.1:8080", "[::1]:8080", "localhost:8080", each with an optional path.
-std::optional<HostPort> parse_host_port(std::string text, std::string& error, bool allow_any_port = false);
-/// True for an IP address in 127.0.0.0/8 or ::1 (parsed as an address, not compared as text),
-/// and for "localhost".
-bool is_loopback(const std::string& host);
 /// "I/N" with 1 <= I <= N <= 10000, digits only.
 std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text, std::string& error);
 

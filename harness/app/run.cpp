@@ -9,6 +9,7 @@
 #include "options.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/report.hpp"
+#include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
 
 namespace upfault::cli {
@@ -78,14 +79,9 @@ int run(const RunArgs& a) {
     }
     so.run.timeouts = so.profile->timeouts;
   } else {
-    auto hp = parse_host_port(a.proxy_url, err);
+    auto hp = parse_proxy_address(a.proxy_url, a.allow_remote, err);
     if (!hp) {
       fmt::print(stderr, "upfault run: --proxy-url: {}\n", err);
-      return kInputError;
-    }
-    if (!is_loopback(hp->host) && !a.allow_remote) {
-      fmt::print(stderr, "upfault run: {} is not a loopback address; pass --allow-remote to test a proxy "
-                         "on another host\n", hp->host);
       return kInputError;
     }
     so.proxy_host = hp->host;
@@ -102,7 +98,7 @@ int run(const RunArgs& a) {
     *field = *v;
   }
   so.run.jobs = a.jobs;
-  so.run.default_deadline = so.run.timeouts.read * 4 + Millis{2000};
+  so.run.default_deadline = default_deadline(so.run.timeouts);
   if (!a.deadline.empty()) {
     auto v = parse_fixed(a.deadline, err);
     if (!v) {

@@ -3,7 +3,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "upfault/interrupt.hpp"
-#include "upfault/upstream.hpp"
+#include "upfault/rig.hpp"
 
 namespace upfault::cli {
 
@@ -33,7 +33,8 @@ int serve(const ServeArgs& a) {
     fmt::print(stderr, "upfault serve: {} is not a loopback address; pass --allow-remote to listen there\n", hp->host);
     return kInputError;
   }
-  FakeUpstream::Options o;
+  RigOptions rio;  // no proxy: the fake upstream stands alone
+  FakeUpstream::Options& o = rio.upstream;
   o.host = hp->host;
   o.ports = a.ports;
   o.ports.scripted = hp->port;
@@ -49,15 +50,12 @@ int serve(const ServeArgs& a) {
     *field = *v;
   }
 
-  std::optional<FakeUpstream> up;
-  try {
-    up.emplace(o);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "upfault serve: cannot listen on {}:{}: {}\n", hp->host, hp->port, e.what());
+  auto rig = Rig::start(suite.scenarios, std::move(rio), err);
+  if (!rig) {
+    fmt::print(stderr, "upfault serve: {}\n", err);
     return kInputError;
   }
-  for (const auto& s : suite.scenarios) up->add(s);
-  up->start();
+  FakeUpstream* up = &rig->upstream();
   fmt::print("upfault serve: {} scenarios on http://{}:{}\n  ({})\n", suite.scenarios.size(), hp->host, up->port(),
              describe_ports(up->ports()));
   fmt::print("route a request to a scenario with the path /__upfault/NAME/, e.g.\n"
@@ -66,7 +64,7 @@ int serve(const ServeArgs& a) {
              suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name);
   std::fflush(stdout);
   (void)interrupt::wait();
-  up->stop();
+  rig->stop();
   return interrupt::exit_status();
 }
 

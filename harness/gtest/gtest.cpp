@@ -7,6 +7,7 @@
 
 #include "upfault/loader.hpp"
 #include "upfault/proxy.hpp"
+#include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
 
 namespace upfault::gtest {
@@ -26,50 +27,41 @@ class World : public ::testing::Environment {
       : scenarios_(std::move(scenarios)), options_(std::move(options)) {}
 
   void SetUp() override {
-    ProxyTimeouts timeouts = options_.timeouts;
+    RigOptions rio;
+    rio.upstream.ports = options_.ports;
+    rio.upstream.timeouts = options_.timeouts;
     if (!options_.proxy.empty()) {
       LoadError err;
-      profile_ = find_profile(options_.proxy, default_profile_dirs(), err);
-      if (!profile_) {
+      rio.profile = find_profile(options_.proxy, default_profile_dirs(), err);
+      if (!rio.profile) {
         setup_error_ = err.str();
         return;
       }
-      timeouts = profile_->timeouts;
-    }
-    FakeUpstream::Options uo;
-    uo.ports = options_.ports;
-    uo.timeouts = timeouts;
-    upstream_ = std::make_unique<FakeUpstream>(uo);
-    for (const auto& s : scenarios_) upstream_->add(s);
-    upstream_->start();
-    run_.timeouts = timeouts;
-    run_.jobs = 1;
-    run_.default_deadline = timeouts.read * 4 + Millis{2000};
-    if (profile_) {
-      proxy_ = std::make_unique<ProxyProcess>();
-      if (!proxy_->start(*profile_, upstream_->ports(), setup_error_)) return;
-      run_.proxy_port = proxy_->port();
     } else {
-      auto colon = options_.proxy_url.rfind(':');
-      run_.proxy_host = options_.proxy_url.substr(0, colon);
-      if (run_.proxy_host.rfind("http://", 0) == 0) run_.proxy_host = run_.proxy_host.substr(7);
-      run_.proxy_port = static_cast<std::uint16_t>(std::stoi(options_.proxy_url.substr(colon + 1)));
+      rio.proxy = parse_proxy_address(options_.proxy_url, /*allow_remote=*/false, setup_error_);
+      if (!rio.proxy) return;
     }
+    rig_ = Rig::start(scenarios_, std::move(rio), setup_error_);
+    if (!rig_) return;
+    run_.timeouts = rig_->timeouts();
+    run_.jobs = 1;
+    run_.default_deadline = default_deadline(run_.timeouts);
+    run_.proxy_host = rig_->proxy_host();
   }
 
   [[nodiscard]] const std::vector<Scenario>& scenarios() const { return scenarios_; }
 
   void TearDown() override {
-    if (proxy_) proxy_->stop();
-    if (upstream_) upstream_->stop();
+    if (rig_) rig_->stop();
   }
 
   void run(const Scenario& s) {
     ASSERT_EQ(setup_error_, "") << "the proxy under test could not be started";
-    if (proxy_) {
-      ASSERT_TRUE(proxy_->alive()) << "the proxy is gone: " << proxy_->exit_description();
+    if (auto* process = rig_->process()) {
+      ASSERT_TRUE(process->alive()) << "the proxy is gone: " << process->exit_description();
     }
-    auto r = run_scenarios({s}, *upstream_, run_);
+    run_.proxy_port = rig_->proxy_port();
+    auto r = run_scenarios({s}, rig_->upstream(), run_);
     ASSERT_EQ(r.size(), 1u);
     const auto& v = r[0].verdict;
     ASSERT_NE(v.kind, VerdictKind::error) << v.reason;
@@ -81,9 +73,7 @@ class World : public ::testing::Environment {
  private:
   std::vector<Scenario> scenarios_;
   Options options_;
-  std::optional<ProxyProfile> profile_;
-  std::unique_ptr<FakeUpstream> upstream_;
-  std::unique_ptr<ProxyProcess> proxy_;
+  std::unique_ptr<Rig> rig_;
   RunOptions run_;
   std::string setup_error_;
 };

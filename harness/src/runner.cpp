@@ -7,6 +7,7 @@
 
 #include "client_async.hpp"
 #include "upfault/interrupt.hpp"
+#include "upfault/rig.hpp"
 
 namespace upfault {
 
@@ -79,34 +80,32 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
 namespace {
 
 // One scenario at a time, so a proxy's crash is pinned on the scenario that caused it; the proxy
-// is then restarted for the next one. `ro.proxy_port` follows the restarted proxy.
-void run_with_restarts(const std::vector<Scenario>& scenarios, FakeUpstream& upstream, const ProxyProfile& profile,
-                       std::unique_ptr<ProxyProcess>& process, RunOptions& ro, SuiteRun& run) {
+// is then restarted for the next one.
+void run_with_restarts(const std::vector<Scenario>& scenarios, Rig& rig, const RunOptions& ro, SuiteRun& run) {
   std::vector<Scenario> one(1);
   RunOptions inner = ro;
   inner.on_result = nullptr;  // reported below, once the crash check has had its say
   for (const auto& s : scenarios) {
     one[0] = s;
-    inner.proxy_port = ro.proxy_port;
-    auto r = run_scenarios(one, upstream, inner);
+    inner.proxy_port = rig.proxy_port();
+    auto r = run_scenarios(one, rig.upstream(), inner);
     if (r.empty()) return;  // interrupted
     // A proxy that crashes while handling the request ends the client's connection by dying:
     // the close the client saw is then followed by the proxy's exit, which is waited for (not
     // guessed from a time window).
-    const bool crashed = !process->alive() || (r[0].client.ending != Ending::complete && process->dying());
+    auto& process = *rig.process();
+    const bool crashed = !process.alive() || (r[0].client.ending != Ending::complete && process.dying());
     if (crashed) {
-      r[0].proxy_crash = process->exit_description();
+      r[0].proxy_crash = process.exit_description();
       r[0].verdict = {VerdictKind::fail, fmt::format("the proxy crashed while handling this scenario ({}); {}",
-                                                     process->exit_description(), describe(r[0].client))};
+                                                     process.exit_description(), describe(r[0].client))};
       ++run.crashes;
-      process = std::make_unique<ProxyProcess>();
       std::string error;
-      if (!process->start(profile, upstream.ports(), error)) {
+      if (!rig.restart_proxy(error)) {
         run.proxy_died = "could not be restarted after a crash: " + error;
         run.results.push_back(std::move(r[0]));
         return;
       }
-      ro.proxy_port = process->port();
     }
     if (ro.on_result) ro.on_result(r[0]);
     run.results.push_back(std::move(r[0]));
@@ -117,52 +116,42 @@ void run_with_restarts(const std::vector<Scenario>& scenarios, FakeUpstream& ups
 
 SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
   SuiteRun run;
-  FakeUpstream::Options uo;
-  uo.ports = options.ports;
-  uo.timeouts = options.run.timeouts;
-  uo.verbose = options.verbose_upstream;
-  std::optional<FakeUpstream> upstream;
-  try {
-    upstream.emplace(uo);
-  } catch (const std::exception& e) {
-    run.setup_error = fmt::format("the fake upstream cannot listen on 127.0.0.1:{}: {}", options.ports.scripted, e.what());
+  RigOptions rio;
+  rio.upstream.ports = options.ports;
+  rio.upstream.timeouts = options.run.timeouts;
+  rio.upstream.verbose = options.verbose_upstream;
+  if (options.profile) {
+    rio.profile = options.profile;
+    rio.profile->timeouts = options.run.timeouts;  // the config is rendered with the timeouts the verdicts assume
+  } else {
+    rio.proxy = HostPort{options.proxy_host, options.proxy_port, "/"};
+  }
+  auto rig = Rig::start(scenarios, std::move(rio), run.setup_error);
+  if (!rig) {
+    run.interrupted = interrupt::received();
     return run;
   }
-  for (const auto& s : scenarios) upstream->add(s);
-  upstream->start();
+  run.proxy = rig->info();
+  if (options.on_ready) options.on_ready(run.proxy, rig->upstream().ports());
 
   RunOptions ro = options.run;
-  std::optional<ProxyProfile> profile = options.profile;
-  auto process = std::make_unique<ProxyProcess>();
-  if (profile) {
-    profile->timeouts = ro.timeouts;  // the config is rendered with the timeouts the verdicts assume
-    run.proxy.name = profile->name;
-    run.proxy.version = proxy_version(*profile);
-    if (!process->start(*profile, upstream->ports(), run.setup_error)) return run;
-    ro.proxy_host = "127.0.0.1";
-    ro.proxy_port = process->port();
-  } else {
-    run.proxy.name = "proxy-url";
-    ro.proxy_host = options.proxy_host;
-    ro.proxy_port = options.proxy_port;
-  }
-  run.proxy.url = fmt::format("http://{}:{}", ro.proxy_host, ro.proxy_port);
-  if (options.on_ready) options.on_ready(run.proxy, upstream->ports());
-
+  ro.proxy_host = rig->proxy_host();
+  ro.proxy_port = rig->proxy_port();
   const auto t0 = Clock::now();
-  if (profile && options.restart_after_crash && ro.jobs == 1) {
-    run_with_restarts(scenarios, *upstream, *profile, process, ro, run);
+  ProxyProcess* process = rig->process();
+  if (process && options.restart_after_crash && ro.jobs == 1) {
+    run_with_restarts(scenarios, *rig, ro, run);
+    process = rig->process();
   } else {
-    run.results = run_scenarios(scenarios, *upstream, ro);
+    run.results = run_scenarios(scenarios, rig->upstream(), ro);
     // A proxy that died while the last scenarios ran still died during the run.
-    if (profile && process->alive()) (void)process->dying();
+    if (process && process->alive()) (void)process->dying();
   }
   run.interrupted = interrupt::received();
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (profile && !process->alive() && run.proxy_died.empty())
+  if (process && !process->alive() && run.proxy_died.empty())
     run.proxy_died = fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
-  process->stop();
-  upstream->stop();
+  rig->stop();
   return run;
 }
 

@@ -1,0 +1,82 @@
+#pragma once
+/// The rig: upfault's fake upstream and the proxy under test, started together and stopped in
+/// reverse order (Envoy's BaseIntegrationTest fixture, VTest's -vcl+backend). run, matrix,
+/// bench, serve and the GoogleTest layer all stand on it, so where the proxy is, how long a
+/// client waits by default, and what counts as loopback are decided here once.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "upfault/observed.hpp"
+#include "upfault/proxy.hpp"
+#include "upfault/scenario.hpp"
+#include "upfault/upstream.hpp"
+
+namespace upfault {
+
+/// An address given on the command line: "http://127.0.0.1:8080/path", "127.0.0.1:8080",
+/// "[::1]:8080", "localhost:8080".
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string path = "/";  ///< what follows the authority ("/" when none)
+};
+/// Parses an address; `allow_any_port` accepts port 0 (for a listen address: the kernel picks).
+[[nodiscard]] std::optional<HostPort> parse_host_port(std::string text, std::string& error,
+                                                      bool allow_any_port = false);
+/// True for an IP address in 127.0.0.0/8 or ::1 (parsed as an address, not compared as text),
+/// and for "localhost".
+[[nodiscard]] bool is_loopback(const std::string& host);
+/// parse_host_port, then the loopback check: outside loopback is an error unless `allow_remote`.
+[[nodiscard]] std::optional<HostPort> parse_proxy_address(const std::string& text, bool allow_remote,
+                                                          std::string& error);
+
+/// The client's deadline where a scenario sets no `within`: 4 × read_timeout + 2 s.
+[[nodiscard]] Millis default_deadline(const ProxyTimeouts& timeouts);
+
+/// What to start.
+struct RigOptions {
+  std::optional<ProxyProfile> profile;  ///< upfault starts this proxy; its timeouts are the run's
+  std::optional<HostPort> proxy;        ///< or: a proxy the user started, reached here
+  FakeUpstream::Options upstream;       ///< ports, timeouts, threads, logs of the fake upstream
+};
+
+class Rig {
+ public:
+  /// Starts the fake upstream serving `scenarios`, then the proxy (from the profile) against it.
+  /// Without a profile or an address, the upstream stands alone (upfault serve). On failure
+  /// returns null and `error` says why; nothing stays running.
+  [[nodiscard]] static std::unique_ptr<Rig> start(const std::vector<Scenario>& scenarios, RigOptions options,
+                                                  std::string& error);
+  ~Rig();  ///< stop()
+  Rig(const Rig&) = delete;
+  Rig& operator=(const Rig&) = delete;
+
+  /// The proxy first (its whole process group), then the upstream. Idempotent.
+  void stop();
+  /// After the started proxy died: starts it again (new port). False with `error` when it cannot.
+  [[nodiscard]] bool restart_proxy(std::string& error);
+
+  [[nodiscard]] FakeUpstream& upstream() { return *upstream_; }
+  /// The proxy upfault started (null for a proxy reached at an address, or none).
+  [[nodiscard]] ProxyProcess* process() { return process_.get(); }
+  [[nodiscard]] const std::string& proxy_host() const { return host_; }
+  [[nodiscard]] std::uint16_t proxy_port() const;
+  [[nodiscard]] const ProxyTimeouts& timeouts() const { return timeouts_; }
+  /// Who is tested: the profile's name and version, or "proxy-url"; and where.
+  [[nodiscard]] ProxyInfo info() const;
+
+ private:
+  Rig() = default;
+  RigOptions options_;
+  ProxyTimeouts timeouts_;
+  std::unique_ptr<FakeUpstream> upstream_;
+  std::unique_ptr<ProxyProcess> process_;
+  std::string host_ = "127.0.0.1";
+  std::uint16_t port_ = 0;
+  std::string version_;
+};
+
+}  // namespace upfault
