@@ -9,6 +9,7 @@
 
 #include "support.hpp"
 #include "upfault/loader.hpp"
+#include "upfault/matrix.hpp"
 #include "upfault/proxy.hpp"
 #include "upfault/verdict.hpp"
 
@@ -158,4 +159,28 @@ TEST(HostileProfile, BadVersionRegexIsALocatedError) {
   EXPECT_FALSE(p);
   EXPECT_EQ(error.where.line, 2) << error.str();
   EXPECT_NE(error.message.find("version_regex"), std::string::npos) << error.str();
+}
+
+// A typo in a quirks.toml is an error at its place with a did-you-mean, not a quirk silently lost.
+TEST(HostileProfile, QuirksTypoIsALocatedError) {
+  TempDir dir;
+  std::ofstream(dir.path / "quirks.toml") << "[[quirk]]\nscenarios = [\"x\"]\nsumary = \"s\"\n";
+  std::string error;
+  (void)load_quirks(dir.path, error);
+  EXPECT_NE(error.find("quirks.toml:3:1: unknown key \"sumary\" in a [[quirk]]; did you mean \"summary\"?"),
+            std::string::npos)
+      << error;
+}
+
+// Every shipped quirks.toml reads cleanly.
+TEST(HostileProfile, ShippedQuirksLoad) {
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(UPFAULT_SOURCE_DIR "/proxies")) {
+    if (!fs::exists(e.path() / "quirks.toml")) continue;
+    ++files;
+    std::string error;
+    (void)load_quirks(e.path(), error);
+    EXPECT_EQ(error, "") << e.path();
+  }
+  EXPECT_GE(files, 3);
 }

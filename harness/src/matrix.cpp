@@ -36,12 +36,18 @@ ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
     error = fmt::format("{}:{}:{}: {}", file.string(), problem.line, problem.column, problem.message);
     return out;
   }
+  auto fail = [&](const InputProblem& p) {
+    error = fmt::format("{}:{}:{}: {}", file.string(), p.line, p.column, p.message);
+    return ProxyNotes{};
+  };
   {
     const auto& t = *parsed;
+    if (auto p = unknown_key(t, {"quirk", "unstable"}, "quirks.toml")) return fail(*p);
     if (auto* list = t.get_as<toml::array>("quirk")) {
       for (auto&& q : *list) {
         auto* qt = q.as_table();
         if (!qt) continue;
+        if (auto p = unknown_key(*qt, {"scenarios", "status", "summary", "link"}, "a [[quirk]]")) return fail(*p);
         Quirk quirk;
         if (auto* a = qt->get_as<toml::array>("scenarios"))
           for (auto&& n : *a)
@@ -57,8 +63,10 @@ ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
     }
     if (auto* list = t.get_as<toml::array>("unstable"))
       for (auto&& u : *list)
-        if (auto* ut = u.as_table())
+        if (auto* ut = u.as_table()) {
+          if (auto p = unknown_key(*ut, {"scenario", "reason"}, "an [[unstable]]")) return fail(*p);
           out.unstable[(*ut)["scenario"].value_or(std::string{})] = (*ut)["reason"].value_or(std::string{});
+        }
   }
   return out;
 }

@@ -3,7 +3,13 @@
 // size and nesting (bounded_input.hpp), then parsed by toml++, every problem at line:column.
 #include <toml++/toml.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+
 #include "bounded_input.hpp"
+#include "util.hpp"
 
 namespace upfault {
 
@@ -27,6 +33,21 @@ namespace upfault {
                std::string(e.description())};
     return std::nullopt;
   }
+}
+
+/// The first key of `t` not in `allowed`, as a located problem with a did-you-mean; nullopt when
+/// every key is known. A typo in a file upfault reads is an error, never silently ignored.
+[[nodiscard]] inline std::optional<InputProblem> unknown_key(const toml::table& t,
+                                                             std::initializer_list<std::string_view> allowed,
+                                                             std::string_view where) {
+  for (auto&& [key, value] : t) {
+    if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+    std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), where);
+    if (auto guess = did_you_mean(key.str(), allowed)) msg += fmt::format("; did you mean \"{}\"?", *guess);
+    else msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
+    return InputProblem{static_cast<int>(key.source().begin.line), static_cast<int>(key.source().begin.column), msg};
+  }
+  return std::nullopt;
 }
 
 }  // namespace upfault
