@@ -36,6 +36,134 @@ struct RunArgs {
   bool quiet = false;
 };
 
+// The three report files, opened before the run.
+struct Reports {
+  OutputFile json, junit, summary;
+  [[nodiscard]] bool open(const RunArgs& a, std::string& err) {
+    return json.open(a.json, err) && junit.open(a.junit, err) && summary.open(a.summary, err);
+  }
+  // Writes each wanted report; kInputError (with the reason on stderr) when any was not written.
+  int write(const SuiteRun& run) {
+    int status = kPassed;
+    std::string err;
+    for (auto [file, make] :
+         {std::pair<OutputFile*, std::string (*)(const ProxyInfo&, const std::vector<ScenarioResult>&, double)>{&json, to_json},
+          {&junit, to_junit}, {&summary, to_markdown_summary}}) {
+      if (file->wanted() && !file->write(make(run.proxy, run.results, run.wall_seconds), err)) {
+        fmt::print(stderr, "upfault run: {}\n", err);
+        status = kInputError;
+      }
+    }
+    return status;
+  }
+};
+
+// The proxy (a profile or an address), timeouts, deadline and ports from the command line;
+// nullopt (the reason on stderr) when any is wrong.
+std::optional<SuiteOptions> suite_options(const RunArgs& a) {
+  SuiteOptions so;
+  std::string err;
+  auto wrong = [&](std::string_view what) {
+    fmt::print(stderr, "upfault run: {}{}\n", what, err);
+    return std::nullopt;
+  };
+  if (a.proxy.empty() == a.proxy_url.empty()) {
+    err = "give either --proxy NAME (upfault starts it) or --proxy-url URL";
+    return wrong("");
+  }
+  if (!a.proxy.empty()) {
+    LoadError load_error;
+    so.profile = find_profile(a.proxy, default_profile_dirs(), load_error);
+    if (!so.profile) {
+      err = load_error.str();
+      return wrong("");
+    }
+    so.run.timeouts = so.profile->timeouts;
+  } else {
+    auto hp = parse_proxy_address(a.proxy_url, a.allow_remote, err);
+    if (!hp) return wrong("--proxy-url: ");
+    so.proxy_host = hp->host;
+    so.proxy_port = hp->port;
+  }
+  for (auto [text, field] : {std::pair{&a.read_timeout, &so.run.timeouts.read},
+                             std::pair{&a.connect_timeout, &so.run.timeouts.connect}}) {
+    if (text->empty()) continue;
+    auto v = parse_fixed(*text, err);
+    if (!v) return wrong("");
+    *field = *v;
+  }
+  so.run.jobs = a.jobs;
+  so.run.default_deadline = default_deadline(so.run.timeouts);
+  if (!a.deadline.empty()) {
+    auto v = parse_fixed(a.deadline, err);
+    if (!v) return wrong("--deadline: ");
+    so.run.default_deadline = *v;
+  }
+  so.ports = a.ports;
+  so.verbose_upstream = a.verbose;
+  return so;
+}
+
+// The header line once the proxy is ready, and a line per result (a progress line on a terminal).
+void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
+  so.on_ready = [&a, total, &so](const ProxyInfo& info, const EndpointPorts& ports) {
+    if (a.quiet) return;
+    fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; jobs {})\n",
+               total, total == 1 ? "" : "s", info.name, info.version.empty() ? "" : " " + info.version, info.url,
+               describe_ports(ports), format_millis(so.run.timeouts.read), format_millis(so.run.timeouts.connect), a.jobs);
+    std::fflush(stdout);
+  };
+  const bool colour = want_colour(stdout);
+  const bool progress = !a.quiet && isatty(fileno(stderr));
+  so.run.on_result = [&a, total, colour, progress, done = std::size_t{0}, failed = std::size_t{0}](
+                         const ScenarioResult& r) mutable {
+    ++done;
+    const bool bad = r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error;
+    failed += bad;
+    if (progress) fmt::print(stderr, "\r\x1b[K");
+    if (!a.quiet || bad) print_result(stdout, r, colour, a.verbose);
+    std::fflush(stdout);
+    if (progress && done < total) fmt::print(stderr, "[{}/{}] {} failed so far…", done, total, failed);
+  };
+}
+
+// scenario → verdict → how often.
+using Outcomes = std::map<std::string, std::map<std::string, int>>;
+
+// Prints every scenario whose verdict changed across --repeat runs; returns how many did.
+int report_unstable(const Outcomes& outcomes, unsigned repeat) {
+  int unstable = 0;
+  for (const auto& [name, counts] : outcomes) {
+    if (counts.size() < 2) continue;
+    ++unstable;
+    std::string parts;
+    for (const auto& [verdict, n] : counts) parts += fmt::format("{}{}×{}", parts.empty() ? "" : ", ", verdict, n);
+    fmt::print("unstable: {} ({})\n", name, parts);
+  }
+  fmt::print("repeat: {} runs, {} scenario{} changed verdict\n", repeat, unstable, unstable == 1 ? "" : "s");
+  return unstable;
+}
+
+// The suite `repeat` times (--repeat); the last run is returned, every run's verdicts counted.
+SuiteRun run_repeated(const std::vector<Scenario>& scenarios, SuiteOptions so, unsigned repeat, Outcomes& outcomes) {
+  SuiteRun run;
+  for (unsigned k = 1; k <= repeat; ++k) {
+    if (k > 1) so.on_ready = nullptr, so.run.on_result = nullptr;
+    run = run_suite(scenarios, so);
+    if (!run.setup_error.empty()) return run;
+    for (const auto& r : run.results) ++outcomes[r.scenario->name][std::string(to_string(r.verdict.kind))];
+    if (repeat > 1) {
+      Tally t;
+      for (const auto& r : run.results) t.add(r.verdict.kind);
+      fmt::print("run {}/{}: {} pass, {} stricter, {} fail, {} error ({:.2f} s)\n", k, repeat, t.pass, t.stricter,
+                 t.fail, t.error, run.wall_seconds);
+      std::fflush(stdout);
+    }
+    if (run.interrupted) break;
+  }
+  return run;
+}
+
 int run(const RunArgs& a) {
   auto suite = load_suite(a.paths, a.filters);
   const int input_status = suite.errors.empty() ? kPassed : kInputError;
@@ -44,13 +172,11 @@ int run(const RunArgs& a) {
     return kInputError;
   }
   // Every report path is opened now: a path that cannot be written fails before the run, not after it.
-  OutputFile json, junit, summary;
+  Reports reports;
   std::string err;
-  for (auto [file, path] : {std::pair{&json, &a.json}, std::pair{&junit, &a.junit}, std::pair{&summary, &a.summary}}) {
-    if (!file->open(*path, err)) {
-      fmt::print(stderr, "upfault run: {}\n", err);
-      return kInputError;
-    }
+  if (!reports.open(a, err)) {
+    fmt::print(stderr, "upfault run: {}\n", err);
+    return kInputError;
   }
   if (!a.shard.empty()) {
     auto shard = parse_shard(a.shard, err);
@@ -64,110 +190,18 @@ int run(const RunArgs& a) {
       return input_status;
     }
   }
-  if (a.proxy.empty() == a.proxy_url.empty()) {
-    fmt::print(stderr, "upfault run: give either --proxy NAME (upfault starts it) or --proxy-url URL\n");
-    return kInputError;
-  }
+  auto so = suite_options(a);
+  if (!so) return kInputError;
+  attach_console(a, suite.scenarios.size(), *so);
 
-  SuiteOptions so;
-  if (!a.proxy.empty()) {
-    LoadError load_error;
-    so.profile = find_profile(a.proxy, default_profile_dirs(), load_error);
-    if (!so.profile) {
-      fmt::print(stderr, "upfault run: {}\n", load_error.str());
-      return kInputError;
-    }
-    so.run.timeouts = so.profile->timeouts;
-  } else {
-    auto hp = parse_proxy_address(a.proxy_url, a.allow_remote, err);
-    if (!hp) {
-      fmt::print(stderr, "upfault run: --proxy-url: {}\n", err);
-      return kInputError;
-    }
-    so.proxy_host = hp->host;
-    so.proxy_port = hp->port;
+  Outcomes outcomes;
+  const SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes);
+  if (run.interrupted && !run.setup_error.empty()) return interrupt::exit_status();
+  if (!run.setup_error.empty()) {
+    fmt::print(stderr, "upfault run: {}\n", run.setup_error);
+    return kProxyError;
   }
-  for (auto [text, field] : {std::pair{&a.read_timeout, &so.run.timeouts.read},
-                             std::pair{&a.connect_timeout, &so.run.timeouts.connect}}) {
-    if (text->empty()) continue;
-    auto v = parse_fixed(*text, err);
-    if (!v) {
-      fmt::print(stderr, "upfault run: {}\n", err);
-      return kInputError;
-    }
-    *field = *v;
-  }
-  so.run.jobs = a.jobs;
-  so.run.default_deadline = default_deadline(so.run.timeouts);
-  if (!a.deadline.empty()) {
-    auto v = parse_fixed(a.deadline, err);
-    if (!v) {
-      fmt::print(stderr, "upfault run: --deadline: {}\n", err);
-      return kInputError;
-    }
-    so.run.default_deadline = *v;
-  }
-  so.ports = a.ports;
-  so.verbose_upstream = a.verbose;
-
-  const bool colour = want_colour(stdout);
-  so.on_ready = [&](const ProxyInfo& info, const EndpointPorts& ports) {
-    if (a.quiet) return;
-    fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; jobs {})\n",
-               suite.scenarios.size(), suite.scenarios.size() == 1 ? "" : "s", info.name,
-               info.version.empty() ? "" : " " + info.version, info.url, describe_ports(ports),
-               format_millis(so.run.timeouts.read), format_millis(so.run.timeouts.connect), a.jobs);
-    std::fflush(stdout);
-  };
-  const bool progress = !a.quiet && isatty(fileno(stderr));
-  std::size_t done = 0, failed = 0;
-  so.run.on_result = [&](const ScenarioResult& r) {
-    ++done;
-    failed += r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error;
-    if (progress) fmt::print(stderr, "\r\x1b[K");
-    if (!a.quiet || r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error)
-      print_result(stdout, r, colour, a.verbose);
-    std::fflush(stdout);
-    if (progress && done < suite.scenarios.size())
-      fmt::print(stderr, "[{}/{}] {} failed so far…", done, suite.scenarios.size(), failed);
-  };
-
-  // --repeat: the same suite again and again; a scenario whose verdict changes is unstable.
-  std::map<std::string, std::map<std::string, int>> outcomes;  // scenario → verdict → count
-  SuiteRun run;
-  for (unsigned k = 1; k <= a.repeat; ++k) {
-    if (a.repeat > 1 && k > 1) {
-      so.on_ready = nullptr;
-      so.run.on_result = nullptr;
-    }
-    run = run_suite(suite.scenarios, so);
-    if (run.interrupted && !run.setup_error.empty()) return interrupt::exit_status();
-    if (!run.setup_error.empty()) {
-      fmt::print(stderr, "upfault run: {}\n", run.setup_error);
-      return kProxyError;
-    }
-    for (const auto& r : run.results) ++outcomes[r.scenario->name][std::string(to_string(r.verdict.kind))];
-    if (a.repeat > 1) {
-      Tally t;
-      for (const auto& r : run.results) t.add(r.verdict.kind);
-      fmt::print("run {}/{}: {} pass, {} stricter, {} fail, {} error ({:.2f} s)\n", k, a.repeat, t.pass, t.stricter,
-                 t.fail, t.error, run.wall_seconds);
-      std::fflush(stdout);
-    }
-    if (run.interrupted) break;
-  }
-  int unstable = 0;
-  if (a.repeat > 1) {
-    for (const auto& [name, counts] : outcomes) {
-      if (counts.size() < 2) continue;
-      ++unstable;
-      std::string parts;
-      for (const auto& [verdict, n] : counts) parts += fmt::format("{}{}×{}", parts.empty() ? "" : ", ", verdict, n);
-      fmt::print("unstable: {} ({})\n", name, parts);
-    }
-    fmt::print("repeat: {} runs, {} scenario{} changed verdict\n", a.repeat, unstable, unstable == 1 ? "" : "s");
-  }
-  int status = unstable ? kFailed : kPassed;
+  int status = a.repeat > 1 && report_unstable(outcomes, a.repeat) ? kFailed : kPassed;
   if (!run.proxy_died.empty()) {
     fmt::print(stderr, "upfault run: {}\nverdicts after that are not about the proxy's behaviour\n", run.proxy_died);
     status = kFailed;
@@ -180,16 +214,7 @@ int run(const RunArgs& a) {
   if (!a.quiet)
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
                static_cast<double>(sum_ms) / 1000.0);
-  int write_status = kPassed;
-  for (auto [file, make] :
-       {std::pair<OutputFile*, std::string (*)(const ProxyInfo&, const std::vector<ScenarioResult>&, double)>{&json, to_json},
-        {&junit, to_junit}, {&summary, to_markdown_summary}}) {
-    if (!file->wanted()) continue;
-    if (!file->write(make(run.proxy, run.results, run.wall_seconds), err)) {
-      fmt::print(stderr, "upfault run: {}\n", err);
-      write_status = kInputError;
-    }
-  }
+  const int write_status = reports.write(run);
   if (run.interrupted) {
     fmt::print(stderr, "upfault run: stopped by {} after {} of {} scenarios; the reports hold those that finished\n",
                strsignal(run.interrupted), run.results.size(), suite.scenarios.size());
