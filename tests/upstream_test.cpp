@@ -2,7 +2,15 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <thread>
 
 #include "support.hpp"
 #include "upfault/http.hpp"
@@ -266,4 +274,38 @@ TEST(FakeUpstream, EndpointsActBeforeAnyRequest) {
   auto held = fetch(fo, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(held.ending, Ending::connect_failed);
   EXPECT_EQ(held.raw_total, 0u);
+}
+
+// At the file-descriptor limit accept fails at once, again and again: the upstream waits 100 ms
+// between tries instead of spinning (upfault serve used a whole core). The count can only be
+// lower on a slower machine, never higher: a spinning loop makes hundreds of thousands.
+TEST(FakeUpstream, AcceptAtTheDescriptorLimitBacksOff) {
+  auto s = test::scenario(with_steps("fd", "[[upstream.steps]]\nread = \"head\"\n"));
+  test::Upstream up({s});
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  std::vector<int> fds;
+  // Use up every descriptor, then connect with the last ones: the upstream cannot accept them.
+  rlimit low = saved;
+  int highest = 0;
+  for (int fd = 0; fd < 4096; ++fd)
+    if (::fcntl(fd, F_GETFD) != -1) highest = fd;
+  low.rlim_cur = static_cast<rlim_t>(highest + 8);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(up.up.port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  while (true) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    fds.push_back(fd);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) break;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const auto failures = up.up.accept_failures();
+  for (int fd : fds) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &saved);
+  EXPECT_GE(failures, 1u) << "the test did not reach the descriptor limit";
+  EXPECT_LE(failures, 50u) << "accept was retried without a pause";
 }

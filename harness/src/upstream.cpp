@@ -252,6 +252,7 @@ struct FakeUpstream::Impl {
   // After a failed accept: waits 100 ms (false when the upstream is stopping meanwhile), and
   // says so once per error kind.
   awaitable<bool> back_off(const error_code& ec) {
+    ++accept_failures;
     if (options.verbose && reported_accept_errors.insert(ec.value()).second)
       fmt::print(stderr, "upfault upstream: accept failed ({}); retrying every 100 ms\n", ec.message());
     asio::steady_timer t(ioc, std::chrono::milliseconds(100));
@@ -284,6 +285,7 @@ struct FakeUpstream::Impl {
   std::map<std::string, Route, std::less<>> routes;
   int unrouted = 0;
   std::set<int> reported_accept_errors;
+  std::atomic<std::uint64_t> accept_failures{0};
 
   asio::io_context& session_context() {
     if (workers.empty()) return ioc;
@@ -809,6 +811,8 @@ UpstreamLog FakeUpstream::log(std::string_view scenario) const {
   std::lock_guard lock(log->m);
   return UpstreamLog{log->connections};
 }
+
+std::uint64_t FakeUpstream::accept_failures() const { return impl_->accept_failures.load(); }
 
 int FakeUpstream::unrouted() const {
   std::lock_guard lock(impl_->m);

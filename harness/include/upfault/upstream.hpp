@@ -57,6 +57,8 @@ class FakeUpstream {
   [[nodiscard]] UpstreamLog log(std::string_view scenario) const;
   /// Connections whose request named no known scenario.
   [[nodiscard]] int unrouted() const;
+  /// Accepts that failed (EMFILE at the file-descriptor limit, say); each is retried 100 ms later.
+  [[nodiscard]] std::uint64_t accept_failures() const;
 
   struct Impl;  ///< opaque: keeps Asio out of this header
 
