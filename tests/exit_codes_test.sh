@@ -35,6 +35,12 @@ grep -q "not a loopback address" "$out/stderr" || fail "no word of loopback for 
 expect_exit 2 "--json in a directory that does not exist (before the run)" run "$one" --proxy reference --json "$out/no/such/r.json"
 grep -q "cannot write $out/no/such/r.json" "$out/stderr" || fail "no word of the unwritable --json path"
 grep -q "PASS" "$out/stdout" && fail "the run went ahead with an unwritable --json path"
+expect_exit 2 "the same file for two reports" run "$one" --proxy reference --json "$out/same" --junit "$out/./same"
+echo '{"old": true}' > "$out/old.json"
+expect_exit 2 "an unknown profile (the old report is left as it was)" run "$one" --proxy no-such-proxy --json "$out/old.json"
+grep -q '"old"' "$out/old.json" || fail "a run that never started emptied an existing report"
+mkfifo "$out/fifo"
+expect_exit 2 "a FIFO nobody reads as --json (no wait)" run "$one" --proxy reference --json "$out/fifo"
 expect_exit 2 "--junit to a full disk (/dev/full)" run "$one" --proxy reference --junit /dev/full
 grep -q "cannot write /dev/full" "$out/stderr" || fail "a lost report was not reported"
 expect_exit 2 "matrix --out under /proc" matrix "$one" --proxies reference --out /proc/upfault-cannot-write
@@ -89,5 +95,7 @@ python3 -c "import json,sys; json.load(open(sys.argv[1], encoding='utf-8', error
 xmllint --noout "$out/h.xml" || fail "the JUnit XML is malformed"
 grep -q $'\033' "$out/stdout" "$out/h.md" "$out/h.json" "$out/h.xml" && fail "a raw ESC reached the output"
 grep -qF 'cat\\x1b[31m\\xff' "$out/h.json" || fail "the category is not shown escaped in the JSON"
+expect_exit 0 "list a suite in a hostile directory" list "$out/suite"
+grep -q $'\033' "$out/stdout" && fail "upfault list printed a raw ESC"
 echo "ok: hostile names are escaped in JSON, JUnit, the summary and on the terminal"
 echo PASS

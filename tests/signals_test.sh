@@ -21,10 +21,18 @@ wait_for() {
   for _ in $(seq 600); do "$@" && return 0; sleep 0.1; done
   fail "timed out waiting for $what"
 }
-# Process groups of upfault's children that are alive (zombies are dead: they hold nothing).
-child_groups() { ps -eo ppid=,pgid=,stat= | awk -v p="$1" '$1 == p && $3 !~ /^Z/ { print $2 }' | sort -u; }
+# Process groups of upfault's children that are alive (zombies are dead: they hold nothing), but
+# not its guardian (a fork of upfault itself, in a group of its own, which ends after upfault).
+child_groups() { ps -eo ppid=,pgid=,stat=,comm= | awk -v p="$1" '$1 == p && $3 !~ /^Z/ && $4 != "upfault" { print $2 }' | sort -u; }
+guardian_of() { ps -eo ppid=,pid=,stat=,comm= | awk -v p="$1" '$1 == p && $3 !~ /^Z/ && $4 == "upfault" { print $2 }'; }
+alive() { ps -o stat= -p "$1" 2>/dev/null | grep -qv '^Z'; }
 group_alive() { ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; }
 workdirs() { find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'upfault-*' | wc -l; }
+# Conditions for wait_for, evaluated again on every try.
+no_workdirs() { [[ $(workdirs) == 0 ]]; }
+group_dead() { ! group_alive "$1"; }
+process_gone() { ! alive "$1"; }
+upfault_running() { [[ $(cat "/proc/$1/comm" 2>/dev/null) == upfault ]]; }
 
 # Starts `upfault ARGS…` in the background, waits until it printed `ready` and started a proxy;
 # sets $upid and $pgroups.
@@ -35,6 +43,7 @@ start() {
   pids+=("$upid")
   wait_for "upfault to print \"$ready\"" grep -q -- "$ready" "$out/stdout"
   pgroups=$(child_groups "$upid" | grep -vx "$(ps -o pgid= -p "$upid" | tr -d ' ')" || true)
+  guardian=$(guardian_of "$upid")
 }
 
 stopped_cleanly() {  # name signal expected-exit
@@ -46,6 +55,8 @@ stopped_cleanly() {  # name signal expected-exit
     group_alive "$g" && fail "$name: process group $g still runs after SIG$sig"
   done
   [[ $(workdirs) == 0 ]] || fail "$name: a work dir is left after SIG$sig: $(ls "$TMPDIR")"
+  # The guardian has nothing left to do: it ends once it sees upfault's end of their link close.
+  [[ -z $guardian ]] || wait_for "the guardian $guardian to end after upfault" process_gone "$guardian"
   echo "ok: $name stops on SIG$sig with exit $rc, its proxy groups ($(echo $pgroups)) gone, no work dir left"
 }
 
@@ -64,6 +75,26 @@ print('ok: the JSON report holds the', n, 'scenarios that finished')" || fail "r
   grep -q "stopped by" "$out/stderr" || fail "run: no word of the interruption on stderr"
 done
 
+# Two signals in a row: everything is killed at once, and still no work dir is left.
+start "PASS\|FAIL" run "$scenarios" --proxy nginx --jobs 1
+kill -INT "$upid"; kill -INT "$upid" 2>/dev/null || true
+stopped_cleanly "run (second signal)" INT 130
+
+# A signal at once, whatever upfault is doing then (loading, starting the proxy, running): exit
+# 143, and the JSON report is valid (holding what finished, perhaps nothing).
+rm -f "$out/r.json"
+"$upfault" run "$scenarios" --proxy nginx --json "$out/r.json" > "$out/stdout" 2> "$out/stderr" &
+upid=$!; pids+=("$upid")
+# Signalled as soon as upfault runs (not before its exec: the shell's own fork would take it).
+wait_for "upfault to start" upfault_running "$upid"
+kill -TERM "$upid"
+rc=0; wait "$upid" || rc=$?
+[[ $rc == 143 ]] || fail "an immediate SIGTERM: exit $rc, not 143"
+[[ ! -e $out/r.json ]] || python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$out/r.json" \
+  || fail "an immediate SIGTERM left an invalid report"
+wait_for "the work dir to be removed after an immediate SIGTERM" no_workdirs
+echo "ok: an immediate SIGTERM exits 143 with no invalid report and no work dir left"
+
 start "in front of" bench --proxy nginx -d 60s --json "$out/b.json"
 stopped_cleanly "bench" INT 130
 python3 -c "import json; json.load(open('$out/b.json'))" || fail "bench: no JSON report after SIGINT"
@@ -79,7 +110,7 @@ start "PASS\|FAIL" run "$scenarios" --proxy nginx --jobs 1
 [[ -n $pgroups ]] || fail "kill: no proxy process group found"
 kill -KILL "$upid"
 wait "$upid" || true
-for g in $pgroups; do wait_for "process group $g to die after upfault's SIGKILL" bash -c "! $(declare -f group_alive); ! group_alive $g"; done
-wait_for "the work dir to be removed after upfault's SIGKILL" test "$(workdirs)" = 0
+for g in $pgroups; do wait_for "process group $g to die after upfault's SIGKILL" group_dead "$g"; done
+wait_for "the work dir to be removed after upfault's SIGKILL" no_workdirs
 echo "ok: after SIGKILL of upfault its guardian killed the proxy groups ($(echo $pgroups)) and removed the work dir"
 echo PASS

@@ -227,7 +227,7 @@ int bench(const BenchArgs& a) {
     fmt::print(stderr, "upfault bench: {}\n", err);
     return kInputError;
   }
-  return r.interrupted ? interrupt::exit_status() : kPassed;
+  return r.interrupted || interrupt::received() ? interrupt::exit_status() : kPassed;
 }
 
 }  // namespace

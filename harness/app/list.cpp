@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "upfault/text.hpp"
 
 namespace upfault::cli {
 
@@ -21,9 +22,10 @@ void setup_list(CLI::App& app, int& exit_code) {
     std::size_t wn = 4, wc = 8;
     for (const auto& s : r.scenarios) wn = std::max(wn, s.name.size()), wc = std::max(wc, s.category.size());
     fmt::print("{:<{}}  {:<{}}  {:<6}  {:<20}  {}\n", "NAME", wn, "CATEGORY", wc, "LEVEL", "TAGS", "SUMMARY");
+    // Summaries, tags and directory names are the files' text: escaped, so none reaches the terminal raw.
     for (const auto& s : r.scenarios)
-      fmt::print("{:<{}}  {:<{}}  {:<6}  {:<20}  {}\n", s.name, wn, s.category, wc, to_string(s.level),
-                 fmt::format("{}", fmt::join(s.tags, ",")), s.summary);
+      fmt::print("{:<{}}  {:<{}}  {:<6}  {:<20}  {}\n", s.name, wn, safe_text(s.category, false), wc, to_string(s.level),
+                 safe_text(fmt::format("{}", fmt::join(s.tags, ",")), false), safe_text(s.summary, false));
     if (!r.errors.empty()) exit_code = kInputError;
   });
 }

@@ -117,6 +117,7 @@ int matrix(const MatrixArgs& a) {
     runnable[i] = true;
   }
 
+  std::vector<char> finished(names.size(), false);  // ran to the end: its results may be written
   // Proxies run side by side, each with its own upstream and process group.
   std::mutex print;
   std::size_t next = 0;
@@ -144,6 +145,7 @@ int matrix(const MatrixArgs& a) {
         col.skipped = "interrupted";
         continue;
       }
+      finished[i] = true;
       if (!run.setup_error.empty()) {
         col.skipped = "never became ready";
         fmt::print("{}: could not be started: {}\n", names[i], run.setup_error);
@@ -166,8 +168,8 @@ int matrix(const MatrixArgs& a) {
   for (auto& t : threads) t.join();
 
   std::vector<std::pair<fs::path, std::string>> files;
-  for (const auto& c : columns)
-    if (c.skipped.empty())
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (const auto& c = columns[i]; finished[i] && c.skipped.empty())
       files.emplace_back(fs::path(a.out) / "results" / (c.proxy.name + ".json"), to_json(c.proxy, c.results, c.wall_seconds));
   if (interrupt::received()) {
     // A partial page would replace a whole one: only the proxies that finished are written.

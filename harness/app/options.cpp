@@ -1,5 +1,9 @@
 #include "options.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -27,12 +31,33 @@ std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text
 
 OutputFile::~OutputFile() {
   if (f_) std::fclose(f_);
+  if (!temp_.empty()) ::unlink(temp_.c_str());  // never committed: the old file stays as it was
 }
 
 bool OutputFile::open(const std::string& path, std::string& error) {
   path_ = path;
   if (path.empty()) return true;
-  f_ = std::fopen(path.c_str(), "w");
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) {
+    error = fmt::format("cannot write {}: it is a directory", path);
+    return false;
+  }
+  int fd = -1;
+  if (exists && !S_ISREG(st.st_mode)) {
+    // A device or a FIFO is written as it is; O_NONBLOCK so a FIFO without a reader fails at once.
+    fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    else if (errno == ENXIO) errno = EPIPE;  // "no reader" reads better as a broken pipe
+  } else {
+    // A file is written beside its place and renamed over it once complete: a run that fails or
+    // is stopped leaves the old report as it was, never an empty or half-written one.
+    temp_ = path + ".upfault-XXXXXX";
+    fd = ::mkstemp(temp_.data());
+    if (fd < 0) temp_.clear();
+    else ::fchmod(fd, exists ? st.st_mode & 07777 : 0644);
+  }
+  if (fd >= 0) f_ = ::fdopen(fd, "w");
   if (!f_) error = fmt::format("cannot write {}: {}", path, std::strerror(errno));
   return f_ != nullptr;
 }
@@ -43,8 +68,14 @@ bool OutputFile::write(std::string_view text, std::string& error) {
   const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
   const int saved = errno;
   const bool closed = std::fclose(f) == 0;
-  if (!ok || !closed) error = fmt::format("cannot write {}: {}", path_, std::strerror(ok ? errno : saved));
-  return ok && closed;
+  bool placed = true;
+  if (ok && closed && !temp_.empty()) {
+    placed = ::rename(temp_.c_str(), path_.c_str()) == 0;
+    if (placed) temp_.clear();
+  }
+  if (!ok || !closed || !placed)
+    error = fmt::format("cannot write {}: {}", path_, std::strerror(ok ? errno : saved));
+  return ok && closed && placed;
 }
 
 std::optional<Millis> parse_fixed(const std::string& text, std::string& error) {

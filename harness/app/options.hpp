@@ -20,6 +20,8 @@ std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text
 
 /// A report file opened before the run, so that a path that cannot be written fails at once
 /// (exit 2) instead of after the whole run; written, flushed and closed with every step checked.
+/// A regular file is written to a temporary file beside it and renamed into place once whole, so
+/// a failed or stopped run never empties an existing report.
 class OutputFile {
  public:
   OutputFile() = default;
@@ -35,6 +37,7 @@ class OutputFile {
 
  private:
   std::string path_;
+  std::string temp_;  // where a regular file is written until it is complete
   std::FILE* f_ = nullptr;
 };
 /// A fixed duration such as "1s" (no timeout names).

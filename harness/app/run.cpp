@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <unistd.h>
 
@@ -40,6 +42,18 @@ struct RunArgs {
 struct Reports {
   OutputFile json, junit, summary;
   [[nodiscard]] bool open(const RunArgs& a, std::string& err) {
+    std::vector<std::filesystem::path> seen;
+    for (const auto* path : {&a.json, &a.junit, &a.summary}) {
+      if (path->empty()) continue;
+      std::error_code ec;
+      auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(*path, ec), ec);
+      if (std::find(seen.begin(), seen.end(), p) != seen.end()) {
+        err = fmt::format("{} is named for two reports (--json, --junit, --summary): one would overwrite the other",
+                          *path);
+        return false;
+      }
+      seen.push_back(p);
+    }
     return json.open(a.json, err) && junit.open(a.junit, err) && summary.open(a.summary, err);
   }
   // Writes each wanted report; kInputError (with the reason on stderr) when any was not written.
@@ -195,8 +209,11 @@ int run(const RunArgs& a) {
   attach_console(a, suite.scenarios.size(), *so);
 
   Outcomes outcomes;
-  const SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes);
-  if (run.interrupted && !run.setup_error.empty()) return interrupt::exit_status();
+  SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes);
+  if (run.interrupted && !run.setup_error.empty()) {
+    (void)reports.write(run);  // what finished: nothing, but a valid report that says so
+    return interrupt::exit_status();
+  }
   if (!run.setup_error.empty()) {
     fmt::print(stderr, "upfault run: {}\n", run.setup_error);
     return kProxyError;
@@ -215,6 +232,8 @@ int run(const RunArgs& a) {
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
                static_cast<double>(sum_ms) / 1000.0);
   const int write_status = reports.write(run);
+  // A signal that arrives while the proxy is being stopped still stopped the run.
+  if (!run.interrupted) run.interrupted = interrupt::received();
   if (run.interrupted) {
     fmt::print(stderr, "upfault run: stopped by {} after {} of {} scenarios; the reports hold those that finished\n",
                strsignal(run.interrupted), run.results.size(), suite.scenarios.size());

@@ -169,6 +169,7 @@ BenchError classify(const error_code& ec, bool timed_out, bool connecting, bool 
   if (ec == http::error::partial_message)
     return header_done ? BenchError::closed_mid_body : BenchError::closed_before_header;
   if (ec.category() == http::make_error_code(http::error::bad_version).category()) return BenchError::parse_error;
+  if (ec == http::error::buffer_overflow) return BenchError::parse_error;
   return BenchError::other;
 }
 
@@ -191,7 +192,7 @@ struct Connection {
   explicit Connection(asio::io_context& ioc, std::size_t index) : sock(ioc), pause(ioc), id(index) { buf.reserve(16 * 1024); }
   tcp::socket sock;
   asio::steady_timer pause;
-  beast::flat_buffer buf;
+  beast::flat_buffer buf{64 * 1024};  // a chunk header or trailer longer than this is a parse error
   std::optional<CountingParser> parser;
   std::optional<Pacer> pacer;
   std::size_t id;
@@ -265,7 +266,8 @@ class Worker {
         c.timed_out = true;
         c.deadline = kNever;
         error_code ignored;
-        c.sock.cancel(ignored);
+        // close, not cancel: a composed read of an endless body starts a new read after a cancel.
+        c.sock.close(ignored);
       });
     }
   }

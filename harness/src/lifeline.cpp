@@ -19,34 +19,49 @@ namespace {
 // One message to the guardian, over a SOCK_SEQPACKET socket pair (message boundaries kept, and
 // MSG_NOSIGNAL: a guardian that died never raises SIGPIPE in upfault).
 struct Message {
-  std::int32_t op;  // 1: watch, 2: release
-  std::int32_t pgid;
-  char dir[504];  // "" when the path does not fit: then only the group is killed
+  std::int32_t op;    // kWatch, kGroupGone, kForget
+  std::int32_t pgid;  // the group's id when watched: the entry's key
+  char dir[504];      // "" when the path does not fit: then only the group is stopped
 };
+constexpr std::int32_t kWatch = 1, kGroupGone = 2, kForget = 3;
 
 constexpr int kSlots = 1024;
 
 // The guardian runs in a child forked from a (possibly multi-threaded) upfault, so it uses only
 // async-signal-safe calls: read, kill, fork, execve, waitpid, _exit.
+// Sleeps `ms` milliseconds (nanosleep is async-signal-safe).
+void nap(long ms) {
+  timespec t{ms / 1000, (ms % 1000) * 1000000};
+  ::nanosleep(&t, nullptr);
+}
+
 [[noreturn]] void guardian_main(int in) {
   static Message watched[kSlots];
+  static bool alive[kSlots];
   int count = 0;
   Message m;
   while (true) {
-    std::size_t got = 0;
-    while (got < sizeof m) {
-      const ssize_t n = ::read(in, reinterpret_cast<char*>(&m) + got, sizeof m - got);
-      if (n > 0) got += static_cast<std::size_t>(n);
-      else if (n < 0 && errno == EINTR) continue;
-      else break;
+    const ssize_t n = ::read(in, &m, sizeof m);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != static_cast<ssize_t>(sizeof m)) break;  // EOF: upfault is gone (SEQPACKET: never a partial message)
+    if (m.op == kWatch && count < kSlots) watched[count] = m, alive[count++] = true;
+    for (int i = 0; i < count; ++i) {
+      if (watched[i].pgid != m.pgid || m.op == kWatch) continue;
+      if (m.op == kGroupGone) alive[i] = false;
+      if (m.op == kForget) watched[i] = watched[--count], alive[i] = alive[count];
     }
-    if (got < sizeof m) break;  // EOF: upfault is gone (a partial message cannot happen on SEQPACKET)
-    if (m.op == 1 && count < kSlots) watched[count++] = m;
-    if (m.op == 2)
-      for (int i = 0; i < count; ++i)
-        if (watched[i].pgid == m.pgid) watched[i] = watched[--count];
   }
-  for (int i = 0; i < count; ++i) ::kill(-watched[i].pgid, SIGKILL);
+  bool any = false;
+  for (int i = 0; i < count; ++i)
+    if (alive[i]) any = true, ::kill(-watched[i].pgid, SIGTERM);
+  for (int waited = 0; any && waited < 2000; waited += 50) {
+    any = false;
+    for (int i = 0; i < count; ++i)
+      if (alive[i] && ::kill(-watched[i].pgid, 0) == 0) any = true;
+    if (any) nap(50);
+  }
+  for (int i = 0; i < count; ++i)
+    if (alive[i]) ::kill(-watched[i].pgid, SIGKILL);
   for (int i = 0; i < count; ++i) {
     if (watched[i].dir[0] == '\0') continue;
     const pid_t rm = ::fork();
@@ -65,31 +80,42 @@ constexpr int kSlots = 1024;
 
 class Registry {
  public:
+  // Never destroyed: proxies may be stopped from static destructors that run after a function-
+  // local static would be gone (a GoogleTest environment is deleted at exit).
   static Registry& get() {
-    static Registry r;
-    return r;
+    static auto* r = new Registry;
+    return *r;
   }
 
   void watch(pid_t pgid, const fs::path& dir) {
     std::lock_guard lock(m_);
-    groups_[pgid] = dir;
-    Message msg{1, pgid, {}};
+    groups_[pgid] = {dir, true};
+    Message msg{kWatch, pgid, {}};
     const auto& s = dir.native();
     if (s.size() < sizeof msg.dir) std::memcpy(msg.dir, s.c_str(), s.size() + 1);
     send(msg);
   }
 
-  void release(pid_t pgid) {
+  void group_gone(pid_t pgid) {
     std::lock_guard lock(m_);
-    if (groups_.erase(pgid)) send(Message{2, pgid, {}});
+    if (auto it = groups_.find(pgid); it != groups_.end() && it->second.alive) {
+      it->second.alive = false;
+      send(Message{kGroupGone, pgid, {}});
+    }
+  }
+
+  void forget(pid_t pgid) {
+    std::lock_guard lock(m_);
+    if (groups_.erase(pgid)) send(Message{kForget, pgid, {}});
   }
 
   void kill_all() {
     std::lock_guard lock(m_);
-    for (const auto& [pgid, dir] : groups_) ::kill(-pgid, SIGKILL);
-    for (const auto& [pgid, dir] : groups_) {
+    for (const auto& [pgid, g] : groups_)
+      if (g.alive) ::kill(-pgid, SIGKILL);
+    for (const auto& [pgid, g] : groups_) {
       std::error_code ec;
-      if (!dir.empty()) fs::remove_all(dir, ec);
+      if (!g.dir.empty()) fs::remove_all(g.dir, ec);
     }
     groups_.clear();
   }
@@ -132,14 +158,19 @@ class Registry {
   }
 
   std::mutex m_;
-  std::map<pid_t, fs::path> groups_;
+  struct Group {
+    fs::path dir;
+    bool alive = true;
+  };
+  std::map<pid_t, Group> groups_;
   int link_ = -1;  // upfault's end of the socket pair
 };
 
 }  // namespace
 
 void watch(pid_t pgid, const fs::path& workdir) { Registry::get().watch(pgid, workdir); }
-void release(pid_t pgid) { Registry::get().release(pgid); }
+void group_gone(pid_t pgid) { Registry::get().group_gone(pgid); }
+void forget(pid_t pgid) { Registry::get().forget(pgid); }
 void kill_all() { Registry::get().kill_all(); }
 
 }  // namespace upfault::lifeline

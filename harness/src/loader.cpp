@@ -24,7 +24,11 @@ namespace {
 // Collects errors for one file and turns toml++ source regions into SourceLocations.
 // What one scenario, and a whole suite, may generate (body_size, header_fill): upfault keeps what
 // it sends in memory, so a 1.5 KB file must not be able to ask for gigabytes.
-constexpr std::size_t kMaxGeneratedPerScenario = 64 << 20;
+constexpr std::size_t kMaxGeneratedPerScenario = 16 << 20;
+// Errors listed per file: past this, one line says how many more there were.
+constexpr std::size_t kMaxErrorsPerFile = 50;
+// headers_match patterns per file: each is compiled when the file loads.
+constexpr std::size_t kMaxPatternsPerFile = 64;
 constexpr std::size_t kMaxGeneratedPerSuite = 256 << 20;
 
 class FileContext {
@@ -52,10 +56,21 @@ class FileContext {
     return {file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
   }
   SourceLocation at(const toml::node& n) const { return at(n.source()); }
-  void error(const SourceLocation& where, std::string message) { errors_.push_back({where, std::move(message)}); }
+  void error(const SourceLocation& where, std::string message) {
+    if (errors_.size() < kMaxErrorsPerFile) errors_.push_back({where, std::move(message)});
+    else ++dropped_;
+  }
   void error(const toml::node& n, std::string message) { error(at(n), std::move(message)); }
   [[nodiscard]] bool ok() const { return errors_.empty(); }
   std::vector<LoadError>& errors() { return errors_; }
+  std::size_t dropped() const { return dropped_; }
+  // Counts a headers_match pattern; false (with the error) past the limit.
+  bool another_pattern(const toml::node& n) {
+    if (++patterns_ <= kMaxPatternsPerFile) return true;
+    if (patterns_ == kMaxPatternsPerFile + 1)
+      error(n, fmt::format("more than {} headers_match patterns in one file", kMaxPatternsPerFile));
+    return false;
+  }
   const std::string& file() const { return file_; }
 
   // Unknown keys are errors, with a did-you-mean where one is close.
@@ -101,6 +116,8 @@ class FileContext {
   std::vector<LoadError> errors_;
   std::size_t generated_ = 0;
   std::size_t* suite_budget_;
+  std::size_t dropped_ = 0;
+  std::size_t patterns_ = 0;
 };
 
 // An integer from an integer node only: toml++'s value<int64_t>() also converts floats, and its
@@ -200,8 +217,8 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
     auto count = ft ? integer((*ft)["count"]) : std::nullopt;
     auto size = ft ? integer((*ft)["size"]) : std::nullopt;
     if (ft) cx.check_keys(*ft, {"count", "size"}, "header_fill");
-    if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65536 || *count * *size > (64 << 20))
-      cx.error(*hf, "header_fill must be { count = 1..100000, size = 1..65536 } (at most 64 MiB in all)");
+    if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65536 || *count * *size > (16 << 20))
+      cx.error(*hf, "header_fill must be { count = 1..100000, size = 1..65536 } (at most 16 MiB in all)");
     else if (cx.reserve(*hf, static_cast<std::size_t>(*count * (*size + 16))))
       for (std::int64_t i = 1; i <= *count; ++i)
         r.headers.emplace_back(fmt::format("X-Fill-{}", i), std::string(static_cast<std::size_t>(*size), 'f'));
@@ -210,7 +227,7 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   if (auto* bs = t->get("body_size")) {
     auto size = integer(bs);
     if (t->contains("body")) cx.error(*bs, "give body or body_size, not both");
-    else if (!size || *size < 0 || *size > (64 << 20)) cx.error(*bs, "body_size must be an integer from 0 to 67108864 (64 MiB)");
+    else if (!size || *size < 0 || *size > (16 << 20)) cx.error(*bs, "body_size must be an integer from 0 to 16777216 (16 MiB)");
     else if (cx.reserve(*bs, static_cast<std::size_t>(*size))) r.body = generated_body(static_cast<std::size_t>(*size));
   }
   auto flag = [&](const char* key, bool fallback) {
@@ -489,6 +506,7 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   if (auto* n = t.get("headers_match")) {
     o.header_matches = load_headers(cx, *n);
     for (const auto& [name, pattern] : o.header_matches) {
+      if (!cx.another_pattern(*n)) break;
       std::string error;
       if (!Pattern::compile(pattern, error))
         cx.error(*n, fmt::format("headers_match: the pattern for {} is not a valid RE2 regex: {} (/{}/)", name, error,
@@ -722,6 +740,8 @@ LoadResult load_text(std::string_view text, const std::string& file, const std::
   auto s = load_table(cx, root, category);
   if (s) out.scenarios.push_back(std::move(*s));
   for (auto& e : cx.errors()) out.errors.push_back(std::move(e));
+  if (cx.dropped())
+    out.errors.push_back(make_load_error(file, 1, 1, fmt::format("… and {} more errors in this file", cx.dropped())));
   return out;
 }
 }  // namespace

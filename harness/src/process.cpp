@@ -227,6 +227,8 @@ ProxyProcess::~ProxyProcess() {
   stop(Millis{2000});
   std::error_code ec;
   if (!workdir_.empty() && !std::getenv("UPFAULT_KEEP_WORKDIR")) fs::remove_all(workdir_, ec);
+  // Only now: until the dir is gone, an upfault that dies must still have it removed.
+  if (watched_ > 0) lifeline::forget(watched_);
 }
 
 bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::string& error) {
@@ -297,7 +299,9 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
     error_log_ = profile.error_log.empty() ? fs::path{} : fs::path(*render_template(profile.error_log, vars, error));
     pid_ = spawn(argv, workdir_ / "proxy.out", env, error);
     if (pid_ < 0) return false;
+    if (watched_ > 0) lifeline::forget(watched_);  // a previous attempt's group (same work dir)
     lifeline::watch(pid_, workdir_);
+    watched_ = pid_;
 
     const auto deadline = Clock::now() + profile.ready_timeout;
     while (Clock::now() < deadline) {
@@ -377,7 +381,7 @@ void ProxyProcess::reap_group() {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
   }
-  lifeline::release(pid_);
+  lifeline::group_gone(pid_);
   pid_ = -1;
 }
 

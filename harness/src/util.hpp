@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "upfault/text.hpp"
+
 namespace upfault {
 
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b);
@@ -24,10 +26,6 @@ namespace upfault {
 [[nodiscard]] bool valid_name(std::string_view name);
 /// A deterministic body of `size` printable bytes (for body_size): lines of a repeating alphabet.
 [[nodiscard]] std::string generated_body(std::size_t size);
-/// Text safe for any output (terminal, JSON, XML, Markdown): valid UTF-8 is kept, every other
-/// byte and every control character (but tab, and newline where `newlines`) becomes `\xNN`, so
-/// no escape sequence reaches a terminal and no report is malformed by a name or a proxy's bytes.
-[[nodiscard]] std::string safe_text(std::string_view s, bool newlines = true);
 /// Text safe inside HTML or XML content and attribute values (& < > " ' escaped, and safe_text).
 [[nodiscard]] std::string markup_escape(std::string_view s);
 /// The standard reason phrase of a status code ("" when it has none).

@@ -80,6 +80,7 @@ class ProxyProcess {
  private:
   void reap_group();
   int pid_ = -1;
+  int watched_ = -1;  // the group id the lifeline knows this proxy by
   std::uint16_t port_ = 0;
   std::filesystem::path workdir_;
   std::filesystem::path error_log_;
