@@ -12,22 +12,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-ClientResult complete(int status, std::string body = "", std::vector<Header> headers = {}, Millis elapsed = 3ms) {
-  ClientResult c;
-  c.ending = Ending::complete;
-  c.header_complete = true;
-  c.body_size = body.size();
-  c.body_digest = body_digest(body);
-  c.response = ResponseImage{status, "", std::move(headers), std::move(body)};
-  c.elapsed = elapsed;
-  return c;
-}
-ClientResult ended(Ending e, Millis elapsed = 5ms) {
-  ClientResult c;
-  c.ending = e;
-  c.elapsed = elapsed;
-  return c;
-}
+using test::complete;
+using test::ended;
 // A header, then the connection closed mid-body: what an aborted response looks like.
 ClientResult cut_after_header() {
   auto c = complete(200, "hel");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "upfault/client.hpp"
+#include "upfault/http.hpp"
 #include "upfault/loader.hpp"
 #include "upfault/upstream.hpp"
 
@@ -27,6 +28,27 @@ inline std::vector<std::string> errors_of(const std::string& toml) {
 inline std::string with_steps(const std::string& name, const std::string& steps,
                               const std::string& expect = "[expect]\nstatus = 502\n") {
   return "name = \"" + name + "\"\nsummary = \"s\"\nrfc = \"RFC 9110\"\nlevel = \"must\"\n" + steps + "\n" + expect;
+}
+
+/// What the client saw when a complete response arrived: status, body, headers, after `elapsed`.
+inline ClientResult complete(int status, std::string body = "", std::vector<Header> headers = {},
+                             Millis elapsed = Millis{3}) {
+  ClientResult c;
+  c.ending = Ending::complete;
+  c.header_complete = true;
+  c.body_size = body.size();
+  c.body_digest = body_digest(body);
+  c.response = ResponseImage{status, "", std::move(headers), std::move(body)};
+  c.elapsed = elapsed;
+  return c;
+}
+
+/// What the client saw when the exchange ended as `e` with nothing received.
+inline ClientResult ended(Ending e, Millis elapsed = Millis{5}) {
+  ClientResult c;
+  c.ending = e;
+  c.elapsed = elapsed;
+  return c;
 }
 
 /// A started fake upstream serving `scenarios`.

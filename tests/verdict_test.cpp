@@ -11,22 +11,8 @@ using upfault::test::with_steps;
 using namespace std::chrono_literals;
 
 namespace {
-ClientResult complete(int status, std::string body, std::vector<Header> headers = {}, Millis elapsed = 3ms) {
-  ClientResult c;
-  c.ending = Ending::complete;
-  c.header_complete = true;
-  c.body_size = body.size();
-  c.body_digest = body_digest(body);
-  c.response = ResponseImage{status, "", std::move(headers), std::move(body)};
-  c.elapsed = elapsed;
-  return c;
-}
-ClientResult ended(Ending e, Millis elapsed = 5ms) {
-  ClientResult c;
-  c.ending = e;
-  c.elapsed = elapsed;
-  return c;
-}
+using test::complete;
+using test::ended;
 const std::string kRespond = "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
                              "response = { status = 503, headers = [\"X-Why: maintenance\"], body = \"down\" }\n";
 }  // namespace
