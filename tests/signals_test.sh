@@ -2,8 +2,8 @@
 # Whatever upfault starts dies with it: on SIGINT, SIGTERM and SIGHUP during run, matrix, bench and
 # serve (exit 128 + the signal, the proxy's whole process group gone, its work dir removed, the
 # reports of what finished written), and on SIGKILL of upfault itself (its guardian kills the
-# group and removes the dir). Every wait is for an event (a line of output, an exit, a process
-# gone), bounded only so that a broken build fails instead of hanging.
+# group and removes the dir). Every wait is for an event (a line of output read as it is written,
+# a process's exit through a pidfd), bounded only so that a broken build fails instead of hanging.
 # Usage: signals_test.sh UPFAULT SCENARIOS_DIR
 set -euo pipefail
 upfault=$1 scenarios=$2
@@ -15,33 +15,33 @@ cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done;
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-# Waits (up to 60 s) until `cmd` succeeds.
-wait_for() {
-  local what=$1; shift
-  for _ in $(seq 600); do "$@" && return 0; sleep 0.1; done
-  fail "timed out waiting for $what"
-}
+here=$(cd "$(dirname "$0")" && pwd)
 # Process groups of upfault's children that are alive (zombies are dead: they hold nothing), but
 # not its guardian (a fork of upfault itself, in a group of its own, which ends after upfault).
 child_groups() { ps -eo ppid=,pgid=,stat=,comm= | awk -v p="$1" '$1 == p && $3 !~ /^Z/ && $4 != "upfault" { print $2 }' | sort -u; }
 guardian_of() { ps -eo ppid=,pid=,stat=,comm= | awk -v p="$1" '$1 == p && $3 !~ /^Z/ && $4 == "upfault" { print $2 }'; }
-alive() { ps -o stat= -p "$1" 2>/dev/null | grep -qv '^Z'; }
 group_alive() { ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; }
+group_members() { ps -eo pgid=,pid= | awk -v g="$1" '$1 == g { print $2 }'; }
 workdirs() { find "$TMPDIR" -mindepth 1 -maxdepth 1 -name 'upfault-*' | wc -l; }
-# Conditions for wait_for, evaluated again on every try.
-no_workdirs() { [[ $(workdirs) == 0 ]]; }
-group_dead() { ! group_alive "$1"; }
-process_gone() { ! alive "$1"; }
-upfault_running() { [[ $(cat "/proc/$1/comm" 2>/dev/null) == upfault ]]; }
+# Waits for these processes' exit (an event, through pidfds; the 60 s only ends a hung test).
+wait_exit() { python3 "$here/wait_exit.py" 60 "$@" || fail "$what: a process did not end"; }
 
-# Starts `upfault ARGS…` in the background, waits until it printed `ready` and started a proxy;
-# sets $upid and $pgroups.
+# Starts `upfault ARGS…` in the background and returns once it has printed a line matching `ready`:
+# its output is read as it is written (through a FIFO, copied to $out/stdout), not polled. Sets
+# $upid, $pgroups (its proxies' process groups) and $guardian.
 start() {
-  local ready=$1; shift
-  "$upfault" "$@" > "$out/stdout" 2> "$out/stderr" &
+  local ready=$1 said=""; shift
+  rm -f "$out/output" "$out/ready"
+  mkfifo "$out/output" "$out/ready"
+  exec 3<>"$out/ready"  # opened read-write: never blocks, and read -t below bounds the wait
+  "$upfault" "$@" > "$out/output" 2> "$out/stderr" &
   upid=$!
   pids+=("$upid")
-  wait_for "upfault to print \"$ready\"" grep -q -- "$ready" "$out/stdout"
+  { tee "$out/stdout" | { if grep -q -m1 -- "$ready"; then echo ready; else echo ended; fi >&3; cat > /dev/null; }; } \
+    < "$out/output" &
+  read -r -t 60 -u 3 said || fail "upfault printed nothing matching \"$ready\" within 60 s"
+  exec 3>&-
+  [[ $said == ready ]] || { cat "$out/stderr"; fail "upfault ended without printing \"$ready\""; }
   pgroups=$(child_groups "$upid" | grep -vx "$(ps -o pgid= -p "$upid" | tr -d ' ')" || true)
   guardian=$(guardian_of "$upid")
 }
@@ -56,7 +56,7 @@ stopped_cleanly() {  # name signal expected-exit
   done
   [[ $(workdirs) == 0 ]] || fail "$name: a work dir is left after SIG$sig: $(ls "$TMPDIR")"
   # The guardian has nothing left to do: it ends once it sees upfault's end of their link close.
-  [[ -z $guardian ]] || wait_for "the guardian $guardian to end after upfault" process_gone "$guardian"
+  what="$name: the guardian" wait_exit $guardian
   echo "ok: $name stops on SIG$sig with exit $rc, its proxy groups ($(echo $pgroups)) gone, no work dir left"
 }
 
@@ -80,20 +80,31 @@ start "PASS\|FAIL" run "$scenarios" --proxy nginx --jobs 1
 kill -INT "$upid"; kill -INT "$upid" 2>/dev/null || true
 stopped_cleanly "run (second signal)" INT 130
 
-# A signal at once, whatever upfault is doing then (loading, starting the proxy, running): exit
-# 143, and the JSON report is valid (holding what finished, perhaps nothing).
+# A signal while the proxy is starting (it has started, it is not ready yet): exit 143, a valid
+# JSON report that holds no scenario, the half-started proxy's group gone, no work dir left. The
+# profile's "proxy" says on a FIFO that it runs, and then never listens.
+mkfifo "$out/starting"
+cat > "$out/slow.toml" <<TOML
+name = "slow-start"
+command = ["sh", "-c", "echo started > $out/starting; exec sleep 600"]
+ready_timeout = "60s"
+TOML
 rm -f "$out/r.json"
-"$upfault" run "$scenarios" --proxy nginx --json "$out/r.json" > "$out/stdout" 2> "$out/stderr" &
+exec 4<>"$out/starting"
+"$upfault" run "$scenarios" --proxy "$out/slow.toml" --json "$out/r.json" > "$out/stdout" 2> "$out/stderr" &
 upid=$!; pids+=("$upid")
-# Signalled as soon as upfault runs (not before its exec: the shell's own fork would take it).
-wait_for "upfault to start" upfault_running "$upid"
+read -r -t 60 -u 4 _ || fail "the slow-starting proxy never ran"
+exec 4>&-
+starting=$(child_groups "$upid")
+[[ -n $starting ]] || fail "no process group for the starting proxy"
 kill -TERM "$upid"
 rc=0; wait "$upid" || rc=$?
-[[ $rc == 143 ]] || fail "an immediate SIGTERM: exit $rc, not 143"
-[[ ! -e $out/r.json ]] || python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$out/r.json" \
-  || fail "an immediate SIGTERM left an invalid report"
-wait_for "the work dir to be removed after an immediate SIGTERM" no_workdirs
-echo "ok: an immediate SIGTERM exits 143 with no invalid report and no work dir left"
+[[ $rc == 143 ]] || { cat "$out/stderr"; fail "SIGTERM during proxy startup: exit $rc, not 143"; }
+python3 -c "import json,sys; assert json.load(open(sys.argv[1]))['summary']['total'] == 0" "$out/r.json" \
+  || fail "SIGTERM during proxy startup left no valid, empty report"
+for g in $starting; do group_alive "$g" && fail "the starting proxy's group $g still runs"; done
+[[ $(workdirs) == 0 ]] || fail "SIGTERM during proxy startup left a work dir: $(ls "$TMPDIR")"
+echo "ok: SIGTERM during proxy startup exits 143 with a valid empty report, the proxy's group gone, no work dir left"
 
 start "in front of" bench --proxy nginx -d 60s --json "$out/b.json"
 stopped_cleanly "bench" INT 130
@@ -105,12 +116,15 @@ stopped_cleanly "serve" TERM 143
 start "nginx\|haproxy" matrix "$scenarios" --proxies nginx,haproxy --out "$out/matrix"
 stopped_cleanly "matrix" INT 130
 
-# SIGKILL: upfault gets no say; its guardian must notice and clean up.
+# SIGKILL: upfault gets no say; its guardian must notice and clean up. Its exit is the event: by
+# then it has signalled every group and removed every work dir (it waits for its rm).
 start "PASS\|FAIL" run "$scenarios" --proxy nginx --jobs 1
-[[ -n $pgroups ]] || fail "kill: no proxy process group found"
+[[ -n $pgroups && -n $guardian ]] || fail "kill: no proxy process group or no guardian found"
+members=$(for g in $pgroups; do group_members "$g"; done)
 kill -KILL "$upid"
 wait "$upid" || true
-for g in $pgroups; do wait_for "process group $g to die after upfault's SIGKILL" group_dead "$g"; done
-wait_for "the work dir to be removed after upfault's SIGKILL" no_workdirs
-echo "ok: after SIGKILL of upfault its guardian killed the proxy groups ($(echo $pgroups)) and removed the work dir"
+what="after upfault's SIGKILL: the guardian" wait_exit $guardian
+what="after upfault's SIGKILL: the proxy" wait_exit $members
+[[ $(workdirs) == 0 ]] || fail "the guardian left a work dir after upfault's SIGKILL: $(ls "$TMPDIR")"
+echo "ok: after SIGKILL of upfault its guardian stopped the proxy groups ($(echo $pgroups)) and removed the work dir"
 echo PASS

@@ -280,8 +280,8 @@ TEST(FakeUpstream, EndpointsActBeforeAnyRequest) {
 }
 
 // At the file-descriptor limit accept fails at once, again and again: the upstream waits 100 ms
-// between tries instead of spinning (upfault serve used a whole core). The count can only be
-// lower on a slower machine, never higher: a spinning loop makes hundreds of thousands.
+// between tries instead of spinning (upfault serve used a whole core). Each pause is a lower
+// bound no load can break (a timer never fires early); a spin makes them microseconds.
 TEST(FakeUpstream, AcceptAtTheDescriptorLimitBacksOff) {
   auto s = test::scenario(with_steps("fd", "[[upstream.steps]]\nread = \"head\"\n"));
   test::Upstream up({s});
@@ -305,10 +305,11 @@ TEST(FakeUpstream, AcceptAtTheDescriptorLimitBacksOff) {
     fds.push_back(fd);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) break;
   }
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  const auto failures = up.up.accept_failures();
+  // Waits for the failures themselves; the 30 s only ends a test that would otherwise hang.
+  const auto failed = up.up.wait_for_accept_failures(4, std::chrono::seconds(30));
   for (int fd : fds) ::close(fd);
   ::setrlimit(RLIMIT_NOFILE, &saved);
-  EXPECT_GE(failures, 1u) << "the test did not reach the descriptor limit";
-  EXPECT_LE(failures, 50u) << "accept was retried without a pause";
+  ASSERT_EQ(failed.size(), 4u) << "the test did not reach the descriptor limit";
+  for (std::size_t k = 1; k < failed.size(); ++k)
+    EXPECT_GE(failed[k] - failed[k - 1], std::chrono::milliseconds(100)) << "accept was retried without a pause";
 }

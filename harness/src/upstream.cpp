@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -252,7 +253,11 @@ struct FakeUpstream::Impl {
   // After a failed accept: waits 100 ms (false when the upstream is stopping meanwhile), and
   // says so once per error kind.
   awaitable<bool> back_off(const error_code& ec) {
-    ++accept_failures;
+    {
+      std::lock_guard lock(m);
+      if (accept_failures.size() < kKeptFailures) accept_failures.push_back(Clock::now());
+    }
+    accept_failed.notify_all();
     if (options.verbose && reported_accept_errors.insert(ec.value()).second)
       fmt::print(stderr, "upfault upstream: accept failed ({}); retrying every 100 ms\n", ec.message());
     asio::steady_timer t(ioc, std::chrono::milliseconds(100));
@@ -285,7 +290,9 @@ struct FakeUpstream::Impl {
   std::map<std::string, Route, std::less<>> routes;
   int unrouted = 0;
   std::set<int> reported_accept_errors;
-  std::atomic<std::uint64_t> accept_failures{0};
+  std::vector<Clock::time_point> accept_failures;  // the first kKeptFailures, under `m`
+  std::condition_variable accept_failed;
+  static constexpr std::size_t kKeptFailures = 64;
 
   asio::io_context& session_context() {
     if (workers.empty()) return ioc;
@@ -812,7 +819,13 @@ UpstreamLog FakeUpstream::log(std::string_view scenario) const {
   return UpstreamLog{log->connections};
 }
 
-std::uint64_t FakeUpstream::accept_failures() const { return impl_->accept_failures.load(); }
+std::vector<std::chrono::steady_clock::time_point> FakeUpstream::wait_for_accept_failures(
+    std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->m);
+  impl_->accept_failed.wait_for(lock, timeout, [&] { return impl_->accept_failures.size() >= n; });
+  auto& f = impl_->accept_failures;
+  return {f.begin(), f.begin() + static_cast<std::ptrdiff_t>(std::min(n, f.size()))};
+}
 
 int FakeUpstream::unrouted() const {
   std::lock_guard lock(impl_->m);

@@ -57,8 +57,11 @@ class FakeUpstream {
   [[nodiscard]] UpstreamLog log(std::string_view scenario) const;
   /// Connections whose request named no known scenario.
   [[nodiscard]] int unrouted() const;
-  /// Accepts that failed (EMFILE at the file-descriptor limit, say); each is retried 100 ms later.
-  [[nodiscard]] std::uint64_t accept_failures() const;
+  /// Waits (at most `timeout`) until `n` accepts have failed (EMFILE at the file-descriptor
+  /// limit, say; each is retried 100 ms later) and returns when each of the first `n` failed:
+  /// fewer than `n` when the time ran out.
+  [[nodiscard]] std::vector<std::chrono::steady_clock::time_point> wait_for_accept_failures(
+      std::size_t n, std::chrono::milliseconds timeout) const;
 
   struct Impl;  ///< opaque: keeps Asio out of this header
 
