@@ -138,26 +138,25 @@ TEST(HostileResponse, LongFieldValueIsMatchedInLinearTime) {
   EXPECT_NE(v.reason.find("does not match /a +b/"), std::string::npos) << v.reason;
 }
 
+// The error a profile.toml holding `text` gives; fails the test when it loads.
+LoadError profile_error(const std::string& text) {
+  TempDir dir;
+  std::ofstream(dir.path / "profile.toml") << text;
+  LoadError error;
+  EXPECT_FALSE(find_profile((dir.path / "profile.toml").string(), {}, error)) << "the profile loaded";
+  return error;
+}
+
 // A profile is read the same bounded way: a deep header is a located error, not a crash.
 TEST(HostileProfile, DeepProfileIsALocatedError) {
-  TempDir dir;
-  fs::create_directories(dir.path / "p");
-  std::ofstream(dir.path / "p" / "profile.toml") << "command = [\"true\"]\n[" << repeat("a.", 40000) << "a]\n";
-  LoadError error;
-  auto p = find_profile((dir.path / "p" / "profile.toml").string(), {}, error);
-  EXPECT_FALSE(p);
+  const auto error = profile_error("command = [\"true\"]\n[" + repeat("a.", 40000) + "a]\n");
   EXPECT_EQ(error.where.line, 2) << error.str();
   EXPECT_NE(error.message.find("dotted parts"), std::string::npos) << error.str();
 }
 
 // A version_regex that RE2 cannot compile is an error at its line, found when the profile loads.
 TEST(HostileProfile, BadVersionRegexIsALocatedError) {
-  TempDir dir;
-  fs::create_directories(dir.path / "p");
-  std::ofstream(dir.path / "p" / "profile.toml") << "command = [\"true\"]\nversion_regex = '(unclosed'\n";
-  LoadError error;
-  auto p = find_profile((dir.path / "p" / "profile.toml").string(), {}, error);
-  EXPECT_FALSE(p);
+  const auto error = profile_error("command = [\"true\"]\nversion_regex = '(unclosed'\n");
   EXPECT_EQ(error.where.line, 2) << error.str();
   EXPECT_NE(error.message.find("version_regex"), std::string::npos) << error.str();
 }

@@ -35,6 +35,12 @@ std::map<std::string, std::string> published(const std::string& proxy) {
   return out;
 }
 
+// The Node.js proxy needs its npm modules, which scripts/install-deps.sh installs.
+bool modules_missing(const std::string& profile) {
+  return profile == "node-http-proxy" &&
+         !std::ifstream(std::string(UPFAULT_SOURCE_DIR) + "/proxies/node-http-proxy/node_modules/http-proxy/package.json");
+}
+
 class Profile : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
 
 }  // namespace
@@ -42,8 +48,7 @@ class Profile : public ::testing::TestWithParam<std::pair<std::string, std::stri
 TEST_P(Profile, PassthroughAndTimingMatchThePublishedMatrix) {
   const auto& [name, program] = GetParam();
   UPFAULT_REQUIRE_PROXY(program);
-  if (name == "node-http-proxy" && !std::ifstream(std::string(UPFAULT_SOURCE_DIR) + "/proxies/node-http-proxy/node_modules/http-proxy/package.json"))
-    GTEST_SKIP() << "http-proxy is not installed (scripts/install-deps.sh --proxies runs npm install)";
+  if (modules_missing(name)) GTEST_SKIP() << "http-proxy is not installed (scripts/install-deps.sh runs npm ci)";
   auto want = published(name);
   ASSERT_FALSE(want.empty()) << "docs/conformance/results/" << name << ".json is missing: run upfault matrix";
   std::vector<Scenario> subset;
@@ -145,8 +150,7 @@ bool loopback_address(const std::string& local) {
 TEST_P(Profile, ListensOnLoopbackOnlyAndWritesOnlyInItsWorkDir) {
   const auto& [name, program] = GetParam();
   UPFAULT_REQUIRE_PROXY(program);
-  if (name == "node-http-proxy" && !std::ifstream(std::string(UPFAULT_SOURCE_DIR) + "/proxies/node-http-proxy/node_modules/http-proxy/package.json"))
-    GTEST_SKIP() << "http-proxy is not installed";
+  if (modules_missing(name)) GTEST_SKIP() << "http-proxy is not installed (scripts/install-deps.sh runs npm ci)";
   std::string pattern = (std::filesystem::temp_directory_path() / "upfault-home-XXXXXX").string();
   ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
   const std::filesystem::path home = pattern;

@@ -150,7 +150,7 @@ int bench(const BenchArgs& a) {
   BenchTarget target;
   std::unique_ptr<Rig> rig;
   if (!a.url.empty()) {
-    auto hp = parse_proxy_address(a.url, a.allow_remote, err);
+    auto hp = parse_loopback_address(a.url, a.allow_remote, err);
     if (!hp) {
       fmt::print(stderr, "upfault bench: --url: {}\n", err);
       return kInputError;

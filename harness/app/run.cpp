@@ -94,7 +94,7 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
     }
     so.run.timeouts = so.profile->timeouts;
   } else {
-    auto hp = parse_proxy_address(a.proxy_url, a.allow_remote, err);
+    auto hp = parse_loopback_address(a.proxy_url, a.allow_remote, err);
     if (!hp) return wrong("--proxy-url: ");
     so.proxy_host = hp->host;
     so.proxy_port = hp->port;

@@ -24,13 +24,9 @@ int serve(const ServeArgs& a) {
   auto suite = load_suite(a.paths, {});
   if (!suite.errors.empty()) return kInputError;
   std::string err;
-  auto hp = parse_host_port(a.listen, err, /*allow_any_port=*/true);
+  auto hp = parse_loopback_address(a.listen, a.allow_remote, err, /*allow_any_port=*/true);
   if (!hp) {
     fmt::print(stderr, "upfault serve: --listen: {}\n", err);
-    return kInputError;
-  }
-  if (!is_loopback(hp->host) && !a.allow_remote) {
-    fmt::print(stderr, "upfault serve: {} is not a loopback address; pass --allow-remote to listen there\n", hp->host);
     return kInputError;
   }
   RigOptions rio;  // no proxy: the fake upstream stands alone

@@ -38,7 +38,7 @@ class World : public ::testing::Environment {
         return;
       }
     } else {
-      rio.proxy = parse_proxy_address(options_.proxy_url, /*allow_remote=*/false, setup_error_);
+      rio.proxy = parse_loopback_address(options_.proxy_url, /*allow_remote=*/false, setup_error_);
       if (!rio.proxy) return;
     }
     rig_ = Rig::start(scenarios_, std::move(rio), setup_error_);

@@ -123,13 +123,7 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
       result.error = "obs-fold (a field line continued on the next line) in the proxy's response header";
     }
   }
-  result.header_complete = reader.header_done();
-  if (result.header_complete) {
-    result.response = reader.response();
-    result.body_size = reader.body_bytes();
-    result.body_digest = reader.body_digest();
-  }
-  result.interim = reader.interim();
+  reader.record(result);
   error_code ignored;
   stream.socket().close(ignored);
   co_return result;

@@ -100,6 +100,16 @@ std::string ResponseReader::body_digest() const {
   return body.hashing ? hex_digest(body.hash) : upfault::body_digest(body.prefix);
 }
 
+void ResponseReader::record(ClientResult& result) {
+  result.header_complete = header_done();
+  if (result.header_complete) {
+    result.response = response();
+    result.body_size = body_bytes();
+    result.body_digest = body_digest();
+  }
+  result.interim = interim_;
+}
+
 void ResponseReader::capture_header() {
   if (header_captured_ || !impl_->parser->is_header_done()) return;
   const auto& msg = impl_->parser->get();

@@ -51,10 +51,11 @@ bool is_loopback(const std::string& host) {
   return !ec && address.is_loopback();
 }
 
-std::optional<HostPort> parse_proxy_address(const std::string& text, bool allow_remote, std::string& error) {
-  auto hp = parse_host_port(text, error);
+std::optional<HostPort> parse_loopback_address(const std::string& text, bool allow_remote, std::string& error,
+                                               bool allow_any_port) {
+  auto hp = parse_host_port(text, error, allow_any_port);
   if (hp && !allow_remote && !is_loopback(hp->host)) {
-    error = fmt::format("{} is not a loopback address; pass --allow-remote to reach another host", hp->host);
+    error = fmt::format("{} is not a loopback address; pass --allow-remote to use another host", hp->host);
     return std::nullopt;
   }
   return hp;

@@ -34,20 +34,22 @@ Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallbac
   return *latest + std::max(Millis{1000}, *latest / 2);
 }
 
-std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios, FakeUpstream& upstream,
-                                          const RunOptions& options) {
-  // Each result shares its scenario: results stay valid whatever happens to `scenarios`.
-  const auto suite = std::make_shared<const std::vector<Scenario>>(scenarios);
-  std::vector<ScenarioResult> results(scenarios.size());
+namespace {
+
+// The suite's scenarios [first, last) through the proxy. Each result shares its scenario with
+// `suite`, so results stay valid on their own, and the suite is copied once per run, not per call.
+std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Scenario>>& suite, std::size_t first,
+                                      std::size_t last, FakeUpstream& upstream, const RunOptions& options) {
+  std::vector<ScenarioResult> results(last - first);
   asio::io_context ioc{1};
   // A stop signal abandons the scenarios in flight; the ones that finished are returned.
   interrupt::Hook on_stop([&ioc] { ioc.stop(); });
-  std::size_t next = 0;
-  const unsigned jobs = options.jobs == 0 ? static_cast<unsigned>(std::max<std::size_t>(1, scenarios.size()))
+  std::size_t next = first;
+  const unsigned jobs = options.jobs == 0 ? static_cast<unsigned>(std::max<std::size_t>(1, last - first))
                                           : options.jobs;
 
   auto worker = [&]() -> awaitable<void> {
-    while (next < suite->size()) {  // one thread: no race on `next`
+    while (next < last) {  // one thread: no race on `next`
       const std::size_t i = next++;
       const Scenario& s = (*suite)[i];
       FetchOptions fo;
@@ -64,11 +66,11 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
       r.scenario = std::shared_ptr<const Scenario>(suite, &s);  // set last: a result without one never finished
-      results[i] = std::move(r);
-      if (options.on_result) options.on_result(results[i]);
+      results[i - first] = std::move(r);
+      if (options.on_result) options.on_result(results[i - first]);
     }
   };
-  for (unsigned j = 0; j < std::min<std::size_t>(jobs, scenarios.size()); ++j)
+  for (unsigned j = 0; j < std::min<std::size_t>(jobs, last - first); ++j)
     asio::co_spawn(ioc, worker(), [](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
     });
@@ -77,18 +79,24 @@ std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios
   return results;
 }
 
+}  // namespace
+
+std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios, FakeUpstream& upstream,
+                                          const RunOptions& options) {
+  return run_range(std::make_shared<const std::vector<Scenario>>(scenarios), 0, scenarios.size(), upstream, options);
+}
+
 namespace {
 
 // One scenario at a time, so a proxy's crash is pinned on the scenario that caused it; the proxy
 // is then restarted for the next one.
-void run_with_restarts(const std::vector<Scenario>& scenarios, Rig& rig, const RunOptions& ro, SuiteRun& run) {
-  std::vector<Scenario> one(1);
+void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite, Rig& rig, const RunOptions& ro,
+                       SuiteRun& run) {
   RunOptions inner = ro;
   inner.on_result = nullptr;  // reported below, once the crash check has had its say
-  for (const auto& s : scenarios) {
-    one[0] = s;
+  for (std::size_t i = 0; i < suite->size(); ++i) {
     inner.proxy_port = rig.proxy_port();
-    auto r = run_scenarios(one, rig.upstream(), inner);
+    auto r = run_range(suite, i, i + 1, rig.upstream(), inner);
     if (r.empty()) return;  // interrupted
     // A proxy that crashes while handling the request ends the client's connection by dying:
     // the close the client saw is then followed by the proxy's exit, which is waited for (not
@@ -137,13 +145,14 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
   RunOptions ro = options.run;
   ro.proxy_host = rig->proxy_host();
   ro.proxy_port = rig->proxy_port();
+  const auto suite = std::make_shared<const std::vector<Scenario>>(scenarios);
   const auto t0 = Clock::now();
   ProxyProcess* process = rig->process();
   if (process && options.restart_after_crash && ro.jobs == 1) {
-    run_with_restarts(scenarios, *rig, ro, run);
+    run_with_restarts(suite, *rig, ro, run);
     process = rig->process();
   } else {
-    run.results = run_scenarios(scenarios, rig->upstream(), ro);
+    run.results = run_range(suite, 0, suite->size(), rig->upstream(), ro);
     // A proxy that died while the last scenarios ran still died during the run.
     if (process && process->alive()) (void)process->dying();
   }

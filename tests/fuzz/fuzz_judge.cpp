@@ -57,13 +57,7 @@ upfault::ClientResult observe(std::string_view bytes, std::size_t step) {
              : reader.header_done()                                     ? upfault::Ending::closed_early
                                                                         : upfault::Ending::invalid;
   c.error = reader.error();
-  c.header_complete = reader.header_done();
-  if (c.header_complete) {
-    c.response = reader.response();
-    c.body_size = reader.body_bytes();
-    c.body_digest = reader.body_digest();
-  }
-  c.interim = reader.interim();
+  reader.record(c);
   c.elapsed = upfault::Millis{static_cast<long>(bytes.size() % 5000)};
   return c;
 }

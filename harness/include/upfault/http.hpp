@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "upfault/observed.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {
@@ -45,6 +46,9 @@ class ResponseReader {
   [[nodiscard]] std::uint64_t body_bytes() const;
   /// The SHA-1 (hex) of every body byte received so far.
   [[nodiscard]] std::string body_digest() const;
+  /// Records what was read into `result`: whether the header was complete, the response (its
+  /// body's first kBodyKeep bytes), the body's size and digest, the interim statuses.
+  void record(ClientResult& result);
   /// Interim responses beyond this many make the response invalid (a proxy flooding 1xx).
   static constexpr std::size_t kMaxInterim = 100;
 

@@ -29,9 +29,10 @@ struct HostPort {
 /// True for an IP address in 127.0.0.0/8 or ::1 (parsed as an address, not compared as text),
 /// and for "localhost".
 [[nodiscard]] bool is_loopback(const std::string& host);
-/// parse_host_port, then the loopback check: outside loopback is an error unless `allow_remote`.
-[[nodiscard]] std::optional<HostPort> parse_proxy_address(const std::string& text, bool allow_remote,
-                                                          std::string& error);
+/// parse_host_port, then the loopback check: outside loopback is an error unless `allow_remote`
+/// (a proxy to reach, a load target, a listen address).
+[[nodiscard]] std::optional<HostPort> parse_loopback_address(const std::string& text, bool allow_remote,
+                                                             std::string& error, bool allow_any_port = false);
 
 /// The client's deadline where a scenario sets no `within`: 4 × read_timeout + 2 s.
 [[nodiscard]] Millis default_deadline(const ProxyTimeouts& timeouts);
