@@ -283,6 +283,12 @@ TEST(FakeUpstream, EndpointsActBeforeAnyRequest) {
 // between tries instead of spinning (upfault serve used a whole core). Each pause is a lower
 // bound no load can break (a timer never fires early); a spin makes them microseconds.
 TEST(FakeUpstream, AcceptAtTheDescriptorLimitBacksOff) {
+#ifdef UPFAULT_UBSAN_VPTR
+  // Not a flaw of upfault's: UBSan checks a vptr by writing the object into a pipe, which fails
+  // when every descriptor is taken, and it then reports a valid object as corrupt (seen in CI on
+  // boost's sp_counted_base). The dev build runs this test.
+  GTEST_SKIP() << "UBSan's vptr check needs a free descriptor; runs in the dev build";
+#endif
   auto s = test::scenario(with_steps("fd", "[[upstream.steps]]\nread = \"head\"\n"));
   test::Upstream up({s});
   rlimit saved{};
