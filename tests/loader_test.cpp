@@ -55,12 +55,15 @@ status = 500
   ASSERT_EQ(s.request.headers.size(), 2u);
   EXPECT_EQ(s.request.headers[1], (Header{"X-Two", "2"}));
   ASSERT_EQ(s.steps.size(), 5u);
-  EXPECT_EQ(std::get<step::Read>(s.steps[0].action).what, step::Read::What::request);
-  EXPECT_EQ(std::get<step::Delay>(s.steps[1].action).duration.resolve({Millis{1000}, Millis{1000}}), Millis{1500});
-  EXPECT_EQ(std::get<step::Send>(s.steps[2].action).bytes,
+  EXPECT_EQ(s.steps[0].action->toml(), R"(read = "request")");
+  EXPECT_TRUE(s.steps[0].action->reads_request());
+  EXPECT_EQ(s.steps[1].action->toml(), R"(delay = "1.5 * read_timeout")");
+  EXPECT_EQ(s.steps[2].action->kind(), "response");
+  EXPECT_EQ(*s.steps[2].action->sends(),
             "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nbusy");
-  EXPECT_EQ(std::get<step::Send>(s.steps[3].action).bytes, "AB");
-  EXPECT_EQ(std::get<step::Close>(s.steps[4].action).how, step::Close::How::rst);
+  EXPECT_EQ(*s.steps[3].action->sends(), "AB");
+  EXPECT_EQ(s.steps[4].action->toml(), R"(close = "rst")");
+  EXPECT_TRUE(s.steps[4].action->ends_connection());
   ASSERT_EQ(s.expect.accept.size(), 2u);
   EXPECT_EQ(s.expect.accept[0].status, (std::vector<int>{502, 503}));
   EXPECT_TRUE(s.expect.accept[1].aborted);
@@ -73,7 +76,7 @@ TEST(Loader, ResponseKeepsExplicitFraming) {
 [[upstream.steps]]
 response = { status = 200, headers = ["Transfer-Encoding: chunked"], body = "0\r\n\r\n" }
 )"));
-  EXPECT_EQ(std::get<step::Send>(s.steps[0].action).bytes, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(*s.steps[0].action->sends(), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
 }
 
 // Syntax errors carry the line and column that toml++ reports.
@@ -148,7 +151,7 @@ TEST(Loader, CorpusLoadsClean) {
 TEST(Loader, ResponseOptionsSerialise) {
   auto bytes = [](const std::string& response) {
     auto s = test::scenario(with_steps("r", "[[upstream.steps]]\nresponse = " + response + "\n"));
-    return std::get<step::Send>(s.steps[0].action).bytes;
+    return *s.steps[0].action->sends();
   };
   EXPECT_EQ(bytes("{ status = 200, body = \"hello\", chunked = [2, 3] }"),
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n");
@@ -167,14 +170,42 @@ TEST(Loader, ResponseOptionsSerialise) {
                            "on_request takes request numbers"));
 }
 
-// scenarios/README.md documents every step kind (the table in the code is the source).
-TEST(Loader, ScenarioReadmeDocumentsEveryStep) {
+// scenarios/README.md's step reference is the registry's, word for word (regenerate it with
+// `upfault list --steps --markdown`), and every expectation key is documented.
+TEST(Loader, ScenarioReadmeMatchesTheRegistry) {
   std::ifstream in(UPFAULT_SCENARIOS_DIR "/README.md");
   ASSERT_TRUE(in) << "scenarios/README.md is missing";
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  for (const auto& k : step_kinds())
-    EXPECT_NE(text.find("### `" + std::string(k.name) + "`"), std::string::npos) << "no section for step " << k.name;
+  const std::string begin = "by `upfault list --steps --markdown`; a test checks it -->\n";
+  const std::string end = "<!-- end of steps -->";
+  const auto a = text.find(begin);
+  const auto b = text.find(end);
+  ASSERT_NE(a, std::string::npos) << "the README lost its generated-steps marker";
+  ASSERT_NE(b, std::string::npos);
+  EXPECT_EQ(text.substr(a + begin.size(), b - a - begin.size()), steps_markdown())
+      << "scenarios/README.md differs from the step registry: paste `upfault list --steps --markdown` between the markers";
   for (const char* e : {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
                         "headers", "headers_match", "body", "upstream_requests", "interim", "[[expect.or]]", "[[expect.stricter]]"})
     EXPECT_NE(text.find(std::string("`") + e), std::string::npos) << "expectation " << e << " is not documented";
+}
+
+// Each step kind's documented example loads, and each loaded step writes itself back as TOML
+// that loads to the same step.
+TEST(Loader, EveryStepExampleLoadsAndRoundTrips) {
+  ASSERT_GE(step_kinds().size(), 9u);
+  for (const auto& k : step_kinds()) {
+    SCOPED_TRACE(std::string(k.name));
+    auto r = load_scenario_text(with_steps("example", std::string(k.example)), "example.toml");
+    ASSERT_TRUE(r.errors.empty()) << r.errors.front().str();
+    ASSERT_EQ(r.scenarios.size(), 1u);
+    for (const auto& step : r.scenarios[0].steps) {
+      EXPECT_EQ(step.action->kind(), k.name);
+      auto again = load_scenario_text(with_steps("again", "[[upstream.steps]]\n" + step.action->toml() + "\n"), "again.toml");
+      ASSERT_TRUE(again.errors.empty()) << step.action->toml() << ": " << again.errors.front().str();
+      EXPECT_EQ(again.scenarios[0].steps[0].action->toml(), step.action->toml());
+      if (step.action->sends()) {
+        EXPECT_EQ(*again.scenarios[0].steps[0].action->sends(), *step.action->sends());
+      }
+    }
+  }
 }

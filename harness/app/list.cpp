@@ -12,10 +12,14 @@ void setup_list(CLI::App& app, int& exit_code) {
   auto steps = std::make_shared<bool>(false);
   cmd->add_option("paths", *paths, "Scenario files or directories (default: scenarios)");
   cmd->add_option("-f,--filter", *filters, kFilterHelp);
+  auto markdown = std::make_shared<bool>(false);
   cmd->add_flag("--steps", *steps, "List the step kinds of the scenario language instead");
+  cmd->add_flag("--markdown", *markdown, "With --steps: the full reference, as in scenarios/README.md")
+      ->needs(cmd->get_option("--steps"));
   cmd->callback([=, &exit_code] {
     if (*steps) {
-      for (const auto& k : step_kinds()) fmt::print("{:<10} {}\n", k.name, k.doc);
+      if (*markdown) fmt::print("{}", steps_markdown());
+      else for (const auto& k : step_kinds()) fmt::print("{:<10} {}\n", k.name, k.summary);
       return;
     }
     auto r = load_suite(*paths, *filters);

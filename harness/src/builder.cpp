@@ -6,42 +6,23 @@
 #include <stdexcept>
 
 #include "upfault/loader.hpp"
+#include "util.hpp"
 
 namespace upfault {
 
-namespace {
-// A TOML basic string.
-std::string toml_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\r': out += "\\r"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) out += fmt::format("\\u{:04x}", c);
-        else out += ch;
-    }
-  }
-  return out + "\"";
-}
-}  // namespace
 
 ScenarioBuilder::ScenarioBuilder(std::string name, std::string summary)
-    : head_(fmt::format("name = {}\nsummary = {}\n", toml_string(name), toml_string(summary))) {}
+    : head_(fmt::format("name = {}\nsummary = {}\n", toml_quote(name), toml_quote(summary))) {}
 
-ScenarioBuilder& ScenarioBuilder::rfc(const std::string& s) { return head_ += fmt::format("rfc = {}\n", toml_string(s)), *this; }
+ScenarioBuilder& ScenarioBuilder::rfc(const std::string& s) { return head_ += fmt::format("rfc = {}\n", toml_quote(s)), *this; }
 ScenarioBuilder& ScenarioBuilder::rationale(const std::string& s) {
-  return head_ += fmt::format("rationale = {}\n", toml_string(s)), *this;
+  return head_ += fmt::format("rationale = {}\n", toml_quote(s)), *this;
 }
 ScenarioBuilder& ScenarioBuilder::level(Level l) { return head_ += fmt::format("level = \"{}\"\n", to_string(l)), *this; }
 ScenarioBuilder& ScenarioBuilder::category(const std::string& c) { return category_ = c, *this; }
-ScenarioBuilder& ScenarioBuilder::tag(const std::string& t) { return tags_.push_back(toml_string(t)), *this; }
+ScenarioBuilder& ScenarioBuilder::tag(const std::string& t) { return tags_.push_back(toml_quote(t)), *this; }
 ScenarioBuilder& ScenarioBuilder::request(const std::string& method, const std::string& path, const std::string& body) {
-  request_ = fmt::format("[request]\nmethod = {}\npath = {}\nbody = {}\n", toml_string(method), toml_string(path), toml_string(body));
+  request_ = fmt::format("[request]\nmethod = {}\npath = {}\nbody = {}\n", toml_quote(method), toml_quote(path), toml_quote(body));
   return *this;
 }
 ScenarioBuilder& ScenarioBuilder::endpoint(Endpoint e) {
@@ -52,22 +33,22 @@ ScenarioBuilder& ScenarioBuilder::endpoint(Endpoint e) {
 #define UPFAULT_STEP(text) (steps_ += fmt::format("[[upstream.steps]]\n{}\n", text), *this)
 ScenarioBuilder& ScenarioBuilder::read_head() { return UPFAULT_STEP("read = \"head\""); }
 ScenarioBuilder& ScenarioBuilder::read_request() { return UPFAULT_STEP("read = \"request\""); }
-ScenarioBuilder& ScenarioBuilder::send(const std::string& b) { return UPFAULT_STEP("send = " + toml_string(b)); }
+ScenarioBuilder& ScenarioBuilder::send(const std::string& b) { return UPFAULT_STEP("send = " + toml_quote(b)); }
 ScenarioBuilder& ScenarioBuilder::response(int status, const std::vector<Header>& headers, const std::string& body) {
   std::vector<std::string> h;
-  for (const auto& [n, v] : headers) h.push_back(toml_string(n + ": " + v));
+  for (const auto& [n, v] : headers) h.push_back(toml_quote(n + ": " + v));
   return UPFAULT_STEP(fmt::format("response = {{ status = {}, headers = [{}], body = {} }}", status, fmt::join(h, ", "),
-                                  toml_string(body)));
+                                  toml_quote(body)));
 }
-ScenarioBuilder& ScenarioBuilder::delay(const std::string& d) { return UPFAULT_STEP("delay = " + toml_string(d)); }
+ScenarioBuilder& ScenarioBuilder::delay(const std::string& d) { return UPFAULT_STEP("delay = " + toml_quote(d)); }
 ScenarioBuilder& ScenarioBuilder::dribble(const std::string& bytes, std::size_t chunk, const std::string& every) {
-  return UPFAULT_STEP(fmt::format("dribble = {{ data = {}, chunk = {}, every = {} }}", toml_string(bytes), chunk, toml_string(every)));
+  return UPFAULT_STEP(fmt::format("dribble = {{ data = {}, chunk = {}, every = {} }}", toml_quote(bytes), chunk, toml_quote(every)));
 }
 ScenarioBuilder& ScenarioBuilder::half_close() { return UPFAULT_STEP("half_close = true"); }
 ScenarioBuilder& ScenarioBuilder::close_fin() { return UPFAULT_STEP("close = \"fin\""); }
 ScenarioBuilder& ScenarioBuilder::close_rst() { return UPFAULT_STEP("close = \"rst\""); }
 ScenarioBuilder& ScenarioBuilder::hang(const std::string& d) {
-  return UPFAULT_STEP(d.empty() ? std::string("hang = true") : "hang = " + toml_string(d));
+  return UPFAULT_STEP(d.empty() ? std::string("hang = true") : "hang = " + toml_quote(d));
 }
 #undef UPFAULT_STEP
 
@@ -76,7 +57,7 @@ ScenarioBuilder& ScenarioBuilder::expect_status(std::vector<int> s) {
 }
 ScenarioBuilder& ScenarioBuilder::expect_passthrough() { return expect_ += "passthrough = true\n", *this; }
 ScenarioBuilder& ScenarioBuilder::expect_aborted() { return expect_ += "aborted = true\n", *this; }
-ScenarioBuilder& ScenarioBuilder::within(const std::string& d) { return expect_ += fmt::format("within = {}\n", toml_string(d)), *this; }
+ScenarioBuilder& ScenarioBuilder::within(const std::string& d) { return expect_ += fmt::format("within = {}\n", toml_quote(d)), *this; }
 
 std::string ScenarioBuilder::toml() const {
   std::string out = head_;

@@ -11,6 +11,8 @@
 #include "upfault/http.hpp"
 #include "bounded_input.hpp"
 #include "pattern.hpp"
+#include "scenario_toml.hpp"
+#include "steps/step.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -21,430 +23,36 @@ std::string LoadError::str() const { return safe_text(fmt::format("{}: error: {}
 
 namespace {
 
-// Collects errors for one file and turns toml++ source regions into SourceLocations.
-// What one scenario, and a whole suite, may generate (body_size, header_fill): upfault keeps what
-// it sends in memory, so a 1.5 KB file must not be able to ask for gigabytes.
-constexpr std::size_t kMaxGeneratedPerScenario = 16 << 20;
-// Errors listed per file: past this, one line says how many more there were.
-constexpr std::size_t kMaxErrorsPerFile = 50;
-// headers_match patterns per file: each is compiled when the file loads.
-constexpr std::size_t kMaxPatternsPerFile = 64;
-constexpr std::size_t kMaxGeneratedPerSuite = 256 << 20;
-
-class FileContext {
- public:
-  explicit FileContext(std::string file, std::size_t* suite_budget = nullptr)
-      : file_(std::move(file)), suite_budget_(suite_budget) {}
-
-  // Counts `bytes` against the scenario's and the suite's budget before they are generated.
-  bool reserve(const toml::node& n, std::size_t bytes) {
-    if (generated_ + bytes > kMaxGeneratedPerScenario) {
-      error(n, fmt::format("this scenario would generate {} bytes (body_size, header_fill and the rest); the limit "
-                           "is {} MiB per scenario", generated_ + bytes, kMaxGeneratedPerScenario >> 20));
-      return false;
-    }
-    if (suite_budget_ && bytes > *suite_budget_) {
-      error(n, fmt::format("the suite would generate more than {} MiB in all (body_size, header_fill); split it",
-                           kMaxGeneratedPerSuite >> 20));
-      return false;
-    }
-    generated_ += bytes;
-    if (suite_budget_) *suite_budget_ -= bytes;
-    return true;
-  }
-  SourceLocation at(const toml::source_region& r) const {
-    return {file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)};
-  }
-  SourceLocation at(const toml::node& n) const { return at(n.source()); }
-  void error(const SourceLocation& where, std::string message) {
-    if (errors_.size() < kMaxErrorsPerFile) errors_.push_back({where, std::move(message)});
-    else ++dropped_;
-  }
-  void error(const toml::node& n, std::string message) { error(at(n), std::move(message)); }
-  [[nodiscard]] bool ok() const { return errors_.empty(); }
-  std::vector<LoadError>& errors() { return errors_; }
-  std::size_t dropped() const { return dropped_; }
-  // Counts a headers_match pattern; false (with the error) past the limit.
-  bool another_pattern(const toml::node& n) {
-    if (++patterns_ <= kMaxPatternsPerFile) return true;
-    if (patterns_ == kMaxPatternsPerFile + 1)
-      error(n, fmt::format("more than {} headers_match patterns in one file", kMaxPatternsPerFile));
-    return false;
-  }
-  const std::string& file() const { return file_; }
-
-  // Unknown keys are errors, with a did-you-mean where one is close.
-  void check_keys(const toml::table& t, std::initializer_list<std::string_view> allowed, std::string_view where) {
-    for (auto&& [key, value] : t) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-      std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), where);
-      if (auto guess = did_you_mean(key.str(), allowed)) msg += fmt::format("; did you mean \"{}\"?", *guess);
-      else msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
-      error(at(key.source()), msg);
-    }
-  }
-
-  std::optional<std::string> string(const toml::node& n, std::string_view what) {
-    if (auto s = n.value<std::string>()) return s;
-    error(n, fmt::format("{} must be a string, not {}", what, type_name(n)));
-    return std::nullopt;
-  }
-
-  std::optional<DurationExpr> duration(const toml::node& n, std::string_view what) {
-    auto s = string(n, what);
-    if (!s) return std::nullopt;
-    std::string err;
-    auto d = DurationExpr::parse(*s, err);
-    if (!d) error(n, fmt::format("{}: {}", what, err));
-    return d;
-  }
-
-  static std::string type_name(const toml::node& n) {
-    switch (n.type()) {
-      case toml::node_type::table: return "a table";
-      case toml::node_type::array: return "an array";
-      case toml::node_type::string: return "a string";
-      case toml::node_type::integer: return "an integer";
-      case toml::node_type::floating_point: return "a float";
-      case toml::node_type::boolean: return "a boolean";
-      default: return "a date or time";
-    }
-  }
-
- private:
-  std::string file_;
-  std::vector<LoadError> errors_;
-  std::size_t generated_ = 0;
-  std::size_t* suite_budget_;
-  std::size_t dropped_ = 0;
-  std::size_t patterns_ = 0;
-};
-
-// An integer from an integer node only: toml++'s value<int64_t>() also converts floats, and its
-// conversion of a float outside the range of int64 is undefined behaviour (found by fuzzing).
-std::optional<std::int64_t> integer(const toml::node& n) {
-  if (auto* i = n.as_integer()) return i->get();
-  return std::nullopt;
-}
-std::optional<std::int64_t> integer(const toml::node* n) { return n ? integer(*n) : std::nullopt; }
-template <typename View>
-std::optional<std::int64_t> integer(const View& v) { return integer(v.node()); }
-
-// Headers: an array of "Name: value" strings or ["Name", "value"] pairs (order and duplicates
-// kept), or a table (sorted by name).
-std::vector<Header> load_headers(FileContext& cx, const toml::node& n) {
-  std::vector<Header> out;
-  if (auto* t = n.as_table()) {
-    for (auto&& [k, v] : *t)
-      if (auto s = cx.string(v, fmt::format("header \"{}\"", k.str()))) out.emplace_back(std::string(k.str()), *s);
-    return out;
-  }
-  auto* a = n.as_array();
-  if (!a) {
-    cx.error(n, "headers must be an array of \"Name: value\" strings or [name, value] pairs, or a table");
-    return out;
-  }
-  for (auto&& item : *a) {
-    if (auto s = item.value<std::string>()) {
-      auto colon = s->find(':');
-      if (colon == std::string::npos) {
-        cx.error(item, fmt::format("header \"{}\" has no colon; write \"Name: value\"", *s));
-        continue;
-      }
-      std::string value = s->substr(colon + 1);
-      if (!value.empty() && value.front() == ' ') value.erase(0, 1);
-      out.emplace_back(s->substr(0, colon), value);
-    } else if (auto* pair = item.as_array(); pair && pair->size() == 2 && pair->get(0)->is_string() &&
-                                             pair->get(1)->is_string()) {
-      out.emplace_back(*pair->get(0)->value<std::string>(), *pair->get(1)->value<std::string>());
-    } else {
-      cx.error(item, "each header must be \"Name: value\" or [\"Name\", \"value\"]");
-    }
-  }
-  return out;
-}
-
-std::optional<std::string> decode_hex(std::string_view hex, std::string& error) {
-  std::string out;
-  int nibble = -1;
-  for (char c : hex) {
-    if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == ':') continue;
-    int v = std::isxdigit(static_cast<unsigned char>(c)) ? std::stoi(std::string(1, c), nullptr, 16) : -1;
-    if (v < 0) {
-      error = fmt::format("'{}' is not a hex digit", c);
-      return std::nullopt;
-    }
-    if (nibble < 0) nibble = v;
-    else {
-      out.push_back(static_cast<char>(nibble * 16 + v));
-      nibble = -1;
-    }
-  }
-  if (nibble >= 0) {
-    error = "odd number of hex digits";
-    return std::nullopt;
-  }
-  return out;
-}
-
-// A structured response, serialised: status line, headers in order, then the body as given,
-// generated (body_size), chunked with given sizes, and/or cut at a byte offset (truncate).
-std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
-  auto* t = n.as_table();
-  if (!t) {
-    cx.error(n, "response must be a table: { status = 200, reason = \"OK\", headers = [...], body = \"...\" }");
-    return std::nullopt;
-  }
-  cx.check_keys(*t, {"status", "reason", "headers", "header_fill", "body", "body_size", "auto_length", "chunked",
-                     "last_chunk", "truncate"},
-                "response");
-  ResponseImage r;
-  auto status = (*t)["status"];
-  if (!status) {
-    cx.error(n, "response needs a status");
-    return std::nullopt;
-  }
-  if (auto v = integer(status); v && *v >= 0 && *v <= 999) r.status = static_cast<int>(*v);
-  else {
-    cx.error(*status.node(), "response status must be an integer from 0 to 999 (use send for anything stranger)");
-    return std::nullopt;
-  }
-  r.reason = t->contains("reason") ? cx.string(*t->get("reason"), "reason").value_or("") : std::string(reason_phrase(r.status));
-  if (auto* h = t->get("headers")) r.headers = load_headers(cx, *h);
-  // header_fill = { count = N, size = S }: N generated fields X-Fill-1…N, each value S bytes.
-  if (auto* hf = t->get("header_fill")) {
-    auto* ft = hf->as_table();
-    auto count = ft ? integer((*ft)["count"]) : std::nullopt;
-    auto size = ft ? integer((*ft)["size"]) : std::nullopt;
-    if (ft) cx.check_keys(*ft, {"count", "size"}, "header_fill");
-    if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65536 || *count * *size > (16 << 20))
-      cx.error(*hf, "header_fill must be { count = 1..100000, size = 1..65536 } (at most 16 MiB in all)");
-    else if (cx.reserve(*hf, static_cast<std::size_t>(*count * (*size + 16))))
-      for (std::int64_t i = 1; i <= *count; ++i)
-        r.headers.emplace_back(fmt::format("X-Fill-{}", i), std::string(static_cast<std::size_t>(*size), 'f'));
-  }
-  if (auto* b = t->get("body")) r.body = cx.string(*b, "body").value_or("");
-  if (auto* bs = t->get("body_size")) {
-    auto size = integer(bs);
-    if (t->contains("body")) cx.error(*bs, "give body or body_size, not both");
-    else if (!size || *size < 0 || *size > (16 << 20)) cx.error(*bs, "body_size must be an integer from 0 to 16777216 (16 MiB)");
-    else if (cx.reserve(*bs, static_cast<std::size_t>(*size))) r.body = generated_body(static_cast<std::size_t>(*size));
-  }
-  auto flag = [&](const char* key, bool fallback) {
-    auto* f = t->get(key);
-    if (!f) return fallback;
-    if (auto b = f->value<bool>()) return *b;
-    cx.error(*f, fmt::format("{} must be true or false", key));
-    return fallback;
-  };
-  const bool auto_length = flag("auto_length", true);
-  const bool last_chunk = flag("last_chunk", true);
-  std::optional<std::vector<std::size_t>> chunks;
-  if (auto* c = t->get("chunked")) {
-    chunks.emplace();
-    std::size_t total = 0;
-    if (auto* a = c->as_array()) {
-      for (auto&& v : *a) {
-        auto size = integer(v);
-        if (!size || *size <= 0) cx.error(v, "chunk sizes must be positive integers");
-        else chunks->push_back(static_cast<std::size_t>(*size)), total += static_cast<std::size_t>(*size);
-      }
-      if (total != r.body.size()) {
-        cx.error(*c, fmt::format("chunk sizes add up to {}, but the body has {} bytes", total, r.body.size()));
-        return std::nullopt;  // the sizes cannot slice this body
-      }
-    } else if (c->value<bool>().value_or(false)) {
-      if (!r.body.empty()) chunks->push_back(r.body.size());
-    } else {
-      cx.error(*c, "chunked must be true or a list of chunk sizes");
-    }
-  } else if (t->contains("last_chunk")) {
-    cx.error(*t->get("last_chunk"), "last_chunk only means something with chunked");
-  }
-  bool framed = std::any_of(r.headers.begin(), r.headers.end(), [](const Header& h) {
-    return iequals(h.first, "content-length") || iequals(h.first, "transfer-encoding");
-  });
-  if (chunks) {
-    if (!framed) r.headers.emplace_back("Transfer-Encoding", "chunked");
-    std::string body;
-    std::size_t at = 0;
-    for (auto size : *chunks) {
-      body += fmt::format("{:x}\r\n", size) + r.body.substr(at, size) + "\r\n";
-      at += size;
-    }
-    if (last_chunk) body += "0\r\n\r\n";
-    r.body = std::move(body);
-  } else if (auto_length && !framed) {
-    r.headers.emplace_back("Content-Length", std::to_string(r.body.size()));
-  }
-  std::string wire = serialize_response(r);
-  if (auto* tr = t->get("truncate")) {
-    auto at = integer(tr);
-    if (!at || *at < 0 || static_cast<std::size_t>(*at) >= wire.size())
-      cx.error(*tr, fmt::format("truncate must be a byte offset from 0 to {} (the response has {} bytes)",
-                                wire.empty() ? 0 : wire.size() - 1, wire.size()));
-    else wire.resize(static_cast<std::size_t>(*at));
-  }
-  return wire;
-}
-
-std::optional<std::string> load_bytes(FileContext& cx, const toml::node& n, std::string_view what) {
-  auto s = cx.string(n, what);
-  if (!s) return std::nullopt;
-  if (what != "hex") return s;
-  std::string err;
-  auto bytes = decode_hex(*s, err);
-  if (!bytes) cx.error(n, "hex: " + err);
-  return bytes;
-}
-
-std::optional<Step> load_dribble(FileContext& cx, const toml::node& n) {
-  auto* t = n.as_table();
-  if (!t) {
-    cx.error(n, "dribble must be a table: { data = \"...\", chunk = 1, every = \"100ms\" }");
-    return std::nullopt;
-  }
-  cx.check_keys(*t, {"data", "hex", "response", "chunk", "every"}, "dribble");
-  step::Dribble d;
-  int sources = 0;
-  std::optional<std::string> bytes;
-  if (auto* v = t->get("data")) ++sources, bytes = load_bytes(cx, *v, "data");
-  if (auto* v = t->get("hex")) ++sources, bytes = load_bytes(cx, *v, "hex");
-  if (auto* v = t->get("response")) ++sources, bytes = load_response(cx, *v);
-  if (sources != 1) {
-    cx.error(n, "dribble needs exactly one of data, hex or response");
-    return std::nullopt;
-  }
-  if (!bytes) return std::nullopt;
-  d.bytes = std::move(*bytes);
-  if (auto* c = t->get("chunk")) {
-    auto size = integer(c);
-    if (!size || *size <= 0) {
-      cx.error(*c, "chunk must be a positive integer (bytes per piece)");
-      return std::nullopt;
-    }
-    d.chunk = static_cast<std::size_t>(*size);
-  }
-  auto* every = t->get("every");
-  if (!every) {
-    cx.error(n, "dribble needs every = DURATION (the pause between pieces)");
-    return std::nullopt;
-  }
-  auto e = cx.duration(*every, "every");
-  if (!e) return std::nullopt;
-  d.every = *e;
-  return d;
-}
-
-std::optional<Step> load_action(FileContext& cx, const toml::node& n) {
+std::shared_ptr<const StepAction> load_action(FileContext& cx, const toml::node& n) {
   auto* t = n.as_table();
   if (!t) {
     cx.error(n, "each [[upstream.steps]] entry must be a table");
-    return std::nullopt;
+    return nullptr;
   }
   std::vector<std::string_view> names;
-  for (const auto& k : step_kinds()) names.push_back(k.name);
+  for (const auto* d : step_registry()) names.push_back(d->key);
   const std::size_t actions = t->size() - (t->contains("on_request") ? 1 : 0);
   if (actions != 1) {
     cx.error(n, fmt::format("a step has exactly one action, one of: {} (this one has {})", fmt::join(names, ", "),
                             actions));
-    return std::nullopt;
+    return nullptr;
   }
   auto it = t->begin();
   if (it->first.str() == "on_request") ++it;
   auto&& [key, value] = *it;
-  const std::string_view kind = key.str();
-  const SourceLocation where = cx.at(key.source());
-  if (kind == "read") {
-    step::Read r;
-    if (auto s = value.value<std::string>()) {
-      if (*s == "head") r.what = step::Read::What::head;
-      else if (*s == "request") r.what = step::Read::What::request;
-      else if (*s == "none") r.what = step::Read::What::none;
-      else {
-        cx.error(value, fmt::format("read must be \"head\", \"request\", \"none\" or {{ bytes = N }}, not \"{}\"", *s));
-        return std::nullopt;
-      }
-    } else if (auto* rt = value.as_table(); rt && rt->contains("bytes")) {
-      cx.check_keys(*rt, {"bytes"}, "read");
-      auto b = integer(rt->get("bytes"));
-      if (!b || *b <= 0 || *b > (64 << 20)) {
-        cx.error(*rt->get("bytes"), "read.bytes must be an integer from 1 to 67108864");
-        return std::nullopt;
-      }
-      r.what = step::Read::What::bytes;
-      r.bytes = static_cast<std::size_t>(*b);
-    } else {
-      cx.error(value, "read must be \"head\", \"request\", \"none\" or { bytes = N }");
-      return std::nullopt;
-    }
-    return r;
-  }
-  if (kind == "send") {
-    auto s = cx.string(value, "send");
-    if (!s) return std::nullopt;
-    return step::Send{*s};
-  }
-  if (kind == "send_hex") {
-    auto s = cx.string(value, "send_hex");
-    if (!s) return std::nullopt;
-    std::string err;
-    auto bytes = decode_hex(*s, err);
-    if (!bytes) {
-      cx.error(value, "send_hex: " + err);
-      return std::nullopt;
-    }
-    return step::Send{*bytes};
-  }
-  if (kind == "response") {
-    auto wire = load_response(cx, value);
-    if (!wire) return std::nullopt;
-    return step::Send{std::move(*wire)};
-  }
-  if (kind == "dribble") return load_dribble(cx, value);
-  if (kind == "half_close") {
-    if (value.value<bool>() != true) {
-      cx.error(value, "write half_close = true");
-      return std::nullopt;
-    }
-    return step::HalfClose{};
-  }
-  if (kind == "delay") {
-    auto d = cx.duration(value, "delay");
-    if (!d) return std::nullopt;
-    return step::Delay{*d};
-  }
-  if (kind == "close") {
-    auto s = value.value<std::string>();
-    if (s == "fin") return step::Close{step::Close::How::fin};
-    if (s == "rst") return step::Close{step::Close::How::rst};
-    cx.error(value, "close must be \"fin\" or \"rst\"");
-    return std::nullopt;
-  }
-  if (kind == "hang") {
-    if (auto b = value.value<bool>()) {
-      if (!*b) {
-        cx.error(value, "hang = false does nothing; remove the step");
-        return std::nullopt;
-      }
-      return step::Hang{};
-    }
-    auto d = cx.duration(value, "hang");
-    if (!d) return std::nullopt;
-    return step::Hang{*d};
-  }
-  std::string msg = fmt::format("unknown step \"{}\"", kind);
-  if (auto guess = did_you_mean(kind, names)) msg += fmt::format("; did you mean \"{}\"?", *guess);
+  if (const auto* def = find_step(key.str())) return def->parse(cx, value);
+  std::string msg = fmt::format("unknown step \"{}\"", key.str());
+  if (auto guess = did_you_mean(key.str(), names)) msg += fmt::format("; did you mean \"{}\"?", *guess);
   else msg += fmt::format(" (steps: {})", fmt::join(names, ", "));
-  cx.error(where, msg);
-  return std::nullopt;
+  cx.error(cx.at(key.source()), msg);
+  return nullptr;
 }
 
 // A step: one action, and optionally on_request = N or [N, …] (the scenario's request indexes).
 std::optional<ScriptStep> load_step(FileContext& cx, const toml::node& n) {
   auto action = load_action(cx, n);
   if (!action) return std::nullopt;
-  ScriptStep s{std::move(*action), {}};
+  ScriptStep s{std::move(action), {}};
   if (auto* on = n.as_table()->get("on_request")) {
     auto add = [&](const toml::node& v) {
       auto i = integer(v);
@@ -550,8 +158,7 @@ void validate_steps(FileContext& cx, const Scenario& s, const toml::node& steps_
                fmt::format("step {} comes after the connection was closed, so it can never run", i + 1));
       break;
     }
-    const auto& a = s.steps[i].action;
-    closed = s.steps[i].on_request.empty() && (std::holds_alternative<step::Close>(a) || std::holds_alternative<step::Hang>(a));
+    closed = s.steps[i].on_request.empty() && s.steps[i].action->ends_connection();
   }
 }
 
@@ -672,8 +279,7 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
     if (!st.on_request.empty() &&
         std::find(st.on_request.begin(), st.on_request.end(), s.request.repeat) == st.on_request.end())
       continue;
-    if (auto* send = std::get_if<step::Send>(&st.action)) sent += send->bytes;
-    if (auto* dribble = std::get_if<step::Dribble>(&st.action)) sent += dribble->bytes;
+    if (const auto* bytes = st.action->sends()) sent += *bytes;
   }
   s.upstream_response = parse_complete_response(sent);
   for (const auto& list : {&s.expect.accept, &s.expect.stricter}) {

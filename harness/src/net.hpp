@@ -26,6 +26,13 @@ bool is_reset(const error_code& ec);
 /// Marks a descriptor close-on-exec (Asio opens sockets without it).
 void close_on_exec(int fd);
 
+/// Waits until `t` on the current coroutine's executor; cancelled like any operation (join it
+/// with another with `||` to bound that one in time).
+inline awaitable<void> sleep_until(Clock::time_point t) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, t);
+  co_await timer.async_wait(use_tuple);
+}
+
 /// Position just past the end of a message head ("\r\n\r\n", or a bare "\n\n"), or npos.
 std::size_t head_end(std::string_view buf);
 

@@ -41,25 +41,6 @@ std::string_view endpoint_prefix(Endpoint e) {
   return "";
 }
 
-const std::vector<StepKind>& step_kinds() {
-  static const std::vector<StepKind> kinds = {
-      {"read", "read from the proxy: \"head\" (request head), \"request\" (head and body), "
-               "\"none\", or { bytes = N }"},
-      {"send", "send raw bytes; escapes \\r \\n \\t \\\\ \\xNN"},
-      {"send_hex", "send bytes written as hex digits (spaces allowed)"},
-      {"response", "send a structured response: { status, reason, headers, header_fill, body | body_size, "
-                   "chunked, last_chunk, truncate }"},
-      {"dribble", "send bytes slowly: { data | hex | response, chunk = N, every = DURATION }, paced from a "
-                  "fixed start"},
-      {"delay", "wait, e.g. \"300ms\" or \"1.5 * read_timeout\""},
-      {"half_close", "shut down our sending side (FIN) and keep reading"},
-      {"close", "end the connection: \"fin\" (shutdown, then close) or \"rst\" (reset, SO_LINGER 0)"},
-      {"hang", "hold the connection open, reading and discarding: true (until the proxy gives up) "
-               "or a duration"},
-  };
-  return kinds;
-}
-
 std::string Outcome::describe() const {
   std::string s;
   auto add = [&s](const std::string& part) {

@@ -28,6 +28,8 @@ namespace upfault {
 [[nodiscard]] std::string generated_body(std::size_t size);
 /// Text safe inside HTML or XML content and attribute values (& < > " ' escaped, and safe_text).
 [[nodiscard]] std::string markup_escape(std::string_view s);
+/// `s` as a TOML basic string: "…" with \" \\ \r \n \t and \uXXXX for other control bytes.
+[[nodiscard]] std::string toml_quote(std::string_view s);
 /// The standard reason phrase of a status code ("" when it has none).
 [[nodiscard]] std::string_view reason_phrase(int status);
 

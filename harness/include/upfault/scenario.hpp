@@ -3,11 +3,11 @@
 /// the runner. Nothing here knows about TOML or sockets.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "upfault/duration.hpp"
@@ -48,58 +48,44 @@ struct Request {
   int repeat = 1;  ///< sent this many times in a row (new client connection each); the last is judged
 };
 
-/// Upstream steps: what the fake upstream does on a connection, in order.
-namespace step {
-/// Read from the proxy: the request head, the whole request (head and body), N bytes, or nothing.
-struct Read {
-  enum class What { head, request, bytes, none };
-  What what = What::head;
-  std::size_t bytes = 0;
+/// One upstream step: what the fake upstream does next on a connection (read, send, wait, close,
+/// ...). Each kind is one file in harness/src/steps/, which parses it and runs it; the model sees
+/// only what the rest of upfault needs to know about any step.
+class StepAction {
+ public:
+  virtual ~StepAction() = default;
+  /// Its TOML key: "read", "send", ...
+  [[nodiscard]] virtual std::string_view kind() const = 0;
+  /// The step written back as TOML (`delay = "1.5 * read_timeout"`), for logs and tests.
+  [[nodiscard]] virtual std::string toml() const = 0;
+  /// The bytes it sends to the proxy, when they are fixed (what passthrough compares with).
+  [[nodiscard]] virtual const std::string* sends() const { return nullptr; }
+  /// True when it reads one whole request, head and body (a fast-path "read, then send" script).
+  [[nodiscard]] virtual bool reads_request() const { return false; }
+  /// True when the connection is over after it: no later step can run.
+  [[nodiscard]] virtual bool ends_connection() const { return false; }
 };
-/// Send bytes (raw text, hex, or a serialised structured response).
-struct Send {
-  std::string bytes;
-};
-/// Wait before the next step.
-struct Delay {
-  DurationExpr duration;
-};
-/// End the connection: FIN (shutdown, drain, close) or RST (SO_LINGER 0).
-struct Close {
-  enum class How { fin, rst };
-  How how = How::fin;
-};
-/// Hold the connection open, reading and discarding, until the peer closes or `duration` passes.
-struct Hang {
-  std::optional<DurationExpr> duration;
-};
-/// Send `bytes` in pieces of `chunk` bytes, one every `every`, paced from a fixed start (t0 + k·every).
-struct Dribble {
-  std::string bytes;
-  std::size_t chunk = 1;
-  DurationExpr every;
-};
-/// Shut down our sending side (FIN) and keep reading.
-struct HalfClose {};
-}  // namespace step
-
-using Step = std::variant<step::Read, step::Send, step::Delay, step::Close, step::Hang, step::Dribble, step::HalfClose>;
 
 /// A step as written in a scenario: the action, and the requests it applies to.
 struct ScriptStep {
-  Step action;
+  std::shared_ptr<const StepAction> action;
   /// 1-based indexes of the scenario's requests (counted across all its upstream connections)
   /// for which this step runs; empty: every request.
   std::vector<int> on_request;
 };
 
-/// One entry of the table of step kinds: its TOML key and a one-line doc.
+/// One step kind, as documented: its TOML key, a one-line summary, the README paragraph and a
+/// TOML example.
 struct StepKind {
   std::string_view name;
+  std::string_view summary;
   std::string_view doc;
+  std::string_view example;
 };
-/// Every step kind, in the order they are documented.
+/// Every step kind, in the order they are documented (from the registry in harness/src/steps/).
 [[nodiscard]] const std::vector<StepKind>& step_kinds();
+/// The "Steps" reference of scenarios/README.md, rendered from step_kinds() as Markdown.
+[[nodiscard]] std::string steps_markdown();
 
 /// Which upstream address the proxy is made to reach for this scenario.
 enum class Endpoint {

@@ -1,0 +1,89 @@
+#pragma once
+// One accepted connection of the fake upstream: routes each request on it to its scenario and
+// runs that scenario's steps (harness/src/steps/), or the fast path for a plain scenario.
+//
+// One cancellation mechanism: the whole connection runs as `serve() || watchdog()`, so reaching
+// the connection cap cancels whatever operation is pending; a step that waits for a bounded time
+// joins its wait with a timer the same way. No operation carries its own deadline.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net.hpp"
+#include "upstream/server.hpp"
+#include "upstream/wire.hpp"
+
+namespace upfault::upstream {
+
+class Connection {
+ public:
+  Connection(net::tcp::socket sock, FakeUpstream::Impl& up);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Serves the connection until it ends or the cap is reached.
+  net::awaitable<void> run();
+
+  // What steps do. Each returns false when the connection is over for this script (an error, a
+  // close, or a request for another scenario that is handed over); the reason is in the log.
+
+  /// Claims the next request head: the routed one if no step has claimed it yet.
+  net::awaitable<bool> read_head();
+  /// Reads the current request's body (Content-Length or chunked).
+  net::awaitable<bool> read_body();
+  /// Reads and discards `n` bytes.
+  net::awaitable<bool> read_bytes(std::size_t n);
+  net::awaitable<bool> send(std::string_view bytes);
+  /// Waits until `t` (or the cap).
+  net::awaitable<void> wait_until(net::Clock::time_point t);
+  /// Shuts down the sending side (FIN) and keeps the connection.
+  void half_close();
+  /// FIN, then drains what the proxy still sends (so close does not turn into RST), then closes.
+  net::awaitable<void> close_fin();
+  /// Closes with SO_LINGER 0: the kernel sends RST.
+  void close_rst();
+  /// Reads and discards until the proxy closes, or for `duration` and then close_fin().
+  net::awaitable<void> hang(std::optional<Millis> duration);
+  [[nodiscard]] Millis resolve(const DurationExpr& d) const;
+
+ private:
+  struct Ended {
+    ConnectionEnd end;
+    std::string text;
+  };
+
+  net::awaitable<void> serve();
+  net::awaitable<void> watchdog();
+  net::awaitable<bool> start_request(std::size_t head_size);
+  net::awaitable<std::optional<std::size_t>> serve_plain();
+  net::awaitable<void> run_steps();
+  net::awaitable<net::error_code> read_more();
+  net::awaitable<std::optional<std::size_t>> read_next_head();
+  net::awaitable<net::error_code> discard_until_closed();
+  net::awaitable<void> drain();
+  net::awaitable<void> reply_404(std::string_view key, std::string_view target);
+  void note_swallowed(const std::string& head);
+  void record_received(std::string_view bytes);
+  void finish(Ended how);
+  [[nodiscard]] Ended describe(const net::error_code& ec) const;
+  template <typename F>
+  void update(F&& f);
+
+  net::tcp::socket sock_;
+  FakeUpstream::Impl& up_;
+  net::Clock::time_point accepted_ = net::Clock::now();
+  unsigned short peer_port_ = 0;
+  std::string pending_;  // read, not yet consumed by a step
+  std::optional<Route> route_;
+  std::size_t index_ = kNotLogged;
+  int request_index_ = 0;  // the scenario's request this connection is serving (1-based)
+  BodyFraming current_body_;
+  bool head_claimed_ = true;
+  bool done_ = false;
+  std::optional<std::size_t> handover_;  // a request head for another scenario, read mid-script (in pending_)
+};
+
+/// Runs a Connection on `sock` (what the server spawns for each accepted connection).
+net::awaitable<void> serve_connection(net::tcp::socket sock, FakeUpstream::Impl& up);
+
+}  // namespace upfault::upstream

@@ -1,0 +1,262 @@
+// The fake upstream's server (see server.hpp): listeners, endpoints, workers, routes, logs.
+#include "upstream/server.hpp"
+
+#include <fmt/format.h>
+#include <poll.h>
+
+#include "upstream/connection.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+namespace upfault {
+
+using namespace net;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace upstream {
+
+namespace {
+constexpr auto kDrainAfterFin = std::chrono::seconds(2);
+
+// The fixed response of a plain scenario (see Route::plain_response), or null.
+const std::string* plain_response(const Scenario& s) {
+  if (s.endpoint != Endpoint::scripted || s.steps.size() != 2) return nullptr;
+  if (!s.steps[0].on_request.empty() || !s.steps[1].on_request.empty()) return nullptr;
+  if (!s.steps[0].action->reads_request()) return nullptr;
+  return s.steps[1].action->sends();
+}
+
+awaitable<void> drain(tcp::socket& sock) {
+  char buf[4096];
+  while (true) {
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), use_tuple);
+    if (ec) break;
+  }
+}
+}  // namespace
+
+// accept-close: reads what the proxy sends after our FIN for a while, then closes.
+awaitable<void> drain_and_close(tcp::socket sock) {
+  co_await (drain(sock) || sleep_until(Clock::now() + kDrainAfterFin));
+}
+
+std::size_t open_entry(const Route& route, Clock::time_point accepted, bool reused, std::string_view received,
+                       ConnectionEnd end, std::string ended, int& request_index) {
+  std::lock_guard lock(route.log->m);
+  request_index = ++route.log->requests;
+  if (route.log->connections.size() >= kMaxLogged) return kNotLogged;
+  ConnectionLog c;
+  c.accepted = accepted;
+  c.reused = reused;
+  c.requests = 1;
+  c.received = std::string(received.substr(0, kLogCap));
+  c.received_total = received.size();
+  c.end = end;
+  c.ended = std::move(ended);
+  route.log->connections.push_back(std::move(c));
+  return route.log->connections.size() - 1;
+}
+
+}  // namespace upstream
+
+FakeUpstream::Impl::Impl(Options o)
+    : options(std::move(o)), acceptor(ioc), refused(ioc), blackhole(ioc), accept_close(ioc), accept_reset(ioc) {
+  listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections);
+  // A socket that is bound but never listens: the kernel refuses connects to its port,
+  // and holding it keeps anyone else from taking the port during the run.
+  auto ep = endpoint(options.host, options.ports.refused);
+  refused.open(ep.protocol());
+  close_on_exec(refused.native_handle());
+  refused.bind(ep);
+  // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
+  // every SYN, so a proxy's connect never completes and its connect timeout fires.
+  listen(blackhole, options.ports.blackhole, 0);
+  listen(accept_close, options.ports.accept_close, asio::socket_base::max_listen_connections);
+  listen(accept_reset, options.ports.accept_reset, asio::socket_base::max_listen_connections);
+}
+
+void FakeUpstream::Impl::listen(tcp::acceptor& a, std::uint16_t port, int backlog) {
+  auto ep = endpoint(options.host, port);
+  a.open(ep.protocol());
+  close_on_exec(a.native_handle());
+  a.set_option(tcp::acceptor::reuse_address(true));
+  a.bind(ep);
+  a.listen(backlog);
+}
+
+void FakeUpstream::Impl::fill_accept_queue() {
+  const auto target = blackhole.local_endpoint();
+  for (int i = 0; i < 8; ++i) {
+    tcp::socket s(ioc);
+    s.open(target.protocol());
+    s.non_blocking(true);
+    // connect(2) itself: Asio's synchronous connect waits even on a non-blocking socket.
+    const int rc = ::connect(s.native_handle(), target.data(), static_cast<socklen_t>(target.size()));
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{s.native_handle(), POLLOUT, 0};
+      if (::poll(&p, 1, 50) <= 0) break;  // on loopback a queued connect completes at once: the queue is full
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) break;
+    } else if (rc != 0) {
+      break;
+    }
+    fillers.push_back(std::move(s));
+  }
+}
+
+// accept-close: FIN at once (then drain, so the close is not turned into an RST);
+// accept-reset: RST at once. Neither reads the request.
+awaitable<void> FakeUpstream::Impl::act_before_reading(tcp::acceptor& a, bool reset) {
+  while (true) {
+    auto [ec, sock] = co_await a.async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      if (!co_await back_off(ec)) co_return;
+      continue;
+    }
+    error_code ignored;
+    if (reset) {
+      sock.set_option(asio::socket_base::linger(true, 0), ignored);
+      sock.close(ignored);
+      continue;
+    }
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+    asio::co_spawn(ioc, upstream::drain_and_close(std::move(sock)), asio::detached);
+  }
+}
+
+// After a failed accept: waits 100 ms (false when the upstream is stopping meanwhile), and
+// says so once per error kind.
+awaitable<bool> FakeUpstream::Impl::back_off(const error_code& ec) {
+  {
+    std::lock_guard lock(m);
+    if (accept_failures.size() < kKeptFailures) accept_failures.push_back(Clock::now());
+  }
+  accept_failed.notify_all();
+  if (options.verbose && reported_accept_errors.insert(ec.value()).second)
+    fmt::print(stderr, "upfault upstream: accept failed ({}); retrying every 100 ms\n", ec.message());
+  asio::steady_timer t(ioc, std::chrono::milliseconds(100));
+  auto [wec] = co_await t.async_wait(use_tuple);
+  co_return !wec && acceptor.is_open();
+}
+
+void FakeUpstream::Impl::spawn_acceptors() {
+  asio::co_spawn(ioc, accept_loop(), asio::detached);
+  asio::co_spawn(ioc, act_before_reading(accept_close, false), asio::detached);
+  asio::co_spawn(ioc, act_before_reading(accept_reset, true), asio::detached);
+}
+
+asio::io_context& FakeUpstream::Impl::session_context() {
+  if (workers.empty()) return ioc;
+  return *workers[next_worker++ % workers.size()];
+}
+
+awaitable<void> FakeUpstream::Impl::accept_loop() {
+  while (true) {
+    auto& target = session_context();
+    auto [ec, sock] = co_await acceptor.async_accept(target, use_tuple);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // E.g. EMFILE: keep serving the connections we have, and try again a little later
+      // rather than at once (accept would fail again at once: a busy loop).
+      if (!co_await back_off(ec)) co_return;
+      continue;
+    }
+    asio::co_spawn(target, upstream::serve_connection(std::move(sock), *this), asio::detached);
+  }
+}
+
+void FakeUpstream::Impl::start_workers() {
+  for (unsigned i = 1; i < options.threads; ++i) workers.push_back(std::make_unique<asio::io_context>(1));
+  for (auto& w : workers) {
+    worker_threads.emplace_back([&w] {
+      auto guard = asio::make_work_guard(*w);
+      w->run();
+    });
+  }
+}
+
+void FakeUpstream::Impl::stop() {
+  ioc.stop();
+  for (auto& w : workers) w->stop();
+  for (auto& t : worker_threads)
+    if (t.joinable()) t.join();
+}
+
+std::optional<upstream::Route> FakeUpstream::Impl::find(std::string_view key) {
+  std::lock_guard lock(m);
+  auto it = routes.find(key);
+  if (it == routes.end()) return std::nullopt;
+  return it->second;
+}
+
+void FakeUpstream::Impl::note_unrouted() {
+  std::lock_guard lock(m);
+  ++unrouted;
+}
+
+FakeUpstream::FakeUpstream(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+FakeUpstream::~FakeUpstream() { stop(); }
+
+void FakeUpstream::add(const Scenario& scenario) {
+  std::lock_guard lock(impl_->m);
+  if (scenario.endpoint == Endpoint::blackhole && impl_->fillers.empty()) impl_->fill_accept_queue();
+  auto shared = std::make_shared<const Scenario>(scenario);
+  const auto* plain = upstream::plain_response(*shared);
+  impl_->routes[scenario.name] = upstream::Route{std::move(shared), std::make_shared<upstream::ScenarioLog>(), plain};
+}
+
+void FakeUpstream::start() {
+  impl_->start_workers();
+  impl_->spawn_acceptors();
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+}
+
+void FakeUpstream::run() {
+  impl_->start_workers();
+  impl_->spawn_acceptors();
+  impl_->ioc.run();
+}
+
+void FakeUpstream::stop() {
+  impl_->stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::uint16_t FakeUpstream::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t FakeUpstream::refused_port() const { return impl_->refused.local_endpoint().port(); }
+EndpointPorts FakeUpstream::ports() const {
+  return {port(), refused_port(), impl_->blackhole.local_endpoint().port(), impl_->accept_close.local_endpoint().port(),
+          impl_->accept_reset.local_endpoint().port()};
+}
+const std::string& FakeUpstream::host() const { return impl_->options.host; }
+
+UpstreamLog FakeUpstream::log(std::string_view scenario) const {
+  std::shared_ptr<upstream::ScenarioLog> log;
+  {
+    std::lock_guard lock(impl_->m);
+    auto it = impl_->routes.find(scenario);
+    if (it == impl_->routes.end()) return {};
+    log = it->second.log;
+  }
+  std::lock_guard lock(log->m);
+  return UpstreamLog{log->connections};
+}
+
+std::vector<std::chrono::steady_clock::time_point> FakeUpstream::wait_for_accept_failures(
+    std::size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->m);
+  impl_->accept_failed.wait_for(lock, timeout, [&] { return impl_->accept_failures.size() >= n; });
+  auto& f = impl_->accept_failures;
+  return {f.begin(), f.begin() + static_cast<std::ptrdiff_t>(std::min(n, f.size()))};
+}
+
+int FakeUpstream::unrouted() const {
+  std::lock_guard lock(impl_->m);
+  return impl_->unrouted;
+}
+
+}  // namespace upfault

@@ -1,0 +1,86 @@
+#pragma once
+// The fake upstream's server: listeners and endpoints, worker threads, the route table and the
+// per-scenario logs. Connections (connection.hpp) run the steps; this file only hands them out.
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "net.hpp"
+#include "upfault/upstream.hpp"
+
+namespace upfault {
+namespace upstream {
+
+/// What the upstream saw for one scenario; connections append to it as they go.
+struct ScenarioLog {
+  std::mutex m;
+  std::vector<ConnectionLog> connections;  ///< at most kMaxLogged entries: a long `serve` stays bounded
+  std::atomic<int> requests{0};            ///< across all connections: the index of the latest request
+};
+inline constexpr std::size_t kMaxLogged = 10'000;
+inline constexpr std::size_t kNotLogged = static_cast<std::size_t>(-1);
+inline constexpr std::size_t kLogCap = 64 * 1024;  ///< bytes of a connection's input kept in its log
+
+/// One scenario as the server routes it.
+struct Route {
+  std::shared_ptr<const Scenario> scenario;
+  std::shared_ptr<ScenarioLog> log;
+  /// For a plain scenario — read the request, send fixed bytes, keep the connection — those
+  /// bytes, which the fast path sends for each request; else null.
+  const std::string* plain_response = nullptr;
+};
+
+/// Adds an entry for one request's connection to the route's log; returns its index (kNotLogged
+/// once the log is full) and sets `request_index` to the scenario's count of requests so far.
+std::size_t open_entry(const Route& route, net::Clock::time_point accepted, bool reused, std::string_view received,
+                       ConnectionEnd end, std::string ended, int& request_index);
+
+}  // namespace upstream
+
+struct FakeUpstream::Impl {
+  explicit Impl(Options o);
+
+  Options options;
+  // With options.threads > 1: one io_context and thread per worker; accepted connections are
+  // dealt out round-robin, and each stays on its worker for life. Declared before `ioc`, so they
+  // outlive it: a pending accept on `ioc` holds a socket that belongs to a worker.
+  std::vector<std::unique_ptr<net::asio::io_context>> workers;
+  std::vector<std::thread> worker_threads;
+  std::size_t next_worker = 0;
+  net::asio::io_context ioc{1};  // acceptors, and the connections too when there is one thread
+  net::tcp::acceptor acceptor;
+  net::tcp::socket refused;
+  net::tcp::acceptor blackhole;
+  std::vector<net::tcp::socket> fillers;
+  net::tcp::acceptor accept_close;
+  net::tcp::acceptor accept_reset;
+  std::thread thread;
+  mutable std::mutex m;
+  std::map<std::string, upstream::Route, std::less<>> routes;
+  int unrouted = 0;
+  std::set<int> reported_accept_errors;
+  std::vector<net::Clock::time_point> accept_failures;  // the first kKeptFailures, under `m`
+  std::condition_variable accept_failed;
+  static constexpr std::size_t kKeptFailures = 64;
+
+  /// The route for a scenario name, if it is known.
+  std::optional<upstream::Route> find(std::string_view key);
+  void note_unrouted();
+
+  void listen(net::tcp::acceptor& a, std::uint16_t port, int backlog);
+  void fill_accept_queue();
+  net::awaitable<void> act_before_reading(net::tcp::acceptor& a, bool reset);
+  net::awaitable<bool> back_off(const net::error_code& ec);
+  net::awaitable<void> accept_loop();
+  void spawn_acceptors();
+  void start_workers();
+  void stop();
+  net::asio::io_context& session_context();
+};
+
+}  // namespace upfault
