@@ -295,6 +295,13 @@ awaitable<bool> Connection::send(std::string_view bytes) {
 
 awaitable<void> Connection::wait_until(Clock::time_point t) { co_await sleep_until(t); }
 
+awaitable<bool> Connection::wait_for_input(Clock::time_point t) {
+  if (!pending_.empty()) co_return true;
+  auto readable = [this]() -> awaitable<void> { co_await sock_.async_wait(tcp::socket::wait_read, use_tuple); };
+  auto first = co_await (readable() || sleep_until(t));
+  co_return first.index() == 0;
+}
+
 void Connection::half_close() {
   error_code ec;
   sock_.shutdown(tcp::socket::shutdown_send, ec);

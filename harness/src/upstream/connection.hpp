@@ -36,6 +36,9 @@ class Connection {
   net::awaitable<bool> send(std::string_view bytes);
   /// Waits until `t` (or the cap).
   net::awaitable<void> wait_until(net::Clock::time_point t);
+  /// Waits until the proxy sends something (or has already: unread input counts) or `t` passes;
+  /// true when there is input. Nothing is consumed.
+  net::awaitable<bool> wait_for_input(net::Clock::time_point t);
   /// Shuts down the sending side (FIN) and keeps the connection.
   void half_close();
   /// FIN, then drains what the proxy still sends (so close does not turn into RST), then closes.
