@@ -23,7 +23,8 @@ class Dribble final : public UpstreamStep {
     std::size_t k = 0;
     for (std::size_t at = 0; at < bytes_.size(); at += chunk_, ++k) {
       co_await c.wait_until(t0 + every * static_cast<long>(k));
-      if (!co_await c.send(std::string_view(bytes_).substr(at, chunk_))) co_return Flow::stop;
+      const bool sent = co_await c.send(std::string_view(bytes_).substr(at, chunk_));
+      if (!sent) co_return Flow::stop;
     }
     co_return Flow::next;
   }

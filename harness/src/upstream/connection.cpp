@@ -154,7 +154,8 @@ awaitable<void> Connection::run_steps() {
       co_await close_fin();
       break;
     }
-    if (co_await action->run(*this) == Flow::stop) break;
+    const Flow flow = co_await action->run(*this);
+    if (flow == Flow::stop) break;
   }
   if (up_.options.verbose && index_ != kNotLogged) {
     ConnectionLog log;
