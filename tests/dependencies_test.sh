@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The judge and the reporters depend on the scenario model and the observations only: none of
-# their files may include the server, the runner, the rig, the client's sockets or Asio.
+# their files (and every check in src/checks/) may include the server, the runner, the rig, the client's sockets or Asio.
 # Usage: dependencies_test.sh HARNESS_DIR
 set -euo pipefail
 harness=$1
 fail() { echo "FAIL: $*"; exit 1; }
 checked=0
+checks=$(cd "$harness" && ls src/checks/*.cpp src/checks/check.hpp)
 for f in include/upfault/verdict.hpp src/verdict.cpp include/upfault/report.hpp src/report.cpp \
-         include/upfault/matrix.hpp src/matrix.cpp include/upfault/observed.hpp src/observed.cpp; do
+         include/upfault/matrix.hpp src/matrix.cpp include/upfault/observed.hpp src/observed.cpp \
+         src/check_registry.cpp src/scenario_toml.hpp $checks; do
   [[ -f $harness/$f ]] || fail "$f is missing: update this test"
   bad=$(grep -nE '#include [<"](upfault/(upstream|runner|rig|client|proxy)\.hpp|net\.hpp|client_async\.hpp|boost/asio|boost/beast)' \
           "$harness/$f" || true)

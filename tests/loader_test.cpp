@@ -65,8 +65,10 @@ status = 500
   EXPECT_EQ(s.steps[4].action->toml(), R"(close = "rst")");
   EXPECT_TRUE(s.steps[4].action->ends_connection());
   ASSERT_EQ(s.expect.accept.size(), 2u);
-  EXPECT_EQ(s.expect.accept[0].status, (std::vector<int>{502, 503}));
-  EXPECT_TRUE(s.expect.accept[1].aborted);
+  ASSERT_NE(s.expect.accept[0].statuses(), nullptr);
+  EXPECT_EQ(*s.expect.accept[0].statuses(), (std::vector<int>{502, 503}));
+  EXPECT_EQ(s.expect.accept[0].describe(), "502 or 503");
+  EXPECT_EQ(s.expect.accept[1].describe(), "an aborted response");
   ASSERT_EQ(s.expect.stricter.size(), 1u);
 }
 
@@ -184,9 +186,15 @@ TEST(Loader, ScenarioReadmeMatchesTheRegistry) {
   ASSERT_NE(b, std::string::npos);
   EXPECT_EQ(text.substr(a + begin.size(), b - a - begin.size()), steps_markdown())
       << "scenarios/README.md differs from the step registry: paste `upfault list --steps --markdown` between the markers";
-  for (const char* e : {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
-                        "headers", "headers_match", "body", "upstream_requests", "interim", "[[expect.or]]", "[[expect.stricter]]"})
-    EXPECT_NE(text.find(std::string("`") + e), std::string::npos) << "expectation " << e << " is not documented";
+  const std::string checks_begin = "by `upfault list --checks --markdown`; a test checks it -->\n";
+  const auto c = text.find(checks_begin);
+  const auto d = text.find("<!-- end of checks -->");
+  ASSERT_NE(c, std::string::npos) << "the README lost its generated-checks marker";
+  ASSERT_NE(d, std::string::npos);
+  EXPECT_EQ(text.substr(c + checks_begin.size(), d - c - checks_begin.size()), checks_markdown())
+      << "scenarios/README.md differs from the check registry: run scripts/update-step-docs.sh";
+  for (const char* e : {"[[expect.or]]", "[[expect.stricter]]"})
+    EXPECT_NE(text.find(std::string("`") + e), std::string::npos) << e << " is not documented";
 }
 
 // Each step kind's documented example loads, and each loaded step writes itself back as TOML

@@ -12,11 +12,17 @@ void setup_list(CLI::App& app, int& exit_code) {
   auto steps = std::make_shared<bool>(false);
   cmd->add_option("paths", *paths, "Scenario files or directories (default: scenarios)");
   cmd->add_option("-f,--filter", *filters, kFilterHelp);
+  auto checks = std::make_shared<bool>(false);
   auto markdown = std::make_shared<bool>(false);
   cmd->add_flag("--steps", *steps, "List the step kinds of the scenario language instead");
-  cmd->add_flag("--markdown", *markdown, "With --steps: the full reference, as in scenarios/README.md")
-      ->needs(cmd->get_option("--steps"));
+  cmd->add_flag("--checks", *checks, "List the expectation checks of the scenario language instead");
+  cmd->add_flag("--markdown", *markdown, "With --steps or --checks: the reference, as in scenarios/README.md");
   cmd->callback([=, &exit_code] {
+    if (*checks) {
+      if (*markdown) fmt::print("{}", checks_markdown());
+      else for (const auto& k : check_kinds()) fmt::print("{:<18} {}\n", k.key, k.holds);
+      return;
+    }
     if (*steps) {
       if (*markdown) fmt::print("{}", steps_markdown());
       else for (const auto& k : step_kinds()) fmt::print("{:<10} {}\n", k.name, k.summary);

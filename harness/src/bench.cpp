@@ -91,7 +91,7 @@ std::optional<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std
       return std::nullopt;
     }
     const bool healthy = std::any_of(it->expect.accept.begin(), it->expect.accept.end(),
-                                     [](const Outcome& o) { return o.passthrough; });
+                                     [](const Outcome& o) { return o.passthrough(); });
     out.push_back({name, weight, std::string(endpoint_prefix(it->endpoint)) + route_prefix(name) + r.path, healthy});
   }
   return out;

@@ -12,6 +12,7 @@
 #include "bounded_input.hpp"
 #include "pattern.hpp"
 #include "scenario_toml.hpp"
+#include "checks/check.hpp"
 #include "steps/step.hpp"
 #include "util.hpp"
 
@@ -68,83 +69,30 @@ std::optional<ScriptStep> load_step(FileContext& cx, const toml::node& n) {
   return s;
 }
 
+// An outcome: its checks, read in the registry's order (the order they are judged in).
 Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   Outcome o;
   o.where = cx.at(t);
   const auto errors_before = cx.errors().size();
-  if (top)
-    cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
-                      "headers", "headers_match", "body", "upstream_requests", "interim", "or", "stricter"},
-                  "[expect]");
-  else
-    cx.check_keys(t, {"status", "passthrough", "aborted", "within", "not_before", "header_present", "header_absent",
-                      "headers", "headers_match", "body", "upstream_requests", "interim"},
-                  "an outcome");
-  if (auto* s = t.get("status")) {
-    auto add = [&](const toml::node& v) {
-      auto code = integer(v);
-      if (!code || *code < 100 || *code > 599) cx.error(v, "status must be an integer from 100 to 599");
-      else o.status.push_back(static_cast<int>(*code));
-    };
-    if (auto* a = s->as_array()) {
-      if (a->empty()) cx.error(*s, "status list is empty");
-      for (auto&& v : *a) add(v);
-    } else {
-      add(*s);
-    }
+  std::vector<std::string_view> keys;
+  for (const auto* d : check_registry()) keys.push_back(d->key);
+  if (top) keys.insert(keys.end(), {"or", "stricter"});
+  for (auto&& [key, value] : t) {
+    if (std::find(keys.begin(), keys.end(), key.str()) != keys.end()) continue;
+    std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), top ? "[expect]" : "an outcome");
+    if (auto guess = did_you_mean(key.str(), keys)) msg += fmt::format("; did you mean \"{}\"?", *guess);
+    else msg += fmt::format(" (allowed: {})", fmt::join(keys, ", "));
+    cx.error(cx.at(key.source()), msg);
   }
-  for (auto [key, flag] : {std::pair{"passthrough", &o.passthrough}, std::pair{"aborted", &o.aborted}}) {
-    if (auto* n = t.get(key)) {
-      if (auto b = n->value<bool>()) *flag = *b;
-      else cx.error(*n, fmt::format("{} must be true or false", key));
-    }
-  }
-  if (auto* n = t.get("within")) o.within = cx.duration(*n, "within");
-  if (auto* n = t.get("not_before")) o.not_before = cx.duration(*n, "not_before");
-  for (auto [key, list] : {std::pair{"header_present", &o.header_present}, std::pair{"header_absent", &o.header_absent}}) {
-    if (auto* n = t.get(key)) {
-      if (auto* a = n->as_array())
-        for (auto&& v : *a) {
-          if (auto name = cx.string(v, key)) list->push_back(*name);
-        }
-      else cx.error(*n, fmt::format("{} must be an array of field names", key));
-    }
-  }
-  if (auto* n = t.get("headers")) o.header_equals = load_headers(cx, *n);
-  if (auto* n = t.get("headers_match")) {
-    o.header_matches = load_headers(cx, *n);
-    for (const auto& [name, pattern] : o.header_matches) {
-      if (!cx.another_pattern(*n)) break;
-      std::string error;
-      if (!Pattern::compile(pattern, error))
-        cx.error(*n, fmt::format("headers_match: the pattern for {} is not a valid RE2 regex: {} (/{}/)", name, error,
-                                 printable(pattern, 80)));
-    }
-  }
-  if (auto* n = t.get("body")) o.body = cx.string(*n, "body");
-  if (auto* n = t.get("upstream_requests")) {
-    auto v = integer(n);
-    if (!v || *v < 0 || *v > 1000) cx.error(*n, "upstream_requests must be an integer from 0 to 1000");
-    else o.upstream_requests = static_cast<int>(*v);
-  }
-  if (auto* n = t.get("interim")) {
-    o.interim.emplace();
-    if (auto* a = n->as_array()) {
-      for (auto&& v : *a) {
-        auto code = integer(v);
-        if (!code || *code < 100 || *code > 199) cx.error(v, "interim lists 1xx status codes");
-        else o.interim->push_back(static_cast<int>(*code));
-      }
-    } else {
-      cx.error(*n, "interim must be an array of 1xx status codes ([] for none)");
-    }
-  }
-  const bool checks_response = !o.status.empty() || o.passthrough || !o.header_present.empty() ||
-                               !o.header_absent.empty() || !o.header_equals.empty() || !o.header_matches.empty() || o.body || o.interim;
+  for (const auto* d : check_registry())
+    if (auto* n = t.get(d->key))
+      if (auto check = d->parse(cx, *n)) o.checks.push_back(std::move(check));
+  const bool on_response = std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->needs_response(); });
+  const bool on_ending = std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->about_ending(); });
   // An unknown key (a typo) already explains a missing check: say it once.
-  if (!checks_response && !o.aborted && cx.errors().size() == errors_before)
+  if (!on_response && !on_ending && cx.errors().size() == errors_before)
     cx.error(o.where, "an expectation needs status, passthrough, aborted, or a header/body/interim check");
-  if (o.aborted && checks_response)
+  if (on_ending && on_response)
     cx.error(o.where, "aborted = true contradicts checks of a complete response (status, passthrough, headers, "
                       "body); list the other outcome under [[expect.or]]");
   return o;
@@ -272,7 +220,8 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
     cx.error(s.where, "missing [expect]: what must the proxy do?");
   }
 
-  // Passthrough compares with what the upstream sends, so that must be a valid response.
+  // Passthrough compares with what the upstream sends, so that must be a valid response (its
+  // check validates that).
   // What the upstream sends in answer to the last request (the one that is judged).
   std::string sent;
   for (const auto& st : s.steps) {
@@ -282,19 +231,10 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
     if (const auto* bytes = st.action->sends()) sent += *bytes;
   }
   s.upstream_response = parse_complete_response(sent);
-  for (const auto& list : {&s.expect.accept, &s.expect.stricter}) {
-    for (const auto& o : *list) {
-      if (!o.passthrough) continue;
-      if (!s.upstream_response) {
-        cx.error(o.where, "passthrough = true needs the upstream to send one complete, valid response, "
-                          "and these steps do not");
-      } else if (!o.status.empty() &&
-                 std::find(o.status.begin(), o.status.end(), s.upstream_response->status) == o.status.end()) {
-        cx.error(o.where, fmt::format("passthrough = true contradicts status: the upstream sends {}",
-                                      s.upstream_response->status));
-      }
-    }
-  }
+  for (const auto& list : {&s.expect.accept, &s.expect.stricter})
+    for (const auto& o : *list)
+      for (const auto& check : o.checks)
+        if (auto problem = check->validate(s, o)) cx.error(o.where, *problem);
   if (!cx.ok()) return std::nullopt;
   return s;
 }

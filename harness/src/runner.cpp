@@ -28,7 +28,7 @@ Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallbac
   std::optional<Millis> latest;
   for (const auto* list : {&s.expect.accept, &s.expect.stricter})
     for (const auto& o : *list)
-      if (o.within) latest = std::max(latest.value_or(Millis{0}), o.within->resolve(t));
+      if (auto within = o.latest()) latest = std::max(latest.value_or(Millis{0}), within->resolve(t));
   if (!latest) return fallback;
   // Wait past the bound, so that a late answer is seen (and reported as late) rather than missed.
   return *latest + std::max(Millis{1000}, *latest / 2);

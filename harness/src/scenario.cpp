@@ -41,31 +41,4 @@ std::string_view endpoint_prefix(Endpoint e) {
   return "";
 }
 
-std::string Outcome::describe() const {
-  std::string s;
-  auto add = [&s](const std::string& part) {
-    if (!s.empty()) s += " with ";
-    s += part;
-  };
-  if (!status.empty()) {
-    std::string st;
-    for (std::size_t i = 0; i < status.size(); ++i) {
-      if (i) st += i + 1 == status.size() ? " or " : ", ";
-      st += std::to_string(status[i]);
-    }
-    add(st);
-  }
-  if (passthrough) add("passthrough of the upstream's response");
-  if (aborted) add("an aborted response");
-  for (const auto& h : header_present) add("header " + h);
-  for (const auto& h : header_absent) add("no header " + h);
-  for (const auto& [n, v] : header_equals) add("header " + n + ": " + v);
-  for (const auto& [n, v] : header_matches) add("header " + n + " matching /" + v + "/");
-  if (body) add(fmt::format("body \"{}\"", *body));
-  if (upstream_requests) add(fmt::format("{} upstream request{}", *upstream_requests, *upstream_requests == 1 ? "" : "s"));
-  if (interim) add(fmt::format("interim {}", fmt::join(*interim, ", ")));
-  if (s.empty()) s = "any response";
-  return s;
-}
-
 }  // namespace upfault

@@ -73,6 +73,15 @@ struct UpstreamLog {
   [[nodiscard]] int requests() const;
 };
 
+/// Everything a check judges: the scenario, what the client saw, what the upstream saw, and the
+/// proxy's timeouts (to resolve durations such as "2 * read_timeout").
+struct Observation {
+  const Scenario& scenario;
+  const ClientResult& client;
+  const UpstreamLog& upstream;
+  const ProxyTimeouts& timeouts;
+};
+
 /// Result classes, as cache-tests.fyi has them.
 enum class VerdictKind {
   pass,      ///< an accepted outcome

@@ -116,23 +116,69 @@ struct ResponseImage {
   std::string body;
 };
 
-/// One acceptable (or informative) outcome: every check that is set must hold.
+struct Observation;  // observed.hpp: what the client and the upstream saw
+struct Scenario;
+struct Outcome;
+
+/// Why an observation does not satisfy a check.
+struct Miss {
+  std::string text;
+  /// False when the verdict's "got …" already says it (a status, "no complete response"), so the
+  /// reason does not repeat it.
+  bool detail = true;
+};
+
+/// One check of an outcome (`status`, `passthrough`, `headers`, ...). Each kind is one file in
+/// harness/src/checks/ that parses it, says what it expects and judges an observation.
+class Check {
+ public:
+  virtual ~Check() = default;
+  /// Its TOML key.
+  [[nodiscard]] virtual std::string_view key() const = 0;
+  /// What it expects, in words: "502 or 504", "header X-A: 1".
+  [[nodiscard]] virtual std::string describe() const = 0;
+  /// Why `seen` does not satisfy it; nullopt when it does. Called only with a complete response
+  /// when needs_response() (the judge reports the lack of one itself).
+  [[nodiscard]] virtual std::optional<Miss> mismatch(const Observation& seen) const = 0;
+  /// It looks at the complete response (status, headers, body, interim responses).
+  [[nodiscard]] virtual bool needs_response() const { return true; }
+  /// It is about how the exchange ended without a complete response (`aborted`).
+  [[nodiscard]] virtual bool about_ending() const { return false; }
+  /// It bounds the time of the exchange: the verdict notes the time against the read timeout.
+  [[nodiscard]] virtual bool timed() const { return false; }
+  /// The latest end of the exchange it accepts (`within`), for the client's deadline.
+  [[nodiscard]] virtual std::optional<DurationExpr> latest() const { return std::nullopt; }
+  /// The status codes it accepts (`status`); null for other checks.
+  [[nodiscard]] virtual const std::vector<int>* statuses() const { return nullptr; }
+  /// It requires the upstream's response to reach the client unchanged (`passthrough`).
+  [[nodiscard]] virtual bool passthrough() const { return false; }
+  /// A problem with this check in this scenario (e.g. passthrough of steps that send no valid
+  /// response), found once the whole scenario is loaded; nullopt when there is none.
+  [[nodiscard]] virtual std::optional<std::string> validate(const Scenario&, const Outcome&) const {
+    return std::nullopt;
+  }
+};
+
+/// One acceptable (or informative) outcome: every check must hold.
 struct Outcome {
-  std::vector<int> status;            ///< one of these status codes (empty: any)
-  bool passthrough = false;           ///< the upstream's status and body reach the client unchanged
-  bool aborted = false;               ///< the client did not get a complete message
-  std::optional<DurationExpr> within;      ///< the exchange ended no later than this
-  std::optional<DurationExpr> not_before;  ///< the exchange ended no earlier than this
-  std::vector<std::string> header_present;  ///< these fields are in the response
-  std::vector<std::string> header_absent;   ///< these fields are not
-  std::vector<Header> header_equals;        ///< these fields have these values (all lines joined with ", ")
-  std::vector<Header> header_matches;       ///< these fields' values match these regexes (RE2 syntax, whole value)
-  std::optional<std::string> body;          ///< the body is exactly this
-  std::optional<int> upstream_requests;     ///< this many requests reached the upstream
-  std::optional<std::vector<int>> interim;  ///< these 1xx responses reached the client, in order
+  std::vector<std::shared_ptr<const Check>> checks;  ///< in the registry's order
   SourceLocation where;
   [[nodiscard]] std::string describe() const;  ///< "502", "502 or 504", "aborted", "passthrough"
+  [[nodiscard]] bool passthrough() const;      ///< one of its checks is passthrough
+  [[nodiscard]] const std::vector<int>* statuses() const;  ///< its status check's codes, or null
+  [[nodiscard]] std::optional<DurationExpr> latest() const;  ///< its `within`, if any
 };
+
+/// One check kind, as documented: its TOML key, an example, and when it holds (Markdown).
+struct CheckKind {
+  std::string_view key;
+  std::string_view example;
+  std::string_view holds;
+};
+/// Every check kind, in the order they are documented and judged (harness/src/checks/).
+[[nodiscard]] const std::vector<CheckKind>& check_kinds();
+/// The expectations table of scenarios/README.md, rendered from check_kinds().
+[[nodiscard]] std::string checks_markdown();
 
 /// What the scenario expects of the proxy. `accept` outcomes pass; `stricter` ones are
 /// informative: the proxy did more than the RFC requires (e.g. 502 where forwarding is allowed).

@@ -1,0 +1,58 @@
+// headers_match: these fields' values match these RE2 patterns.
+#include "checks/check.hpp"
+#include "pattern.hpp"
+
+namespace upfault {
+namespace {
+
+class HeadersMatch final : public Check {
+ public:
+  explicit HeadersMatch(std::vector<Header> patterns) : patterns_(std::move(patterns)) {}
+  std::string_view key() const override { return "headers_match"; }
+  std::string describe() const override {
+    std::string out;
+    for (const auto& [n, v] : patterns_) out += (out.empty() ? "header " : " with header ") + n + " matching /" + v + "/";
+    return out;
+  }
+  std::optional<Miss> mismatch(const Observation& seen) const override {
+    for (const auto& [name, pattern] : patterns_) {
+      auto v = field_values(seen.client, name);
+      if (v.empty()) return Miss{fmt::format("header {} is missing", name)};
+      const auto got = joined(v);
+      std::string error;
+      auto re = Pattern::compile(pattern, error);
+      if (!re) return Miss{fmt::format("headers_match: /{}/ cannot be used: {}", printable(pattern, 80), error)};
+      if (!re->full_match(got))
+        return Miss{fmt::format("header {} is \"{}\", which does not match /{}/", name, printable(got),
+                                printable(pattern, 200))};
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<Header> patterns_;
+};
+
+std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
+  auto patterns = load_headers(cx, n);
+  bool ok = true;
+  for (const auto& [name, pattern] : patterns) {
+    if (!cx.another_pattern(n)) return nullptr;
+    std::string error;
+    if (!Pattern::compile(pattern, error)) {
+      cx.error(n, fmt::format("headers_match: the pattern for {} is not a valid RE2 regex: {} (/{}/)", name, error,
+                              printable(pattern, 80)));
+      ok = false;
+    }
+  }
+  if (!ok || patterns.empty()) return nullptr;
+  return std::make_shared<HeadersMatch>(std::move(patterns));
+}
+
+}  // namespace
+
+extern const CheckDef headers_match_check = {
+    "headers_match", 70, "`headers_match = [\"X-A: a +b\"]`",
+    "these fields' values match these regexes (RE2 syntax, linear-time; the whole value; at most 4096 bytes)", parse};
+
+}  // namespace upfault
