@@ -100,12 +100,8 @@ void print_result(const BenchOptions& o, const BenchResult& r) {
                                 : "");
 }
 
-int bench(const BenchArgs& a) {
-  if (a.url.empty() == a.proxy.empty()) {
-    fmt::print(stderr, "upfault bench: give either --url URL (any running server or proxy) or --proxy NAME "
-                       "(upfault starts it in front of its fake upstream)\n");
-    return kInputError;
-  }
+// The options from the command line; nullopt (with the message printed) when one is wrong.
+std::optional<BenchOptions> bench_options(const BenchArgs& a, LoadResult& suite) {
   std::string err;
   BenchOptions o;
   o.connections = a.connections;
@@ -119,36 +115,34 @@ int bench(const BenchArgs& a) {
     auto v = parse_fixed(*text, err);
     if (!v) {
       fmt::print(stderr, "upfault bench: {}: {}\n", name, err);
-      return kInputError;
+      return std::nullopt;
     }
     *field = *v;
   }
-
   // The mix: scenario names resolved against the bench's scenarios and the corpus.
-  LoadResult suite;
   if (!a.mix.empty() || !a.proxy.empty()) {
     auto weights = parse_mix(a.mix.empty() ? "ok=1" : a.mix, err);
     if (!weights) {
       fmt::print(stderr, "upfault bench: --mix: {}\n", err);
-      return kInputError;
+      return std::nullopt;
     }
     suite = load_suite(a.scenarios.empty() ? default_bench_paths() : a.scenarios, {});
-    if (!suite.errors.empty()) return kInputError;
+    if (!suite.errors.empty()) return std::nullopt;
     auto mix = resolve_mix(*weights, suite.scenarios, err);
     if (!mix) {
       fmt::print(stderr, "upfault bench: --mix: {}\n", err);
-      return kInputError;
+      return std::nullopt;
     }
     o.mix = std::move(*mix);
   }
+  return o;
+}
 
-  OutputFile json;
-  if (!json.open(a.json, err)) {
-    fmt::print(stderr, "upfault bench: {}\n", err);
-    return kInputError;
-  }
-  BenchTarget target;
-  std::unique_ptr<Rig> rig;
+// What is measured: --url, or a proxy started in front of the fake upstream (`rig`). Returns an
+// exit code when it cannot be reached or started.
+std::optional<int> reach_target(const BenchArgs& a, const LoadResult& suite, BenchOptions& o, BenchTarget& target,
+                                std::unique_ptr<Rig>& rig) {
+  std::string err;
   if (!a.url.empty()) {
     auto hp = parse_loopback_address(a.url, a.allow_remote, err);
     if (!hp) {
@@ -159,47 +153,70 @@ int bench(const BenchArgs& a) {
     o.port = hp->port;
     target.url = a.url;
     if (o.mix.empty()) o.mix = {MixEntry{"url", 1, hp->path, true}};
-  } else {
-    LoadError load_error;
-    auto profile = find_profile(a.proxy, default_profile_dirs(), load_error);
-    if (!profile) {
-      fmt::print(stderr, "upfault bench: {}\n", load_error.str());
-      return kInputError;
-    }
-    RigOptions rio;
-    rio.profile = *profile;
-    rio.upstream.keep_logs = false;
-    rio.upstream.threads = a.upstream_threads;
-    rig = Rig::start(suite.scenarios, std::move(rio), err);
-    if (!rig) {
-      if (interrupt::received()) return interrupt::exit_status();
-      fmt::print(stderr, "upfault bench: {}\n", err);
-      return kProxyError;
-    }
-    o.port = rig->proxy_port();
-    target.proxy = profile->name;
-    target.proxy_version = rig->info().version;
-    target.url = rig->info().url;
+    return std::nullopt;
   }
+  LoadError load_error;
+  auto profile = find_profile(a.proxy, default_profile_dirs(), load_error);
+  if (!profile) {
+    fmt::print(stderr, "upfault bench: {}\n", load_error.str());
+    return kInputError;
+  }
+  RigOptions rio;
+  rio.profile = *profile;
+  rio.upstream.keep_logs = false;
+  rio.upstream.threads = a.upstream_threads;
+  rig = Rig::start(suite.scenarios, std::move(rio), err);
+  if (!rig) {
+    if (interrupt::received()) return interrupt::exit_status();
+    fmt::print(stderr, "upfault bench: {}\n", err);
+    return kProxyError;
+  }
+  o.port = rig->proxy_port();
+  target.proxy = profile->name;
+  target.proxy_version = rig->info().version;
+  target.url = rig->info().url;
+  return std::nullopt;
+}
 
-  if (!a.quiet) {
-    std::string mix;
-    unsigned total = 0;
-    for (const auto& e : o.mix) total += e.weight;
-    for (const auto& e : o.mix)
-      mix += fmt::format("{}{} {:.4g} %{}", mix.empty() ? "" : ", ", e.name, 100.0 * e.weight / total, e.healthy ? "" : " (faulty)");
-    fmt::print("upfault bench: {}{}\n", target.url,
-               target.proxy.empty() ? ""
-                                    : fmt::format(" ({} {} in front of upfault's fake upstream, {} thread{})", target.proxy,
-                                                  target.proxy_version, a.upstream_threads, a.upstream_threads == 1 ? "" : "s"));
-    fmt::print("  {} connections on {} thread{}, {}, {}{}\n  mix: {}\n", o.connections, o.threads, o.threads == 1 ? "" : "s",
-               o.requests ? fmt::format("{} requests", o.requests) : format_millis(o.duration),
-               o.rate > 0 ? fmt::format("constant rate {:g}/s", o.rate) : "closed loop",
-               o.warmup.count() ? fmt::format(" after {} warm-up", format_millis(o.warmup)) : "", mix);
-    std::fflush(stdout);
+void print_plan(const BenchArgs& a, const BenchOptions& o, const BenchTarget& target) {
+  std::string mix;
+  unsigned total = 0;
+  for (const auto& e : o.mix) total += e.weight;
+  for (const auto& e : o.mix)
+    mix += fmt::format("{}{} {:.4g} %{}", mix.empty() ? "" : ", ", e.name, 100.0 * e.weight / total, e.healthy ? "" : " (faulty)");
+  fmt::print("upfault bench: {}{}\n", target.url,
+             target.proxy.empty() ? ""
+                                  : fmt::format(" ({} {} in front of upfault's fake upstream, {} thread{})", target.proxy,
+                                                target.proxy_version, a.upstream_threads, a.upstream_threads == 1 ? "" : "s"));
+  fmt::print("  {} connections on {} thread{}, {}, {}{}\n  mix: {}\n", o.connections, o.threads, o.threads == 1 ? "" : "s",
+             o.requests ? fmt::format("{} requests", o.requests) : format_millis(o.duration),
+             o.rate > 0 ? fmt::format("constant rate {:g}/s", o.rate) : "closed loop",
+             o.warmup.count() ? fmt::format(" after {} warm-up", format_millis(o.warmup)) : "", mix);
+  std::fflush(stdout);
+}
+
+int bench(const BenchArgs& a) {
+  if (a.url.empty() == a.proxy.empty()) {
+    fmt::print(stderr, "upfault bench: give either --url URL (any running server or proxy) or --proxy NAME "
+                       "(upfault starts it in front of its fake upstream)\n");
+    return kInputError;
   }
+  std::string err;
+  LoadResult suite;
+  auto options = bench_options(a, suite);
+  if (!options) return kInputError;
+  BenchOptions& o = *options;
+  OutputFile json;
+  if (!json.open(a.json, err)) {
+    fmt::print(stderr, "upfault bench: {}\n", err);
+    return kInputError;
+  }
+  BenchTarget target;
+  std::unique_ptr<Rig> rig;
+  if (auto failed = reach_target(a, suite, o, target, rig)) return *failed;
   const bool tty = isatty(fileno(stderr)) != 0;
   if (!a.quiet) {
+    print_plan(a, o, target);
     o.on_progress = [tty](const BenchProgress& p) {
       // On a terminal, one line rewritten every second; in a log, a line every 5 s.
       if (!tty && static_cast<long>(p.elapsed_seconds + 0.5) % 5 != 0) return;

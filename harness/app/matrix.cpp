@@ -67,23 +67,31 @@ bool write_all(const std::vector<std::pair<fs::path, std::string>>& files) {
   return ok;
 }
 
-int matrix(const MatrixArgs& a) {
-  auto suite = load_suite(a.paths, {});
-  if (!suite.errors.empty() || suite.scenarios.empty()) return kInputError;
-  // The output directory must be writable before an hour of runs, not after.
-  {
-    std::error_code ec;
-    fs::create_directories(fs::path(a.out) / "results", ec);
-    OutputFile probe;
-    std::string err;
-    if (ec || !probe.open((fs::path(a.out) / "results" / ".upfault-write-test").string(), err) || !probe.write("", err)) {
-      fmt::print(stderr, "upfault matrix: cannot write to {}: {}\n", a.out, ec ? ec.message() : err);
-      return kInputError;
-    }
-    fs::remove(fs::path(a.out) / "results" / ".upfault-write-test", ec);
+// The output directory must be writable before an hour of runs, not after.
+bool writable(const std::string& out) {
+  std::error_code ec;
+  fs::create_directories(fs::path(out) / "results", ec);
+  OutputFile probe;
+  std::string err;
+  if (ec || !probe.open((fs::path(out) / "results" / ".upfault-write-test").string(), err) || !probe.write("", err)) {
+    fmt::print(stderr, "upfault matrix: cannot write to {}: {}\n", out, ec ? ec.message() : err);
+    return false;
   }
-  const auto dirs = default_profile_dirs();
+  fs::remove(fs::path(out) / "results" / ".upfault-write-test", ec);
+  return true;
+}
+
+// The proxies to run: --proxies, their profiles and quirks; a column each. False on a bad name.
+struct Plan {
   std::vector<std::string> names;
+  std::vector<MatrixColumn> columns;
+  std::vector<ProxyProfile> profiles;
+  std::vector<bool> runnable;
+};
+
+bool plan_columns(const MatrixArgs& a, Plan& plan) {
+  const auto dirs = default_profile_dirs();
+  auto& names = plan.names;
   if (a.proxies == "all") {
     for (const auto& n : list_profiles(dirs))
       if (n != "blind") names.push_back(n);  // the blind relay is wrong on purpose: name it to include it
@@ -92,33 +100,39 @@ int matrix(const MatrixArgs& a) {
     for (std::string n; std::getline(in, n, ',');)
       if (!n.empty()) names.push_back(n);
   }
-
-  std::vector<MatrixColumn> columns(names.size());
-  std::vector<ProxyProfile> profiles(names.size());
-  std::vector<bool> runnable(names.size(), false);
+  plan.columns.resize(names.size());
+  plan.profiles.resize(names.size());
+  plan.runnable.assign(names.size(), false);
   for (std::size_t i = 0; i < names.size(); ++i) {
-    columns[i].proxy.name = names[i];
+    auto& column = plan.columns[i];
+    column.proxy.name = names[i];
     LoadError err;
     auto p = find_profile(names[i], dirs, err);
     if (!p) {
       fmt::print(stderr, "upfault matrix: {}\n", err.str());
-      return kInputError;
+      return false;
     }
-    profiles[i] = *p;
+    plan.profiles[i] = *p;
     std::string qerr;
-    columns[i].notes = load_quirks(p->dir, qerr);
+    column.notes = load_quirks(p->dir, qerr);
     if (!qerr.empty()) fmt::print(stderr, "upfault matrix: {}\n", qerr);
     if (!installed(*p)) {
-      columns[i].skipped = fmt::format("not installed ({})", p->packages.empty() ? p->command.front()
-                                                                                : fmt::format("{}", fmt::join(p->packages, ", ")));
-      fmt::print("skipping {}: {}\n", names[i], columns[i].skipped);
+      column.skipped = fmt::format("not installed ({})", p->packages.empty() ? p->command.front()
+                                                                            : fmt::format("{}", fmt::join(p->packages, ", ")));
+      fmt::print("skipping {}: {}\n", names[i], column.skipped);
       continue;
     }
-    runnable[i] = true;
+    plan.runnable[i] = true;
   }
+  return true;
+}
 
-  std::vector<char> finished(names.size(), false);  // ran to the end: its results may be written
-  // Proxies run side by side, each with its own upstream and process group.
+// Runs every runnable proxy, `a.parallel` side by side, each with its own upstream and process
+// group; returns which ran to the end (their results may be written).
+std::vector<char> run_columns(const MatrixArgs& a, const std::vector<Scenario>& scenarios, Plan& plan) {
+  const auto& names = plan.names;
+  auto& columns = plan.columns;
+  std::vector<char> finished(names.size(), false);
   std::mutex print;
   std::size_t next = 0;
   auto worker = [&] {
@@ -127,16 +141,16 @@ int matrix(const MatrixArgs& a) {
       {
         std::lock_guard lock(print);
         if (interrupt::received()) return;
-        while (next < names.size() && !runnable[next]) ++next;
+        while (next < names.size() && !plan.runnable[next]) ++next;
         if (next >= names.size()) return;
         i = next++;
       }
       SuiteOptions so;
-      so.profile = profiles[i];
-      so.run.timeouts = profiles[i].timeouts;
+      so.profile = plan.profiles[i];
+      so.run.timeouts = plan.profiles[i].timeouts;
       so.run.jobs = a.jobs;
       so.run.default_deadline = default_deadline(so.run.timeouts);
-      auto run = run_suite(suite.scenarios, so);
+      auto run = run_suite(scenarios, so);
       auto& col = columns[i];
       col.proxy = run.proxy;
       col.wall_seconds = run.wall_seconds;
@@ -166,7 +180,17 @@ int matrix(const MatrixArgs& a) {
   std::vector<std::thread> threads;
   for (unsigned k = 0; k < std::max(1u, a.parallel); ++k) threads.emplace_back(worker);
   for (auto& t : threads) t.join();
+  return finished;
+}
 
+int matrix(const MatrixArgs& a) {
+  auto suite = load_suite(a.paths, {});
+  if (!suite.errors.empty() || suite.scenarios.empty()) return kInputError;
+  if (!writable(a.out)) return kInputError;
+  Plan plan;
+  if (!plan_columns(a, plan)) return kInputError;
+  const auto finished = run_columns(a, suite.scenarios, plan);
+  const auto& columns = plan.columns;
   std::vector<std::pair<fs::path, std::string>> files;
   for (std::size_t i = 0; i < columns.size(); ++i)
     if (const auto& c = columns[i]; finished[i] && c.skipped.empty())

@@ -25,118 +25,6 @@ namespace upfault {
 using namespace net;
 namespace http = beast::http;
 
-std::string_view to_string(BenchError e) {
-  switch (e) {
-    case BenchError::connect_refused: return "connect_refused";
-    case BenchError::connect_timeout: return "connect_timeout";
-    case BenchError::reset: return "reset";
-    case BenchError::closed_before_header: return "closed_before_header";
-    case BenchError::closed_mid_body: return "closed_mid_body";
-    case BenchError::parse_error: return "parse_error";
-    case BenchError::timeout: return "timeout";
-    case BenchError::other: return "other";
-  }
-  return "?";
-}
-
-std::optional<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text, std::string& error) {
-  std::vector<std::pair<std::string, unsigned>> out;
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    auto item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      error = fmt::format("\"{}\" is not NAME=WEIGHT (e.g. ok=90,silent=5,reset=5)", item);
-      return std::nullopt;
-    }
-    unsigned w = 0;
-    auto digits = item.substr(eq + 1);
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), w);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || w == 0 || w > 1'000'000) {
-      error = fmt::format("\"{}\": the weight must be a whole number from 1 to 1000000", item);
-      return std::nullopt;
-    }
-    std::string name(item.substr(0, eq));
-    for (const auto& [n, _] : out)
-      if (n == name) {
-        error = fmt::format("\"{}\" is named twice", name);
-        return std::nullopt;
-      }
-    out.emplace_back(std::move(name), w);
-  }
-  if (out.empty()) {
-    error = "the mix is empty";
-    return std::nullopt;
-  }
-  return out;
-}
-
-std::optional<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::string, unsigned>>& weights,
-                                                 const std::vector<Scenario>& known, std::string& error) {
-  std::vector<MixEntry> out;
-  for (const auto& [name, weight] : weights) {
-    auto it = std::find_if(known.begin(), known.end(), [&](const Scenario& s) { return s.name == name; });
-    if (it == known.end()) {
-      std::vector<std::string_view> names;
-      for (const auto& s : known) names.push_back(s.name);
-      auto hint = did_you_mean(name, names);
-      error = fmt::format("no scenario named \"{}\"{}", name, hint ? fmt::format("; did you mean \"{}\"?", *hint) : "");
-      return std::nullopt;
-    }
-    const auto& r = it->request;
-    if (r.method != "GET" || !r.body.empty() || r.repeat != 1) {
-      error = fmt::format("scenario \"{}\" sends {} with a body or repeats; upfault bench sends single GET requests",
-                          name, r.method);
-      return std::nullopt;
-    }
-    const bool healthy = std::any_of(it->expect.accept.begin(), it->expect.accept.end(),
-                                     [](const Outcome& o) { return o.passthrough(); });
-    out.push_back({name, weight, std::string(endpoint_prefix(it->endpoint)) + route_prefix(name) + r.path, healthy});
-  }
-  return out;
-}
-
-std::vector<std::size_t> mix_schedule(const std::vector<unsigned>& weights) {
-  // Divide by the common factor so 90/5/5 cycles every 20 requests, not 100.
-  unsigned g = 0;
-  for (auto w : weights) g = std::gcd(g, w);
-  std::vector<long long> w(weights.size()), current(weights.size(), 0);
-  long long total = 0;
-  for (std::size_t i = 0; i < weights.size(); ++i) total += w[i] = weights[i] / g;
-  std::vector<std::size_t> order;
-  order.reserve(static_cast<std::size_t>(total));
-  for (long long n = 0; n < total; ++n) {  // nginx's smooth weighted round-robin
-    std::size_t best = 0;
-    for (std::size_t i = 0; i < w.size(); ++i) {
-      current[i] += w[i];
-      if (current[i] > current[best]) best = i;
-    }
-    current[best] -= total;
-    order.push_back(best);
-  }
-  return order;
-}
-
-Pacer::Slot Pacer::next(time_point now) {
-  const auto intended = first_ + interval_ * static_cast<std::int64_t>(k_++);
-  return {intended, std::max(now, intended)};
-}
-
-std::uint64_t BenchStats::errors_total() const { return std::accumulate(errors.begin(), errors.end(), std::uint64_t{0}); }
-
-void BenchStats::merge(const BenchStats& o) {
-  latency.merge(o.latency);
-  responses += o.responses;
-  for (auto [code, n] : o.status) status[code] += n;
-  for (std::size_t i = 0; i < kBenchErrorKinds; ++i) errors[i] += o.errors[i];
-  for (const auto& [msg, n] : o.other_errors) other_errors[msg] += n;
-}
-
-double BenchResult::requests_per_second() const {
-  return seconds > 0 ? static_cast<double>(total.responses) / seconds : 0.0;
-}
-
 namespace {
 
 // A response parser that keeps nothing but the status code: no allocation per message.
@@ -414,73 +302,34 @@ class Worker {
   std::uint64_t side_exhausted_ = 0;
 };
 
-namespace json = boost::json;
-
-json::object stats_json(const BenchStats& s, double seconds) {
-  json::object o;
-  o["responses"] = s.responses;
-  o["requests_per_second"] = seconds > 0 ? static_cast<double>(s.responses) / seconds : 0.0;
-  auto ms = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e6; };
-  json::object lat;
-  lat["p50"] = ms(s.latency.percentile(50));
-  lat["p90"] = ms(s.latency.percentile(90));
-  lat["p99"] = ms(s.latency.percentile(99));
-  lat["p99.9"] = ms(s.latency.percentile(99.9));
-  lat["max"] = ms(s.latency.max());
-  lat["mean"] = s.latency.mean() / 1e6;
-  o["latency_ms"] = std::move(lat);
-  json::object status;
-  for (auto [code, n] : s.status) status[std::to_string(code)] = n;
-  o["status"] = std::move(status);
-  json::object errors;
-  for (std::size_t i = 0; i < kBenchErrorKinds; ++i) errors[to_string(static_cast<BenchError>(i))] = s.errors[i];
-  o["errors"] = std::move(errors);
-  o["errors_total"] = s.errors_total();
-  if (!s.other_errors.empty()) {
-    json::object other;
-    for (const auto& [msg, n] : s.other_errors) other[msg] = n;
-    o["other_errors"] = std::move(other);
+// Waits until every worker has finished, reporting progress each second and passing on a
+// Ctrl-C or SIGTERM as a request to stop.
+void wait_for_workers(const BenchOptions& o, const Plan& plan, std::vector<std::unique_ptr<Worker>>& workers,
+                      const std::atomic<unsigned>& finished) {
+  auto next_report = plan.start + std::chrono::seconds(1);
+  bool stop_requested = false;
+  while (finished.load() < workers.size()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!stop_requested && interrupt::received()) {
+      stop_requested = true;
+      for (auto& w : workers) w->request_stop();
+    }
+    const auto now = Clock::now();
+    if (o.on_progress && now >= next_report) {
+      next_report += std::chrono::seconds(1);
+      BenchProgress p;
+      p.elapsed_seconds = std::chrono::duration<double>(now - plan.start).count();
+      p.warming_up = now < plan.measure_from;
+      for (auto& w : workers) {
+        p.responses += w->responses.load(std::memory_order_relaxed);
+        p.errors += w->errors.load(std::memory_order_relaxed);
+      }
+      o.on_progress(p);
+    }
   }
-  return o;
 }
 
 }  // namespace
-
-std::string bench_to_json(const BenchOptions& o, const BenchResult& r, const BenchTarget& t) {
-  json::object doc = stats_json(r.total, r.seconds);  // the headline figures at the top level
-  doc["schema"] = "upfault-bench/1";
-  json::object target;
-  target["url"] = t.url;
-  if (!t.proxy.empty()) {
-    target["proxy"] = t.proxy;
-    target["proxy_version"] = t.proxy_version;
-  }
-  doc["target"] = std::move(target);
-  doc["mode"] = o.rate > 0 ? "constant-rate" : "closed-loop";
-  if (o.rate > 0) doc["rate"] = o.rate;
-  doc["connections"] = o.connections;
-  doc["threads"] = o.threads;
-  doc["seconds"] = r.seconds;
-  doc["warmup_seconds"] = static_cast<double>(o.warmup.count()) / 1000.0;
-  doc["timeout_seconds"] = static_cast<double>(o.timeout.count()) / 1000.0;
-  doc["connects"] = r.connects;
-  doc["in_flight_at_end"] = r.in_flight_at_end;
-  doc["side_connections"] = r.side_connections;
-  doc["side_exhausted"] = r.side_exhausted;
-  doc["healthy"] = stats_json(r.healthy, r.seconds);
-  doc["faulty"] = stats_json(r.faulty, r.seconds);
-  json::array mix;
-  for (std::size_t i = 0; i < o.mix.size(); ++i) {
-    auto e = stats_json(r.per_entry[i], r.seconds);
-    e["name"] = o.mix[i].name;
-    e["weight"] = o.mix[i].weight;
-    e["target"] = o.mix[i].target;
-    e["healthy"] = o.mix[i].healthy;
-    mix.push_back(std::move(e));
-  }
-  doc["mix"] = std::move(mix);
-  return json::serialize(doc) + "\n";
-}
 
 BenchResult run_bench(const BenchOptions& o) {
   if (o.mix.empty()) throw std::invalid_argument("upfault bench: the mix is empty");
@@ -525,27 +374,7 @@ BenchResult run_bench(const BenchOptions& o) {
       finished.fetch_add(1);
     });
 
-  auto next_report = plan.start + std::chrono::seconds(1);
-  bool stop_requested = false;
-  while (finished.load() < threads) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (!stop_requested && interrupt::received()) {
-      stop_requested = true;
-      for (auto& w : workers) w->request_stop();
-    }
-    const auto now = Clock::now();
-    if (o.on_progress && now >= next_report) {
-      next_report += std::chrono::seconds(1);
-      BenchProgress p;
-      p.elapsed_seconds = std::chrono::duration<double>(now - plan.start).count();
-      p.warming_up = now < plan.measure_from;
-      for (auto& w : workers) {
-        p.responses += w->responses.load(std::memory_order_relaxed);
-        p.errors += w->errors.load(std::memory_order_relaxed);
-      }
-      o.on_progress(p);
-    }
-  }
+  wait_for_workers(o, plan, workers, finished);
   const auto finished_at = Clock::now();
   for (auto& t : pool) t.join();
 

@@ -36,6 +36,35 @@ std::string render_request(const Request& request, const std::string& path_prefi
   return out;
 }
 
+namespace {
+
+// How the exchange ended when a read failed with `ec`.
+void ended_by(const error_code& ec, ResponseReader& reader, ClientResult& result) {
+  if (ec == asio::error::eof) {
+    result.ending = reader.eof() == ResponseReader::State::complete ? Ending::complete : Ending::closed_early;
+    if (result.ending != Ending::complete) result.error = reader.error();
+  } else if (is_reset(ec)) {
+    result.ending = Ending::reset;
+    result.error = ec.message();
+  } else if (ec == beast::error::timeout) {
+    result.ending = Ending::timed_out;
+  } else {
+    result.ending = Ending::closed_early;
+    result.error = ec.message();
+  }
+}
+
+// Beast unfolds obs-fold silently; a proxy must never send it (RFC 9112 §5.2), so look at the bytes.
+void reject_obs_fold(ClientResult& result) {
+  const auto header = std::string_view(result.raw).substr(0, head_end(result.raw));
+  if (header.find("\r\n ") != std::string_view::npos || header.find("\r\n\t") != std::string_view::npos) {
+    result.ending = Ending::invalid;
+    result.error = "obs-fold (a field line continued on the next line) in the proxy's response header";
+  }
+}
+
+}  // namespace
+
 awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool head_request) {
   ClientResult result;
   auto ex = co_await asio::this_coro::executor;
@@ -94,18 +123,7 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
       result.ending = Ending::timed_out;
       break;
     }
-    if (ec == asio::error::eof) {
-      result.ending = reader.eof() == ResponseReader::State::complete ? Ending::complete : Ending::closed_early;
-      if (result.ending != Ending::complete) result.error = reader.error();
-    } else if (is_reset(ec)) {
-      result.ending = Ending::reset;
-      result.error = ec.message();
-    } else if (ec == beast::error::timeout) {
-      result.ending = Ending::timed_out;
-    } else {
-      result.ending = Ending::closed_early;
-      result.error = ec.message();
-    }
+    ended_by(ec, reader, result);
     break;
   }
   if (write_ec && result.ending == Ending::closed_early && result.raw_total == 0) {
@@ -115,14 +133,7 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
     result.error = fmt::format("the request could not be sent: {}", write_ec.message());
   }
   result.elapsed = since();
-  // Beast unfolds obs-fold silently; a proxy must never send it (RFC 9112 §5.2), so look at the bytes.
-  if (reader.header_done() && result.ending == Ending::complete) {
-    const auto header = std::string_view(result.raw).substr(0, head_end(result.raw));
-    if (header.find("\r\n ") != std::string_view::npos || header.find("\r\n\t") != std::string_view::npos) {
-      result.ending = Ending::invalid;
-      result.error = "obs-fold (a field line continued on the next line) in the proxy's response header";
-    }
-  }
+  if (reader.header_done() && result.ending == Ending::complete) reject_obs_fold(result);
   reader.record(result);
   error_code ignored;
   stream.socket().close(ignored);

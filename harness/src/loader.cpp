@@ -110,12 +110,8 @@ void validate_steps(FileContext& cx, const Scenario& s, const toml::node& steps_
   }
 }
 
-std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, const std::string& category) {
-  Scenario s;
-  s.where = {cx.file(), 1, 1};
-  s.category = category;
-  cx.check_keys(root, {"name", "summary", "rfc", "rationale", "level", "tags", "request", "upstream", "expect"},
-                "the scenario");
+// name, summary, rfc, rationale, level, tags.
+void load_meta(FileContext& cx, const toml::table& root, Scenario& s) {
   auto required_string = [&](const char* key) -> std::string {
     if (auto* n = root.get(key)) return cx.string(*n, key).value_or("");
     cx.error(s.where, fmt::format("missing required key \"{}\"", key));
@@ -146,7 +142,9 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
       cx.error(*n, "tags must be an array of strings");
     }
   }
+}
 
+void load_request(FileContext& cx, const toml::table& root, Scenario& s) {
   if (auto* n = root.get("request")) {
     if (auto* t = n->as_table()) {
       cx.check_keys(*t, {"method", "path", "headers", "body", "repeat"}, "[request]");
@@ -167,7 +165,10 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
       cx.error(*n, "request must be a table");
     }
   }
+}
 
+// [upstream]: the endpoint and the steps.
+void load_upstream(FileContext& cx, const toml::table& root, Scenario& s) {
   const toml::node* steps_node = nullptr;
   if (auto* n = root.get("upstream")) {
     if (auto* t = n->as_table()) {
@@ -200,7 +201,10 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
     cx.error(*steps_node, fmt::format("steps never run: the \"{}\" endpoint accepts no request",
                                       to_string(s.endpoint)));
   if (steps_node && cx.ok()) validate_steps(cx, s, *steps_node);
+}
 
+// [expect], [[expect.or]], [[expect.stricter]].
+void load_expect(FileContext& cx, const toml::table& root, Scenario& s) {
   if (auto* n = root.get("expect")) {
     if (auto* t = n->as_table()) {
       s.expect.accept.push_back(load_outcome(cx, *t, true));
@@ -219,7 +223,18 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
   } else {
     cx.error(s.where, "missing [expect]: what must the proxy do?");
   }
+}
 
+std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, const std::string& category) {
+  Scenario s;
+  s.where = {cx.file(), 1, 1};
+  s.category = category;
+  cx.check_keys(root, {"name", "summary", "rfc", "rationale", "level", "tags", "request", "upstream", "expect"},
+                "the scenario");
+  load_meta(cx, root, s);
+  load_request(cx, root, s);
+  load_upstream(cx, root, s);
+  load_expect(cx, root, s);
   // Passthrough compares with what the upstream sends, so that must be a valid response (its
   // check validates that).
   // What the upstream sends in answer to the last request (the one that is judged).

@@ -22,11 +22,10 @@
 #include <thread>
 
 #include "lifeline.hpp"
+#include "spawn.hpp"
 #include "pattern.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/proxy.hpp"
-
-extern char** environ;
 
 namespace upfault {
 
@@ -60,98 +59,6 @@ std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   return "stopped";
-}
-
-// The program's path, searched on PATH as execvp would (done before fork: the child may only
-// make async-signal-safe calls).
-std::string resolve_program(const std::string& program) {
-  if (program.find('/') != std::string::npos) return program;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path && *path ? path : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t from = 0;
-  while (from <= dirs.size()) {
-    auto to = dirs.find(':', from);
-    if (to == std::string::npos) to = dirs.size();
-    auto candidate = (fs::path(dirs.substr(from, to - from)) / program).string();
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    from = to + 1;
-  }
-  return "";
-}
-
-// Spawns argv in a new process group, stdin from /dev/null, stdout and stderr to `out`, with
-// `env` added to (or replacing in) upfault's environment. The child inherits no descriptor but
-// those three (close_range: none of upfault's sockets leaks into a proxy, whichever thread opened
-// it when), and dies with the thread that started it (PR_SET_PDEATHSIG); the lifeline covers
-// its whole group. Returns the pid, or -1 with `error` set.
-int spawn(const std::vector<std::string>& argv, const fs::path& out, const std::map<std::string, std::string>& env,
-          std::string& error) {
-  const std::string program = resolve_program(argv.at(0));
-  if (program.empty()) {
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(ENOENT));
-    return -1;
-  }
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    if (!env.count(std::string(kv.substr(0, kv.find('='))))) env_strings.emplace_back(kv);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> args, envp;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  // exec's failure travels back on a close-on-exec pipe: EOF means exec succeeded.
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) {
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(errno));
-    return -1;
-  }
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // upfault died before prctl took effect
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // Asio ignores SIGPIPE
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int log = ::open(out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    int err = 0;
-    if (in < 0 || log < 0 || ::dup2(in, 0) < 0 || ::dup2(log, 1) < 0 || ::dup2(log, 2) < 0) err = errno;
-    const int keep = report[1] > 2 ? report[1] : ::fcntl(report[1], F_DUPFD_CLOEXEC, 3);
-    if (keep > 3) ::close_range(3, static_cast<unsigned>(keep) - 1, 0);
-    ::close_range(static_cast<unsigned>(keep) + 1, ~0U, 0);
-    if (err == 0) {
-      ::execve(program.c_str(), args.data(), envp.data());
-      err = errno;
-    }
-    [[maybe_unused]] auto n = ::write(keep, &err, sizeof err);
-    ::_exit(127);
-  }
-  ::close(report[1]);
-  if (pid < 0) {
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(errno));
-    ::close(report[0]);
-    return -1;
-  }
-  int child_errno = 0;
-  ssize_t n;
-  while ((n = ::read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
-  }
-  ::close(report[0]);
-  if (n == static_cast<ssize_t>(sizeof child_errno)) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(child_errno));
-    return -1;
-  }
-  return pid;
 }
 
 }  // namespace
@@ -231,6 +138,56 @@ ProxyProcess::~ProxyProcess() {
   if (watched_ > 0) lifeline::forget(watched_);
 }
 
+// What a profile's templates may use: {listen_port}, {upstream_port}, {read_timeout_s}, ...
+std::map<std::string, std::string> ProxyProcess::template_vars(const ProxyProfile& profile, const Ports& ports) const {
+  const auto& t = profile.timeouts;
+  auto secs = [](Millis ms) { return std::to_string((ms.count() + 999) / 1000); };
+  return {
+      {"workdir", workdir_.string()},
+      {"profile_dir", profile.dir.string()},
+      {"bindir", tool_dir().string()},
+      {"user", current_user()},
+      {"unprivileged_user", geteuid() == 0 ? "nobody" : current_user()},
+      {"listen_host", "127.0.0.1"},
+      {"listen_port", std::to_string(port_)},
+      {"upstream_host", "127.0.0.1"},
+      {"upstream_port", std::to_string(ports.scripted)},
+      {"refused_port", std::to_string(ports.refused)},
+      {"blackhole_port", std::to_string(ports.blackhole)},
+      {"accept_close_port", std::to_string(ports.accept_close)},
+      {"accept_reset_port", std::to_string(ports.accept_reset)},
+      {"read_timeout_ms", std::to_string(t.read.count())},
+      {"read_timeout_s", secs(t.read)},
+      {"connect_timeout_ms", std::to_string(t.connect.count())},
+      {"connect_timeout_s", secs(t.connect)},
+  };
+}
+
+// Waits until the proxy accepts on its port: true; false (with `error`) when it never does or
+// dies; nullopt when it died because its port was taken, so that a new port may be tried.
+std::optional<bool> ProxyProcess::wait_ready(const ProxyProfile& profile, std::string& error) {
+  const auto deadline = Clock::now() + profile.ready_timeout;
+  while (Clock::now() < deadline) {
+    if (!alive()) break;
+    if (interrupt::received()) {
+      error = fmt::format("{}: interrupted while it started", profile.name);
+      stop();
+      return false;
+    }
+    if (tcp_accepts(port_)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (alive()) {
+    error = fmt::format("{} never became ready: nothing accepted on 127.0.0.1:{} within {}\n{}", profile.name,
+                        port_, format_millis(profile.ready_timeout), log_tail());
+    stop();
+    return false;
+  }
+  error = fmt::format("{} {} during startup\n{}", profile.name, exit_, log_tail());
+  if (log_tail().find("in use") == std::string::npos) return false;
+  return std::nullopt;
+}
+
 bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::string& error) {
   // Orphans of the proxy (a worker whose master died) are re-parented to us rather than to
   // PID 1, which may not reap them; stop() then reaps the whole group.
@@ -255,27 +212,7 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
   // A proxy that loses the race for its port exits at once: try again on a new one.
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = pick_free_port();
-    const auto& t = profile.timeouts;
-    auto secs = [](Millis ms) { return std::to_string((ms.count() + 999) / 1000); };
-    std::map<std::string, std::string> vars = {
-        {"workdir", workdir_.string()},
-        {"profile_dir", profile.dir.string()},
-        {"bindir", tool_dir().string()},
-        {"user", current_user()},
-        {"unprivileged_user", geteuid() == 0 ? "nobody" : current_user()},
-        {"listen_host", "127.0.0.1"},
-        {"listen_port", std::to_string(port_)},
-        {"upstream_host", "127.0.0.1"},
-        {"upstream_port", std::to_string(ports.scripted)},
-        {"refused_port", std::to_string(ports.refused)},
-        {"blackhole_port", std::to_string(ports.blackhole)},
-        {"accept_close_port", std::to_string(ports.accept_close)},
-        {"accept_reset_port", std::to_string(ports.accept_reset)},
-        {"read_timeout_ms", std::to_string(t.read.count())},
-        {"read_timeout_s", secs(t.read)},
-        {"connect_timeout_ms", std::to_string(t.connect.count())},
-        {"connect_timeout_s", secs(t.connect)},
-    };
+    const auto vars = template_vars(profile, ports);
     for (const auto& rel : profile.config_templates) {
       auto text = render_template(read_file(profile.dir / rel), vars, error);
       if (!text) {
@@ -303,25 +240,7 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
     lifeline::watch(pid_, workdir_);
     watched_ = pid_;
 
-    const auto deadline = Clock::now() + profile.ready_timeout;
-    while (Clock::now() < deadline) {
-      if (!alive()) break;
-      if (interrupt::received()) {
-        error = fmt::format("{}: interrupted while it started", profile.name);
-        stop();
-        return false;
-      }
-      if (tcp_accepts(port_)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (alive()) {
-      error = fmt::format("{} never became ready: nothing accepted on 127.0.0.1:{} within {}\n{}", profile.name,
-                          port_, format_millis(profile.ready_timeout), log_tail());
-      stop();
-      return false;
-    }
-    error = fmt::format("{} {} during startup\n{}", profile.name, exit_, log_tail());
-    if (log_tail().find("in use") == std::string::npos) return false;
+    if (auto ready = wait_ready(profile, error)) return *ready;
   }
   return false;
 }

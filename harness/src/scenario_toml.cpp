@@ -60,6 +60,45 @@ std::optional<std::string> decode_hex(std::string_view hex, std::string& error) 
   return out;
 }
 
+namespace {
+
+// header_fill = { count = N, size = S }: N generated fields X-Fill-1…N, each value S bytes.
+void add_header_fill(FileContext& cx, const toml::node& hf, std::vector<Header>& headers) {
+  auto* ft = hf.as_table();
+  auto count = ft ? integer((*ft)["count"]) : std::nullopt;
+  auto size = ft ? integer((*ft)["size"]) : std::nullopt;
+  if (ft) cx.check_keys(*ft, {"count", "size"}, "header_fill");
+  if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65536 || *count * *size > (16 << 20))
+    cx.error(hf, "header_fill must be { count = 1..100000, size = 1..65536 } (at most 16 MiB in all)");
+  else if (cx.reserve(hf, static_cast<std::size_t>(*count * (*size + 16))))
+    for (std::int64_t i = 1; i <= *count; ++i)
+      headers.emplace_back(fmt::format("X-Fill-{}", i), std::string(static_cast<std::size_t>(*size), 'f'));
+}
+
+// chunked = [sizes] or true: the sizes that slice `body`; nullopt (with the error) when they cannot.
+std::optional<std::vector<std::size_t>> load_chunks(FileContext& cx, const toml::node& c, const std::string& body) {
+  std::vector<std::size_t> chunks;
+  std::size_t total = 0;
+  if (auto* a = c.as_array()) {
+    for (auto&& v : *a) {
+      auto size = integer(v);
+      if (!size || *size <= 0) cx.error(v, "chunk sizes must be positive integers");
+      else chunks.push_back(static_cast<std::size_t>(*size)), total += static_cast<std::size_t>(*size);
+    }
+    if (total != body.size()) {
+      cx.error(c, fmt::format("chunk sizes add up to {}, but the body has {} bytes", total, body.size()));
+      return std::nullopt;  // the sizes cannot slice this body
+    }
+  } else if (c.value<bool>().value_or(false)) {
+    if (!body.empty()) chunks.push_back(body.size());
+  } else {
+    cx.error(c, "chunked must be true or a list of chunk sizes");
+  }
+  return chunks;
+}
+
+}  // namespace
+
 std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   auto* t = n.as_table();
   if (!t) {
@@ -82,18 +121,7 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   }
   r.reason = t->contains("reason") ? cx.string(*t->get("reason"), "reason").value_or("") : std::string(reason_phrase(r.status));
   if (auto* h = t->get("headers")) r.headers = load_headers(cx, *h);
-  // header_fill = { count = N, size = S }: N generated fields X-Fill-1…N, each value S bytes.
-  if (auto* hf = t->get("header_fill")) {
-    auto* ft = hf->as_table();
-    auto count = ft ? integer((*ft)["count"]) : std::nullopt;
-    auto size = ft ? integer((*ft)["size"]) : std::nullopt;
-    if (ft) cx.check_keys(*ft, {"count", "size"}, "header_fill");
-    if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65536 || *count * *size > (16 << 20))
-      cx.error(*hf, "header_fill must be { count = 1..100000, size = 1..65536 } (at most 16 MiB in all)");
-    else if (cx.reserve(*hf, static_cast<std::size_t>(*count * (*size + 16))))
-      for (std::int64_t i = 1; i <= *count; ++i)
-        r.headers.emplace_back(fmt::format("X-Fill-{}", i), std::string(static_cast<std::size_t>(*size), 'f'));
-  }
+  if (auto* hf = t->get("header_fill")) add_header_fill(cx, *hf, r.headers);
   if (auto* b = t->get("body")) r.body = cx.string(*b, "body").value_or("");
   if (auto* bs = t->get("body_size")) {
     auto size = integer(bs);
@@ -112,23 +140,8 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
   const bool last_chunk = flag("last_chunk", true);
   std::optional<std::vector<std::size_t>> chunks;
   if (auto* c = t->get("chunked")) {
-    chunks.emplace();
-    std::size_t total = 0;
-    if (auto* a = c->as_array()) {
-      for (auto&& v : *a) {
-        auto size = integer(v);
-        if (!size || *size <= 0) cx.error(v, "chunk sizes must be positive integers");
-        else chunks->push_back(static_cast<std::size_t>(*size)), total += static_cast<std::size_t>(*size);
-      }
-      if (total != r.body.size()) {
-        cx.error(*c, fmt::format("chunk sizes add up to {}, but the body has {} bytes", total, r.body.size()));
-        return std::nullopt;  // the sizes cannot slice this body
-      }
-    } else if (c->value<bool>().value_or(false)) {
-      if (!r.body.empty()) chunks->push_back(r.body.size());
-    } else {
-      cx.error(*c, "chunked must be true or a list of chunk sizes");
-    }
+    chunks = load_chunks(cx, *c, r.body);
+    if (!chunks) return std::nullopt;
   } else if (t->contains("last_chunk")) {
     cx.error(*t->get("last_chunk"), "last_chunk only means something with chunked");
   }

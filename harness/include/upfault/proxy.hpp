@@ -78,6 +78,8 @@ class ProxyProcess {
   [[nodiscard]] std::string log_tail(std::size_t lines = 10) const;
 
  private:
+  [[nodiscard]] std::map<std::string, std::string> template_vars(const ProxyProfile& profile, const Ports& ports) const;
+  [[nodiscard]] std::optional<bool> wait_ready(const ProxyProfile& profile, std::string& error);
   void reap_group();
   int pid_ = -1;
   int watched_ = -1;  // the group id the lifeline knows this proxy by

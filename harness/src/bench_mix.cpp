@@ -1,0 +1,127 @@
+// `upfault bench`'s mix (parsing --mix, resolving it against scenarios, the weighted schedule),
+// its constant-rate pacer and its statistics.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <numeric>
+
+#include "upfault/bench.hpp"
+#include "upfault/upstream.hpp"
+#include "util.hpp"
+
+namespace upfault {
+
+std::string_view to_string(BenchError e) {
+  switch (e) {
+    case BenchError::connect_refused: return "connect_refused";
+    case BenchError::connect_timeout: return "connect_timeout";
+    case BenchError::reset: return "reset";
+    case BenchError::closed_before_header: return "closed_before_header";
+    case BenchError::closed_mid_body: return "closed_mid_body";
+    case BenchError::parse_error: return "parse_error";
+    case BenchError::timeout: return "timeout";
+    case BenchError::other: return "other";
+  }
+  return "?";
+}
+
+std::optional<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text, std::string& error) {
+  std::vector<std::pair<std::string, unsigned>> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    auto eq = item.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      error = fmt::format("\"{}\" is not NAME=WEIGHT (e.g. ok=90,silent=5,reset=5)", item);
+      return std::nullopt;
+    }
+    unsigned w = 0;
+    auto digits = item.substr(eq + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), w);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || w == 0 || w > 1'000'000) {
+      error = fmt::format("\"{}\": the weight must be a whole number from 1 to 1000000", item);
+      return std::nullopt;
+    }
+    std::string name(item.substr(0, eq));
+    for (const auto& [n, _] : out)
+      if (n == name) {
+        error = fmt::format("\"{}\" is named twice", name);
+        return std::nullopt;
+      }
+    out.emplace_back(std::move(name), w);
+  }
+  if (out.empty()) {
+    error = "the mix is empty";
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::string, unsigned>>& weights,
+                                                 const std::vector<Scenario>& known, std::string& error) {
+  std::vector<MixEntry> out;
+  for (const auto& [name, weight] : weights) {
+    auto it = std::find_if(known.begin(), known.end(), [&](const Scenario& s) { return s.name == name; });
+    if (it == known.end()) {
+      std::vector<std::string_view> names;
+      for (const auto& s : known) names.push_back(s.name);
+      auto hint = did_you_mean(name, names);
+      error = fmt::format("no scenario named \"{}\"{}", name, hint ? fmt::format("; did you mean \"{}\"?", *hint) : "");
+      return std::nullopt;
+    }
+    const auto& r = it->request;
+    if (r.method != "GET" || !r.body.empty() || r.repeat != 1) {
+      error = fmt::format("scenario \"{}\" sends {} with a body or repeats; upfault bench sends single GET requests",
+                          name, r.method);
+      return std::nullopt;
+    }
+    const bool healthy = std::any_of(it->expect.accept.begin(), it->expect.accept.end(),
+                                     [](const Outcome& o) { return o.passthrough(); });
+    out.push_back({name, weight, std::string(endpoint_prefix(it->endpoint)) + route_prefix(name) + r.path, healthy});
+  }
+  return out;
+}
+
+std::vector<std::size_t> mix_schedule(const std::vector<unsigned>& weights) {
+  // Divide by the common factor so 90/5/5 cycles every 20 requests, not 100.
+  unsigned g = 0;
+  for (auto w : weights) g = std::gcd(g, w);
+  std::vector<long long> w(weights.size()), current(weights.size(), 0);
+  long long total = 0;
+  for (std::size_t i = 0; i < weights.size(); ++i) total += w[i] = weights[i] / g;
+  std::vector<std::size_t> order;
+  order.reserve(static_cast<std::size_t>(total));
+  for (long long n = 0; n < total; ++n) {  // nginx's smooth weighted round-robin
+    std::size_t best = 0;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      current[i] += w[i];
+      if (current[i] > current[best]) best = i;
+    }
+    current[best] -= total;
+    order.push_back(best);
+  }
+  return order;
+}
+
+Pacer::Slot Pacer::next(time_point now) {
+  const auto intended = first_ + interval_ * static_cast<std::int64_t>(k_++);
+  return {intended, std::max(now, intended)};
+}
+
+std::uint64_t BenchStats::errors_total() const { return std::accumulate(errors.begin(), errors.end(), std::uint64_t{0}); }
+
+void BenchStats::merge(const BenchStats& o) {
+  latency.merge(o.latency);
+  responses += o.responses;
+  for (auto [code, n] : o.status) status[code] += n;
+  for (std::size_t i = 0; i < kBenchErrorKinds; ++i) errors[i] += o.errors[i];
+  for (const auto& [msg, n] : o.other_errors) other_errors[msg] += n;
+}
+
+double BenchResult::requests_per_second() const {
+  return seconds > 0 ? static_cast<double>(total.responses) / seconds : 0.0;
+}
+
+}  // namespace upfault
