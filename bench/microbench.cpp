@@ -56,7 +56,8 @@ BENCHMARK(BM_SerializeResponse);
 void BM_ParseResponse(benchmark::State& state) {
   const std::string wire =
       "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Thu, 26 Nov 2026 04:00:00 GMT\r\nContent-Type: text/plain\r\n"
-      "Content-Length: 64\r\nConnection: keep-alive\r\n\r\n" + std::string(64, 'x');
+      "Content-Length: 64\r\nConnection: keep-alive\r\n\r\n" +
+      std::string(64, 'x');
   const auto step = static_cast<std::size_t>(state.range(0));
   for (auto _ : state) {
     upfault::ResponseReader reader;

@@ -50,7 +50,7 @@ TEST(BenchMix, ScheduleHasExactSharesSpreadEvenly) {
 // send time (closed loop, coordinated omission) hides it.
 TEST(BenchPacer, IntendedTimesDoNotDriftAndAStallReachesTheTail) {
   using TP = Pacer::time_point;
-  const TP t0{};  // the injected clock starts at zero
+  const TP t0{};          // the injected clock starts at zero
   Pacer pacer(t0, 10ms);  // 100 requests/s
   Histogram open_loop, from_send;
   TP now = t0;
@@ -88,8 +88,9 @@ namespace {
 
 // A healthy upstream: a small 200 on a kept-alive connection.
 Scenario ok_scenario() {
-  return test::scenario(with_steps("ok", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                         "response = { status = 200, body = \"hello\" }\n"));
+  return test::scenario(with_steps("ok",
+                                   "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                   "response = { status = 200, body = \"hello\" }\n"));
 }
 
 // Runs a short bench straight against the fake upstream.
@@ -125,13 +126,16 @@ TEST(BenchRun, CountsEveryHealthyResponseByStatus) {
 
 TEST(BenchRun, MixSendsExactSharesAndReportsHealthyAndFaultyApart) {
   auto ok = ok_scenario();
-  auto gone = test::scenario(with_steps("gone", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                                "response = { status = 503 }\n"));
-  auto rst = test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
+  auto gone = test::scenario(with_steps("gone",
+                                        "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                        "response = { status = 503 }\n"));
+  auto rst = test::scenario(
+      with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
   test::Upstream up({ok, gone, rst});
   BenchOptions o;
   o.port = up.up.port();
-  o.mix = {{"ok", 6, "/__upfault/ok/", true}, {"gone", 2, "/__upfault/gone/", false}, {"rst", 2, "/__upfault/rst/", false}};
+  o.mix = {
+      {"ok", 6, "/__upfault/ok/", true}, {"gone", 2, "/__upfault/gone/", false}, {"rst", 2, "/__upfault/rst/", false}};
   o.connections = 1;
   o.threads = 1;
   o.requests = 500;
@@ -144,14 +148,15 @@ TEST(BenchRun, MixSendsExactSharesAndReportsHealthyAndFaultyApart) {
   EXPECT_EQ(r.faulty.responses, 100u);
   EXPECT_EQ(r.faulty.errors_total(), 100u);
   EXPECT_EQ(r.total.responses, 400u);
-  EXPECT_GE(r.connects, 101u);  // a new connection after each reset
+  EXPECT_GE(r.connects, 101u);        // a new connection after each reset
   EXPECT_GT(r.side_connections, 0u);  // the faulty share went on side connections
 }
 
 // Without side connections every request goes on the one connection, in schedule order.
 TEST(BenchRun, WithoutSideConnectionsTheMixSharesOneConnection) {
   auto ok = ok_scenario();
-  auto rst = test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
+  auto rst = test::scenario(
+      with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
   test::Upstream up({ok, rst});
   BenchOptions o;
   o.port = up.up.port();
@@ -171,7 +176,8 @@ TEST(BenchRun, WithoutSideConnectionsTheMixSharesOneConnection) {
 // --requests the run waits for the faulty exchanges to end (here: time out) before it stops.
 TEST(BenchRun, SilentShareTimesOutOnSideConnectionsAndIsCounted) {
   auto ok = ok_scenario();
-  auto silent = test::scenario(with_steps("silent", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nhang = true\n"));
+  auto silent =
+      test::scenario(with_steps("silent", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nhang = true\n"));
   test::Upstream up({ok, silent});
   BenchOptions o;
   o.port = up.up.port();
@@ -210,19 +216,25 @@ TEST_P(BenchClassifies, ScriptedFault) {
 INSTANTIATE_TEST_SUITE_P(
     Faults, BenchClassifies,
     ::testing::Values(
-        FaultCase{"reset", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n", BenchError::reset},
+        FaultCase{"reset", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n",
+                  BenchError::reset},
         FaultCase{"closed", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"fin\"\n",
                   BenchError::closed_before_header},
-        FaultCase{"mid_header", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nX-A\"\n"
-                                "[[upstream.steps]]\nclose = \"fin\"\n",
+        FaultCase{"mid_header",
+                  "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nX-A\"\n"
+                  "[[upstream.steps]]\nclose = \"fin\"\n",
                   BenchError::closed_before_header},
-        FaultCase{"mid_body", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                              "send = \"HTTP/1.1 200 OK\\r\\nContent-Length: 10\\r\\n\\r\\nabc\"\n[[upstream.steps]]\nclose = \"fin\"\n",
-                  BenchError::closed_mid_body},
-        FaultCase{"garbage", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nsend = \"SSH-2.0-OpenSSH\\r\\n\\r\\n\"\n"
-                             "[[upstream.steps]]\nclose = \"fin\"\n",
+        FaultCase{
+            "mid_body",
+            "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+            "send = \"HTTP/1.1 200 OK\\r\\nContent-Length: 10\\r\\n\\r\\nabc\"\n[[upstream.steps]]\nclose = \"fin\"\n",
+            BenchError::closed_mid_body},
+        FaultCase{"garbage",
+                  "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nsend = \"SSH-2.0-OpenSSH\\r\\n\\r\\n\"\n"
+                  "[[upstream.steps]]\nclose = \"fin\"\n",
                   BenchError::parse_error},
-        FaultCase{"silent", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nhang = true\n", BenchError::timeout}),
+        FaultCase{"silent", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nhang = true\n",
+                  BenchError::timeout}),
     [](const ::testing::TestParamInfo<FaultCase>& p) { return std::string(p.param.name); });
 
 TEST(BenchRun, ConnectRefusedAndConnectTimeoutAreTheirOwnKinds) {
@@ -241,9 +253,10 @@ TEST(BenchRun, ConnectRefusedAndConnectTimeoutAreTheirOwnKinds) {
 }
 
 TEST(BenchRun, InterimResponsesAreSkippedNotCountedAsFinal) {
-  auto s = test::scenario(with_steps("hints", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                              "send = \"HTTP/1.1 103 Early Hints\\r\\nLink: </a>\\r\\n\\r\\n\"\n"
-                                              "[[upstream.steps]]\nresponse = { status = 204 }\n"));
+  auto s = test::scenario(with_steps("hints",
+                                     "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                     "send = \"HTTP/1.1 103 Early Hints\\r\\nLink: </a>\\r\\n\\r\\n\"\n"
+                                     "[[upstream.steps]]\nresponse = { status = 204 }\n"));
   test::Upstream up({s});
   auto r = bench_against(up, up.up.port(), "hints", 10);
   EXPECT_EQ(r.total.status[204], 10u);

@@ -16,27 +16,34 @@ ClientResult run(const std::string& steps, Millis deadline = 3000ms) {
 }  // namespace
 
 TEST(Client, CompleteResponse) {
-  auto c = run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok\"\n[[upstream.steps]]\nhang = true\n");
+  auto c =
+      run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nContent-Length: "
+          "2\\r\\n\\r\\nok\"\n[[upstream.steps]]\nhang = true\n");
   EXPECT_EQ(c.ending, Ending::complete);  // complete at the last byte, not at the close
   EXPECT_EQ(c.response->body, "ok");
   ASSERT_TRUE(c.first_byte);
 }
 
 TEST(Client, CloseDelimitedBodyIsComplete) {
-  auto c = run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\n\\r\\nall of it\"\n[[upstream.steps]]\nclose = \"fin\"\n");
+  auto c =
+      run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\n\\r\\nall of it\"\n[[upstream.steps]]\nclose = \"fin\"\n");
   EXPECT_EQ(c.ending, Ending::complete);
   EXPECT_EQ(c.response->body, "all of it");
 }
 
 TEST(Client, ShortBodyIsClosedEarly) {
-  auto c = run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nContent-Length: 10\\r\\n\\r\\nabc\"\n[[upstream.steps]]\nclose = \"fin\"\n");
+  auto c =
+      run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nContent-Length: "
+          "10\\r\\n\\r\\nabc\"\n[[upstream.steps]]\nclose = \"fin\"\n");
   EXPECT_EQ(c.ending, Ending::closed_early);
   EXPECT_TRUE(c.header_complete);
   EXPECT_EQ(c.response->body, "abc");
 }
 
 TEST(Client, ResetIsReset) {
-  auto c = run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nContent-Length: 10\\r\\n\\r\\nabc\"\n[[upstream.steps]]\ndelay = \"50ms\"\n[[upstream.steps]]\nclose = \"rst\"\n");
+  auto c =
+      run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nContent-Length: "
+          "10\\r\\n\\r\\nabc\"\n[[upstream.steps]]\ndelay = \"50ms\"\n[[upstream.steps]]\nclose = \"rst\"\n");
   EXPECT_EQ(c.ending, Ending::reset);
   EXPECT_TRUE(c.header_complete);
 }
@@ -76,7 +83,8 @@ TEST(Client, RenderRequest) {
 
 // A folded field line from the proxy is invalid, though Beast would unfold it silently.
 TEST(Client, ObsFoldFromTheProxyIsInvalid) {
-  auto c = run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nX-A: a\\r\\n b\\r\\nContent-Length: 2\\r\\n\\r\\nok\"\n");
+  auto c =
+      run("[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nX-A: a\\r\\n b\\r\\nContent-Length: 2\\r\\n\\r\\nok\"\n");
   EXPECT_EQ(c.ending, Ending::invalid);
   EXPECT_NE(c.error.find("obs-fold"), std::string::npos) << c.error;
 }

@@ -69,7 +69,8 @@ TEST(HostileScenario, DeepKeysArraysAndInlineTablesAreLocatedErrors) {
 // Brackets, dots and quotes inside strings and comments are not structure.
 TEST(HostileScenario, DepthScanIgnoresStringsAndComments) {
   const auto text = kHead + "# " + repeat("[a.", 100) + "\nrationale = \"\"\"" + repeat("[{.", 100) +
-                    "\"\"\"\ntags = ['" + repeat("a.[", 100) + "']\n[[upstream.steps]]\nread = \"head\"\n"
+                    "\"\"\"\ntags = ['" + repeat("a.[", 100) +
+                    "']\n[[upstream.steps]]\nread = \"head\"\n"
                     "[[upstream.steps]]\nresponse = { status = 200, headers = [\"X: {[.\"] }\n[expect]\nstatus = 200\n";
   EXPECT_TRUE(test::errors_of(text).empty()) << test::errors_of(text).front();
 }
@@ -115,8 +116,10 @@ TEST(HostileScenario, SuiteGeneratedBytesAreBounded) {
 
 // A 100 KB headers_match pattern (std::regex recursed per character) is refused with its place.
 TEST(HostileScenario, HugePatternIsALocatedError) {
-  const auto text = kHead + "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n[expect]\n"
-                            "headers_match = [\"X-A: " + repeat("(a|b)*", 17000) + "\"]\n";
+  const auto text = kHead +
+                    "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n[expect]\n"
+                    "headers_match = [\"X-A: " +
+                    repeat("(a|b)*", 17000) + "\"]\n";
   auto errors = test::errors_of(text);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find("bad.toml:10:"), std::string::npos) << errors[0];
@@ -125,8 +128,9 @@ TEST(HostileScenario, HugePatternIsALocatedError) {
 
 // A proxy's field value of 30,000 spaces between 'a' and 'b' (std::regex_match overflowed the stack).
 TEST(HostileResponse, LongFieldValueIsMatchedInLinearTime) {
-  auto s = test::scenario(kHead + "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n"
-                                  "[expect]\nstatus = 200\nheaders_match = [\"X-Folded: a +b\"]\n");
+  auto s = test::scenario(kHead +
+                          "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n"
+                          "[expect]\nstatus = 200\nheaders_match = [\"X-Folded: a +b\"]\n");
   ClientResult c;
   c.ending = Ending::complete;
   c.header_complete = true;
@@ -189,9 +193,9 @@ TEST(HostileProfile, ShippedQuirksLoad) {
 // gives up at 64 KiB instead of holding every byte (memory grew by 270 MB a second).
 TEST(HostileResponse, EndlessChunkFramingIsBounded) {
   const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (const auto& [start, piece] : {std::pair{head + "0\r\n", repeat("T: x\r\n", 200)},
-                                     std::pair{head, std::string(1000, '0')},
-                                     std::pair{head + "5;", std::string(1000, 'a')}}) {
+  for (const auto& [start, piece] :
+       {std::pair{head + "0\r\n", repeat("T: x\r\n", 200)}, std::pair{head, std::string(1000, '0')},
+        std::pair{head + "5;", std::string(1000, 'a')}}) {
     ResponseReader r;
     r.feed(start);
     for (int i = 0; i < 200 && r.state() == ResponseReader::State::need_more; ++i) r.feed(piece);
@@ -216,8 +220,10 @@ TEST(HostileScenario, ErrorFloodIsCapped) {
 TEST(HostileScenario, PatternCountIsCapped) {
   std::string patterns;
   for (int i = 0; i < 200; ++i) patterns += "\"X-A: \\\\pL{1,1000}\",";
-  const auto text = kHead + "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n[expect]\n"
-                            "headers_match = [" + patterns + "]\n";
+  const auto text = kHead +
+                    "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n[expect]\n"
+                    "headers_match = [" +
+                    patterns + "]\n";
   auto errors = test::errors_of(text);
   // 64 patterns too large to compile, then one error that there are too many: 65 errors, 50 listed.
   ASSERT_EQ(errors.size(), 51u);

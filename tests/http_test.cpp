@@ -44,10 +44,11 @@ TEST(ResponseReader, InterimResponsesAreCollected) {
 
 // Invalid responses are errors with a reason: bad status lines, codes outside 100-599, bad framing.
 TEST(ResponseReader, InvalidResponsesAreErrors) {
-  for (std::string wire : {"garbage\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n",
-                           "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n",
-                           "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-                           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+  for (std::string wire :
+       {"garbage\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     ResponseReader r;
     EXPECT_EQ(r.feed(wire), State::error) << wire;
     EXPECT_FALSE(r.error().empty());

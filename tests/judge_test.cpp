@@ -45,8 +45,9 @@ struct Case {
 };
 
 // The upstream answers 503 "down" with X-Why: maintenance (so passthrough has something to compare).
-const std::string kSteps = "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
-                           "response = { status = 503, headers = [\"X-Why: maintenance\"], body = \"down\" }\n";
+const std::string kSteps =
+    "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+    "response = { status = 503, headers = [\"X-Why: maintenance\"], body = \"down\" }\n";
 
 const ProxyTimeouts kTimeouts{1000ms, 1000ms};
 
@@ -69,14 +70,15 @@ std::vector<Case> cases() {
        complete(504, "", {}, 2500ms), "later than within = \"2 * read_timeout\" (2.00 s)"},
       {"not_before", "status = 504\nnot_before = \"read_timeout\"", complete(504, "", {}, 1200ms),
        complete(504, "", {}, 10ms), "sooner than not_before = \"read_timeout\""},
-      {"header_present", "status = 200\nheader_present = [\"X-A\"]", complete(200, "", {{"X-A", "1"}}),
-       complete(200), "header X-A is missing"},
+      {"header_present", "status = 200\nheader_present = [\"X-A\"]", complete(200, "", {{"X-A", "1"}}), complete(200),
+       "header X-A is missing"},
       {"header_absent", "status = 200\nheader_absent = [\"X-A\"]", complete(200),
        complete(200, "", {{"x-a", "secret"}}), "header X-A is present (\"secret\")"},
       {"headers_equal", "status = 200\nheaders = [\"X-A: yes\"]", complete(200, "", {{"X-A", "yes"}}),
        complete(200, "", {{"X-A", "no"}}), "header X-A is \"no\", not \"yes\""},
-      {"headers_match", "status = 200\nheaders_match = [\"Via: 1\\\\.1 .+\"]", complete(200, "", {{"Via", "1.1 proxy"}}),
-       complete(200, "", {{"Via", "1.0 proxy"}}), "which does not match /1\\\\.1 .+/"},
+      {"headers_match", "status = 200\nheaders_match = [\"Via: 1\\\\.1 .+\"]",
+       complete(200, "", {{"Via", "1.1 proxy"}}), complete(200, "", {{"Via", "1.0 proxy"}}),
+       "which does not match /1\\\\.1 .+/"},
       {"body", "status = 200\nbody = \"ok\"", complete(200, "ok"), complete(200, "no"), "the body is not \"ok\""},
       {"body_beyond_what_is_kept", "passthrough = true", complete(503, "down", {{"X-Why", "maintenance"}}),
        [] {

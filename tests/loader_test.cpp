@@ -102,7 +102,8 @@ TEST(Loader, FieldMistakesAreLocated) {
   };
   const std::string ok_steps = "[[upstream.steps]]\nread = \"head\"\n";
   std::vector<Case> cases = {
-      {with_steps("x", "[[upstream.steps]]\nsned = \"a\"\n"), "6:1: error: unknown step \"sned\"; did you mean \"send\"?"},
+      {with_steps("x", "[[upstream.steps]]\nsned = \"a\"\n"),
+       "6:1: error: unknown step \"sned\"; did you mean \"send\"?"},
       {with_steps("x", "[[upstream.steps]]\ndelay = \"5 parsecs\"\n"), "6:9: error: delay: unknown unit"},
       {with_steps("x", "[[upstream.steps]]\nclose = \"slam\"\n"), "6:9: error: close must be \"fin\" or \"rst\""},
       {with_steps("x", "[[upstream.steps]]\nread = \"all\"\n"), "6:8: error: read must be"},
@@ -123,7 +124,8 @@ TEST(Loader, FieldMistakesAreLocated) {
   };
   for (const auto& c : cases) {
     auto errors = errors_of(c.toml);
-    EXPECT_TRUE(any_contains(errors, c.needle)) << "wanted: " << c.needle << "\ngot: " << ::testing::PrintToString(errors);
+    EXPECT_TRUE(any_contains(errors, c.needle))
+        << "wanted: " << c.needle << "\ngot: " << ::testing::PrintToString(errors);
   }
 }
 
@@ -161,11 +163,14 @@ TEST(Loader, ResponseOptionsSerialise) {
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
   EXPECT_EQ(bytes("{ status = 200, body = \"hello\", truncate = 20 }"), "HTTP/1.1 200 OK\r\nCon");
   EXPECT_EQ(bytes("{ status = 204, reason = \"Nothing\", auto_length = false }"), "HTTP/1.1 204 Nothing\r\n\r\n");
-  EXPECT_EQ(bytes("{ status = 200, body_size = 70 }").size(), std::string("HTTP/1.1 200 OK\r\nContent-Length: 70\r\n\r\n").size() + 70);
-  EXPECT_TRUE(any_contains(errors_of(with_steps("x", "[[upstream.steps]]\nresponse = { status = 200, body = \"abc\", chunked = [1] }\n")),
-                           "chunk sizes add up to 1, but the body has 3 bytes"));
-  EXPECT_TRUE(any_contains(errors_of(with_steps("x", "[[upstream.steps]]\nresponse = { status = 200, truncate = 500 }\n")),
-                           "truncate must be a byte offset"));
+  EXPECT_EQ(bytes("{ status = 200, body_size = 70 }").size(),
+            std::string("HTTP/1.1 200 OK\r\nContent-Length: 70\r\n\r\n").size() + 70);
+  EXPECT_TRUE(any_contains(
+      errors_of(with_steps("x", "[[upstream.steps]]\nresponse = { status = 200, body = \"abc\", chunked = [1] }\n")),
+      "chunk sizes add up to 1, but the body has 3 bytes"));
+  EXPECT_TRUE(
+      any_contains(errors_of(with_steps("x", "[[upstream.steps]]\nresponse = { status = 200, truncate = 500 }\n")),
+                   "truncate must be a byte offset"));
   EXPECT_TRUE(any_contains(errors_of(with_steps("x", "[[upstream.steps]]\ndribble = { data = \"a\" }\n")),
                            "dribble needs every"));
   EXPECT_TRUE(any_contains(errors_of(with_steps("x", "[[upstream.steps]]\nclose = \"fin\"\non_request = 0\n")),
@@ -185,7 +190,8 @@ TEST(Loader, ScenarioReadmeMatchesTheRegistry) {
   ASSERT_NE(a, std::string::npos) << "the README lost its generated-steps marker";
   ASSERT_NE(b, std::string::npos);
   EXPECT_EQ(text.substr(a + begin.size(), b - a - begin.size()), steps_markdown())
-      << "scenarios/README.md differs from the step registry: paste `upfault list --steps --markdown` between the markers";
+      << "scenarios/README.md differs from the step registry: paste `upfault list --steps --markdown` between the "
+         "markers";
   const std::string checks_begin = "by `upfault list --checks --markdown`; a test checks it -->\n";
   const auto c = text.find(checks_begin);
   const auto d = text.find("<!-- end of checks -->");
@@ -208,7 +214,8 @@ TEST(Loader, EveryStepExampleLoadsAndRoundTrips) {
     ASSERT_EQ(r.scenarios.size(), 1u);
     for (const auto& step : r.scenarios[0].steps) {
       EXPECT_EQ(step.action->kind(), k.name);
-      auto again = load_scenario_text(with_steps("again", "[[upstream.steps]]\n" + step.action->toml() + "\n"), "again.toml");
+      auto again =
+          load_scenario_text(with_steps("again", "[[upstream.steps]]\n" + step.action->toml() + "\n"), "again.toml");
       ASSERT_TRUE(again.errors.empty()) << step.action->toml() << ": " << again.errors.front().str();
       EXPECT_EQ(again.scenarios[0].steps[0].action->toml(), step.action->toml());
       if (step.action->sends()) {

@@ -17,9 +17,17 @@ namespace {
 
 // Profile name → the program that must be installed.
 const std::vector<std::pair<std::string, std::string>> kProfiles = {
-    {"nginx", "nginx"},     {"haproxy", "haproxy"},         {"apache", "apache2"},         {"caddy", "caddy"},
-    {"varnish", "varnishd"}, {"squid", "squid"},             {"trafficserver", "traffic_server"},
-    {"h2o", "h2o"},          {"nghttpx", "nghttpx"},         {"lighttpd", "lighttpd"},      {"node-http-proxy", "node"},
+    {"nginx", "nginx"},
+    {"haproxy", "haproxy"},
+    {"apache", "apache2"},
+    {"caddy", "caddy"},
+    {"varnish", "varnishd"},
+    {"squid", "squid"},
+    {"trafficserver", "traffic_server"},
+    {"h2o", "h2o"},
+    {"nghttpx", "nghttpx"},
+    {"lighttpd", "lighttpd"},
+    {"node-http-proxy", "node"},
 };
 
 std::map<std::string, std::string> published(const std::string& proxy) {
@@ -38,7 +46,8 @@ std::map<std::string, std::string> published(const std::string& proxy) {
 // The Node.js proxy needs its npm modules, which scripts/install-deps.sh installs.
 bool modules_missing(const std::string& profile) {
   return profile == "node-http-proxy" &&
-         !std::ifstream(std::string(UPFAULT_SOURCE_DIR) + "/proxies/node-http-proxy/node_modules/http-proxy/package.json");
+         !std::ifstream(std::string(UPFAULT_SOURCE_DIR) +
+                        "/proxies/node-http-proxy/node_modules/http-proxy/package.json");
 }
 
 class Profile : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
@@ -189,7 +198,8 @@ TEST_P(Profile, ListensOnLoopbackOnlyAndWritesOnlyInItsWorkDir) {
     const auto local = local_address(l);
     EXPECT_TRUE(loopback_address(local)) << name << " holds a socket outside loopback: " << l;
     for (auto port : {p.scripted, p.refused, p.blackhole, p.accept_close, p.accept_reset})
-      EXPECT_FALSE(local.size() > 6 && local.ends_with(":" + std::to_string(port)) && l.find("LISTEN") != std::string::npos)
+      EXPECT_FALSE(local.size() > 6 && local.ends_with(":" + std::to_string(port)) &&
+                   l.find("LISTEN") != std::string::npos)
           << name << " inherited upfault's listening socket: " << l;
   }
   process.stop();

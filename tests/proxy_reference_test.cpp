@@ -13,64 +13,64 @@ static const std::map<std::string, std::string> kReferenceStricter = {
 
 // Scenarios where relaying bytes unchanged is wrong: the blind relay must fail every one.
 static const std::set<std::string> kBlindMustFail = {
-    "accept-then-close",  // closes the client: no 502
-    "accept-then-reset",  // same
-    "bare-cr-in-field-value",  // relays invalid bytes unchanged
-    "blackhole-connect-timeout",  // no connect timeout: no 504
-    "body-stalls-beyond-timeout",  // holds the client open: never aborts
-    "chunk-missing-crlf",  // relays invalid bytes unchanged
-    "chunk-size-overflow",  // relays invalid bytes unchanged
-    "close-before-any-byte",  // same
-    "close-mid-header",  // relays invalid bytes unchanged
-    "close-mid-status-line",  // relays invalid bytes unchanged
-    "close-without-reading-request",  // same
-    "connection-named-field-removed",  // relays invalid bytes unchanged
-    "connection-refused",  // same
-    "duplicate-content-length",  // relays invalid bytes unchanged
-    "empty-field-name",  // relays invalid bytes unchanged
-    "field-line-without-colon",  // relays invalid bytes unchanged
-    "four-digit-status-code",  // relays invalid bytes unchanged
-    "garbage-status-line",  // relays invalid bytes unchanged
-    "half-close-then-silence",  // relays the FIN: no 502
-    "header-section-too-large",  // relays invalid bytes unchanged
-    "headers-then-silence-chunked",  // same
-    "http2-version-on-http11",  // relays invalid bytes unchanged
-    "huge-content-length",  // relays invalid bytes unchanged
-    "invalid-chunk-size",  // relays invalid bytes unchanged
-    "keep-alive-field-removed",  // relays invalid bytes unchanged
-    "lf-only-line-endings",  // relays invalid bytes unchanged
-    "lowercase-http-name",  // relays invalid bytes unchanged
-    "negative-content-length",  // relays invalid bytes unchanged
-    "non-numeric-content-length",  // relays invalid bytes unchanged
-    "nul-in-field-value",  // relays invalid bytes unchanged
-    "obs-fold-in-field",  // relays invalid bytes unchanged
-    "plus-sign-content-length",  // relays invalid bytes unchanged
-    "post-not-retried-after-reset",  // closes the client: no 502
-    "proxy-connection-field-removed",  // relays invalid bytes unchanged
-    "reset-after-request",  // same
-    "reset-mid-header",  // relays invalid bytes unchanged
-    "response-after-timeout",  // relays the late 200
-    "silent-upstream",  // no timeout: no 504
-    "space-in-field-name",  // relays invalid bytes unchanged
-    "status-code-out-of-range",  // relays invalid bytes unchanged
-    "status-code-with-letters",  // relays invalid bytes unchanged
-    "status-line-only-then-close",  // relays invalid bytes unchanged
-    "status-line-then-silence",  // same
+    "accept-then-close",                      // closes the client: no 502
+    "accept-then-reset",                      // same
+    "bare-cr-in-field-value",                 // relays invalid bytes unchanged
+    "blackhole-connect-timeout",              // no connect timeout: no 504
+    "body-stalls-beyond-timeout",             // holds the client open: never aborts
+    "chunk-missing-crlf",                     // relays invalid bytes unchanged
+    "chunk-size-overflow",                    // relays invalid bytes unchanged
+    "close-before-any-byte",                  // same
+    "close-mid-header",                       // relays invalid bytes unchanged
+    "close-mid-status-line",                  // relays invalid bytes unchanged
+    "close-without-reading-request",          // same
+    "connection-named-field-removed",         // relays invalid bytes unchanged
+    "connection-refused",                     // same
+    "duplicate-content-length",               // relays invalid bytes unchanged
+    "empty-field-name",                       // relays invalid bytes unchanged
+    "field-line-without-colon",               // relays invalid bytes unchanged
+    "four-digit-status-code",                 // relays invalid bytes unchanged
+    "garbage-status-line",                    // relays invalid bytes unchanged
+    "half-close-then-silence",                // relays the FIN: no 502
+    "header-section-too-large",               // relays invalid bytes unchanged
+    "headers-then-silence-chunked",           // same
+    "http2-version-on-http11",                // relays invalid bytes unchanged
+    "huge-content-length",                    // relays invalid bytes unchanged
+    "invalid-chunk-size",                     // relays invalid bytes unchanged
+    "keep-alive-field-removed",               // relays invalid bytes unchanged
+    "lf-only-line-endings",                   // relays invalid bytes unchanged
+    "lowercase-http-name",                    // relays invalid bytes unchanged
+    "negative-content-length",                // relays invalid bytes unchanged
+    "non-numeric-content-length",             // relays invalid bytes unchanged
+    "nul-in-field-value",                     // relays invalid bytes unchanged
+    "obs-fold-in-field",                      // relays invalid bytes unchanged
+    "plus-sign-content-length",               // relays invalid bytes unchanged
+    "post-not-retried-after-reset",           // closes the client: no 502
+    "proxy-connection-field-removed",         // relays invalid bytes unchanged
+    "reset-after-request",                    // same
+    "reset-mid-header",                       // relays invalid bytes unchanged
+    "response-after-timeout",                 // relays the late 200
+    "silent-upstream",                        // no timeout: no 504
+    "space-in-field-name",                    // relays invalid bytes unchanged
+    "status-code-out-of-range",               // relays invalid bytes unchanged
+    "status-code-with-letters",               // relays invalid bytes unchanged
+    "status-line-only-then-close",            // relays invalid bytes unchanged
+    "status-line-then-silence",               // same
     "transfer-encoding-with-content-length",  // relays invalid bytes unchanged
-    "truncated-in-field-name",  // relays invalid bytes unchanged
-    "whitespace-before-colon",  // relays invalid bytes unchanged
+    "truncated-in-field-name",                // relays invalid bytes unchanged
+    "whitespace-before-colon",                // relays invalid bytes unchanged
 };
 
 // Scenarios where relaying bytes unchanged is right (or the client cannot tell): the blind relay passes.
 static const std::set<std::string> kBlindMayPass = {
     "chunk-extension-ignored",
     "chunked-trailer-fields",
-    "chunked-without-last-chunk",  // closing the client when the upstream closes is the right signal
+    "chunked-without-last-chunk",      // closing the client when the upstream closes is the right signal
     "close-after-header-before-body",  // same
     "close-delimited-body",
     "connection-close-not-reused",
     "content-length-body-cut-short",  // same
-    "content-length-body-too-long",  // the client stops at Content-Length; trailing bytes go unseen
+    "content-length-body-too-long",   // the client stops at Content-Length; trailing bytes go unseen
     "content-length-identical-list",
     "content-length-repeated-identical",
     "early-hints-103-forwarded",
@@ -78,10 +78,10 @@ static const std::set<std::string> kBlindMayPass = {
     "empty-reason-phrase-passthrough",
     "head-response-with-content-length",
     "http10-upstream-passthrough",
-    "interim-then-close",  // same
+    "interim-then-close",    // same
     "large-body-cut-short",  // same
     "many-small-fields",
-    "no-content-204-with-body",  // same: the client stops at the end of the 204
+    "no-content-204-with-body",    // same: the client stops at the end of the 204
     "not-modified-304-with-body",  // same
     "ok-200-baseline",
     "origin-502-passthrough",
@@ -148,7 +148,8 @@ read = "request"
 send = "HTTP/1.1 200 OK\r\nConnection: close, X-Private\r\nKeep-Alive: timeout=5\r\nX-Private: secret\r\nX-Public: yes\r\nContent-Length: 2\r\n\r\nok"
 [expect]
 status = 200
-)", "inline.toml");
+)",
+                              "inline.toml");
   ASSERT_TRUE(r.errors.empty()) << r.errors[0].str();
   auto run = test::run_profile("reference", r.scenarios);
   ASSERT_EQ(run.results.size(), 1u);
@@ -174,8 +175,13 @@ std::vector<Scenario> g_chosen;
 SuiteRun run_misbehaving(const std::string& mode, const std::vector<std::string>& names, unsigned jobs = 64) {
   ProxyProfile p;
   p.name = "misbehaving-" + mode;
-  p.command = {(tool_dir() / "upfault-reference-proxy").string(), "--misbehave", mode, "--listen",
-               "127.0.0.1:{listen_port}", "--upstream", "127.0.0.1:{upstream_port}"};
+  p.command = {(tool_dir() / "upfault-reference-proxy").string(),
+               "--misbehave",
+               mode,
+               "--listen",
+               "127.0.0.1:{listen_port}",
+               "--upstream",
+               "127.0.0.1:{upstream_port}"};
   p.ready_timeout = Millis{5000};
   g_chosen.clear();
   for (auto& s : test::corpus())
@@ -193,7 +199,8 @@ TEST(Misbehaving, HangingProxyTimesOutWithAReason) {
   ASSERT_EQ(run.results.size(), 1u) << run.setup_error;
   EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::fail);
   EXPECT_EQ(run.results[0].client.ending, Ending::timed_out);
-  EXPECT_NE(run.results[0].verdict.reason.find("no response at all within"), std::string::npos) << run.results[0].verdict.reason;
+  EXPECT_NE(run.results[0].verdict.reason.find("no response at all within"), std::string::npos)
+      << run.results[0].verdict.reason;
 }
 
 TEST(Misbehaving, ResettingProxyIsAReset) {
@@ -201,7 +208,8 @@ TEST(Misbehaving, ResettingProxyIsAReset) {
   ASSERT_EQ(run.results.size(), 1u) << run.setup_error;
   EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::fail);
   EXPECT_EQ(run.results[0].client.ending, Ending::reset);
-  EXPECT_NE(run.results[0].verdict.reason.find("reset the connection"), std::string::npos) << run.results[0].verdict.reason;
+  EXPECT_NE(run.results[0].verdict.reason.find("reset the connection"), std::string::npos)
+      << run.results[0].verdict.reason;
 }
 
 TEST(Misbehaving, GarbageFromTheProxyIsInvalid) {
@@ -209,7 +217,8 @@ TEST(Misbehaving, GarbageFromTheProxyIsInvalid) {
   ASSERT_EQ(run.results.size(), 1u) << run.setup_error;
   EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::fail);
   EXPECT_EQ(run.results[0].client.ending, Ending::invalid);
-  EXPECT_NE(run.results[0].verdict.reason.find("an invalid response"), std::string::npos) << run.results[0].verdict.reason;
+  EXPECT_NE(run.results[0].verdict.reason.find("an invalid response"), std::string::npos)
+      << run.results[0].verdict.reason;
 }
 
 TEST(Misbehaving, FloodIsCutOffWithBoundedMemory) {
@@ -232,7 +241,8 @@ TEST(Misbehaving, CrashIsPinnedOnTheScenarioAndTheProxyRestarted) {
   for (const auto& r : run.results) {
     EXPECT_EQ(r.verdict.kind, VerdictKind::fail) << r.scenario->name;
     EXPECT_NE(r.proxy_crash.find("signal 6"), std::string::npos) << r.scenario->name << ": " << r.proxy_crash;
-    EXPECT_NE(r.verdict.reason.find("the proxy crashed while handling this scenario"), std::string::npos) << r.verdict.reason;
+    EXPECT_NE(r.verdict.reason.find("the proxy crashed while handling this scenario"), std::string::npos)
+        << r.verdict.reason;
   }
 }
 

@@ -9,57 +9,55 @@ using namespace upfault;
 namespace {
 
 struct Known {
-  std::string profile;   ///< proxies/<profile>/
-  std::string program;   ///< the binary that must be installed
+  std::string profile;             ///< proxies/<profile>/
+  std::string program;             ///< the binary that must be installed
   std::set<std::string> findings;  ///< scenarios it fails
   std::set<std::string> stricter;  ///< scenarios where it is stricter than required
 };
 
-const Known kNginx{
-    "nginx",
-    "nginx",
-    {
-        "duplicate-content-length",        // forwards 200 with the first Content-Length
-        "non-numeric-content-length",      // forwards 200, re-framed as chunked
-        "negative-content-length",         // forwards 200
-        "plus-sign-content-length",        // forwards 200
-        "huge-content-length",             // forwards 200, close-delimited
-        "garbage-status-line",             // forwards the bytes as an HTTP/0.9 body
-        "four-digit-status-code",          // same: HTTP/0.9
-        "status-code-with-letters",        // same: HTTP/0.9
-        "lowercase-http-name",             // same: HTTP/0.9
-        "status-code-out-of-range",        // forwards "099" as the status
-        "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
-        "connection-named-field-removed",  // forwards the field that Connection names
-        "proxy-connection-field-removed",  // forwards Proxy-Connection
-        "unsolicited-100-continue",        // sends the 1xx as the final header, closes at the read timeout
-        "early-hints-103-forwarded",       // same
-        "unknown-1xx-tolerated",           // same
-    },
-    {
-        "many-small-fields",    // 502: more fields than its buffers hold
-        "slow-header-dribble",  // 504: proxy_read_timeout bounds the whole header, not each read
-    }};
+const Known kNginx{"nginx",
+                   "nginx",
+                   {
+                       "duplicate-content-length",        // forwards 200 with the first Content-Length
+                       "non-numeric-content-length",      // forwards 200, re-framed as chunked
+                       "negative-content-length",         // forwards 200
+                       "plus-sign-content-length",        // forwards 200
+                       "huge-content-length",             // forwards 200, close-delimited
+                       "garbage-status-line",             // forwards the bytes as an HTTP/0.9 body
+                       "four-digit-status-code",          // same: HTTP/0.9
+                       "status-code-with-letters",        // same: HTTP/0.9
+                       "lowercase-http-name",             // same: HTTP/0.9
+                       "status-code-out-of-range",        // forwards "099" as the status
+                       "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
+                       "connection-named-field-removed",  // forwards the field that Connection names
+                       "proxy-connection-field-removed",  // forwards Proxy-Connection
+                       "unsolicited-100-continue",   // sends the 1xx as the final header, closes at the read timeout
+                       "early-hints-103-forwarded",  // same
+                       "unknown-1xx-tolerated",      // same
+                   },
+                   {
+                       "many-small-fields",    // 502: more fields than its buffers hold
+                       "slow-header-dribble",  // 504: proxy_read_timeout bounds the whole header, not each read
+                   }};
 
-const Known kHaproxy{
-    "haproxy",
-    "haproxy",
-    {
-        "connection-refused",              // 503 after 3 connect retries, not 502
-        "blackhole-connect-timeout",       // 503 after retries, not 504
-        "four-digit-status-code",          // forwards "HTTP/1.1 2000 OK"
-        "status-code-out-of-range",        // forwards "HTTP/1.1 099 Odd"
-        "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
-        "nul-in-field-value",              // forwards the NUL byte
-        "connection-named-field-removed",  // forwards the field that Connection names
-        "keep-alive-field-removed",        // forwards Keep-Alive
-        "proxy-connection-field-removed",  // forwards Proxy-Connection
-    },
-    {
-        "many-small-fields",        // 502: over its 101-field limit
-        "slow-header-dribble",      // 504: timeout server bounds the whole header
-        "unknown-transfer-coding",  // 502 for Transfer-Encoding without chunked
-    }};
+const Known kHaproxy{"haproxy",
+                     "haproxy",
+                     {
+                         "connection-refused",              // 503 after 3 connect retries, not 502
+                         "blackhole-connect-timeout",       // 503 after retries, not 504
+                         "four-digit-status-code",          // forwards "HTTP/1.1 2000 OK"
+                         "status-code-out-of-range",        // forwards "HTTP/1.1 099 Odd"
+                         "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
+                         "nul-in-field-value",              // forwards the NUL byte
+                         "connection-named-field-removed",  // forwards the field that Connection names
+                         "keep-alive-field-removed",        // forwards Keep-Alive
+                         "proxy-connection-field-removed",  // forwards Proxy-Connection
+                     },
+                     {
+                         "many-small-fields",        // 502: over its 101-field limit
+                         "slow-header-dribble",      // 504: timeout server bounds the whole header
+                         "unknown-transfer-coding",  // 502 for Transfer-Encoding without chunked
+                     }};
 
 // Test names and listings show the profile, not the struct's bytes.
 [[maybe_unused]] void PrintTo(const Known& k, std::ostream* os) { *os << k.profile; }

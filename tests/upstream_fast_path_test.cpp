@@ -41,8 +41,9 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-const char* const kOkSteps = "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                             "response = { status = 200, headers = [\"X-A: 1\"], body = \"hello\" }\n";
+const char* const kOkSteps =
+    "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+    "response = { status = 200, headers = [\"X-A: 1\"], body = \"hello\" }\n";
 const char* const kOkResponse = "HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 5\r\n\r\nhello";
 
 FakeUpstream::Options load_options(unsigned threads = 1) {
@@ -86,8 +87,9 @@ TEST(FastPath, SameBytesForEveryRequestOnAKeptAliveConnection) {
 
 TEST(FastPath, HandsOverToTheGeneralPathAndBack) {
   auto ok = test::scenario(with_steps("ok", kOkSteps));
-  auto gone = test::scenario(with_steps("gone", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                                "response = { status = 503, body = \"x\" }\n"));
+  auto gone = test::scenario(with_steps("gone",
+                                        "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                        "response = { status = 503, body = \"x\" }\n"));
   FakeUpstream up(load_options());
   up.add(ok);
   up.add(gone);

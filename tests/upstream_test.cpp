@@ -1,13 +1,13 @@
 // The fake upstream's steps, observed from the other side of a real loopback socket.
 #include <gtest/gtest.h>
 
-#include <boost/asio.hpp>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <boost/asio.hpp>
 
 #include <chrono>
 #include <thread>
@@ -46,7 +46,8 @@ response = { status = 201, headers = ["X-A: 1"], body = "made" }
 
 // close = "rst": the peer's next read fails with ECONNRESET.
 TEST(FakeUpstream, RstStepResetsThePeer) {
-  auto s = test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
+  auto s =
+      test::scenario(with_steps("rst", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
   test::Upstream up({s});
   asio::io_context ioc;
   tcp::socket sock(ioc);
@@ -60,8 +61,9 @@ TEST(FakeUpstream, RstStepResetsThePeer) {
 
 // close = "fin": the peer reads EOF (not a reset), after the bytes sent before it.
 TEST(FakeUpstream, FinStepClosesGracefully) {
-  auto s = test::scenario(with_steps("fin", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"partial\"\n"
-                                            "[[upstream.steps]]\nclose = \"fin\"\n"));
+  auto s = test::scenario(with_steps("fin",
+                                     "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"partial\"\n"
+                                     "[[upstream.steps]]\nclose = \"fin\"\n"));
   test::Upstream up({s});
   asio::io_context ioc;
   tcp::socket sock(ioc);
@@ -92,8 +94,10 @@ response = { status = 200 }
 
 // hang holds the connection open with no answer; with a duration it then closes (FIN).
 TEST(FakeUpstream, HangHoldsThenCloses) {
-  auto forever = test::scenario(with_steps("forever", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = true\n"));
-  auto brief = test::scenario(with_steps("brief", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = \"100ms\"\n"));
+  auto forever =
+      test::scenario(with_steps("forever", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = true\n"));
+  auto brief = test::scenario(
+      with_steps("brief", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = \"100ms\"\n"));
   test::Upstream up({forever, brief});
   auto held = up.fetch(forever, 300ms);
   EXPECT_EQ(held.ending, Ending::timed_out);
@@ -118,7 +122,8 @@ TEST(FakeUpstream, UnknownScenarioGets404) {
 
 // The X-Upfault-Scenario header routes a request whose path a proxy rewrote.
 TEST(FakeUpstream, HeaderRoutesRewrittenPaths) {
-  auto s = test::scenario(with_steps("by-header", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nresponse = { status = 202 }\n"));
+  auto s = test::scenario(with_steps(
+      "by-header", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nresponse = { status = 202 }\n"));
   test::Upstream up({s});
   FetchOptions fo;
   fo.port = up.up.port();
@@ -142,8 +147,8 @@ TEST(FakeUpstream, RefusedPortRefuses) {
 TEST(FakeUpstream, ScenariosRunConcurrently) {
   std::vector<Scenario> list;
   for (int i = 0; i < 20; ++i)
-    list.push_back(test::scenario(with_steps("c" + std::to_string(i),
-                                             "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = \"2s\"\n")));
+    list.push_back(test::scenario(with_steps(
+        "c" + std::to_string(i), "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nhang = \"2s\"\n")));
   test::Upstream up(list);
   asio::io_context ioc;
   std::vector<tcp::socket> socks;
@@ -178,9 +183,10 @@ tcp::socket open_request(asio::io_context& ioc, std::uint16_t port, const std::s
 
 // dribble: the reader sees one piece per read, each no sooner than t0 + k·every.
 TEST(FakeUpstream, DribbleSendsPacedPieces) {
-  auto s = test::scenario(with_steps("drip", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
-                                             "dribble = { data = \"abcde\", chunk = 1, every = \"60ms\" }\n"
-                                             "[[upstream.steps]]\nclose = \"fin\"\n"));
+  auto s = test::scenario(with_steps("drip",
+                                     "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+                                     "dribble = { data = \"abcde\", chunk = 1, every = \"60ms\" }\n"
+                                     "[[upstream.steps]]\nclose = \"fin\"\n"));
   test::Upstream up({s});
   asio::io_context ioc;
   // The upstream paces from its t0, which comes after this instant (it reads our request first):
@@ -205,8 +211,10 @@ TEST(FakeUpstream, DribbleSendsPacedPieces) {
 
 // half_close: the peer reads EOF, and the upstream still reads what the peer sends afterwards.
 TEST(FakeUpstream, HalfCloseKeepsReading) {
-  auto s = test::scenario(with_steps("half", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n"
-                                             "[[upstream.steps]]\nhalf_close = true\n[[upstream.steps]]\nread = { bytes = 5 }\n"));
+  auto s =
+      test::scenario(with_steps("half",
+                                "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nsend = \"x\"\n"
+                                "[[upstream.steps]]\nhalf_close = true\n[[upstream.steps]]\nread = { bytes = 5 }\n"));
   test::Upstream up({s});
   asio::io_context ioc;
   auto sock = open_request(ioc, up.up.port(), "half");
@@ -242,10 +250,12 @@ response = { status = 200, body = "second time lucky" }
 
 // body_size and chunked responses arrive as a complete, correctly framed message.
 TEST(FakeUpstream, GeneratedAndChunkedBodiesArriveWhole) {
-  auto big = test::scenario(with_steps("big", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
-                                              "response = { status = 200, body_size = 100000 }\n"));
-  auto chunked = test::scenario(with_steps("chunks", "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
-                                                     "response = { status = 200, body = \"hello world\", chunked = [5, 6] }\n"));
+  auto big = test::scenario(with_steps("big",
+                                       "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+                                       "response = { status = 200, body_size = 100000 }\n"));
+  auto chunked = test::scenario(with_steps("chunks",
+                                           "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+                                           "response = { status = 200, body = \"hello world\", chunked = [5, 6] }\n"));
   test::Upstream up({big, chunked});
   auto b = up.fetch(big);
   ASSERT_EQ(b.ending, Ending::complete) << b.error;
@@ -261,8 +271,9 @@ TEST(FakeUpstream, GeneratedAndChunkedBodiesArriveWhole) {
 // Endpoints that act before any request: accept-close (EOF), accept-reset (ECONNRESET),
 // blackhole (the connect never completes).
 TEST(FakeUpstream, EndpointsActBeforeAnyRequest) {
-  auto hole = test::scenario("name = \"hole\"\nsummary = \"s\"\nrfc = \"r\"\nlevel = \"must\"\n[upstream]\n"
-                             "endpoint = \"blackhole\"\n[expect]\nstatus = 504\n");
+  auto hole = test::scenario(
+      "name = \"hole\"\nsummary = \"s\"\nrfc = \"r\"\nlevel = \"must\"\n[upstream]\n"
+      "endpoint = \"blackhole\"\n[expect]\nstatus = 504\n");
   test::Upstream up({hole});
   const auto ports = up.up.ports();
   FetchOptions fo;
@@ -330,7 +341,8 @@ read = "request"
 [[upstream.steps]]
 response = { status = 200, body = "one" }
 [[upstream.steps]]
-idle_close = ")" + idle + R"("
+idle_close = ")" +
+           idle + R"("
 [[upstream.steps]]
 read = "request"
 [[upstream.steps]]

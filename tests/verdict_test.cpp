@@ -13,8 +13,9 @@ using namespace std::chrono_literals;
 namespace {
 using test::complete;
 using test::ended;
-const std::string kRespond = "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
-                             "response = { status = 503, headers = [\"X-Why: maintenance\"], body = \"down\" }\n";
+const std::string kRespond =
+    "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\n"
+    "response = { status = 503, headers = [\"X-Why: maintenance\"], body = \"down\" }\n";
 }  // namespace
 
 TEST(Verdict, StatusPassesAndFailsWithAReadableReason) {
@@ -65,8 +66,9 @@ TEST(Verdict, AlternativesAndStricterOutcomes) {
 }
 
 TEST(Verdict, TimingBoundsUseTheProxyTimeouts) {
-  auto s = test::scenario(with_steps("t", "[[upstream.steps]]\nread = \"head\"\n",
-                                     "[expect]\nstatus = 504\nwithin = \"2 * read_timeout\"\nnot_before = \"read_timeout\"\n"));
+  auto s = test::scenario(
+      with_steps("t", "[[upstream.steps]]\nread = \"head\"\n",
+                 "[expect]\nstatus = 504\nwithin = \"2 * read_timeout\"\nnot_before = \"read_timeout\"\n"));
   ProxyTimeouts t{1000ms, 1000ms};
   EXPECT_EQ(evaluate(s, complete(504, "", {}, 1200ms), {}, t).kind, VerdictKind::pass);
   auto late = evaluate(s, complete(504, "", {}, 2500ms), {}, t);
@@ -89,9 +91,10 @@ TEST(Verdict, UnreachableProxyIsAnErrorNotAFailure) {
 }
 
 TEST(Verdict, HeaderBodyInterimAndUpstreamCountChecks) {
-  auto s = test::scenario(with_steps("h", "[[upstream.steps]]\nread = \"head\"\n",
-                                     "[expect]\nstatus = 200\nheader_present = [\"X-Public\"]\nheader_absent = [\"X-Private\"]\n"
-                                     "headers = [\"X-Public: yes\"]\nbody = \"ok\"\ninterim = [103]\nupstream_requests = 1\n"));
+  auto s = test::scenario(
+      with_steps("h", "[[upstream.steps]]\nread = \"head\"\n",
+                 "[expect]\nstatus = 200\nheader_present = [\"X-Public\"]\nheader_absent = [\"X-Private\"]\n"
+                 "headers = [\"X-Public: yes\"]\nbody = \"ok\"\ninterim = [103]\nupstream_requests = 1\n"));
   UpstreamLog one;
   one.connections.push_back(ConnectionLog{});
   one.connections[0].requests = 1;

@@ -5,9 +5,9 @@
 #include <fstream>
 
 #include "commands.hpp"
-#include "upfault/interrupt.hpp"
 #include "options.hpp"
 #include "upfault/bench.hpp"
+#include "upfault/interrupt.hpp"
 #include "upfault/proxy.hpp"
 #include "upfault/rig.hpp"
 
@@ -73,14 +73,16 @@ void print_counts(const BenchStats& s) {
   fmt::print("  status   {}\n", status.empty() ? "none" : status);
   std::string errors;
   for (std::size_t i = 0; i < kBenchErrorKinds; ++i)
-    if (s.errors[i]) errors += fmt::format("{}{} × {}", errors.empty() ? "" : ", ", to_string(static_cast<BenchError>(i)), s.errors[i]);
+    if (s.errors[i])
+      errors +=
+          fmt::format("{}{} × {}", errors.empty() ? "" : ", ", to_string(static_cast<BenchError>(i)), s.errors[i]);
   fmt::print("  errors   {}\n", errors.empty() ? "none" : errors);
   for (const auto& [msg, n] : s.other_errors) fmt::print("           other: {} × {}\n", msg, n);
 }
 
 void print_result(const BenchOptions& o, const BenchResult& r) {
-  fmt::print("\n  {:<18} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", "", "responses", "per second", "p50", "p90",
-             "p99", "p99.9", "max", "errors");
+  fmt::print("\n  {:<18} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", "", "responses", "per second", "p50",
+             "p90", "p99", "p99.9", "max", "errors");
   print_row("all", r.total, r.seconds);
   if (o.mix.size() > 1) {
     if (r.healthy.responses + r.healthy.errors_total()) print_row("healthy", r.healthy, r.seconds);
@@ -89,8 +91,8 @@ void print_result(const BenchOptions& o, const BenchResult& r) {
   }
   fmt::print("\n");
   print_counts(r.total);
-  fmt::print("  {} connects; {} request{} in flight at the end (not counted); latency {}\n", r.connects, r.in_flight_at_end,
-             r.in_flight_at_end == 1 ? "" : "s",
+  fmt::print("  {} connects; {} request{} in flight at the end (not counted); latency {}\n", r.connects,
+             r.in_flight_at_end, r.in_flight_at_end == 1 ? "" : "s",
              o.rate > 0 ? "from each request's intended send time" : "from each request's send time");
   if (r.side_connections)
     fmt::print("  faulty requests on {} side connection{}{}\n", r.side_connections, r.side_connections == 1 ? "" : "s",
@@ -109,9 +111,10 @@ std::optional<BenchOptions> bench_options(const BenchArgs& a, LoadResult& suite)
   o.requests = a.requests;
   o.rate = a.rate;
   o.side_connections = a.side_connections;
-  for (auto [text, field, name] : {std::tuple{&a.duration, &o.duration, "--duration"}, std::tuple{&a.timeout, &o.timeout, "--timeout"},
-                                   std::tuple{&a.connect_timeout, &o.connect_timeout, "--connect-timeout"},
-                                   std::tuple{&a.warmup, &o.warmup, "--warmup"}}) {
+  for (auto [text, field, name] :
+       {std::tuple{&a.duration, &o.duration, "--duration"}, std::tuple{&a.timeout, &o.timeout, "--timeout"},
+        std::tuple{&a.connect_timeout, &o.connect_timeout, "--connect-timeout"},
+        std::tuple{&a.warmup, &o.warmup, "--warmup"}}) {
     auto v = parse_fixed(*text, err);
     if (!v) {
       fmt::print(stderr, "upfault bench: {}: {}\n", name, err);
@@ -183,13 +186,15 @@ void print_plan(const BenchArgs& a, const BenchOptions& o, const BenchTarget& ta
   unsigned total = 0;
   for (const auto& e : o.mix) total += e.weight;
   for (const auto& e : o.mix)
-    mix += fmt::format("{}{} {:.4g} %{}", mix.empty() ? "" : ", ", e.name, 100.0 * e.weight / total, e.healthy ? "" : " (faulty)");
+    mix += fmt::format("{}{} {:.4g} %{}", mix.empty() ? "" : ", ", e.name, 100.0 * e.weight / total,
+                       e.healthy ? "" : " (faulty)");
   fmt::print("upfault bench: {}{}\n", target.url,
-             target.proxy.empty() ? ""
-                                  : fmt::format(" ({} {} in front of upfault's fake upstream, {} thread{})", target.proxy,
-                                                target.proxy_version, a.upstream_threads, a.upstream_threads == 1 ? "" : "s"));
-  fmt::print("  {} connections on {} thread{}, {}, {}{}\n  mix: {}\n", o.connections, o.threads, o.threads == 1 ? "" : "s",
-             o.requests ? fmt::format("{} requests", o.requests) : format_millis(o.duration),
+             target.proxy.empty()
+                 ? ""
+                 : fmt::format(" ({} {} in front of upfault's fake upstream, {} thread{})", target.proxy,
+                               target.proxy_version, a.upstream_threads, a.upstream_threads == 1 ? "" : "s"));
+  fmt::print("  {} connections on {} thread{}, {}, {}{}\n  mix: {}\n", o.connections, o.threads,
+             o.threads == 1 ? "" : "s", o.requests ? fmt::format("{} requests", o.requests) : format_millis(o.duration),
              o.rate > 0 ? fmt::format("constant rate {:g}/s", o.rate) : "closed loop",
              o.warmup.count() ? fmt::format(" after {} warm-up", format_millis(o.warmup)) : "", mix);
   std::fflush(stdout);
@@ -197,8 +202,9 @@ void print_plan(const BenchArgs& a, const BenchOptions& o, const BenchTarget& ta
 
 int bench(const BenchArgs& a) {
   if (a.url.empty() == a.proxy.empty()) {
-    fmt::print(stderr, "upfault bench: give either --url URL (any running server or proxy) or --proxy NAME "
-                       "(upfault starts it in front of its fake upstream)\n");
+    fmt::print(stderr,
+               "upfault bench: give either --url URL (any running server or proxy) or --proxy NAME "
+               "(upfault starts it in front of its fake upstream)\n");
     return kInputError;
   }
   std::string err;
@@ -238,8 +244,9 @@ int bench(const BenchArgs& a) {
   }
   if (rig) rig->stop();
   print_result(o, r);
-  if (r.interrupted) fmt::print(stderr, "upfault bench: stopped by {} after {:.1f} s of measurement\n",
-                                strsignal(r.interrupted), r.seconds);
+  if (r.interrupted)
+    fmt::print(stderr, "upfault bench: stopped by {} after {:.1f} s of measurement\n", strsignal(r.interrupted),
+               r.seconds);
   if (json.wanted() && !json.write(bench_to_json(o, r, target), err)) {
     fmt::print(stderr, "upfault bench: {}\n", err);
     return kInputError;
@@ -250,7 +257,8 @@ int bench(const BenchArgs& a) {
 }  // namespace
 
 void setup_bench(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("bench", "Measure a proxy's throughput and latency, optionally with a share of faulty upstream responses");
+  auto* cmd = app.add_subcommand(
+      "bench", "Measure a proxy's throughput and latency, optionally with a share of faulty upstream responses");
   auto a = std::make_shared<BenchArgs>();
   auto* u = cmd->add_option("-u,--url", a->url, "Drive this server or proxy directly, e.g. http://127.0.0.1:8080/path");
   auto* p = cmd->add_option("-p,--proxy", a->proxy, "Start this proxy profile in front of upfault's fake upstream");
@@ -258,8 +266,11 @@ void setup_bench(CLI::App& app, int& exit_code) {
   cmd->add_option("-m,--mix", a->mix,
                   "Share of requests per scenario, e.g. ok=90,silent=5,reset=5 (default with --proxy: ok=1); "
                   "scenarios whose expectation is passthrough count as healthy");
-  cmd->add_option("--scenarios", a->scenarios, "Where --mix names are looked up (default: bench/scenarios and the corpus)");
-  cmd->add_option("-c,--connections", a->connections, "Connections kept open")->capture_default_str()->check(CLI::Range(1u, 1000000u));
+  cmd->add_option("--scenarios", a->scenarios,
+                  "Where --mix names are looked up (default: bench/scenarios and the corpus)");
+  cmd->add_option("-c,--connections", a->connections, "Connections kept open")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000000u));
   cmd->add_option("-t,--threads", a->threads, "Load-generating threads, one io_context each")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));

@@ -19,13 +19,17 @@ void setup_list(CLI::App& app, int& exit_code) {
   cmd->add_flag("--markdown", *markdown, "With --steps or --checks: the reference, as in scenarios/README.md");
   cmd->callback([=, &exit_code] {
     if (*checks) {
-      if (*markdown) fmt::print("{}", checks_markdown());
-      else for (const auto& k : check_kinds()) fmt::print("{:<18} {}\n", k.key, k.holds);
+      if (*markdown)
+        fmt::print("{}", checks_markdown());
+      else
+        for (const auto& k : check_kinds()) fmt::print("{:<18} {}\n", k.key, k.holds);
       return;
     }
     if (*steps) {
-      if (*markdown) fmt::print("{}", steps_markdown());
-      else for (const auto& k : step_kinds()) fmt::print("{:<10} {}\n", k.name, k.summary);
+      if (*markdown)
+        fmt::print("{}", steps_markdown());
+      else
+        for (const auto& k : step_kinds()) fmt::print("{:<10} {}\n", k.name, k.summary);
       return;
     }
     auto r = load_suite(*paths, *filters);
@@ -34,8 +38,9 @@ void setup_list(CLI::App& app, int& exit_code) {
     fmt::print("{:<{}}  {:<{}}  {:<6}  {:<20}  {}\n", "NAME", wn, "CATEGORY", wc, "LEVEL", "TAGS", "SUMMARY");
     // Summaries, tags and directory names are the files' text: escaped, so none reaches the terminal raw.
     for (const auto& s : r.scenarios)
-      fmt::print("{:<{}}  {:<{}}  {:<6}  {:<20}  {}\n", s.name, wn, safe_text(s.category, false), wc, to_string(s.level),
-                 safe_text(fmt::format("{}", fmt::join(s.tags, ",")), false), safe_text(s.summary, false));
+      fmt::print("{:<{}}  {:<{}}  {:<6}  {:<20}  {}\n", s.name, wn, safe_text(s.category, false), wc,
+                 to_string(s.level), safe_text(fmt::format("{}", fmt::join(s.tags, ",")), false),
+                 safe_text(s.summary, false));
     if (!r.errors.empty()) exit_code = kInputError;
   });
 }

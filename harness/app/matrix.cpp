@@ -3,8 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -13,9 +13,9 @@
 #include "options.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/report.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
-#include "upfault/report.hpp"
 
 namespace upfault::cli {
 
@@ -37,8 +37,9 @@ struct MatrixArgs {
 // The program a profile runs, found as a file or on PATH.
 bool installed(const ProxyProfile& p) {
   std::string error;
-  auto program = render_template(p.command.front(), {{"bindir", tool_dir().string()}, {"profile_dir", p.dir.string()}}, error)
-                     .value_or(p.command.front());
+  auto program =
+      render_template(p.command.front(), {{"bindir", tool_dir().string()}, {"profile_dir", p.dir.string()}}, error)
+          .value_or(p.command.front());
   if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
   std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
   for (std::string dir; std::getline(path, dir, ':');)
@@ -117,8 +118,9 @@ bool plan_columns(const MatrixArgs& a, Plan& plan) {
     column.notes = load_quirks(p->dir, qerr);
     if (!qerr.empty()) fmt::print(stderr, "upfault matrix: {}\n", qerr);
     if (!installed(*p)) {
-      column.skipped = fmt::format("not installed ({})", p->packages.empty() ? p->command.front()
-                                                                            : fmt::format("{}", fmt::join(p->packages, ", ")));
+      column.skipped =
+          fmt::format("not installed ({})",
+                      p->packages.empty() ? p->command.front() : fmt::format("{}", fmt::join(p->packages, ", ")));
       fmt::print("skipping {}: {}\n", names[i], column.skipped);
       continue;
     }
@@ -194,12 +196,14 @@ int matrix(const MatrixArgs& a) {
   std::vector<std::pair<fs::path, std::string>> files;
   for (std::size_t i = 0; i < columns.size(); ++i)
     if (const auto& c = columns[i]; finished[i] && c.skipped.empty())
-      files.emplace_back(fs::path(a.out) / "results" / (c.proxy.name + ".json"), to_json(c.proxy, c.results, c.wall_seconds));
+      files.emplace_back(fs::path(a.out) / "results" / (c.proxy.name + ".json"),
+                         to_json(c.proxy, c.results, c.wall_seconds));
   if (interrupt::received()) {
     // A partial page would replace a whole one: only the proxies that finished are written.
     const bool ok = write_all(files);
     fmt::print(stderr, "upfault matrix: stopped by {}; {} proxies finished{}; the page was not rewritten\n",
-               strsignal(interrupt::received()), files.size(), ok && !files.empty() ? fmt::format(", their results are in {}/results/", a.out) : "");
+               strsignal(interrupt::received()), files.size(),
+               ok && !files.empty() ? fmt::format(", their results are in {}/results/", a.out) : "");
     return interrupt::exit_status();
   }
   const auto date = today();
@@ -216,10 +220,13 @@ void setup_matrix(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("matrix", "Run every scenario against every proxy and write the conformance matrix");
   auto a = std::make_shared<MatrixArgs>();
   cmd->add_option("paths", a->paths, "Scenario files or directories (default: scenarios)");
-  cmd->add_option("--proxies", a->proxies, "Comma-separated profiles, or \"all\" (every profile but blind)")->capture_default_str();
+  cmd->add_option("--proxies", a->proxies, "Comma-separated profiles, or \"all\" (every profile but blind)")
+      ->capture_default_str();
   cmd->add_option("-o,--out", a->out, "Directory for README.md, index.html and results/")->capture_default_str();
   cmd->add_option("--parallel", a->parallel, "Proxies run at once")->check(CLI::Range(1u, 16u))->capture_default_str();
-  cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once per proxy")->check(CLI::Range(1u, 10000u))->capture_default_str();
+  cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once per proxy")
+      ->check(CLI::Range(1u, 10000u))
+      ->capture_default_str();
   cmd->callback([a, &exit_code] { exit_code = matrix(*a); });
 }
 

@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fmt/format.h>
 
 namespace upfault::cli {
 
@@ -47,15 +47,19 @@ bool OutputFile::open(const std::string& path, std::string& error) {
   if (exists && !S_ISREG(st.st_mode)) {
     // A device or a FIFO is written as it is; O_NONBLOCK so a FIFO without a reader fails at once.
     fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    else if (errno == ENXIO) errno = EPIPE;  // "no reader" reads better as a broken pipe
+    if (fd >= 0)
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    else if (errno == ENXIO)
+      errno = EPIPE;  // "no reader" reads better as a broken pipe
   } else {
     // A file is written beside its place and renamed over it once complete: a run that fails or
     // is stopped leaves the old report as it was, never an empty or half-written one.
     temp_ = path + ".upfault-XXXXXX";
     fd = ::mkstemp(temp_.data());
-    if (fd < 0) temp_.clear();
-    else ::fchmod(fd, exists ? st.st_mode & 07777 : 0644);
+    if (fd < 0)
+      temp_.clear();
+    else
+      ::fchmod(fd, exists ? st.st_mode & 07777 : 0644);
   }
   if (fd >= 0) f_ = ::fdopen(fd, "w");
   if (!f_) error = fmt::format("cannot write {}: {}", path, std::strerror(errno));
@@ -73,8 +77,7 @@ bool OutputFile::write(std::string_view text, std::string& error) {
     placed = ::rename(temp_.c_str(), path_.c_str()) == 0;
     if (placed) temp_.clear();
   }
-  if (!ok || !closed || !placed)
-    error = fmt::format("cannot write {}: {}", path_, std::strerror(ok ? errno : saved));
+  if (!ok || !closed || !placed) error = fmt::format("cannot write {}: {}", path_, std::strerror(ok ? errno : saved));
   return ok && closed && placed;
 }
 
@@ -97,9 +100,10 @@ void add_port_options(CLI::App* cmd, EndpointPorts& ports) {
 }
 
 std::string describe_ports(const EndpointPorts& p) {
-  return fmt::format("upstream 127.0.0.1:{}; /__refused/ :{}, /__blackhole/ :{}, /__accept_close/ :{}, "
-                     "/__accept_reset/ :{}",
-                     p.scripted, p.refused, p.blackhole, p.accept_close, p.accept_reset);
+  return fmt::format(
+      "upstream 127.0.0.1:{}; /__refused/ :{}, /__blackhole/ :{}, /__accept_close/ :{}, "
+      "/__accept_reset/ :{}",
+      p.scripted, p.refused, p.blackhole, p.accept_close, p.accept_reset);
 }
 
 }  // namespace upfault::cli

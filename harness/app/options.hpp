@@ -2,10 +2,10 @@
 // Option parsing shared by subcommands.
 #include <cstdint>
 #include <cstdio>
-#include <string_view>
-#include <utility>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 

@@ -1,11 +1,11 @@
 #include <fmt/format.h>
 
+#include <unistd.h>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
 #include <map>
-#include <unistd.h>
 
 #include "commands.hpp"
 #include "options.hpp"
@@ -61,8 +61,10 @@ struct Reports {
     int status = kPassed;
     std::string err;
     for (auto [file, make] :
-         {std::pair<OutputFile*, std::string (*)(const ProxyInfo&, const std::vector<ScenarioResult>&, double)>{&json, to_json},
-          {&junit, to_junit}, {&summary, to_markdown_summary}}) {
+         {std::pair<OutputFile*, std::string (*)(const ProxyInfo&, const std::vector<ScenarioResult>&, double)>{
+              &json, to_json},
+          {&junit, to_junit},
+          {&summary, to_markdown_summary}}) {
       if (file->wanted() && !file->write(make(run.proxy, run.results, run.wall_seconds), err)) {
         fmt::print(stderr, "upfault run: {}\n", err);
         status = kInputError;
@@ -99,8 +101,8 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
     so.proxy_host = hp->host;
     so.proxy_port = hp->port;
   }
-  for (auto [text, field] : {std::pair{&a.read_timeout, &so.run.timeouts.read},
-                             std::pair{&a.connect_timeout, &so.run.timeouts.connect}}) {
+  for (auto [text, field] :
+       {std::pair{&a.read_timeout, &so.run.timeouts.read}, std::pair{&a.connect_timeout, &so.run.timeouts.connect}}) {
     if (text->empty()) continue;
     auto v = parse_fixed(*text, err);
     if (!v) return wrong("");
@@ -124,13 +126,14 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
     if (a.quiet) return;
     fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; jobs {})\n",
                total, total == 1 ? "" : "s", info.name, info.version.empty() ? "" : " " + info.version, info.url,
-               describe_ports(ports), format_millis(so.run.timeouts.read), format_millis(so.run.timeouts.connect), a.jobs);
+               describe_ports(ports), format_millis(so.run.timeouts.read), format_millis(so.run.timeouts.connect),
+               a.jobs);
     std::fflush(stdout);
   };
   const bool colour = want_colour(stdout);
   const bool progress = !a.quiet && isatty(fileno(stderr));
-  so.run.on_result = [&a, total, colour, progress, done = std::size_t{0}, failed = std::size_t{0}](
-                         const ScenarioResult& r) mutable {
+  so.run.on_result = [&a, total, colour, progress, done = std::size_t{0},
+                      failed = std::size_t{0}](const ScenarioResult& r) mutable {
     ++done;
     const bool bad = r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error;
     failed += bad;
@@ -254,10 +257,13 @@ void setup_run(CLI::App& app, int& exit_code) {
   auto* u = cmd->add_option("-u,--proxy-url", a->proxy_url, "A proxy you started, e.g. http://127.0.0.1:8080");
   p->excludes(u);
   add_port_options(cmd, a->ports);
-  cmd->add_option("--read-timeout", a->read_timeout, "The proxy's upstream read timeout (default: the profile's, or 1s)");
+  cmd->add_option("--read-timeout", a->read_timeout,
+                  "The proxy's upstream read timeout (default: the profile's, or 1s)");
   cmd->add_option("--connect-timeout", a->connect_timeout,
                   "The proxy's upstream connect timeout (default: the profile's, or 1s)");
-  cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once")->check(CLI::Range(1u, 10000u))->capture_default_str();
+  cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once")
+      ->check(CLI::Range(1u, 10000u))
+      ->capture_default_str();
   cmd->add_option("--deadline", a->deadline,
                   "Client deadline for scenarios without `within` (default: 4 × read_timeout + 2s)");
   cmd->add_option("--json", a->json, "Write the results as JSON (schema: docs/json-report.md)");

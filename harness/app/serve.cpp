@@ -37,7 +37,8 @@ int serve(const ServeArgs& a) {
   o.verbose = !a.quiet;
   o.keep_logs = !a.quiet;
   o.threads = a.threads;
-  for (auto [text, field] : {std::pair{&a.read_timeout, &o.timeouts.read}, std::pair{&a.connect_timeout, &o.timeouts.connect}}) {
+  for (auto [text, field] :
+       {std::pair{&a.read_timeout, &o.timeouts.read}, std::pair{&a.connect_timeout, &o.timeouts.connect}}) {
     auto v = parse_fixed(*text, err);
     if (!v) {
       fmt::print(stderr, "upfault serve: {}\n", err);
@@ -54,10 +55,11 @@ int serve(const ServeArgs& a) {
   FakeUpstream* up = &rig->upstream();
   fmt::print("upfault serve: {} scenarios on http://{}:{}\n  ({})\n", suite.scenarios.size(), hp->host, up->port(),
              describe_ports(up->ports()));
-  fmt::print("route a request to a scenario with the path /__upfault/NAME/, e.g.\n"
-             "  curl -i http://PROXY/__upfault/{}/\n"
-             "Ctrl-C stops it.\n",
-             suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name);
+  fmt::print(
+      "route a request to a scenario with the path /__upfault/NAME/, e.g.\n"
+      "  curl -i http://PROXY/__upfault/{}/\n"
+      "Ctrl-C stops it.\n",
+      suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name);
   std::fflush(stdout);
   (void)interrupt::wait();
   rig->stop();
@@ -72,7 +74,8 @@ void setup_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("paths", a->paths, "Scenario files or directories (default: scenarios)");
   cmd->add_option("-l,--listen", a->listen, "Address to listen on (port 0: any)")->capture_default_str();
   add_port_options(cmd, a->ports);
-  cmd->add_option("--read-timeout", a->read_timeout, "Read timeout for durations such as \"2 * read_timeout\"")->capture_default_str();
+  cmd->add_option("--read-timeout", a->read_timeout, "Read timeout for durations such as \"2 * read_timeout\"")
+      ->capture_default_str();
   cmd->add_option("--connect-timeout", a->connect_timeout, "Connect timeout for such durations")->capture_default_str();
   cmd->add_flag("--allow-remote", a->allow_remote, "Allow listening outside loopback");
   cmd->add_option("-t,--threads", a->threads, "Threads serving connections, one io_context each")

@@ -66,8 +66,8 @@ class World : public ::testing::Environment {
     const auto& v = r[0].verdict;
     ASSERT_NE(v.kind, VerdictKind::error) << v.reason;
     ::testing::Test::RecordProperty("upfault_verdict", std::string(to_string(v.kind)));
-    EXPECT_NE(v.kind, VerdictKind::fail) << s.category << "/" << s.name << " [" << to_string(s.level) << ", "
-                                         << s.rfc << "]: " << v.reason;
+    EXPECT_NE(v.kind, VerdictKind::fail) << s.category << "/" << s.name << " [" << to_string(s.level) << ", " << s.rfc
+                                         << "]: " << v.reason;
   }
 
  private:
@@ -98,7 +98,8 @@ int register_scenarios(std::vector<Scenario> scenarios, const Options& options) 
   for (const auto& s : world->scenarios()) {
     const Scenario* sp = &s;
     ::testing::RegisterTest(identifier(s.category).c_str(), identifier(s.name).c_str(), nullptr, nullptr,
-                            s.where.file.c_str(), 1, [world, sp]() -> ::testing::Test* { return new ScenarioTest(world, sp); });
+                            s.where.file.c_str(), 1,
+                            [world, sp]() -> ::testing::Test* { return new ScenarioTest(world, sp); });
   }
   return static_cast<int>(count);
 }

@@ -5,15 +5,15 @@
 #include "upfault/bench.hpp"
 #include "upfault/interrupt.hpp"
 
+#include <fmt/format.h>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-#include <fmt/format.h>
 
+#include <sys/resource.h>
 #include <atomic>
 #include <charconv>
 #include <memory>
 #include <numeric>
-#include <sys/resource.h>
 #include <thread>
 
 #include "net.hpp"
@@ -77,7 +77,9 @@ struct Plan {
 };
 
 struct Connection {
-  explicit Connection(asio::io_context& ioc, std::size_t index) : sock(ioc), pause(ioc), id(index) { buf.reserve(16 * 1024); }
+  explicit Connection(asio::io_context& ioc, std::size_t index) : sock(ioc), pause(ioc), id(index) {
+    buf.reserve(16 * 1024);
+  }
   tcp::socket sock;
   asio::steady_timer pause;
   beast::flat_buffer buf{64 * 1024};  // a chunk header or trailer longer than this is a parse error

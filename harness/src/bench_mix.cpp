@@ -110,7 +110,9 @@ Pacer::Slot Pacer::next(time_point now) {
   return {intended, std::max(now, intended)};
 }
 
-std::uint64_t BenchStats::errors_total() const { return std::accumulate(errors.begin(), errors.end(), std::uint64_t{0}); }
+std::uint64_t BenchStats::errors_total() const {
+  return std::accumulate(errors.begin(), errors.end(), std::uint64_t{0});
+}
 
 void BenchStats::merge(const BenchStats& o) {
   latency.merge(o.latency);

@@ -4,9 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 #include <vector>
 
 namespace upfault {
@@ -38,8 +38,9 @@ std::optional<std::string> read_bounded(const std::filesystem::path& file, std::
     out.append(buf, static_cast<std::size_t>(n));
     if (out.size() > limit) {
       ::close(fd);
-      error = limit % (1 << 20) == 0 ? fmt::format("the file is larger than {} bytes; the limit is {} MiB", limit, limit >> 20)
-                                     : fmt::format("the file is larger than {} bytes, the limit", limit);
+      error = limit % (1 << 20) == 0
+                  ? fmt::format("the file is larger than {} bytes; the limit is {} MiB", limit, limit >> 20)
+                  : fmt::format("the file is larger than {} bytes, the limit", limit);
       return std::nullopt;
     }
   }
@@ -105,8 +106,10 @@ class DepthScanner {
  private:
   void key_mode() { key_ = true, parts_ = 1; }
   void advance() {
-    if (t_[i_] == '\n') ++line_, col_ = 1;
-    else ++col_;
+    if (t_[i_] == '\n')
+      ++line_, col_ = 1;
+    else
+      ++col_;
     ++i_;
   }
   void fail(const char* what) {

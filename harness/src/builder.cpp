@@ -10,19 +10,23 @@
 
 namespace upfault {
 
-
 ScenarioBuilder::ScenarioBuilder(std::string name, std::string summary)
     : head_(fmt::format("name = {}\nsummary = {}\n", toml_quote(name), toml_quote(summary))) {}
 
-ScenarioBuilder& ScenarioBuilder::rfc(const std::string& s) { return head_ += fmt::format("rfc = {}\n", toml_quote(s)), *this; }
+ScenarioBuilder& ScenarioBuilder::rfc(const std::string& s) {
+  return head_ += fmt::format("rfc = {}\n", toml_quote(s)), *this;
+}
 ScenarioBuilder& ScenarioBuilder::rationale(const std::string& s) {
   return head_ += fmt::format("rationale = {}\n", toml_quote(s)), *this;
 }
-ScenarioBuilder& ScenarioBuilder::level(Level l) { return head_ += fmt::format("level = \"{}\"\n", to_string(l)), *this; }
+ScenarioBuilder& ScenarioBuilder::level(Level l) {
+  return head_ += fmt::format("level = \"{}\"\n", to_string(l)), *this;
+}
 ScenarioBuilder& ScenarioBuilder::category(const std::string& c) { return category_ = c, *this; }
 ScenarioBuilder& ScenarioBuilder::tag(const std::string& t) { return tags_.push_back(toml_quote(t)), *this; }
 ScenarioBuilder& ScenarioBuilder::request(const std::string& method, const std::string& path, const std::string& body) {
-  request_ = fmt::format("[request]\nmethod = {}\npath = {}\nbody = {}\n", toml_quote(method), toml_quote(path), toml_quote(body));
+  request_ = fmt::format("[request]\nmethod = {}\npath = {}\nbody = {}\n", toml_quote(method), toml_quote(path),
+                         toml_quote(body));
   return *this;
 }
 ScenarioBuilder& ScenarioBuilder::endpoint(Endpoint e) {
@@ -42,7 +46,8 @@ ScenarioBuilder& ScenarioBuilder::response(int status, const std::vector<Header>
 }
 ScenarioBuilder& ScenarioBuilder::delay(const std::string& d) { return UPFAULT_STEP("delay = " + toml_quote(d)); }
 ScenarioBuilder& ScenarioBuilder::dribble(const std::string& bytes, std::size_t chunk, const std::string& every) {
-  return UPFAULT_STEP(fmt::format("dribble = {{ data = {}, chunk = {}, every = {} }}", toml_quote(bytes), chunk, toml_quote(every)));
+  return UPFAULT_STEP(
+      fmt::format("dribble = {{ data = {}, chunk = {}, every = {} }}", toml_quote(bytes), chunk, toml_quote(every)));
 }
 ScenarioBuilder& ScenarioBuilder::half_close() { return UPFAULT_STEP("half_close = true"); }
 ScenarioBuilder& ScenarioBuilder::close_fin() { return UPFAULT_STEP("close = \"fin\""); }
@@ -57,7 +62,9 @@ ScenarioBuilder& ScenarioBuilder::expect_status(std::vector<int> s) {
 }
 ScenarioBuilder& ScenarioBuilder::expect_passthrough() { return expect_ += "passthrough = true\n", *this; }
 ScenarioBuilder& ScenarioBuilder::expect_aborted() { return expect_ += "aborted = true\n", *this; }
-ScenarioBuilder& ScenarioBuilder::within(const std::string& d) { return expect_ += fmt::format("within = {}\n", toml_quote(d)), *this; }
+ScenarioBuilder& ScenarioBuilder::within(const std::string& d) {
+  return expect_ += fmt::format("within = {}\n", toml_quote(d)), *this;
+}
 
 std::string ScenarioBuilder::toml() const {
   std::string out = head_;

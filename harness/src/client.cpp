@@ -14,11 +14,10 @@ namespace {
 // What a result keeps of the raw bytes, whatever a proxy sends: memory grows with --jobs, not
 // with the suite or the proxy's output.
 constexpr std::size_t kRawCap = 64 * 1024;
-}
+}  // namespace
 
-
-std::string render_request(const Request& request, const std::string& path_prefix,
-                           const std::vector<Header>& extra, const std::string& host) {
+std::string render_request(const Request& request, const std::string& path_prefix, const std::vector<Header>& extra,
+                           const std::string& host) {
   std::string out = fmt::format("{} {}{} HTTP/1.1\r\n", request.method, path_prefix, request.path);
   bool has_host = false, has_length = false, has_connection = false;
   for (const auto& [name, value] : request.headers) {

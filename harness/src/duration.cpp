@@ -1,9 +1,9 @@
 #include "upfault/duration.hpp"
 
+#include <fmt/format.h>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 
 namespace upfault {
 namespace {
@@ -67,8 +67,8 @@ std::optional<DurationExpr> DurationExpr::parse(std::string_view text, std::stri
       } else if (t == "connect_timeout") {
         d.connect_factor_ += factor;
       } else {
-        error = fmt::format("unknown name \"{}\" in duration \"{}\" (known: read_timeout, connect_timeout)",
-                            t, d.text_);
+        error =
+            fmt::format("unknown name \"{}\" in duration \"{}\" (known: read_timeout, connect_timeout)", t, d.text_);
         return std::nullopt;
       }
     } else if (!have_number) {
@@ -77,17 +77,22 @@ std::optional<DurationExpr> DurationExpr::parse(std::string_view text, std::stri
       } else if (t == "connect_timeout") {
         d.connect_factor_ += 1;
       } else {
-        error = fmt::format("cannot read \"{}\" as a duration; write e.g. \"300ms\", \"2s\" or "
-                            "\"1.5 * read_timeout\"",
-                            d.text_);
+        error = fmt::format(
+            "cannot read \"{}\" as a duration; write e.g. \"300ms\", \"2s\" or "
+            "\"1.5 * read_timeout\"",
+            d.text_);
         return std::nullopt;
       }
     } else {
       double unit_ms = 0;
-      if (t == "ms") unit_ms = 1;
-      else if (t == "s") unit_ms = 1000;
-      else if (t == "us") unit_ms = 0.001;
-      else if (t == "m" || t == "min") unit_ms = 60000;
+      if (t == "ms")
+        unit_ms = 1;
+      else if (t == "s")
+        unit_ms = 1000;
+      else if (t == "us")
+        unit_ms = 0.001;
+      else if (t == "m" || t == "min")
+        unit_ms = 60000;
       else {
         error = t.empty() ? fmt::format("duration \"{}\" needs a unit (us, ms, s, m)", d.text_)
                           : fmt::format("unknown unit \"{}\" in duration \"{}\" (use us, ms, s or m)", t, d.text_);

@@ -18,8 +18,8 @@ Histogram::Histogram() : counts_(kCounters, 0) {}
 std::size_t Histogram::index_of(std::uint64_t value) {
   if (value < kLinear) return static_cast<std::size_t>(value);
   const unsigned msb = 63u - static_cast<unsigned>(std::countl_zero(value));  // >= kSubBucketBits + 1
-  const unsigned shift = msb - kSubBucketBits;                                 // >= 1
-  const std::uint64_t sub = (value >> shift) - kSubBuckets;                    // [0, kSubBuckets)
+  const unsigned shift = msb - kSubBucketBits;                                // >= 1
+  const std::uint64_t sub = (value >> shift) - kSubBuckets;                   // [0, kSubBuckets)
   return kLinear + (shift - 1) * kSubBuckets + static_cast<std::size_t>(sub);
 }
 

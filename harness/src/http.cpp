@@ -1,9 +1,9 @@
 #include "upfault/http.hpp"
 
+#include <fmt/format.h>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/uuid/detail/sha1.hpp>
-#include <fmt/format.h>
 
 namespace upfault {
 
@@ -189,8 +189,7 @@ ResponseReader::State ResponseReader::eof() {
   impl_->parser->put_eof(ec);
   capture_header();
   if (ec) {
-    error_ = ec == http::error::partial_message ? "connection closed before the message was complete"
-                                               : ec.message();
+    error_ = ec == http::error::partial_message ? "connection closed before the message was complete" : ec.message();
     state_ = State::error;
   } else if (impl_->parser->is_done()) {
     state_ = State::complete;
@@ -231,8 +230,10 @@ std::string printable(std::string_view bytes, std::size_t max) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       default:
-        if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
-        else out += fmt::format("\\x{:02x}", c);
+        if (c >= 0x20 && c < 0x7f)
+          out += static_cast<char>(c);
+        else
+          out += fmt::format("\\x{:02x}", c);
     }
   }
   return out;

@@ -36,8 +36,7 @@ sigset_t stop_signals() {
 void signal_thread() {
   const sigset_t set = stop_signals();
   int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
-  }
+  while (sigwait(&set, &sig) != 0) {}
   {
     // Hooks run under the lock, so none is destroyed while it runs, and none registered after
     // this misses the signal (its constructor sees it).
@@ -80,8 +79,10 @@ int exit_status() { return g_signal.load() ? 128 + g_signal.load() : 0; }
 
 Hook::Hook(std::function<void()> on_stop) : on_stop_(std::move(on_stop)) {
   std::lock_guard lock(g_m);
-  if (g_signal.load()) on_stop_();
-  else g_hooks.push_back(&on_stop_);
+  if (g_signal.load())
+    on_stop_();
+  else
+    g_hooks.push_back(&on_stop_);
 }
 
 Hook::~Hook() {

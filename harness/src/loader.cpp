@@ -2,18 +2,18 @@
 // a file with errors yields no scenario, and never stops the other files from loading.
 #include "upfault/loader.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <toml++/toml.h>
+#include <algorithm>
 #include <map>
 #include <set>
-#include <toml++/toml.h>
 
-#include "upfault/http.hpp"
 #include "bounded_input.hpp"
+#include "checks/check.hpp"
 #include "pattern.hpp"
 #include "scenario_toml.hpp"
-#include "checks/check.hpp"
 #include "steps/step.hpp"
+#include "upfault/http.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -34,8 +34,8 @@ std::shared_ptr<const StepAction> load_action(FileContext& cx, const toml::node&
   for (const auto* d : step_registry()) names.push_back(d->key);
   const std::size_t actions = t->size() - (t->contains("on_request") ? 1 : 0);
   if (actions != 1) {
-    cx.error(n, fmt::format("a step has exactly one action, one of: {} (this one has {})", fmt::join(names, ", "),
-                            actions));
+    cx.error(
+        n, fmt::format("a step has exactly one action, one of: {} (this one has {})", fmt::join(names, ", "), actions));
     return nullptr;
   }
   auto it = t->begin();
@@ -43,8 +43,10 @@ std::shared_ptr<const StepAction> load_action(FileContext& cx, const toml::node&
   auto&& [key, value] = *it;
   if (const auto* def = find_step(key.str())) return def->parse(cx, value);
   std::string msg = fmt::format("unknown step \"{}\"", key.str());
-  if (auto guess = did_you_mean(key.str(), names)) msg += fmt::format("; did you mean \"{}\"?", *guess);
-  else msg += fmt::format(" (steps: {})", fmt::join(names, ", "));
+  if (auto guess = did_you_mean(key.str(), names))
+    msg += fmt::format("; did you mean \"{}\"?", *guess);
+  else
+    msg += fmt::format(" (steps: {})", fmt::join(names, ", "));
   cx.error(cx.at(key.source()), msg);
   return nullptr;
 }
@@ -57,8 +59,10 @@ std::optional<ScriptStep> load_step(FileContext& cx, const toml::node& n) {
   if (auto* on = n.as_table()->get("on_request")) {
     auto add = [&](const toml::node& v) {
       auto i = integer(v);
-      if (!i || *i < 1 || *i > 1000) cx.error(v, "on_request takes request numbers from 1 to 1000");
-      else s.on_request.push_back(static_cast<int>(*i));
+      if (!i || *i < 1 || *i > 1000)
+        cx.error(v, "on_request takes request numbers from 1 to 1000");
+      else
+        s.on_request.push_back(static_cast<int>(*i));
     };
     if (auto* a = on->as_array()) {
       for (auto&& v : *a) add(v);
@@ -80,21 +84,25 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   for (auto&& [key, value] : t) {
     if (std::find(keys.begin(), keys.end(), key.str()) != keys.end()) continue;
     std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), top ? "[expect]" : "an outcome");
-    if (auto guess = did_you_mean(key.str(), keys)) msg += fmt::format("; did you mean \"{}\"?", *guess);
-    else msg += fmt::format(" (allowed: {})", fmt::join(keys, ", "));
+    if (auto guess = did_you_mean(key.str(), keys))
+      msg += fmt::format("; did you mean \"{}\"?", *guess);
+    else
+      msg += fmt::format(" (allowed: {})", fmt::join(keys, ", "));
     cx.error(cx.at(key.source()), msg);
   }
   for (const auto* d : check_registry())
     if (auto* n = t.get(d->key))
       if (auto check = d->parse(cx, *n)) o.checks.push_back(std::move(check));
-  const bool on_response = std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->needs_response(); });
+  const bool on_response =
+      std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->needs_response(); });
   const bool on_ending = std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->about_ending(); });
   // An unknown key (a typo) already explains a missing check: say it once.
   if (!on_response && !on_ending && cx.errors().size() == errors_before)
     cx.error(o.where, "an expectation needs status, passthrough, aborted, or a header/body/interim check");
   if (on_ending && on_response)
-    cx.error(o.where, "aborted = true contradicts checks of a complete response (status, passthrough, headers, "
-                      "body); list the other outcome under [[expect.or]]");
+    cx.error(o.where,
+             "aborted = true contradicts checks of a complete response (status, passthrough, headers, "
+             "body); list the other outcome under [[expect.or]]");
   return o;
 }
 
@@ -127,10 +135,14 @@ void load_meta(FileContext& cx, const toml::table& root, Scenario& s) {
     cx.error(s.where, "a scenario needs \"rfc\" (the section it checks) or a \"rationale\" where no RFC speaks");
   if (auto* n = root.get("level")) {
     auto l = n->value<std::string>();
-    if (l == "must") s.level = Level::must;
-    else if (l == "should") s.level = Level::should;
-    else if (l == "may") s.level = Level::may;
-    else cx.error(*n, "level must be \"must\", \"should\" or \"may\"");
+    if (l == "must")
+      s.level = Level::must;
+    else if (l == "should")
+      s.level = Level::should;
+    else if (l == "may")
+      s.level = Level::may;
+    else
+      cx.error(*n, "level must be \"must\", \"should\" or \"may\"");
   } else {
     cx.error(s.where, "missing required key \"level\" (must, should or may)");
   }
@@ -150,14 +162,15 @@ void load_request(FileContext& cx, const toml::table& root, Scenario& s) {
       cx.check_keys(*t, {"method", "path", "headers", "body", "repeat"}, "[request]");
       if (auto* r = t->get("repeat")) {
         auto v = integer(r);
-        if (!v || *v < 1 || *v > 100) cx.error(*r, "repeat must be an integer from 1 to 100");
-        else s.request.repeat = static_cast<int>(*v);
+        if (!v || *v < 1 || *v > 100)
+          cx.error(*r, "repeat must be an integer from 1 to 100");
+        else
+          s.request.repeat = static_cast<int>(*v);
       }
       if (auto* m = t->get("method")) s.request.method = cx.string(*m, "method").value_or("GET");
       if (auto* p = t->get("path")) {
         s.request.path = cx.string(*p, "path").value_or("/");
-        if (s.request.path.empty() || s.request.path.front() != '/')
-          cx.error(*p, "path must start with '/'");
+        if (s.request.path.empty() || s.request.path.front() != '/') cx.error(*p, "path must start with '/'");
       }
       if (auto* h = t->get("headers")) s.request.headers = load_headers(cx, *h);
       if (auto* b = t->get("body")) s.request.body = cx.string(*b, "body").value_or("");
@@ -181,7 +194,8 @@ void load_upstream(FileContext& cx, const toml::table& root, Scenario& s) {
         for (auto candidate : kAll)
           if (v == to_string(candidate)) s.endpoint = candidate, known = true;
         if (!known)
-          cx.error(*e, "endpoint must be \"scripted\", \"refused\", \"blackhole\", \"accept-close\" or \"accept-reset\"");
+          cx.error(*e,
+                   "endpoint must be \"scripted\", \"refused\", \"blackhole\", \"accept-close\" or \"accept-reset\"");
       }
       if ((steps_node = t->get("steps"))) {
         if (auto* a = steps_node->as_array()) {
@@ -198,8 +212,8 @@ void load_upstream(FileContext& cx, const toml::table& root, Scenario& s) {
   if (s.endpoint == Endpoint::scripted && s.steps.empty() && cx.ok())
     cx.error(s.where, "a scripted upstream needs at least one [[upstream.steps]] entry");
   if (s.endpoint != Endpoint::scripted && !s.steps.empty())
-    cx.error(*steps_node, fmt::format("steps never run: the \"{}\" endpoint accepts no request",
-                                      to_string(s.endpoint)));
+    cx.error(*steps_node,
+             fmt::format("steps never run: the \"{}\" endpoint accepts no request", to_string(s.endpoint)));
   if (steps_node && cx.ok()) validate_steps(cx, s, *steps_node);
 }
 
@@ -258,7 +272,6 @@ LoadError file_error(const std::filesystem::path& file, std::string message) {
   return make_load_error(file.string(), 1, 1, std::move(message));
 }
 
-
 constexpr std::size_t kMaxScenarioFile = 1024 * 1024;
 
 LoadResult load_text(std::string_view text, const std::string& file, const std::string& category,
@@ -316,7 +329,8 @@ LoadResult load_scenarios(const std::vector<fs::path>& paths) {
       std::vector<fs::path> files;
       for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator();
            it.increment(ec))
-        if (it->path().extension() == ".toml" && (it->is_regular_file() || it->is_symlink())) files.push_back(it->path());
+        if (it->path().extension() == ".toml" && (it->is_regular_file() || it->is_symlink()))
+          files.push_back(it->path());
       std::sort(files.begin(), files.end());
       const auto root = fs::weakly_canonical(p, ec);
       for (const auto& f : files) {
@@ -324,8 +338,8 @@ LoadResult load_scenarios(const std::vector<fs::path>& paths) {
         const auto real = fs::weakly_canonical(f, ec);
         const auto inside = real.lexically_relative(root);
         if (ec || inside.empty() || *inside.begin() == "..") {
-          out.errors.push_back(file_error(f, fmt::format("the file leads outside the suite directory (to {})",
-                                                                real.string())));
+          out.errors.push_back(
+              file_error(f, fmt::format("the file leads outside the suite directory (to {})", real.string())));
           continue;
         }
         const auto category = f.parent_path().lexically_relative(p);
@@ -342,9 +356,11 @@ LoadResult load_scenarios(const std::vector<fs::path>& paths) {
   std::vector<Scenario> unique;
   for (auto& s : out.scenarios) {
     auto [it, fresh] = seen.emplace(s.name, s.where);
-    if (fresh) unique.push_back(std::move(s));
-    else out.errors.push_back({s.where, fmt::format("scenario name \"{}\" is already used by {}", s.name,
-                                                    it->second.file)});
+    if (fresh)
+      unique.push_back(std::move(s));
+    else
+      out.errors.push_back(
+          {s.where, fmt::format("scenario name \"{}\" is already used by {}", s.name, it->second.file)});
   }
   out.scenarios = std::move(unique);
   return out;

@@ -5,10 +5,9 @@
 
 #include <algorithm>
 
-
-#include "upfault/http.hpp"
 #include "pattern.hpp"
 #include "toml_file.hpp"
+#include "upfault/http.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -17,9 +16,11 @@ namespace fs = std::filesystem;
 
 const Quirk* ProxyNotes::explain(const ScenarioResult& r) const {
   for (const auto& q : quirks) {
-    if (!q.scenarios.empty() && std::find(q.scenarios.begin(), q.scenarios.end(), r.scenario->name) == q.scenarios.end())
+    if (!q.scenarios.empty() &&
+        std::find(q.scenarios.begin(), q.scenarios.end(), r.scenario->name) == q.scenarios.end())
       continue;
-    if (q.status && !(r.client.response && r.client.header_complete && r.client.response->status == *q.status)) continue;
+    if (q.status && !(r.client.response && r.client.header_complete && r.client.response->status == *q.status))
+      continue;
     return &q;
   }
   return nullptr;
@@ -126,9 +127,12 @@ const char* symbol(Cell c) {
 std::string md_escape(std::string s) {
   std::string out;
   for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -138,8 +142,10 @@ std::vector<std::pair<std::string, std::vector<const Scenario*>>> by_category(co
   std::vector<std::pair<std::string, std::vector<const Scenario*>>> out;
   for (const auto& s : scenarios) {
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == s.category; });
-    if (it == out.end()) out.push_back({s.category, {&s}});
-    else it->second.push_back(&s);
+    if (it == out.end())
+      out.push_back({s.category, {&s}});
+    else
+      it->second.push_back(&s);
   }
   return out;
 }
@@ -175,7 +181,8 @@ std::string matrix_markdown(const std::vector<Scenario>& scenarios, const std::v
       "RFC 9112 by [upfault](../../README.md). Generated {} by `upfault matrix`; every proxy ran with its profile "
       "under `proxies/` (1 s upstream timeouts).\n\n"
       "✅ pass · 🔷 stricter than required (informative) · ❌ fail · 📝 fail, a documented deviation of the proxy · "
-      "⚠️ harness error · 💥 the proxy crashed (restarted for the next scenario) · ➖ not run\n\n## Proxies\n\n| proxy | version | score (passed/total per level) | note |\n"
+      "⚠️ harness error · 💥 the proxy crashed (restarted for the next scenario) · ➖ not run\n\n## Proxies\n\n| proxy "
+      "| version | score (passed/total per level) | note |\n"
       "| --- | --- | --- | --- |\n",
       date);
   for (const auto& c : columns)
@@ -204,7 +211,8 @@ std::string matrix_markdown(const std::vector<Scenario>& scenarios, const std::v
     std::string rows;
     for (const auto& r : c.results) {
       if (r.verdict.kind != VerdictKind::fail && r.verdict.kind != VerdictKind::error) continue;
-      rows += fmt::format("- **{}** ({}): {}", r.scenario->name, to_string(r.scenario->level), md_escape(what_happened(r)));
+      rows +=
+          fmt::format("- **{}** ({}): {}", r.scenario->name, to_string(r.scenario->level), md_escape(what_happened(r)));
       if (const auto* q = c.notes.explain(r))
         rows += fmt::format(" — known deviation: {}{}", md_escape(q->summary),
                             q->link.empty() ? "" : fmt::format(" ([docs]({}))", q->link));
@@ -235,13 +243,15 @@ details div{text-align:left;font-size:.8em;max-width:28rem;white-space:normal;wo
 </style></head><body>
 <h1>upfault conformance matrix</h1>
 )";
-  out += fmt::format("<p>How real reverse proxies treat a misbehaving upstream, judged against RFC 9110 and RFC 9112. "
-                     "Generated {} by <code>upfault matrix</code>; each proxy ran with its profile (1&nbsp;s upstream "
-                     "timeouts). Click a cell for what the proxy did.</p>\n",
-                     markup_escape(date));
-  out += "<p class=\"legend\"><span class=\"pass\">pass</span><span class=\"stricter\">stricter than required</span>"
-         "<span class=\"fail\">fail</span><span class=\"known\">known deviation</span><span class=\"error\">harness "
-         "error</span><span class=\"crash\">proxy crashed</span><span class=\"skipped\">not run</span></p>\n";
+  out += fmt::format(
+      "<p>How real reverse proxies treat a misbehaving upstream, judged against RFC 9110 and RFC 9112. "
+      "Generated {} by <code>upfault matrix</code>; each proxy ran with its profile (1&nbsp;s upstream "
+      "timeouts). Click a cell for what the proxy did.</p>\n",
+      markup_escape(date));
+  out +=
+      "<p class=\"legend\"><span class=\"pass\">pass</span><span class=\"stricter\">stricter than required</span>"
+      "<span class=\"fail\">fail</span><span class=\"known\">known deviation</span><span class=\"error\">harness "
+      "error</span><span class=\"crash\">proxy crashed</span><span class=\"skipped\">not run</span></p>\n";
   out += "<table id=\"matrix\"><thead><tr><th>scenario</th><th>level</th>";
   for (const auto& c : columns)
     out += fmt::format("<th class=\"proxy\">{}<br><small>{}</small></th>", markup_escape(proxy_title(c)),
@@ -249,23 +259,27 @@ details div{text-align:left;font-size:.8em;max-width:28rem;white-space:normal;wo
   out += "</tr></thead><tbody>\n";
   for (const auto& c : columns)
     if (!c.died.empty())
-      out += fmt::format("<tr><td colspan=\"{}\" class=\"error\"><b>{}</b> crashed during the run ({}); the "
-                         "scenarios after the crash could not reach it.</td></tr>\n",
-                         columns.size() + 2, markup_escape(c.proxy.name), markup_escape(c.died));
+      out += fmt::format(
+          "<tr><td colspan=\"{}\" class=\"error\"><b>{}</b> crashed during the run ({}); the "
+          "scenarios after the crash could not reach it.</td></tr>\n",
+          columns.size() + 2, markup_escape(c.proxy.name), markup_escape(c.died));
   for (const auto& [category, list] : by_category(scenarios)) {
-    out += fmt::format("<tr><th class=\"cat\" colspan=\"{}\">{}</th></tr>\n", columns.size() + 2, markup_escape(category));
+    out +=
+        fmt::format("<tr><th class=\"cat\" colspan=\"{}\">{}</th></tr>\n", columns.size() + 2, markup_escape(category));
     for (const auto* s : list) {
       auto link = rfc_link(s->rfc);
       std::string name = link.empty() ? markup_escape(s->name)
                                       : fmt::format("<a href=\"{}\" title=\"{}\">{}</a>", markup_escape(link),
                                                     markup_escape(s->rfc), markup_escape(s->name));
-      out += fmt::format("<tr class=\"scenario\" id=\"{}\"><td class=\"name\" title=\"{}\">{}</td><td class=\"level\">{}</td>",
-                         markup_escape(s->name), markup_escape(s->summary), name, to_string(s->level));
+      out += fmt::format(
+          "<tr class=\"scenario\" id=\"{}\"><td class=\"name\" title=\"{}\">{}</td><td class=\"level\">{}</td>",
+          markup_escape(s->name), markup_escape(s->summary), name, to_string(s->level));
       for (const auto& c : columns) {
         const ScenarioResult* r = nullptr;
         auto cell = cell_of(c, s->name, &r);
         static constexpr const char* kClass[] = {"pass", "stricter", "fail", "known", "error", "skipped", "crash"};
-        static constexpr const char* kWord[] = {"pass", "stricter", "fail", "known deviation", "error", "not run", "crash"};
+        static constexpr const char* kWord[] = {"pass",  "stricter", "fail", "known deviation",
+                                                "error", "not run",  "crash"};
         const auto i = static_cast<std::size_t>(cell);
         if (!r) {
           out += fmt::format("<td class=\"v {}\">{}</td>", kClass[i], kWord[i]);
@@ -273,8 +287,9 @@ details div{text-align:left;font-size:.8em;max-width:28rem;white-space:normal;wo
         }
         std::string detail = markup_escape(what_happened(*r));
         if (const auto* q = r->verdict.kind == VerdictKind::fail ? c.notes.explain(*r) : nullptr)
-          detail += fmt::format("<br><b>Known deviation:</b> {}{}", markup_escape(q->summary),
-                                q->link.empty() ? "" : fmt::format(" (<a href=\"{}\">docs</a>)", markup_escape(q->link)));
+          detail +=
+              fmt::format("<br><b>Known deviation:</b> {}{}", markup_escape(q->summary),
+                          q->link.empty() ? "" : fmt::format(" (<a href=\"{}\">docs</a>)", markup_escape(q->link)));
         if (auto u = c.notes.unstable.find(s->name); u != c.notes.unstable.end())
           detail += fmt::format("<br><b>Unstable:</b> {}", markup_escape(u->second));
         out += fmt::format("<td class=\"v {}\"><details><summary>{}</summary><div>{}</div></details></td>", kClass[i],

@@ -4,13 +4,10 @@
 
 namespace upfault::net {
 
-tcp::endpoint endpoint(const std::string& host, unsigned short port) {
-  return {asio::ip::make_address(host), port};
-}
+tcp::endpoint endpoint(const std::string& host, unsigned short port) { return {asio::ip::make_address(host), port}; }
 
 bool is_reset(const error_code& ec) {
-  return ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == asio::error::connection_aborted;
+  return ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::error::connection_aborted;
 }
 
 std::size_t head_end(std::string_view buf) {

@@ -12,18 +12,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
-#include <chrono>
-#include <cstring>
 #include <fmt/format.h>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "lifeline.hpp"
-#include "spawn.hpp"
 #include "pattern.hpp"
+#include "spawn.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/proxy.hpp"
 
@@ -57,7 +57,8 @@ std::string tail_lines(const std::string& text, std::size_t lines) {
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  if (WIFSIGNALED(status))
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   return "stopped";
 }
 
@@ -68,8 +69,10 @@ std::optional<fs::path> make_temp_dir(const std::string& prefix, std::string& er
   auto base = fs::temp_directory_path(ec);
   if (ec || !fs::is_directory(base, ec)) {
     const char* tmpdir = std::getenv("TMPDIR");
-    error = fmt::format("no temporary directory: TMPDIR is \"{}\", which is not a directory; set TMPDIR to a "
-                        "writable directory", tmpdir ? tmpdir : "");
+    error = fmt::format(
+        "no temporary directory: TMPDIR is \"{}\", which is not a directory; set TMPDIR to a "
+        "writable directory",
+        tmpdir ? tmpdir : "");
     return std::nullopt;
   }
   std::string pattern = (base / (prefix + "XXXXXX")).string();
@@ -109,7 +112,8 @@ fs::path tool_dir() {
   auto exe = fs::read_symlink("/proc/self/exe", ec);
   fs::path here = ec ? fs::current_path() : exe.parent_path();
 #ifdef UPFAULT_INSTALL_BINDIR
-  if (!fs::exists(here / "upfault-reference-proxy", ec) && fs::exists(fs::path(UPFAULT_INSTALL_BINDIR) / "upfault-reference-proxy", ec))
+  if (!fs::exists(here / "upfault-reference-proxy", ec) &&
+      fs::exists(fs::path(UPFAULT_INSTALL_BINDIR) / "upfault-reference-proxy", ec))
     return UPFAULT_INSTALL_BINDIR;
 #endif
   return here;
@@ -178,8 +182,8 @@ std::optional<bool> ProxyProcess::wait_ready(const ProxyProfile& profile, std::s
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (alive()) {
-    error = fmt::format("{} never became ready: nothing accepted on 127.0.0.1:{} within {}\n{}", profile.name,
-                        port_, format_millis(profile.ready_timeout), log_tail());
+    error = fmt::format("{} never became ready: nothing accepted on 127.0.0.1:{} within {}\n{}", profile.name, port_,
+                        format_millis(profile.ready_timeout), log_tail());
     stop();
     return false;
   }
@@ -201,13 +205,12 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
   std::error_code mk;
   fs::create_directories(workdir_ / "home", mk);
   const auto home = workdir_ / "home";
-  const std::map<std::string, std::string> env = {
-      {"HOME", home.string()},
-      {"XDG_CONFIG_HOME", (home / ".config").string()},
-      {"XDG_DATA_HOME", (home / ".local/share").string()},
-      {"XDG_CACHE_HOME", (home / ".cache").string()},
-      {"XDG_STATE_HOME", (home / ".local/state").string()},
-      {"TMPDIR", workdir_.string()}};
+  const std::map<std::string, std::string> env = {{"HOME", home.string()},
+                                                  {"XDG_CONFIG_HOME", (home / ".config").string()},
+                                                  {"XDG_DATA_HOME", (home / ".local/share").string()},
+                                                  {"XDG_CACHE_HOME", (home / ".cache").string()},
+                                                  {"XDG_STATE_HOME", (home / ".local/state").string()},
+                                                  {"TMPDIR", workdir_.string()}};
 
   // A proxy that loses the race for its port exits at once: try again on a new one.
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -337,7 +340,8 @@ std::string proxy_version(const ProxyProfile& profile) {
   if (!dir) return "";
   const auto pattern = *dir / "out";
   std::vector<std::string> argv = profile.version_command;
-  for (auto& a : argv) a = render_template(a, {{"bindir", tool_dir().string()}, {"profile_dir", profile.dir.string()}}, error).value_or(a);
+  for (auto& a : argv)
+    a = render_template(a, {{"bindir", tool_dir().string()}, {"profile_dir", profile.dir.string()}}, error).value_or(a);
   int pid = spawn(argv, pattern, {}, error);
   std::string text;
   if (pid > 0) {

@@ -35,13 +35,14 @@ std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error)
     return std::nullopt;
   }
   const toml::table& t = *parsed;
-  static constexpr std::string_view kKeys[] = {"name", "description", "command", "config", "version",
-                                               "version_regex", "packages", "error_log", "ready_timeout",
-                                               "timeouts", "shared_workdir"};
+  static constexpr std::string_view kKeys[] = {"name",          "description",   "command",       "config",
+                                               "version",       "version_regex", "packages",      "error_log",
+                                               "ready_timeout", "timeouts",      "shared_workdir"};
   for (auto&& [k, v] : t) {
     if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) != std::end(kKeys)) continue;
     std::string msg = fmt::format("unknown key \"{}\" in the profile", k.str());
-    if (auto g = did_you_mean(k.str(), std::span<const std::string_view>(kKeys))) msg += fmt::format("; did you mean \"{}\"?", *g);
+    if (auto g = did_you_mean(k.str(), std::span<const std::string_view>(kKeys)))
+      msg += fmt::format("; did you mean \"{}\"?", *g);
     return fail(k.source(), msg);
   }
   ProxyProfile p;
@@ -65,14 +66,17 @@ std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error)
   std::string err;
   if (auto r = t["ready_timeout"].value<std::string>()) {
     auto d = DurationExpr::parse(*r, err);
-    if (!d || d->relative()) return fail(t["ready_timeout"].node()->source(), "ready_timeout: " + (err.empty() ? "must be fixed" : err));
+    if (!d || d->relative())
+      return fail(t["ready_timeout"].node()->source(), "ready_timeout: " + (err.empty() ? "must be fixed" : err));
     p.ready_timeout = d->resolve({});
   }
   if (auto* tt = t.get_as<toml::table>("timeouts")) {
     for (auto [key, field] : {std::pair{"read", &p.timeouts.read}, std::pair{"connect", &p.timeouts.connect}}) {
       if (auto s = (*tt)[key].value<std::string>()) {
         auto d = DurationExpr::parse(*s, err);
-        if (!d || d->relative()) return fail((*tt)[key].node()->source(), fmt::format("timeouts.{}: {}", key, err.empty() ? "must be fixed" : err));
+        if (!d || d->relative())
+          return fail((*tt)[key].node()->source(),
+                      fmt::format("timeouts.{}: {}", key, err.empty() ? "must be fixed" : err));
         *field = d->resolve({});
       }
     }
@@ -108,12 +112,15 @@ std::optional<ProxyProfile> find_profile(const std::string& name_or_path, const 
     return load_profile(p, error);
   }
   for (const auto& d : dirs)
-    if (fs::exists(d / name_or_path / "profile.toml", ec)) return load_profile(d / name_or_path / "profile.toml", error);
+    if (fs::exists(d / name_or_path / "profile.toml", ec))
+      return load_profile(d / name_or_path / "profile.toml", error);
   auto names = list_profiles(dirs);
   std::vector<std::string_view> views(names.begin(), names.end());
   std::string msg = fmt::format("no proxy profile named \"{}\"", name_or_path);
-  if (auto g = did_you_mean(name_or_path, views)) msg += fmt::format("; did you mean \"{}\"?", *g);
-  else msg += fmt::format(" (known: {})", fmt::join(names, ", "));
+  if (auto g = did_you_mean(name_or_path, views))
+    msg += fmt::format("; did you mean \"{}\"?", *g);
+  else
+    msg += fmt::format(" (known: {})", fmt::join(names, ", "));
   error = make_load_error(name_or_path, 0, 0, msg);
   return std::nullopt;
 }

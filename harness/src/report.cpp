@@ -1,8 +1,8 @@
 #include "upfault/report.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <boost/json.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -62,7 +62,8 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
   json::object root;
   root["schema"] = "upfault-run/1";
   // Every string through safe_text: JSON must be valid UTF-8, whatever a directory is called.
-  root["proxy"] = {{"name", safe_text(proxy.name)}, {"version", safe_text(proxy.version)}, {"url", safe_text(proxy.url)}};
+  root["proxy"] = {
+      {"name", safe_text(proxy.name)}, {"version", safe_text(proxy.version)}, {"url", safe_text(proxy.url)}};
   Tally tally;
   json::array list;
   for (const auto& r : results) {
@@ -75,8 +76,10 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     o["rfc"] = safe_text(s.rfc);
     o["verdict"] = std::string(to_string(r.verdict.kind));
     o["reason"] = safe_text(r.verdict.reason);
-    if (r.client.response && r.client.header_complete) o["status"] = r.client.response->status;
-    else o["status"] = nullptr;
+    if (r.client.response && r.client.header_complete)
+      o["status"] = r.client.response->status;
+    else
+      o["status"] = nullptr;
     o["ended"] = std::string(to_string(r.client.ending));
     o["elapsed_ms"] = r.client.elapsed.count();
     o["bytes_received"] = r.client.raw_total;
@@ -84,8 +87,8 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     o["upstream"] = {{"connections", r.upstream.connections.size()}, {"requests", r.upstream.requests()}};
     list.push_back(std::move(o));
   }
-  root["summary"] = {{"total", tally.total()}, {"pass", tally.pass}, {"stricter", tally.stricter},
-                     {"fail", tally.fail}, {"error", tally.error}, {"wall_seconds", wall_seconds}};
+  root["summary"] = {{"total", tally.total()}, {"pass", tally.pass},   {"stricter", tally.stricter},
+                     {"fail", tally.fail},     {"error", tally.error}, {"wall_seconds", wall_seconds}};
   root["results"] = std::move(list);
   return json::serialize(root) + "\n";
 }
@@ -114,21 +117,25 @@ std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& 
     Millis time{0};
     for (const auto& r : results)
       if (r.scenario->category == category) t.add(r.verdict.kind), time += r.client.elapsed;
-    out += fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{}\">\n",
-                       markup_escape(category), t.total(), t.fail, t.error, seconds(time));
-    out += fmt::format("    <properties><property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/></properties>\n",
-                       target, markup_escape(proxy.url));
+    out +=
+        fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{}\">\n",
+                    markup_escape(category), t.total(), t.fail, t.error, seconds(time));
+    out += fmt::format(
+        "    <properties><property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/></properties>\n",
+        target, markup_escape(proxy.url));
     for (const auto& r : results) {
       if (r.scenario->category != category) continue;
       const auto& s = *r.scenario;
       out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", markup_escape(category),
                          markup_escape(s.name), seconds(r.client.elapsed));
-      const std::string detail = markup_escape(fmt::format("[{}] {} ({})\n{}", to_string(s.level), s.summary, s.rfc, r.verdict.reason));
+      const std::string detail =
+          markup_escape(fmt::format("[{}] {} ({})\n{}", to_string(s.level), s.summary, s.rfc, r.verdict.reason));
       if (r.verdict.kind == VerdictKind::fail)
         out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", markup_escape(r.verdict.reason),
                            to_string(s.level), detail);
       else if (r.verdict.kind == VerdictKind::error)
-        out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", markup_escape(r.verdict.reason), detail);
+        out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", markup_escape(r.verdict.reason),
+                           detail);
       out += fmt::format("      <system-out>verdict: {}\n{}\nthe proxy sent {} bytes: {}</system-out>\n",
                          to_string(r.verdict.kind), markup_escape(r.verdict.reason), r.client.raw_total,
                          markup_escape(printable(r.client.raw, 2000)));
@@ -145,7 +152,8 @@ std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<Scenar
   Tally t;
   for (const auto& r : results) t.add(r.verdict.kind);
   std::string out = fmt::format("## upfault: {}{}\n\n**{} passed, {} failed**", safe_text(proxy.name, false),
-                                proxy.version.empty() ? "" : " " + safe_text(proxy.version, false), t.pass + t.stricter, t.fail + t.error);
+                                proxy.version.empty() ? "" : " " + safe_text(proxy.version, false), t.pass + t.stricter,
+                                t.fail + t.error);
   if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
   if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
   out += fmt::format(" in {:.1f} s\n", wall_seconds);

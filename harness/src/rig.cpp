@@ -1,7 +1,7 @@
 #include "upfault/rig.hpp"
 
-#include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
+#include <boost/asio/ip/address.hpp>
 
 #include <charconv>
 

@@ -20,7 +20,8 @@ std::vector<Scenario> shard_of(std::vector<Scenario> scenarios, unsigned index, 
   std::vector<std::string> keep;
   for (std::size_t k = 0; k < order.size(); ++k)
     if (k % count == index - 1) keep.push_back(order[k]->name);
-  std::erase_if(scenarios, [&](const Scenario& s) { return std::find(keep.begin(), keep.end(), s.name) == keep.end(); });
+  std::erase_if(scenarios,
+                [&](const Scenario& s) { return std::find(keep.begin(), keep.end(), s.name) == keep.end(); });
   return scenarios;
 }
 
@@ -45,8 +46,8 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
   // A stop signal abandons the scenarios in flight; the ones that finished are returned.
   interrupt::Hook on_stop([&ioc] { ioc.stop(); });
   std::size_t next = first;
-  const unsigned jobs = options.jobs == 0 ? static_cast<unsigned>(std::max<std::size_t>(1, last - first))
-                                          : options.jobs;
+  const unsigned jobs =
+      options.jobs == 0 ? static_cast<unsigned>(std::max<std::size_t>(1, last - first)) : options.jobs;
 
   auto worker = [&]() -> awaitable<void> {
     while (next < last) {  // one thread: no race on `next`
@@ -61,8 +62,7 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
                                        fmt::format("{}:{}", options.proxy_host, options.proxy_port));
       ScenarioResult r;
       // Repeated requests go one after another; the last one is judged.
-      for (int k = 0; k < s.request.repeat; ++k)
-        r.client = co_await fetch_async(fo, wire, s.request.method == "HEAD");
+      for (int k = 0; k < s.request.repeat; ++k) r.client = co_await fetch_async(fo, wire, s.request.method == "HEAD");
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
       r.scenario = std::shared_ptr<const Scenario>(suite, &s);  // set last: a result without one never finished
@@ -159,7 +159,8 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
   run.interrupted = interrupt::received();
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (process && !process->alive() && run.proxy_died.empty())
-    run.proxy_died = fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
+    run.proxy_died =
+        fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
   rig->stop();
   return run;
 }

@@ -27,8 +27,8 @@ std::vector<Header> load_headers(FileContext& cx, const toml::node& n) {
       std::string value = s->substr(colon + 1);
       if (!value.empty() && value.front() == ' ') value.erase(0, 1);
       out.emplace_back(s->substr(0, colon), value);
-    } else if (auto* pair = item.as_array(); pair && pair->size() == 2 && pair->get(0)->is_string() &&
-                                             pair->get(1)->is_string()) {
+    } else if (auto* pair = item.as_array();
+               pair && pair->size() == 2 && pair->get(0)->is_string() && pair->get(1)->is_string()) {
       out.emplace_back(*pair->get(0)->value<std::string>(), *pair->get(1)->value<std::string>());
     } else {
       cx.error(item, "each header must be \"Name: value\" or [\"Name\", \"value\"]");
@@ -47,7 +47,8 @@ std::optional<std::string> decode_hex(std::string_view hex, std::string& error) 
       error = fmt::format("'{}' is not a hex digit", c);
       return std::nullopt;
     }
-    if (nibble < 0) nibble = v;
+    if (nibble < 0)
+      nibble = v;
     else {
       out.push_back(static_cast<char>(nibble * 16 + v));
       nibble = -1;
@@ -82,8 +83,10 @@ std::optional<std::vector<std::size_t>> load_chunks(FileContext& cx, const toml:
   if (auto* a = c.as_array()) {
     for (auto&& v : *a) {
       auto size = integer(v);
-      if (!size || *size <= 0) cx.error(v, "chunk sizes must be positive integers");
-      else chunks.push_back(static_cast<std::size_t>(*size)), total += static_cast<std::size_t>(*size);
+      if (!size || *size <= 0)
+        cx.error(v, "chunk sizes must be positive integers");
+      else
+        chunks.push_back(static_cast<std::size_t>(*size)), total += static_cast<std::size_t>(*size);
     }
     if (total != body.size()) {
       cx.error(c, fmt::format("chunk sizes add up to {}, but the body has {} bytes", total, body.size()));
@@ -105,8 +108,9 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
     cx.error(n, "response must be a table: { status = 200, reason = \"OK\", headers = [...], body = \"...\" }");
     return std::nullopt;
   }
-  cx.check_keys(*t, {"status", "reason", "headers", "header_fill", "body", "body_size", "auto_length", "chunked",
-                     "last_chunk", "truncate"},
+  cx.check_keys(*t,
+                {"status", "reason", "headers", "header_fill", "body", "body_size", "auto_length", "chunked",
+                 "last_chunk", "truncate"},
                 "response");
   ResponseImage r;
   auto status = (*t)["status"];
@@ -114,20 +118,25 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
     cx.error(n, "response needs a status");
     return std::nullopt;
   }
-  if (auto v = integer(status); v && *v >= 0 && *v <= 999) r.status = static_cast<int>(*v);
+  if (auto v = integer(status); v && *v >= 0 && *v <= 999)
+    r.status = static_cast<int>(*v);
   else {
     cx.error(*status.node(), "response status must be an integer from 0 to 999 (use send for anything stranger)");
     return std::nullopt;
   }
-  r.reason = t->contains("reason") ? cx.string(*t->get("reason"), "reason").value_or("") : std::string(reason_phrase(r.status));
+  r.reason = t->contains("reason") ? cx.string(*t->get("reason"), "reason").value_or("")
+                                   : std::string(reason_phrase(r.status));
   if (auto* h = t->get("headers")) r.headers = load_headers(cx, *h);
   if (auto* hf = t->get("header_fill")) add_header_fill(cx, *hf, r.headers);
   if (auto* b = t->get("body")) r.body = cx.string(*b, "body").value_or("");
   if (auto* bs = t->get("body_size")) {
     auto size = integer(bs);
-    if (t->contains("body")) cx.error(*bs, "give body or body_size, not both");
-    else if (!size || *size < 0 || *size > (16 << 20)) cx.error(*bs, "body_size must be an integer from 0 to 16777216 (16 MiB)");
-    else if (cx.reserve(*bs, static_cast<std::size_t>(*size))) r.body = generated_body(static_cast<std::size_t>(*size));
+    if (t->contains("body"))
+      cx.error(*bs, "give body or body_size, not both");
+    else if (!size || *size < 0 || *size > (16 << 20))
+      cx.error(*bs, "body_size must be an integer from 0 to 16777216 (16 MiB)");
+    else if (cx.reserve(*bs, static_cast<std::size_t>(*size)))
+      r.body = generated_body(static_cast<std::size_t>(*size));
   }
   auto flag = [&](const char* key, bool fallback) {
     auto* f = t->get(key);
@@ -167,7 +176,8 @@ std::optional<std::string> load_response(FileContext& cx, const toml::node& n) {
     if (!at || *at < 0 || static_cast<std::size_t>(*at) >= wire.size())
       cx.error(*tr, fmt::format("truncate must be a byte offset from 0 to {} (the response has {} bytes)",
                                 wire.empty() ? 0 : wire.size() - 1, wire.size()));
-    else wire.resize(static_cast<std::size_t>(*at));
+    else
+      wire.resize(static_cast<std::size_t>(*at));
   }
   return wire;
 }

@@ -5,18 +5,17 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "upfault/scenario.hpp"
 #include "util.hpp"
 
 namespace upfault {
-
 
 // What one scenario, and a whole suite, may generate (body_size, header_fill): upfault keeps what
 // it sends in memory, so a 1.5 KB file must not be able to ask for gigabytes.
@@ -37,7 +36,8 @@ class FileContext {
   bool reserve(const toml::node& n, std::size_t bytes) {
     if (generated_ + bytes > kMaxGeneratedPerScenario) {
       error(n, fmt::format("this scenario would generate {} bytes (body_size, header_fill and the rest); the limit "
-                           "is {} MiB per scenario", generated_ + bytes, kMaxGeneratedPerScenario >> 20));
+                           "is {} MiB per scenario",
+                           generated_ + bytes, kMaxGeneratedPerScenario >> 20));
       return false;
     }
     if (suite_budget_ && bytes > *suite_budget_) {
@@ -54,8 +54,10 @@ class FileContext {
   }
   SourceLocation at(const toml::node& n) const { return at(n.source()); }
   void error(const SourceLocation& where, std::string message) {
-    if (errors_.size() < kMaxErrorsPerFile) errors_.push_back({where, std::move(message)});
-    else ++dropped_;
+    if (errors_.size() < kMaxErrorsPerFile)
+      errors_.push_back({where, std::move(message)});
+    else
+      ++dropped_;
   }
   void error(const toml::node& n, std::string message) { error(at(n), std::move(message)); }
   [[nodiscard]] bool ok() const { return errors_.empty(); }
@@ -75,8 +77,10 @@ class FileContext {
     for (auto&& [key, value] : t) {
       if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
       std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), where);
-      if (auto guess = did_you_mean(key.str(), allowed)) msg += fmt::format("; did you mean \"{}\"?", *guess);
-      else msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
+      if (auto guess = did_you_mean(key.str(), allowed))
+        msg += fmt::format("; did you mean \"{}\"?", *guess);
+      else
+        msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
       error(at(key.source()), msg);
     }
   }
@@ -125,7 +129,9 @@ inline std::optional<std::int64_t> integer(const toml::node& n) {
 }
 inline std::optional<std::int64_t> integer(const toml::node* n) { return n ? integer(*n) : std::nullopt; }
 template <typename View>
-std::optional<std::int64_t> integer(const View& v) { return integer(v.node()); }
+std::optional<std::int64_t> integer(const View& v) {
+  return integer(v.node());
+}
 
 // Headers: an array of "Name: value" strings or ["Name", "value"] pairs (order and duplicates
 // kept), or a table (sorted by name).

@@ -7,10 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fmt/format.h>
 
 extern char** environ;
 
@@ -97,8 +97,7 @@ int spawn(const std::vector<std::string>& argv, const fs::path& out, const std::
   }
   int child_errno = 0;
   ssize_t n;
-  while ((n = ::read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
-  }
+  while ((n = ::read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {}
   ::close(report[0]);
   if (n == static_cast<ssize_t>(sizeof child_errno)) {
     int status = 0;

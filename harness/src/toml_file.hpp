@@ -43,8 +43,10 @@ namespace upfault {
   for (auto&& [key, value] : t) {
     if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
     std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), where);
-    if (auto guess = did_you_mean(key.str(), allowed)) msg += fmt::format("; did you mean \"{}\"?", *guess);
-    else msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
+    if (auto guess = did_you_mean(key.str(), allowed))
+      msg += fmt::format("; did you mean \"{}\"?", *guess);
+    else
+      msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
     return InputProblem{static_cast<int>(key.source().begin.line), static_cast<int>(key.source().begin.column), msg};
   }
   return std::nullopt;

@@ -1,14 +1,13 @@
 #include "upfault/verdict.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <algorithm>
 
 #include "upfault/http.hpp"
 #include "util.hpp"
 
 namespace upfault {
-
 
 namespace {
 
@@ -32,7 +31,8 @@ std::optional<Miss> mismatch(const Outcome& o, const Observation& seen) {
 std::string timing_note(const Outcome& o, const ClientResult& c, const ProxyTimeouts& t) {
   const bool timed = std::any_of(o.checks.begin(), o.checks.end(), [](const auto& check) { return check->timed(); });
   if (!timed || t.read.count() <= 0) return "";
-  return fmt::format(" [{:.2f} × read_timeout]", static_cast<double>(c.elapsed.count()) / static_cast<double>(t.read.count()));
+  return fmt::format(" [{:.2f} × read_timeout]",
+                     static_cast<double>(c.elapsed.count()) / static_cast<double>(t.read.count()));
 }
 
 std::string expected_text(const std::vector<Outcome>& outcomes) {
@@ -58,8 +58,7 @@ std::string describe(const ClientResult& c) {
   const auto at = format_millis(c.elapsed);
   switch (c.ending) {
     case Ending::complete:
-      return fmt::format("{} after {} ({})", c.response->status, at,
-                         body_note(c.response->body, c.body_size));
+      return fmt::format("{} after {} ({})", c.response->status, at, body_note(c.response->body, c.body_size));
     case Ending::connect_failed: return c.error;
     case Ending::invalid:
       return fmt::format("an invalid response after {} ({}): {} bytes \"{}\"", at, c.error, c.raw_total,

@@ -7,12 +7,12 @@
 //
 // Blind mode (--blind): copies bytes both ways with no parsing and no timeouts, so the harness
 // can show that its checks catch a proxy that does nothing right.
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include <charconv>
 #include <iostream>
@@ -57,9 +57,10 @@ bool iequals(std::string_view a, std::string_view b) {
 // RFC 9110 §7.6.1: hop-by-hop fields, plus every field the Connection header names.
 template <class Fields>
 std::set<std::string> hop_by_hop(const Fields& fields) {
-  std::set<std::string> out = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-                               "upgrade", "content-length"};  // framing is recomputed
-  for (auto it = fields.find(http::field::connection); it != fields.end() && iequals(it->name_string(), "connection"); ++it) {
+  std::set<std::string> out = {"connection",        "keep-alive", "proxy-connection", "te", "trailer",
+                               "transfer-encoding", "upgrade",    "content-length"};  // framing is recomputed
+  for (auto it = fields.find(http::field::connection); it != fields.end() && iequals(it->name_string(), "connection");
+       ++it) {
     std::string_view v = it->value();
     while (!v.empty()) {
       auto comma = v.find(',');
@@ -158,20 +159,25 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   beast::tcp_stream upstream(client.get_executor());
   upstream.expires_after(cfg.connect_timeout);
   if (auto [ec] = co_await upstream.async_connect(pick_upstream(cfg, req.target()), use_tuple); ec) {
-    if (is_timeout(ec)) co_await gateway_timeout(client, "upstream connect timed out");
-    else co_await bad_gateway(client, "upstream connect failed: " + ec.message());
+    if (is_timeout(ec))
+      co_await gateway_timeout(client, "upstream connect timed out");
+    else
+      co_await bad_gateway(client, "upstream connect failed: " + ec.message());
     co_return;
   }
 
   std::string out = fmt::format("{} {} HTTP/1.1\r\n{}", std::string(req.method_string()), std::string(req.target()),
                                 end_to_end_fields(req));
   out += "Via: 1.1 upfault-reference\r\nConnection: close\r\n";
-  if (!req.body().empty() || req_parser.content_length()) out += fmt::format("Content-Length: {}\r\n", req.body().size());
+  if (!req.body().empty() || req_parser.content_length())
+    out += fmt::format("Content-Length: {}\r\n", req.body().size());
   out += "\r\n" + req.body();
   upstream.expires_after(cfg.read_timeout);
   if (auto [ec, n] = co_await asio::async_write(upstream, asio::buffer(out), use_tuple); ec) {
-    if (is_timeout(ec)) co_await gateway_timeout(client, "sending the request upstream timed out");
-    else co_await bad_gateway(client, "sending the request upstream failed: " + ec.message());
+    if (is_timeout(ec))
+      co_await gateway_timeout(client, "sending the request upstream timed out");
+    else
+      co_await bad_gateway(client, "sending the request upstream failed: " + ec.message());
     co_return;
   }
 
@@ -183,8 +189,10 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
     res->header_limit(64 * 1024);
     if (head) res->skip(true);
     if (auto ec = co_await read_header(upstream, up_buf, *res, cfg.read_timeout); ec) {
-      if (is_timeout(ec)) co_await gateway_timeout(client, "no response header from upstream in time");
-      else co_await bad_gateway(client, "invalid or missing response header from upstream: " + ec.message());
+      if (is_timeout(ec))
+        co_await gateway_timeout(client, "no response header from upstream in time");
+      else
+        co_await bad_gateway(client, "invalid or missing response header from upstream: " + ec.message());
       co_return;
     }
     const unsigned status = res->get().result_int();
@@ -207,8 +215,10 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   const bool chunked_out = !bodyless && !length;  // re-frame chunked or close-delimited bodies as chunked
   std::string header = fmt::format("HTTP/1.1 {} {}\r\n{}Via: 1.1 upfault-reference\r\nConnection: close\r\n", status,
                                    std::string(msg.reason()), end_to_end_fields(msg));
-  if (length) header += fmt::format("Content-Length: {}\r\n", *length);
-  else if (chunked_out) header += "Transfer-Encoding: chunked\r\n";
+  if (length)
+    header += fmt::format("Content-Length: {}\r\n", *length);
+  else if (chunked_out)
+    header += "Transfer-Encoding: chunked\r\n";
   header += "\r\n";
   client.expires_after(cfg.client_timeout);
   if (auto [ec, n] = co_await asio::async_write(client, asio::buffer(header), use_tuple); ec) co_return;
@@ -286,10 +296,12 @@ asio::awaitable<void> misbehaving_session(tcp::socket socket, const Config& cfg)
   } else if (mode == "reset") {
     abort_client(client);
   } else if (mode == "garbage") {
-    co_await asio::async_write(client, asio::buffer(std::string_view("\x01\x02 not a response at all\r\n\r\n")), use_tuple);
+    co_await asio::async_write(client, asio::buffer(std::string_view("\x01\x02 not a response at all\r\n\r\n")),
+                               use_tuple);
     client.socket().shutdown(tcp::socket::shutdown_send);
   } else if (mode == "flood") {  // a header that promises a terabyte, then bytes until the client gives up
-    co_await asio::async_write(client, asio::buffer(std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n")), use_tuple);
+    co_await asio::async_write(
+        client, asio::buffer(std::string_view("HTTP/1.1 200 OK\r\nContent-Length: 1099511627776\r\n\r\n")), use_tuple);
     std::string chunk(64 * 1024, 'x');
     while (true) {
       client.expires_after(cfg.client_timeout);
@@ -338,8 +350,10 @@ std::optional<tcp::endpoint> parse_endpoint(const std::string& text) {
 
 std::optional<Millis> parse_ms(std::string text) {
   double factor = 1;
-  if (text.size() > 2 && text.ends_with("ms")) text.resize(text.size() - 2);
-  else if (text.size() > 1 && text.ends_with("s")) text.resize(text.size() - 1), factor = 1000;
+  if (text.size() > 2 && text.ends_with("ms"))
+    text.resize(text.size() - 2);
+  else if (text.size() > 1 && text.ends_with("s"))
+    text.resize(text.size() - 1), factor = 1000;
   double v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc{} || p != text.data() + text.size() || v < 0) return std::nullopt;
@@ -360,9 +374,15 @@ int main(int argc, char** argv) {
   app.add_option("--read-timeout", read_timeout, "Upstream read timeout, per read")->capture_default_str();
   app.add_flag("--blind", cfg.blind, "Blind relay: copy bytes both ways, no parsing, no timeouts");
   app.add_option("--misbehave", cfg.misbehave,
-                 "Test equipment: hang | reset | garbage | flood | crash-after=N (abort while handling the Nth request; 502 before it)")
+                 "Test equipment: hang | reset | garbage | flood | crash-after=N (abort while handling the Nth "
+                 "request; 502 before it)")
       ->check(CLI::IsMember({"hang", "reset", "garbage", "flood"}) | CLI::Validator(
-          [](std::string& v) { return v.rfind("crash-after=", 0) == 0 ? std::string{} : std::string("unknown mode"); }, "crash-after=N"));
+                                                                         [](std::string& v) {
+                                                                           return v.rfind("crash-after=", 0) == 0
+                                                                                      ? std::string{}
+                                                                                      : std::string("unknown mode");
+                                                                         },
+                                                                         "crash-after=N"));
   app.set_version_flag("--version", "upfault-reference-proxy 0.1.0");
   CLI11_PARSE(app, argc, argv);
 

@@ -2,9 +2,9 @@
 // judged against scenarios with every kind of expectation and written in every report format.
 // Nothing may crash; the JSON must parse as JSON (valid UTF-8), the JUnit XML and the terminal
 // line must hold no control byte but tab and newline, whatever the proxy sent.
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <string.h>
+#include <boost/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -21,14 +21,16 @@ namespace {
 
 const std::vector<upfault::Scenario>& scenarios() {
   static const auto loaded = [] {
-    const char* kHead = "summary = \"s\"\nrfc = \"RFC 9110 §15.6.3\"\nlevel = \"must\"\n[[upstream.steps]]\nread = \"head\"\n"
-                        "[[upstream.steps]]\nresponse = { status = 503, headers = [\"X-Why: x\"], body = \"down\" }\n";
+    const char* kHead =
+        "summary = \"s\"\nrfc = \"RFC 9110 §15.6.3\"\nlevel = \"must\"\n[[upstream.steps]]\nread = \"head\"\n"
+        "[[upstream.steps]]\nresponse = { status = 503, headers = [\"X-Why: x\"], body = \"down\" }\n";
     const char* kExpect[] = {
         "[expect]\nstatus = [502, 504]\nwithin = \"2 * read_timeout\"",
         "[expect]\npassthrough = true",
         "[expect]\naborted = true\n[[expect.or]]\nstatus = 502\n[[expect.stricter]]\nstatus = 500",
         "[expect]\nstatus = 200\nheaders_match = [\"X-A: (a|b)*c+\", \"Via: 1\\\\.1 .*\"]\nheader_present = [\"X-B\"]",
-        "[expect]\nstatus = 200\nheaders = [\"X-A: yes\"]\nheader_absent = [\"Connection\"]\nbody = \"ok\"\ninterim = [100]",
+        "[expect]\nstatus = 200\nheaders = [\"X-A: yes\"]\nheader_absent = [\"Connection\"]\nbody = \"ok\"\ninterim = "
+        "[100]",
     };
     std::vector<upfault::Scenario> out;
     int i = 0;
@@ -46,7 +48,8 @@ const std::vector<upfault::Scenario>& scenarios() {
 upfault::ClientResult observe(std::string_view bytes, std::size_t step) {
   upfault::ClientResult c;
   upfault::ResponseReader reader;
-  for (std::size_t at = 0; at < bytes.size() && reader.state() == upfault::ResponseReader::State::need_more; at += step) {
+  for (std::size_t at = 0; at < bytes.size() && reader.state() == upfault::ResponseReader::State::need_more;
+       at += step) {
     auto piece = bytes.substr(at, step);
     c.raw_total += piece.size();
     if (c.raw.size() < 64 * 1024) c.raw.append(piece.substr(0, 64 * 1024 - c.raw.size()));

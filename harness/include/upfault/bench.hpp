@@ -35,10 +35,10 @@ inline constexpr std::size_t kBenchErrorKinds = 8;
 
 /// One share of the traffic: `weight` of every sum-of-weights requests go to `target`.
 struct MixEntry {
-  std::string name;      ///< the scenario's name (or "url" for a plain --url run)
+  std::string name;  ///< the scenario's name (or "url" for a plain --url run)
   unsigned weight = 1;
-  std::string target;    ///< request target, e.g. "/__upfault/ok/"
-  bool healthy = true;   ///< counted with the healthy requests (the upstream answers validly)
+  std::string target;   ///< request target, e.g. "/__upfault/ok/"
+  bool healthy = true;  ///< counted with the healthy requests (the upstream answers validly)
 };
 
 /// "ok=90,silent=5,reset=5" → {{"ok",90},{"silent",5},{"reset",5}}; weights are positive integers.
@@ -49,8 +49,9 @@ struct MixEntry {
 /// the scenario's route, and a scenario is healthy when it expects the proxy to pass the upstream's
 /// response through. Unknown names (with a did-you-mean) and scenarios the bench cannot send (it
 /// sends GET without a body) are errors.
-[[nodiscard]] std::optional<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::string, unsigned>>& weights,
-                                                               const std::vector<Scenario>& known, std::string& error);
+[[nodiscard]] std::optional<std::vector<MixEntry>> resolve_mix(
+    const std::vector<std::pair<std::string, unsigned>>& weights, const std::vector<Scenario>& known,
+    std::string& error);
 
 /// The order in which a connection walks the mix: a cycle of sum(weights) entry indexes in which
 /// each entry appears `weight` times, spread evenly (smooth weighted round-robin), so that a
@@ -102,16 +103,16 @@ struct BenchProgress {
 struct BenchOptions {
   std::string host = "127.0.0.1";  ///< a literal IPv4 or IPv6 address
   std::uint16_t port = 0;
-  std::string host_header;         ///< the Host field (default: host:port)
-  std::vector<MixEntry> mix;       ///< at least one entry
+  std::string host_header;    ///< the Host field (default: host:port)
+  std::vector<MixEntry> mix;  ///< at least one entry
   unsigned connections = 64;
   unsigned threads = 2;
-  Millis duration{10000};          ///< measured time (after the warm-up)
-  std::uint64_t requests = 0;      ///< stop after this many requests instead (0: run for `duration`)
-  double rate = 0;                 ///< requests/s over all connections, open loop; 0: closed loop
-  Millis timeout{5000};            ///< per request, from when it is sent
+  Millis duration{10000};      ///< measured time (after the warm-up)
+  std::uint64_t requests = 0;  ///< stop after this many requests instead (0: run for `duration`)
+  double rate = 0;             ///< requests/s over all connections, open loop; 0: closed loop
+  Millis timeout{5000};        ///< per request, from when it is sent
   Millis connect_timeout{2000};
-  Millis warmup{0};                ///< run this long first, without counting
+  Millis warmup{0};  ///< run this long first, without counting
   /// When the mix has healthy and faulty entries, each faulty request goes on a side connection of
   /// its own (opened as needed, kept alive, at most this many), so a silent or slow faulty
   /// response never holds up the healthy requests queued behind it on one connection — the
@@ -124,10 +125,10 @@ struct BenchOptions {
 };
 
 struct BenchResult {
-  double seconds = 0;                ///< the measured window
-  std::vector<BenchStats> per_entry; ///< in the order of options.mix
+  double seconds = 0;                 ///< the measured window
+  std::vector<BenchStats> per_entry;  ///< in the order of options.mix
   BenchStats total, healthy, faulty;
-  std::uint64_t connects = 0;        ///< connections opened (including reconnects after errors)
+  std::uint64_t connects = 0;          ///< connections opened (including reconnects after errors)
   std::uint64_t in_flight_at_end = 0;  ///< requests still waiting when time ran out (not counted)
   std::uint64_t side_connections = 0;  ///< side connections opened for faulty requests
   std::uint64_t side_exhausted = 0;    ///< faulty requests sent on a healthy connection: no side connection was free
@@ -141,12 +142,13 @@ struct BenchResult {
 
 /// What was measured, for reports.
 struct BenchTarget {
-  std::string url;            ///< where the load went
-  std::string proxy;          ///< the profile started in front of the fake upstream ("" for --url)
+  std::string url;    ///< where the load went
+  std::string proxy;  ///< the profile started in front of the fake upstream ("" for --url)
   std::string proxy_version;
 };
 
 /// The result as JSON (schema "upfault-bench/1", documented in docs/bench.md).
-[[nodiscard]] std::string bench_to_json(const BenchOptions& options, const BenchResult& result, const BenchTarget& target);
+[[nodiscard]] std::string bench_to_json(const BenchOptions& options, const BenchResult& result,
+                                        const BenchTarget& target);
 
 }  // namespace upfault

@@ -11,7 +11,6 @@
 
 namespace upfault {
 
-
 /// Options of one exchange.
 struct FetchOptions {
   std::string host = "127.0.0.1";
@@ -25,7 +24,6 @@ struct FetchOptions {
                                          const std::vector<Header>& extra, const std::string& host);
 
 /// Sends `wire` and records the response (blocking; for tests and tools).
-[[nodiscard]] ClientResult fetch(const FetchOptions& options, const std::string& wire,
-                                 bool head_request = false);
+[[nodiscard]] ClientResult fetch(const FetchOptions& options, const std::string& wire, bool head_request = false);
 
 }  // namespace upfault

@@ -14,10 +14,10 @@
 namespace upfault::gtest {
 
 struct Options {
-  std::string proxy;          ///< a profile to start (name or profile.toml path) …
-  std::string proxy_url;      ///< … or a running proxy, e.g. "127.0.0.1:8080"
-  EndpointPorts ports;        ///< the fake upstream's ports (fix them when the proxy is yours)
-  ProxyTimeouts timeouts{};   ///< with proxy_url; a profile brings its own
+  std::string proxy;         ///< a profile to start (name or profile.toml path) …
+  std::string proxy_url;     ///< … or a running proxy, e.g. "127.0.0.1:8080"
+  EndpointPorts ports;       ///< the fake upstream's ports (fix them when the proxy is yours)
+  ProxyTimeouts timeouts{};  ///< with proxy_url; a profile brings its own
 };
 
 /// Registers every scenario found under `paths` (files or directories). Load errors are

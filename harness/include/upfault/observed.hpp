@@ -28,43 +28,43 @@ enum class Ending {
 /// What the client saw.
 struct ClientResult {
   Ending ending = Ending::timed_out;
-  std::string error;                 ///< detail for connect_failed / invalid / reset
-  std::string raw;                   ///< bytes received (first 64 KiB)
+  std::string error;  ///< detail for connect_failed / invalid / reset
+  std::string raw;    ///< bytes received (first 64 KiB)
   std::size_t raw_total = 0;
   bool header_complete = false;
   std::optional<ResponseImage> response;  ///< set when the header was complete; its body: the first 64 KiB read
-  std::uint64_t body_size = 0;       ///< every body byte received (of the final response)
-  std::string body_digest;           ///< SHA-1 (hex) of those bytes: compares a body beyond the 64 KiB kept
-  std::vector<int> interim;          ///< 1xx statuses seen before the final response
-  Millis elapsed{0};                 ///< request sent → exchange ended
-  std::optional<Millis> first_byte;  ///< request sent → first response byte
+  std::uint64_t body_size = 0;            ///< every body byte received (of the final response)
+  std::string body_digest;                ///< SHA-1 (hex) of those bytes: compares a body beyond the 64 KiB kept
+  std::vector<int> interim;               ///< 1xx statuses seen before the final response
+  Millis elapsed{0};                      ///< request sent → exchange ended
+  std::optional<Millis> first_byte;       ///< request sent → first response byte
 };
 
 /// How an upstream connection ended, as the fake upstream saw it.
 enum class ConnectionEnd {
-  open,           ///< still open when the log was read
-  fin,            ///< the script closed it with FIN
-  rst,            ///< the script reset it
-  peer_closed,    ///< the proxy closed it
-  peer_reset,     ///< the proxy reset it
-  timed_out,      ///< a step's wait ran out
-  capped,         ///< held longer than the connection cap
-  reused,         ///< the proxy sent another scenario's request on it (see that scenario's log)
-  after_close,    ///< the request arrived on a connection the upstream had already closed: never answered
-  error,          ///< a socket error (see `ended`)
+  open,         ///< still open when the log was read
+  fin,          ///< the script closed it with FIN
+  rst,          ///< the script reset it
+  peer_closed,  ///< the proxy closed it
+  peer_reset,   ///< the proxy reset it
+  timed_out,    ///< a step's wait ran out
+  capped,       ///< held longer than the connection cap
+  reused,       ///< the proxy sent another scenario's request on it (see that scenario's log)
+  after_close,  ///< the request arrived on a connection the upstream had already closed: never answered
+  error,        ///< a socket error (see `ended`)
 };
 [[nodiscard]] std::string_view to_string(ConnectionEnd e);
 
 /// What one upstream connection saw.
 struct ConnectionLog {
   std::chrono::steady_clock::time_point accepted;
-  std::string received;      ///< bytes read from the proxy (first 64 KiB)
+  std::string received;  ///< bytes read from the proxy (first 64 KiB)
   std::size_t received_total = 0;
   std::size_t sent_total = 0;
-  int requests = 0;          ///< request heads read on this connection for this scenario
-  bool reused = false;       ///< the connection served another scenario's request before this one
+  int requests = 0;     ///< request heads read on this connection for this scenario
+  bool reused = false;  ///< the connection served another scenario's request before this one
   ConnectionEnd end = ConnectionEnd::open;
-  std::string ended;         ///< how it ended, in words ("fin", "half-closed, then peer closed", …)
+  std::string ended;  ///< how it ended, in words ("fin", "half-closed, then peer closed", …)
 };
 
 /// Everything the upstream saw for one scenario.

@@ -16,8 +16,8 @@ namespace upfault {
 struct ProxyProfile {
   std::string name;
   std::string description;
-  std::filesystem::path dir;                 ///< the profile's directory
-  std::vector<std::string> command;          ///< argv, with {placeholders}
+  std::filesystem::path dir;         ///< the profile's directory
+  std::vector<std::string> command;  ///< argv, with {placeholders}
   /// Templates rendered into the work dir, at the same relative path without ".in".
   std::vector<std::filesystem::path> config_templates;
   std::vector<std::string> version_command;  ///< argv whose output holds the version

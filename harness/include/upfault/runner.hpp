@@ -14,12 +14,11 @@
 
 namespace upfault {
 
-
 struct RunOptions {
   std::string proxy_host = "127.0.0.1";
   std::uint16_t proxy_port = 0;
-  ProxyTimeouts timeouts;     ///< what the proxy is configured with
-  unsigned jobs = 0;          ///< scenarios in flight at once; 0: all of them
+  ProxyTimeouts timeouts;          ///< what the proxy is configured with
+  unsigned jobs = 0;               ///< scenarios in flight at once; 0: all of them
   Millis default_deadline{10000};  ///< client deadline where the scenario sets no `within`
   /// Called on the runner's thread as each scenario finishes.
   std::function<void(const ScenarioResult&)> on_result;
@@ -28,21 +27,20 @@ struct RunOptions {
 /// Runs `scenarios` through the proxy at options.proxy_host:proxy_port, whose upstream is
 /// `upstream` (already started, with every scenario added). Results are in input order; after a
 /// stop signal (interrupt.hpp) only the scenarios that finished are there.
-[[nodiscard]] std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios,
-                                                        FakeUpstream& upstream, const RunOptions& options);
-
+[[nodiscard]] std::vector<ScenarioResult> run_scenarios(const std::vector<Scenario>& scenarios, FakeUpstream& upstream,
+                                                        const RunOptions& options);
 
 /// A whole run: a fake upstream, the proxy (started from a profile, or reached at a URL), the scenarios.
 struct SuiteOptions {
   std::optional<ProxyProfile> profile;  ///< start this proxy; without it, reach proxy_host:proxy_port
   std::string proxy_host = "127.0.0.1";
   std::uint16_t proxy_port = 0;
-  EndpointPorts ports;              ///< each 0: the kernel picks (a proxy started here is told the ports)
+  EndpointPorts ports;  ///< each 0: the kernel picks (a proxy started here is told the ports)
   bool verbose_upstream = false;
   /// With run.jobs == 1: when the proxy dies, mark the scenario in flight as a crash, restart
   /// the proxy and go on, so one crash does not turn the rest of the suite into errors.
   bool restart_after_crash = true;
-  RunOptions run;                   ///< proxy_host/proxy_port are filled in by run_suite
+  RunOptions run;  ///< proxy_host/proxy_port are filled in by run_suite
   /// Called once the upstream listens and the proxy is ready, before the first scenario.
   std::function<void(const ProxyInfo&, const EndpointPorts&)> on_ready;
 };

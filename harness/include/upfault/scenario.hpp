@@ -163,9 +163,9 @@ class Check {
 struct Outcome {
   std::vector<std::shared_ptr<const Check>> checks;  ///< in the registry's order
   SourceLocation where;
-  [[nodiscard]] std::string describe() const;  ///< "502", "502 or 504", "aborted", "passthrough"
-  [[nodiscard]] bool passthrough() const;      ///< one of its checks is passthrough
-  [[nodiscard]] const std::vector<int>* statuses() const;  ///< its status check's codes, or null
+  [[nodiscard]] std::string describe() const;                ///< "502", "502 or 504", "aborted", "passthrough"
+  [[nodiscard]] bool passthrough() const;                    ///< one of its checks is passthrough
+  [[nodiscard]] const std::vector<int>* statuses() const;    ///< its status check's codes, or null
   [[nodiscard]] std::optional<DurationExpr> latest() const;  ///< its `within`, if any
 };
 
@@ -189,8 +189,8 @@ struct Expect {
 
 /// One scenario: metadata, the request, the upstream's script, and the expectation.
 struct Scenario {
-  std::string name;       ///< unique in a suite; also its routing key
-  std::string category;   ///< the directory it lives in
+  std::string name;      ///< unique in a suite; also its routing key
+  std::string category;  ///< the directory it lives in
   std::string summary;
   std::string rfc;        ///< e.g. "RFC 9112 §6.3"
   std::string rationale;  ///< why the expectation is right, where no RFC section speaks

@@ -13,7 +13,6 @@
 
 namespace upfault {
 
-
 /// The routing key of a request target: the path segment after "/__upfault/".
 [[nodiscard]] std::string route_key(std::string_view target);
 /// The path prefix that routes a request to `scenario` ("/__upfault/NAME").
@@ -22,11 +21,11 @@ namespace upfault {
 class FakeUpstream {
  public:
   struct Options {
-    std::string host = "127.0.0.1";  ///< loopback unless the user says otherwise
-    EndpointPorts ports;             ///< each 0: the kernel picks
-    ProxyTimeouts timeouts;          ///< to resolve durations such as "2 * read_timeout"
+    std::string host = "127.0.0.1";            ///< loopback unless the user says otherwise
+    EndpointPorts ports;                       ///< each 0: the kernel picks
+    ProxyTimeouts timeouts;                    ///< to resolve durations such as "2 * read_timeout"
     std::chrono::seconds connection_cap{120};  ///< no connection is held longer than this
-    bool verbose = false;            ///< log each connection to stderr
+    bool verbose = false;                      ///< log each connection to stderr
     /// Record what each connection received and did, for verdicts (the first 10,000 requests of
     /// each scenario). Off for load (serve --quiet, bench): then nothing is allocated per request.
     bool keep_logs = true;

@@ -8,10 +8,9 @@
 
 namespace upfault {
 
-
 /// Judges one exchange. `timeouts` resolve relative durations in timing bounds.
-[[nodiscard]] Verdict evaluate(const Scenario& scenario, const ClientResult& client,
-                               const UpstreamLog& upstream, const ProxyTimeouts& timeouts);
+[[nodiscard]] Verdict evaluate(const Scenario& scenario, const ClientResult& client, const UpstreamLog& upstream,
+                               const ProxyTimeouts& timeouts);
 
 /// What the client got, in a few words: `200 after 3 ms (body 5 bytes: "hello")`.
 [[nodiscard]] std::string describe(const ClientResult& client);

@@ -11,7 +11,8 @@ class HeadersMatch final : public Check {
   std::string_view key() const override { return "headers_match"; }
   std::string describe() const override {
     std::string out;
-    for (const auto& [n, v] : patterns_) out += (out.empty() ? "header " : " with header ") + n + " matching /" + v + "/";
+    for (const auto& [n, v] : patterns_)
+      out += (out.empty() ? "header " : " with header ") + n + " matching /" + v + "/";
     return out;
   }
   std::optional<Miss> mismatch(const Observation& seen) const override {

@@ -29,16 +29,18 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
   std::vector<int> codes;
   for (auto&& v : *a) {
     auto code = integer(v);
-    if (!code || *code < 100 || *code > 199) cx.error(v, "interim lists 1xx status codes");
-    else codes.push_back(static_cast<int>(*code));
+    if (!code || *code < 100 || *code > 199)
+      cx.error(v, "interim lists 1xx status codes");
+    else
+      codes.push_back(static_cast<int>(*code));
   }
   return std::make_shared<Interim>(std::move(codes));
 }
 
 }  // namespace
 
-extern const CheckDef interim_check = {
-    "interim", 90, "`interim = [103]`",
-    "these 1xx responses reached the client before the final one (`[]`: none)", parse};
+extern const CheckDef interim_check = {"interim", 90, "`interim = [103]`",
+                                       "these 1xx responses reached the client before the final one (`[]`: none)",
+                                       parse};
 
 }  // namespace upfault

@@ -31,8 +31,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
   std::vector<int> codes;
   auto add = [&](const toml::node& v) {
     auto code = integer(v);
-    if (!code || *code < 100 || *code > 599) cx.error(v, "status must be an integer from 100 to 599");
-    else codes.push_back(static_cast<int>(*code));
+    if (!code || *code < 100 || *code > 599)
+      cx.error(v, "status must be an integer from 100 to 599");
+    else
+      codes.push_back(static_cast<int>(*code));
   };
   if (auto* a = n.as_array()) {
     if (a->empty()) cx.error(n, "status list is empty");

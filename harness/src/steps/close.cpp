@@ -12,8 +12,10 @@ class Close final : public UpstreamStep {
   std::string toml() const override { return reset_ ? "close = \"rst\"" : "close = \"fin\""; }
   bool ends_connection() const override { return true; }
   net::awaitable<Flow> run(upstream::Connection& c) const override {
-    if (reset_) c.close_rst();
-    else co_await c.close_fin();
+    if (reset_)
+      c.close_rst();
+    else
+      co_await c.close_fin();
     co_return Flow::stop;
   }
 
@@ -32,9 +34,12 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef close_step = {
-    "close", 80, "end the connection: \"fin\" (shutdown, then close) or \"rst\" (reset, SO_LINGER 0)",
+    "close",
+    80,
+    "end the connection: \"fin\" (shutdown, then close) or \"rst\" (reset, SO_LINGER 0)",
     "End the connection: `\"fin\"` shuts down, drains what the proxy still sends, then closes (so the\n"
     "kernel sends FIN, not RST); `\"rst\"` closes with SO_LINGER 0, so the kernel sends RST.\n",
-    "[[upstream.steps]]\nclose = \"rst\"\n", parse};
+    "[[upstream.steps]]\nclose = \"rst\"\n",
+    parse};
 
 }  // namespace upfault

@@ -27,8 +27,11 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 
 }  // namespace
 
-extern const StepDef delay_step = {"delay", 60, "wait, e.g. \"300ms\" or \"1.5 * read_timeout\"",
+extern const StepDef delay_step = {"delay",
+                                   60,
+                                   "wait, e.g. \"300ms\" or \"1.5 * read_timeout\"",
                                    "Wait before the next step.\n",
-                                   "[[upstream.steps]]\ndelay = \"1.5 * read_timeout\"\n", parse};
+                                   "[[upstream.steps]]\ndelay = \"1.5 * read_timeout\"\n",
+                                   parse};
 
 }  // namespace upfault

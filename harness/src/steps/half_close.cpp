@@ -26,8 +26,11 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef half_close_step = {
-    "half_close", 70, "shut down our sending side (FIN) and keep reading",
+    "half_close",
+    70,
+    "shut down our sending side (FIN) and keep reading",
     "Shut down the upstream's sending side (the proxy reads EOF) and keep reading.\n",
-    "[[upstream.steps]]\nhalf_close = true\n", parse};
+    "[[upstream.steps]]\nhalf_close = true\n",
+    parse};
 
 }  // namespace upfault

@@ -38,9 +38,12 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef hang_step = {
-    "hang", 90, "hold the connection open, reading and discarding: true (until the proxy gives up) or a duration",
+    "hang",
+    90,
+    "hold the connection open, reading and discarding: true (until the proxy gives up) or a duration",
     "Hold the connection open, reading and discarding, until the proxy closes it: `true` (bounded by\n"
     "the upstream's 120 s connection cap) or a duration, after which the upstream closes with FIN.\n",
-    "[[upstream.steps]]\nhang = true\n", parse};
+    "[[upstream.steps]]\nhang = true\n",
+    parse};
 
 }  // namespace upfault

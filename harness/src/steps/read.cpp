@@ -68,7 +68,8 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef read_step = {
-    "read", 10,
+    "read",
+    10,
     "read from the proxy: \"head\" (request head), \"request\" (head and body), \"none\", or { bytes = N }",
     "Read from the proxy. `\"head\"`: the request head (the first one was already read to route the\n"
     "connection; the first `read = \"head\"` claims it, later ones wait for the next request on the\n"

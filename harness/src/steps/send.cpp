@@ -11,7 +11,8 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef send_step = {
-    "send", 20,
+    "send",
+    20,
     "send bytes exactly as written (TOML escapes: \\r \\n \\t \\\" \\\\ \\uXXXX; other bytes: send_hex)",
     "Send bytes exactly as written. TOML's escapes apply: `\\r`, `\\n`, `\\t`, `\\\"`, `\\\\`, `\\uXXXX`\n"
     "(TOML has no `\\xNN`: write bytes that are not text with `send_hex`).\n",

@@ -163,8 +163,8 @@ awaitable<void> Connection::run_steps() {
       std::lock_guard lock(route_->log->m);
       log = route_->log->connections[index_];
     }
-    fmt::print(stderr, "[upstream] :{} {} received {} bytes, sent {}, ended: {}\n", peer_port_,
-               route_->scenario->name, log.received_total, log.sent_total, log.ended.empty() ? "open" : log.ended);
+    fmt::print(stderr, "[upstream] :{} {} received {} bytes, sent {}, ended: {}\n", peer_port_, route_->scenario->name,
+               log.received_total, log.sent_total, log.ended.empty() ? "open" : log.ended);
   }
 }
 

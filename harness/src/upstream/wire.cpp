@@ -1,8 +1,8 @@
 // The fake upstream's request-side HTTP/1.1 parsing (see wire.hpp).
 #include "upstream/wire.hpp"
 
-#include <cctype>
 #include <fmt/format.h>
+#include <cctype>
 
 #include "util.hpp"
 
@@ -69,7 +69,9 @@ std::optional<std::size_t> chunked_length(std::string_view buf) {
     std::size_t size = 0;
     auto digits = buf.substr(pos, eol - pos);
     for (char c : digits) {
-      int v = std::isxdigit(static_cast<unsigned char>(c)) ? (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10)) : -1;
+      int v = std::isxdigit(static_cast<unsigned char>(c))
+                  ? (std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (std::tolower(c) - 'a' + 10))
+                  : -1;
       if (v < 0) break;  // chunk extension
       size = size * 16 + static_cast<std::size_t>(v);
       if (size > (std::size_t{1} << 48)) return std::nullopt;  // no such body fits in memory: wait for the cap
