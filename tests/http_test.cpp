@@ -66,3 +66,19 @@ TEST(Printable, EscapesAndCuts) {
   EXPECT_EQ(printable("a\r\n\x01\""), "a\\r\\n\\x01\\\"");
   EXPECT_EQ(printable(std::string(100, 'x'), 10), std::string(10, 'x') + "…");
 }
+
+// A valid header section of 1 MiB (what header-section-too-large sends) is a response a proxy may
+// forward: the client reads it whole (it gave up at 64 KiB, a false "invalid"); past its limit
+// it is an error, so memory stays bounded.
+TEST(ResponseReader, HeaderSectionsUpToTheLimitAreRead) {
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n";
+  for (int i = 1; i <= 1024; ++i) head += "X-Fill-" + std::to_string(i) + ": " + std::string(1000, 'f') + "\r\n";
+  head += "\r\n";
+  ASSERT_GT(head.size(), 1000u * 1024u);
+  upfault::ResponseReader big(false, upfault::kBodyKeep, head.size() + 1024);
+  EXPECT_EQ(big.feed(head + "ok"), upfault::ResponseReader::State::complete) << big.error();
+  EXPECT_EQ(big.response().headers.size(), 1025u);
+  upfault::ResponseReader small(false, upfault::kBodyKeep, 64 * 1024);
+  EXPECT_EQ(small.feed(head + "ok"), upfault::ResponseReader::State::error);
+  EXPECT_GE(upfault::kMinHeaderLimit, std::size_t{1} << 20);
+}

@@ -14,12 +14,7 @@ namespace {
 
 using test::complete;
 using test::ended;
-// A header, then the connection closed mid-body: what an aborted response looks like.
-ClientResult cut_after_header() {
-  auto c = complete(200, "hel");
-  c.ending = Ending::closed_early;
-  return c;
-}
+using test::cut_after_header;
 ClientResult with_interim(ClientResult c, std::vector<int> interim) {
   c.interim = std::move(interim);
   return c;
@@ -64,6 +59,12 @@ std::vector<Case> cases() {
       {"passthrough_header", "passthrough = true", complete(503, "down", {{"X-Why", "maintenance"}}),
        complete(503, "down"), "header x-why is missing"},
       {"aborted", "aborted = true", cut_after_header(), complete(200, "hello"), "the response was not aborted"},
+      {"aborted_not_nothing", "aborted = true", cut_after_header(), ended(Ending::closed_early),
+       "no response at all is not an aborted response"},
+      {"aborted_not_a_bare_reset", "aborted = true", cut_after_header(Ending::reset), ended(Ending::reset),
+       "no response at all is not an aborted response"},
+      {"upstream_asked", "status = 502", complete(502), complete(502), "never sent the request to the upstream",
+       requests(1), requests(0)},
       {"aborted_not_hanging", "aborted = true", cut_after_header(), ended(Ending::timed_out, 4000ms),
        "neither completed the response nor closed the connection"},
       {"within", "status = 504\nwithin = \"2 * read_timeout\"", complete(504, "", {}, 1500ms),

@@ -34,6 +34,10 @@ const Known kNginx{"nginx",
                        "unsolicited-100-continue",   // sends the 1xx as the final header, closes at the read timeout
                        "early-hints-103-forwarded",  // same
                        "unknown-1xx-tolerated",      // same
+                       "invalid-chunk-size",         // no byte, then a close: "Empty reply from server"
+                       "chunk-missing-crlf",         // same
+                       "chunk-size-overflow",        // same
+                       "interim-then-close",         // sends the 100 (as its final header), then closes: no 502
                    },
                    {
                        "many-small-fields",    // 502: more fields than its buffers hold

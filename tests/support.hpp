@@ -1,4 +1,5 @@
 #pragma once
+#include <ostream>
 // Helpers for tests: scenarios from TOML text, a started fake upstream.
 #include <gtest/gtest.h>
 
@@ -51,6 +52,23 @@ inline ClientResult ended(Ending e, Millis elapsed = Millis{5}) {
   return c;
 }
 
+/// What the upstream saw when the proxy asked it once: one connection, one request.
+inline UpstreamLog asked(int requests = 1) {
+  UpstreamLog up;
+  for (int i = 0; i < requests; ++i) {
+    up.connections.emplace_back();
+    up.connections.back().requests = 1;
+  }
+  return up;
+}
+
+/// A header, then the connection closed mid-body: what an aborted response looks like.
+inline ClientResult cut_after_header(Ending e = Ending::closed_early) {
+  auto c = complete(200, "hel");
+  c.ending = e;
+  return c;
+}
+
 /// A started fake upstream serving `scenarios`.
 struct Upstream {
   explicit Upstream(const std::vector<Scenario>& scenarios, ProxyTimeouts t = {}) : up(make(t)) {
@@ -73,3 +91,9 @@ struct Upstream {
 };
 
 }  // namespace upfault::test
+
+namespace upfault {
+// gtest prints these as words, not "4-byte object <02-00 00-00>".
+inline void PrintTo(VerdictKind k, std::ostream* os) { *os << to_string(k); }
+inline void PrintTo(Ending e, std::ostream* os) { *os << to_string(e); }
+}  // namespace upfault

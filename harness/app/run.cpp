@@ -98,6 +98,11 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   } else {
     auto hp = parse_loopback_address(a.proxy_url, a.allow_remote, err);
     if (!hp) return wrong("--proxy-url: ");
+    if (a.ports.scripted == 0) {
+      err = "--proxy-url needs --upstream-port P: the port your proxy sends its upstream requests to (upfault's "
+            "fake upstream listens there)";
+      return wrong("");
+    }
     so.proxy_host = hp->host;
     so.proxy_port = hp->port;
   }

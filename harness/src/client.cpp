@@ -35,6 +35,13 @@ std::string render_request(const Request& request, const std::string& path_prefi
   return out;
 }
 
+std::size_t header_limit_for(const Scenario& s) {
+  std::size_t sent = 0;
+  for (const auto& step : s.steps)
+    if (const auto* bytes = step.action->sends()) sent += bytes->size();
+  return std::max(kMinHeaderLimit, sent + (64 << 10));
+}
+
 namespace {
 
 // How the exchange ended when a read failed with `ec`.
@@ -96,7 +103,7 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
   auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
   (void)written;
 
-  ResponseReader reader(head_request);
+  ResponseReader reader(head_request, kBodyKeep, options.header_limit);
   char buf[16 * 1024];
   while (true) {
     auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), use_tuple);

@@ -67,23 +67,27 @@ std::string body_digest(std::string_view body) {
 }
 
 struct ResponseReader::Impl {
-  Impl(bool head, std::size_t keep_bytes) : head_request(head), keep(keep_bytes) { reset(); }
+  Impl(bool head, std::size_t keep_bytes, std::size_t header_bytes)
+      : head_request(head), keep(keep_bytes), header_limit(header_bytes) {
+    reset();
+  }
   void reset() {
     parser.emplace();
     parser->get().body().keep = keep;
     parser->eager(true);
-    parser->header_limit(64 * 1024);
+    parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
     parser->body_limit(boost::none);  // the body's memory is bounded (BoundedBody), its size is not
     if (head_request) parser->skip(true);
   }
   bool head_request;
   std::size_t keep;
+  std::size_t header_limit;
   std::optional<http::response_parser<BoundedBody>> parser;
   std::string pending;  // bytes the parser has not consumed yet (it wants a whole header at once)
 };
 
-ResponseReader::ResponseReader(bool head_request, std::size_t keep)
-    : impl_(std::make_unique<Impl>(head_request, keep)) {}
+ResponseReader::ResponseReader(bool head_request, std::size_t keep, std::size_t header_limit)
+    : impl_(std::make_unique<Impl>(head_request, keep, header_limit)) {}
 ResponseReader::~ResponseReader() = default;
 ResponseReader::ResponseReader(ResponseReader&&) noexcept = default;
 ResponseReader& ResponseReader::operator=(ResponseReader&&) noexcept = default;
@@ -133,7 +137,16 @@ ResponseReader::State ResponseReader::feed(std::string_view input) {
   std::string_view bytes = pending;
   while (state_ == State::need_more && !bytes.empty()) {
     boost::system::error_code ec;
-    auto n = impl_->parser->put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
+    std::size_t n = 0;
+    try {
+      n = impl_->parser->put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
+    } catch (const std::length_error&) {
+      // Beast keeps a field's name and value sizes in 16 bits (found by fuzzing once the header
+      // limit rose to 1 MiB): a longer field line cannot be read, so the response cannot be judged.
+      error_ = "a header field line over 64 KiB (upfault's client cannot hold one)";
+      state_ = State::error;
+      break;
+    }
     bytes.remove_prefix(n);
     if (ec == http::error::need_more) break;
     if (ec) {

@@ -25,6 +25,7 @@ std::string_view to_string(ConnectionEnd e) {
     case ConnectionEnd::capped: return "connection cap reached";
     case ConnectionEnd::reused: return "reused";
     case ConnectionEnd::after_close: return "arrived after close";
+    case ConnectionEnd::misrouted: return "misrouted";
     case ConnectionEnd::error: return "error";
   }
   return "?";

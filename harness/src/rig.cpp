@@ -1,4 +1,8 @@
 #include "upfault/rig.hpp"
+#include <unistd.h>
+#include "upfault/verdict.hpp"
+#include "upfault/loader.hpp"
+#include "upfault/client.hpp"
 
 #include <fmt/format.h>
 #include <boost/asio/ip/address.hpp>
@@ -84,9 +88,42 @@ std::unique_ptr<Rig> Rig::start(const std::vector<Scenario>& scenarios, RigOptio
   } else if (options.proxy) {
     rig->host_ = options.proxy->host;
     rig->port_ = options.proxy->port;
+    if (!rig->probe(error)) return nullptr;
   }
   rig->options_ = std::move(options);
   return rig;
+}
+
+// A proxy the user started is asked once, before the suite, whether it routes /__upfault/ to
+// this upstream: otherwise every verdict would be about a request that went elsewhere.
+bool Rig::probe(std::string& error) {
+  const std::string token = fmt::format("upfault-probe {} {}", ::getpid(), upstream_->port());
+  const std::string name = "upfault-probe";
+  auto loaded = load_scenario_text(fmt::format("name = \"{}\"\nsummary = \"routing probe\"\nrationale = \"setup\"\n"
+                                               "level = \"must\"\n[[upstream.steps]]\nread = \"request\"\n"
+                                               "[[upstream.steps]]\nresponse = {{ status = 200, body = \"{}\" }}\n"
+                                               "[expect]\nstatus = 200\n",
+                                               name, token),
+                                   "probe");
+  if (loaded.scenarios.empty()) {
+    error = "the routing probe did not load: " + loaded.errors.front().str();
+    return false;
+  }
+  upstream_->add(loaded.scenarios.front());
+  FetchOptions fo;
+  fo.host = host_;
+  fo.port = port_;
+  fo.deadline = Millis{5000};
+  const auto wire = render_request(loaded.scenarios.front().request, route_prefix(name),
+                                   {{"X-Upfault-Scenario", name}}, fmt::format("{}:{}", host_, port_));
+  const auto got = fetch(fo, wire);
+  if (got.ending == Ending::complete && got.response->status == 200 && got.response->body == token) return true;
+  error = fmt::format(
+      "the proxy at {}:{} did not pass a probe request (GET {}/) to upfault's upstream at {}:{}: got {}. Point the "
+      "proxy's upstream at {}:{} (--upstream-port) and route /__upfault/ paths there unchanged.",
+      host_, port_, route_prefix(name), upstream_->host(), upstream_->port(), describe(got), upstream_->host(),
+      upstream_->port());
+  return false;
 }
 
 Rig::~Rig() { stop(); }

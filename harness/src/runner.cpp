@@ -57,6 +57,7 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       fo.host = options.proxy_host;
       fo.port = options.proxy_port;
       fo.deadline = client_deadline(s, options.timeouts, options.default_deadline);
+      fo.header_limit = header_limit_for(s);
       const std::string prefix = std::string(endpoint_prefix(s.endpoint)) + route_prefix(s.name);
       const auto wire = render_request(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
                                        fmt::format("{}:{}", options.proxy_host, options.proxy_port));

@@ -44,6 +44,35 @@ std::string expected_text(const std::vector<Outcome>& outcomes) {
   return out;
 }
 
+// A setup mistake — the request reached the wrong place — is an error, never a verdict about the
+// proxy: an endpoint scenario's request at the scripted upstream, or a request upfault's upstream
+// could not route to any scenario (it answers those with X-Upfault-Setup).
+std::optional<std::string> setup_problem(const Scenario& s, const ClientResult& c, const UpstreamLog& up) {
+  for (const auto& conn : up.connections) {
+    if (conn.end != ConnectionEnd::misrouted) continue;
+    std::string option(to_string(s.endpoint));
+    std::string var = option;
+    std::replace(var.begin(), var.end(), '-', '_');
+    return fmt::format(
+        "setup: {}: the proxy's configuration must route {}/ to the {} endpoint's port ({{{}_port}} in a profile's "
+        "template, --{}-port with --proxy-url)",
+        conn.ended, endpoint_prefix(s.endpoint), to_string(s.endpoint), var, option);
+  }
+  if (c.response)
+    for (const auto& [name, value] : c.response->headers)
+      if (iequals(name, "x-upfault-setup"))
+        return "setup: the request reached upfault's upstream without the scenario's route, so no script ran: the "
+               "proxy must keep /__upfault/NAME in the path it forwards (or pass the X-Upfault-Scenario header)";
+  return std::nullopt;
+}
+
+// A verdict about how the proxy handles the upstream's answer needs the upstream to have been
+// asked. True when it was, or when the outcome itself counts upstream requests.
+bool asked_upstream(const Scenario& s, const Outcome& o, const UpstreamLog& up) {
+  if (s.endpoint != Endpoint::scripted || up.requests() > 0) return true;
+  return std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->counts_upstream_requests(); });
+}
+
 std::string upstream_note(const UpstreamLog& up) {
   if (up.connections.empty()) return "the request never reached the upstream";
   for (const auto& c : up.connections)
@@ -85,15 +114,21 @@ std::string describe(const ClientResult& c) {
 
 Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up, const ProxyTimeouts& t) {
   if (c.ending == Ending::connect_failed) return {VerdictKind::error, "could not reach the proxy: " + c.error};
+  if (auto problem = setup_problem(s, c, up)) return {VerdictKind::error, *problem};
   const Observation seen{s, c, up, t};
+  const std::string never_asked = fmt::format(
+      "{}, but the proxy never sent the request to the upstream, so how it handles the upstream's response was not "
+      "tested",
+      describe(c));
   std::vector<Miss> misses;
   for (const auto& o : s.expect.accept) {
     auto miss = mismatch(o, seen);
+    if (!miss && !asked_upstream(s, o, up)) return {VerdictKind::fail, never_asked};
     if (!miss) return {VerdictKind::pass, describe(c) + timing_note(o, c, t)};
     misses.push_back(*miss);
   }
   for (const auto& o : s.expect.stricter)
-    if (!mismatch(o, seen))
+    if (!mismatch(o, seen) && asked_upstream(s, o, up))
       return {VerdictKind::stricter, fmt::format("{}: stricter than required (the RFC also allows {})", describe(c),
                                                  expected_text(s.expect.accept))};
   std::string reason = fmt::format("expected {}, got {}", expected_text(s.expect.accept), describe(c));

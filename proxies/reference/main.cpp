@@ -295,6 +295,9 @@ asio::awaitable<void> misbehaving_session(tcp::socket socket, const Config& cfg)
     co_await forever.async_wait(use_tuple);
   } else if (mode == "reset") {
     abort_client(client);
+  } else if (mode == "close") {  // no byte, then FIN: "Empty reply from server"
+    error_code ignored;
+    client.socket().shutdown(tcp::socket::shutdown_send, ignored);
   } else if (mode == "garbage") {
     co_await asio::async_write(client, asio::buffer(std::string_view("\x01\x02 not a response at all\r\n\r\n")),
                                use_tuple);
@@ -374,9 +377,9 @@ int main(int argc, char** argv) {
   app.add_option("--read-timeout", read_timeout, "Upstream read timeout, per read")->capture_default_str();
   app.add_flag("--blind", cfg.blind, "Blind relay: copy bytes both ways, no parsing, no timeouts");
   app.add_option("--misbehave", cfg.misbehave,
-                 "Test equipment: hang | reset | garbage | flood | crash-after=N (abort while handling the Nth "
+                 "Test equipment: hang | reset | close | garbage | flood | crash-after=N (abort while handling the Nth "
                  "request; 502 before it)")
-      ->check(CLI::IsMember({"hang", "reset", "garbage", "flood"}) | CLI::Validator(
+      ->check(CLI::IsMember({"hang", "reset", "close", "garbage", "flood"}) | CLI::Validator(
                                                                          [](std::string& v) {
                                                                            return v.rfind("crash-after=", 0) == 0
                                                                                       ? std::string{}

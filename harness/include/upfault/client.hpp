@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "upfault/observed.hpp"
+#include "upfault/http.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {
@@ -16,7 +17,13 @@ struct FetchOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   Millis deadline{10000};  ///< the whole exchange, from connect
+  /// The largest response header section accepted (memory grows to it only if the proxy sends it).
+  std::size_t header_limit = kMinHeaderLimit;
 };
+
+/// The header limit for a scenario: a header section as large as the upstream's, plus room for
+/// the proxy's own fields, is a header the proxy may forward — at least 1 MiB.
+[[nodiscard]] std::size_t header_limit_for(const Scenario& s);
 
 /// The bytes of `request` as sent on the wire, with `path_prefix` before its path and
 /// `extra` headers after its own. Adds Host, Connection: close and Content-Length as needed.

@@ -1,6 +1,7 @@
 #pragma once
 /// Incremental parsing of an HTTP/1.1 response from raw bytes (Beast's parser underneath).
-/// Memory is bounded whatever the peer sends: a 64 KiB header, the body's first kBodyKeep bytes.
+/// Memory is bounded whatever the peer sends: a header section up to its limit (1 MiB or what the
+/// scenario sends), the body's first kBodyKeep bytes.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,8 @@ namespace upfault {
 
 /// How much of a response body is kept as bytes; beyond it, its size and SHA-1 stand for it.
 inline constexpr std::size_t kBodyKeep = 64 * 1024;
+/// The smallest header section a client accepts (a proxy may forward one this large).
+inline constexpr std::size_t kMinHeaderLimit = 1 << 20;
 
 /// The SHA-1 (hex) of `body`, as ResponseReader::body_digest computes it.
 [[nodiscard]] std::string body_digest(std::string_view body);
@@ -26,7 +29,9 @@ class ResponseReader {
   enum class State { need_more, complete, error };
 
   /// `keep`: how many body bytes response().body holds (the rest is counted and hashed).
-  explicit ResponseReader(bool head_request = false, std::size_t keep = kBodyKeep);
+  /// `header_limit`: the largest header section accepted (memory grows to it only as bytes come).
+  explicit ResponseReader(bool head_request = false, std::size_t keep = kBodyKeep,
+                          std::size_t header_limit = kMinHeaderLimit);
   ~ResponseReader();
   ResponseReader(ResponseReader&&) noexcept;
   ResponseReader& operator=(ResponseReader&&) noexcept;

@@ -51,6 +51,7 @@ enum class ConnectionEnd {
   capped,       ///< held longer than the connection cap
   reused,       ///< the proxy sent another scenario's request on it (see that scenario's log)
   after_close,  ///< the request arrived on a connection the upstream had already closed: never answered
+  misrouted,    ///< an endpoint scenario's request (refused, blackhole, ...) reached the scripted upstream
   error,        ///< a socket error (see `ended`)
 };
 [[nodiscard]] std::string_view to_string(ConnectionEnd e);

@@ -70,6 +70,7 @@ class Rig {
   [[nodiscard]] ProxyInfo info() const;
 
  private:
+  bool probe(std::string& error);
   Rig() = default;
   RigOptions options_;
   ProxyTimeouts timeouts_;

@@ -150,6 +150,9 @@ class Check {
   [[nodiscard]] virtual std::optional<DurationExpr> latest() const { return std::nullopt; }
   /// The status codes it accepts (`status`); null for other checks.
   [[nodiscard]] virtual const std::vector<int>* statuses() const { return nullptr; }
+  /// It counts the requests that reached the upstream (`upstream_requests`): then the outcome may
+  /// hold without the upstream having been asked.
+  [[nodiscard]] virtual bool counts_upstream_requests() const { return false; }
   /// It requires the upstream's response to reach the client unchanged (`passthrough`).
   [[nodiscard]] virtual bool passthrough() const { return false; }
   /// A problem with this check in this scenario (e.g. passthrough of steps that send no valid

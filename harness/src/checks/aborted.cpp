@@ -1,4 +1,6 @@
-// aborted: the client did not get a complete message; the proxy closed or reset the connection.
+// aborted: a response header reached the client, then the proxy closed or reset the connection
+// before the message was complete. Nothing at all is not aborted: a client that got no response
+// was told nothing (curl: "Empty reply from server").
 #include "checks/check.hpp"
 
 namespace upfault {
@@ -11,9 +13,13 @@ class Aborted final : public Check {
   bool needs_response() const override { return false; }
   bool about_ending() const override { return true; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
-    const auto e = seen.client.ending;
-    if (e == Ending::closed_early || e == Ending::reset) return std::nullopt;
-    if (e == Ending::timed_out) return Miss{"the proxy neither completed the response nor closed the connection"};
+    const auto& c = seen.client;
+    const bool cut = c.ending == Ending::closed_early || c.ending == Ending::reset;
+    if (cut && c.header_complete) return std::nullopt;
+    if (cut && c.raw_total == 0)
+      return Miss{"no response at all is not an aborted response: the client was never told that the upstream failed"};
+    if (cut) return Miss{"no response header reached the client before the connection ended"};
+    if (c.ending == Ending::timed_out) return Miss{"the proxy neither completed the response nor closed the connection"};
     return Miss{"the response was not aborted"};
   }
 };
@@ -29,8 +35,8 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 extern const CheckDef aborted_check = {
     "aborted", 30, "`aborted = true`",
-    "no complete message: the proxy closed or reset the connection before one (a proxy that holds the connection "
-    "open instead fails)",
+    "a response header reached the client, then the proxy closed or reset the connection before the message was "
+    "complete (no response at all is not aborted; a proxy that holds the connection open instead fails)",
     parse};
 
 }  // namespace upfault

@@ -10,6 +10,7 @@ class UpstreamRequests final : public Check {
   std::string_view key() const override { return "upstream_requests"; }
   std::string describe() const override { return fmt::format("{} upstream request{}", n_, n_ == 1 ? "" : "s"); }
   bool needs_response() const override { return false; }
+  bool counts_upstream_requests() const override { return true; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
     const int got = seen.upstream.requests();
     if (got == n_) return std::nullopt;

@@ -9,6 +9,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "steps/step.hpp"
+#include "upfault/http.hpp"
 #include "util.hpp"
 
 namespace upfault::upstream {
@@ -87,6 +88,10 @@ awaitable<bool> Connection::start_request(std::size_t head_size) {
     }
     route_ = std::move(*route);
   }
+  if (route_->scenario->endpoint != Endpoint::scripted) {
+    co_await reply_misrouted(parsed.target);
+    co_return false;
+  }
   if (up_.options.keep_logs) {
     index_ = open_entry(*route_, accepted_, reused, pending_, ConnectionEnd::open, "", request_index_);
   } else {
@@ -98,13 +103,37 @@ awaitable<bool> Connection::start_request(std::size_t head_size) {
   co_return true;
 }
 
-awaitable<void> Connection::reply_404(std::string_view key, std::string_view target) {
-  std::string body = fmt::format("upfault: no scenario named \"{}\" (target {})\n", key, target);
+// Both answers carry X-Upfault-Setup, which the judge reads as "the proxy is set up wrongly", never
+// as the proxy's own answer.
+awaitable<void> Connection::reply_setup_error(std::string_view status, std::string_view body) {
   std::string msg = fmt::format(
-      "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-      body.size(), body);
+      "HTTP/1.1 {}\r\nContent-Type: text/plain\r\nX-Upfault-Setup: misrouted\r\nContent-Length: {}\r\n"
+      "Connection: close\r\n\r\n{}",
+      status, body.size(), body);
   co_await send(msg);
   co_await close_fin();
+}
+
+awaitable<void> Connection::reply_404(std::string_view key, std::string_view target) {
+  co_await reply_setup_error("404 Not Found",
+                             fmt::format("upfault: no scenario named \"{}\" (target {})\n", key, target));
+}
+
+// An endpoint scenario's request (/__refused/..., /__blackhole/...) reached the scripted upstream:
+// the proxy's configuration does not route that prefix to its endpoint. Logged for the judge.
+awaitable<void> Connection::reply_misrouted(std::string_view target) {
+  const auto& s = *route_->scenario;
+  if (up_.options.keep_logs) {
+    int ignored = 0;
+    index_ = open_entry(*route_, accepted_, false, pending_, ConnectionEnd::misrouted,
+                        fmt::format("the request ({}) reached the scripted upstream, not the {} endpoint",
+                                    printable(target, 200), to_string(s.endpoint)),
+                        ignored);
+  }
+  co_await reply_setup_error(
+      "421 Misdirected Request",
+      fmt::format("upfault: {} reached the scripted upstream; route {}/ to the {} endpoint\n", target,
+                  endpoint_prefix(s.endpoint), to_string(s.endpoint)));
 }
 
 // The fast path, for load: a plain scenario's fixed response for each bodiless request of the

@@ -65,6 +65,8 @@ class Connection {
   net::awaitable<net::error_code> discard_until_closed();
   net::awaitable<void> drain();
   net::awaitable<void> reply_404(std::string_view key, std::string_view target);
+  net::awaitable<void> reply_misrouted(std::string_view target);
+  net::awaitable<void> reply_setup_error(std::string_view status, std::string_view body);
   void note_swallowed(const std::string& head);
   void record_received(std::string_view bytes);
   void finish(Ended how);

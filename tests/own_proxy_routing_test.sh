@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# A user's own nginx whose config routes only `/` to upfault's upstream: every endpoint scenario
+# (refused, blackhole, accept-close, accept-reset) reaches the scripted upstream instead of its
+# endpoint, and must be an `error` naming the route to add, never a verdict about nginx; every
+# other scenario is judged exactly as through the nginx profile (the same config with the routes).
+# Usage: own_proxy_routing_test.sh UPFAULT SCENARIOS_DIR PROXIES_DIR
+set -euo pipefail
+upfault=$1 scenarios=$2 proxies=$3
+fail() { echo "FAIL: $*"; exit 1; }
+command -v nginx > /dev/null || fail "nginx is not installed (scripts/install-deps.sh installs it)"
+work=$(mktemp -d)
+nginx_pid=
+cleanup() {
+  if [[ -n $nginx_pid ]]; then kill -TERM "$nginx_pid" 2> /dev/null || true; wait "$nginx_pid" 2> /dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+listen=$(port) upstream=$(port)
+
+# The profile's config without the four endpoint routes, as a user would write it.
+python3 - "$proxies/nginx/nginx.conf.in" "$work/nginx.conf" <<PY
+import re, sys
+text = open(sys.argv[1]).read()
+text = "\n".join(l for l in text.splitlines()
+                 if not re.search(r"__(refused|blackhole|accept_close|accept_reset)/|upstream (refused|blackhole|accept_)", l))
+for k, v in {"workdir": "$work", "listen_port": "$listen", "upstream_port": "$upstream", "user": "$(id -un)",
+             "read_timeout_ms": "1000", "connect_timeout_ms": "1000"}.items():
+    text = text.replace("{" + k + "}", v)
+open(sys.argv[2], "w").write(text)
+PY
+grep -q "__refused" "$work/nginx.conf" && fail "the endpoint routes were not removed"
+nginx -c "$work/nginx.conf" -p "$work" -e "$work/error.log" &
+nginx_pid=$!
+for _ in $(seq 1 500); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $listen), 0.2)" 2> /dev/null && break
+  kill -0 "$nginx_pid" 2> /dev/null || fail "nginx exited: $(tail -5 "$work/error.log")"
+  sleep 0.01
+done
+
+rc=0
+"$upfault" run "$scenarios" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
+  --read-timeout 1s --connect-timeout 1s -q --json "$work/own.json" > "$work/own.txt" 2>&1 || rc=$?
+[[ $rc == 1 ]] || { tail "$work/own.txt"; fail "the run through the user's nginx exited $rc, not 1"; }
+"$upfault" run "$scenarios" --proxy nginx -q --json "$work/profile.json" > /dev/null 2>&1 || true
+
+python3 - "$scenarios" "$work/own.json" "$work/profile.json" <<'PY'
+import json, pathlib, sys, tomllib
+endpoints = {}
+for f in pathlib.Path(sys.argv[1]).rglob("*.toml"):
+    t = tomllib.loads(f.read_text())
+    endpoints[t["name"]] = t.get("upstream", {}).get("endpoint", "scripted")
+own = {r["scenario"]: r for r in json.load(open(sys.argv[2]))["results"]}
+profile = {r["scenario"]: r for r in json.load(open(sys.argv[3]))["results"]}
+bad, routed, judged = [], 0, 0
+for name, r in own.items():
+    e = endpoints[name]
+    if e != "scripted":
+        prefix = "/__" + e.replace("-", "_") + "/"
+        if r["verdict"] != "error" or f"must route {prefix}" not in r["reason"]:
+            bad.append(f"{name}: {r['verdict']}: {r['reason']}")
+        routed += 1
+    else:
+        if r["verdict"] != profile[name]["verdict"]:
+            bad.append(f"{name}: {r['verdict']} here, {profile[name]['verdict']} through the profile: {r['reason']}")
+        judged += 1
+for b in bad:
+    print("FAIL:", b)
+if routed == 0 or judged == 0:
+    bad.append("the corpus has no endpoint or no scripted scenario")
+    print("FAIL: the corpus has no endpoint or no scripted scenario")
+if not bad:
+    print(f"{routed} endpoint scenarios are setup errors with the route to add; {judged} others judged as through the profile")
+sys.exit(1 if bad else 0)
+PY
+echo PASS
