@@ -28,6 +28,12 @@ UpstreamLog requests(int n) {
   return up;
 }
 
+UpstreamLog received(const std::string& head) {
+  auto up = requests(1);
+  up.connections[0].received = head;
+  return up;
+}
+
 struct Case {
   const char* name;
   const char* expect;  // the [expect] table's body
@@ -65,6 +71,13 @@ std::vector<Case> cases() {
        "no response at all is not an aborted response"},
       {"upstream_asked", "status = 502", complete(502), complete(502), "never sent the request to the upstream",
        requests(1), requests(0)},
+      {"upstream_request_present", "status = 200\nupstream_request = { present = [\"Expect\"] }", complete(200),
+       complete(200), "the upstream's request had no Expect field",
+       received("GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n"),
+       received("GET / HTTP/1.1\r\nHost: x\r\n\r\n")},
+      {"upstream_request_absent", "status = 200\nupstream_request = { absent = [\"Keep-Alive\"] }", complete(200),
+       complete(200), "the upstream's request had a Keep-Alive field", received("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+       received("GET / HTTP/1.1\r\nkeep-alive: 5\r\nHost: x\r\n\r\n")},
       {"aborted_not_hanging", "aborted = true", cut_after_header(), ended(Ending::timed_out, 4000ms),
        "neither completed the response nor closed the connection"},
       {"within", "status = 504\nwithin = \"2 * read_timeout\"", complete(504, "", {}, 1500ms),

@@ -34,6 +34,7 @@ static const std::set<std::string> kBlindMustFail = {
     "half-close-then-silence",                // relays the FIN: no 502
     "headers-then-silence-chunked",           // same
     "interim-then-close",                     // relays the 100 and the close: no 502
+    "request-hop-by-hop-removed",             // relays the client's hop-by-hop fields
     "http2-version-on-http11",                // relays invalid bytes unchanged
     "huge-content-length",                    // relays invalid bytes unchanged
     "invalid-chunk-size",                     // relays invalid bytes unchanged

@@ -38,6 +38,7 @@ const Known kNginx{"nginx",
                        "chunk-missing-crlf",         // same
                        "chunk-size-overflow",        // same
                        "interim-then-close",         // sends the 100 (as its final header), then closes: no 502
+                       "request-hop-by-hop-removed",  // forwards the request field that Connection names
                    },
                    {
                        "many-small-fields",    // 502: more fields than its buffers hold
@@ -56,6 +57,7 @@ const Known kHaproxy{"haproxy",
                          "connection-named-field-removed",  // forwards the field that Connection names
                          "keep-alive-field-removed",        // forwards Keep-Alive
                          "proxy-connection-field-removed",  // forwards Proxy-Connection
+                         "request-hop-by-hop-removed",      // forwards the request field that Connection names
                      },
                      {
                          "many-small-fields",        // 502: over its 101-field limit
