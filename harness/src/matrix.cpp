@@ -14,11 +14,14 @@ namespace upfault {
 
 namespace fs = std::filesystem;
 
+// A documented deviation explains a failed cell only for the scenarios it names, and never one
+// where the upstream's response was valid: rejecting or mangling a valid response is a defect
+// whatever the documentation says.
 const Quirk* ProxyNotes::explain(const ScenarioResult& r) const {
+  const auto& accept = r.scenario->expect.accept;
+  if (std::any_of(accept.begin(), accept.end(), [](const Outcome& o) { return o.passthrough(); })) return nullptr;
   for (const auto& q : quirks) {
-    if (!q.scenarios.empty() &&
-        std::find(q.scenarios.begin(), q.scenarios.end(), r.scenario->name) == q.scenarios.end())
-      continue;
+    if (std::find(q.scenarios.begin(), q.scenarios.end(), r.scenario->name) == q.scenarios.end()) continue;
     if (q.status && !(r.client.response && r.client.header_complete && r.client.response->status == *q.status))
       continue;
     return &q;
@@ -48,7 +51,8 @@ ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
       for (auto&& q : *list) {
         auto* qt = q.as_table();
         if (!qt) continue;
-        if (auto p = unknown_key(*qt, {"scenarios", "status", "summary", "link"}, "a [[quirk]]")) return fail(*p);
+        if (auto p = unknown_key(*qt, {"scenarios", "status", "summary", "link", "quote"}, "a [[quirk]]"))
+          return fail(*p);
         Quirk quirk;
         if (auto* a = qt->get_as<toml::array>("scenarios"))
           for (auto&& n : *a)
@@ -56,9 +60,12 @@ ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
         if (auto* st = (*qt)["status"].as_integer()) quirk.status = static_cast<int>(st->get());
         quirk.summary = (*qt)["summary"].value_or(std::string{});
         quirk.link = (*qt)["link"].value_or(std::string{});
-        if (quirk.summary.empty())
-          error = fmt::format("{}:{}:{}: a quirk needs a summary", file.string(), qt->source().begin.line,
-                              qt->source().begin.column);
+        quirk.quote = (*qt)["quote"].value_or(std::string{});
+        const int line = static_cast<int>(qt->source().begin.line), column = static_cast<int>(qt->source().begin.column);
+        if (quirk.summary.empty() || quirk.scenarios.empty() || quirk.link.empty() || quirk.quote.empty())
+          return fail({line, column,
+                       "a quirk needs summary, scenarios (the ones it explains: none by status alone), link (the "
+                       "proxy's documentation) and quote (the sentence there that states the behaviour)"});
         out.quirks.push_back(std::move(quirk));
       }
     }
@@ -214,8 +221,8 @@ std::string matrix_markdown(const std::vector<Scenario>& scenarios, const std::v
       rows +=
           fmt::format("- **{}** ({}): {}", r.scenario->name, to_string(r.scenario->level), md_escape(what_happened(r)));
       if (const auto* q = c.notes.explain(r))
-        rows += fmt::format(" — known deviation: {}{}", md_escape(q->summary),
-                            q->link.empty() ? "" : fmt::format(" ([docs]({}))", q->link));
+        rows += fmt::format(" — known deviation: {} ([docs]({}): “{}”)", md_escape(q->summary), q->link,
+                            md_escape(q->quote));
       if (auto u = c.notes.unstable.find(r.scenario->name); u != c.notes.unstable.end())
         rows += fmt::format(" — unstable: {}", md_escape(u->second));
       rows += "\n";
@@ -288,8 +295,8 @@ details div{text-align:left;font-size:.8em;max-width:28rem;white-space:normal;wo
         std::string detail = markup_escape(what_happened(*r));
         if (const auto* q = r->verdict.kind == VerdictKind::fail ? c.notes.explain(*r) : nullptr)
           detail +=
-              fmt::format("<br><b>Known deviation:</b> {}{}", markup_escape(q->summary),
-                          q->link.empty() ? "" : fmt::format(" (<a href=\"{}\">docs</a>)", markup_escape(q->link)));
+              fmt::format("<br><b>Known deviation:</b> {} (<a href=\"{}\">docs</a>: <q>{}</q>)", markup_escape(q->summary),
+                          markup_escape(q->link), markup_escape(q->quote));
         if (auto u = c.notes.unstable.find(s->name); u != c.notes.unstable.end())
           detail += fmt::format("<br><b>Unstable:</b> {}", markup_escape(u->second));
         out += fmt::format("<td class=\"v {}\"><details><summary>{}</summary><div>{}</div></details></td>", kClass[i],

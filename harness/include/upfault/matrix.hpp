@@ -13,13 +13,14 @@ namespace upfault {
 
 /// A proxy's documented deviation (proxies/<name>/quirks.toml): shown as known, still not a pass.
 struct Quirk {
-  std::vector<std::string> scenarios;  ///< the scenarios it explains (empty: any)
+  std::vector<std::string> scenarios;  ///< the scenarios it explains: named, never "any"
   std::optional<int> status;           ///< only when the proxy answered with this status
   std::string summary;
-  std::string link;  ///< the proxy's own documentation
+  std::string link;   ///< the proxy's own documentation
+  std::string quote;  ///< the sentence of that documentation that states the behaviour
 };
 
-/// What proxies/<name>/quirks.toml says: [[quirk]] (scenarios, status, summary, link) and
+/// What proxies/<name>/quirks.toml says: [[quirk]] (scenarios, status, summary, link, quote) and
 /// [[unstable]] (scenario, reason): scenarios where the proxy itself answers differently from
 /// run to run.
 struct ProxyNotes {
