@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "raw_client.hpp"
 #include "support.hpp"
 #include "upfault/http.hpp"
 
@@ -352,34 +353,14 @@ response = { status = 200, body = "two" }
   auto idle = test::scenario(with_steps("idle", steps("200ms")));
   auto busy = test::scenario(with_steps("busy", steps("60s")));
   test::Upstream up({idle, busy});
-  asio::io_context ioc;
-  const auto request = [](const std::string& name) {
-    return "GET " + route_prefix(name) + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  };
-  const std::string one = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none";
-  const std::string two = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo";
   {
-    tcp::socket sock(ioc);
-    sock.connect({asio::ip::make_address("127.0.0.1"), up.up.port()});
+    test::RawClient c(up.up.port());
     const auto sent = std::chrono::steady_clock::now();
-    asio::write(sock, asio::buffer(request("idle")));
-    std::string got;
-    boost::system::error_code ec;
-    asio::read(sock, asio::dynamic_buffer(got), ec);  // until the upstream closes
-    EXPECT_EQ(ec, asio::error::eof);
-    EXPECT_EQ(got, one);
+    EXPECT_EQ(c.txreq(route_prefix("idle")).rxresp().body, "one");
+    c.expect_eof();
     EXPECT_GE(std::chrono::steady_clock::now() - sent, 200ms) << "closed before the idle time";
   }
-  {
-    tcp::socket sock(ioc);
-    sock.connect({asio::ip::make_address("127.0.0.1"), up.up.port()});
-    asio::write(sock, asio::buffer(request("busy")));
-    std::string got(one.size(), '\0');
-    asio::read(sock, asio::buffer(got));
-    EXPECT_EQ(got, one);
-    asio::write(sock, asio::buffer(request("busy")));
-    got.assign(two.size(), '\0');
-    asio::read(sock, asio::buffer(got));
-    EXPECT_EQ(got, two);
-  }
+  test::RawClient c(up.up.port());
+  EXPECT_EQ(c.txreq(route_prefix("busy")).rxresp().body, "one");
+  EXPECT_EQ(c.txreq(route_prefix("busy")).rxresp().body, "two");
 }
