@@ -29,7 +29,7 @@ grep -q "needs --upstream-port" "$out/stderr" || fail "no word of --upstream-por
 free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 expect_exit 3 "nothing listens at --proxy-url (the probe fails before the suite)" \
   run "$one" --proxy-url "http://127.0.0.1:$closed_port" --upstream-port "$free_port"
-grep -q "did not pass a probe request" "$out/stderr" || fail "no word of the failed probe"
+grep -q "nothing accepts connections at --proxy-url" "$out/stderr" || fail "no word of the failed probe"
 expect_exit 2 "unknown flag" run --no-such-flag
 expect_exit 2 "a broken scenario" check "$(dirname "$0")/data/bad"
 expect_exit 2 "--shard 1/-1" run "$one" --proxy reference --shard 1/-1

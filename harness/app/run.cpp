@@ -98,6 +98,12 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   } else {
     auto hp = parse_loopback_address(a.proxy_url, a.allow_remote, err);
     if (!hp) return wrong("--proxy-url: ");
+    if (!hp->path.empty() && hp->path != "/") {
+      err = fmt::format("--proxy-url takes no path (\"{}\"): upfault sends /__upfault/NAME/ paths, which the proxy "
+                        "must pass to its upstream",
+                        hp->path);
+      return wrong("");
+    }
     if (a.ports.scripted == 0) {
       err = "--proxy-url needs --upstream-port P: the port your proxy sends its upstream requests to (upfault's "
             "fake upstream listens there)";

@@ -74,8 +74,7 @@ std::unique_ptr<Rig> Rig::start(const std::vector<Scenario>& scenarios, RigOptio
   try {
     rig->upstream_ = std::make_unique<FakeUpstream>(options.upstream);
   } catch (const std::exception& e) {
-    error = fmt::format("the fake upstream cannot listen on {}:{}: {}", options.upstream.host,
-                        options.upstream.ports.scripted, e.what());
+    error = fmt::format("the fake upstream cannot listen on {}", e.what());
     return nullptr;
   }
   for (const auto& s : scenarios) rig->upstream_->add(s);
@@ -118,6 +117,11 @@ bool Rig::probe(std::string& error) {
                                    {{"X-Upfault-Scenario", name}}, fmt::format("{}:{}", host_, port_));
   const auto got = fetch(fo, wire);
   if (got.ending == Ending::complete && got.response->status == 200 && got.response->body == token) return true;
+  if (got.ending == Ending::connect_failed) {
+    error = fmt::format("nothing accepts connections at --proxy-url ({}:{}): start your proxy there first ({})", host_,
+                        port_, got.error);
+    return false;
+  }
   error = fmt::format(
       "the proxy at {}:{} did not pass a probe request (GET {}/) to upfault's upstream at {}:{}: got {}. Point the "
       "proxy's upstream at {}:{} (--upstream-port) and route /__upfault/ paths there unchanged.",

@@ -61,27 +61,33 @@ std::size_t open_entry(const Route& route, Clock::time_point accepted, bool reus
 
 FakeUpstream::Impl::Impl(Options o)
     : options(std::move(o)), acceptor(ioc), refused(ioc), blackhole(ioc), accept_close(ioc), accept_reset(ioc) {
-  listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections);
+  listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections, "upstream");
   // A socket that is bound but never listens: the kernel refuses connects to its port,
   // and holding it keeps anyone else from taking the port during the run.
   auto ep = endpoint(options.host, options.ports.refused);
-  refused.open(ep.protocol());
-  close_on_exec(refused.native_handle());
-  refused.bind(ep);
+  error_code ec;
+  refused.open(ep.protocol(), ec);
+  if (!ec) close_on_exec(refused.native_handle());
+  if (!ec) refused.bind(ep, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}:{} (--refused-port): {}", options.host, options.ports.refused,
+                                               ec.message()));
   // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
   // every SYN, so a proxy's connect never completes and its connect timeout fires.
-  listen(blackhole, options.ports.blackhole, 0);
-  listen(accept_close, options.ports.accept_close, asio::socket_base::max_listen_connections);
-  listen(accept_reset, options.ports.accept_reset, asio::socket_base::max_listen_connections);
+  listen(blackhole, options.ports.blackhole, 0, "blackhole");
+  listen(accept_close, options.ports.accept_close, asio::socket_base::max_listen_connections, "accept-close");
+  listen(accept_reset, options.ports.accept_reset, asio::socket_base::max_listen_connections, "accept-reset");
 }
 
-void FakeUpstream::Impl::listen(tcp::acceptor& a, std::uint16_t port, int backlog) {
+// Throws a plain message naming the port and its option (Boost's own carries source locations).
+void FakeUpstream::Impl::listen(tcp::acceptor& a, std::uint16_t port, int backlog, std::string_view role) {
   auto ep = endpoint(options.host, port);
-  a.open(ep.protocol());
-  close_on_exec(a.native_handle());
-  a.set_option(tcp::acceptor::reuse_address(true));
-  a.bind(ep);
-  a.listen(backlog);
+  error_code ec;
+  a.open(ep.protocol(), ec);
+  if (!ec) close_on_exec(a.native_handle());
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(backlog, ec);
+  if (ec) throw std::runtime_error(fmt::format("{}:{} (--{}-port): {}", options.host, port, role, ec.message()));
 }
 
 void FakeUpstream::Impl::fill_accept_queue() {
