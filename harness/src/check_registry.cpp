@@ -12,7 +12,9 @@ std::vector<const CheckDef*> all_check_defs();  // generated from the files in c
 const std::vector<const CheckDef*>& check_registry() {
   static const auto defs = [] {
     auto all = all_check_defs();
-    std::stable_sort(all.begin(), all.end(), [](const CheckDef* a, const CheckDef* b) { return a->order < b->order; });
+    std::sort(all.begin(), all.end(), [](const CheckDef* a, const CheckDef* b) {
+      return a->order != b->order ? a->order < b->order : a->key < b->key;
+    });
     return all;
   }();
   return defs;

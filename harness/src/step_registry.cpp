@@ -12,7 +12,9 @@ std::vector<const StepDef*> all_step_defs();  // generated from the files in ste
 const std::vector<const StepDef*>& step_registry() {
   static const auto defs = [] {
     auto all = all_step_defs();
-    std::stable_sort(all.begin(), all.end(), [](const StepDef* a, const StepDef* b) { return a->order < b->order; });
+    std::sort(all.begin(), all.end(), [](const StepDef* a, const StepDef* b) {
+      return a->order != b->order ? a->order < b->order : a->key < b->key;
+    });
     return all;
   }();
   return defs;
