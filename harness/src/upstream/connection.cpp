@@ -315,7 +315,8 @@ awaitable<bool> Connection::read_bytes(std::size_t n) {
 
 awaitable<bool> Connection::send(std::string_view bytes) {
   auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(bytes), use_tuple);
-  update([&](ConnectionLog& c) { c.sent_total += n; });
+  const std::size_t sent = n;  // a lambda may not capture a structured binding before C++23 (clang 14)
+  update([&](ConnectionLog& c) { c.sent_total += sent; });
   if (ec) {
     finish(describe(ec));
     co_return false;
