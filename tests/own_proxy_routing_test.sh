@@ -11,7 +11,10 @@ command -v nginx > /dev/null || fail "nginx is not installed (scripts/install-de
 work=$(mktemp -d)
 nginx_pid=
 cleanup() {
-  if [[ -n $nginx_pid ]]; then kill -TERM "$nginx_pid" 2> /dev/null || true; wait "$nginx_pid" 2> /dev/null || true; fi
+  if [[ -n $nginx_pid ]]; then
+    kill -TERM "$nginx_pid" 2> /dev/null || true
+    wait "$nginx_pid" 2> /dev/null || true  # the master exits after its workers
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -23,20 +26,26 @@ python3 - "$proxies/nginx/nginx.conf.in" "$work/nginx.conf" <<PY
 import re, sys
 text = open(sys.argv[1]).read()
 text = "\n".join(l for l in text.splitlines()
-                 if not re.search(r"__(refused|blackhole|accept_close|accept_reset)/|upstream (refused|blackhole|accept_)", l))
+                 if not re.search(r"__(refused|blackhole|accept_close|accept_reset)/|upstream (refused|blackhole|accept_)", l)
+                 and not l.startswith("error_log "))
+text = text.replace("daemon off;", "daemon off;\nerror_log stderr notice;")
 for k, v in {"workdir": "$work", "listen_port": "$listen", "upstream_port": "$upstream", "user": "$(id -un)",
              "read_timeout_ms": "1000", "connect_timeout_ms": "1000"}.items():
     text = text.replace("{" + k + "}", v)
 open(sys.argv[2], "w").write(text)
 PY
 grep -q "__refused" "$work/nginx.conf" && fail "the endpoint routes were not removed"
-nginx -c "$work/nginx.conf" -p "$work" -e "$work/error.log" &
+# nginx logs "start worker processes" once its listening sockets are open: its log is read as it
+# is written (a FIFO), and that line, or the log's end when nginx exits, is the event waited for.
+mkfifo "$work/log" "$work/ready"
+exec 3<> "$work/ready"  # opened read-write: never blocks; the reader below always writes a word
+nginx -c "$work/nginx.conf" -p "$work" -e stderr 2> "$work/log" &
 nginx_pid=$!
-for _ in $(seq 1 500); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $listen), 0.2)" 2> /dev/null && break
-  kill -0 "$nginx_pid" 2> /dev/null || fail "nginx exited: $(tail -5 "$work/error.log")"
-  sleep 0.01
-done
+{ tee "$work/error.log" | { if grep -q -m1 "start worker processes"; then echo ready; else echo ended; fi >&3; cat > /dev/null; }; } \
+  < "$work/log" &
+read -r -u 3 said
+exec 3>&-
+[[ $said == ready ]] || fail "nginx did not start: $(tail -5 "$work/error.log")"
 
 rc=0
 "$upfault" run "$scenarios" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
