@@ -2,6 +2,8 @@
 // share; and what an Outcome answers from its checks.
 #include <algorithm>
 
+#include "registry.hpp"
+
 #include "checks/check.hpp"
 #include "util.hpp"
 
@@ -10,13 +12,7 @@ namespace upfault {
 std::vector<const CheckDef*> all_check_defs();  // generated from the files in checks/
 
 const std::vector<const CheckDef*>& check_registry() {
-  static const auto defs = [] {
-    auto all = all_check_defs();
-    std::sort(all.begin(), all.end(), [](const CheckDef* a, const CheckDef* b) {
-      return a->order != b->order ? a->order < b->order : a->key < b->key;
-    });
-    return all;
-  }();
+  static const auto defs = in_documented_order(all_check_defs());
   return defs;
 }
 

@@ -81,15 +81,7 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   std::vector<std::string_view> keys;
   for (const auto* d : check_registry()) keys.push_back(d->key);
   if (top) keys.insert(keys.end(), {"or", "stricter"});
-  for (auto&& [key, value] : t) {
-    if (std::find(keys.begin(), keys.end(), key.str()) != keys.end()) continue;
-    std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), top ? "[expect]" : "an outcome");
-    if (auto guess = did_you_mean(key.str(), keys))
-      msg += fmt::format("; did you mean \"{}\"?", *guess);
-    else
-      msg += fmt::format(" (allowed: {})", fmt::join(keys, ", "));
-    cx.error(cx.at(key.source()), msg);
-  }
+  cx.check_keys(t, keys, top ? "[expect]" : "an outcome");
   for (const auto* d : check_registry())
     if (auto* n = t.get(d->key))
       if (auto check = d->parse(cx, *n)) o.checks.push_back(std::move(check));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "toml_file.hpp"
 #include "upfault/scenario.hpp"
 #include "util.hpp"
 
@@ -73,16 +74,11 @@ class FileContext {
   const std::string& file() const { return file_; }
 
   // Unknown keys are errors, with a did-you-mean where one is close.
+  void check_keys(const toml::table& t, std::span<const std::string_view> allowed, std::string_view where) {
+    for (auto& p : unknown_keys(t, allowed, where)) error({file_, p.line, p.column}, std::move(p.message));
+  }
   void check_keys(const toml::table& t, std::initializer_list<std::string_view> allowed, std::string_view where) {
-    for (auto&& [key, value] : t) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
-      std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), where);
-      if (auto guess = did_you_mean(key.str(), allowed))
-        msg += fmt::format("; did you mean \"{}\"?", *guess);
-      else
-        msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
-      error(at(key.source()), msg);
-    }
+    check_keys(t, std::span<const std::string_view>(allowed.begin(), allowed.size()), where);
   }
 
   std::optional<std::string> string(const toml::node& n, std::string_view what) {

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "registry.hpp"
+
 #include "steps/step.hpp"
 
 namespace upfault {
@@ -10,13 +12,7 @@ namespace upfault {
 std::vector<const StepDef*> all_step_defs();  // generated from the files in steps/
 
 const std::vector<const StepDef*>& step_registry() {
-  static const auto defs = [] {
-    auto all = all_step_defs();
-    std::sort(all.begin(), all.end(), [](const StepDef* a, const StepDef* b) {
-      return a->order != b->order ? a->order < b->order : a->key < b->key;
-    });
-    return all;
-  }();
+  static const auto defs = in_documented_order(all_step_defs());
   return defs;
 }
 

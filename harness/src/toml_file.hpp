@@ -7,6 +7,8 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <span>
+#include <vector>
 
 #include "bounded_input.hpp"
 #include "util.hpp"
@@ -35,11 +37,12 @@ namespace upfault {
   }
 }
 
-/// The first key of `t` not in `allowed`, as a located problem with a did-you-mean; nullopt when
-/// every key is known. A typo in a file upfault reads is an error, never silently ignored.
-[[nodiscard]] inline std::optional<InputProblem> unknown_key(const toml::table& t,
-                                                             std::initializer_list<std::string_view> allowed,
-                                                             std::string_view where) {
+/// Every key of `t` not in `allowed`, each as a located problem with a did-you-mean. A typo in a
+/// file upfault reads is an error, never silently ignored.
+[[nodiscard]] inline std::vector<InputProblem> unknown_keys(const toml::table& t,
+                                                            std::span<const std::string_view> allowed,
+                                                            std::string_view where) {
+  std::vector<InputProblem> out;
   for (auto&& [key, value] : t) {
     if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
     std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), where);
@@ -47,9 +50,18 @@ namespace upfault {
       msg += fmt::format("; did you mean \"{}\"?", *guess);
     else
       msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
-    return InputProblem{static_cast<int>(key.source().begin.line), static_cast<int>(key.source().begin.column), msg};
+    out.push_back({static_cast<int>(key.source().begin.line), static_cast<int>(key.source().begin.column), msg});
   }
-  return std::nullopt;
+  return out;
+}
+
+/// The first of unknown_keys(), or nullopt when every key is known.
+[[nodiscard]] inline std::optional<InputProblem> unknown_key(const toml::table& t,
+                                                             std::initializer_list<std::string_view> allowed,
+                                                             std::string_view where) {
+  auto all = unknown_keys(t, std::span<const std::string_view>(allowed.begin(), allowed.size()), where);
+  if (all.empty()) return std::nullopt;
+  return std::move(all.front());
 }
 
 }  // namespace upfault
