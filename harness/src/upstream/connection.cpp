@@ -130,10 +130,9 @@ awaitable<void> Connection::reply_misrouted(std::string_view target) {
                                     printable(target, 200), to_string(s.endpoint)),
                         ignored);
   }
-  co_await reply_setup_error(
-      "421 Misdirected Request",
-      fmt::format("upfault: {} reached the scripted upstream; route {}/ to the {} endpoint\n", target,
-                  endpoint_prefix(s.endpoint), to_string(s.endpoint)));
+  co_await reply_setup_error("421 Misdirected Request",
+                             fmt::format("upfault: {} reached the scripted upstream; route {}/ to the {} endpoint\n",
+                                         target, endpoint_prefix(s.endpoint), to_string(s.endpoint)));
 }
 
 // The fast path, for load: a plain scenario's fixed response for each bodiless request of the
@@ -172,11 +171,13 @@ awaitable<std::optional<std::size_t>> Connection::serve_plain() {
 }
 
 awaitable<void> Connection::run_steps() {
-  for (const auto& step : route_->scenario->steps) {
+  const auto& steps = route_->scenario->steps;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto& step = steps[i];
     if (done_ || handover_) break;
     const auto& on = step.on_request;
     if (!on.empty() && std::find(on.begin(), on.end(), request_index_) == on.end()) continue;
-    const auto* action = dynamic_cast<const UpstreamStep*>(step.action.get());
+    const auto* action = route_->steps[i];
     if (!action) {  // a StepAction made outside the step registry: nothing here can run it
       finish({ConnectionEnd::error, fmt::format("error: step \"{}\" has no upstream implementation",
                                                 step.action ? step.action->kind() : "null")});

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include "steps/step.hpp"
 #include "upstream/connection.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -69,8 +70,9 @@ FakeUpstream::Impl::Impl(Options o)
   refused.open(ep.protocol(), ec);
   if (!ec) close_on_exec(refused.native_handle());
   if (!ec) refused.bind(ep, ec);
-  if (ec) throw std::runtime_error(fmt::format("{}:{} (--refused-port): {}", options.host, options.ports.refused,
-                                               ec.message()));
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("{}:{} (--refused-port): {}", options.host, options.ports.refused, ec.message()));
   // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
   // every SYN, so a proxy's connect never completes and its connect timeout fires.
   listen(blackhole, options.ports.blackhole, 0, "blackhole");
@@ -211,8 +213,9 @@ void FakeUpstream::add(const Scenario& scenario) {
   std::lock_guard lock(impl_->m);
   if (scenario.endpoint == Endpoint::blackhole && impl_->fillers.empty()) impl_->fill_accept_queue();
   auto shared = std::make_shared<const Scenario>(scenario);
-  const auto* plain = upstream::plain_response(*shared);
-  impl_->routes[scenario.name] = upstream::Route{std::move(shared), std::make_shared<upstream::ScenarioLog>(), plain};
+  upstream::Route route{shared, std::make_shared<upstream::ScenarioLog>(), upstream::plain_response(*shared), {}};
+  for (const auto& step : shared->steps) route.steps.push_back(dynamic_cast<const UpstreamStep*>(step.action.get()));
+  impl_->routes[scenario.name] = std::move(route);
 }
 
 void FakeUpstream::start() {

@@ -14,6 +14,7 @@
 #include "upfault/upstream.hpp"
 
 namespace upfault {
+class UpstreamStep;
 namespace upstream {
 
 /// What the upstream saw for one scenario; connections append to it as they go.
@@ -33,6 +34,9 @@ struct Route {
   /// For a plain scenario — read the request, send fixed bytes, keep the connection — those
   /// bytes, which the fast path sends for each request; else null.
   const std::string* plain_response = nullptr;
+  /// Each step's runnable form, found once when the scenario is added (null for a StepAction made
+  /// outside the step registry, which nothing here can run).
+  std::vector<const UpstreamStep*> steps;
 };
 
 /// Adds an entry for one request's connection to the route's log; returns its index (kNotLogged
