@@ -30,6 +30,17 @@ free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 expect_exit 3 "nothing listens at --proxy-url (the probe fails before the suite)" \
   run "$one" --proxy-url "http://127.0.0.1:$closed_port" --upstream-port "$free_port"
 grep -q "nothing accepts connections at --proxy-url" "$out/stderr" || fail "no word of the failed probe"
+expect_exit 2 "serve: --listen and --upstream-port name different ports" \
+  serve "$one" --listen "127.0.0.1:$free_port" --upstream-port "$closed_port"
+grep -q "give one" "$out/stderr" || fail "no word of the two ports"
+# serve listens where --upstream-port says (it once took --listen's port 0 instead): its first line names the port.
+mkfifo "$out/serve.fifo"
+"$upfault" serve "$one" --upstream-port "$free_port" > "$out/serve.fifo" 2>&1 &
+serve_pid=$!
+read -r first_line < "$out/serve.fifo"
+kill "$serve_pid"; wait "$serve_pid" || true
+[[ $first_line == *"http://127.0.0.1:$free_port"* ]] || fail "serve --upstream-port $free_port said: $first_line"
+echo "ok: serve --upstream-port $free_port → $first_line"
 expect_exit 2 "unknown flag" run --no-such-flag
 expect_exit 2 "a broken scenario" check "$(dirname "$0")/data/bad"
 expect_exit 2 "--shard 1/-1" run "$one" --proxy reference --shard 1/-1

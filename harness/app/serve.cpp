@@ -33,7 +33,13 @@ int serve(const ServeArgs& a) {
   FakeUpstream::Options& o = rio.upstream;
   o.host = hp->host;
   o.ports = a.ports;
-  o.ports.scripted = hp->port;
+  // The port comes from --listen or --upstream-port (the name run and matrix use): both, differing, is a mistake.
+  if (hp->port != 0 && a.ports.scripted != 0 && hp->port != a.ports.scripted) {
+    fmt::print(stderr, "upfault serve: --listen says port {} and --upstream-port {}: give one\n", hp->port,
+               a.ports.scripted);
+    return kInputError;
+  }
+  if (hp->port != 0) o.ports.scripted = hp->port;
   o.verbose = !a.quiet;
   o.keep_logs = !a.quiet;
   o.threads = a.threads;
