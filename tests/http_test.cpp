@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "upfault/http.hpp"
@@ -42,17 +43,37 @@ TEST(ResponseReader, InterimResponsesAreCollected) {
   EXPECT_EQ(r.response().status, 204);
 }
 
-// Invalid responses are errors with a reason: bad status lines, codes outside 100-599, bad framing.
+// Invalid responses are errors with a reason: bad status lines, bad framing.
 TEST(ResponseReader, InvalidResponsesAreErrors) {
-  for (std::string wire :
-       {"garbage\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 600 Odd\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+  for (std::string wire : {"garbage\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/1.1 20 OK\r\n\r\n",
+                           "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+                           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
     ResponseReader r;
     EXPECT_EQ(r.feed(wire), State::error) << wire;
     EXPECT_FALSE(r.error().empty());
   }
+}
+
+// A status code is three digits on the wire: one outside 100-599 (invalid, RFC 9110 §15) is read
+// as sent, so a proxy that relays 999 is reported as "got 999", and the scenario judges it.
+TEST(ResponseReader, StatusCodesOutsideTheRangeAreReadAsSent) {
+  for (int code : {99, 600, 999}) {
+    ResponseReader r;
+    EXPECT_EQ(r.feed(fmt::format("HTTP/1.1 {:03} Odd\r\nContent-Length: 0\r\n\r\n", code)), State::complete);
+    EXPECT_EQ(r.response().status, code);
+  }
+}
+
+// Bytes after a complete response are handed over, not lost: they start the next response on the
+// connection (or are bytes the proxy should never have sent).
+TEST(ResponseReader, BytesPastTheEndAreHandedOver) {
+  ResponseReader r;
+  EXPECT_EQ(r.feed("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 204 No"), State::complete);
+  EXPECT_EQ(r.take_leftover(), "HTTP/1.1 204 No");
+  EXPECT_EQ(r.take_leftover(), "");
+  ResponseReader head(/*head_request=*/true);
+  EXPECT_EQ(head.feed("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"), State::complete);
+  EXPECT_EQ(head.take_leftover(), "hello");
 }
 
 // HEAD responses end at the blank line whatever Content-Length says.

@@ -108,7 +108,7 @@ TEST(Loader, FieldMistakesAreLocated) {
       {with_steps("x", "[[upstream.steps]]\nclose = \"slam\"\n"), "6:9: error: close must be \"fin\" or \"rst\""},
       {with_steps("x", "[[upstream.steps]]\nread = \"all\"\n"), "6:8: error: read must be"},
       {with_steps("x", "[[upstream.steps]]\nsend_hex = \"4G\"\n"), "send_hex: 'G' is not a hex digit"},
-      {with_steps("x", ok_steps, "[expect]\nstatus = 1000\n"), "error: status must be an integer from 100 to 599"},
+      {with_steps("x", ok_steps, "[expect]\nstatus = 1000\n"), "error: status must be an integer of three digits (000 to 999; RFC 9110 §15 defines 100 to 599)"},
       {with_steps("x", ok_steps, "[expect]\nwithin = \"soon\"\n"), "within: cannot read \"soon\""},
       {with_steps("x", ok_steps, "[expect]\naborted = true\nstatus = 502\n"), "aborted = true contradicts"},
       {with_steps("x", ok_steps, "[expect]\npassthrough = true\n"), "passthrough = true needs the upstream to send"},

@@ -58,6 +58,7 @@ inline UpstreamLog asked(int requests = 1) {
   for (int i = 0; i < requests; ++i) {
     up.connections.emplace_back();
     up.connections.back().requests = 1;
+    up.connections.back().connection = static_cast<std::uint64_t>(i) + 1;
   }
   return up;
 }

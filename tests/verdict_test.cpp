@@ -50,7 +50,8 @@ TEST(Verdict, AbortedNeedsACloseOrReset) {
   for (auto e : {Ending::closed_early, Ending::reset}) {
     auto nothing = evaluate(s, ended(e), test::asked(), {});
     EXPECT_EQ(nothing.kind, VerdictKind::fail);
-    EXPECT_NE(nothing.reason.find("no response at all is not an aborted response"), std::string::npos) << nothing.reason;
+    EXPECT_NE(nothing.reason.find("no response at all is not an aborted response"), std::string::npos)
+        << nothing.reason;
   }
   EXPECT_EQ(evaluate(s, complete(200, "hello"), test::asked(), {}).kind, VerdictKind::fail);
   auto hung = evaluate(s, ended(Ending::timed_out, 4000ms), test::asked(), {});
@@ -190,7 +191,122 @@ TEST(Verdict, MisroutingIsASetupError) {
   EXPECT_NE(v.reason.find("--refused-port"), std::string::npos) << v.reason;
   // upfault's own upstream could not route the request (the proxy rewrote the path).
   auto s = test::scenario(with_steps("lost", kRespond, "[expect]\nstatus = 404\n"));
-  auto unrouted = evaluate(s, complete(404, "upfault: no scenario", {{"X-Upfault-Setup", "misrouted"}}), test::asked(), {});
+  auto unrouted =
+      evaluate(s, complete(404, "upfault: no scenario", {{"X-Upfault-Setup", "misrouted"}}), test::asked(), {});
   EXPECT_EQ(unrouted.kind, VerdictKind::error);
   EXPECT_NE(unrouted.reason.find("must keep /__upfault/NAME in the path"), std::string::npos) << unrouted.reason;
+}
+
+// Each response of a repeated exchange is expected, not only the last: earlier_status fails on an
+// earlier response that was not complete with that status.
+TEST(Verdict, EarlierResponsesAreJudged) {
+  auto s = test::scenario(with_steps("e", "[request]\nrepeat = 2\nconnection = \"keep-alive\"\n" + kRespond,
+                                     "[expect]\nearlier_status = 200\nstatus = 503\n"));
+  auto two = [](ClientResult first) {
+    auto c = complete(503, "down");
+    first.request = 1;
+    c.request = c.requests = first.requests = 2;
+    c.earlier.push_back(std::move(first));
+    return c;
+  };
+  EXPECT_EQ(evaluate(s, two(complete(200, "first")), test::asked(2), {}).kind, VerdictKind::pass);
+  auto wrong = evaluate(s, two(complete(502)), test::asked(2), {});
+  EXPECT_EQ(wrong.kind, VerdictKind::fail);
+  EXPECT_NE(wrong.reason.find("the response to request 1 was 502"), std::string::npos) << wrong.reason;
+  EXPECT_NE(wrong.reason.find("the client sent 2 requests on 1 connection(s), the earlier answered 502"),
+            std::string::npos)
+      << wrong.reason;
+  EXPECT_EQ(evaluate(s, two(ended(Ending::reset)), test::asked(2), {}).kind, VerdictKind::fail);
+  // A result without the earlier responses (a client that never sent them) cannot pass.
+  EXPECT_EQ(evaluate(s, complete(503, "down"), test::asked(2), {}).kind, VerdictKind::fail);
+}
+
+// Bytes after the complete response are judged: a proxy that relays what the upstream sent past
+// the end of its response fails after_response = "".
+TEST(Verdict, BytesAfterTheResponseAreJudged) {
+  auto s = test::scenario(with_steps("a", kRespond, "[expect]\nstatus = 503\nafter_response = \"\"\n"));
+  EXPECT_TRUE(s.reads_past_response());
+  EXPECT_EQ(evaluate(s, complete(503, "down"), test::asked(), {}).kind, VerdictKind::pass);
+  auto relayed = complete(503, "down");
+  relayed.after = relayed.response->body + "HTTP/1.1 200 OK";
+  relayed.after_total = relayed.after.size();
+  auto v = evaluate(s, relayed, test::asked(), {});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_NE(v.reason.find("the proxy sent 19 bytes after the complete response: \"downHTTP/1.1 200 OK\""),
+            std::string::npos)
+      << v.reason;
+}
+
+// The status line and field lines as received: case, spacing and reason phrase count.
+TEST(Verdict, RawHeadLinesAreJudgedAsReceived) {
+  auto s = test::scenario(
+      with_steps("r", kRespond,
+                 "[expect]\nstatus = 502\nraw_head = { status_line = 'HTTP/1\\.1 502 Bad Gateway', field_lines = "
+                 "['Content-Length: \\d+'] }\n"));
+  auto with_raw = [](std::string raw) {
+    auto c = complete(502);
+    c.raw = std::move(raw);
+    c.raw_total = c.raw.size();
+    return c;
+  };
+  EXPECT_EQ(evaluate(s, with_raw("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n"), test::asked(), {}).kind,
+            VerdictKind::pass);
+  auto reason = evaluate(s, with_raw("HTTP/1.1 502 Oops\r\nContent-Length: 0\r\n\r\n"), test::asked(), {}).reason;
+  EXPECT_NE(reason.find("the status line was \"HTTP/1.1 502 Oops\""), std::string::npos) << reason;
+  reason = evaluate(s, with_raw("HTTP/1.1 502 Bad Gateway\r\ncontent-length:0\r\n\r\n"), test::asked(), {}).reason;
+  EXPECT_NE(reason.find("no field line matches"), std::string::npos) << reason;
+  // Interim heads before the final one are skipped.
+  auto interim =
+      with_raw("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+  interim.interim = {103};
+  EXPECT_EQ(evaluate(s, interim, test::asked(), {}).kind, VerdictKind::pass);
+}
+
+// No response at all satisfies only an outcome that says why the RFC allows it.
+TEST(Verdict, NoResponseOnlyWhereTheScenarioSaysWhy) {
+  auto s = test::scenario(with_steps("n", kRespond, "[expect]\nno_response = \"RFC 9112 §9.6: a reason here\"\n"));
+  EXPECT_EQ(evaluate(s, ended(Ending::closed_early), test::asked(), {}).kind, VerdictKind::pass);
+  EXPECT_EQ(evaluate(s, ended(Ending::reset), test::asked(), {}).kind, VerdictKind::pass);
+  EXPECT_EQ(evaluate(s, test::cut_after_header(), test::asked(), {}).kind, VerdictKind::fail);
+  EXPECT_EQ(evaluate(s, complete(502), test::asked(), {}).kind, VerdictKind::fail);
+  EXPECT_EQ(evaluate(s, ended(Ending::timed_out), test::asked(), {}).kind, VerdictKind::fail);
+  EXPECT_FALSE(test::errors_of(with_steps("n", kRespond, "[expect]\nno_response = \"ok\"\n")).empty());
+}
+
+// What the upstream received: field values by pattern, the body whole, the connection count.
+TEST(Verdict, UpstreamSideFieldsBodyAndConnections) {
+  auto s = test::scenario(with_steps("u", "[request]\nmethod = \"POST\"\nbody = \"hello\"\n" + kRespond,
+                                     "[expect]\nstatus = 503\nupstream_connections = 1\n"
+                                     "upstream_request = { matching = ['Via: 1\\.1 .*'], body_intact = true }\n"));
+  auto up = [](std::string received) {
+    auto log = test::asked();
+    log.connections[0].received = std::move(received);
+    return log;
+  };
+  const auto head = std::string("POST /x HTTP/1.1\r\nHost: h\r\nVia: 1.1 proxy\r\n");
+  const auto good = complete(503, "down");
+  EXPECT_EQ(evaluate(s, good, up(head + "Content-Length: 5\r\n\r\nhello"), {}).kind, VerdictKind::pass);
+  EXPECT_EQ(evaluate(s, good, up(head + "Transfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n"), {}).kind,
+            VerdictKind::pass);
+  auto cut = evaluate(s, good, up(head + "Content-Length: 5\r\n\r\nhel"), {});
+  EXPECT_NE(cut.reason.find("did not receive a whole request body"), std::string::npos) << cut.reason;
+  auto other = evaluate(s, good, up(head + "Content-Length: 5\r\n\r\nHELLO"), {});
+  EXPECT_NE(other.reason.find("received the body \"HELLO\""), std::string::npos) << other.reason;
+  auto no_via = evaluate(s, good, up("POST /x HTTP/1.1\r\nVia: 2.0 x\r\nContent-Length: 5\r\n\r\nhello"), {});
+  EXPECT_NE(no_via.reason.find("had Via: \"2.0 x\", which does not match"), std::string::npos) << no_via.reason;
+  auto two = up(head + "Content-Length: 5\r\n\r\nhello");
+  two.connections.emplace_back();
+  auto twice = evaluate(s, good, two, {});
+  EXPECT_NE(twice.reason.find("opened 2 connections to the upstream, not 1"), std::string::npos) << twice.reason;
+}
+
+// A status outside 100-599 can be expected (or reported) as sent: "got 999", not "invalid".
+TEST(Verdict, ThreeDigitStatusesOutsideTheRange) {
+  auto s = test::scenario(with_steps("s", kRespond, "[expect]\nstatus = 502\n"));
+  auto v = evaluate(s, complete(999), test::asked(), {});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_EQ(v.reason.rfind("expected 502, got 999", 0), 0u) << v.reason;
+  auto odd = test::scenario(with_steps("o", kRespond, "[expect]\nstatus = 99\n"));
+  EXPECT_EQ(evaluate(odd, complete(99), test::asked(), {}).kind, VerdictKind::pass);
+  EXPECT_EQ(evaluate(odd, complete(99), test::asked(), {}).reason.rfind("099 after", 0), 0u);
 }

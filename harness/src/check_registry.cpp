@@ -58,6 +58,27 @@ std::optional<std::vector<std::string>> load_names(FileContext& cx, const toml::
   return names;
 }
 
+std::vector<int> load_status_codes(FileContext& cx, const toml::node& n, std::string_view key) {
+  std::vector<int> codes;
+  auto add = [&](const toml::node& v) {
+    // Any three digits: a scenario may expect (or count as stricter) a status a proxy relays
+    // although RFC 9110 §15 defines only 100-599.
+    auto code = integer(v);
+    if (!code || *code < 0 || *code > 999)
+      cx.error(v,
+               fmt::format("{} must be an integer of three digits (000 to 999; RFC 9110 §15 defines 100 to 599)", key));
+    else
+      codes.push_back(static_cast<int>(*code));
+  };
+  if (auto* a = n.as_array()) {
+    if (a->empty()) cx.error(n, fmt::format("{} list is empty", key));
+    for (auto&& v : *a) add(v);
+  } else {
+    add(n);
+  }
+  return codes;
+}
+
 std::string Outcome::describe() const {
   std::string s;
   for (const auto& c : checks) {

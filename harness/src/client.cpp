@@ -17,7 +17,7 @@ constexpr std::size_t kRawCap = 64 * 1024;
 }  // namespace
 
 std::string render_request(const Request& request, const std::string& path_prefix, const std::vector<Header>& extra,
-                           const std::string& host) {
+                           const std::string& host, bool close) {
   std::string out = fmt::format("{} {}{} HTTP/1.1\r\n", request.method, path_prefix, request.path);
   bool has_host = false, has_length = false, has_connection = false;
   for (const auto& [name, value] : request.headers) {
@@ -28,10 +28,19 @@ std::string render_request(const Request& request, const std::string& path_prefi
   }
   if (!has_host) out += fmt::format("Host: {}\r\n", host);
   if (!has_length && !request.body.empty()) out += fmt::format("Content-Length: {}\r\n", request.body.size());
-  if (!has_connection) out += "Connection: close\r\n";
+  if (!has_connection && close) out += "Connection: close\r\n";
   for (const auto& [name, value] : extra) out += fmt::format("{}: {}\r\n", name, value);
   out += "\r\n";
   out += request.body;
+  return out;
+}
+
+std::vector<std::string> render_requests(const Request& request, const std::string& path_prefix,
+                                         const std::vector<Header>& extra, const std::string& host) {
+  std::vector<std::string> out;
+  const bool shared = request.connections != ClientConnections::separate;
+  for (int k = 1; k <= request.repeat; ++k)
+    out.push_back(render_request(request, path_prefix, extra, host, !shared || k == request.repeat));
   return out;
 }
 
@@ -71,57 +80,66 @@ void reject_obs_fold(ClientResult& result) {
 
 }  // namespace
 
-awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool head_request) {
-  ClientResult result;
-  auto ex = co_await asio::this_coro::executor;
-  beast::tcp_stream stream(ex);
-  const auto deadline = Clock::now() + options.deadline;
-  stream.expires_at(deadline);
+namespace {
 
+// One client connection to the proxy, and the bytes read past the last response on it.
+struct Line {
+  explicit Line(const asio::any_io_executor& ex) : stream(ex) {}
+  beast::tcp_stream stream;
+  std::string carry;     // bytes read past the previous response: the start of the next one
+  int served = 0;        // complete responses read on it
+  bool closing = false;  // the proxy said Connection: close, or closed it: send nothing more on it
+  error_code write_ec;   // the last write's error (a proxy may answer before reading it all)
+};
+
+// Connects `line`; false (with the result's ending and error set) when the proxy cannot be reached.
+awaitable<bool> connect(Line& line, const FetchOptions& options, ClientResult& result) {
   tcp::endpoint ep;
   try {
     ep = endpoint(options.host, options.port);
   } catch (const std::exception& e) {
     result.ending = Ending::connect_failed;
     result.error = fmt::format("bad address \"{}\": {}", options.host, e.what());
-    co_return result;
+    co_return false;
   }
-  if (auto [ec] = co_await stream.async_connect(ep, use_tuple); ec) {
+  line.stream.expires_after(options.deadline);
+  if (auto [ec] = co_await line.stream.async_connect(ep, use_tuple); ec) {
     // A peer that accepts and resets at once can have its RST land before the connect's
     // result is read: that peer was reached, and it reset the connection.
     result.ending = is_reset(ec) ? Ending::reset : Ending::connect_failed;
     result.error = fmt::format("cannot connect to {}:{}: {}", options.host, options.port, ec.message());
-    co_return result;
+    co_return false;
   }
   error_code opt_ec;
-  stream.socket().set_option(tcp::no_delay(true), opt_ec);
+  line.stream.socket().set_option(tcp::no_delay(true), opt_ec);
+  co_return true;
+}
 
+// Appends to a bounded copy of bytes received (what a result keeps whatever a proxy sends).
+void keep(std::string& kept, std::size_t& total, std::string_view bytes) {
+  total += bytes.size();
+  if (kept.size() < kRawCap) kept.append(bytes.substr(0, kRawCap - kept.size()));
+}
+
+// Reads one response on `line` (starting with the bytes carried over from the previous one) until
+// it is complete, the proxy closes or resets, or `deadline`. Bytes past its end stay in line.carry.
+awaitable<void> receive(Line& line, ResponseReader& reader, ClientResult& result, Clock::time_point deadline) {
   const auto t0 = Clock::now();
   auto since = [t0] { return std::chrono::duration_cast<Millis>(Clock::now() - t0); };
-  // A proxy may answer (and close) before it has read the whole request: a failed write is
-  // not the end of the story, so we go on reading what it sent.
-  auto [write_ec, written] = co_await asio::async_write(stream, asio::buffer(wire), use_tuple);
-  (void)written;
-
-  ResponseReader reader(head_request, kBodyKeep, options.header_limit);
+  line.stream.expires_at(deadline);
+  auto take = [&](std::string_view bytes) {
+    if (!result.first_byte) result.first_byte = since();
+    keep(result.raw, result.raw_total, bytes);
+    const auto state = reader.feed(bytes);
+    if (state == ResponseReader::State::complete) result.ending = Ending::complete;
+    if (state == ResponseReader::State::error) result.ending = Ending::invalid, result.error = reader.error();
+    return state != ResponseReader::State::need_more;
+  };
+  bool done = !line.carry.empty() && take(std::exchange(line.carry, {}));
   char buf[16 * 1024];
-  while (true) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(buf), use_tuple);
-    if (n > 0) {
-      if (!result.first_byte) result.first_byte = since();
-      result.raw_total += n;
-      if (result.raw.size() < kRawCap) result.raw.append(buf, std::min(n, kRawCap - result.raw.size()));
-      auto state = reader.feed({buf, n});
-      if (state == ResponseReader::State::complete) {
-        result.ending = Ending::complete;
-        break;
-      }
-      if (state == ResponseReader::State::error) {
-        result.ending = Ending::invalid;
-        result.error = reader.error();
-        break;
-      }
-    }
+  while (!done) {
+    auto [ec, n] = co_await line.stream.async_read_some(asio::buffer(buf), use_tuple);
+    if (n > 0 && take({buf, n})) break;
     if (!ec) {
       // A proxy that never stops sending keeps every read ready at once: the deadline is checked
       // here too, not left to the stream's timer alone (under a flood it fired minutes late).
@@ -130,26 +148,126 @@ awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool
       break;
     }
     ended_by(ec, reader, result);
-    break;
+    line.closing = true;
+    done = true;
   }
-  if (write_ec && result.ending == Ending::closed_early && result.raw_total == 0) {
+  if (result.ending == Ending::complete) line.carry = reader.take_leftover();
+  if (line.write_ec && result.ending == Ending::closed_early && result.raw_total == 0) {
     // An RST that arrives before our write is reported to the write, and the read after it then
     // sees EOF: it was still a reset.
-    if (is_reset(write_ec)) result.ending = Ending::reset;
-    result.error = fmt::format("the request could not be sent: {}", write_ec.message());
+    if (is_reset(line.write_ec)) result.ending = Ending::reset;
+    result.error = fmt::format("the request could not be sent: {}", line.write_ec.message());
   }
   result.elapsed = since();
   if (reader.header_done() && result.ending == Ending::complete) reject_obs_fold(result);
   reader.record(result);
+}
+
+// After the last response: what the proxy sends until it closes (or the deadline).
+awaitable<void> read_after(Line& line, ClientResult& result, Clock::time_point deadline) {
+  line.stream.expires_at(deadline);
+  char buf[16 * 1024];
+  while (Clock::now() < deadline) {
+    auto [ec, n] = co_await line.stream.async_read_some(asio::buffer(buf), use_tuple);
+    keep(result.after, result.after_total, {buf, n});
+    if (ec) break;
+  }
+}
+
+// The response says the proxy will close the connection (RFC 9112 §9.6).
+bool says_close(const ClientResult& r) {
+  if (!r.response) return false;
+  for (const auto& [name, value] : r.response->headers)
+    if (iequals(name, "connection") && has_token(value, "close")) return true;
+  return false;
+}
+
+}  // namespace
+
+awaitable<ClientResult> converse_async(FetchOptions options, std::vector<std::string> wires, ClientConnections mode,
+                                       bool head_request) {
+  const std::size_t n = wires.size();
+  auto ex = co_await asio::this_coro::executor;
+  std::unique_ptr<Line> line;
+  std::vector<ClientResult> results;
+  int connections = 0;
+  std::size_t sent = 0;
+  bool retried = false;
+  for (std::size_t k = 0; k < n;) {
+    ClientResult r;
+    r.request = static_cast<int>(k) + 1;
+    r.requests = static_cast<int>(n);
+    if (!line || line->closing || mode == ClientConnections::separate) {
+      line = std::make_unique<Line>(ex);
+      ++connections;
+      sent = k;
+      if (const bool up = co_await connect(*line, options, r); !up) {
+        line->closing = true;
+        results.push_back(std::move(r));
+        ++k;
+        continue;
+      }
+    }
+    if (sent == k) {  // write what this connection has not been sent yet
+      std::string wire = wires[k];
+      if (mode == ClientConnections::pipelined)
+        for (auto j = k + 1; j < n; ++j) wire += wires[j];
+      sent = mode == ClientConnections::pipelined ? n : k + 1;
+      auto [ec, written] = co_await asio::async_write(line->stream, asio::buffer(wire), use_tuple);
+      (void)written;
+      line->write_ec = ec;
+    }
+    ResponseReader reader(head_request, kBodyKeep, options.header_limit);
+    co_await receive(*line, reader, r, Clock::now() + options.deadline);
+    // A persistent connection the proxy closed without a byte of the next response: a client
+    // sends the request again on a new connection (RFC 9112 §9.3.1), once.
+    const bool dropped = r.raw_total == 0 && (r.ending == Ending::closed_early || r.ending == Ending::reset);
+    if (dropped && line->served > 0 && !retried) {
+      retried = true;
+      line->closing = true;
+      continue;
+    }
+    retried = false;
+    ++line->served;
+    if (r.ending != Ending::complete) {
+      line->closing = true;  // what is left of this connection cannot be read as a response
+    } else {
+      // On a keep-alive connection the next request is not sent yet: bytes already past this
+      // response came unasked (they are still read as the next response, as a client would).
+      if (mode == ClientConnections::keep_alive && k + 1 < n) keep(r.after, r.after_total, line->carry);
+      line->closing = line->closing || says_close(r);
+    }
+    results.push_back(std::move(r));
+    ++k;
+  }
+  ClientResult last = std::move(results.back());
+  results.pop_back();
+  if (last.ending == Ending::complete) {
+    keep(last.after, last.after_total, std::exchange(line->carry, {}));
+    if (options.read_after && !line->closing) co_await read_after(*line, last, Clock::now() + options.deadline);
+  }
+  last.earlier = std::move(results);
+  last.connections = connections;
   error_code ignored;
-  stream.socket().close(ignored);
-  co_return result;
+  line->stream.socket().close(ignored);
+  co_return last;
+}
+
+awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool head_request) {
+  std::vector<std::string> wires;
+  wires.push_back(std::move(wire));
+  co_return co_await converse_async(std::move(options), std::move(wires), ClientConnections::separate, head_request);
 }
 
 ClientResult fetch(const FetchOptions& options, const std::string& wire, bool head_request) {
+  return converse(options, std::vector<std::string>{wire}, ClientConnections::separate, head_request);
+}
+
+ClientResult converse(const FetchOptions& options, const std::vector<std::string>& wires, ClientConnections mode,
+                      bool head_request) {
   asio::io_context ioc;
   ClientResult out;
-  asio::co_spawn(ioc, fetch_async(options, wire, head_request), [&out](std::exception_ptr e, ClientResult r) {
+  asio::co_spawn(ioc, converse_async(options, wires, mode, head_request), [&out](std::exception_ptr e, ClientResult r) {
     if (e) std::rethrow_exception(e);
     out = std::move(r);
   });

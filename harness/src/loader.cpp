@@ -148,10 +148,23 @@ void load_meta(FileContext& cx, const toml::table& root, Scenario& s) {
   }
 }
 
+// connection = "close" | "keep-alive" | "pipelined": how the repeated requests use client connections.
+void load_client_connections(FileContext& cx, const toml::node& n, Request& r) {
+  const auto text = cx.string(n, "connection");
+  if (!text) return;
+  for (auto c : {ClientConnections::separate, ClientConnections::keep_alive, ClientConnections::pipelined})
+    if (*text == to_string(c)) r.connections = c;
+  if (*text != to_string(r.connections)) {
+    cx.error(n, fmt::format("connection must be \"close\", \"keep-alive\" or \"pipelined\", not \"{}\"", *text));
+  } else if (r.connections != ClientConnections::separate && r.repeat < 2) {
+    cx.error(n, fmt::format("connection = \"{}\" needs repeat = 2 or more (requests to share the connection)", *text));
+  }
+}
+
 void load_request(FileContext& cx, const toml::table& root, Scenario& s) {
   if (auto* n = root.get("request")) {
     if (auto* t = n->as_table()) {
-      cx.check_keys(*t, {"method", "path", "headers", "body", "repeat"}, "[request]");
+      cx.check_keys(*t, {"method", "path", "headers", "body", "repeat", "connection"}, "[request]");
       if (auto* r = t->get("repeat")) {
         auto v = integer(r);
         if (!v || *v < 1 || *v > 100)
@@ -159,6 +172,7 @@ void load_request(FileContext& cx, const toml::table& root, Scenario& s) {
         else
           s.request.repeat = static_cast<int>(*v);
       }
+      if (auto* c = t->get("connection")) load_client_connections(cx, *c, s.request);
       if (auto* m = t->get("method")) s.request.method = cx.string(*m, "method").value_or("GET");
       if (auto* p = t->get("path")) {
         s.request.path = cx.string(*p, "path").value_or("/");

@@ -1,5 +1,7 @@
 #include "upfault/observed.hpp"
 
+#include <algorithm>
+
 namespace upfault {
 
 std::string_view to_string(Ending e) {
@@ -39,6 +41,13 @@ std::string_view to_string(VerdictKind k) {
     case VerdictKind::error: return "error";
   }
   return "?";
+}
+
+int UpstreamLog::connection_count() const {
+  std::vector<std::uint64_t> ids;
+  for (const auto& c : connections) ids.push_back(c.connection);
+  std::sort(ids.begin(), ids.end());
+  return static_cast<int>(std::unique(ids.begin(), ids.end()) - ids.begin());
 }
 
 int UpstreamLog::requests() const {

@@ -84,7 +84,17 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     o["elapsed_ms"] = r.client.elapsed.count();
     o["bytes_received"] = r.client.raw_total;
     o["received_preview"] = printable(r.client.raw, 200);
-    o["upstream"] = {{"connections", r.upstream.connections.size()}, {"requests", r.upstream.requests()}};
+    if (r.client.after_total > 0) o["after_response_preview"] = printable(r.client.after, 200);
+    if (!r.client.earlier.empty()) {
+      json::array earlier;
+      for (const auto& e : r.client.earlier)
+        earlier.push_back({{"request", e.request},
+                           {"status", e.header_complete ? json::value(e.response->status) : json::value(nullptr)},
+                           {"ended", std::string(to_string(e.ending))}});
+      o["earlier"] = std::move(earlier);
+      o["client_connections"] = r.client.connections;
+    }
+    o["upstream"] = {{"connections", r.upstream.connection_count()}, {"requests", r.upstream.requests()}};
     list.push_back(std::move(o));
   }
   root["summary"] = {{"total", tally.total()}, {"pass", tally.pass},   {"stricter", tally.stricter},

@@ -59,11 +59,12 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       fo.deadline = client_deadline(s, options.timeouts, options.default_deadline);
       fo.header_limit = header_limit_for(s);
       const std::string prefix = std::string(endpoint_prefix(s.endpoint)) + route_prefix(s.name);
-      const auto wire = render_request(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
-                                       fmt::format("{}:{}", options.proxy_host, options.proxy_port));
+      fo.read_after = s.reads_past_response();
+      auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
+                                   fmt::format("{}:{}", options.proxy_host, options.proxy_port));
       ScenarioResult r;
-      // Repeated requests go one after another; the last one is judged.
-      for (int k = 0; k < s.request.repeat; ++k) r.client = co_await fetch_async(fo, wire, s.request.method == "HEAD");
+      // Repeated requests go one after another; the last one is judged, the earlier ones recorded.
+      r.client = co_await converse_async(fo, std::move(wires), s.request.connections, s.request.method == "HEAD");
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
       r.scenario = std::shared_ptr<const Scenario>(suite, &s);  // set last: a result without one never finished

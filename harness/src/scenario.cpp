@@ -30,6 +30,23 @@ std::string_view to_string(Endpoint e) {
   return "?";
 }
 
+bool Scenario::reads_past_response() const {
+  for (const auto* list : {&expect.accept, &expect.stricter})
+    for (const auto& o : *list)
+      for (const auto& c : o.checks)
+        if (c->reads_past_response()) return true;
+  return false;
+}
+
+std::string_view to_string(ClientConnections c) {
+  switch (c) {
+    case ClientConnections::separate: return "close";
+    case ClientConnections::keep_alive: return "keep-alive";
+    case ClientConnections::pipelined: return "pipelined";
+  }
+  return "?";
+}
+
 std::string_view endpoint_prefix(Endpoint e) {
   switch (e) {
     case Endpoint::scripted: return "";

@@ -12,6 +12,9 @@
 namespace upfault {
 
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b);
+/// True when the comma-separated field value `list` holds `token` (case-insensitive), as in
+/// `Connection: keep-alive, close`.
+[[nodiscard]] bool has_token(std::string_view list, std::string_view token);
 /// The closest of `options` to `word` when it is close enough to be a likely typo.
 [[nodiscard]] std::optional<std::string> did_you_mean(std::string_view word, std::span<const std::string_view> options);
 [[nodiscard]] inline std::optional<std::string> did_you_mean(std::string_view word,

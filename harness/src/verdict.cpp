@@ -73,12 +73,23 @@ bool asked_upstream(const Scenario& s, const Outcome& o, const UpstreamLog& up) 
   return std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->counts_upstream_requests(); });
 }
 
+// With repeated requests: what the client saw before the judged response.
+std::string client_note(const ClientResult& c) {
+  if (c.earlier.empty()) return "";
+  std::vector<std::string> seen;
+  for (const auto& e : c.earlier)
+    seen.push_back(e.ending == Ending::complete ? fmt::format("{:03}", e.response->status)
+                                                : std::string(to_string(e.ending)));
+  return fmt::format("the client sent {} requests on {} connection(s), the earlier answered {}; ", c.requests,
+                     c.connections, fmt::join(seen, ", "));
+}
+
 std::string upstream_note(const UpstreamLog& up) {
   if (up.connections.empty()) return "the request never reached the upstream";
   for (const auto& c : up.connections)
     if (c.end == ConnectionEnd::after_close)
       return "the proxy sent the request on a connection the upstream had already closed (" + c.ended + ")";
-  return fmt::format("the upstream saw {} request(s) on {} connection(s)", up.requests(), up.connections.size());
+  return fmt::format("the upstream saw {} request(s) on {} connection(s)", up.requests(), up.connection_count());
 }
 
 }  // namespace
@@ -87,7 +98,7 @@ std::string describe(const ClientResult& c) {
   const auto at = format_millis(c.elapsed);
   switch (c.ending) {
     case Ending::complete:
-      return fmt::format("{} after {} ({})", c.response->status, at, body_note(c.response->body, c.body_size));
+      return fmt::format("{:03} after {} ({})", c.response->status, at, body_note(c.response->body, c.body_size));
     case Ending::connect_failed: return c.error;
     case Ending::invalid:
       return fmt::format("an invalid response after {} ({}): {} bytes \"{}\"", at, c.error, c.raw_total,
@@ -137,7 +148,7 @@ Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up
   for (const auto& m : misses)
     if (m.detail) details.push_back(m.text);
   if (!details.empty()) reason += fmt::format(" — {}", fmt::join(details, "; "));
-  reason += fmt::format("; {}", upstream_note(up));
+  reason += fmt::format("; {}{}", client_note(c), upstream_note(up));
   return {VerdictKind::fail, reason};
 }
 

@@ -36,8 +36,11 @@ class ResponseReader {
   ResponseReader(ResponseReader&&) noexcept;
   ResponseReader& operator=(ResponseReader&&) noexcept;
 
-  /// Consumes bytes; returns the state after them. Bytes after a complete message are ignored.
+  /// Consumes bytes; returns the state after them. Bytes after a complete message are not part of
+  /// it: take_leftover() hands them over (to read the next response on the connection).
   State feed(std::string_view bytes);
+  /// Once complete: the bytes fed past the message's end (the start of whatever comes next).
+  [[nodiscard]] std::string take_leftover();
   /// The peer closed the connection: completes a close-delimited body, or errors.
   State eof();
 

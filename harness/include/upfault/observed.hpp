@@ -38,6 +38,16 @@ struct ClientResult {
   std::vector<int> interim;               ///< 1xx statuses seen before the final response
   Millis elapsed{0};                      ///< request sent → exchange ended
   std::optional<Millis> first_byte;       ///< request sent → first response byte
+  /// Bytes the proxy sent after the complete response (first 64 KiB): on a persistent connection,
+  /// what arrived before the next request was sent; after the last response, what came before the
+  /// proxy closed (read to the close only when a check asks, else what came with the response).
+  std::string after;
+  std::size_t after_total = 0;
+  int request = 1;   ///< which of the scenario's requests (1-based) this response answers
+  int requests = 1;  ///< how many the scenario sends (Request::repeat)
+  /// The responses to the requests before this one, in order (their own `earlier` empty).
+  std::vector<ClientResult> earlier;
+  int connections = 1;  ///< client connections the exchange used
 };
 
 /// How an upstream connection ended, as the fake upstream saw it.
@@ -57,8 +67,11 @@ enum class ConnectionEnd {
 [[nodiscard]] std::string_view to_string(ConnectionEnd e);
 
 /// What one upstream connection saw.
+/// One request's stretch of an upstream connection (a kept-alive connection that carries several
+/// requests has an entry for each, with the same `connection`).
 struct ConnectionLog {
   std::chrono::steady_clock::time_point accepted;
+  std::uint64_t connection = 0;  ///< which upstream connection: an id unique in the process
   std::string received;  ///< bytes read from the proxy (first 64 KiB)
   std::size_t received_total = 0;
   std::size_t sent_total = 0;
@@ -72,6 +85,8 @@ struct ConnectionLog {
 struct UpstreamLog {
   std::vector<ConnectionLog> connections;
   [[nodiscard]] int requests() const;
+  /// Distinct upstream connections (entries sharing a connection id count once).
+  [[nodiscard]] int connection_count() const;
 };
 
 /// Everything a check judges: the scenario, what the client saw, what the upstream saw, and the

@@ -39,13 +39,22 @@ struct LoadError {
 enum class Level { must, should, may };
 [[nodiscard]] std::string_view to_string(Level level);
 
+/// How a scenario's repeated requests use client connections.
+enum class ClientConnections {
+  separate,    ///< "close": each request on its own connection, sent with Connection: close
+  keep_alive,  ///< one persistent connection; each request sent once the previous response is complete
+  pipelined,   ///< one persistent connection; every request written at once, responses read in order
+};
+[[nodiscard]] std::string_view to_string(ClientConnections c);
+
 /// The request the runner sends through the proxy.
 struct Request {
   std::string method = "GET";
   std::string path = "/";
   std::vector<Header> headers;
   std::string body;
-  int repeat = 1;  ///< sent this many times in a row (new client connection each); the last is judged
+  int repeat = 1;  ///< sent this many times in a row; the last response is judged, the others recorded
+  ClientConnections connections = ClientConnections::separate;
 };
 
 /// One upstream step: what the fake upstream does next on a connection (read, send, wait, close,
@@ -153,6 +162,9 @@ class Check {
   /// It counts the requests that reached the upstream (`upstream_requests`): then the outcome may
   /// hold without the upstream having been asked.
   [[nodiscard]] virtual bool counts_upstream_requests() const { return false; }
+  /// It judges the bytes the proxy sent after the complete response (`after_response`): the client
+  /// then reads on until the proxy closes.
+  [[nodiscard]] virtual bool reads_past_response() const { return false; }
   /// It requires the upstream's response to reach the client unchanged (`passthrough`).
   [[nodiscard]] virtual bool passthrough() const { return false; }
   /// A problem with this check in this scenario (e.g. passthrough of steps that send no valid
@@ -206,6 +218,8 @@ struct Scenario {
   /// What the steps send, parsed, when it forms a complete valid response (for passthrough).
   std::optional<ResponseImage> upstream_response;
   SourceLocation where;  ///< the file (line 1)
+  /// A check of some outcome judges bytes after the response (the client reads to the close).
+  [[nodiscard]] bool reads_past_response() const;
 };
 
 }  // namespace upfault

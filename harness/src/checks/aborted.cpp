@@ -19,7 +19,8 @@ class Aborted final : public Check {
     if (cut && c.raw_total == 0)
       return Miss{"no response at all is not an aborted response: the client was never told that the upstream failed"};
     if (cut) return Miss{"no response header reached the client before the connection ended"};
-    if (c.ending == Ending::timed_out) return Miss{"the proxy neither completed the response nor closed the connection"};
+    if (c.ending == Ending::timed_out)
+      return Miss{"the proxy neither completed the response nor closed the connection"};
     return Miss{"the response was not aborted"};
   }
 };

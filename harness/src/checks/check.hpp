@@ -44,6 +44,8 @@ struct CheckDef {
 [[nodiscard]] bool body_is(const ClientResult& c, std::string_view want);
 /// `values` joined with ", ", as a proxy may fold repeated fields.
 [[nodiscard]] std::string joined(const std::vector<std::string>& values);
+/// Status codes: one integer or an array of them, each three digits (empty after reporting).
+[[nodiscard]] std::vector<int> load_status_codes(FileContext& cx, const toml::node& n, std::string_view key);
 /// A list of field names: an array of strings.
 [[nodiscard]] std::optional<std::vector<std::string>> load_names(FileContext& cx, const toml::node& n,
                                                                  std::string_view key);

@@ -12,7 +12,7 @@ class Status final : public Check {
     std::string out;
     for (std::size_t i = 0; i < codes_.size(); ++i) {
       if (i) out += i + 1 == codes_.size() ? " or " : ", ";
-      out += std::to_string(codes_[i]);
+      out += fmt::format("{:03}", codes_[i]);
     }
     return out;
   }
@@ -20,7 +20,7 @@ class Status final : public Check {
   std::optional<Miss> mismatch(const Observation& seen) const override {
     const int got = seen.client.response->status;
     if (std::find(codes_.begin(), codes_.end(), got) != codes_.end()) return std::nullopt;
-    return Miss{fmt::format("status {}", got), false};  // the verdict's "got" already names the status
+    return Miss{fmt::format("status {:03}", got), false};  // the verdict's "got" already names the status
   }
 
  private:
@@ -28,20 +28,7 @@ class Status final : public Check {
 };
 
 std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
-  std::vector<int> codes;
-  auto add = [&](const toml::node& v) {
-    auto code = integer(v);
-    if (!code || *code < 100 || *code > 599)
-      cx.error(v, "status must be an integer from 100 to 599");
-    else
-      codes.push_back(static_cast<int>(*code));
-  };
-  if (auto* a = n.as_array()) {
-    if (a->empty()) cx.error(n, "status list is empty");
-    for (auto&& v : *a) add(v);
-  } else {
-    add(n);
-  }
+  auto codes = load_status_codes(cx, n, "status");
   if (codes.empty()) return nullptr;
   return std::make_shared<Status>(std::move(codes));
 }

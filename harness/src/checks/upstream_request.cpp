@@ -1,52 +1,117 @@
 // upstream_request: what the upstream received — the request's header fields as the proxy
 // forwarded them (VTest's symmetry: the server side is checked as well as the client side).
+#include <charconv>
+
 #include "checks/check.hpp"
+#include "pattern.hpp"
 #include "util.hpp"
 
 namespace upfault {
 namespace {
 
-// The field names of the first request head in `received`.
-std::vector<std::string> field_names(std::string_view received) {
-  std::vector<std::string> names;
+// The field lines of the first request head in `received`, as (name, value).
+std::vector<Header> field_lines(std::string_view received) {
+  std::vector<Header> fields;
   const auto end = received.find("\r\n\r\n");
   auto head = received.substr(0, end);
   for (auto at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n")) {
     head.remove_prefix(at + 2);
     auto line = head.substr(0, head.find("\r\n"));
-    if (auto colon = line.find(':'); colon != std::string_view::npos) names.emplace_back(line.substr(0, colon));
+    if (auto colon = line.find(':'); colon != std::string_view::npos) {
+      auto value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      fields.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+    }
   }
-  return names;
+  return fields;
+}
+
+// The body of the first request in `received`, framed by its Content-Length or chunked coding;
+// nullopt when it is not all within the bytes kept or its framing cannot be read.
+std::optional<std::string> forwarded_body(std::string_view received, const std::vector<Header>& fields) {
+  const auto end = received.find("\r\n\r\n");
+  if (end == std::string_view::npos) return std::nullopt;
+  auto rest = received.substr(end + 4);
+  for (const auto& [name, value] : fields) {
+    if (iequals(name, "content-length")) {
+      std::size_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || p != value.data() + value.size() || n > rest.size()) return std::nullopt;
+      return std::string(rest.substr(0, n));
+    }
+    if (iequals(name, "transfer-encoding") && has_token(value, "chunked")) {
+      std::string body;
+      while (true) {  // each chunk: size[;ext] CRLF data CRLF; the last one is size 0
+        const auto eol = rest.find("\r\n");
+        if (eol == std::string_view::npos) return std::nullopt;
+        std::size_t size = 0;
+        auto [p, ec] = std::from_chars(rest.data(), rest.data() + eol, size, 16);
+        if (ec != std::errc{} || size > rest.size()) return std::nullopt;
+        rest.remove_prefix(eol + 2);
+        if (size == 0) return body;
+        if (rest.size() < size + 2) return std::nullopt;
+        body.append(rest.substr(0, size));
+        rest.remove_prefix(size + 2);
+      }
+    }
+  }
+  return std::string();  // neither: no body
 }
 
 class UpstreamRequest final : public Check {
  public:
-  UpstreamRequest(std::vector<std::string> present, std::vector<std::string> absent)
-      : present_(std::move(present)), absent_(std::move(absent)) {}
+  struct Want {
+    std::vector<std::string> present, absent;
+    std::vector<Header> matching;  // field name, RE2 pattern for its (joined) value
+    bool body_intact = false;
+  };
+  explicit UpstreamRequest(Want want) : want_(std::move(want)) {}
   std::string_view key() const override { return "upstream_request"; }
   std::string describe() const override {
     std::vector<std::string> parts;
-    for (const auto& n : present_) parts.push_back("with " + n);
-    for (const auto& n : absent_) parts.push_back("without " + n);
+    for (const auto& n : want_.present) parts.push_back("with " + n);
+    for (const auto& n : want_.absent) parts.push_back("without " + n);
+    for (const auto& [n, p] : want_.matching) parts.push_back(fmt::format("with {} matching /{}/", n, p));
+    if (want_.body_intact) parts.push_back("with the client's body whole");
     return fmt::format("the upstream's request {}", fmt::join(parts, ", "));
   }
   bool needs_response() const override { return false; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
     if (seen.upstream.connections.empty()) return Miss{"no request reached the upstream"};
-    const auto names = field_names(seen.upstream.connections.front().received);
-    auto has = [&](const std::string& want) {
-      return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return iequals(n, want); });
+    const auto& received = seen.upstream.connections.front().received;
+    const auto fields = field_lines(received);
+    auto values = [&](const std::string& want) {
+      std::vector<std::string> out;
+      for (const auto& [n, v] : fields)
+        if (iequals(n, want)) out.push_back(v);
+      return out;
     };
-    for (const auto& n : present_)
-      if (!has(n)) return Miss{fmt::format("the upstream's request had no {} field", n)};
-    for (const auto& n : absent_)
-      if (has(n)) return Miss{fmt::format("the upstream's request had a {} field", n)};
+    for (const auto& n : want_.present)
+      if (values(n).empty()) return Miss{fmt::format("the upstream's request had no {} field", n)};
+    for (const auto& n : want_.absent)
+      if (!values(n).empty()) return Miss{fmt::format("the upstream's request had a {} field", n)};
+    for (const auto& [n, pattern] : want_.matching) {
+      const auto got = values(n);
+      std::string error;
+      auto re = Pattern::compile(pattern, error);  // checked at load time
+      if (got.empty()) return Miss{fmt::format("the upstream's request had no {} field", n)};
+      if (!re || !re->full_match(joined(got)))
+        return Miss{fmt::format("the upstream's request had {}: \"{}\", which does not match /{}/", n,
+                                printable(joined(got)), printable(pattern, 200))};
+    }
+    if (want_.body_intact) {
+      const auto body = forwarded_body(received, fields);
+      if (!body) return Miss{"the upstream did not receive a whole request body (as its framing declares it)"};
+      if (*body != seen.scenario.request.body)
+        return Miss{fmt::format("the upstream received the body \"{}\" ({} bytes), not the client's ({} bytes)",
+                                printable(*body, 60), body->size(), seen.scenario.request.body.size())};
+    }
     return std::nullopt;
   }
 
  private:
-  std::vector<std::string> present_;
-  std::vector<std::string> absent_;
+  Want want_;
 };
 
 std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
@@ -55,25 +120,42 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
     cx.error(n, "upstream_request must be a table: { present = [\"Via\"], absent = [\"Connection\"] }");
     return nullptr;
   }
-  cx.check_keys(*t, {"present", "absent"}, "upstream_request");
-  std::vector<std::string> present, absent;
+  cx.check_keys(*t, {"present", "absent", "matching", "body_intact"}, "upstream_request");
+  UpstreamRequest::Want want;
   if (auto* p = t->get("present"))
-    if (auto names = load_names(cx, *p, "present")) present = std::move(*names);
+    if (auto names = load_names(cx, *p, "present")) want.present = std::move(*names);
   if (auto* a = t->get("absent"))
-    if (auto names = load_names(cx, *a, "absent")) absent = std::move(*names);
-  if (present.empty() && absent.empty()) {
-    cx.error(n, "upstream_request needs present or absent field names");
+    if (auto names = load_names(cx, *a, "absent")) want.absent = std::move(*names);
+  if (auto* m = t->get("matching")) {
+    want.matching = load_headers(cx, *m);
+    for (const auto& [name, pattern] : want.matching) {
+      std::string error;
+      if (!cx.another_pattern(*m)) return nullptr;
+      if (!Pattern::compile(pattern, error))
+        cx.error(*m, fmt::format("upstream_request: the pattern for {} is not a valid RE2 regex: {}", name, error));
+    }
+  }
+  if (auto* b = t->get("body_intact")) {
+    auto v = b->value<bool>();
+    if (!v) cx.error(*b, "body_intact must be true or false");
+    want.body_intact = v.value_or(false);
+  }
+  if (want.present.empty() && want.absent.empty() && want.matching.empty() && !want.body_intact) {
+    cx.error(n, "upstream_request needs present, absent, matching or body_intact");
     return nullptr;
   }
-  return std::make_shared<UpstreamRequest>(std::move(present), std::move(absent));
+  return std::make_shared<UpstreamRequest>(std::move(want));
 }
 
 }  // namespace
 
 extern const CheckDef upstream_request_check = {
-    "upstream_request", 105, "`upstream_request = { present = [\"Via\"], absent = [\"Expect\"] }`",
-    "the first request the upstream received had these header fields, and not those (e.g. no hop-by-hop field "
-    "forwarded, no `Expect` invented)",
+    "upstream_request", 105,
+    "`upstream_request = { present = [\"Via\"], absent = [\"Expect\"], matching = [\"Via: 1\\\\.1 .*\"], "
+    "body_intact = true }`",
+    "the first request the upstream received had these header fields, not those, fields whose values match these "
+    "regexes (RE2, the whole value), and the client's body whole as its framing declares it (e.g. no hop-by-hop "
+    "field forwarded, no `Expect` invented)",
     parse};
 
 }  // namespace upfault

@@ -93,7 +93,7 @@ awaitable<bool> Connection::start_request(std::size_t head_size) {
     co_return false;
   }
   if (up_.options.keep_logs) {
-    index_ = open_entry(*route_, accepted_, reused, pending_, ConnectionEnd::open, "", request_index_);
+    index_ = open_entry(*route_, accepted_, id_, reused, pending_, ConnectionEnd::open, "", request_index_);
   } else {
     request_index_ = ++route_->log->requests;
   }
@@ -125,7 +125,7 @@ awaitable<void> Connection::reply_misrouted(std::string_view target) {
   const auto& s = *route_->scenario;
   if (up_.options.keep_logs) {
     int ignored = 0;
-    index_ = open_entry(*route_, accepted_, false, pending_, ConnectionEnd::misrouted,
+    index_ = open_entry(*route_, accepted_, id_, false, pending_, ConnectionEnd::misrouted,
                         fmt::format("the request ({}) reached the scripted upstream, not the {} endpoint",
                                     printable(target, 200), to_string(s.endpoint)),
                         ignored);
@@ -364,7 +364,7 @@ void Connection::note_swallowed(const std::string& head) {
   auto route = up_.find(scenario_key(parse_head(head)));
   if (!route) return;
   int ignored = 0;
-  open_entry(*route, accepted_, true, head, ConnectionEnd::after_close,
+  open_entry(*route, accepted_, id_, true, head, ConnectionEnd::after_close,
              fmt::format("arrived after the upstream had closed (FIN) the connection it reused from scenario {}; "
                          "never answered",
                          route_ ? route_->scenario->name : std::string("?")),

@@ -5,6 +5,7 @@
 // One cancellation mechanism: the whole connection runs as `serve() || watchdog()`, so reaching
 // the connection cap cancels whatever operation is pending; a step that waits for a bounded time
 // joins its wait with a timer the same way. No operation carries its own deadline.
+#include <atomic>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,6 +78,11 @@ class Connection {
   net::tcp::socket sock_;
   FakeUpstream::Impl& up_;
   net::Clock::time_point accepted_ = net::Clock::now();
+  const std::uint64_t id_ = next_id();  // tells apart the log entries of one kept-alive connection
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> last{0};
+    return ++last;
+  }
   unsigned short peer_port_ = 0;
   std::string pending_;  // read, not yet consumed by a step
   std::optional<Route> route_;

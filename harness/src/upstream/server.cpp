@@ -41,13 +41,14 @@ awaitable<void> drain_and_close(tcp::socket sock) {
   co_await (drain(sock) || sleep_until(Clock::now() + kDrainAfterFin));
 }
 
-std::size_t open_entry(const Route& route, Clock::time_point accepted, bool reused, std::string_view received,
-                       ConnectionEnd end, std::string ended, int& request_index) {
+std::size_t open_entry(const Route& route, Clock::time_point accepted, std::uint64_t connection, bool reused,
+                       std::string_view received, ConnectionEnd end, std::string ended, int& request_index) {
   std::lock_guard lock(route.log->m);
   request_index = ++route.log->requests;
   if (route.log->connections.size() >= kMaxLogged) return kNotLogged;
   ConnectionLog c;
   c.accepted = accepted;
+  c.connection = connection;
   c.reused = reused;
   c.requests = 1;
   c.received = std::string(received.substr(0, kLogCap));

@@ -41,8 +41,8 @@ struct Route {
 
 /// Adds an entry for one request's connection to the route's log; returns its index (kNotLogged
 /// once the log is full) and sets `request_index` to the scenario's count of requests so far.
-std::size_t open_entry(const Route& route, net::Clock::time_point accepted, bool reused, std::string_view received,
-                       ConnectionEnd end, std::string ended, int& request_index);
+std::size_t open_entry(const Route& route, net::Clock::time_point accepted, std::uint64_t connection, bool reused,
+                       std::string_view received, ConnectionEnd end, std::string ended, int& request_index);
 
 }  // namespace upstream
 
