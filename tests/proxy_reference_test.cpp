@@ -14,13 +14,14 @@ static const std::map<std::string, std::string> kReferenceStricter = {
 // Scenarios where relaying bytes unchanged is wrong: the blind relay must fail every one.
 static const std::set<std::string> kBlindMustFail = {
     "accept-then-close",                         // closes the client: no 502
+    "accept-then-reset",                         // same
     "bytes-after-last-chunk-not-next-response",  // the smuggled response answers the next request
     "content-length-body-too-long",              // relays the bytes past Content-Length after the response
     "excess-body-not-next-response",             // the smuggled response answers the next request
     "head-response-body-not-next-response",      // same
+    "no-content-body-not-next-response",         // relays the 204's bytes ahead of the next response
     "no-content-204-with-body",                  // relays the 204's "body" after it
     "not-modified-304-with-body",                // relays the 304's "body" after it
-    "accept-then-reset",                         // same
     "bare-cr-in-field-value",                    // relays invalid bytes unchanged
     "blackhole-connect-timeout",                 // no connect timeout: no 504
     "body-stalls-beyond-timeout",                // holds the client open: never aborts
