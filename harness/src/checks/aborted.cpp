@@ -10,6 +10,7 @@ class Aborted final : public Check {
  public:
   std::string_view key() const override { return "aborted"; }
   std::string describe() const override { return "an aborted response"; }
+  std::string toml() const override { return "aborted = true"; }
   bool needs_response() const override { return false; }
   bool about_ending() const override { return true; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
@@ -19,7 +20,8 @@ class Aborted final : public Check {
     if (cut && c.raw_total == 0)
       return Miss{"no response at all is not an aborted response: the client was never told that the upstream failed"};
     if (cut) return Miss{"no response header reached the client before the connection ended"};
-    if (c.ending == Ending::timed_out) return Miss{"the proxy neither completed the response nor closed the connection"};
+    if (c.ending == Ending::timed_out)
+      return Miss{"the proxy neither completed the response nor closed the connection"};
     return Miss{"the response was not aborted"};
   }
 };
@@ -34,7 +36,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef aborted_check = {
-    "aborted", 30, "`aborted = true`",
+    "aborted",
+    30,
+    "`aborted = true`",
+    "aborted = true",
     "a response header reached the client, then the proxy closed or reset the connection before the message was "
     "complete (no response at all is not aborted; a proxy that holds the connection open instead fails)",
     parse};

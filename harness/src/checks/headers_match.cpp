@@ -9,6 +9,7 @@ class HeadersMatch final : public Check {
  public:
   explicit HeadersMatch(std::vector<Header> patterns) : patterns_(std::move(patterns)) {}
   std::string_view key() const override { return "headers_match"; }
+  std::string toml() const override { return "headers_match = " + toml_fields(patterns_); }
   std::string describe() const override {
     std::string out;
     for (const auto& [n, v] : patterns_)
@@ -52,7 +53,11 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef headers_match_check = {
-    "headers_match", 70, "`headers_match = [\"X-A: a +b\"]`",
-    "these fields' values match these regexes (RE2 syntax, linear-time; the whole value; at most 4096 bytes)", parse};
+    "headers_match",
+    70,
+    "`headers_match = [\"X-A: a +b\"]`",
+    "headers_match = [\"X-A: a +b\"]",
+    "these fields' values match these regexes (RE2 syntax, linear-time; the whole value; at most 4096 bytes)",
+    parse};
 
 }  // namespace upfault

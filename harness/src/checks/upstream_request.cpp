@@ -24,6 +24,10 @@ class UpstreamRequest final : public Check {
   UpstreamRequest(std::vector<std::string> present, std::vector<std::string> absent)
       : present_(std::move(present)), absent_(std::move(absent)) {}
   std::string_view key() const override { return "upstream_request"; }
+  std::string toml() const override {
+    return fmt::format("upstream_request = {{ present = {}, absent = {} }}", toml_strings(present_),
+                       toml_strings(absent_));
+  }
   std::string describe() const override {
     std::vector<std::string> parts;
     for (const auto& n : present_) parts.push_back("with " + n);
@@ -71,7 +75,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef upstream_request_check = {
-    "upstream_request", 105, "`upstream_request = { present = [\"Via\"], absent = [\"Expect\"] }`",
+    "upstream_request",
+    105,
+    "`upstream_request = { present = [\"Via\"], absent = [\"Expect\"] }`",
+    "upstream_request = { present = [\"Via\"], absent = [\"Expect\"] }",
     "the first request the upstream received had these header fields, and not those (e.g. no hop-by-hop field "
     "forwarded, no `Expect` invented)",
     parse};
