@@ -13,9 +13,8 @@ using upfault::test::with_steps;
 using namespace std::chrono_literals;
 
 TEST(BenchMix, ParsesNamesAndWeights) {
-  std::string err;
-  auto m = parse_mix("ok=90,silent=5,reset=5", err);
-  ASSERT_TRUE(m) << err;
+  auto m = parse_mix("ok=90,silent=5,reset=5");
+  ASSERT_TRUE(m) << m.error();
   ASSERT_EQ(m->size(), 3u);
   EXPECT_EQ((*m)[0], (std::pair<std::string, unsigned>{"ok", 90}));
   EXPECT_EQ((*m)[2], (std::pair<std::string, unsigned>{"reset", 5}));
@@ -23,10 +22,22 @@ TEST(BenchMix, ParsesNamesAndWeights) {
 
 TEST(BenchMix, RejectsWhatIsNotNameEqualsWeight) {
   for (const char* bad : {"", "ok", "=5", "ok=0", "ok=-1", "ok=1.5", "ok=5x", "ok=1,ok=2", "ok=99999999999"}) {
-    std::string err;
-    EXPECT_FALSE(parse_mix(bad, err)) << bad;
-    EXPECT_FALSE(err.empty()) << bad;
+    auto m = parse_mix(bad);
+    ASSERT_FALSE(m) << bad;
+    EXPECT_FALSE(m.error().message.empty()) << bad;
   }
+}
+
+// Options the bench cannot run are a problem, said before anything is sent.
+TEST(BenchRun, OptionsItCannotRunAreAProblem) {
+  BenchOptions o;
+  EXPECT_EQ(run_bench(o).error().message, "upfault bench: the mix is empty");
+  o.mix = {MixEntry{"ok", 1, "/__upfault/ok/", true}};
+  o.connections = 0;
+  EXPECT_EQ(run_bench(o).error().message, "upfault bench: at least one connection is needed");
+  o.connections = 1;
+  o.host = "upfault.invalid";
+  EXPECT_EQ(run_bench(o).error().message.rfind("upfault.invalid is not an IP address", 0), 0u);
 }
 
 TEST(BenchMix, ScheduleHasExactSharesSpreadEvenly) {
@@ -105,7 +116,7 @@ BenchResult bench_against(test::Upstream& up, std::uint16_t port, const std::str
   o.timeout = timeout;
   o.connect_timeout = connect_timeout;
   (void)up;
-  return run_bench(o);
+  return run_bench(o).value();
 }
 
 std::uint64_t errors_of(const BenchResult& r, BenchError e) { return r.total.errors[static_cast<std::size_t>(e)]; }
@@ -139,7 +150,7 @@ TEST(BenchRun, MixSendsExactSharesAndReportsHealthyAndFaultyApart) {
   o.connections = 1;
   o.threads = 1;
   o.requests = 500;
-  auto r = run_bench(o);
+  auto r = run_bench(o).value();
   EXPECT_EQ(r.per_entry[0].status[200], 300u);
   EXPECT_EQ(r.per_entry[1].status[503], 100u);
   EXPECT_EQ(r.per_entry[2].errors[static_cast<std::size_t>(BenchError::reset)], 100u);
@@ -165,7 +176,7 @@ TEST(BenchRun, WithoutSideConnectionsTheMixSharesOneConnection) {
   o.threads = 1;
   o.requests = 100;
   o.side_connections = 0;
-  auto r = run_bench(o);
+  auto r = run_bench(o).value();
   EXPECT_EQ(r.healthy.status[200], 80u);
   EXPECT_EQ(r.faulty.errors[static_cast<std::size_t>(BenchError::reset)], 20u);
   EXPECT_EQ(r.side_connections, 0u);
@@ -186,7 +197,7 @@ TEST(BenchRun, SilentShareTimesOutOnSideConnectionsAndIsCounted) {
   o.threads = 1;
   o.requests = 200;
   o.timeout = Millis{300};
-  auto r = run_bench(o);
+  auto r = run_bench(o).value();
   EXPECT_EQ(r.healthy.status[200], 180u);
   EXPECT_EQ(r.faulty.errors[static_cast<std::size_t>(BenchError::timeout)], 20u);
   EXPECT_EQ(r.in_flight_at_end, 0u);

@@ -7,15 +7,14 @@ using namespace std::chrono_literals;
 
 namespace {
 Millis parse(const std::string& text, ProxyTimeouts t = {}) {
-  std::string err;
-  auto d = DurationExpr::parse(text, err);
-  EXPECT_TRUE(d) << text << ": " << err;
+  auto d = DurationExpr::parse(text);
+  EXPECT_TRUE(d) << text << ": " << d.error();
   return d ? d->resolve(t) : Millis{-1};
 }
 std::string error_of(const std::string& text) {
-  std::string err;
-  EXPECT_FALSE(DurationExpr::parse(text, err)) << text;
-  return err;
+  auto d = DurationExpr::parse(text);
+  EXPECT_FALSE(d) << text;
+  return d ? "" : d.error().message;
 }
 }  // namespace
 
@@ -35,9 +34,8 @@ TEST(Duration, TimeoutNamesScaleWithTheProxy) {
   EXPECT_EQ(parse("1.5 * read_timeout", t), 3000ms);
   EXPECT_EQ(parse("2 * connect_timeout + 100ms", t), 1100ms);
   EXPECT_EQ(parse("3 * read_timeout + 1s", ProxyTimeouts{}), 4000ms);
-  std::string err;
-  EXPECT_TRUE(DurationExpr::parse("read_timeout", err)->relative());
-  EXPECT_FALSE(DurationExpr::parse("1s", err)->relative());
+  EXPECT_TRUE(DurationExpr::parse("read_timeout").value().relative());
+  EXPECT_FALSE(DurationExpr::parse("1s").value().relative());
 }
 
 // Bad durations say what is wrong.
@@ -52,7 +50,6 @@ TEST(Duration, BadDurationsExplainThemselves) {
   // within = "1440m" was a 36-hour deadline: durations stop at an hour, or 100 × a timeout.
   EXPECT_NE(error_of("1440m").find("at most 1h"), std::string::npos);
   EXPECT_NE(error_of("101 * read_timeout").find("too large"), std::string::npos);
-  std::string err;
-  EXPECT_TRUE(DurationExpr::parse("60m", err)) << err;
-  EXPECT_TRUE(DurationExpr::parse("100 * read_timeout + 100 * connect_timeout", err)) << err;
+  EXPECT_TRUE(DurationExpr::parse("60m"));
+  EXPECT_TRUE(DurationExpr::parse("100 * read_timeout + 100 * connect_timeout"));
 }

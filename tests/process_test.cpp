@@ -19,13 +19,18 @@ ProxyProfile profile(std::vector<std::string> command, Millis ready = 500ms) {
   return p;
 }
 bool group_exists(int pgid) { return ::kill(-pgid, 0) == 0; }
+// Why `p` did not start `prof`; fails the test when it did.
+std::string start_failure(ProxyProcess& p, const ProxyProfile& prof) {
+  auto started = p.start(prof, {});
+  EXPECT_FALSE(started) << "it started";
+  return started ? "" : started.error().message;
+}
 }  // namespace
 
 // A proxy that never listens is reported as never ready, within its ready_timeout, and killed.
 TEST(ProxyProcess, NeverReadyIsReportedAndKilled) {
   ProxyProcess p;
-  std::string error;
-  EXPECT_FALSE(p.start(profile({"sleep", "30"}), {}, error));
+  const auto error = start_failure(p, profile({"sleep", "30"}));
   EXPECT_NE(error.find("never became ready"), std::string::npos) << error;
   EXPECT_FALSE(p.alive());
 }
@@ -33,8 +38,7 @@ TEST(ProxyProcess, NeverReadyIsReportedAndKilled) {
 // A proxy that exits during startup is reported with its exit status and output.
 TEST(ProxyProcess, EarlyExitIsReportedWithItsOutput) {
   ProxyProcess p;
-  std::string error;
-  EXPECT_FALSE(p.start(profile({"sh", "-c", "echo cannot bind >&2; exit 3"}), {}, error));
+  const auto error = start_failure(p, profile({"sh", "-c", "echo cannot bind >&2; exit 3"}));
   EXPECT_NE(error.find("exited with status 3"), std::string::npos) << error;
   EXPECT_NE(error.find("cannot bind"), std::string::npos) << error;
 }
@@ -42,22 +46,21 @@ TEST(ProxyProcess, EarlyExitIsReportedWithItsOutput) {
 // A missing binary is a clear error.
 TEST(ProxyProcess, MissingBinaryIsAnError) {
   ProxyProcess p;
-  std::string error;
-  EXPECT_FALSE(p.start(profile({"/nonexistent/proxy"}), {}, error));
-  EXPECT_FALSE(error.empty());
+  EXPECT_EQ(start_failure(p, profile({"/nonexistent/proxy"})),
+            "cannot start /nonexistent/proxy: No such file or directory");
 }
 
 // stop() ends the whole process group, children included, even ones that ignore SIGTERM.
 TEST(ProxyProcess, StopKillsTheWholeGroup) {
   ProxyProcess p;
-  std::string error;
   // Listens with a child that ignores SIGTERM (python3 ships on every Debian machine here).
   auto prof = profile({"python3", "-c",
                        "import os,signal,socket,time\n"
                        "if os.fork()==0:\n signal.signal(signal.SIGTERM, signal.SIG_IGN)\n time.sleep(60)\n"
                        "s=socket.socket(); s.bind(('127.0.0.1',{listen_port})); s.listen(); time.sleep(60)"},
                       5000ms);
-  ASSERT_TRUE(p.start(prof, {}, error)) << error;
+  auto started = p.start(prof, {});
+  ASSERT_TRUE(started) << started.error();
   const int pgid = p.pid();
   EXPECT_TRUE(group_exists(pgid));
   p.stop(200ms);
@@ -67,10 +70,10 @@ TEST(ProxyProcess, StopKillsTheWholeGroup) {
 
 // Templates: known placeholders are filled, unknown ones are errors, other braces stay.
 TEST(Template, FillsKnownAndRejectsUnknown) {
-  std::string error;
-  EXPECT_EQ(render_template("listen {port}; http { x }", {{"port", "80"}}, error).value(), "listen 80; http { x }");
-  EXPECT_FALSE(render_template("{nope}", {}, error));
-  EXPECT_EQ(error, "unknown placeholder {nope}");
+  EXPECT_EQ(render_template("listen {port}; http { x }", {{"port", "80"}}).value(), "listen 80; http { x }");
+  auto unknown = render_template("{nope}", {});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, "unknown placeholder {nope}");
 }
 
 // The shipped profiles load.
@@ -79,10 +82,10 @@ TEST(Profiles, ShippedProfilesLoad) {
   auto names = list_profiles(dirs);
   EXPECT_NE(std::find(names.begin(), names.end(), "nginx"), names.end());
   for (const auto& n : names) {
-    LoadError err;
-    EXPECT_TRUE(find_profile(n, dirs, err)) << err.str();
+    auto p = find_profile(n, dirs);
+    EXPECT_TRUE(p) << p.error();
   }
-  LoadError err;
-  EXPECT_FALSE(find_profile("ngnix", dirs, err));
-  EXPECT_NE(err.message.find("did you mean \"nginx\""), std::string::npos) << err.message;
+  auto typo = find_profile("ngnix", dirs);
+  ASSERT_FALSE(typo);
+  EXPECT_EQ(typo.error().message, "ngnix: error: no proxy profile named \"ngnix\"; did you mean \"nginx\"?");
 }

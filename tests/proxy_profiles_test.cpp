@@ -65,14 +65,13 @@ TEST_P(Profile, PassthroughAndTimingMatchThePublishedMatrix) {
     if (s.category == "passthrough" || s.category == "timing") subset.push_back(std::move(s));
   ASSERT_GE(subset.size(), 15u);
 
-  LoadError err;
-  auto profile = find_profile(name, default_profile_dirs(), err);
-  ASSERT_TRUE(profile) << err.str();
-  std::string qerr;
-  auto notes = load_quirks(profile->dir, qerr);
-  EXPECT_EQ(qerr, "");
+  auto profile = find_profile(name, default_profile_dirs());
+  ASSERT_TRUE(profile) << profile.error();
+  auto quirks = load_quirks(profile->dir);
+  EXPECT_TRUE(quirks) << quirks.error();
+  const auto notes = quirks ? *quirks : ProxyNotes{};
   SuiteOptions o;
-  o.profile = profile;
+  o.profile = *profile;
   o.run.timeouts = profile->timeouts;
   o.run.jobs = 1;  // as the matrix runs it
   o.run.default_deadline = default_deadline(o.run.timeouts);
@@ -167,9 +166,8 @@ TEST_P(Profile, ListensOnLoopbackOnlyAndWritesOnlyInItsWorkDir) {
   const std::string saved = old_home ? old_home : "";
   ::setenv("HOME", home.c_str(), 1);
 
-  LoadError err;
-  auto profile = find_profile(name, default_profile_dirs(), err);
-  ASSERT_TRUE(profile) << err.str();
+  auto profile = find_profile(name, default_profile_dirs());
+  ASSERT_TRUE(profile) << profile.error();
   std::vector<Scenario> one;
   for (auto& s : test::corpus())
     if (s.name == "ok-200-baseline") one.push_back(std::move(s));
@@ -180,8 +178,8 @@ TEST_P(Profile, ListensOnLoopbackOnlyAndWritesOnlyInItsWorkDir) {
   upstream.add(one[0]);
   upstream.start();
   ProxyProcess process;
-  std::string error;
-  ASSERT_TRUE(process.start(*profile, upstream.ports(), error)) << error;
+  auto started = process.start(*profile, upstream.ports());
+  ASSERT_TRUE(started) << started.error();
   RunOptions ro;
   ro.proxy_port = process.port();
   ro.timeouts = profile->timeouts;

@@ -35,11 +35,10 @@ inline std::vector<Scenario> corpus() {
 
 /// Runs `scenarios` through the profiled proxy `name`; fails the test on a setup error.
 inline SuiteRun run_profile(const std::string& name, const std::vector<Scenario>& scenarios) {
-  LoadError err;
-  auto profile = find_profile(name, default_profile_dirs(), err);
-  EXPECT_TRUE(profile) << err.str();
+  auto profile = find_profile(name, default_profile_dirs());
+  EXPECT_TRUE(profile) << profile.error();
   SuiteOptions o;
-  o.profile = profile;
+  if (profile) o.profile = *profile;
   o.run.timeouts = profile ? profile->timeouts : ProxyTimeouts{};
   o.run.default_deadline = default_deadline(o.run.timeouts);
   auto run = run_suite(scenarios, o);

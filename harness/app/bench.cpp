@@ -104,7 +104,6 @@ void print_result(const BenchOptions& o, const BenchResult& r) {
 
 // The options from the command line; nullopt (with the message printed) when one is wrong.
 std::optional<BenchOptions> bench_options(const BenchArgs& a, LoadResult& suite) {
-  std::string err;
   BenchOptions o;
   o.connections = a.connections;
   o.threads = a.threads;
@@ -115,25 +114,25 @@ std::optional<BenchOptions> bench_options(const BenchArgs& a, LoadResult& suite)
        {std::tuple{&a.duration, &o.duration, "--duration"}, std::tuple{&a.timeout, &o.timeout, "--timeout"},
         std::tuple{&a.connect_timeout, &o.connect_timeout, "--connect-timeout"},
         std::tuple{&a.warmup, &o.warmup, "--warmup"}}) {
-    auto v = parse_fixed(*text, err);
+    auto v = parse_fixed(*text);
     if (!v) {
-      fmt::print(stderr, "upfault bench: {}: {}\n", name, err);
+      fmt::print(stderr, "upfault bench: {}: {}\n", name, v.error().message);
       return std::nullopt;
     }
     *field = *v;
   }
   // The mix: scenario names resolved against the bench's scenarios and the corpus.
   if (!a.mix.empty() || !a.proxy.empty()) {
-    auto weights = parse_mix(a.mix.empty() ? "ok=1" : a.mix, err);
+    auto weights = parse_mix(a.mix.empty() ? "ok=1" : a.mix);
     if (!weights) {
-      fmt::print(stderr, "upfault bench: --mix: {}\n", err);
+      fmt::print(stderr, "upfault bench: --mix: {}\n", weights.error().message);
       return std::nullopt;
     }
     suite = load_suite(a.scenarios.empty() ? default_bench_paths() : a.scenarios, {});
     if (!suite.errors.empty()) return std::nullopt;
-    auto mix = resolve_mix(*weights, suite.scenarios, err);
+    auto mix = resolve_mix(*weights, suite.scenarios);
     if (!mix) {
-      fmt::print(stderr, "upfault bench: --mix: {}\n", err);
+      fmt::print(stderr, "upfault bench: --mix: {}\n", mix.error().message);
       return std::nullopt;
     }
     o.mix = std::move(*mix);
@@ -145,11 +144,10 @@ std::optional<BenchOptions> bench_options(const BenchArgs& a, LoadResult& suite)
 // exit code when it cannot be reached or started.
 std::optional<int> reach_target(const BenchArgs& a, const LoadResult& suite, BenchOptions& o, BenchTarget& target,
                                 std::unique_ptr<Rig>& rig) {
-  std::string err;
   if (!a.url.empty()) {
-    auto hp = parse_loopback_address(a.url, a.allow_remote, err);
+    auto hp = parse_loopback_address(a.url, a.allow_remote);
     if (!hp) {
-      fmt::print(stderr, "upfault bench: --url: {}\n", err);
+      fmt::print(stderr, "upfault bench: --url: {}\n", hp.error().message);
       return kInputError;
     }
     o.host = hp->host;
@@ -158,22 +156,22 @@ std::optional<int> reach_target(const BenchArgs& a, const LoadResult& suite, Ben
     if (o.mix.empty()) o.mix = {MixEntry{"url", 1, hp->path, true}};
     return std::nullopt;
   }
-  LoadError load_error;
-  auto profile = find_profile(a.proxy, default_profile_dirs(), load_error);
+  auto profile = find_profile(a.proxy, default_profile_dirs());
   if (!profile) {
-    fmt::print(stderr, "upfault bench: {}\n", load_error.str());
+    fmt::print(stderr, "upfault bench: {}\n", profile.error().message);
     return kInputError;
   }
   RigOptions rio;
   rio.profile = *profile;
   rio.upstream.keep_logs = false;
   rio.upstream.threads = a.upstream_threads;
-  rig = Rig::start(suite.scenarios, std::move(rio), err);
-  if (!rig) {
+  auto started = Rig::start(suite.scenarios, std::move(rio));
+  if (!started) {
     if (interrupt::received()) return interrupt::exit_status();
-    fmt::print(stderr, "upfault bench: {}\n", err);
+    fmt::print(stderr, "upfault bench: {}\n", started.error().message);
     return kProxyError;
   }
+  rig = std::move(*started);
   o.port = rig->proxy_port();
   target.proxy = profile->name;
   target.proxy_version = rig->info().version;
@@ -207,14 +205,13 @@ int bench(const BenchArgs& a) {
                "(upfault starts it in front of its fake upstream)\n");
     return kInputError;
   }
-  std::string err;
   LoadResult suite;
   auto options = bench_options(a, suite);
   if (!options) return kInputError;
   BenchOptions& o = *options;
   OutputFile json;
-  if (!json.open(a.json, err)) {
-    fmt::print(stderr, "upfault bench: {}\n", err);
+  if (auto opened = json.open(a.json); !opened) {
+    fmt::print(stderr, "upfault bench: {}\n", opened.error().message);
     return kInputError;
   }
   BenchTarget target;
@@ -230,13 +227,17 @@ int bench(const BenchArgs& a) {
                  p.warming_up ? "warming up, " : "", p.responses, p.errors, tty ? "" : "\n");
     };
   }
-  BenchResult r;
+  Result<BenchResult> ran;
   try {
-    r = run_bench(o);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "upfault bench: {}\n", e.what());
+    ran = run_bench(o);
+  } catch (const std::exception& e) {  // what the system refused (threads, memory)
+    ran = problem(e.what());
+  }
+  if (!ran) {
+    fmt::print(stderr, "upfault bench: {}\n", ran.error().message);
     return kInputError;
   }
+  const BenchResult& r = *ran;
   if (tty && !a.quiet) fmt::print(stderr, "\r\x1b[K");
   if (rig && !rig->process()->alive()) {
     fmt::print(stderr, "upfault bench: {} {} during the bench\n{}\n", target.proxy, rig->process()->exit_description(),
@@ -247,9 +248,11 @@ int bench(const BenchArgs& a) {
   if (r.interrupted)
     fmt::print(stderr, "upfault bench: stopped by {} after {:.1f} s of measurement\n", strsignal(r.interrupted),
                r.seconds);
-  if (json.wanted() && !json.write(bench_to_json(o, r, target), err)) {
-    fmt::print(stderr, "upfault bench: {}\n", err);
-    return kInputError;
+  if (json.wanted()) {
+    if (auto written = json.write(bench_to_json(o, r, target)); !written) {
+      fmt::print(stderr, "upfault bench: {}\n", written.error().message);
+      return kInputError;
+    }
   }
   return r.interrupted || interrupt::received() ? interrupt::exit_status() : kPassed;
 }

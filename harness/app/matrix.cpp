@@ -36,10 +36,9 @@ struct MatrixArgs {
 
 // The program a profile runs, found as a file or on PATH.
 bool installed(const ProxyProfile& p) {
-  std::string error;
-  auto program =
-      render_template(p.command.front(), {{"bindir", tool_dir().string()}, {"profile_dir", p.dir.string()}}, error)
-          .value_or(p.command.front());
+  auto rendered =
+      render_template(p.command.front(), {{"bindir", tool_dir().string()}, {"profile_dir", p.dir.string()}});
+  const std::string& program = rendered ? *rendered : p.command.front();
   if (program.find('/') != std::string::npos) return ::access(program.c_str(), X_OK) == 0;
   std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
   for (std::string dir; std::getline(path, dir, ':');)
@@ -59,9 +58,10 @@ bool write_all(const std::vector<std::pair<fs::path, std::string>>& files) {
   bool ok = true;
   for (const auto& [path, text] : files) {
     OutputFile f;
-    std::string err;
-    if (!f.open(path.string(), err) || !f.write(text, err)) {
-      fmt::print(stderr, "upfault matrix: {}\n", err);
+    auto written = f.open(path.string());
+    if (written) written = f.write(text);
+    if (!written) {
+      fmt::print(stderr, "upfault matrix: {}\n", written.error().message);
       ok = false;
     }
   }
@@ -73,9 +73,11 @@ bool writable(const std::string& out) {
   std::error_code ec;
   fs::create_directories(fs::path(out) / "results", ec);
   OutputFile probe;
-  std::string err;
-  if (ec || !probe.open((fs::path(out) / "results" / ".upfault-write-test").string(), err) || !probe.write("", err)) {
-    fmt::print(stderr, "upfault matrix: cannot write to {}: {}\n", out, ec ? ec.message() : err);
+  Result<void> written =
+      ec ? problem(ec.message()) : probe.open((fs::path(out) / "results" / ".upfault-write-test").string());
+  if (written) written = probe.write("");
+  if (!written) {
+    fmt::print(stderr, "upfault matrix: cannot write to {}: {}\n", out, written.error().message);
     return false;
   }
   fs::remove(fs::path(out) / "results" / ".upfault-write-test", ec);
@@ -107,16 +109,16 @@ bool plan_columns(const MatrixArgs& a, Plan& plan) {
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto& column = plan.columns[i];
     column.proxy.name = names[i];
-    LoadError err;
-    auto p = find_profile(names[i], dirs, err);
+    auto p = find_profile(names[i], dirs);
     if (!p) {
-      fmt::print(stderr, "upfault matrix: {}\n", err.str());
+      fmt::print(stderr, "upfault matrix: {}\n", p.error().message);
       return false;
     }
     plan.profiles[i] = *p;
-    std::string qerr;
-    column.notes = load_quirks(p->dir, qerr);
-    if (!qerr.empty()) fmt::print(stderr, "upfault matrix: {}\n", qerr);
+    if (auto notes = load_quirks(p->dir))
+      column.notes = std::move(*notes);
+    else
+      fmt::print(stderr, "upfault matrix: {}\n", notes.error().message);
     if (!installed(*p)) {
       column.skipped =
           fmt::format("not installed ({})",

@@ -11,7 +11,7 @@
 
 namespace upfault::cli {
 
-std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text, std::string& error) {
+Result<std::pair<unsigned, unsigned>> parse_shard(const std::string& text) {
   auto number = [](std::string_view s) -> std::optional<unsigned> {
     unsigned v = 0;
     if (s.empty() || s.size() > 5) return std::nullopt;
@@ -22,10 +22,8 @@ std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text
   const auto slash = text.find('/');
   auto index = slash == std::string::npos ? std::nullopt : number(std::string_view(text).substr(0, slash));
   auto count = slash == std::string::npos ? std::nullopt : number(std::string_view(text).substr(slash + 1));
-  if (!index || !count || *index < 1 || *count > 10000 || *index > *count) {
-    error = fmt::format("--shard takes I/N with 1 <= I <= N <= 10000, e.g. 2/4; not \"{}\"", text);
-    return std::nullopt;
-  }
+  if (!index || !count || *index < 1 || *count > 10000 || *index > *count)
+    return problem(fmt::format("--shard takes I/N with 1 <= I <= N <= 10000, e.g. 2/4; not \"{}\"", text));
   return std::pair{*index, *count};
 }
 
@@ -34,15 +32,12 @@ OutputFile::~OutputFile() {
   if (!temp_.empty()) ::unlink(temp_.c_str());  // never committed: the old file stays as it was
 }
 
-bool OutputFile::open(const std::string& path, std::string& error) {
+Result<void> OutputFile::open(const std::string& path) {
   path_ = path;
-  if (path.empty()) return true;
+  if (path.empty()) return {};
   struct stat st {};
   const bool exists = ::stat(path.c_str(), &st) == 0;
-  if (exists && S_ISDIR(st.st_mode)) {
-    error = fmt::format("cannot write {}: it is a directory", path);
-    return false;
-  }
+  if (exists && S_ISDIR(st.st_mode)) return problem(fmt::format("cannot write {}: it is a directory", path));
   int fd = -1;
   if (exists && !S_ISREG(st.st_mode)) {
     // A device or a FIFO is written as it is; O_NONBLOCK so a FIFO without a reader fails at once.
@@ -62,12 +57,13 @@ bool OutputFile::open(const std::string& path, std::string& error) {
       ::fchmod(fd, exists ? st.st_mode & 07777 : 0644);
   }
   if (fd >= 0) f_ = ::fdopen(fd, "w");
-  if (!f_) error = fmt::format("cannot write {}: {}", path, std::strerror(errno));
-  return f_ != nullptr;
+  if (!f_) return problem(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  return {};
 }
 
-bool OutputFile::write(std::string_view text, std::string& error) {
-  if (!f_) return path_.empty();
+Result<void> OutputFile::write(std::string_view text) {
+  // Not opened: fine for no path (nothing wanted); for a path, open() already said why not.
+  if (!f_) return path_.empty() ? Result<void>{} : problem(fmt::format("cannot write {}: it is not open", path_));
   std::FILE* f = std::exchange(f_, nullptr);
   const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
   const int saved = errno;
@@ -77,17 +73,15 @@ bool OutputFile::write(std::string_view text, std::string& error) {
     placed = ::rename(temp_.c_str(), path_.c_str()) == 0;
     if (placed) temp_.clear();
   }
-  if (!ok || !closed || !placed) error = fmt::format("cannot write {}: {}", path_, std::strerror(ok ? errno : saved));
-  return ok && closed && placed;
+  if (!ok || !closed || !placed)
+    return problem(fmt::format("cannot write {}: {}", path_, std::strerror(ok ? errno : saved)));
+  return {};
 }
 
-std::optional<Millis> parse_fixed(const std::string& text, std::string& error) {
-  auto d = DurationExpr::parse(text, error);
-  if (!d) return std::nullopt;
-  if (d->relative()) {
-    error = fmt::format("\"{}\" must be a fixed duration such as \"1s\"", text);
-    return std::nullopt;
-  }
+Result<Millis> parse_fixed(const std::string& text) {
+  auto d = DurationExpr::parse(text);
+  if (!d) return d.error();
+  if (d->relative()) return problem(fmt::format("\"{}\" must be a fixed duration such as \"1s\"", text));
   return d->resolve({});
 }
 

@@ -10,13 +10,14 @@
 #include <CLI/CLI.hpp>
 
 #include "upfault/duration.hpp"
+#include "upfault/problem.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault::cli {
 
 /// "I/N" with 1 <= I <= N <= 10000, digits only.
-std::optional<std::pair<unsigned, unsigned>> parse_shard(const std::string& text, std::string& error);
+[[nodiscard]] Result<std::pair<unsigned, unsigned>> parse_shard(const std::string& text);
 
 /// A report file opened before the run, so that a path that cannot be written fails at once
 /// (exit 2) instead of after the whole run; written, flushed and closed with every step checked.
@@ -29,9 +30,9 @@ class OutputFile {
   OutputFile& operator=(const OutputFile&) = delete;
   ~OutputFile();
   /// Opens `path` for writing (an empty path: nothing to write, always fine).
-  [[nodiscard]] bool open(const std::string& path, std::string& error);
-  /// Writes `text` and closes the file; false with `error` when any byte was not written.
-  [[nodiscard]] bool write(std::string_view text, std::string& error);
+  [[nodiscard]] Result<void> open(const std::string& path);
+  /// Writes `text` and closes the file; a problem when any byte was not written.
+  [[nodiscard]] Result<void> write(std::string_view text);
   [[nodiscard]] bool wanted() const { return !path_.empty(); }
   [[nodiscard]] const std::string& path() const { return path_; }
 
@@ -41,7 +42,7 @@ class OutputFile {
   std::FILE* f_ = nullptr;
 };
 /// A fixed duration such as "1s" (no timeout names).
-std::optional<Millis> parse_fixed(const std::string& text, std::string& error);
+[[nodiscard]] Result<Millis> parse_fixed(const std::string& text);
 
 /// --upstream-port, --refused-port, --blackhole-port, --accept-close-port, --accept-reset-port.
 void add_port_options(CLI::App* cmd, EndpointPorts& ports);

@@ -41,32 +41,32 @@ struct RunArgs {
 // The three report files, opened before the run.
 struct Reports {
   OutputFile json, junit, summary;
-  [[nodiscard]] bool open(const RunArgs& a, std::string& err) {
+  [[nodiscard]] Result<void> open(const RunArgs& a) {
     std::vector<std::filesystem::path> seen;
     for (const auto* path : {&a.json, &a.junit, &a.summary}) {
       if (path->empty()) continue;
       std::error_code ec;
       auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(*path, ec), ec);
-      if (std::find(seen.begin(), seen.end(), p) != seen.end()) {
-        err = fmt::format("{} is named for two reports (--json, --junit, --summary): one would overwrite the other",
-                          *path);
-        return false;
-      }
+      if (std::find(seen.begin(), seen.end(), p) != seen.end())
+        return problem(fmt::format(
+            "{} is named for two reports (--json, --junit, --summary): one would overwrite the other", *path));
       seen.push_back(p);
     }
-    return json.open(a.json, err) && junit.open(a.junit, err) && summary.open(a.summary, err);
+    for (auto [file, path] : {std::pair{&json, &a.json}, {&junit, &a.junit}, {&summary, &a.summary}})
+      if (auto opened = file->open(*path); !opened) return opened;
+    return {};
   }
   // Writes each wanted report; kInputError (with the reason on stderr) when any was not written.
   int write(const SuiteRun& run) {
     int status = kPassed;
-    std::string err;
     for (auto [file, make] :
          {std::pair<OutputFile*, std::string (*)(const ProxyInfo&, const std::vector<ScenarioResult>&, double)>{
               &json, to_json},
           {&junit, to_junit},
           {&summary, to_markdown_summary}}) {
-      if (file->wanted() && !file->write(make(run.proxy, run.results, run.wall_seconds), err)) {
-        fmt::print(stderr, "upfault run: {}\n", err);
+      if (!file->wanted()) continue;
+      if (auto written = file->write(make(run.proxy, run.results, run.wall_seconds)); !written) {
+        fmt::print(stderr, "upfault run: {}\n", written.error().message);
         status = kInputError;
       }
     }
@@ -78,52 +78,44 @@ struct Reports {
 // nullopt (the reason on stderr) when any is wrong.
 std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   SuiteOptions so;
-  std::string err;
-  auto wrong = [&](std::string_view what) {
-    fmt::print(stderr, "upfault run: {}{}\n", what, err);
+  auto wrong = [&](const Problem& p) {
+    fmt::print(stderr, "upfault run: {}\n", p.message);
     return std::nullopt;
   };
-  if (a.proxy.empty() == a.proxy_url.empty()) {
-    err = "give either --proxy NAME (upfault starts it) or --proxy-url URL";
-    return wrong("");
-  }
+  if (a.proxy.empty() == a.proxy_url.empty())
+    return wrong(problem("give either --proxy NAME (upfault starts it) or --proxy-url URL"));
   if (!a.proxy.empty()) {
-    LoadError load_error;
-    so.profile = find_profile(a.proxy, default_profile_dirs(), load_error);
-    if (!so.profile) {
-      err = load_error.str();
-      return wrong("");
-    }
+    auto profile = find_profile(a.proxy, default_profile_dirs());
+    if (!profile) return wrong(profile.error());
+    so.profile = std::move(*profile);
     so.run.timeouts = so.profile->timeouts;
   } else {
-    auto hp = parse_loopback_address(a.proxy_url, a.allow_remote, err);
-    if (!hp) return wrong("--proxy-url: ");
-    if (!hp->path.empty() && hp->path != "/") {
-      err = fmt::format("--proxy-url takes no path (\"{}\"): upfault sends /__upfault/NAME/ paths, which the proxy "
-                        "must pass to its upstream",
-                        hp->path);
-      return wrong("");
-    }
-    if (a.ports.scripted == 0) {
-      err = "--proxy-url needs --upstream-port P: the port your proxy sends its upstream requests to (upfault's "
-            "fake upstream listens there)";
-      return wrong("");
-    }
+    auto hp = parse_loopback_address(a.proxy_url, a.allow_remote);
+    if (!hp) return wrong(hp.error().prefixed("--proxy-url: "));
+    if (!hp->path.empty() && hp->path != "/")
+      return wrong(
+          problem(fmt::format("--proxy-url takes no path (\"{}\"): upfault sends /__upfault/NAME/ paths, which "
+                              "the proxy must pass to its upstream",
+                              hp->path)));
+    if (a.ports.scripted == 0)
+      return wrong(
+          problem("--proxy-url needs --upstream-port P: the port your proxy sends its upstream requests to "
+                  "(upfault's fake upstream listens there)"));
     so.proxy_host = hp->host;
     so.proxy_port = hp->port;
   }
   for (auto [text, field] :
        {std::pair{&a.read_timeout, &so.run.timeouts.read}, std::pair{&a.connect_timeout, &so.run.timeouts.connect}}) {
     if (text->empty()) continue;
-    auto v = parse_fixed(*text, err);
-    if (!v) return wrong("");
+    auto v = parse_fixed(*text);
+    if (!v) return wrong(v.error());
     *field = *v;
   }
   so.run.jobs = a.jobs;
   so.run.default_deadline = default_deadline(so.run.timeouts);
   if (!a.deadline.empty()) {
-    auto v = parse_fixed(a.deadline, err);
-    if (!v) return wrong("--deadline: ");
+    auto v = parse_fixed(a.deadline);
+    if (!v) return wrong(v.error().prefixed("--deadline: "));
     so.run.default_deadline = *v;
   }
   so.ports = a.ports;
@@ -201,15 +193,14 @@ int run(const RunArgs& a) {
   }
   // Every report path is opened now: a path that cannot be written fails before the run, not after it.
   Reports reports;
-  std::string err;
-  if (!reports.open(a, err)) {
-    fmt::print(stderr, "upfault run: {}\n", err);
+  if (auto opened = reports.open(a); !opened) {
+    fmt::print(stderr, "upfault run: {}\n", opened.error().message);
     return kInputError;
   }
   if (!a.shard.empty()) {
-    auto shard = parse_shard(a.shard, err);
+    auto shard = parse_shard(a.shard);
     if (!shard) {
-      fmt::print(stderr, "upfault run: {}\n", err);
+      fmt::print(stderr, "upfault run: {}\n", shard.error().message);
       return kInputError;
     }
     suite.scenarios = shard_of(std::move(suite.scenarios), shard->first, shard->second);

@@ -23,10 +23,9 @@ struct ServeArgs {
 int serve(const ServeArgs& a) {
   auto suite = load_suite(a.paths, {});
   if (!suite.errors.empty()) return kInputError;
-  std::string err;
-  auto hp = parse_loopback_address(a.listen, a.allow_remote, err, /*allow_any_port=*/true);
+  auto hp = parse_loopback_address(a.listen, a.allow_remote, /*allow_any_port=*/true);
   if (!hp) {
-    fmt::print(stderr, "upfault serve: --listen: {}\n", err);
+    fmt::print(stderr, "upfault serve: --listen: {}\n", hp.error().message);
     return kInputError;
   }
   RigOptions rio;  // no proxy: the fake upstream stands alone
@@ -45,19 +44,20 @@ int serve(const ServeArgs& a) {
   o.threads = a.threads;
   for (auto [text, field] :
        {std::pair{&a.read_timeout, &o.timeouts.read}, std::pair{&a.connect_timeout, &o.timeouts.connect}}) {
-    auto v = parse_fixed(*text, err);
+    auto v = parse_fixed(*text);
     if (!v) {
-      fmt::print(stderr, "upfault serve: {}\n", err);
+      fmt::print(stderr, "upfault serve: {}\n", v.error().message);
       return kInputError;
     }
     *field = *v;
   }
 
-  auto rig = Rig::start(suite.scenarios, std::move(rio), err);
-  if (!rig) {
-    fmt::print(stderr, "upfault serve: {}\n", err);
+  auto started = Rig::start(suite.scenarios, std::move(rio));
+  if (!started) {
+    fmt::print(stderr, "upfault serve: {}\n", started.error().message);
     return kInputError;
   }
+  auto& rig = *started;
   FakeUpstream* up = &rig->upstream();
   fmt::print("upfault serve: {} scenarios on http://{}:{}\n  ({})\n", suite.scenarios.size(), hp->host, up->port(),
              describe_ports(up->ports()));

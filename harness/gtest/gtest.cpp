@@ -31,18 +31,26 @@ class World : public ::testing::Environment {
     rio.upstream.ports = options_.ports;
     rio.upstream.timeouts = options_.timeouts;
     if (!options_.proxy.empty()) {
-      LoadError err;
-      rio.profile = find_profile(options_.proxy, default_profile_dirs(), err);
-      if (!rio.profile) {
-        setup_error_ = err.str();
+      auto profile = find_profile(options_.proxy, default_profile_dirs());
+      if (!profile) {
+        setup_error_ = profile.error().message;
         return;
       }
+      rio.profile = std::move(*profile);
     } else {
-      rio.proxy = parse_loopback_address(options_.proxy_url, /*allow_remote=*/false, setup_error_);
-      if (!rio.proxy) return;
+      auto proxy = parse_loopback_address(options_.proxy_url, /*allow_remote=*/false);
+      if (!proxy) {
+        setup_error_ = proxy.error().message;
+        return;
+      }
+      rio.proxy = *proxy;
     }
-    rig_ = Rig::start(scenarios_, std::move(rio), setup_error_);
-    if (!rig_) return;
+    auto rig = Rig::start(scenarios_, std::move(rio));
+    if (!rig) {
+      setup_error_ = rig.error().message;
+      return;
+    }
+    rig_ = std::move(*rig);
     run_.timeouts = rig_->timeouts();
     run_.jobs = 1;
     run_.default_deadline = default_deadline(run_.timeouts);

@@ -333,10 +333,13 @@ void wait_for_workers(const BenchOptions& o, const Plan& plan, std::vector<std::
 
 }  // namespace
 
-BenchResult run_bench(const BenchOptions& o) {
-  if (o.mix.empty()) throw std::invalid_argument("upfault bench: the mix is empty");
-  if (o.connections == 0) throw std::invalid_argument("upfault bench: at least one connection is needed");
-  Plan plan{o, endpoint(o.host, o.port), {}, {}, {}, {}, {}, {}, false};
+Result<BenchResult> run_bench(const BenchOptions& o) {
+  if (o.mix.empty()) return problem("upfault bench: the mix is empty");
+  if (o.connections == 0) return problem("upfault bench: at least one connection is needed");
+  error_code ec;
+  const auto address = asio::ip::make_address(o.host, ec);
+  if (ec) return problem(fmt::format("{} is not an IP address: {}", o.host, ec.message()));
+  Plan plan{o, tcp::endpoint(address, o.port), {}, {}, {}, {}, {}, {}, false};
   const std::string host = o.host_header.empty()
                                ? (o.host.find(':') != std::string::npos ? fmt::format("[{}]:{}", o.host, o.port)
                                                                         : fmt::format("{}:{}", o.host, o.port))

@@ -26,7 +26,7 @@ std::string_view to_string(BenchError e) {
   return "?";
 }
 
-std::optional<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text, std::string& error) {
+Result<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text) {
   std::vector<std::pair<std::string, unsigned>> out;
   while (!text.empty()) {
     auto comma = text.find(',');
@@ -34,33 +34,29 @@ std::optional<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::stri
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     auto eq = item.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      error = fmt::format("\"{}\" is not NAME=WEIGHT (e.g. ok=90,silent=5,reset=5)", item);
-      return std::nullopt;
+      return problem(fmt::format("\"{}\" is not NAME=WEIGHT (e.g. ok=90,silent=5,reset=5)", item));
     }
     unsigned w = 0;
     auto digits = item.substr(eq + 1);
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), w);
     if (ec != std::errc{} || end != digits.data() + digits.size() || w == 0 || w > 1'000'000) {
-      error = fmt::format("\"{}\": the weight must be a whole number from 1 to 1000000", item);
-      return std::nullopt;
+      return problem(fmt::format("\"{}\": the weight must be a whole number from 1 to 1000000", item));
     }
     std::string name(item.substr(0, eq));
     for (const auto& [n, _] : out)
       if (n == name) {
-        error = fmt::format("\"{}\" is named twice", name);
-        return std::nullopt;
+        return problem(fmt::format("\"{}\" is named twice", name));
       }
     out.emplace_back(std::move(name), w);
   }
   if (out.empty()) {
-    error = "the mix is empty";
-    return std::nullopt;
+    return problem("the mix is empty");
   }
   return out;
 }
 
-std::optional<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::string, unsigned>>& weights,
-                                                 const std::vector<Scenario>& known, std::string& error) {
+Result<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::string, unsigned>>& weights,
+                                          const std::vector<Scenario>& known) {
   std::vector<MixEntry> out;
   for (const auto& [name, weight] : weights) {
     auto it = std::find_if(known.begin(), known.end(), [&](const Scenario& s) { return s.name == name; });
@@ -68,14 +64,13 @@ std::optional<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std
       std::vector<std::string_view> names;
       for (const auto& s : known) names.push_back(s.name);
       auto hint = did_you_mean(name, names);
-      error = fmt::format("no scenario named \"{}\"{}", name, hint ? fmt::format("; did you mean \"{}\"?", *hint) : "");
-      return std::nullopt;
+      return problem(
+          fmt::format("no scenario named \"{}\"{}", name, hint ? fmt::format("; did you mean \"{}\"?", *hint) : ""));
     }
     const auto& r = it->request;
     if (r.method != "GET" || !r.body.empty() || r.repeat != 1) {
-      error = fmt::format("scenario \"{}\" sends {} with a body or repeats; upfault bench sends single GET requests",
-                          name, r.method);
-      return std::nullopt;
+      return problem(fmt::format(
+          "scenario \"{}\" sends {} with a body or repeats; upfault bench sends single GET requests", name, r.method));
     }
     const bool healthy = std::any_of(it->expect.accept.begin(), it->expect.accept.end(),
                                      [](const Outcome& o) { return o.passthrough(); });

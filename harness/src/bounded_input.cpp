@@ -11,18 +11,17 @@
 
 namespace upfault {
 
-std::optional<std::string> read_bounded(const std::filesystem::path& file, std::size_t limit, std::string& error) {
+Result<std::string> read_bounded(const std::filesystem::path& file, std::size_t limit) {
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
-    error = fmt::format("cannot open the file: {}", std::strerror(errno));
-    return std::nullopt;
+    return problem(fmt::format("cannot open the file: {}", std::strerror(errno)));
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    error = S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file (a device, FIFO or socket is not read)";
-    return std::nullopt;
+    return problem(S_ISDIR(st.st_mode) ? "is a directory"
+                                       : "not a regular file (a device, FIFO or socket is not read)");
   }
   std::string out;
   char buf[64 * 1024];
@@ -30,18 +29,17 @@ std::optional<std::string> read_bounded(const std::filesystem::path& file, std::
     const ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      error = fmt::format("cannot read the file: {}", std::strerror(errno));
+      const int saved = errno;
       ::close(fd);
-      return std::nullopt;
+      return problem(fmt::format("cannot read the file: {}", std::strerror(saved)));
     }
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
     if (out.size() > limit) {
       ::close(fd);
-      error = limit % (1 << 20) == 0
-                  ? fmt::format("the file is larger than {} bytes; the limit is {} MiB", limit, limit >> 20)
-                  : fmt::format("the file is larger than {} bytes, the limit", limit);
-      return std::nullopt;
+      return problem(limit % (1 << 20) == 0
+                         ? fmt::format("the file is larger than {} bytes; the limit is {} MiB", limit, limit >> 20)
+                         : fmt::format("the file is larger than {} bytes, the limit", limit));
     }
   }
   ::close(fd);

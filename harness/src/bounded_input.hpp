@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "upfault/problem.hpp"
+
 namespace upfault {
 
 /// Where and why a text was refused.
@@ -18,10 +20,9 @@ struct InputProblem {
 };
 
 /// The whole of `file` when it is a regular file (links followed) of at most `limit` bytes;
-/// otherwise nullopt and `error` says why (a FIFO, a device, a directory, too large, unreadable).
-/// Never reads more than limit + 1 bytes, whatever the file claims its size is.
-[[nodiscard]] std::optional<std::string> read_bounded(const std::filesystem::path& file, std::size_t limit,
-                                                      std::string& error);
+/// otherwise why not (a FIFO, a device, a directory, too large, unreadable). Never reads more
+/// than limit + 1 bytes, whatever the file claims its size is.
+[[nodiscard]] Result<std::string> read_bounded(const std::filesystem::path& file, std::size_t limit);
 
 /// The deepest a TOML key path (table header or dotted key) or value nesting (arrays and inline
 /// tables) may go.

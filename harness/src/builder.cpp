@@ -3,12 +3,37 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "upfault/loader.hpp"
 #include "util.hpp"
 
 namespace upfault {
+
+namespace {
+
+// Throws std::invalid_argument unless `key` is one of `known` (a registry's keys): a typo in C++
+// is found where it is written, with the likely key, as the loader finds one in a file.
+void require_known(std::string_view what, std::string_view key, const std::vector<std::string_view>& known) {
+  if (std::find(known.begin(), known.end(), key) != known.end()) return;
+  std::string msg = fmt::format("ScenarioBuilder: unknown {} \"{}\"", what, key);
+  if (auto guess = did_you_mean(key, known))
+    msg += fmt::format("; did you mean \"{}\"?", *guess);
+  else
+    msg += fmt::format(" ({}s: {})", what, fmt::join(known, ", "));
+  throw std::invalid_argument(msg);
+}
+
+// The keys of a registry's kinds (step_kinds(), check_kinds()).
+template <class Kind>
+std::vector<std::string_view> keys_of(const std::vector<Kind>& kinds, std::string_view Kind::*key) {
+  std::vector<std::string_view> out;
+  for (const auto& k : kinds) out.push_back(k.*key);
+  return out;
+}
+
+}  // namespace
 
 ScenarioBuilder::ScenarioBuilder(std::string name, std::string summary)
     : head_(fmt::format("name = {}\nsummary = {}\n", toml_quote(name), toml_quote(summary))) {}
@@ -34,37 +59,47 @@ ScenarioBuilder& ScenarioBuilder::endpoint(Endpoint e) {
   return *this;
 }
 
-#define UPFAULT_STEP(text) (steps_ += fmt::format("[[upstream.steps]]\n{}\n", text), *this)
-ScenarioBuilder& ScenarioBuilder::read_head() { return UPFAULT_STEP("read = \"head\""); }
-ScenarioBuilder& ScenarioBuilder::read_request() { return UPFAULT_STEP("read = \"request\""); }
-ScenarioBuilder& ScenarioBuilder::send(const std::string& b) { return UPFAULT_STEP("send = " + toml_quote(b)); }
+ScenarioBuilder& ScenarioBuilder::step(std::string_view key, std::string toml_value) {
+  static const auto keys = keys_of(step_kinds(), &StepKind::name);
+  require_known("step", key, keys);
+  steps_ += fmt::format("[[upstream.steps]]\n{} = {}\n", key, toml_value);
+  return *this;
+}
+
+ScenarioBuilder& ScenarioBuilder::expect(std::string_view key, std::string toml_value) {
+  static const auto keys = keys_of(check_kinds(), &CheckKind::key);
+  require_known("check", key, keys);
+  expect_ += fmt::format("{} = {}\n", key, toml_value);
+  return *this;
+}
+
+ScenarioBuilder& ScenarioBuilder::read_head() { return step("read", "\"head\""); }
+ScenarioBuilder& ScenarioBuilder::read_request() { return step("read", "\"request\""); }
+ScenarioBuilder& ScenarioBuilder::send(const std::string& b) { return step("send", toml_quote(b)); }
 ScenarioBuilder& ScenarioBuilder::response(int status, const std::vector<Header>& headers, const std::string& body) {
   std::vector<std::string> h;
   for (const auto& [n, v] : headers) h.push_back(toml_quote(n + ": " + v));
-  return UPFAULT_STEP(fmt::format("response = {{ status = {}, headers = [{}], body = {} }}", status, fmt::join(h, ", "),
-                                  toml_quote(body)));
+  return step("response", fmt::format("{{ status = {}, headers = [{}], body = {} }}", status, fmt::join(h, ", "),
+                                      toml_quote(body)));
 }
-ScenarioBuilder& ScenarioBuilder::delay(const std::string& d) { return UPFAULT_STEP("delay = " + toml_quote(d)); }
+ScenarioBuilder& ScenarioBuilder::delay(const std::string& d) { return step("delay", toml_quote(d)); }
 ScenarioBuilder& ScenarioBuilder::dribble(const std::string& bytes, std::size_t chunk, const std::string& every) {
-  return UPFAULT_STEP(
-      fmt::format("dribble = {{ data = {}, chunk = {}, every = {} }}", toml_quote(bytes), chunk, toml_quote(every)));
+  return step("dribble",
+              fmt::format("{{ data = {}, chunk = {}, every = {} }}", toml_quote(bytes), chunk, toml_quote(every)));
 }
-ScenarioBuilder& ScenarioBuilder::half_close() { return UPFAULT_STEP("half_close = true"); }
-ScenarioBuilder& ScenarioBuilder::close_fin() { return UPFAULT_STEP("close = \"fin\""); }
-ScenarioBuilder& ScenarioBuilder::close_rst() { return UPFAULT_STEP("close = \"rst\""); }
+ScenarioBuilder& ScenarioBuilder::half_close() { return step("half_close", "true"); }
+ScenarioBuilder& ScenarioBuilder::close_fin() { return step("close", "\"fin\""); }
+ScenarioBuilder& ScenarioBuilder::close_rst() { return step("close", "\"rst\""); }
 ScenarioBuilder& ScenarioBuilder::hang(const std::string& d) {
-  return UPFAULT_STEP(d.empty() ? std::string("hang = true") : "hang = " + toml_quote(d));
+  return step("hang", d.empty() ? "true" : toml_quote(d));
 }
-#undef UPFAULT_STEP
 
 ScenarioBuilder& ScenarioBuilder::expect_status(std::vector<int> s) {
-  return expect_ += fmt::format("status = [{}]\n", fmt::join(s, ", ")), *this;
+  return expect("status", fmt::format("[{}]", fmt::join(s, ", ")));
 }
-ScenarioBuilder& ScenarioBuilder::expect_passthrough() { return expect_ += "passthrough = true\n", *this; }
-ScenarioBuilder& ScenarioBuilder::expect_aborted() { return expect_ += "aborted = true\n", *this; }
-ScenarioBuilder& ScenarioBuilder::within(const std::string& d) {
-  return expect_ += fmt::format("within = {}\n", toml_quote(d)), *this;
-}
+ScenarioBuilder& ScenarioBuilder::expect_passthrough() { return expect("passthrough", "true"); }
+ScenarioBuilder& ScenarioBuilder::expect_aborted() { return expect("aborted", "true"); }
+ScenarioBuilder& ScenarioBuilder::within(const std::string& d) { return expect("within", toml_quote(d)); }
 
 std::string ScenarioBuilder::toml() const {
   std::string out = head_;

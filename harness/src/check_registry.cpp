@@ -19,7 +19,7 @@ const std::vector<const CheckDef*>& check_registry() {
 const std::vector<CheckKind>& check_kinds() {
   static const auto kinds = [] {
     std::vector<CheckKind> out;
-    for (const auto* d : check_registry()) out.push_back({d->key, d->example, d->holds});
+    for (const auto* d : check_registry()) out.push_back({d->key, d->example, d->holds, d->toml_example});
     return out;
   }();
   return kinds;
@@ -45,6 +45,18 @@ bool body_is(const ClientResult& c, std::string_view want) {
 }
 
 std::string joined(const std::vector<std::string>& values) { return fmt::format("{}", fmt::join(values, ", ")); }
+
+std::string toml_strings(const std::vector<std::string>& values) {
+  std::vector<std::string> quoted;
+  for (const auto& v : values) quoted.push_back(toml_quote(v));
+  return fmt::format("[{}]", fmt::join(quoted, ", "));
+}
+
+std::string toml_fields(const std::vector<Header>& fields) {
+  std::vector<std::string> lines;
+  for (const auto& [n, v] : fields) lines.push_back(n + ": " + v);
+  return toml_strings(lines);
+}
 
 std::optional<std::vector<std::string>> load_names(FileContext& cx, const toml::node& n, std::string_view key) {
   auto* a = n.as_array();

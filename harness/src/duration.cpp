@@ -35,12 +35,11 @@ DurationExpr DurationExpr::fixed(Millis ms) {
   return d;
 }
 
-std::optional<DurationExpr> DurationExpr::parse(std::string_view text, std::string& error) {
+Result<DurationExpr> DurationExpr::parse(std::string_view text) {
   DurationExpr d;
   d.text_ = std::string(trim(text));
   if (d.text_.empty()) {
-    error = "empty duration; write e.g. \"300ms\", \"2s\" or \"1.5 * read_timeout\"";
-    return std::nullopt;
+    return problem("empty duration; write e.g. \"300ms\", \"2s\" or \"1.5 * read_timeout\"");
   }
   std::string_view rest = text;
   while (true) {
@@ -48,8 +47,7 @@ std::optional<DurationExpr> DurationExpr::parse(std::string_view text, std::stri
     auto plus = rest.find('+');
     term = trim(rest.substr(0, plus));
     if (term.empty()) {
-      error = fmt::format("missing a term in duration \"{}\"", d.text_);
-      return std::nullopt;
+      return problem(fmt::format("missing a term in duration \"{}\"", d.text_));
     }
     // term: NUMBER UNIT | [NUMBER *] NAME
     std::string_view t = term;
@@ -67,9 +65,8 @@ std::optional<DurationExpr> DurationExpr::parse(std::string_view text, std::stri
       } else if (t == "connect_timeout") {
         d.connect_factor_ += factor;
       } else {
-        error =
-            fmt::format("unknown name \"{}\" in duration \"{}\" (known: read_timeout, connect_timeout)", t, d.text_);
-        return std::nullopt;
+        return problem(
+            fmt::format("unknown name \"{}\" in duration \"{}\" (known: read_timeout, connect_timeout)", t, d.text_));
       }
     } else if (!have_number) {
       if (t == "read_timeout") {
@@ -77,11 +74,10 @@ std::optional<DurationExpr> DurationExpr::parse(std::string_view text, std::stri
       } else if (t == "connect_timeout") {
         d.connect_factor_ += 1;
       } else {
-        error = fmt::format(
-            "cannot read \"{}\" as a duration; write e.g. \"300ms\", \"2s\" or "
-            "\"1.5 * read_timeout\"",
-            d.text_);
-        return std::nullopt;
+        return problem(
+            fmt::format("cannot read \"{}\" as a duration; write e.g. \"300ms\", \"2s\" or "
+                        "\"1.5 * read_timeout\"",
+                        d.text_));
       }
     } else {
       double unit_ms = 0;
@@ -94,9 +90,9 @@ std::optional<DurationExpr> DurationExpr::parse(std::string_view text, std::stri
       else if (t == "m" || t == "min")
         unit_ms = 60000;
       else {
-        error = t.empty() ? fmt::format("duration \"{}\" needs a unit (us, ms, s, m)", d.text_)
-                          : fmt::format("unknown unit \"{}\" in duration \"{}\" (use us, ms, s or m)", t, d.text_);
-        return std::nullopt;
+        return problem(t.empty()
+                           ? fmt::format("duration \"{}\" needs a unit (us, ms, s, m)", d.text_)
+                           : fmt::format("unknown unit \"{}\" in duration \"{}\" (use us, ms, s or m)", t, d.text_));
       }
       d.fixed_ms_ += factor * unit_ms;
     }
@@ -106,8 +102,7 @@ std::optional<DurationExpr> DurationExpr::parse(std::string_view text, std::stri
   // A scenario's waits and deadlines bound how long a run may take: an hour is already generous.
   constexpr double kMaxMs = 3600.0 * 1000;
   if (d.fixed_ms_ > kMaxMs || d.read_factor_ > 100 || d.connect_factor_ > 100) {
-    error = fmt::format("duration \"{}\" is too large (at most 1h, or 100 × a timeout)", d.text_);
-    return std::nullopt;
+    return problem(fmt::format("duration \"{}\" is too large (at most 1h, or 100 × a timeout)", d.text_));
   }
   return d;
 }

@@ -284,10 +284,9 @@ LoadResult load_text(std::string_view text, const std::string& file, const std::
                      std::size_t* suite_budget);
 
 void load_file(const fs::path& file, const std::string& category, LoadResult& out, std::size_t& suite_budget) {
-  std::string error;
-  auto text = read_bounded(file, kMaxScenarioFile, error);
+  auto text = read_bounded(file, kMaxScenarioFile);
   if (!text) {
-    out.errors.push_back(file_error(file, error));
+    out.errors.push_back(file_error(file, text.error().message));
     return;
   }
   auto r = load_text(*text, file.string(), category, &suite_budget);

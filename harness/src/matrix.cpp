@@ -29,21 +29,16 @@ const Quirk* ProxyNotes::explain(const ScenarioResult& r) const {
   return nullptr;
 }
 
-ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
+Result<ProxyNotes> load_quirks(const fs::path& dir) {
   ProxyNotes out;
   std::error_code ec;
   const auto file = dir / "quirks.toml";
   if (!fs::exists(file, ec)) return out;
-  InputProblem problem;
-  auto parsed = read_toml(file, 1 << 20, problem);
-  if (!parsed) {
-    error = fmt::format("{}:{}:{}: {}", file.string(), problem.line, problem.column, problem.message);
-    return out;
-  }
-  auto fail = [&](const InputProblem& p) {
-    error = fmt::format("{}:{}:{}: {}", file.string(), p.line, p.column, p.message);
-    return ProxyNotes{};
+  auto fail = [&](const InputProblem& p, boost::source_location where = BOOST_CURRENT_LOCATION) {
+    return problem(fmt::format("{}:{}:{}: {}", file.string(), p.line, p.column, p.message), where);
   };
+  auto parsed = read_toml(file, 1 << 20);
+  if (!parsed) return fail(parsed.error());
   {
     const auto& t = *parsed;
     if (auto p = unknown_key(t, {"quirk", "unstable"}, "quirks.toml")) return fail(*p);
@@ -61,7 +56,8 @@ ProxyNotes load_quirks(const fs::path& dir, std::string& error) {
         quirk.summary = (*qt)["summary"].value_or(std::string{});
         quirk.link = (*qt)["link"].value_or(std::string{});
         quirk.quote = (*qt)["quote"].value_or(std::string{});
-        const int line = static_cast<int>(qt->source().begin.line), column = static_cast<int>(qt->source().begin.column);
+        const int line = static_cast<int>(qt->source().begin.line),
+                  column = static_cast<int>(qt->source().begin.column);
         if (quirk.summary.empty() || quirk.scenarios.empty() || quirk.link.empty() || quirk.quote.empty())
           return fail({line, column,
                        "a quirk needs summary, scenarios (the ones it explains: none by status alone), link (the "
@@ -90,9 +86,8 @@ std::map<Level, LevelScore> score(const MatrixColumn& column) {
 }
 
 std::string rfc_link(const std::string& rfc) {
-  std::string error;
-  static const auto re = Pattern::compile(R"(RFC\s*(\d+)\s*§\s*([0-9.]*[0-9]))", error);
-  auto m = re->search(rfc);
+  static const auto re = Pattern::compile(R"(RFC\s*(\d+)\s*§\s*([0-9.]*[0-9]))").value();
+  auto m = re.search(rfc);
   if (!m) return "";
   return fmt::format("https://www.rfc-editor.org/rfc/rfc{}#section-{}", (*m)[0], (*m)[1]);
 }
@@ -188,7 +183,8 @@ std::string matrix_markdown(const std::vector<Scenario>& scenarios, const std::v
       "RFC 9112 by [upfault](../../README.md). Generated {} by `upfault matrix`; every proxy ran with its profile "
       "under `proxies/` (1 s upstream timeouts).\n\n"
       "✅ pass · 🔷 stricter than required (informative) · ❌ fail · 📝 fail, a documented deviation of the proxy · "
-      "⚠️ harness error · 💥 the proxy crashed (restarted for the next scenario) · ➖ not run\n\n## Proxies\n\n| proxy "
+      "⚠️ harness error · 💥 the proxy crashed (restarted for the next scenario) · ➖ not run\n\n## Proxies\n\n| "
+      "proxy "
       "| version | score (passed/total per level) | note |\n"
       "| --- | --- | --- | --- |\n",
       date);
@@ -294,9 +290,8 @@ details div{text-align:left;font-size:.8em;max-width:28rem;white-space:normal;wo
         }
         std::string detail = markup_escape(what_happened(*r));
         if (const auto* q = r->verdict.kind == VerdictKind::fail ? c.notes.explain(*r) : nullptr)
-          detail +=
-              fmt::format("<br><b>Known deviation:</b> {} (<a href=\"{}\">docs</a>: <q>{}</q>)", markup_escape(q->summary),
-                          markup_escape(q->link), markup_escape(q->quote));
+          detail += fmt::format("<br><b>Known deviation:</b> {} (<a href=\"{}\">docs</a>: <q>{}</q>)",
+                                markup_escape(q->summary), markup_escape(q->link), markup_escape(q->quote));
         if (auto u = c.notes.unstable.find(s->name); u != c.notes.unstable.end())
           detail += fmt::format("<br><b>Unstable:</b> {}", markup_escape(u->second));
         out += fmt::format("<td class=\"v {}\"><details><summary>{}</summary><div>{}</div></details></td>", kClass[i],

@@ -15,10 +15,9 @@ Pattern::Pattern(Pattern&&) noexcept = default;
 Pattern& Pattern::operator=(Pattern&&) noexcept = default;
 Pattern::~Pattern() = default;
 
-std::optional<Pattern> Pattern::compile(std::string_view pattern, std::string& error) {
+Result<Pattern> Pattern::compile(std::string_view pattern) {
   if (pattern.size() > kMaxLength) {
-    error = fmt::format("the pattern is {} bytes; the limit is {}", pattern.size(), kMaxLength);
-    return std::nullopt;
+    return problem(fmt::format("the pattern is {} bytes; the limit is {}", pattern.size(), kMaxLength));
   }
   RE2::Options o;
   o.set_log_errors(false);
@@ -27,8 +26,7 @@ std::optional<Pattern> Pattern::compile(std::string_view pattern, std::string& e
   o.set_max_mem(1 << 20);
   auto impl = std::make_unique<Impl>(pattern, o);
   if (!impl->re.ok()) {
-    error = impl->re.error();
-    return std::nullopt;
+    return problem(impl->re.error());
   }
   return Pattern(std::move(impl));
 }

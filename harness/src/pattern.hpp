@@ -7,14 +7,16 @@
 #include <string_view>
 #include <vector>
 
+#include "upfault/problem.hpp"
+
 namespace upfault {
 
 /// A compiled RE2 pattern. Patterns longer than kMaxLength are refused.
 class Pattern {
  public:
   static constexpr std::size_t kMaxLength = 4096;
-  /// Compiles `pattern`; on failure returns nullopt and `error` says why.
-  [[nodiscard]] static std::optional<Pattern> compile(std::string_view pattern, std::string& error);
+  /// Compiles `pattern`, or says why it cannot be (RE2's message, or its length).
+  [[nodiscard]] static Result<Pattern> compile(std::string_view pattern);
   Pattern(Pattern&&) noexcept;
   Pattern& operator=(Pattern&&) noexcept;
   ~Pattern();

@@ -64,22 +64,19 @@ std::string describe_status(int status) {
 
 }  // namespace
 
-std::optional<fs::path> make_temp_dir(const std::string& prefix, std::string& error) {
+Result<fs::path> make_temp_dir(const std::string& prefix) {
   std::error_code ec;
   auto base = fs::temp_directory_path(ec);
   if (ec || !fs::is_directory(base, ec)) {
     const char* tmpdir = std::getenv("TMPDIR");
-    error = fmt::format(
-        "no temporary directory: TMPDIR is \"{}\", which is not a directory; set TMPDIR to a "
-        "writable directory",
-        tmpdir ? tmpdir : "");
-    return std::nullopt;
+    return problem(
+        fmt::format("no temporary directory: TMPDIR is \"{}\", which is not a directory; set TMPDIR to a "
+                    "writable directory",
+                    tmpdir ? tmpdir : ""));
   }
   std::string pattern = (base / (prefix + "XXXXXX")).string();
-  if (!::mkdtemp(pattern.data())) {
-    error = fmt::format("cannot create a work dir in {}: {}", base.string(), std::strerror(errno));
-    return std::nullopt;
-  }
+  if (!::mkdtemp(pattern.data()))
+    return problem(fmt::format("cannot create a work dir in {}: {}", base.string(), std::strerror(errno)));
   return fs::path(pattern);
 }
 
@@ -167,37 +164,42 @@ std::map<std::string, std::string> ProxyProcess::template_vars(const ProxyProfil
   };
 }
 
-// Waits until the proxy accepts on its port: true; false (with `error`) when it never does or
-// dies; nullopt when it died because its port was taken, so that a new port may be tried.
-std::optional<bool> ProxyProcess::wait_ready(const ProxyProfile& profile, std::string& error) {
+namespace {
+// How a proxy that exited while it started ended, with its log.
+std::string died_starting(const ProxyProfile& profile, const ProxyProcess& p) {
+  return fmt::format("{} {} during startup\n{}", profile.name, p.exit_description(), p.log_tail());
+}
+}  // namespace
+
+// Waits until the proxy accepts on its port: ready; port_taken when it died because its port was
+// taken, so that a new port may be tried; otherwise why it never became ready (it is stopped).
+Result<ProxyProcess::Readiness> ProxyProcess::wait_ready(const ProxyProfile& profile) {
   const auto deadline = Clock::now() + profile.ready_timeout;
   while (Clock::now() < deadline) {
     if (!alive()) break;
     if (interrupt::received()) {
-      error = fmt::format("{}: interrupted while it started", profile.name);
       stop();
-      return false;
+      return problem(fmt::format("{}: interrupted while it started", profile.name));
     }
-    if (tcp_accepts(port_)) return true;
+    if (tcp_accepts(port_)) return Readiness::ready;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (alive()) {
-    error = fmt::format("{} never became ready: nothing accepted on 127.0.0.1:{} within {}\n{}", profile.name, port_,
-                        format_millis(profile.ready_timeout), log_tail());
-    stop();
-    return false;
+    auto why = problem(fmt::format("{} never became ready: nothing accepted on 127.0.0.1:{} within {}\n{}",
+                                   profile.name, port_, format_millis(profile.ready_timeout), log_tail()));
+    stop();  // after the log was read: what the proxy says as it is stopped is not why it was
+    return why;
   }
-  error = fmt::format("{} {} during startup\n{}", profile.name, exit_, log_tail());
-  if (log_tail().find("in use") == std::string::npos) return false;
-  return std::nullopt;
+  if (log_tail().find("in use") != std::string::npos) return Readiness::port_taken;
+  return problem(died_starting(profile, *this));
 }
 
-bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::string& error) {
+Result<void> ProxyProcess::start(const ProxyProfile& profile, const Ports& ports) {
   // Orphans of the proxy (a worker whose master died) are re-parented to us rather than to
   // PID 1, which may not reap them; stop() then reaps the whole group.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  auto dir = make_temp_dir(fmt::format("upfault-{}-", profile.name), error);
-  if (!dir) return false;
+  auto dir = make_temp_dir(fmt::format("upfault-{}-", profile.name));
+  if (!dir) return dir.error();
   workdir_ = *dir;
   if (profile.shared_workdir) ::chmod(workdir_.c_str(), 01777);  // sticky, like /tmp
   // The proxy's own notion of home, config and cache dirs is its work dir: nothing it writes
@@ -217,11 +219,8 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
     port_ = pick_free_port();
     const auto vars = template_vars(profile, ports);
     for (const auto& rel : profile.config_templates) {
-      auto text = render_template(read_file(profile.dir / rel), vars, error);
-      if (!text) {
-        error = fmt::format("{}: {}", (profile.dir / rel).string(), error);
-        return false;
-      }
+      auto text = render_template(read_file(profile.dir / rel), vars);
+      if (!text) return text.error().prefixed((profile.dir / rel).string() + ": ");
       auto target = workdir_ / (rel.extension() == ".in" ? fs::path(rel).replace_extension() : rel);
       std::error_code ec;
       fs::create_directories(target.parent_path(), ec);
@@ -229,23 +228,25 @@ bool ProxyProcess::start(const ProxyProfile& profile, const Ports& ports, std::s
     }
     std::vector<std::string> argv;
     for (const auto& a : profile.command) {
-      auto r = render_template(a, vars, error);
-      if (!r) {
-        error = fmt::format("{} profile command: {}", profile.name, error);
-        return false;
-      }
+      auto r = render_template(a, vars);
+      if (!r) return r.error().prefixed(profile.name + " profile command: ");
       argv.push_back(*r);
     }
-    error_log_ = profile.error_log.empty() ? fs::path{} : fs::path(*render_template(profile.error_log, vars, error));
-    pid_ = spawn(argv, workdir_ / "proxy.out", env, error);
-    if (pid_ < 0) return false;
+    auto error_log = render_template(profile.error_log, vars);
+    if (!error_log) return error_log.error().prefixed(profile.name + " profile error_log: ");
+    error_log_ = *error_log;
+    auto pid = spawn(argv, workdir_ / "proxy.out", env);
+    if (!pid) return pid.error();
+    pid_ = *pid;
     if (watched_ > 0) lifeline::forget(watched_);  // a previous attempt's group (same work dir)
     lifeline::watch(pid_, workdir_);
     watched_ = pid_;
 
-    if (auto ready = wait_ready(profile, error)) return *ready;
+    auto ready = wait_ready(profile);
+    if (!ready) return ready.error();
+    if (*ready == Readiness::ready) return {};
   }
-  return false;
+  return problem(died_starting(profile, *this));
 }
 
 bool ProxyProcess::alive() {
@@ -335,14 +336,14 @@ std::string ProxyProcess::log_tail(std::size_t lines) const {
 
 std::string proxy_version(const ProxyProfile& profile) {
   if (profile.version_command.empty()) return "";
-  std::string error;
-  auto dir = make_temp_dir("upfault-version-", error);
+  auto dir = make_temp_dir("upfault-version-");
   if (!dir) return "";
   const auto pattern = *dir / "out";
   std::vector<std::string> argv = profile.version_command;
   for (auto& a : argv)
-    a = render_template(a, {{"bindir", tool_dir().string()}, {"profile_dir", profile.dir.string()}}, error).value_or(a);
-  int pid = spawn(argv, pattern, {}, error);
+    if (auto r = render_template(a, {{"bindir", tool_dir().string()}, {"profile_dir", profile.dir.string()}})) a = *r;
+  const auto started = spawn(argv, pattern, {});
+  const int pid = started ? *started : -1;
   std::string text;
   if (pid > 0) {
     int status = 0;
@@ -359,7 +360,7 @@ std::string proxy_version(const ProxyProfile& profile) {
   }
   std::error_code ec;
   fs::remove_all(*dir, ec);
-  auto re = Pattern::compile(profile.version_regex, error);
+  auto re = Pattern::compile(profile.version_regex);
   auto m = re ? re->search(text) : std::nullopt;
   return m && !m->empty() ? m->front() : "";
 }

@@ -23,17 +23,19 @@ std::vector<std::string> strings(const toml::node* n) {
   return out;
 }
 
-std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error) {
-  auto fail = [&](const toml::source_region& r, std::string msg) -> std::optional<ProxyProfile> {
-    error = {{file.string(), static_cast<int>(r.begin.line), static_cast<int>(r.begin.column)}, std::move(msg)};
-    return std::nullopt;
+// A problem at a place in the profile, told as a scenario file's are: "file:line:col: error: …".
+Problem located(const fs::path& file, int line, int column, std::string message,
+                boost::source_location where = BOOST_CURRENT_LOCATION) {
+  return problem(make_load_error(file.string(), line, column, std::move(message)).str(), where);
+}
+
+Result<ProxyProfile> load_profile(const fs::path& file) {
+  auto fail = [&](const toml::source_region& r, std::string msg,
+                  boost::source_location where = BOOST_CURRENT_LOCATION) {
+    return located(file, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column), std::move(msg), where);
   };
-  InputProblem problem;
-  auto parsed = read_toml(file, 1 << 20, problem);
-  if (!parsed) {
-    error = make_load_error(file.string(), problem.line, problem.column, problem.message);
-    return std::nullopt;
-  }
+  auto parsed = read_toml(file, 1 << 20);
+  if (!parsed) return located(file, parsed.error().line, parsed.error().column, parsed.error().message);
   const toml::table& t = *parsed;
   static constexpr std::string_view kKeys[] = {"name",          "description",   "command",       "config",
                                                "version",       "version_regex", "packages",      "error_log",
@@ -57,26 +59,27 @@ std::optional<ProxyProfile> load_profile(const fs::path& file, LoadError& error)
   for (const auto& c : configs) p.config_templates.push_back(c);
   p.version_command = strings(t.get("version"));
   p.version_regex = t["version_regex"].value_or(std::string{R"(([0-9]+\.[0-9]+[0-9.]*))"});
-  if (std::string re_error; !Pattern::compile(p.version_regex, re_error))
+  if (auto re = Pattern::compile(p.version_regex); !re)
     return fail(t["version_regex"].node() ? t["version_regex"].node()->source() : t.source(),
-                "version_regex is not a valid RE2 regex: " + re_error);
+                "version_regex is not a valid RE2 regex: " + re.error().message);
   p.packages = strings(t.get("packages"));
   p.error_log = t["error_log"].value_or(std::string{});
   p.shared_workdir = t["shared_workdir"].value_or(false);
-  std::string err;
+  // A fixed duration, or why not ("must be fixed" for one relative to the timeouts it sets).
+  auto why_not_fixed = [](const Result<DurationExpr>& d) {
+    return d ? std::string("must be fixed") : d.error().message;
+  };
   if (auto r = t["ready_timeout"].value<std::string>()) {
-    auto d = DurationExpr::parse(*r, err);
-    if (!d || d->relative())
-      return fail(t["ready_timeout"].node()->source(), "ready_timeout: " + (err.empty() ? "must be fixed" : err));
+    auto d = DurationExpr::parse(*r);
+    if (!d || d->relative()) return fail(t["ready_timeout"].node()->source(), "ready_timeout: " + why_not_fixed(d));
     p.ready_timeout = d->resolve({});
   }
   if (auto* tt = t.get_as<toml::table>("timeouts")) {
     for (auto [key, field] : {std::pair{"read", &p.timeouts.read}, std::pair{"connect", &p.timeouts.connect}}) {
       if (auto s = (*tt)[key].value<std::string>()) {
-        auto d = DurationExpr::parse(*s, err);
+        auto d = DurationExpr::parse(*s);
         if (!d || d->relative())
-          return fail((*tt)[key].node()->source(),
-                      fmt::format("timeouts.{}: {}", key, err.empty() ? "must be fixed" : err));
+          return fail((*tt)[key].node()->source(), fmt::format("timeouts.{}: {}", key, why_not_fixed(d)));
         *field = d->resolve({});
       }
     }
@@ -99,21 +102,16 @@ std::vector<fs::path> default_profile_dirs() {
   return dirs;
 }
 
-std::optional<ProxyProfile> find_profile(const std::string& name_or_path, const std::vector<fs::path>& dirs,
-                                         LoadError& error) {
+Result<ProxyProfile> find_profile(const std::string& name_or_path, const std::vector<fs::path>& dirs) {
   std::error_code ec;
   if (name_or_path.find('/') != std::string::npos || fs::path(name_or_path).extension() == ".toml") {
     fs::path p = name_or_path;
     if (fs::is_directory(p, ec)) p /= "profile.toml";
-    if (!fs::exists(p, ec)) {
-      error = make_load_error(p.string(), 0, 0, "no such proxy profile");
-      return std::nullopt;
-    }
-    return load_profile(p, error);
+    if (!fs::exists(p, ec)) return located(p, 0, 0, "no such proxy profile");
+    return load_profile(p);
   }
   for (const auto& d : dirs)
-    if (fs::exists(d / name_or_path / "profile.toml", ec))
-      return load_profile(d / name_or_path / "profile.toml", error);
+    if (fs::exists(d / name_or_path / "profile.toml", ec)) return load_profile(d / name_or_path / "profile.toml");
   auto names = list_profiles(dirs);
   std::vector<std::string_view> views(names.begin(), names.end());
   std::string msg = fmt::format("no proxy profile named \"{}\"", name_or_path);
@@ -121,8 +119,7 @@ std::optional<ProxyProfile> find_profile(const std::string& name_or_path, const 
     msg += fmt::format("; did you mean \"{}\"?", *g);
   else
     msg += fmt::format(" (known: {})", fmt::join(names, ", "));
-  error = make_load_error(name_or_path, 0, 0, msg);
-  return std::nullopt;
+  return located(name_or_path, 0, 0, msg);
 }
 
 std::vector<std::string> list_profiles(const std::vector<fs::path>& dirs) {
@@ -139,8 +136,7 @@ std::vector<std::string> list_profiles(const std::vector<fs::path>& dirs) {
   return names;
 }
 
-std::optional<std::string> render_template(const std::string& text, const std::map<std::string, std::string>& vars,
-                                           std::string& error) {
+Result<std::string> render_template(const std::string& text, const std::map<std::string, std::string>& vars) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -153,10 +149,7 @@ std::optional<std::string> render_template(const std::string& text, const std::m
         });
         if (identifier) {
           auto it = vars.find(name);
-          if (it == vars.end()) {
-            error = fmt::format("unknown placeholder {{{}}}", name);
-            return std::nullopt;
-          }
+          if (it == vars.end()) return problem(fmt::format("unknown placeholder {{{}}}", name));
           out += it->second;
           i = close;
           continue;

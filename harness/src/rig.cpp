@@ -1,8 +1,8 @@
 #include "upfault/rig.hpp"
 #include <unistd.h>
-#include "upfault/verdict.hpp"
-#include "upfault/loader.hpp"
 #include "upfault/client.hpp"
+#include "upfault/loader.hpp"
+#include "upfault/verdict.hpp"
 
 #include <fmt/format.h>
 #include <boost/asio/ip/address.hpp>
@@ -11,7 +11,7 @@
 
 namespace upfault {
 
-std::optional<HostPort> parse_host_port(std::string text, std::string& error, bool allow_any_port) {
+Result<HostPort> parse_host_port(std::string text, bool allow_any_port) {
   if (text.rfind("http://", 0) == 0) text = text.substr(7);
   HostPort hp;
   if (auto slash = text.find('/'); slash != std::string::npos) {
@@ -21,18 +21,13 @@ std::optional<HostPort> parse_host_port(std::string text, std::string& error, bo
   std::string port;
   if (!text.empty() && text.front() == '[') {
     auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      error = fmt::format("\"{}\" is not [IPv6]:PORT", text);
-      return std::nullopt;
-    }
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return problem(fmt::format("\"{}\" is not [IPv6]:PORT", text));
     hp.host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string::npos) {
-      error = fmt::format("\"{}\" has no port; write HOST:PORT", text);
-      return std::nullopt;
-    }
+    if (colon == std::string::npos) return problem(fmt::format("\"{}\" has no port; write HOST:PORT", text));
     hp.host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -40,10 +35,8 @@ std::optional<HostPort> parse_host_port(std::string text, std::string& error, bo
   unsigned value = 0;
   auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (port.empty() || ec != std::errc{} || p != port.data() + port.size() || (value == 0 && !allow_any_port) ||
-      value > 65535) {
-    error = fmt::format("\"{}\" is not a port number", port);
-    return std::nullopt;
-  }
+      value > 65535)
+    return problem(fmt::format("\"{}\" is not a port number", port));
   hp.port = static_cast<std::uint16_t>(value);
   return hp;
 }
@@ -55,39 +48,34 @@ bool is_loopback(const std::string& host) {
   return !ec && address.is_loopback();
 }
 
-std::optional<HostPort> parse_loopback_address(const std::string& text, bool allow_remote, std::string& error,
-                                               bool allow_any_port) {
-  auto hp = parse_host_port(text, error, allow_any_port);
-  if (hp && !allow_remote && !is_loopback(hp->host)) {
-    error = fmt::format("{} is not a loopback address; pass --allow-remote to use another host", hp->host);
-    return std::nullopt;
-  }
+Result<HostPort> parse_loopback_address(const std::string& text, bool allow_remote, bool allow_any_port) {
+  auto hp = parse_host_port(text, allow_any_port);
+  if (hp && !allow_remote && !is_loopback(hp->host))
+    return problem(fmt::format("{} is not a loopback address; pass --allow-remote to use another host", hp->host));
   return hp;
 }
 
 Millis default_deadline(const ProxyTimeouts& timeouts) { return timeouts.read * 4 + Millis{2000}; }
 
-std::unique_ptr<Rig> Rig::start(const std::vector<Scenario>& scenarios, RigOptions options, std::string& error) {
+Result<std::unique_ptr<Rig>> Rig::start(const std::vector<Scenario>& scenarios, RigOptions options) {
   std::unique_ptr<Rig> rig(new Rig);
   if (options.profile) options.upstream.timeouts = options.profile->timeouts;
   rig->timeouts_ = options.upstream.timeouts;
-  try {
-    rig->upstream_ = std::make_unique<FakeUpstream>(options.upstream);
-  } catch (const std::exception& e) {
-    error = fmt::format("the fake upstream cannot listen on {}", e.what());
-    return nullptr;
-  }
+  auto upstream = FakeUpstream::open(options.upstream);
+  if (!upstream) return upstream.error().prefixed("the fake upstream cannot listen on ");
+  rig->upstream_ = std::move(*upstream);
   for (const auto& s : scenarios) rig->upstream_->add(s);
   rig->upstream_->start();
   if (options.profile) {
     // The config is rendered with the timeouts the verdicts assume.
     rig->version_ = proxy_version(*options.profile);
     rig->process_ = std::make_unique<ProxyProcess>();
-    if (!rig->process_->start(*options.profile, rig->upstream_->ports(), error)) return nullptr;
+    if (auto started = rig->process_->start(*options.profile, rig->upstream_->ports()); !started)
+      return started.error();
   } else if (options.proxy) {
     rig->host_ = options.proxy->host;
     rig->port_ = options.proxy->port;
-    if (!rig->probe(error)) return nullptr;
+    if (auto probed = rig->probe(); !probed) return probed.error();
   }
   rig->options_ = std::move(options);
   return rig;
@@ -95,7 +83,7 @@ std::unique_ptr<Rig> Rig::start(const std::vector<Scenario>& scenarios, RigOptio
 
 // A proxy the user started is asked once, before the suite, whether it routes /__upfault/ to
 // this upstream: otherwise every verdict would be about a request that went elsewhere.
-bool Rig::probe(std::string& error) {
+Result<void> Rig::probe() {
   const std::string token = fmt::format("upfault-probe {} {}", ::getpid(), upstream_->port());
   const std::string name = "upfault-probe";
   auto loaded = load_scenario_text(fmt::format("name = \"{}\"\nsummary = \"routing probe\"\nrationale = \"setup\"\n"
@@ -104,30 +92,24 @@ bool Rig::probe(std::string& error) {
                                                "[expect]\nstatus = 200\n",
                                                name, token),
                                    "probe");
-  if (loaded.scenarios.empty()) {
-    error = "the routing probe did not load: " + loaded.errors.front().str();
-    return false;
-  }
+  if (loaded.scenarios.empty()) return problem("the routing probe did not load: " + loaded.errors.front().str());
   upstream_->add(loaded.scenarios.front());
   FetchOptions fo;
   fo.host = host_;
   fo.port = port_;
   fo.deadline = Millis{5000};
-  const auto wire = render_request(loaded.scenarios.front().request, route_prefix(name),
-                                   {{"X-Upfault-Scenario", name}}, fmt::format("{}:{}", host_, port_));
+  const auto wire = render_request(loaded.scenarios.front().request, route_prefix(name), {{"X-Upfault-Scenario", name}},
+                                   fmt::format("{}:{}", host_, port_));
   const auto got = fetch(fo, wire);
-  if (got.ending == Ending::complete && got.response->status == 200 && got.response->body == token) return true;
-  if (got.ending == Ending::connect_failed) {
-    error = fmt::format("nothing accepts connections at --proxy-url ({}:{}): start your proxy there first ({})", host_,
-                        port_, got.error);
-    return false;
-  }
-  error = fmt::format(
+  if (got.ending == Ending::complete && got.response->status == 200 && got.response->body == token) return {};
+  if (got.ending == Ending::connect_failed)
+    return problem(fmt::format("nothing accepts connections at --proxy-url ({}:{}): start your proxy there first ({})",
+                               host_, port_, got.error));
+  return problem(fmt::format(
       "the proxy at {}:{} did not pass a probe request (GET {}/) to upfault's upstream at {}:{}: got {}. Point the "
       "proxy's upstream at {}:{} (--upstream-port) and route /__upfault/ paths there unchanged.",
       host_, port_, route_prefix(name), upstream_->host(), upstream_->port(), describe(got), upstream_->host(),
-      upstream_->port());
-  return false;
+      upstream_->port()));
 }
 
 Rig::~Rig() { stop(); }
@@ -137,13 +119,10 @@ void Rig::stop() {
   if (upstream_) upstream_->stop();
 }
 
-bool Rig::restart_proxy(std::string& error) {
-  if (!options_.profile) {
-    error = "only a proxy upfault started can be restarted";
-    return false;
-  }
+Result<void> Rig::restart_proxy() {
+  if (!options_.profile) return problem("only a proxy upfault started can be restarted");
   process_ = std::make_unique<ProxyProcess>();
-  return process_->start(*options_.profile, upstream_->ports(), error);
+  return process_->start(*options_.profile, upstream_->ports());
 }
 
 std::uint16_t Rig::proxy_port() const { return process_ ? process_->port() : port_; }

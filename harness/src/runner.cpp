@@ -110,9 +110,8 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
       r[0].verdict = {VerdictKind::fail, fmt::format("the proxy crashed while handling this scenario ({}); {}",
                                                      process.exit_description(), describe(r[0].client))};
       ++run.crashes;
-      std::string error;
-      if (!rig.restart_proxy(error)) {
-        run.proxy_died = "could not be restarted after a crash: " + error;
+      if (auto restarted = rig.restart_proxy(); !restarted) {
+        run.proxy_died = "could not be restarted after a crash: " + restarted.error().message;
         run.results.push_back(std::move(r[0]));
         return;
       }
@@ -136,11 +135,13 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
   } else {
     rio.proxy = HostPort{options.proxy_host, options.proxy_port, "/"};
   }
-  auto rig = Rig::start(scenarios, std::move(rio), run.setup_error);
-  if (!rig) {
+  auto started = Rig::start(scenarios, std::move(rio));
+  if (!started) {
+    run.setup_error = started.error().message;
     run.interrupted = interrupt::received();
     return run;
   }
+  auto& rig = *started;
   run.proxy = rig->info();
   if (options.on_ready) options.on_ready(run.proxy, rig->upstream().ports());
 

@@ -37,15 +37,14 @@ std::vector<Header> load_headers(FileContext& cx, const toml::node& n) {
   return out;
 }
 
-std::optional<std::string> decode_hex(std::string_view hex, std::string& error) {
+Result<std::string> decode_hex(std::string_view hex) {
   std::string out;
   int nibble = -1;
   for (char c : hex) {
     if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == ':') continue;
     int v = std::isxdigit(static_cast<unsigned char>(c)) ? std::stoi(std::string(1, c), nullptr, 16) : -1;
     if (v < 0) {
-      error = fmt::format("'{}' is not a hex digit", c);
-      return std::nullopt;
+      return problem(fmt::format("'{}' is not a hex digit", c));
     }
     if (nibble < 0)
       nibble = v;
@@ -55,8 +54,7 @@ std::optional<std::string> decode_hex(std::string_view hex, std::string& error) 
     }
   }
   if (nibble >= 0) {
-    error = "odd number of hex digits";
-    return std::nullopt;
+    return problem("odd number of hex digits");
   }
   return out;
 }
@@ -186,10 +184,12 @@ std::optional<std::string> load_bytes(FileContext& cx, const toml::node& n, std:
   auto s = cx.string(n, what);
   if (!s) return std::nullopt;
   if (what != "hex") return s;
-  std::string err;
-  auto bytes = decode_hex(*s, err);
-  if (!bytes) cx.error(n, "hex: " + err);
-  return bytes;
+  auto bytes = decode_hex(*s);
+  if (!bytes) {
+    cx.error(n, "hex: " + bytes.error().message);
+    return std::nullopt;
+  }
+  return std::move(*bytes);
 }
 
 }  // namespace upfault

@@ -90,10 +90,12 @@ class FileContext {
   std::optional<DurationExpr> duration(const toml::node& n, std::string_view what) {
     auto s = string(n, what);
     if (!s) return std::nullopt;
-    std::string err;
-    auto d = DurationExpr::parse(*s, err);
-    if (!d) error(n, fmt::format("{}: {}", what, err));
-    return d;
+    auto d = DurationExpr::parse(*s);
+    if (!d) {
+      error(n, fmt::format("{}: {}", what, d.error().message));
+      return std::nullopt;
+    }
+    return *d;
   }
 
   static std::string type_name(const toml::node& n) {
@@ -132,8 +134,8 @@ std::optional<std::int64_t> integer(const View& v) {
 // Headers: an array of "Name: value" strings or ["Name", "value"] pairs (order and duplicates
 // kept), or a table (sorted by name).
 std::vector<Header> load_headers(FileContext& cx, const toml::node& n);
-/// Bytes written as hex digits (spaces, colons and newlines ignored); nullopt and `error` if not.
-std::optional<std::string> decode_hex(std::string_view hex, std::string& error);
+/// Bytes written as hex digits (spaces, colons and newlines ignored), or what is wrong with them.
+Result<std::string> decode_hex(std::string_view hex);
 // A structured response, serialised: status line, headers in order, then the body as given,
 // generated (body_size), chunked with given sizes, and/or cut at a byte offset (truncate).
 std::optional<std::string> load_response(FileContext& cx, const toml::node& n);

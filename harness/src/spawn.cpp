@@ -39,12 +39,11 @@ std::string resolve_program(const std::string& program) {
 
 }  // namespace
 
-int spawn(const std::vector<std::string>& argv, const fs::path& out, const std::map<std::string, std::string>& env,
-          std::string& error) {
+Result<int> spawn(const std::vector<std::string>& argv, const fs::path& out,
+                  const std::map<std::string, std::string>& env) {
   const std::string program = resolve_program(argv.at(0));
   if (program.empty()) {
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(ENOENT));
-    return -1;
+    return problem(fmt::format("cannot start {}: {}", argv[0], std::strerror(ENOENT)));
   }
   std::vector<std::string> env_strings;
   for (char** e = environ; *e; ++e) {
@@ -60,8 +59,7 @@ int spawn(const std::vector<std::string>& argv, const fs::path& out, const std::
   // exec's failure travels back on a close-on-exec pipe: EOF means exec succeeded.
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(errno));
-    return -1;
+    return problem(fmt::format("cannot start {}: {}", argv[0], std::strerror(errno)));
   }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
@@ -91,9 +89,9 @@ int spawn(const std::vector<std::string>& argv, const fs::path& out, const std::
   }
   ::close(report[1]);
   if (pid < 0) {
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(errno));
+    const int saved = errno;
     ::close(report[0]);
-    return -1;
+    return problem(fmt::format("cannot start {}: {}", argv[0], std::strerror(saved)));
   }
   int child_errno = 0;
   ssize_t n;
@@ -102,8 +100,7 @@ int spawn(const std::vector<std::string>& argv, const fs::path& out, const std::
   if (n == static_cast<ssize_t>(sizeof child_errno)) {
     int status = 0;
     ::waitpid(pid, &status, 0);
-    error = fmt::format("cannot start {}: {}", argv[0], std::strerror(child_errno));
-    return -1;
+    return problem(fmt::format("cannot start {}: {}", argv[0], std::strerror(child_errno)));
   }
   return pid;
 }

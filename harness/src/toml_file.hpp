@@ -15,25 +15,18 @@
 
 namespace upfault {
 
-/// Parses `file` (a regular file of at most `limit` bytes); on failure nullopt and `problem`.
-[[nodiscard]] inline std::optional<toml::table> read_toml(const std::filesystem::path& file, std::size_t limit,
-                                                          InputProblem& problem) {
-  std::string error;
-  auto text = read_bounded(file, limit, error);
-  if (!text) {
-    problem = {1, 1, error};
-    return std::nullopt;
-  }
-  if (auto deep = check_toml_depth(*text)) {
-    problem = *deep;
-    return std::nullopt;
-  }
+/// Parses `file` (a regular file of at most `limit` bytes), or says where in it and why not. The
+/// Result idiom with a located error: the caller names the file in its own way.
+[[nodiscard]] inline boost::system::result<toml::table, InputProblem> read_toml(const std::filesystem::path& file,
+                                                                                std::size_t limit) {
+  auto text = read_bounded(file, limit);
+  if (!text) return InputProblem{1, 1, text.error().message};
+  if (auto deep = check_toml_depth(*text)) return *deep;
   try {
     return toml::parse(*text, file.string());
   } catch (const toml::parse_error& e) {
-    problem = {static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column),
-               std::string(e.description())};
-    return std::nullopt;
+    return InputProblem{static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column),
+                        std::string(e.description())};
   }
 }
 

@@ -15,6 +15,7 @@
 
 #include "upfault/duration.hpp"
 #include "upfault/histogram.hpp"
+#include "upfault/problem.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {
@@ -42,16 +43,14 @@ struct MixEntry {
 };
 
 /// "ok=90,silent=5,reset=5" → {{"ok",90},{"silent",5},{"reset",5}}; weights are positive integers.
-[[nodiscard]] std::optional<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text,
-                                                                                     std::string& error);
+[[nodiscard]] Result<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text);
 
 /// The mix entries for `weights` (from parse_mix) over the scenarios `known`: each request goes to
 /// the scenario's route, and a scenario is healthy when it expects the proxy to pass the upstream's
 /// response through. Unknown names (with a did-you-mean) and scenarios the bench cannot send (it
 /// sends GET without a body) are errors.
-[[nodiscard]] std::optional<std::vector<MixEntry>> resolve_mix(
-    const std::vector<std::pair<std::string, unsigned>>& weights, const std::vector<Scenario>& known,
-    std::string& error);
+[[nodiscard]] Result<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::string, unsigned>>& weights,
+                                                        const std::vector<Scenario>& known);
 
 /// The order in which a connection walks the mix: a cycle of sum(weights) entry indexes in which
 /// each entry appears `weight` times, spread evenly (smooth weighted round-robin), so that a
@@ -137,8 +136,9 @@ struct BenchResult {
 };
 
 /// Drives load at options.host:port until the duration or request count is reached, or a stop
-/// signal arrives (then what was measured until then).
-[[nodiscard]] BenchResult run_bench(const BenchOptions& options);
+/// signal arrives (then what was measured until then). Options it cannot run (no mix, no
+/// connection) are a problem.
+[[nodiscard]] Result<BenchResult> run_bench(const BenchOptions& options);
 
 /// What was measured, for reports.
 struct BenchTarget {

@@ -5,7 +5,11 @@
 ///                .rfc("RFC 9112 §6.3").read_request()
 ///                .send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")
 ///                .close_fin().expect_status(502).build();
+///
+/// Every step kind and check kind of the registries (scenarios/README.md) is there through
+/// step() and expect(): `.step("idle_close", "\"50ms\"").expect("header_absent", "[\"Keep-Alive\"]")`.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "upfault/scenario.hpp"
@@ -24,7 +28,15 @@ class ScenarioBuilder {
   ScenarioBuilder& request(const std::string& method, const std::string& path, const std::string& body = "");
   ScenarioBuilder& endpoint(Endpoint e);
 
-  /// Steps, in order (see scenarios/README.md).
+  /// A step of any registered kind: its key and its TOML value, as in a [[upstream.steps]] entry
+  /// (`step("hang", "true")`). An unknown key throws std::invalid_argument at once, with a
+  /// did-you-mean; the value is checked by build(), as a file's is.
+  ScenarioBuilder& step(std::string_view key, std::string toml_value);
+  /// A check of any registered kind in [expect] (`expect("status", "[502, 504]")`); an unknown key
+  /// throws as step() does.
+  ScenarioBuilder& expect(std::string_view key, std::string toml_value);
+
+  /// Steps, in order (see scenarios/README.md): step() with the TOML each stands for.
   ScenarioBuilder& read_head();
   ScenarioBuilder& read_request();
   ScenarioBuilder& send(const std::string& bytes);
@@ -36,7 +48,7 @@ class ScenarioBuilder {
   ScenarioBuilder& close_rst();
   ScenarioBuilder& hang(const std::string& duration = "");
 
-  /// The expectation (all set checks must hold).
+  /// The expectation (all set checks must hold): expect() with the TOML each stands for.
   ScenarioBuilder& expect_status(std::vector<int> statuses);
   ScenarioBuilder& expect_status(int status) { return expect_status(std::vector<int>{status}); }
   ScenarioBuilder& expect_passthrough();

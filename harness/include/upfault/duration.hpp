@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "upfault/problem.hpp"
+
 namespace upfault {
 
 using Millis = std::chrono::milliseconds;
@@ -23,8 +25,8 @@ class DurationExpr {
   static DurationExpr fixed(Millis ms);
 
   /// Parses "1.5s", "300ms", "250us", "2m", "read_timeout", "1.5 * read_timeout + 1s". At most
-  /// 1 hour fixed and 100 × each timeout. On failure returns nullopt and sets `error`.
-  [[nodiscard]] static std::optional<DurationExpr> parse(std::string_view text, std::string& error);
+  /// 1 hour fixed and 100 × each timeout; otherwise says what is wrong with the text.
+  [[nodiscard]] static Result<DurationExpr> parse(std::string_view text);
 
   /// The concrete duration for a proxy configured with `t`.
   [[nodiscard]] Millis resolve(const ProxyTimeouts& t) const;

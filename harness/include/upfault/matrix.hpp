@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "upfault/observed.hpp"
+#include "upfault/problem.hpp"
 
 namespace upfault {
 
@@ -30,8 +31,8 @@ struct ProxyNotes {
   [[nodiscard]] const Quirk* explain(const ScenarioResult& r) const;
 };
 
-/// Loads proxies/<name>/quirks.toml. A missing file: no notes.
-[[nodiscard]] ProxyNotes load_quirks(const std::filesystem::path& profile_dir, std::string& error);
+/// Loads proxies/<name>/quirks.toml (a missing file: no notes), or says where it is wrong.
+[[nodiscard]] Result<ProxyNotes> load_quirks(const std::filesystem::path& profile_dir);
 
 /// One proxy's column.
 struct MatrixColumn {

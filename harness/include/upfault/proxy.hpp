@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "upfault/duration.hpp"
+#include "upfault/problem.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {
@@ -31,18 +32,17 @@ struct ProxyProfile {
 };
 
 /// Loads a profile from a profile.toml, or by name from `search_dirs` (<dir>/<name>/profile.toml).
-[[nodiscard]] std::optional<ProxyProfile> find_profile(const std::string& name_or_path,
-                                                       const std::vector<std::filesystem::path>& search_dirs,
-                                                       LoadError& error);
+/// A problem's message is "file:line:col: error: …", as a scenario file's errors are.
+[[nodiscard]] Result<ProxyProfile> find_profile(const std::string& name_or_path,
+                                                const std::vector<std::filesystem::path>& search_dirs);
 /// Directories searched for profiles: $UPFAULT_PROXIES_DIR, then the build's source tree, then the install prefix.
 [[nodiscard]] std::vector<std::filesystem::path> default_profile_dirs();
 /// Names of every profile found in `dirs`.
 [[nodiscard]] std::vector<std::string> list_profiles(const std::vector<std::filesystem::path>& dirs);
 
 /// Replaces {name} with vars[name]; an unknown {lower_case_name} is an error, other braces stay.
-[[nodiscard]] std::optional<std::string> render_template(const std::string& text,
-                                                         const std::map<std::string, std::string>& vars,
-                                                         std::string& error);
+[[nodiscard]] Result<std::string> render_template(const std::string& text,
+                                                  const std::map<std::string, std::string>& vars);
 
 /// A picked free loopback port (bound to port 0, then released).
 [[nodiscard]] std::uint16_t pick_free_port(const std::string& host = "127.0.0.1");
@@ -57,8 +57,8 @@ class ProxyProcess {
   ProxyProcess& operator=(const ProxyProcess&) = delete;
 
   /// Renders the config, starts the proxy and waits (bounded by ready_timeout) until its
-  /// listen port accepts. On failure returns false and `error` says why (exit status, log tail).
-  [[nodiscard]] bool start(const ProxyProfile& profile, const Ports& ports, std::string& error);
+  /// listen port accepts; otherwise says why not (exit status, log tail).
+  [[nodiscard]] Result<void> start(const ProxyProfile& profile, const Ports& ports);
   /// SIGTERM to the group, then SIGKILL after `grace`; reaps the leader. Idempotent.
   void stop(Millis grace = Millis{3000});
   /// True while the leader has not exited. Reaps it when it has.
@@ -79,7 +79,8 @@ class ProxyProcess {
 
  private:
   [[nodiscard]] std::map<std::string, std::string> template_vars(const ProxyProfile& profile, const Ports& ports) const;
-  [[nodiscard]] std::optional<bool> wait_ready(const ProxyProfile& profile, std::string& error);
+  enum class Readiness { ready, port_taken };
+  [[nodiscard]] Result<Readiness> wait_ready(const ProxyProfile& profile);
   void reap_group();
   int pid_ = -1;
   int watched_ = -1;  // the group id the lifeline knows this proxy by
@@ -89,9 +90,9 @@ class ProxyProcess {
   std::string exit_;
 };
 
-/// A fresh directory `prefix`XXXXXX in the temporary directory ($TMPDIR, else /tmp); nullopt
-/// and `error` (naming TMPDIR) when there is none to be had.
-[[nodiscard]] std::optional<std::filesystem::path> make_temp_dir(const std::string& prefix, std::string& error);
+/// A fresh directory `prefix`XXXXXX in the temporary directory ($TMPDIR, else /tmp), or why there
+/// is none to be had (naming TMPDIR).
+[[nodiscard]] Result<std::filesystem::path> make_temp_dir(const std::string& prefix);
 
 /// The proxy's version, from its version command ("" when unknown).
 [[nodiscard]] std::string proxy_version(const ProxyProfile& profile);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "upfault/observed.hpp"
+#include "upfault/problem.hpp"
 #include "upfault/proxy.hpp"
 #include "upfault/scenario.hpp"
 #include "upfault/upstream.hpp"
@@ -24,15 +25,14 @@ struct HostPort {
   std::string path = "/";  ///< what follows the authority ("/" when none)
 };
 /// Parses an address; `allow_any_port` accepts port 0 (for a listen address: the kernel picks).
-[[nodiscard]] std::optional<HostPort> parse_host_port(std::string text, std::string& error,
-                                                      bool allow_any_port = false);
+[[nodiscard]] Result<HostPort> parse_host_port(std::string text, bool allow_any_port = false);
 /// True for an IP address in 127.0.0.0/8 or ::1 (parsed as an address, not compared as text),
 /// and for "localhost".
 [[nodiscard]] bool is_loopback(const std::string& host);
 /// parse_host_port, then the loopback check: outside loopback is an error unless `allow_remote`
 /// (a proxy to reach, a load target, a listen address).
-[[nodiscard]] std::optional<HostPort> parse_loopback_address(const std::string& text, bool allow_remote,
-                                                             std::string& error, bool allow_any_port = false);
+[[nodiscard]] Result<HostPort> parse_loopback_address(const std::string& text, bool allow_remote,
+                                                      bool allow_any_port = false);
 
 /// The client's deadline where a scenario sets no `within`: 4 × read_timeout + 2 s.
 [[nodiscard]] Millis default_deadline(const ProxyTimeouts& timeouts);
@@ -48,17 +48,16 @@ class Rig {
  public:
   /// Starts the fake upstream serving `scenarios`, then the proxy (from the profile) against it.
   /// Without a profile or an address, the upstream stands alone (upfault serve). On failure
-  /// returns null and `error` says why; nothing stays running.
-  [[nodiscard]] static std::unique_ptr<Rig> start(const std::vector<Scenario>& scenarios, RigOptions options,
-                                                  std::string& error);
+  /// says why; nothing stays running.
+  [[nodiscard]] static Result<std::unique_ptr<Rig>> start(const std::vector<Scenario>& scenarios, RigOptions options);
   ~Rig();  ///< stop()
   Rig(const Rig&) = delete;
   Rig& operator=(const Rig&) = delete;
 
   /// The proxy first (its whole process group), then the upstream. Idempotent.
   void stop();
-  /// After the started proxy died: starts it again (new port). False with `error` when it cannot.
-  [[nodiscard]] bool restart_proxy(std::string& error);
+  /// After the started proxy died: starts it again (new port), or says why it cannot.
+  [[nodiscard]] Result<void> restart_proxy();
 
   [[nodiscard]] FakeUpstream& upstream() { return *upstream_; }
   /// The proxy upfault started (null for a proxy reached at an address, or none).
@@ -70,7 +69,7 @@ class Rig {
   [[nodiscard]] ProxyInfo info() const;
 
  private:
-  bool probe(std::string& error);
+  [[nodiscard]] Result<void> probe();
   Rig() = default;
   RigOptions options_;
   ProxyTimeouts timeouts_;

@@ -146,6 +146,8 @@ class Check {
   [[nodiscard]] virtual std::string_view key() const = 0;
   /// What it expects, in words: "502 or 504", "header X-A: 1".
   [[nodiscard]] virtual std::string describe() const = 0;
+  /// The check written back as one line of [expect] (`status = [502, 504]`), for logs and tests.
+  [[nodiscard]] virtual std::string toml() const = 0;
   /// Why `seen` does not satisfy it; nullopt when it does. Called only with a complete response
   /// when needs_response() (the judge reports the lack of one itself).
   [[nodiscard]] virtual std::optional<Miss> mismatch(const Observation& seen) const = 0;
@@ -184,11 +186,13 @@ struct Outcome {
   [[nodiscard]] std::optional<DurationExpr> latest() const;  ///< its `within`, if any
 };
 
-/// One check kind, as documented: its TOML key, an example, and when it holds (Markdown).
+/// One check kind, as documented: its TOML key, an example, and when it holds (Markdown); and an
+/// example to use (one `key = value` line of [expect], as the check's toml() writes it).
 struct CheckKind {
   std::string_view key;
   std::string_view example;
   std::string_view holds;
+  std::string_view toml_example;
 };
 /// Every check kind, in the order they are documented and judged (harness/src/checks/).
 [[nodiscard]] const std::vector<CheckKind>& check_kinds();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "upfault/observed.hpp"
+#include "upfault/problem.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {
@@ -33,6 +34,11 @@ class FakeUpstream {
     unsigned threads = 1;
   };
 
+  /// Binds every endpoint's port, or says which one cannot be bound and why
+  /// ("127.0.0.1:8080 (--upstream-port): Address already in use").
+  [[nodiscard]] static Result<std::unique_ptr<FakeUpstream>> open(Options options);
+  /// open() for tests and fixtures, where a port that cannot be bound ends the test: throws
+  /// std::runtime_error with open()'s message.
   explicit FakeUpstream(Options options);
   ~FakeUpstream();  ///< stops and joins
   FakeUpstream(const FakeUpstream&) = delete;
@@ -40,7 +46,7 @@ class FakeUpstream {
 
   /// Registers a scenario; requests whose target holds route_prefix(name) run its steps.
   void add(const Scenario& scenario);
-  /// Starts serving on a background thread. Ports are bound in the constructor.
+  /// Starts serving on a background thread. Ports are bound by open() (or the constructor).
   void start();
   /// Serves on the calling thread until stop() (for `upfault serve`).
   void run();
@@ -65,6 +71,7 @@ class FakeUpstream {
   struct Impl;  ///< opaque: keeps Asio out of this header
 
  private:
+  explicit FakeUpstream(std::unique_ptr<Impl> bound);
   std::unique_ptr<Impl> impl_;
 };
 

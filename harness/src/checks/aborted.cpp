@@ -10,6 +10,7 @@ class Aborted final : public Check {
  public:
   std::string_view key() const override { return "aborted"; }
   std::string describe() const override { return "an aborted response"; }
+  std::string toml() const override { return "aborted = true"; }
   bool needs_response() const override { return false; }
   bool about_ending() const override { return true; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
@@ -35,7 +36,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef aborted_check = {
-    "aborted", 30, "`aborted = true`",
+    "aborted",
+    30,
+    "`aborted = true`",
+    "aborted = true",
     "a response header reached the client, then the proxy closed or reset the connection before the message was "
     "complete (no response at all is not aborted; a proxy that holds the connection open instead fails)",
     parse};

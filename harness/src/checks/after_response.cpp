@@ -10,6 +10,7 @@ class AfterResponse final : public Check {
  public:
   explicit AfterResponse(std::string bytes) : bytes_(std::move(bytes)) {}
   std::string_view key() const override { return "after_response"; }
+  std::string toml() const override { return "after_response = " + toml_quote(bytes_); }
   std::string describe() const override {
     return bytes_.empty() ? "nothing after the response" : fmt::format("\"{}\" after the response", printable(bytes_));
   }
@@ -34,7 +35,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef after_response_check = {
-    "after_response", 85, "`after_response = \"\"`",
+    "after_response",
+    85,
+    "`after_response = \"\"`",
+    "after_response = \"\"",
     "exactly these bytes followed the complete response until the proxy closed the connection (`\"\"`: none; the "
     "client reads on to the close)",
     parse};

@@ -9,6 +9,7 @@ class Body final : public Check {
   explicit Body(std::string body) : body_(std::move(body)) {}
   std::string_view key() const override { return "body"; }
   std::string describe() const override { return fmt::format("body \"{}\"", body_); }
+  std::string toml() const override { return "body = " + toml_quote(body_); }
   std::optional<Miss> mismatch(const Observation& seen) const override {
     if (body_is(seen.client, body_)) return std::nullopt;
     return Miss{fmt::format("the body is not \"{}\"", printable(body_, 40))};
@@ -26,6 +27,6 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef body_check = {"body", 80, "`body = \"…\"`", "the body is exactly this", parse};
+extern const CheckDef body_check = {"body", 80, "`body = \"…\"`", "body = \"ok\"", "the body is exactly this", parse};
 
 }  // namespace upfault

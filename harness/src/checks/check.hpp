@@ -1,10 +1,10 @@
 #pragma once
 // The check registry. A check kind is one file in this directory that defines
 //
-//   extern const CheckDef <file name>_check = {key, order, example, holds, parse};
+//   extern const CheckDef <file name>_check = {key, order, example, toml_example, holds, parse};
 //
-// with a Check subclass (scenario.hpp): how the check is written (parse, from its TOML value),
-// what it expects in words, and how it judges an observation. CMake generates the index from the
+// with a Check subclass (scenario.hpp): how the check is written (parse, from its TOML value, and
+// toml, back), what it expects in words, and how it judges an observation. CMake generates the index from the
 // file names. The loader, did-you-mean, the judge and the expectations table of
 // scenarios/README.md all come from here (a test checks the README against checks_markdown()).
 // Checks judge plain data only: nothing here may include sockets, the server or the runner.
@@ -27,7 +27,10 @@ struct CheckDef {
   std::string_view key;      ///< its TOML key
   int order;                 ///< its place in the documentation, and in judging
   std::string_view example;  ///< the README table's first cell (Markdown)
-  std::string_view holds;    ///< the README table's second cell: when it holds (Markdown)
+  /// One `key = value` line of [expect], written as the check's toml() writes it (a test builds
+  /// every kind from it and reads it back).
+  std::string_view toml_example;
+  std::string_view holds;  ///< the README table's second cell: when it holds (Markdown)
   /// Reads the check from its TOML value; null after reporting the problem to `cx`.
   std::shared_ptr<const Check> (*parse)(FileContext& cx, const toml::node& value);
 };
@@ -46,6 +49,10 @@ struct CheckDef {
 [[nodiscard]] std::string joined(const std::vector<std::string>& values);
 /// Status codes: one integer or an array of them, each three digits (empty after reporting).
 [[nodiscard]] std::vector<int> load_status_codes(FileContext& cx, const toml::node& n, std::string_view key);
+/// `["a", "b"]`: strings as a TOML array (for toml()).
+[[nodiscard]] std::string toml_strings(const std::vector<std::string>& values);
+/// `["Name: value"]`: header fields as a TOML array (for toml()).
+[[nodiscard]] std::string toml_fields(const std::vector<Header>& fields);
 /// A list of field names: an array of strings.
 [[nodiscard]] std::optional<std::vector<std::string>> load_names(FileContext& cx, const toml::node& n,
                                                                  std::string_view key);

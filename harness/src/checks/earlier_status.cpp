@@ -10,6 +10,10 @@ class EarlierStatus final : public Check {
  public:
   explicit EarlierStatus(std::vector<int> codes) : codes_(std::move(codes)) {}
   std::string_view key() const override { return "earlier_status"; }
+  std::string toml() const override {
+    if (codes_.size() == 1) return fmt::format("earlier_status = {}", codes_[0]);
+    return fmt::format("earlier_status = [{}]", fmt::join(codes_, ", "));
+  }
   std::string describe() const override { return fmt::format("earlier responses {:03}", fmt::join(codes_, " or ")); }
   bool needs_response() const override { return false; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
@@ -37,7 +41,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef earlier_status_check = {
-    "earlier_status", 12, "`earlier_status = 200` or `earlier_status = [200, 502]`",
+    "earlier_status",
+    12,
+    "`earlier_status = 200` or `earlier_status = [200, 502]`",
+    "earlier_status = [200, 502]",
     "with `repeat`, every response before the last was complete with one of these codes (the other checks judge "
     "the last)",
     parse};

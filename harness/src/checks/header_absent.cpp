@@ -8,6 +8,7 @@ class HeaderAbsent final : public Check {
  public:
   explicit HeaderAbsent(std::vector<std::string> names) : names_(std::move(names)) {}
   std::string_view key() const override { return "header_absent"; }
+  std::string toml() const override { return "header_absent = " + toml_strings(names_); }
   std::string describe() const override {
     std::string out;
     for (const auto& n : names_) out += (out.empty() ? "no header " : " with no header ") + n;
@@ -32,7 +33,8 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef header_absent_check = {"header_absent", 50, "`header_absent = [\"Keep-Alive\"]`",
-                                             "these fields are not", parse};
+extern const CheckDef header_absent_check = {
+    "header_absent",        50,   "`header_absent = [\"Keep-Alive\"]`", "header_absent = [\"Keep-Alive\"]",
+    "these fields are not", parse};
 
 }  // namespace upfault

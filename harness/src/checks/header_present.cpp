@@ -8,6 +8,7 @@ class HeaderPresent final : public Check {
  public:
   explicit HeaderPresent(std::vector<std::string> names) : names_(std::move(names)) {}
   std::string_view key() const override { return "header_present"; }
+  std::string toml() const override { return "header_present = " + toml_strings(names_); }
   std::string describe() const override {
     std::string out;
     for (const auto& n : names_) out += (out.empty() ? "header " : " with header ") + n;
@@ -31,7 +32,11 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef header_present_check = {"header_present", 40, "`header_present = [\"X-A\"]`",
-                                              "these fields are in the response", parse};
+extern const CheckDef header_present_check = {"header_present",
+                                              40,
+                                              "`header_present = [\"X-A\"]`",
+                                              "header_present = [\"X-A\"]",
+                                              "these fields are in the response",
+                                              parse};
 
 }  // namespace upfault

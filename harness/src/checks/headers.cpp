@@ -8,6 +8,7 @@ class Headers final : public Check {
  public:
   explicit Headers(std::vector<Header> fields) : fields_(std::move(fields)) {}
   std::string_view key() const override { return "headers"; }
+  std::string toml() const override { return "headers = " + toml_fields(fields_); }
   std::string describe() const override {
     std::string out;
     for (const auto& [n, v] : fields_) out += (out.empty() ? "header " : " with header ") + n + ": " + v;
@@ -35,7 +36,11 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef headers_check = {"headers", 60, "`headers = [\"X-A: 1\"]`",
-                                       "these fields have these values (several lines joined with \", \")", parse};
+extern const CheckDef headers_check = {"headers",
+                                       60,
+                                       "`headers = [\"X-A: 1\"]`",
+                                       "headers = [\"X-A: 1\"]",
+                                       "these fields have these values (several lines joined with \", \")",
+                                       parse};
 
 }  // namespace upfault

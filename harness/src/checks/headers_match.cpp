@@ -9,6 +9,7 @@ class HeadersMatch final : public Check {
  public:
   explicit HeadersMatch(std::vector<Header> patterns) : patterns_(std::move(patterns)) {}
   std::string_view key() const override { return "headers_match"; }
+  std::string toml() const override { return "headers_match = " + toml_fields(patterns_); }
   std::string describe() const override {
     std::string out;
     for (const auto& [n, v] : patterns_)
@@ -20,9 +21,9 @@ class HeadersMatch final : public Check {
       auto v = field_values(seen.client, name);
       if (v.empty()) return Miss{fmt::format("header {} is missing", name)};
       const auto got = joined(v);
-      std::string error;
-      auto re = Pattern::compile(pattern, error);
-      if (!re) return Miss{fmt::format("headers_match: /{}/ cannot be used: {}", printable(pattern, 80), error)};
+      auto re = Pattern::compile(pattern);
+      if (!re)
+        return Miss{fmt::format("headers_match: /{}/ cannot be used: {}", printable(pattern, 80), re.error().message)};
       if (!re->full_match(got))
         return Miss{fmt::format("header {} is \"{}\", which does not match /{}/", name, printable(got),
                                 printable(pattern, 200))};
@@ -39,10 +40,9 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
   bool ok = true;
   for (const auto& [name, pattern] : patterns) {
     if (!cx.another_pattern(n)) return nullptr;
-    std::string error;
-    if (!Pattern::compile(pattern, error)) {
-      cx.error(n, fmt::format("headers_match: the pattern for {} is not a valid RE2 regex: {} (/{}/)", name, error,
-                              printable(pattern, 80)));
+    if (auto re = Pattern::compile(pattern); !re) {
+      cx.error(n, fmt::format("headers_match: the pattern for {} is not a valid RE2 regex: {} (/{}/)", name,
+                              re.error().message, printable(pattern, 80)));
       ok = false;
     }
   }
@@ -53,7 +53,11 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef headers_match_check = {
-    "headers_match", 70, "`headers_match = [\"X-A: a +b\"]`",
-    "these fields' values match these regexes (RE2 syntax, linear-time; the whole value; at most 4096 bytes)", parse};
+    "headers_match",
+    70,
+    "`headers_match = [\"X-A: a +b\"]`",
+    "headers_match = [\"X-A: a +b\"]",
+    "these fields' values match these regexes (RE2 syntax, linear-time; the whole value; at most 4096 bytes)",
+    parse};
 
 }  // namespace upfault

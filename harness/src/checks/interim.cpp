@@ -9,6 +9,7 @@ class Interim final : public Check {
   explicit Interim(std::vector<int> codes) : codes_(std::move(codes)) {}
   std::string_view key() const override { return "interim"; }
   std::string describe() const override { return fmt::format("interim {}", fmt::join(codes_, ", ")); }
+  std::string toml() const override { return fmt::format("interim = [{}]", fmt::join(codes_, ", ")); }
   std::optional<Miss> mismatch(const Observation& seen) const override {
     const auto& got = seen.client.interim;
     if (got == codes_) return std::nullopt;
@@ -39,7 +40,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef interim_check = {"interim", 90, "`interim = [103]`",
+extern const CheckDef interim_check = {"interim",
+                                       90,
+                                       "`interim = [103]`",
+                                       "interim = [103]",
                                        "these 1xx responses reached the client before the final one (`[]`: none)",
                                        parse};
 

@@ -10,6 +10,7 @@ class NoResponse final : public Check {
  public:
   explicit NoResponse(std::string reason) : reason_(std::move(reason)) {}
   std::string_view key() const override { return "no_response"; }
+  std::string toml() const override { return "no_response = " + toml_quote(reason_); }
   std::string describe() const override { return fmt::format("no response ({})", reason_); }
   bool needs_response() const override { return false; }
   bool about_ending() const override { return true; }
@@ -40,7 +41,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef no_response_check = {
-    "no_response", 35, "`no_response = \"RFC … allows it because …\"`",
+    "no_response",
+    35,
+    "`no_response = \"RFC … allows it because …\"`",
+    "no_response = \"RFC 9112 §9.6: the reason it is allowed\"",
     "the proxy closed or reset the client connection before any byte; the value is the reason the RFC allows "
     "it (without this check, no response satisfies no outcome)",
     parse};

@@ -9,6 +9,7 @@ class NotBefore final : public Check {
   explicit NotBefore(DurationExpr d) : bound_(std::move(d)) {}
   std::string_view key() const override { return "not_before"; }
   std::string describe() const override { return ""; }  // timing shows in the verdict's note
+  std::string toml() const override { return "not_before = " + toml_quote(bound_.text()); }
   bool needs_response() const override { return false; }
   bool timed() const override { return true; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
@@ -30,7 +31,11 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef not_before_check = {"not_before", 120, "`not_before = DURATION`",
-                                          "the exchange ended no sooner than this", parse};
+extern const CheckDef not_before_check = {"not_before",
+                                          120,
+                                          "`not_before = DURATION`",
+                                          "not_before = \"0.5 * read_timeout\"",
+                                          "the exchange ended no sooner than this",
+                                          parse};
 
 }  // namespace upfault

@@ -31,6 +31,7 @@ class Passthrough final : public Check {
  public:
   std::string_view key() const override { return "passthrough"; }
   std::string describe() const override { return "passthrough of the upstream's response"; }
+  std::string toml() const override { return "passthrough = true"; }
   bool passthrough() const override { return true; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
     const auto& sent = *seen.scenario.upstream_response;
@@ -67,7 +68,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef passthrough_check = {
-    "passthrough", 20, "`passthrough = true`",
+    "passthrough",
+    20,
+    "`passthrough = true`",
+    "passthrough = true",
     "a complete response with the upstream's status, body, and end-to-end header fields (compared by name, values in "
     "order; hop-by-hop and framing fields, `Date` and `Server` are not compared)",
     parse};

@@ -31,6 +31,12 @@ class RawHead final : public Check {
   RawHead(std::optional<std::string> status_line, std::vector<std::string> field_lines)
       : status_line_(std::move(status_line)), field_lines_(std::move(field_lines)) {}
   std::string_view key() const override { return "raw_head"; }
+  std::string toml() const override {
+    std::vector<std::string> parts;
+    if (status_line_) parts.push_back("status_line = " + toml_quote(*status_line_));
+    if (!field_lines_.empty()) parts.push_back("field_lines = " + toml_strings(field_lines_));
+    return fmt::format("raw_head = {{ {} }}", fmt::join(parts, ", "));
+  }
   std::string describe() const override {
     std::vector<std::string> parts;
     if (status_line_) parts.push_back(fmt::format("status line /{}/", *status_line_));
@@ -52,8 +58,7 @@ class RawHead final : public Check {
 
  private:
   static bool matches(const std::string& pattern, std::string_view text) {
-    std::string error;
-    auto re = Pattern::compile(pattern, error);  // checked at load time
+    auto re = Pattern::compile(pattern);  // checked at load time
     return re && re->full_match(text);
   }
   std::optional<std::string> status_line_;
@@ -63,9 +68,9 @@ class RawHead final : public Check {
 std::optional<std::string> load_pattern(FileContext& cx, const toml::node& n, std::string_view what) {
   auto text = cx.string(n, what);
   if (!text || !cx.another_pattern(n)) return std::nullopt;
-  std::string error;
-  if (!Pattern::compile(*text, error)) {
-    cx.error(n, fmt::format("raw_head: {} is not a valid RE2 regex: {} (/{}/)", what, error, printable(*text, 80)));
+  if (auto re = Pattern::compile(*text); !re) {
+    cx.error(n, fmt::format("raw_head: {} is not a valid RE2 regex: {} (/{}/)", what, re.error().message,
+                            printable(*text, 80)));
     return std::nullopt;
   }
   return text;
@@ -102,7 +107,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef raw_head_check = {
-    "raw_head", 75, "`raw_head = { status_line = \"HTTP/1\\\\.1 502 .*\", field_lines = [\"Content-Length: 0\"] }`",
+    "raw_head",
+    75,
+    "`raw_head = { status_line = \"HTTP/1\\\\.1 502 .*\", field_lines = [\"Content-Length: 0\"] }`",
+    "raw_head = { status_line = \"HTTP/1\\\\.1 502 .*\", field_lines = [\"Content-Length: 0\"] }",
     "the final response's status line, and some field line for each pattern, exactly as received match these "
     "regexes (RE2, the whole line without CRLF; the head within the first 64 KiB)",
     parse};

@@ -8,6 +8,7 @@ class Status final : public Check {
  public:
   explicit Status(std::vector<int> codes) : codes_(std::move(codes)) {}
   std::string_view key() const override { return "status"; }
+  std::string toml() const override { return fmt::format("status = [{}]", fmt::join(codes_, ", ")); }
   std::string describe() const override {
     std::string out;
     for (std::size_t i = 0; i < codes_.size(); ++i) {
@@ -35,7 +36,11 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef status_check = {"status", 10, "`status = 502` or `status = [502, 504]`",
-                                      "a complete response with one of these codes", parse};
+extern const CheckDef status_check = {"status",
+                                      10,
+                                      "`status = 502` or `status = [502, 504]`",
+                                      "status = [502, 504]",
+                                      "a complete response with one of these codes",
+                                      parse};
 
 }  // namespace upfault

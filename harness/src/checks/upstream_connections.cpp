@@ -10,6 +10,7 @@ class UpstreamConnections final : public Check {
  public:
   explicit UpstreamConnections(int n) : n_(n) {}
   std::string_view key() const override { return "upstream_connections"; }
+  std::string toml() const override { return fmt::format("upstream_connections = {}", n_); }
   std::string describe() const override { return fmt::format("{} upstream connection{}", n_, n_ == 1 ? "" : "s"); }
   bool needs_response() const override { return false; }
   bool counts_upstream_requests() const override { return n_ == 0; }
@@ -35,7 +36,11 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef upstream_connections_check = {
-    "upstream_connections", 101, "`upstream_connections = 2`",
-    "the proxy opened this many connections to the upstream for the scenario", parse};
+    "upstream_connections",
+    101,
+    "`upstream_connections = 2`",
+    "upstream_connections = 2",
+    "the proxy opened this many connections to the upstream for the scenario",
+    parse};
 
 }  // namespace upfault

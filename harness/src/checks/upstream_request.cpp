@@ -68,6 +68,14 @@ class UpstreamRequest final : public Check {
   };
   explicit UpstreamRequest(Want want) : want_(std::move(want)) {}
   std::string_view key() const override { return "upstream_request"; }
+  std::string toml() const override {
+    std::vector<std::string> parts;
+    if (!want_.present.empty()) parts.push_back("present = " + toml_strings(want_.present));
+    if (!want_.absent.empty()) parts.push_back("absent = " + toml_strings(want_.absent));
+    if (!want_.matching.empty()) parts.push_back("matching = " + toml_fields(want_.matching));
+    if (want_.body_intact) parts.push_back("body_intact = true");
+    return fmt::format("upstream_request = {{ {} }}", fmt::join(parts, ", "));
+  }
   std::string describe() const override {
     std::vector<std::string> parts;
     for (const auto& n : want_.present) parts.push_back("with " + n);
@@ -93,8 +101,7 @@ class UpstreamRequest final : public Check {
       if (!values(n).empty()) return Miss{fmt::format("the upstream's request had a {} field", n)};
     for (const auto& [n, pattern] : want_.matching) {
       const auto got = values(n);
-      std::string error;
-      auto re = Pattern::compile(pattern, error);  // checked at load time
+      auto re = Pattern::compile(pattern);  // checked at load time
       if (got.empty()) return Miss{fmt::format("the upstream's request had no {} field", n)};
       if (!re || !re->full_match(joined(got)))
         return Miss{fmt::format("the upstream's request had {}: \"{}\", which does not match /{}/", n,
@@ -129,10 +136,10 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
   if (auto* m = t->get("matching")) {
     want.matching = load_headers(cx, *m);
     for (const auto& [name, pattern] : want.matching) {
-      std::string error;
       if (!cx.another_pattern(*m)) return nullptr;
-      if (!Pattern::compile(pattern, error))
-        cx.error(*m, fmt::format("upstream_request: the pattern for {} is not a valid RE2 regex: {}", name, error));
+      if (auto re = Pattern::compile(pattern); !re)
+        cx.error(*m, fmt::format("upstream_request: the pattern for {} is not a valid RE2 regex: {}", name,
+                                 re.error().message));
     }
   }
   if (auto* b = t->get("body_intact")) {
@@ -150,9 +157,12 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef upstream_request_check = {
-    "upstream_request", 105,
+    "upstream_request",
+    105,
     "`upstream_request = { present = [\"Via\"], absent = [\"Expect\"], matching = [\"Via: 1\\\\.1 .*\"], "
     "body_intact = true }`",
+    "upstream_request = { present = [\"Via\"], absent = [\"Expect\"], matching = [\"Via: 1\\\\.1 .*\"], "
+    "body_intact = true }",
     "the first request the upstream received had these header fields, not those, fields whose values match these "
     "regexes (RE2, the whole value), and the client's body whole as its framing declares it (e.g. no hop-by-hop "
     "field forwarded, no `Expect` invented)",

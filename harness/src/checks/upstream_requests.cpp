@@ -9,6 +9,7 @@ class UpstreamRequests final : public Check {
   explicit UpstreamRequests(int n) : n_(n) {}
   std::string_view key() const override { return "upstream_requests"; }
   std::string describe() const override { return fmt::format("{} upstream request{}", n_, n_ == 1 ? "" : "s"); }
+  std::string toml() const override { return fmt::format("upstream_requests = {}", n_); }
   bool needs_response() const override { return false; }
   bool counts_upstream_requests() const override { return true; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
@@ -33,7 +34,11 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef upstream_requests_check = {
-    "upstream_requests", 100, "`upstream_requests = 1`",
-    "this many requests reached the upstream (e.g. a POST was not retried)", parse};
+    "upstream_requests",
+    100,
+    "`upstream_requests = 1`",
+    "upstream_requests = 1",
+    "this many requests reached the upstream (e.g. a POST was not retried)",
+    parse};
 
 }  // namespace upfault

@@ -9,6 +9,7 @@ class Within final : public Check {
   explicit Within(DurationExpr d) : bound_(std::move(d)) {}
   std::string_view key() const override { return "within"; }
   std::string describe() const override { return ""; }  // timing shows in the verdict's note
+  std::string toml() const override { return "within = " + toml_quote(bound_.text()); }
   bool needs_response() const override { return false; }
   bool timed() const override { return true; }
   std::optional<DurationExpr> latest() const override { return bound_; }
@@ -31,7 +32,8 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef within_check = {"within", 110, "`within = DURATION`", "the exchange ended no later than this",
-                                      parse};
+extern const CheckDef within_check = {
+    "within", 110, "`within = DURATION`", "within = \"2 * read_timeout\"", "the exchange ended no later than this",
+    parse};
 
 }  // namespace upfault

@@ -6,10 +6,9 @@ namespace {
 std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& value) {
   auto s = cx.string(value, "send_hex");
   if (!s) return nullptr;
-  std::string err;
-  auto bytes = decode_hex(*s, err);
+  auto bytes = decode_hex(*s);
   if (!bytes) {
-    cx.error(value, "send_hex: " + err);
+    cx.error(value, "send_hex: " + bytes.error().message);
     return nullptr;
   }
   return std::make_shared<SendBytes>("send_hex", std::move(*bytes));

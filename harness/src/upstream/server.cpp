@@ -62,35 +62,40 @@ std::size_t open_entry(const Route& route, Clock::time_point accepted, std::uint
 }  // namespace upstream
 
 FakeUpstream::Impl::Impl(Options o)
-    : options(std::move(o)), acceptor(ioc), refused(ioc), blackhole(ioc), accept_close(ioc), accept_reset(ioc) {
-  listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections, "upstream");
+    : options(std::move(o)), acceptor(ioc), refused(ioc), blackhole(ioc), accept_close(ioc), accept_reset(ioc) {}
+
+Result<void> FakeUpstream::Impl::bind() {
+  if (auto r = listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections, "upstream"); !r)
+    return r;
   // A socket that is bound but never listens: the kernel refuses connects to its port,
   // and holding it keeps anyone else from taking the port during the run.
-  auto ep = endpoint(options.host, options.ports.refused);
   error_code ec;
-  refused.open(ep.protocol(), ec);
+  const tcp::endpoint ep(asio::ip::make_address(options.host, ec), options.ports.refused);
+  if (!ec) refused.open(ep.protocol(), ec);
   if (!ec) close_on_exec(refused.native_handle());
   if (!ec) refused.bind(ep, ec);
-  if (ec)
-    throw std::runtime_error(
-        fmt::format("{}:{} (--refused-port): {}", options.host, options.ports.refused, ec.message()));
+  if (ec) return problem(fmt::format("{}:{} (--refused-port): {}", options.host, options.ports.refused, ec.message()));
   // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
   // every SYN, so a proxy's connect never completes and its connect timeout fires.
-  listen(blackhole, options.ports.blackhole, 0, "blackhole");
-  listen(accept_close, options.ports.accept_close, asio::socket_base::max_listen_connections, "accept-close");
-  listen(accept_reset, options.ports.accept_reset, asio::socket_base::max_listen_connections, "accept-reset");
+  if (auto r = listen(blackhole, options.ports.blackhole, 0, "blackhole"); !r) return r;
+  if (auto r =
+          listen(accept_close, options.ports.accept_close, asio::socket_base::max_listen_connections, "accept-close");
+      !r)
+    return r;
+  return listen(accept_reset, options.ports.accept_reset, asio::socket_base::max_listen_connections, "accept-reset");
 }
 
-// Throws a plain message naming the port and its option (Boost's own carries source locations).
-void FakeUpstream::Impl::listen(tcp::acceptor& a, std::uint16_t port, int backlog, std::string_view role) {
-  auto ep = endpoint(options.host, port);
+// A plain message naming the port and its option (Boost's own exceptions carry source locations).
+Result<void> FakeUpstream::Impl::listen(tcp::acceptor& a, std::uint16_t port, int backlog, std::string_view role) {
   error_code ec;
-  a.open(ep.protocol(), ec);
+  const tcp::endpoint ep(asio::ip::make_address(options.host, ec), port);
+  if (!ec) a.open(ep.protocol(), ec);
   if (!ec) close_on_exec(a.native_handle());
   if (!ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(backlog, ec);
-  if (ec) throw std::runtime_error(fmt::format("{}:{} (--{}-port): {}", options.host, port, role, ec.message()));
+  if (ec) return problem(fmt::format("{}:{} (--{}-port): {}", options.host, port, role, ec.message()));
+  return {};
 }
 
 void FakeUpstream::Impl::fill_accept_queue() {
@@ -206,7 +211,17 @@ void FakeUpstream::Impl::note_unrouted() {
   ++unrouted;
 }
 
-FakeUpstream::FakeUpstream(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+FakeUpstream::FakeUpstream(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->bind().value();
+}
+
+FakeUpstream::FakeUpstream(std::unique_ptr<Impl> bound) : impl_(std::move(bound)) {}
+
+Result<std::unique_ptr<FakeUpstream>> FakeUpstream::open(Options options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (auto bound = impl->bind(); !bound) return bound.error();
+  return std::unique_ptr<FakeUpstream>(new FakeUpstream(std::move(impl)));
+}
 
 FakeUpstream::~FakeUpstream() { stop(); }
 

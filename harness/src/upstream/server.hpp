@@ -76,7 +76,9 @@ struct FakeUpstream::Impl {
   std::optional<upstream::Route> find(std::string_view key);
   void note_unrouted();
 
-  void listen(net::tcp::acceptor& a, std::uint16_t port, int backlog, std::string_view role);
+  /// Binds every endpoint's port (options.ports; 0: the kernel picks), or names the one that failed.
+  [[nodiscard]] Result<void> bind();
+  [[nodiscard]] Result<void> listen(net::tcp::acceptor& a, std::uint16_t port, int backlog, std::string_view role);
   void fill_accept_queue();
   net::awaitable<void> act_before_reading(net::tcp::acceptor& a, bool reset);
   net::awaitable<bool> back_off(const net::error_code& ec);
