@@ -217,6 +217,12 @@ TEST(Verdict, EarlierResponsesAreJudged) {
             std::string::npos)
       << wrong.reason;
   EXPECT_EQ(evaluate(s, two(ended(Ending::reset)), test::asked(2), {}).kind, VerdictKind::fail);
+  // Bytes that came past an earlier response, unasked, are named in the reason.
+  auto smuggling = complete(502);
+  smuggling.after = "HTTP/1.1 200 OK";
+  smuggling.after_total = smuggling.after.size();
+  const auto named = evaluate(s, two(smuggling), test::asked(2), {}).reason;
+  EXPECT_NE(named.find("502 followed by 15 bytes sent unasked"), std::string::npos) << named;
   // A result without the earlier responses (a client that never sent them) cannot pass.
   EXPECT_EQ(evaluate(s, complete(503, "down"), test::asked(2), {}).kind, VerdictKind::fail);
 }

@@ -87,10 +87,13 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     if (r.client.after_total > 0) o["after_response_preview"] = printable(r.client.after, 200);
     if (!r.client.earlier.empty()) {
       json::array earlier;
-      for (const auto& e : r.client.earlier)
-        earlier.push_back({{"request", e.request},
-                           {"status", e.header_complete ? json::value(e.response->status) : json::value(nullptr)},
-                           {"ended", std::string(to_string(e.ending))}});
+      for (const auto& e : r.client.earlier) {
+        json::object o2{{"request", e.request},
+                        {"status", e.header_complete ? json::value(e.response->status) : json::value(nullptr)},
+                        {"ended", std::string(to_string(e.ending))}};
+        if (e.after_total > 0) o2["after_response_preview"] = printable(e.after, 200);
+        earlier.push_back(std::move(o2));
+      }
       o["earlier"] = std::move(earlier);
       o["client_connections"] = r.client.connections;
     }

@@ -77,9 +77,11 @@ bool asked_upstream(const Scenario& s, const Outcome& o, const UpstreamLog& up) 
 std::string client_note(const ClientResult& c) {
   if (c.earlier.empty()) return "";
   std::vector<std::string> seen;
-  for (const auto& e : c.earlier)
+  for (const auto& e : c.earlier) {
     seen.push_back(e.ending == Ending::complete ? fmt::format("{:03}", e.response->status)
                                                 : std::string(to_string(e.ending)));
+    if (e.after_total > 0) seen.back() += fmt::format(" followed by {} bytes sent unasked", e.after_total);
+  }
   return fmt::format("the client sent {} requests on {} connection(s), the earlier answered {}; ", c.requests,
                      c.connections, fmt::join(seen, ", "));
 }
