@@ -75,7 +75,8 @@ Scenario with_step(const Entry& e) { return base().step(e.key, e.value).expect_s
 // status = 200 unless it is the status or cannot go with one (a check of how the exchange ended
 // without a response: aborted, no_response).
 Scenario with_check(const Entry& e) {
-  auto b = base().read_request().response(200, {{"X-A", "1"}}, "ok").expect(e.key, e.value);
+  // Two requests, so that checks of earlier responses have one.
+  auto b = base().repeat(2).read_request().response(200, {{"X-A", "1"}}, "ok").expect(e.key, e.value);
   if (e.key == "status") return b.build();
   try {
     auto with_status = b;
@@ -207,4 +208,16 @@ TEST(Builder, UnknownKeysAreRefusedWithASuggestion) {
   // A known key with a wrong value is the loader's to say, at build().
   EXPECT_NE(refusal([] { (void)base().step("hang", "\"soon\"").expect_status(504).build(); }).find("hang"),
             std::string::npos);
+}
+
+// repeat() writes [request] repeat and connection, alone or after request().
+TEST(Builder, RepeatSetsRequestsAndConnections) {
+  auto s = base().repeat(3, "pipelined").read_request().expect_status(502).build();
+  EXPECT_EQ(s.request.repeat, 3);
+  EXPECT_EQ(s.request.connections, ClientConnections::pipelined);
+  auto post = base().request("POST", "/x", "b").repeat(2, "keep-alive").read_request().expect_status(502).build();
+  EXPECT_EQ(post.request.method, "POST");
+  EXPECT_EQ(post.request.repeat, 2);
+  EXPECT_EQ(post.request.connections, ClientConnections::keep_alive);
+  EXPECT_THROW((void)base().repeat(2, "keepalive").read_request().expect_status(502).build(), std::invalid_argument);
 }

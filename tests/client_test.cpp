@@ -172,4 +172,5 @@ TEST(Client, ReadsToTheCloseWhenAsked) {
   ASSERT_EQ(last.ending, Ending::complete);
   EXPECT_EQ(last.after, "tail");
   EXPECT_EQ(last.after_total, 4u);
+  EXPECT_TRUE(last.closed_after);
 }

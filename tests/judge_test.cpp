@@ -13,8 +13,8 @@ using namespace std::chrono_literals;
 namespace {
 
 using test::complete;
-using test::ended;
 using test::cut_after_header;
+using test::ended;
 ClientResult with_interim(ClientResult c, std::vector<int> interim) {
   c.interim = std::move(interim);
   return c;

@@ -31,13 +31,13 @@ const Known kNginx{"nginx",
                        "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
                        "connection-named-field-removed",  // forwards the field that Connection names
                        "proxy-connection-field-removed",  // forwards Proxy-Connection
-                       "unsolicited-100-continue",   // sends the 1xx as the final header, closes at the read timeout
-                       "early-hints-103-forwarded",  // same
-                       "unknown-1xx-tolerated",      // same
-                       "invalid-chunk-size",         // no byte, then a close: "Empty reply from server"
-                       "chunk-missing-crlf",         // same
-                       "chunk-size-overflow",        // same
-                       "interim-then-close",         // sends the 100 (as its final header), then closes: no 502
+                       "unsolicited-100-continue",    // sends the 1xx as the final header, closes at the read timeout
+                       "early-hints-103-forwarded",   // same
+                       "unknown-1xx-tolerated",       // same
+                       "invalid-chunk-size",          // no byte, then a close: "Empty reply from server"
+                       "chunk-missing-crlf",          // same
+                       "chunk-size-overflow",         // same
+                       "interim-then-close",          // sends the 100 (as its final header), then closes: no 502
                        "request-hop-by-hop-removed",  // forwards the request field that Connection names
                    },
                    {

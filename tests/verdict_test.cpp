@@ -232,8 +232,14 @@ TEST(Verdict, EarlierResponsesAreJudged) {
 TEST(Verdict, BytesAfterTheResponseAreJudged) {
   auto s = test::scenario(with_steps("a", kRespond, "[expect]\nstatus = 503\nafter_response = \"\"\n"));
   EXPECT_TRUE(s.reads_past_response());
-  EXPECT_EQ(evaluate(s, complete(503, "down"), test::asked(), {}).kind, VerdictKind::pass);
-  auto relayed = complete(503, "down");
+  auto closed = complete(503, "down");
+  closed.closed_after = true;
+  EXPECT_EQ(evaluate(s, closed, test::asked(), {}).kind, VerdictKind::pass);
+  // A proxy that holds the connection open after Connection: close has not shown what follows.
+  auto held = evaluate(s, complete(503, "down"), test::asked(), {});
+  EXPECT_EQ(held.kind, VerdictKind::fail);
+  EXPECT_NE(held.reason.find("did not close the connection after the response"), std::string::npos) << held.reason;
+  auto relayed = closed;
   relayed.after = relayed.response->body + "HTTP/1.1 200 OK";
   relayed.after_total = relayed.after.size();
   auto v = evaluate(s, relayed, test::asked(), {});
@@ -303,7 +309,8 @@ TEST(Verdict, UpstreamSideFieldsBodyAndConnections) {
   auto two = up(head + "Content-Length: 5\r\n\r\nhello");
   two.connections.emplace_back();
   auto twice = evaluate(s, good, two, {});
-  EXPECT_NE(twice.reason.find("opened 2 connections to the upstream, not 1"), std::string::npos) << twice.reason;
+  EXPECT_NE(twice.reason.find("the scenario's requests came on 2 upstream connections, not 1"), std::string::npos)
+      << twice.reason;
 }
 
 // A status outside 100-599 can be expected (or reported) as sent: "got 999", not "invalid".

@@ -54,6 +54,10 @@ ScenarioBuilder& ScenarioBuilder::request(const std::string& method, const std::
                          toml_quote(body));
   return *this;
 }
+ScenarioBuilder& ScenarioBuilder::repeat(int n, const std::string& connection) {
+  repeat_ = fmt::format("repeat = {}\nconnection = {}\n", n, toml_quote(connection));
+  return *this;
+}
 ScenarioBuilder& ScenarioBuilder::endpoint(Endpoint e) {
   upstream_ = fmt::format("[upstream]\nendpoint = \"{}\"\n", to_string(e));
   return *this;
@@ -105,7 +109,8 @@ std::string ScenarioBuilder::toml() const {
   std::string out = head_;
   if (head_.find("\nlevel = ") == std::string::npos) out += "level = \"must\"\n";
   if (!tags_.empty()) out += fmt::format("tags = [{}]\n", fmt::join(tags_, ", "));
-  out += request_ + upstream_ + steps_;
+  out += request_.empty() && !repeat_.empty() ? "[request]\n" + repeat_ : request_ + repeat_;
+  out += upstream_ + steps_;
   if (!expect_.empty()) out += "[expect]\n" + expect_;
   return out;
 }

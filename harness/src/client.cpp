@@ -89,6 +89,7 @@ struct Line {
   std::string carry;     // bytes read past the previous response: the start of the next one
   int served = 0;        // complete responses read on it
   bool closing = false;  // the proxy said Connection: close, or closed it: send nothing more on it
+  bool ended = false;    // a read saw the proxy close or reset it
   error_code write_ec;   // the last write's error (a proxy may answer before reading it all)
 };
 
@@ -148,7 +149,7 @@ awaitable<void> receive(Line& line, ResponseReader& reader, ClientResult& result
       break;
     }
     ended_by(ec, reader, result);
-    line.closing = true;
+    line.closing = line.ended = true;
     done = true;
   }
   if (result.ending == Ending::complete) line.carry = reader.take_leftover();
@@ -170,7 +171,10 @@ awaitable<void> read_after(Line& line, ClientResult& result, Clock::time_point d
   while (Clock::now() < deadline) {
     auto [ec, n] = co_await line.stream.async_read_some(asio::buffer(buf), use_tuple);
     keep(result.after, result.after_total, {buf, n});
-    if (ec) break;
+    if (ec) {
+      result.closed_after = ec != beast::error::timeout;
+      break;
+    }
   }
 }
 
@@ -244,7 +248,9 @@ awaitable<ClientResult> converse_async(FetchOptions options, std::vector<std::st
   results.pop_back();
   if (last.ending == Ending::complete) {
     keep(last.after, last.after_total, std::exchange(line->carry, {}));
-    if (options.read_after && !line->closing) co_await read_after(*line, last, Clock::now() + options.deadline);
+    // Read on even after Connection: close: a proxy may still send bytes before it closes.
+    last.closed_after = line->ended;
+    if (options.read_after && !line->ended) co_await read_after(*line, last, Clock::now() + options.deadline);
   }
   last.earlier = std::move(results);
   last.connections = connections;

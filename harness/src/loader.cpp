@@ -65,6 +65,7 @@ std::optional<ScriptStep> load_step(FileContext& cx, const toml::node& n) {
         s.on_request.push_back(static_cast<int>(*i));
     };
     if (auto* a = on->as_array()) {
+      if (a->empty()) cx.error(*on, "on_request = [] names no request, so the step would never run");
       for (auto&& v : *a) add(v);
     } else {
       add(*on);
@@ -91,10 +92,12 @@ Outcome load_outcome(FileContext& cx, const toml::table& t, bool top) {
   // An unknown key (a typo) already explains a missing check: say it once.
   if (!on_response && !on_ending && cx.errors().size() == errors_before)
     cx.error(o.where, "an expectation needs status, passthrough, aborted, or a header/body/interim check");
-  if (on_ending && on_response)
-    cx.error(o.where,
-             "aborted = true contradicts checks of a complete response (status, passthrough, headers, "
-             "body); list the other outcome under [[expect.or]]");
+  if (on_ending && on_response) {
+    const auto ending = std::find_if(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->about_ending(); });
+    cx.error(o.where, fmt::format("{} contradicts checks of a complete response (status, passthrough, headers, "
+                                  "body); list the other outcome under [[expect.or]]",
+                                  (*ending)->toml()));
+  }
   return o;
 }
 
@@ -158,6 +161,12 @@ void load_client_connections(FileContext& cx, const toml::node& n, Request& r) {
     cx.error(n, fmt::format("connection must be \"close\", \"keep-alive\" or \"pipelined\", not \"{}\"", *text));
   } else if (r.connections != ClientConnections::separate && r.repeat < 2) {
     cx.error(n, fmt::format("connection = \"{}\" needs repeat = 2 or more (requests to share the connection)", *text));
+  } else if (r.connections != ClientConnections::separate &&
+             std::any_of(r.headers.begin(), r.headers.end(),
+                         [](const Header& h) { return iequals(h.first, "connection"); })) {
+    cx.error(n, fmt::format("connection = \"{}\": the client writes the Connection header itself (only the last "
+                            "request says close); remove Connection from headers",
+                            *text));
   }
 }
 
@@ -172,7 +181,6 @@ void load_request(FileContext& cx, const toml::table& root, Scenario& s) {
         else
           s.request.repeat = static_cast<int>(*v);
       }
-      if (auto* c = t->get("connection")) load_client_connections(cx, *c, s.request);
       if (auto* m = t->get("method")) s.request.method = cx.string(*m, "method").value_or("GET");
       if (auto* p = t->get("path")) {
         s.request.path = cx.string(*p, "path").value_or("/");
@@ -180,6 +188,7 @@ void load_request(FileContext& cx, const toml::table& root, Scenario& s) {
       }
       if (auto* h = t->get("headers")) s.request.headers = load_headers(cx, *h);
       if (auto* b = t->get("body")) s.request.body = cx.string(*b, "body").value_or("");
+      if (auto* c = t->get("connection")) load_client_connections(cx, *c, s.request);  // after repeat and headers
     } else {
       cx.error(*n, "request must be a table");
     }

@@ -183,7 +183,8 @@ std::string matrix_markdown(const std::vector<Scenario>& scenarios, const std::v
       "RFC 9112 by [upfault](../../README.md). Generated {} by `upfault matrix`; every proxy ran with its profile "
       "under `proxies/` (1 s upstream timeouts).\n\n"
       "✅ pass · 🔷 stricter than required (informative) · ❌ fail · 📝 fail, a documented deviation of the proxy · "
-      "⚠️ harness error · 💥 the proxy crashed (restarted for the next scenario) · ➖ not run\n\n## Proxies\n\n| "
+      "⚠️ harness error · 💥 the proxy crashed (restarted for the next scenario) · ➖ not run\n\n## "
+      "Proxies\n\n| "
       "proxy "
       "| version | score (passed/total per level) | note |\n"
       "| --- | --- | --- | --- |\n",

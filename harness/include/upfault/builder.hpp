@@ -26,6 +26,8 @@ class ScenarioBuilder {
   ScenarioBuilder& category(const std::string& category);
   ScenarioBuilder& tag(const std::string& tag);
   ScenarioBuilder& request(const std::string& method, const std::string& path, const std::string& body = "");
+  /// Sends the request `n` times, on connections as `connection` says ("close", "keep-alive", "pipelined").
+  ScenarioBuilder& repeat(int n, const std::string& connection = "close");
   ScenarioBuilder& endpoint(Endpoint e);
 
   /// A step of any registered kind: its key and its TOML value, as in a [[upstream.steps]] entry
@@ -64,6 +66,7 @@ class ScenarioBuilder {
  private:
   std::string head_;
   std::string request_;
+  std::string repeat_;  // repeat and connection lines of [request]
   std::string upstream_;
   std::string steps_;
   std::string expect_;

@@ -43,8 +43,9 @@ struct ClientResult {
   /// proxy closed (read to the close only when a check asks, else what came with the response).
   std::string after;
   std::size_t after_total = 0;
-  int request = 1;   ///< which of the scenario's requests (1-based) this response answers
-  int requests = 1;  ///< how many the scenario sends (Request::repeat)
+  bool closed_after = false;  ///< the proxy closed (or reset) the connection after the response: `after` is whole
+  int request = 1;            ///< which of the scenario's requests (1-based) this response answers
+  int requests = 1;           ///< how many the scenario sends (Request::repeat)
   /// The responses to the requests before this one, in order (their own `earlier` empty).
   std::vector<ClientResult> earlier;
   int connections = 1;  ///< client connections the exchange used
@@ -72,7 +73,7 @@ enum class ConnectionEnd {
 struct ConnectionLog {
   std::chrono::steady_clock::time_point accepted;
   std::uint64_t connection = 0;  ///< which upstream connection: an id unique in the process
-  std::string received;  ///< bytes read from the proxy (first 64 KiB)
+  std::string received;          ///< bytes read from the proxy (first 64 KiB)
   std::size_t received_total = 0;
   std::size_t sent_total = 0;
   int requests = 0;     ///< request heads read on this connection for this scenario

@@ -17,6 +17,13 @@ class AfterResponse final : public Check {
   bool reads_past_response() const override { return true; }
   std::optional<Miss> mismatch(const Observation& seen) const override {
     const auto& c = seen.client;
+    // The last request said Connection: close, so the proxy owes a close after its response
+    // (RFC 9112 §9.6); without one, what follows the response is not known.
+    if (!c.closed_after)
+      return Miss{
+          fmt::format("the proxy did not close the connection after the response, though the request said "
+                      "Connection: close ({} bytes followed it before the client gave up)",
+                      c.after_total)};
     if (c.after_total == bytes_.size() && c.after == bytes_) return std::nullopt;
     return Miss{fmt::format("the proxy sent {} bytes after the complete response: \"{}\"", c.after_total,
                             printable(c.after, 120))};
@@ -39,8 +46,8 @@ extern const CheckDef after_response_check = {
     85,
     "`after_response = \"\"`",
     "after_response = \"\"",
-    "exactly these bytes followed the complete response until the proxy closed the connection (`\"\"`: none; the "
-    "client reads on to the close)",
+    "exactly these bytes followed the complete response, and then the proxy closed the connection (`\"\"`: none; "
+    "the client reads on to the close, which the last request's Connection: close asks for)",
     parse};
 
 }  // namespace upfault

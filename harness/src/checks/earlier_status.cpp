@@ -16,6 +16,10 @@ class EarlierStatus final : public Check {
   }
   std::string describe() const override { return fmt::format("earlier responses {:03}", fmt::join(codes_, " or ")); }
   bool needs_response() const override { return false; }
+  std::optional<std::string> validate(const Scenario& s, const Outcome&) const override {
+    if (s.request.repeat >= 2) return std::nullopt;
+    return "earlier_status needs repeat = 2 or more in [request] (with one request there is no earlier response)";
+  }
   std::optional<Miss> mismatch(const Observation& seen) const override {
     const auto& earlier = seen.client.earlier;
     if (static_cast<int>(earlier.size()) + 1 < seen.scenario.request.repeat)

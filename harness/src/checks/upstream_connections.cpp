@@ -1,4 +1,4 @@
-// upstream_connections: the proxy opened this many connections to the upstream for the scenario
+// upstream_connections: the scenario's requests came to the upstream on this many connections
 // (e.g. requests on a keep-alive client connection that the proxy must not send on a connection
 // the upstream poisoned).
 #include "checks/check.hpp"
@@ -17,7 +17,8 @@ class UpstreamConnections final : public Check {
   std::optional<Miss> mismatch(const Observation& seen) const override {
     const int got = seen.upstream.connection_count();
     if (got == n_) return std::nullopt;
-    return Miss{fmt::format("the proxy opened {} connection{} to the upstream, not {}", got, got == 1 ? "" : "s", n_)};
+    return Miss{
+        fmt::format("the scenario's requests came on {} upstream connection{}, not {}", got, got == 1 ? "" : "s", n_)};
   }
 
  private:
@@ -40,7 +41,8 @@ extern const CheckDef upstream_connections_check = {
     101,
     "`upstream_connections = 2`",
     "upstream_connections = 2",
-    "the proxy opened this many connections to the upstream for the scenario",
+    "the scenario's requests came to the upstream on this many distinct connections (a proxy that pools "
+    "connections may bring one another scenario opened: with such a proxy, run with `-j 1`)",
     parse};
 
 }  // namespace upfault

@@ -127,6 +127,7 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
     cx.error(n, "upstream_request must be a table: { present = [\"Via\"], absent = [\"Connection\"] }");
     return nullptr;
   }
+  const auto errors_before = cx.errors().size();
   cx.check_keys(*t, {"present", "absent", "matching", "body_intact"}, "upstream_request");
   UpstreamRequest::Want want;
   if (auto* p = t->get("present"))
@@ -148,7 +149,8 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
     want.body_intact = v.value_or(false);
   }
   if (want.present.empty() && want.absent.empty() && want.matching.empty() && !want.body_intact) {
-    cx.error(n, "upstream_request needs present, absent, matching or body_intact");
+    if (cx.errors().size() == errors_before)  // a typo inside already says what is wrong
+      cx.error(n, "upstream_request needs present, absent, matching or body_intact = true");
     return nullptr;
   }
   return std::make_shared<UpstreamRequest>(std::move(want));
