@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything upfault needs to build, test and benchmark, from Debian 12 packages.
-# Idempotent: packages already installed are left as they are. Run as root (or with sudo).
+# Idempotent: packages already installed are left as they are. As root it runs apt-get itself;
+# as a user it runs apt-get through sudo.
 set -euo pipefail
 
 packages=(
@@ -10,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   # proxies under test (each has a profile under proxies/), and tools for checks and benchmarks
   nginx-light haproxy apache2 caddy varnish squid trafficserver h2o nghttp2-proxy lighttpd nodejs
-  curl wrk python3 chromium libxml2-utils stress-ng
+  curl wrk python3 python3-yaml chromium libxml2-utils stress-ng
 )
 
 # Debian's nodejs has no npm of its own; a nodesource nodejs bundles it (and conflicts with Debian's).
