@@ -86,11 +86,12 @@ namespace {
 struct Line {
   explicit Line(const asio::any_io_executor& ex) : stream(ex) {}
   beast::tcp_stream stream;
-  std::string carry;     // bytes read past the previous response: the start of the next one
-  int served = 0;        // complete responses read on it
-  bool closing = false;  // the proxy said Connection: close, or closed it: send nothing more on it
-  bool ended = false;    // a read saw the proxy close or reset it
-  error_code write_ec;   // the last write's error (a proxy may answer before reading it all)
+  std::string carry;                         // bytes read past the previous response: the start of the next one
+  int served = 0;                            // complete responses read on it
+  bool closing = false;                      // the proxy said Connection: close, or closed it: send nothing more on it
+  bool ended = false;                        // a read saw the proxy close or reset it
+  error_code write_ec;                       // the last write's error (a proxy may answer before reading it all)
+  Clock::time_point sent_at = Clock::now();  // when the last write began
 };
 
 // Connects `line`; false (with the result's ending and error set) when the proxy cannot be reached.
@@ -125,7 +126,7 @@ void keep(std::string& kept, std::size_t& total, std::string_view bytes) {
 // Reads one response on `line` (starting with the bytes carried over from the previous one) until
 // it is complete, the proxy closes or resets, or `deadline`. Bytes past its end stay in line.carry.
 awaitable<void> receive(Line& line, ResponseReader& reader, ClientResult& result, Clock::time_point deadline) {
-  const auto t0 = Clock::now();
+  const auto t0 = line.sent_at;  // times count from the start of the write that carried the request
   auto since = [t0] { return std::chrono::duration_cast<Millis>(Clock::now() - t0); };
   line.stream.expires_at(deadline);
   auto take = [&](std::string_view bytes) {
@@ -217,6 +218,7 @@ awaitable<ClientResult> converse_async(FetchOptions options, std::vector<std::st
       if (mode == ClientConnections::pipelined)
         for (auto j = k + 1; j < n; ++j) wire += wires[j];
       sent = mode == ClientConnections::pipelined ? n : k + 1;
+      line->sent_at = Clock::now();
       auto [ec, written] = co_await asio::async_write(line->stream, asio::buffer(wire), use_tuple);
       (void)written;
       line->write_ec = ec;
