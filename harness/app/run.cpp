@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "upfault/baseline.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/report.hpp"
 #include "upfault/rig.hpp"
@@ -33,6 +34,9 @@ struct RunArgs {
   std::string junit;
   std::string summary;
   std::string shard;
+  std::string baseline;        // hold the run to these known outcomes
+  std::string write_baseline;  // record this run's outcomes
+  bool strict = false;         // stricter counts as a failure
   bool allow_remote = false;
   bool verbose = false;
   bool quiet = false;
@@ -147,6 +151,23 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
   };
 }
 
+// Prints how the run compares with the baseline; true when every outcome is the baseline's.
+bool baseline_holds(const Baseline& b, const std::vector<ScenarioResult>& results, const std::string& path) {
+  const auto changes = compare(b, results);
+  int known = 0;
+  for (const auto& r : results)
+    if (auto it = b.outcome.find(r.scenario->name); it != b.outcome.end() && it->second.rfind("fail", 0) == 0)
+      known += it->second == baseline_outcome(r);
+  for (const auto& c : changes) {
+    const char* what = c.better ? "better" : c.was.empty() ? "not in the baseline" : "changed";
+    fmt::print("baseline: {} {}: {} → {}\n", what, c.scenario, c.was.empty() ? "(must pass)" : c.was, c.now);
+  }
+  fmt::print("baseline {}: {} known failure{} as recorded, {} change{}{}\n", path, known, known == 1 ? "" : "s",
+             changes.size(), changes.size() == 1 ? "" : "s",
+             changes.empty() ? "" : " (a better verdict counts too: record it with --write-baseline)");
+  return changes.empty();
+}
+
 // scenario → verdict → how often.
 using Outcomes = std::map<std::string, std::map<std::string, int>>;
 
@@ -184,6 +205,25 @@ SuiteRun run_repeated(const std::vector<Scenario>& scenarios, SuiteOptions so, u
   return run;
 }
 
+// The report files and --write-baseline opened, and --baseline read, before the run; false (with
+// the problem printed) when one cannot be.
+bool prepare_outputs(const RunArgs& a, Reports& reports, OutputFile& baseline_out, std::optional<Baseline>& baseline) {
+  auto opened = reports.open(a);
+  if (opened) opened = baseline_out.open(a.write_baseline);
+  if (!opened) {
+    fmt::print(stderr, "upfault run: {}\n", opened.error().message);
+    return false;
+  }
+  if (a.baseline.empty()) return true;
+  auto b = load_baseline(a.baseline);
+  if (!b) {
+    fmt::print(stderr, "upfault run: {}\n", b.error().message);
+    return false;
+  }
+  baseline = std::move(*b);
+  return true;
+}
+
 int run(const RunArgs& a) {
   auto suite = load_suite(a.paths, a.filters);
   const int input_status = suite.errors.empty() ? kPassed : kInputError;
@@ -191,12 +231,11 @@ int run(const RunArgs& a) {
     fmt::print(stderr, "upfault run: no scenario to run\n");
     return kInputError;
   }
-  // Every report path is opened now: a path that cannot be written fails before the run, not after it.
+  // Every output path is opened now: a path that cannot be written fails before the run, not after it.
   Reports reports;
-  if (auto opened = reports.open(a); !opened) {
-    fmt::print(stderr, "upfault run: {}\n", opened.error().message);
-    return kInputError;
-  }
+  OutputFile baseline_out;
+  std::optional<Baseline> baseline;
+  if (!prepare_outputs(a, reports, baseline_out, baseline)) return kInputError;
   if (!a.shard.empty()) {
     auto shard = parse_shard(a.shard);
     if (!shard) {
@@ -231,12 +270,26 @@ int run(const RunArgs& a) {
   Tally tally;
   long long sum_ms = 0;
   for (const auto& r : run.results) tally.add(r.verdict.kind), sum_ms += r.client.elapsed.count();
-  if (tally.fail || tally.error) status = kFailed;
+  if (baseline) {
+    if (!baseline_holds(*baseline, run.results, a.baseline)) status = kFailed;
+  } else if (tally.fail || tally.error || (a.strict && tally.stricter)) {
+    status = kFailed;
+  }
+  if (a.strict && tally.stricter) fmt::print("--strict: {} stricter verdicts count as failures\n", tally.stricter);
   fmt::print("{}\n", tally.line());
   if (!a.quiet)
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
                static_cast<double>(sum_ms) / 1000.0);
-  const int write_status = reports.write(run);
+  int write_status = reports.write(run);
+  if (baseline_out.wanted() && write_status == kPassed && !run.interrupted) {
+    auto written = baseline_out.write(to_baseline_json(run.proxy, run.results));
+    if (!written) {
+      fmt::print(stderr, "upfault run: --write-baseline: {}\n", written.error().message);
+      write_status = kInputError;
+    } else {
+      fmt::print("wrote baseline {} ({} scenarios)\n", a.write_baseline, run.results.size());
+    }
+  }
   // A signal that arrives while the proxy is being stopped still stopped the run.
   if (!run.interrupted) run.interrupted = interrupt::received();
   if (run.interrupted) {
@@ -274,6 +327,11 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--shard", a->shard, "Run shard I of N (I/N, from 1): a deterministic split of the suite");
   cmd->add_option("--repeat", a->repeat, "Run the suite N times and report every scenario whose verdict changed")
       ->check(CLI::Range(1u, 1000u));
+  cmd->add_option("--baseline", a->baseline,
+                  "Known outcomes (from --write-baseline): pass while every scenario does what it says, fail on any "
+                  "change, better or worse");
+  cmd->add_option("--write-baseline", a->write_baseline, "Record this run's outcomes as a baseline file");
+  cmd->add_flag("--strict", a->strict, "Count stricter-than-required verdicts as failures");
   cmd->add_flag("--allow-remote", a->allow_remote, "Allow a --proxy-url outside loopback");
   cmd->add_flag("-v,--verbose", a->verbose, "Show the reason for every verdict and log upstream connections");
   cmd->add_flag("-q,--quiet", a->quiet, "Print only failures and the final count");
