@@ -4,18 +4,66 @@
 # as a user it runs apt-get through sudo.
 set -euo pipefail
 
-packages=(
-  # build
+here=$(cd "$(dirname "$0")/.." && pwd)
+usage="usage: install-deps.sh [--proxies NAME,NAME… | --build-only] [--dry-run]
+  (default) everything: the build, every proxy with a profile, and the tools the tests use (what CI needs)
+  --proxies nginx,haproxy   the build, plus the Debian packages those profiles list (their packages key)
+  --build-only              the build only
+  --dry-run                 print the packages it would install, install nothing"
+
+build=(
   cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
-  # proxies under test (each has a profile under proxies/), and tools for checks and benchmarks
-  nginx-light haproxy apache2 caddy varnish squid trafficserver h2o nghttp2-proxy lighttpd nodejs
-  curl wrk python3 python3-yaml chromium libxml2-utils stress-ng
 )
+# Tools the test suite and the benchmarks use.
+tools=(curl wrk python3 python3-yaml chromium libxml2-utils stress-ng)
 
+mode=all proxies="" dry_run=0
+while (($#)); do
+  case $1 in
+    --proxies) mode=some proxies=${2:?--proxies needs a list: nginx,haproxy}; shift ;;
+    --proxies=*) mode=some proxies=${1#*=} ;;
+    --build-only) mode=build ;;
+    --dry-run) dry_run=1 ;;
+    -h | --help) echo "$usage"; exit 0 ;;
+    *) echo "install-deps: unknown option $1" >&2; echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# The packages a profile lists: `packages = ["nginx-light"]` in proxies/NAME/profile.toml
+# ("npm:NAME" entries come from the npm registry, below).
+profile_packages() {
+  sed -n 's/^packages *= *\[\(.*\)\].*/\1/p' "$here/proxies/$1/profile.toml" | tr -d '" ' | tr ',' '\n'
+}
+selected=()
+case $mode in
+  all) for f in "$here"/proxies/*/profile.toml; do selected+=("$(basename "$(dirname "$f")")"); done ;;
+  some)
+    IFS=, read -r -a selected <<< "$proxies"
+    for name in "${selected[@]}"; do
+      if [[ ! -f $here/proxies/$name/profile.toml ]]; then
+        echo "install-deps: no profile named \"$name\"; profiles: $(cd "$here/proxies" && echo */ | tr -d /)" >&2
+        exit 2
+      fi
+    done ;;
+esac
+packages=("${build[@]}")
+[[ $mode == all ]] && packages+=("${tools[@]}")
+want_npm=0
+for name in "${selected[@]}"; do
+  while read -r p; do
+    [[ -z $p ]] && continue
+    if [[ $p == npm:* ]]; then want_npm=1; else packages+=("$p"); fi
+  done < <(profile_packages "$name")
+done
 # Debian's nodejs has no npm of its own; a nodesource nodejs bundles it (and conflicts with Debian's).
-command -v npm >/dev/null 2>&1 || packages+=(npm)
+if ((want_npm)) && ! command -v npm >/dev/null 2>&1; then packages+=(npm); fi
+if ((dry_run)); then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,8 +82,7 @@ else
 fi
 
 # The Node.js proxy under test comes from the npm registry, pinned by its package-lock.json.
-here=$(cd "$(dirname "$0")/.." && pwd)
-if [[ ! -d "$here/proxies/node-http-proxy/node_modules/http-proxy" ]]; then
+if ((want_npm)) && [[ ! -d "$here/proxies/node-http-proxy/node_modules/http-proxy" ]]; then
   (cd "$here/proxies/node-http-proxy" && npm ci --no-audit --no-fund --silent)
 fi
 echo "install-deps: done"
