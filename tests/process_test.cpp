@@ -43,6 +43,17 @@ TEST(ProxyProcess, EarlyExitIsReportedWithItsOutput) {
   EXPECT_NE(error.find("cannot bind"), std::string::npos) << error;
 }
 
+// A profile whose error log is the proxy's own output (node-http-proxy's) shows that tail once.
+TEST(ProxyProcess, OutputThatIsTheErrorLogIsShownOnce) {
+  ProxyProcess p;
+  auto prof = profile({"sh", "-c", "echo cannot bind >&2; exit 3"});
+  prof.error_log = "{workdir}/proxy.out";
+  const auto error = start_failure(p, prof);
+  const auto first = error.find("cannot bind");
+  ASSERT_NE(first, std::string::npos) << error;
+  EXPECT_EQ(error.find("cannot bind", first + 1), std::string::npos) << error;
+}
+
 // A missing binary is a clear error.
 TEST(ProxyProcess, MissingBinaryIsAnError) {
   ProxyProcess p;

@@ -329,6 +329,8 @@ std::string ProxyProcess::log_tail(std::size_t lines) const {
     auto t = tail_lines(read_file(error_log_), lines);
     if (!t.empty()) out += fmt::format("--- {} (last lines)\n{}", error_log_.filename().string(), t);
   }
+  // A profile may name the output itself as its error log: show it once.
+  if (!error_log_.empty() && fs::equivalent(error_log_, workdir_ / "proxy.out", ec)) return out;
   auto t = tail_lines(read_file(workdir_ / "proxy.out"), lines);
   if (!t.empty()) out += fmt::format("{}--- output (last lines)\n{}", out.empty() || out.back() == '\n' ? "" : "\n", t);
   return out;
