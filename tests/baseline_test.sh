@@ -55,4 +55,15 @@ lf="$scenarios/status-line/lf-only-line-endings.toml"
 run_rc 0 "stricter passes by default" "$lf" --proxy reference
 run_rc 1 "stricter fails with --strict" "$lf" --proxy reference --strict
 grep -q -- "--strict: 1 stricter verdicts count as failures" "$out/stdout" || fail "no word of --strict"
+# A documented deviation (the profile's quirks.toml) shows beside the verdict in the console, the
+# JUnit file, the Markdown summary and the JSON; a failure no quirk covers has no such note.
+refused="$scenarios/connection/connection-refused.toml"
+run_rc 1 "HAProxy's 503 for a refused connect is still a failure" "$refused" --proxy haproxy \
+  --junit "$out/j.xml" --summary "$out/s.md" --json "$out/r.json"
+for f in "$out/stdout" "$out/j.xml" "$out/s.md" "$out/r.json"; do
+  grep -q "documented deviation: HAProxy answers 503" "$f" || fail "no documented deviation in $(basename "$f")"
+done
+grep -q "configuration.html#1.3.1" "$out/stdout" || fail "the deviation does not cite HAProxy's documentation"
+run_rc 1 "the blind relay's failure has no quirk" "$framing/duplicate-content-length.toml" --proxy blind
+! grep -q "documented deviation" "$out/stdout" || fail "a note where no quirk applies"
 echo "PASS"

@@ -56,6 +56,7 @@ void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool ver
   bool show = verbose || r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error ||
               r.verdict.kind == VerdictKind::stricter;
   if (show) fmt::print(out, "         {}\n", safe_text(r.verdict.reason));
+  if (!r.note.empty()) fmt::print(out, "         {}\n", safe_text(r.note));
 }
 
 std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {
@@ -76,6 +77,7 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     o["rfc"] = safe_text(s.rfc);
     o["verdict"] = std::string(to_string(r.verdict.kind));
     o["reason"] = safe_text(r.verdict.reason);
+    if (!r.note.empty()) o["note"] = safe_text(r.note);
     if (r.client.response && r.client.header_complete)
       o["status"] = r.client.response->status;
     else
@@ -141,8 +143,8 @@ std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& 
       const auto& s = *r.scenario;
       out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", markup_escape(category),
                          markup_escape(s.name), seconds(r.client.elapsed));
-      const std::string detail =
-          markup_escape(fmt::format("[{}] {} ({})\n{}", to_string(s.level), s.summary, s.rfc, r.verdict.reason));
+      const std::string detail = markup_escape(fmt::format("[{}] {} ({})\n{}{}{}", to_string(s.level), s.summary, s.rfc,
+                                                           r.verdict.reason, r.note.empty() ? "" : "\n", r.note));
       if (r.verdict.kind == VerdictKind::fail)
         out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", markup_escape(r.verdict.reason),
                            to_string(s.level), detail);
@@ -173,7 +175,7 @@ std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<Scenar
   std::string rows;
   for (const auto& r : results) {
     if (r.verdict.kind != VerdictKind::fail && r.verdict.kind != VerdictKind::error) continue;
-    std::string reason = safe_text(r.verdict.reason, false);
+    std::string reason = safe_text(r.verdict.reason + (r.note.empty() ? "" : " — " + r.note), false);
     for (auto& c : reason)
       if (c == '|' || c == '\n') c = ' ';
     rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", r.verdict.kind == VerdictKind::fail ? "❌" : "⚠️",

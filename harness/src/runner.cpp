@@ -68,6 +68,7 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
       r.scenario = std::shared_ptr<const Scenario>(suite, &s);  // set last: a result without one never finished
+      if (options.annotate) r.note = options.annotate(r);
       results[i - first] = std::move(r);
       if (options.on_result) options.on_result(results[i - first]);
     }

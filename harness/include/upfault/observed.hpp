@@ -127,6 +127,9 @@ struct ScenarioResult {
   ClientResult client;
   UpstreamLog upstream;
   std::string proxy_crash;  ///< set when the proxy died while handling this scenario ("killed by signal 6")
+  /// What the proxy's profile says of this cell (its quirks.toml): a documented deviation, or a
+  /// cell known to change from run to run. Shown beside the verdict; never changes it.
+  std::string note;
 };
 
 }  // namespace upfault
