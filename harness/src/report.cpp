@@ -175,7 +175,9 @@ std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<Scenar
   std::string rows;
   for (const auto& r : results) {
     if (r.verdict.kind != VerdictKind::fail && r.verdict.kind != VerdictKind::error) continue;
-    std::string reason = safe_text(r.verdict.reason + (r.note.empty() ? "" : " — " + r.note), false);
+    // fmt, not operator+: GCC 12 at -O3 flags `"…" + std::string` with a false -Wrestrict.
+    std::string reason =
+        safe_text(r.note.empty() ? r.verdict.reason : fmt::format("{} — {}", r.verdict.reason, r.note), false);
     for (auto& c : reason)
       if (c == '|' || c == '\n') c = ' ';
     rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", r.verdict.kind == VerdictKind::fail ? "❌" : "⚠️",
