@@ -166,8 +166,8 @@ std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<Scenar
                                 double wall_seconds) {
   Tally t;
   for (const auto& r : results) t.add(r.verdict.kind);
-  std::string out = fmt::format("## upfault: {}{}\n\n**{} passed, {} failed**", safe_text(proxy.name, false),
-                                proxy.version.empty() ? "" : " " + safe_text(proxy.version, false), t.pass + t.stricter,
+  std::string out = fmt::format("## upfault: {}{}{}\n\n**{} passed, {} failed**", safe_text(proxy.name, false),
+                                proxy.version.empty() ? "" : " ", safe_text(proxy.version, false), t.pass + t.stricter,
                                 t.fail + t.error);
   if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
   if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
