@@ -47,8 +47,9 @@ TEST(Problem, SetupFunctionsSayWhatIsWrong) {
   EXPECT_EQ(parse_host_port("[::1]8080").error().message, "\"[::1]8080\" is not [IPv6]:PORT");
   EXPECT_EQ(parse_host_port("127.0.0.1:0").error().message, "\"0\" is not a port number");
   EXPECT_EQ(parse_host_port("127.0.0.1:0", /*allow_any_port=*/true).value().port, 0);
-  EXPECT_EQ(parse_loopback_address("http://10.0.0.1:80/", false).error().message,
-            "10.0.0.1 is not a loopback address; pass --allow-remote to use another host");
+  // A name in the reserved .invalid domain: no test names an address outside loopback.
+  EXPECT_EQ(parse_loopback_address("http://127.upfault.invalid:80/", false).error().message,
+            "127.upfault.invalid is not a loopback address; pass --allow-remote to use another host");
   const auto hp = parse_loopback_address("http://localhost:8080/x", false).value();
   EXPECT_EQ(hp.host, "127.0.0.1");
   EXPECT_EQ(hp.port, 8080);
