@@ -1,62 +1,36 @@
 // upstream_request: what the upstream received — the request's header fields as the proxy
 // forwarded them (VTest's symmetry: the server side is checked as well as the client side).
-#include <charconv>
-
 #include "checks/check.hpp"
 #include "pattern.hpp"
+#include "upstream/wire.hpp"
 #include "util.hpp"
 
 namespace upfault {
 namespace {
 
-// The field lines of the first request head in `received`, as (name, value).
+// The field lines of the first request head in `received`, as (name, value) with the value's
+// surrounding whitespace removed: read as the fake upstream reads a head (upstream/wire.hpp).
 std::vector<Header> field_lines(std::string_view received) {
   std::vector<Header> fields;
-  const auto end = received.find("\r\n\r\n");
-  auto head = received.substr(0, end);
-  for (auto at = head.find("\r\n"); at != std::string_view::npos; at = head.find("\r\n")) {
-    head.remove_prefix(at + 2);
-    auto line = head.substr(0, head.find("\r\n"));
-    if (auto colon = line.find(':'); colon != std::string_view::npos) {
-      auto value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-      fields.emplace_back(std::string(line.substr(0, colon)), std::string(value));
-    }
-  }
+  upstream::for_each_field(received.substr(0, received.find("\r\n\r\n")), [&](auto name, auto value) {
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    fields.emplace_back(std::string(name), std::string(value));
+  });
   return fields;
 }
 
-// The body of the first request in `received`, framed by its Content-Length or chunked coding;
-// nullopt when it is not all within the bytes kept or its framing cannot be read.
-std::optional<std::string> forwarded_body(std::string_view received, const std::vector<Header>& fields) {
+// The body of the first request in `received`, framed as the fake upstream frames it (chunked,
+// else Content-Length, else none); nullopt when it is not all within the bytes kept.
+std::optional<std::string> forwarded_body(std::string_view received) {
   const auto end = received.find("\r\n\r\n");
   if (end == std::string_view::npos) return std::nullopt;
-  auto rest = received.substr(end + 4);
-  for (const auto& [name, value] : fields) {
-    if (iequals(name, "content-length")) {
-      std::size_t n = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc{} || p != value.data() + value.size() || n > rest.size()) return std::nullopt;
-      return std::string(rest.substr(0, n));
-    }
-    if (iequals(name, "transfer-encoding") && has_token(value, "chunked")) {
-      std::string body;
-      while (true) {  // each chunk: size[;ext] CRLF data CRLF; the last one is size 0
-        const auto eol = rest.find("\r\n");
-        if (eol == std::string_view::npos) return std::nullopt;
-        std::size_t size = 0;
-        auto [p, ec] = std::from_chars(rest.data(), rest.data() + eol, size, 16);
-        if (ec != std::errc{} || size > rest.size()) return std::nullopt;
-        rest.remove_prefix(eol + 2);
-        if (size == 0) return body;
-        if (rest.size() < size + 2) return std::nullopt;
-        body.append(rest.substr(0, size));
-        rest.remove_prefix(size + 2);
-      }
-    }
-  }
-  return std::string();  // neither: no body
+  const auto framing = upstream::parse_head(received.substr(0, end + 4)).body;
+  const auto rest = received.substr(end + 4);
+  if (framing.chunked) return upstream::chunked_body(rest);
+  const auto n = framing.content_length.value_or(0);
+  if (n > rest.size()) return std::nullopt;
+  return std::string(rest.substr(0, n));
 }
 
 class UpstreamRequest final : public Check {
@@ -108,7 +82,7 @@ class UpstreamRequest final : public Check {
                                 printable(joined(got)), printable(pattern, 200))};
     }
     if (want_.body_intact) {
-      const auto body = forwarded_body(received, fields);
+      const auto body = forwarded_body(received);
       if (!body) return Miss{"the upstream did not receive a whole request body (as its framing declares it)"};
       if (*body != seen.scenario.request.body)
         return Miss{fmt::format("the upstream received the body \"{}\" ({} bytes), not the client's ({} bytes)",

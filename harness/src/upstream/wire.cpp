@@ -26,22 +26,13 @@ std::string_view route_key_view(std::string_view target) {
 
 RequestHead parse_head(std::string_view head) {
   RequestHead h;
-  auto line_end = head.find('\n');
-  std::string_view line = head.substr(0, line_end);
+  std::string_view line = head.substr(0, head.find('\n'));
   auto sp1 = line.find(' ');
   if (sp1 != std::string_view::npos) {
     auto sp2 = line.find(' ', sp1 + 1);
     h.target = line.substr(sp1 + 1, sp2 == std::string_view::npos ? std::string_view::npos : sp2 - sp1 - 1);
   }
-  while (line_end != std::string_view::npos) {
-    head.remove_prefix(line_end + 1);
-    line_end = head.find('\n');
-    std::string_view field = head.substr(0, line_end);
-    if (!field.empty() && field.back() == '\r') field.remove_suffix(1);
-    auto colon = field.find(':');
-    if (colon == std::string_view::npos) continue;
-    auto name = field.substr(0, colon);
-    auto value = field.substr(colon + 1);
+  for_each_field(head, [&h](std::string_view name, std::string_view value) {
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     if (iequals(name, "content-length")) {
       std::size_t n = 0;
@@ -53,7 +44,7 @@ RequestHead parse_head(std::string_view head) {
     } else if (iequals(name, "x-upfault-scenario")) {
       h.scenario_header = value;
     }
-  }
+  });
   return h;
 }
 
@@ -61,7 +52,12 @@ std::string_view scenario_key(const RequestHead& h) {
   return h.scenario_header.empty() ? route_key_view(h.target) : h.scenario_header;
 }
 
-std::optional<std::size_t> chunked_length(std::string_view buf) {
+namespace {
+
+// Walks the chunked body at the front of `buf`, calling on_data(bytes) for each chunk's data:
+// its length up to the end of the trailer section, or nullopt while incomplete.
+template <typename F>
+std::optional<std::size_t> walk_chunks(std::string_view buf, F&& on_data) {
   std::size_t pos = 0;
   while (true) {
     auto eol = buf.find("\r\n", pos);
@@ -87,8 +83,21 @@ std::optional<std::size_t> chunked_length(std::string_view buf) {
       return end + 2;
     }
     if (buf.size() < pos + size + 2) return std::nullopt;
+    on_data(buf.substr(pos, size));
     pos += size + 2;
   }
+}
+
+}  // namespace
+
+std::optional<std::size_t> chunked_length(std::string_view buf) {
+  return walk_chunks(buf, [](std::string_view) {});
+}
+
+std::optional<std::string> chunked_body(std::string_view buf) {
+  std::string body;
+  if (!walk_chunks(buf, [&body](std::string_view data) { body.append(data); })) return std::nullopt;
+  return body;
 }
 
 }  // namespace upstream

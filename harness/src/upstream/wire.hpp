@@ -22,6 +22,23 @@ struct RequestHead {
   BodyFraming body;
 };
 
+/// Calls f(name, value) for each field line of a head (after its start line, up to the empty
+/// line; CRLF or bare LF), with the value as written after the colon (not trimmed). Allocates
+/// nothing: the fake upstream's fast path parses every request with it.
+template <typename F>
+void for_each_field(std::string_view head, F&& f) {
+  auto line_end = head.find('\n');
+  while (line_end != std::string_view::npos) {
+    head.remove_prefix(line_end + 1);
+    line_end = head.find('\n');
+    std::string_view field = head.substr(0, line_end);
+    if (!field.empty() && field.back() == '\r') field.remove_suffix(1);
+    if (field.empty()) return;  // the empty line ends the head
+    if (auto colon = field.find(':'); colon != std::string_view::npos)
+      f(field.substr(0, colon), field.substr(colon + 1));
+  }
+}
+
 /// Parses a request head (request line and fields, up to the empty line).
 [[nodiscard]] RequestHead parse_head(std::string_view head);
 
@@ -33,5 +50,7 @@ struct RequestHead {
 
 /// Length of a complete chunked body at the front of `buf`, or nullopt while incomplete.
 [[nodiscard]] std::optional<std::size_t> chunked_length(std::string_view buf);
+/// The data of a complete chunked body at the front of `buf`, decoded; nullopt while incomplete.
+[[nodiscard]] std::optional<std::string> chunked_body(std::string_view buf);
 
 }  // namespace upfault::upstream
