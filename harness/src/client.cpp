@@ -78,10 +78,6 @@ void reject_obs_fold(ClientResult& result) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // One client connection to the proxy, and the bytes read past the last response on it.
 struct Line {
   explicit Line(const asio::any_io_executor& ex) : stream(ex) {}
@@ -259,12 +255,6 @@ awaitable<ClientResult> converse_async(FetchOptions options, std::vector<std::st
   error_code ignored;
   line->stream.socket().close(ignored);
   co_return last;
-}
-
-awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool head_request) {
-  std::vector<std::string> wires;
-  wires.push_back(std::move(wire));
-  co_return co_await converse_async(std::move(options), std::move(wires), ClientConnections::separate, head_request);
 }
 
 ClientResult fetch(const FetchOptions& options, const std::string& wire, bool head_request) {

@@ -5,11 +5,8 @@
 
 namespace upfault {
 
-/// Connects to options.host:port, sends `wire`, and records what comes back until a complete
-/// response, a close, a reset, or options.deadline.
-net::awaitable<ClientResult> fetch_async(FetchOptions options, std::string wire, bool head_request);
-
-/// A scenario's requests through the proxy: on their own connections (separate), one after another
+/// A scenario's requests through the proxy, each recorded until a complete response, a close, a
+/// reset, or options.deadline: on their own connections (separate), one after another
 /// on one persistent connection (keep_alive: each once the previous response is complete), or all
 /// written at once (pipelined). A connection the proxy closes, or says it will close, is replaced
 /// by a new one for the requests left. Returns the last response, the earlier ones in `earlier`.
