@@ -58,14 +58,16 @@ Result<Baseline> load_baseline(const std::string& path) {
   return b;
 }
 
-std::vector<BaselineChange> compare(const Baseline& baseline, const std::vector<ScenarioResult>& results) {
-  std::vector<BaselineChange> out;
+BaselineComparison compare(const Baseline& baseline, const std::vector<ScenarioResult>& results) {
+  BaselineComparison out;
   for (const auto& r : results) {
     const auto now = baseline_outcome(r);
     const auto it = baseline.outcome.find(r.scenario->name);
     const std::string was = it == baseline.outcome.end() ? "" : it->second;
     if (now == "error" || (was.empty() ? !passed(now) : was != now))
-      out.push_back({r.scenario->name, was, now, !was.empty() && !passed(was) && passed(now)});
+      out.changes.push_back({r.scenario->name, was, now, !was.empty() && !passed(was) && passed(now)});
+    else if (!passed(now))
+      ++out.known_failures;
   }
   return out;
 }

@@ -33,8 +33,13 @@ struct BaselineChange {
   std::string now;
   bool better = false;  ///< now passes where the baseline had a failure
 };
+/// How a run compares with a baseline.
+struct BaselineComparison {
+  std::vector<BaselineChange> changes;
+  int known_failures = 0;  ///< failures whose outcome is the one recorded
+};
 /// The changes of `results` against `baseline`. Errors always count (a setup failure is never
 /// known-good); scenarios the baseline lists but the run did not include are ignored.
-[[nodiscard]] std::vector<BaselineChange> compare(const Baseline& baseline, const std::vector<ScenarioResult>& results);
+[[nodiscard]] BaselineComparison compare(const Baseline& baseline, const std::vector<ScenarioResult>& results);
 
 }  // namespace upfault
