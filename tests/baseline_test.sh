@@ -36,7 +36,7 @@ b = json.load(open(sys.argv[1])); b["scenarios"]["duplicate-content-length"] = "
 json.dump(b, open(sys.argv[1], "w"))
 PY
 run_rc 1 "a verdict that got worse is red" "$framing" --proxy blind --baseline "$out/base.json"
-grep -q "baseline: changed duplicate-content-length: pass → fail: " "$out/stdout" || fail "the worse verdict is not named"
+grep -q "baseline: worse duplicate-content-length: pass → fail: " "$out/stdout" || fail "the worse verdict is not named"
 
 # A scenario the baseline does not list must pass.
 echo '{"schema":"upfault-baseline/1","scenarios":{}}' > "$out/empty.json"

@@ -27,15 +27,21 @@ closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 expect_exit 2 "--proxy-url without --upstream-port" run "$one" --proxy-url "http://127.0.0.1:$closed_port"
 grep -q "needs --upstream-port" "$out/stderr" || fail "no word of --upstream-port"
 free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# With --upstream-port P the endpoints default to P+1…P+4: here they come from the kernel too.
+endpoints=($(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(f"--{n}-port {s.getsockname()[1]}" for n, s in zip(["refused", "blackhole", "accept-close", "accept-reset"], ss)))'))
 expect_exit 3 "nothing listens at --proxy-url (the probe fails before the suite)" \
-  run "$one" --proxy-url "http://127.0.0.1:$closed_port" --upstream-port "$free_port"
+  run "$one" --proxy-url "http://127.0.0.1:$closed_port" --upstream-port "$free_port" "${endpoints[@]}"
 grep -q "nothing accepts connections at --proxy-url" "$out/stderr" || fail "no word of the failed probe"
 expect_exit 2 "serve: --listen and --upstream-port name different ports" \
   serve "$one" --listen "127.0.0.1:$free_port" --upstream-port "$closed_port"
 grep -q "give one" "$out/stderr" || fail "no word of the two ports"
 # serve listens where --upstream-port says (it once took --listen's port 0 instead): its first line names the port.
 mkfifo "$out/serve.fifo"
-"$upfault" serve "$one" --upstream-port "$free_port" > "$out/serve.fifo" 2>&1 &
+"$upfault" serve "$one" --upstream-port "$free_port" "${endpoints[@]}" > "$out/serve.fifo" 2>&1 &
 serve_pid=$!
 read -r first_line < "$out/serve.fifo"
 kill "$serve_pid"; wait "$serve_pid" || true

@@ -87,7 +87,9 @@ Result<Millis> parse_fixed(const std::string& text) {
 
 void add_port_options(CLI::App* cmd, EndpointPorts& ports) {
   cmd->add_option("--upstream-port", ports.scripted, "Port of the fake upstream (default: any)");
-  cmd->add_option("--refused-port", ports.refused, "Port held closed, for /__refused/ (default: any)");
+  cmd->add_option("--refused-port", ports.refused,
+                  "Port held closed, for /__refused/ (default: with --upstream-port P, P+1; the next three "
+                  "follow: P+2, P+3, P+4; else any)");
   cmd->add_option("--blackhole-port", ports.blackhole, "Port whose connects never complete, for /__blackhole/");
   cmd->add_option("--accept-close-port", ports.accept_close, "Port that accepts then closes, for /__accept_close/");
   cmd->add_option("--accept-reset-port", ports.accept_reset, "Port that accepts then resets, for /__accept_reset/");

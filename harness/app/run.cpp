@@ -14,6 +14,7 @@
 #include "upfault/matrix.hpp"
 #include "upfault/report.hpp"
 #include "upfault/rig.hpp"
+#include "upfault/routes.hpp"
 #include "upfault/runner.hpp"
 
 namespace upfault::cli {
@@ -137,7 +138,7 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
     if (!v) return wrong(v.error().prefixed("--deadline: "));
     so.run.default_deadline = *v;
   }
-  so.ports = a.ports;
+  so.ports = with_default_endpoints(a.ports);  // P+1…P+4, as `upfault routes` prints them
   so.verbose_upstream = a.verbose;
   return so;
 }
@@ -170,7 +171,7 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
 bool baseline_holds(const Baseline& b, const std::vector<ScenarioResult>& results, const std::string& path) {
   const auto [changes, known] = compare(b, results);
   for (const auto& c : changes) {
-    const char* what = c.better ? "better" : c.was.empty() ? "not in the baseline" : "changed";
+    const char* what = c.better ? "better" : c.worse ? "worse" : c.was.empty() ? "not in the baseline" : "changed";
     fmt::print("baseline: {} {}: {} → {}\n", what, c.scenario, c.was.empty() ? "(must pass)" : c.was, c.now);
   }
   fmt::print("baseline {}: {} known failure{} as recorded, {} change{}{}\n", path, known, known == 1 ? "" : "s",

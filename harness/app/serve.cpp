@@ -4,6 +4,7 @@
 #include "options.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/rig.hpp"
+#include "upfault/routes.hpp"
 
 namespace upfault::cli {
 
@@ -39,6 +40,7 @@ int serve(const ServeArgs& a) {
     return kInputError;
   }
   if (hp->port != 0) o.ports.scripted = hp->port;
+  o.ports = with_default_endpoints(o.ports);  // P+1…P+4, as `upfault routes` prints them
   o.verbose = !a.quiet;
   o.keep_logs = !a.quiet;
   o.threads = a.threads;

@@ -65,7 +65,8 @@ BaselineComparison compare(const Baseline& baseline, const std::vector<ScenarioR
     const auto it = baseline.outcome.find(r.scenario->name);
     const std::string was = it == baseline.outcome.end() ? "" : it->second;
     if (now == "error" || (was.empty() ? !passed(now) : was != now))
-      out.changes.push_back({r.scenario->name, was, now, !was.empty() && !passed(was) && passed(now)});
+      out.changes.push_back({r.scenario->name, was, now, !was.empty() && !passed(was) && passed(now),
+                             !was.empty() && passed(was) && !passed(now)});
     else if (!passed(now))
       ++out.known_failures;
   }

@@ -141,9 +141,8 @@ ProxyProcess::~ProxyProcess() {
 
 // What a profile's templates may use: {listen_port}, {upstream_port}, {read_timeout_s}, ...
 std::map<std::string, std::string> ProxyProcess::template_vars(const ProxyProfile& profile, const Ports& ports) const {
-  const auto& t = profile.timeouts;
-  auto secs = [](Millis ms) { return std::to_string((ms.count() + 999) / 1000); };
-  return {
+  auto vars = route_vars(ports, profile.timeouts);
+  vars.insert({
       {"workdir", workdir_.string()},
       {"profile_dir", profile.dir.string()},
       {"bindir", tool_dir().string()},
@@ -151,17 +150,8 @@ std::map<std::string, std::string> ProxyProcess::template_vars(const ProxyProfil
       {"unprivileged_user", geteuid() == 0 ? "nobody" : current_user()},
       {"listen_host", "127.0.0.1"},
       {"listen_port", std::to_string(port_)},
-      {"upstream_host", "127.0.0.1"},
-      {"upstream_port", std::to_string(ports.scripted)},
-      {"refused_port", std::to_string(ports.refused)},
-      {"blackhole_port", std::to_string(ports.blackhole)},
-      {"accept_close_port", std::to_string(ports.accept_close)},
-      {"accept_reset_port", std::to_string(ports.accept_reset)},
-      {"read_timeout_ms", std::to_string(t.read.count())},
-      {"read_timeout_s", secs(t.read)},
-      {"connect_timeout_ms", std::to_string(t.connect.count())},
-      {"connect_timeout_s", secs(t.connect)},
-  };
+  });
+  return vars;
 }
 
 namespace {
@@ -217,11 +207,17 @@ Result<void> ProxyProcess::start(const ProxyProfile& profile, const Ports& ports
   // A proxy that loses the race for its port exits at once: try again on a new one.
   for (int attempt = 0; attempt < 3; ++attempt) {
     port_ = pick_free_port();
-    const auto vars = template_vars(profile, ports);
+    auto vars = template_vars(profile, ports);
+    auto routes = render_routes(profile.routes, vars);  // before the templates that include them
+    if (!routes) return routes.error().prefixed(profile.name + " profile: ");
+    vars.merge(*routes);
     for (const auto& rel : profile.config_templates) {
       auto text = render_template(read_file(profile.dir / rel), vars);
       if (!text) return text.error().prefixed((profile.dir / rel).string() + ": ");
-      auto target = workdir_ / (rel.extension() == ".in" ? fs::path(rel).replace_extension() : rel);
+      // An absolute path (one's own existing config) is rendered beside the others, by its name:
+      // never written back over the original.
+      const fs::path placed = rel.is_absolute() ? rel.filename() : rel;
+      auto target = workdir_ / (placed.extension() == ".in" ? fs::path(placed).replace_extension() : placed);
       std::error_code ec;
       fs::create_directories(target.parent_path(), ec);
       std::ofstream(target) << *text;

@@ -1,5 +1,6 @@
 // Proxy profiles: proxies/<name>/profile.toml.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -29,6 +30,22 @@ Problem located(const fs::path& file, int line, int column, std::string message,
   return problem(make_load_error(file.string(), line, column, std::move(message)).str(), where);
 }
 
+// The directory of the profile named `name` that has a routes.toml (its routes.toml only: a
+// profile's own `routes` key is not followed, so two profiles cannot name each other forever).
+Result<fs::path> routes_of(const std::string& name) {
+  std::vector<std::string> known;
+  std::error_code ec;
+  for (const auto& d : default_profile_dirs()) {
+    if (!name.empty() && name.find('/') == std::string::npos && fs::exists(d / name / "routes.toml", ec))
+      return d / name;
+    for (const auto& n : list_profiles({d}))
+      if (fs::exists(d / n / "routes.toml", ec) && std::find(known.begin(), known.end(), n) == known.end())
+        known.push_back(n);
+  }
+  return problem(fmt::format("routes = \"{}\" names no profile with a routes.toml (those that have one: {})", name,
+                             fmt::join(known, ", ")));
+}
+
 Result<ProxyProfile> load_profile(const fs::path& file) {
   auto fail = [&](const toml::source_region& r, std::string msg,
                   boost::source_location where = BOOST_CURRENT_LOCATION) {
@@ -37,9 +54,9 @@ Result<ProxyProfile> load_profile(const fs::path& file) {
   auto parsed = read_toml(file, 1 << 20);
   if (!parsed) return located(file, parsed.error().line, parsed.error().column, parsed.error().message);
   const toml::table& t = *parsed;
-  static constexpr std::string_view kKeys[] = {"name",          "description",   "command",       "config",
-                                               "version",       "version_regex", "packages",      "error_log",
-                                               "ready_timeout", "timeouts",      "shared_workdir"};
+  static constexpr std::string_view kKeys[] = {"name",          "description",   "command",        "config",
+                                               "version",       "version_regex", "packages",       "error_log",
+                                               "ready_timeout", "timeouts",      "shared_workdir", "routes"};
   for (auto&& [k, v] : t) {
     if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) != std::end(kKeys)) continue;
     std::string msg = fmt::format("unknown key \"{}\" in the profile", k.str());
@@ -58,6 +75,16 @@ Result<ProxyProfile> load_profile(const fs::path& file) {
   if (auto c = t["config"].value<std::string>()) configs.push_back(*c);
   for (const auto& c : configs) p.config_templates.push_back(c);
   p.version_command = strings(t.get("version"));
+  // routes = "nginx": a profile for one's own config takes the routes another profile has proven.
+  fs::path routes_dir = p.dir;
+  if (auto* r = t.get("routes")) {
+    auto dir = routes_of(r->value<std::string>().value_or(""));
+    if (!dir) return fail(r->source(), dir.error().message);
+    routes_dir = *dir;
+  }
+  auto routes = load_routes(routes_dir);
+  if (!routes) return routes.error();
+  p.routes = std::move(*routes);
   p.version_regex = t["version_regex"].value_or(std::string{R"(([0-9]+\.[0-9]+[0-9.]*))"});
   if (auto re = Pattern::compile(p.version_regex); !re)
     return fail(t["version_regex"].node() ? t["version_regex"].node()->source() : t.source(),

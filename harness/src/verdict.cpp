@@ -55,7 +55,7 @@ std::optional<std::string> setup_problem(const Scenario& s, const ClientResult& 
     std::replace(var.begin(), var.end(), '-', '_');
     return fmt::format(
         "setup: {}: the proxy's configuration must route {}/ to the {} endpoint's port ({{{}_port}} in a profile's "
-        "template, --{}-port with --proxy-url)",
+        "template, --{}-port with --proxy-url; `upfault routes PROXY --upstream-port P` prints the lines)",
         conn.ended, endpoint_prefix(s.endpoint), to_string(s.endpoint), var, option);
   }
   if (c.response)

@@ -32,6 +32,7 @@ struct BaselineChange {
   std::string was;  ///< "" when the baseline does not list it (it must then pass)
   std::string now;
   bool better = false;  ///< now passes where the baseline had a failure
+  bool worse = false;   ///< now fails (or errs) where the baseline had a pass
 };
 /// How a run compares with a baseline.
 struct BaselineComparison {

@@ -9,6 +9,7 @@
 
 #include "upfault/duration.hpp"
 #include "upfault/problem.hpp"
+#include "upfault/routes.hpp"
 #include "upfault/scenario.hpp"
 
 namespace upfault {
@@ -29,6 +30,8 @@ struct ProxyProfile {
   /// The proxy drops privileges and then writes in its work dir (Squid): make the dir writable for all.
   bool shared_workdir = false;
   ProxyTimeouts timeouts;
+  /// routes.toml: the endpoint routes its templates include as {routes_<part>}.
+  std::vector<RoutePart> routes;
 };
 
 /// Loads a profile from a profile.toml, or by name from `search_dirs` (<dir>/<name>/profile.toml).
