@@ -8,8 +8,9 @@ install(TARGETS upfault_asio upfault_core upfault_gtest upfault_warnings EXPORT 
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY harness/include/upfault DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# With node-http-proxy's npm modules (scripts/install-deps.sh installs them), so that profile runs.
 install(DIRECTORY proxies/ DESTINATION ${CMAKE_INSTALL_DATADIR}/upfault/proxies
-  PATTERN node_modules EXCLUDE PATTERN "*.cpp" EXCLUDE PATTERN CMakeLists.txt EXCLUDE)
+  PATTERN "*.cpp" EXCLUDE PATTERN CMakeLists.txt EXCLUDE)
 install(DIRECTORY scenarios/ DESTINATION ${CMAKE_INSTALL_DATADIR}/upfault/scenarios)
 install(DIRECTORY bench/scenarios/ DESTINATION ${CMAKE_INSTALL_DATADIR}/upfault/bench-scenarios)
 install(FILES harness/gtest/scenario_tests_main.cpp cmake/upfaultFunctions.cmake
