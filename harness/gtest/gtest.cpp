@@ -3,6 +3,7 @@
 // runner as `upfault run`; each test then reports its scenario's verdict as the CLI prints it.
 #include "upfault/gtest.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -53,13 +54,14 @@ Result<SuiteOptions> suite_options(const Options& o) {
     auto notes = load_quirks(profile->dir);
     if (!notes) return notes.error();
     so.run.annotate = [notes = std::move(*notes)](const ScenarioResult& r) { return notes.note(r); };
-    so.run.timeouts = profile->timeouts;
     so.profile = std::move(*profile);
+    so.run.timeouts = so.profile->timeouts;
   } else {
     auto proxy = parse_loopback_address(o.proxy_url, /*allow_remote=*/false);
     if (!proxy) return proxy.error();
-    so.proxy_host = proxy->host;
-    so.proxy_port = proxy->port;
+    const HostPort address = *proxy;
+    so.proxy_host = address.host;
+    so.proxy_port = address.port;
     so.run.timeouts = o.timeouts;
   }
   so.run.default_deadline = default_deadline(so.run.timeouts);
@@ -100,12 +102,12 @@ class World : public ::testing::Environment {
   void report(const Scenario& s) const {
     const auto at = failure_site(s);
     if (!setup_error_.empty()) {
-      fail_at(at, "upfault: the proxy under test could not be started: " + setup_error_);
+      fail_at(at, fmt::format("upfault: the proxy under test could not be started: {}", setup_error_));
       return;
     }
     const auto found = results_.find(s.name);
     if (found == results_.end()) {
-      fail_at(at, "upfault: no verdict for " + s.category + "/" + s.name + ": the run stopped before it finished");
+      fail_at(at, fmt::format("upfault: no verdict for {}/{}: the run stopped before it finished", s.category, s.name));
       return;
     }
     const auto& r = found->second;

@@ -34,7 +34,7 @@ std::string ProxyNotes::note(const ScenarioResult& r) const {
   if (const auto* q = explain(r))
     return fmt::format("documented deviation: {} (\"{}\", {})", q->summary, q->quote, q->link);
   if (auto u = unstable.find(r.scenario->name); u != unstable.end())
-    return "known unstable with this proxy: " + u->second;
+    return fmt::format("known unstable with this proxy: {}", u->second);
   return "";
 }
 
