@@ -1,12 +1,14 @@
 // ScenarioBuilder speaks the registries' language: every registered step kind and check kind can
 // be written through step() and expect() and reads back as itself; the named methods write the
-// same TOML as the generic ones; an unknown key is refused with a did-you-mean.
+// same TOML as the generic ones; an unknown key is refused with a did-you-mean. The rest of the
+// language (on_request, [[expect.or]], [[expect.stricter]]) builds what the corpus's files hold.
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "upfault/builder.hpp"
@@ -220,4 +222,176 @@ TEST(Builder, RepeatSetsRequestsAndConnections) {
   EXPECT_EQ(post.request.repeat, 2);
   EXPECT_EQ(post.request.connections, ClientConnections::keep_alive);
   EXPECT_THROW((void)base().repeat(2, "keepalive").read_request().expect_status(502).build(), std::invalid_argument);
+}
+
+namespace {
+
+// A corpus file, loaded as `upfault run` loads it.
+Scenario corpus_file(const std::string& relative) {
+  auto r = load_scenarios({std::string(UPFAULT_SCENARIOS_DIR) + "/" + relative});
+  EXPECT_TRUE(r.errors.empty()) << (r.errors.empty() ? "" : r.errors.front().str());
+  EXPECT_EQ(r.scenarios.size(), 1u);
+  return r.scenarios.empty() ? Scenario{} : std::move(r.scenarios.front());
+}
+
+// Each outcome of a list, as the TOML of its checks.
+std::vector<std::vector<std::string>> outcomes_of(const std::vector<Outcome>& list) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& o : list) {
+    out.emplace_back();
+    for (const auto& c : o.checks) out.back().push_back(c->toml());
+  }
+  return out;
+}
+
+// Each step as its TOML and the requests it is limited to.
+std::vector<std::pair<std::string, std::vector<int>>> steps_of(const Scenario& s) {
+  std::vector<std::pair<std::string, std::vector<int>>> out;
+  for (const auto& step : s.steps) out.emplace_back(step.action->toml(), step.on_request);
+  return out;
+}
+
+// Two scenarios say the same: metadata, request, steps, and every outcome.
+void expect_same(const Scenario& built, const Scenario& file) {
+  EXPECT_EQ(built.name, file.name);
+  EXPECT_EQ(built.category, file.category);
+  EXPECT_EQ(built.summary, file.summary);
+  EXPECT_EQ(built.rfc, file.rfc);
+  EXPECT_EQ(built.rationale, file.rationale);
+  EXPECT_EQ(built.level, file.level);
+  EXPECT_EQ(built.tags, file.tags);
+  EXPECT_EQ(built.request.repeat, file.request.repeat);
+  EXPECT_EQ(built.request.connections, file.request.connections);
+  EXPECT_EQ(steps_of(built), steps_of(file));
+  EXPECT_EQ(outcomes_of(built.expect.accept), outcomes_of(file.expect.accept));
+  EXPECT_EQ(outcomes_of(built.expect.stricter), outcomes_of(file.expect.stricter));
+  EXPECT_EQ(built.upstream_response.has_value(), file.upstream_response.has_value());
+}
+
+}  // namespace
+
+// expect_or() and expect_stricter() write [[expect.or]] and [[expect.stricter]]: the corpus's
+// unknown-transfer-coding.toml, written in C++, is the scenario the file is.
+TEST(Builder, AlternativeAndStricterOutcomesAreTheFilesOwn) {
+  const auto builder =
+      ScenarioBuilder("unknown-transfer-coding", "Transfer-Encoding: gzip (not chunked): the body runs to the close")
+          .rfc("RFC 9112 §6.3; RFC 9112 §6.1")
+          .rationale(
+              "In a response whose Transfer-Encoding does not end in chunked, the body is delimited by the close; a "
+              "proxy may forward it. Some reject it (502): stricter than required.")
+          .level(Level::should)
+          .tag("framing")
+          .tag("transfer-encoding")
+          .category("framing")
+          .read_request()
+          .send("HTTP/1.1 200 OK\r\nConnection: close\r\nTransfer-Encoding: gzip\r\n\r\nnot really gzip")
+          .close_fin()
+          .expect_status(200)
+          .expect("body", "\"not really gzip\"")
+          .expect_or()
+          .expect_status(501)
+          .expect_stricter()
+          .expect_status(502);
+  const auto toml = builder.toml();
+  EXPECT_NE(toml.find("[expect]\nstatus = [200]\nbody = \"not really gzip\"\n[[expect.or]]\nstatus = [501]\n"
+                      "[[expect.stricter]]\nstatus = [502]\n"),
+            std::string::npos)
+      << toml;
+  const auto built = builder.build();
+  ASSERT_EQ(built.expect.accept.size(), 2u);
+  ASSERT_EQ(built.expect.stricter.size(), 1u);
+  expect_same(built, corpus_file("framing/unknown-transfer-coding.toml"));
+  // The outcomes may come in any order, and several of each.
+  const auto mixed = base()
+                         .read_request()
+                         .response(200)
+                         .expect_status(200)
+                         .expect_stricter()
+                         .expect_status(502)
+                         .expect_or()
+                         .expect_status(503)
+                         .expect_or()
+                         .expect_status(504)
+                         .build();
+  EXPECT_EQ(outcomes_of(mixed.expect.accept),
+            (std::vector<std::vector<std::string>>{{"status = [200]"}, {"status = [503]"}, {"status = [504]"}}));
+  EXPECT_EQ(outcomes_of(mixed.expect.stricter), (std::vector<std::vector<std::string>>{{"status = [502]"}}));
+}
+
+// on_request() limits the step before it: the corpus's excess-body-not-next-response.toml,
+// written in C++, is the scenario the file is; a list writes `on_request = [N, …]`.
+TEST(Builder, StepsLimitedToRequestsAreTheFilesOwn) {
+  const auto file = corpus_file("desync/excess-body-not-next-response.toml");
+  auto builder = ScenarioBuilder(file.name, file.summary)
+                     .rfc(file.rfc)
+                     .rationale(file.rationale)
+                     .category("desync")
+                     .repeat(2, "keep-alive")
+                     .read_request()
+                     .send(
+                         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirstHTTP/1.1 200 OK\r\nContent-Length: "
+                         "8\r\nX-Smuggled: yes\r\n\r\nsmuggled")
+                     .on_request(1)
+                     .step("response", "{ status = 200, body = \"second\" }")
+                     .on_request(2)
+                     .expect("earlier_status", "200")
+                     .expect_passthrough()
+                     .expect("header_absent", "[\"X-Smuggled\"]");
+  for (const auto& t : file.tags) builder.tag(t);
+  EXPECT_NE(builder.toml().find("send = \"HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_NE(builder.toml().find("smuggled\"\non_request = 1\n[[upstream.steps]]\n"), std::string::npos)
+      << builder.toml();
+  expect_same(builder.build(), file);
+
+  const auto listed = base()
+                          .repeat(3, "keep-alive")
+                          .read_request()
+                          .close_rst()
+                          .on_request({1, 2})
+                          .response(200, {}, "ok")
+                          .expect_status(200)
+                          .expect_or()
+                          .expect_status(502)
+                          .build();
+  EXPECT_EQ(steps_of(listed)[1], (std::pair<std::string, std::vector<int>>{"close = \"rst\"", {1, 2}}));
+  EXPECT_TRUE(steps_of(listed)[0].second.empty());
+  EXPECT_TRUE(steps_of(listed)[2].second.empty());
+}
+
+// Misuse is refused: at once when the call itself cannot be right, at build() (the loader's words,
+// as for a file) when the TOML it writes is wrong.
+TEST(Builder, OutcomesAndLimitedStepsMisusedAreRefused) {
+  EXPECT_EQ(refusal([] { base().on_request(1); }), "ScenarioBuilder: on_request() comes after the step it limits");
+  EXPECT_EQ(refusal([] { base().read_request().on_request(1).on_request(2); }),
+            "ScenarioBuilder: on_request() twice for one step");
+  EXPECT_EQ(refusal([] { base().read_request().expect_or(); }),
+            "ScenarioBuilder: expect_or() follows [expect] with no check yet");
+  EXPECT_EQ(refusal([] { base().read_request().expect_status(502).expect_or().expect_stricter(); }),
+            "ScenarioBuilder: expect_stricter() follows an outcome with no check yet");
+  EXPECT_EQ(refusal([] { base().read_request().expect_status(502).expect_stricter().expect_or(); }),
+            "ScenarioBuilder: expect_or() follows an outcome with no check yet");
+  auto at_build = [](const ScenarioBuilder& b) { return refusal([&] { (void)b.build(); }); };
+  EXPECT_NE(at_build(base().repeat(2).read_request().on_request(0).response(200).expect_status(200))
+                .find("on_request takes request numbers from 1 to 1000"),
+            std::string::npos);
+  EXPECT_NE(at_build(base().repeat(2).read_request().on_request(std::vector<int>{}).response(200).expect_status(200))
+                .find("on_request = [] names no request"),
+            std::string::npos);
+  // An outcome left without a check, as a file's [[expect.or]] would be.
+  EXPECT_NE(
+      at_build(base().read_request().response(200).expect_status(200).expect_or()).find("an expectation needs status"),
+      std::string::npos);
+  // Its checks are the loader's to judge: an alternative that contradicts itself.
+  EXPECT_NE(
+      at_build(base().read_request().response(200).expect_status(200).expect_or().expect_status(502).expect_aborted())
+          .find("contradicts checks of a complete response"),
+      std::string::npos);
+}
+
+// build() records the C++ line that made the scenario (GoogleTest reports its failures there).
+TEST(Builder, TheScenarioIsWhereTheBuilderWasWritten) {
+  const int line = __LINE__ + 1;
+  const auto s = ScenarioBuilder("here", "s").rationale("r").read_request().response(200).expect_status(200).build();
+  EXPECT_EQ(s.where.file, __FILE__);
+  EXPECT_EQ(s.where.line, line);
 }

@@ -80,17 +80,6 @@ struct Reports {
   }
 };
 
-// What the profile's quirks.toml says of a failed cell: a documented deviation (with the proxy's
-// own words and where they are), or a cell known to change from run to run.
-std::string profile_note(const ProxyNotes& notes, const ScenarioResult& r) {
-  if (r.verdict.kind != VerdictKind::fail) return "";
-  if (const auto* q = notes.explain(r))
-    return fmt::format("documented deviation: {} (\"{}\", {})", q->summary, q->quote, q->link);
-  if (auto u = notes.unstable.find(r.scenario->name); u != notes.unstable.end())
-    return "known unstable with this proxy: " + u->second;
-  return "";
-}
-
 // The proxy (a profile or an address), timeouts, deadline and ports from the command line;
 // nullopt (the reason on stderr) when any is wrong.
 std::optional<SuiteOptions> suite_options(const RunArgs& a) {
@@ -107,7 +96,7 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
     so.profile = std::move(*profile);
     auto notes = load_quirks(so.profile->dir);
     if (!notes) return wrong(notes.error());
-    so.run.annotate = [notes = std::move(*notes)](const ScenarioResult& r) { return profile_note(notes, r); };
+    so.run.annotate = [notes = std::move(*notes)](const ScenarioResult& r) { return notes.note(r); };
     so.run.timeouts = so.profile->timeouts;
   } else {
     auto hp = parse_loopback_address(a.proxy_url, a.allow_remote);

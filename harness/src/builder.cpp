@@ -35,8 +35,8 @@ std::vector<std::string_view> keys_of(const std::vector<Kind>& kinds, std::strin
 
 }  // namespace
 
-ScenarioBuilder::ScenarioBuilder(std::string name, std::string summary)
-    : head_(fmt::format("name = {}\nsummary = {}\n", toml_quote(name), toml_quote(summary))) {}
+ScenarioBuilder::ScenarioBuilder(std::string name, std::string summary, boost::source_location where)
+    : head_(fmt::format("name = {}\nsummary = {}\n", toml_quote(name), toml_quote(summary))), where_(where) {}
 
 ScenarioBuilder& ScenarioBuilder::rfc(const std::string& s) {
   return head_ += fmt::format("rfc = {}\n", toml_quote(s)), *this;
@@ -67,15 +67,39 @@ ScenarioBuilder& ScenarioBuilder::step(std::string_view key, std::string toml_va
   static const auto keys = keys_of(step_kinds(), &StepKind::name);
   require_known("step", key, keys);
   steps_ += fmt::format("[[upstream.steps]]\n{} = {}\n", key, toml_value);
+  step_limited_ = false;
+  return *this;
+}
+
+ScenarioBuilder& ScenarioBuilder::on_request(int n) { return limit_step(fmt::format("{}", n)); }
+ScenarioBuilder& ScenarioBuilder::on_request(const std::vector<int>& requests) {
+  return limit_step(fmt::format("[{}]", fmt::join(requests, ", ")));
+}
+
+ScenarioBuilder& ScenarioBuilder::limit_step(const std::string& toml_value) {
+  if (steps_.empty()) throw std::invalid_argument("ScenarioBuilder: on_request() comes after the step it limits");
+  if (step_limited_) throw std::invalid_argument("ScenarioBuilder: on_request() twice for one step");
+  steps_ += fmt::format("on_request = {}\n", toml_value);
+  step_limited_ = true;
   return *this;
 }
 
 ScenarioBuilder& ScenarioBuilder::expect(std::string_view key, std::string toml_value) {
   static const auto keys = keys_of(check_kinds(), &CheckKind::key);
   require_known("check", key, keys);
-  expect_ += fmt::format("{} = {}\n", key, toml_value);
+  (outcomes_.empty() ? expect_ : outcomes_.back().second) += fmt::format("{} = {}\n", key, toml_value);
   return *this;
 }
+
+ScenarioBuilder& ScenarioBuilder::outcome(const char* table) {
+  if ((outcomes_.empty() ? expect_ : outcomes_.back().second).empty())
+    throw std::invalid_argument(fmt::format("ScenarioBuilder: expect_{}() follows {} with no check yet", table,
+                                            outcomes_.empty() ? "[expect]" : "an outcome"));
+  outcomes_.emplace_back(table, "");
+  return *this;
+}
+ScenarioBuilder& ScenarioBuilder::expect_or() { return outcome("or"); }
+ScenarioBuilder& ScenarioBuilder::expect_stricter() { return outcome("stricter"); }
 
 ScenarioBuilder& ScenarioBuilder::read_head() { return step("read", "\"head\""); }
 ScenarioBuilder& ScenarioBuilder::read_request() { return step("read", "\"request\""); }
@@ -112,13 +136,18 @@ std::string ScenarioBuilder::toml() const {
   out += request_.empty() && !repeat_.empty() ? "[request]\n" + repeat_ : request_ + repeat_;
   out += upstream_ + steps_;
   if (!expect_.empty()) out += "[expect]\n" + expect_;
+  for (const auto& [table, checks] : outcomes_) out += fmt::format("[[expect.{}]]\n{}", table, checks);
   return out;
 }
 
 Scenario ScenarioBuilder::build() const {
   auto r = load_scenario_text(toml(), "<ScenarioBuilder>", category_);
   if (!r.errors.empty()) throw std::invalid_argument(r.errors.front().str() + "\n" + toml());
-  return std::move(r.scenarios.front());
+  auto s = std::move(r.scenarios.front());
+  s.where.file = where_.file_name();
+  s.where.line = static_cast<int>(where_.line());
+  s.where.column = static_cast<int>(where_.column());
+  return s;
 }
 
 }  // namespace upfault

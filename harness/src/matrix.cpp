@@ -29,6 +29,15 @@ const Quirk* ProxyNotes::explain(const ScenarioResult& r) const {
   return nullptr;
 }
 
+std::string ProxyNotes::note(const ScenarioResult& r) const {
+  if (r.verdict.kind != VerdictKind::fail) return "";
+  if (const auto* q = explain(r))
+    return fmt::format("documented deviation: {} (\"{}\", {})", q->summary, q->quote, q->link);
+  if (auto u = unstable.find(r.scenario->name); u != unstable.end())
+    return fmt::format("known unstable with this proxy: {}", u->second);
+  return "";
+}
+
 Result<ProxyNotes> load_quirks(const fs::path& dir) {
   ProxyNotes out;
   std::error_code ec;

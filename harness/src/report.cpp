@@ -39,7 +39,7 @@ bool want_colour(std::FILE* out) {
   return (!no || !*no) && isatty(fileno(out));
 }
 
-void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose) {
+std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
   const char* code = "";
   switch (r.verdict.kind) {
     case VerdictKind::pass: code = "32"; break;
@@ -51,12 +51,17 @@ void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool ver
   for (auto& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (colour) label = fmt::format("\x1b[{}m{}\x1b[0m", code, label);
   const Scenario& s = *r.scenario;
-  fmt::print(out, "{} {}/{} [{}] {}\n", label, safe_text(s.category, false), s.name, to_string(s.level),
-             format_millis(r.client.elapsed));
+  std::string out = fmt::format("{} {}/{} [{}] {}\n", label, safe_text(s.category, false), s.name, to_string(s.level),
+                                format_millis(r.client.elapsed));
   bool show = verbose || r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error ||
               r.verdict.kind == VerdictKind::stricter;
-  if (show) fmt::print(out, "         {}\n", safe_text(r.verdict.reason));
-  if (!r.note.empty()) fmt::print(out, "         {}\n", safe_text(r.note));
+  if (show) out += fmt::format("         {}\n", safe_text(r.verdict.reason));
+  if (!r.note.empty()) out += fmt::format("         {}\n", safe_text(r.note));
+  return out;
+}
+
+void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose) {
+  fmt::print(out, "{}", format_result(r, colour, verbose));
 }
 
 std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {

@@ -3,8 +3,11 @@
 ///
 /// Each scenario becomes its own test, named <category>.<scenario> ('-' becomes '_'), so
 /// --gtest_filter, sharding (GTEST_TOTAL_SHARDS / GTEST_SHARD_INDEX), --gtest_output=xml and
-/// ctest's gtest_discover_tests work unchanged. One fake upstream and one proxy serve them all;
-/// they start before the first test (a GoogleTest environment) and stop after the last.
+/// ctest's gtest_discover_tests work unchanged. Before the first test (a GoogleTest environment),
+/// the scenarios of the selected tests run once, `jobs` at a time, through one fake upstream and
+/// one proxy, with the runner `upfault run` uses; each test then reports its scenario's verdict.
+/// A failure reads as `upfault run` prints it (the verdict and its reason, and what the proxy's
+/// quirks.toml says), at the scenario's [expect] line, or at the ScenarioBuilder that made it.
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -18,6 +21,9 @@ struct Options {
   std::string proxy_url;     ///< … or a running proxy, e.g. "127.0.0.1:8080"
   EndpointPorts ports;       ///< the fake upstream's ports (fix them when the proxy is yours)
   ProxyTimeouts timeouts{};  ///< with proxy_url; a profile brings its own
+  /// Scenarios in flight at once, as `upfault run --jobs`. With 1 they run one after another, and
+  /// a proxy upfault started that crashes is restarted, the crash pinned on its scenario.
+  unsigned jobs = 64;
 };
 
 /// Registers every scenario found under `paths` (files or directories). Load errors are

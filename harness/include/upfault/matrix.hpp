@@ -29,6 +29,9 @@ struct ProxyNotes {
   std::map<std::string, std::string> unstable;
   /// The quirk that explains a failed result, if any.
   [[nodiscard]] const Quirk* explain(const ScenarioResult& r) const;
+  /// What to print beside a failed result (ScenarioResult::note): the documented deviation that
+  /// explains it, with the proxy's own words and where they are, or why it is known unstable; "".
+  [[nodiscard]] std::string note(const ScenarioResult& r) const;
 };
 
 /// Loads proxies/<name>/quirks.toml (a missing file: no notes), or says where it is wrong.

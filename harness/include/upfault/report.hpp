@@ -17,7 +17,11 @@ struct Tally {
   [[nodiscard]] std::string line() const;
 };
 
-/// One line per result, coloured when `colour`; the reason follows on failures.
+/// What `upfault run` prints of a result: its line (the verdict, coloured when `colour`, the
+/// scenario, its level, its time), then on failures (or when `verbose`) the verdict's reason and
+/// the profile's note, each on a line of its own. upfault::gtest fails a test with the same text.
+[[nodiscard]] std::string format_result(const ScenarioResult& r, bool colour, bool verbose);
+/// format_result() written to `out`.
 void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose);
 
 /// The JSON report: {"proxy": {...}, "summary": {...}, "results": [...]}.
