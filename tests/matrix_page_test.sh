@@ -24,7 +24,7 @@ echo '<!doctype html><script>console.error("deliberate")</script>' > "$out/bad.h
 browse "file://$out/bad.html" "$out/bad.log" --dump-dom >/dev/null
 grep -q 'CONSOLE' "$out/bad.log" || { echo "FAIL: console errors are not detected"; exit 1; }
 
-"$upfault" matrix "$scenarios" --proxies reference,blind --jobs 64 --out "$out/m" >/dev/null
+"$upfault" matrix "$scenarios" --proxies reference,blind --lanes 8 --out "$out/m" >/dev/null
 browse "file://$out/m/index.html" "$out/page.log" --dump-dom > "$out/dom.html"
 if grep 'CONSOLE' "$out/page.log"; then echo "FAIL: the page logs to the console"; exit 1; fi
 rows=$(grep -o '<tr class="scenario"' "$out/dom.html" | wc -l)

@@ -27,11 +27,12 @@ struct MatrixArgs {
   std::vector<std::string> paths;
   std::string proxies = "all";
   std::string out = "docs/conformance";
-  unsigned parallel = 2;
-  // One scenario at a time per proxy: some proxies (nghttpx) reuse an upstream connection the
-  // upstream already closed, and with scenarios in parallel that race lands on a random other
-  // scenario. Sequential runs keep every verdict reproducible; proxies still run side by side.
-  unsigned jobs = 1;
+  unsigned parallel = 4;
+  // One scenario at a time per proxy instance: a proxy's upstream keep-alive pool can hand one
+  // scenario's request to a connection another scenario opened (nghttpx reuses one the upstream
+  // already closed), and with scenarios in parallel through one instance that race lands on a
+  // random other scenario. Lanes run several instances instead, each one scenario at a time.
+  unsigned lanes = 4;
 };
 
 // The program a profile runs, found as a file or on PATH.
@@ -152,7 +153,8 @@ std::vector<char> run_columns(const MatrixArgs& a, const std::vector<Scenario>& 
       SuiteOptions so;
       so.profile = plan.profiles[i];
       so.run.timeouts = plan.profiles[i].timeouts;
-      so.run.jobs = a.jobs;
+      so.run.jobs = 1;
+      so.lanes = a.lanes;
       so.run.default_deadline = default_deadline(so.run.timeouts);
       auto run = run_suite(scenarios, so);
       auto& col = columns[i];
@@ -226,8 +228,10 @@ void setup_matrix(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("-o,--out", a->out, "Directory for README.md, index.html and results/")->capture_default_str();
   cmd->add_option("--parallel", a->parallel, "Proxies run at once")->check(CLI::Range(1u, 16u))->capture_default_str();
-  cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once per proxy")
-      ->check(CLI::Range(1u, 10000u))
+  cmd->add_option("--lanes", a->lanes,
+                  "Instances of each proxy, each with its own upstream, running its share of the scenarios one at "
+                  "a time")
+      ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
   cmd->callback([a, &exit_code] { exit_code = matrix(*a); });
 }

@@ -30,6 +30,7 @@ struct RunArgs {
   std::string read_timeout;
   std::string connect_timeout;
   unsigned jobs = 64;
+  unsigned lanes = 0;  // 0: one proxy, `jobs` scenarios in flight
   unsigned repeat = 1;
   std::string deadline;
   std::string json;
@@ -112,6 +113,8 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
                   "(upfault's fake upstream listens there)"));
     so.proxy_host = hp->host;
     so.proxy_port = hp->port;
+    if (a.lanes > 0)
+      return wrong(problem("--lanes needs --proxy: each lane is an instance of the proxy that upfault starts"));
   }
   for (auto [text, field] :
        {std::pair{&a.read_timeout, &so.run.timeouts.read}, std::pair{&a.connect_timeout, &so.run.timeouts.connect}}) {
@@ -120,7 +123,11 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
     if (!v) return wrong(v.error());
     *field = *v;
   }
-  so.run.jobs = a.jobs;
+  so.run.jobs = a.lanes > 0 ? 1 : a.jobs;
+  so.lanes = std::max(1u, a.lanes);
+  if (a.lanes > 0 && (a.ports.scripted || a.ports.refused || a.ports.blackhole || a.ports.accept_close ||
+                      a.ports.accept_reset))
+    return wrong(problem("--lanes takes no fixed ports: each lane's upstream has ports of its own"));
   so.run.default_deadline = default_deadline(so.run.timeouts);
   if (!a.deadline.empty()) {
     auto v = parse_fixed(a.deadline);
@@ -136,10 +143,13 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
 void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
   so.on_ready = [&a, total, &so](const ProxyInfo& info, const EndpointPorts& ports) {
     if (a.quiet) return;
-    fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; jobs {})\n",
+    fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; {})\n",
                total, total == 1 ? "" : "s", info.name, info.version.empty() ? "" : " " + info.version, info.url,
                describe_ports(ports), format_millis(so.run.timeouts.read), format_millis(so.run.timeouts.connect),
-               a.jobs);
+               a.lanes > 0 ? fmt::format("{} lanes, each its own {} and upstream, one scenario at a time; the "
+                                         "first lane's ports shown",
+                                         a.lanes, info.name)
+                           : fmt::format("jobs {}", a.jobs));
     std::fflush(stdout);
   };
   const bool colour = want_colour(stdout);
@@ -317,9 +327,14 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "The proxy's upstream read timeout (default: the profile's, or 1s)");
   cmd->add_option("--connect-timeout", a->connect_timeout,
                   "The proxy's upstream connect timeout (default: the profile's, or 1s)");
-  cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once")
-      ->check(CLI::Range(1u, 10000u))
-      ->capture_default_str();
+  auto* jobs = cmd->add_option("-j,--jobs", a->jobs, "Scenarios in flight at once")
+                   ->check(CLI::Range(1u, 10000u))
+                   ->capture_default_str();
+  cmd->add_option("--lanes", a->lanes,
+                  "Start N instances of the --proxy, each with its own upstream, and run each's share of the "
+                  "suite one scenario at a time: no two scenarios share a proxy's upstream pool")
+      ->check(CLI::Range(1u, 64u))
+      ->excludes(jobs);
   cmd->add_option("--deadline", a->deadline,
                   "Client deadline for scenarios without `within` (default: 4 × read_timeout + 2s)");
   cmd->add_option("--json", a->json, "Write the results as JSON (schema: docs/json-report.md)");

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "client_async.hpp"
@@ -124,7 +126,9 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
 
 }  // namespace
 
-SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
+namespace {
+
+SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
   SuiteRun run;
   RigOptions rio;
   rio.upstream.ports = options.ports;
@@ -167,6 +171,78 @@ SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& o
         fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
   rig->stop();
   return run;
+}
+
+}  // namespace
+
+std::vector<std::size_t> lane_of(std::size_t suite_size, unsigned lane, unsigned lanes) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = lane; i < suite_size; i += std::max(1u, lanes)) out.push_back(i);
+  return out;
+}
+
+namespace {
+
+// Lanes: one proxy instance (and fake upstream) per lane, each on its own thread, its scenarios
+// one at a time; the results are put back in the suite's order.
+SuiteRun run_lanes(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
+  const unsigned lanes = static_cast<unsigned>(std::min<std::size_t>(options.lanes, scenarios.size()));
+  std::vector<SuiteRun> runs(lanes);
+  std::vector<std::vector<std::size_t>> members(lanes);
+  std::mutex serial;  // on_result and on_ready are called as from one thread
+  bool ready_told = false;
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (unsigned k = 0; k < lanes; ++k) {
+    members[k] = lane_of(scenarios.size(), k, lanes);
+    threads.emplace_back([&, k] {
+      std::vector<Scenario> mine;
+      for (auto i : members[k]) mine.push_back(scenarios[i]);
+      SuiteOptions o = options;
+      o.lanes = 1;
+      o.run.jobs = 1;
+      o.ports = {};  // each lane's upstream and endpoints on ports of its own
+      o.on_ready = [&](const ProxyInfo& info, const EndpointPorts& ports) {
+        std::lock_guard lock(serial);
+        if (std::exchange(ready_told, true) || !options.on_ready) return;
+        options.on_ready(info, ports);
+      };
+      o.run.on_result = [&](const ScenarioResult& r) {
+        std::lock_guard lock(serial);
+        if (options.run.on_result) options.run.on_result(r);
+      };
+      runs[k] = run_one_lane(mine, o);
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  SuiteRun run;
+  run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::vector<std::optional<ScenarioResult>> ordered(scenarios.size());
+  for (unsigned k = 0; k < lanes; ++k) {
+    auto& r = runs[k];
+    if (run.proxy.name.empty()) run.proxy = r.proxy;
+    auto lane_said = [&](std::string& into, const std::string& what) {
+      if (!what.empty()) into += fmt::format("{}lane {} of {}: {}", into.empty() ? "" : "\n", k + 1, lanes, what);
+    };
+    lane_said(run.setup_error, r.setup_error);
+    lane_said(run.proxy_died, r.proxy_died);
+    run.crashes += r.crashes;
+    run.interrupted = std::max(run.interrupted, r.interrupted);
+    // A lane's results are its scenarios in order, up to where it stopped (interrupted).
+    for (std::size_t j = 0; j < r.results.size() && j < members[k].size(); ++j)
+      ordered[members[k][j]] = std::move(r.results[j]);
+  }
+  for (auto& r : ordered)
+    if (r) run.results.push_back(std::move(*r));
+  return run;
+}
+
+}  // namespace
+
+SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
+  if (options.lanes > 1 && options.profile && scenarios.size() > 1) return run_lanes(scenarios, options);
+  return run_one_lane(scenarios, options);
 }
 
 }  // namespace upfault

@@ -42,6 +42,12 @@ struct SuiteOptions {
   /// With run.jobs == 1: when the proxy dies, mark the scenario in flight as a crash, restart
   /// the proxy and go on, so one crash does not turn the rest of the suite into errors.
   bool restart_after_crash = true;
+  /// With a profile: this many instances of the proxy, each with its own fake upstream, each
+  /// running its share of the scenarios one at a time (run.jobs is then 1). A proxy's upstream
+  /// keep-alive pool can hand one scenario's request to a connection another scenario opened;
+  /// with lanes, no two scenarios are ever in flight through the same proxy, so that cross-talk is
+  /// impossible, not unlikely, and each lane runs the same scenarios in the same order every time.
+  unsigned lanes = 1;
   RunOptions run;  ///< proxy_host/proxy_port are filled in by run_suite
   /// Called once the upstream listens and the proxy is ready, before the first scenario.
   std::function<void(const ProxyInfo&, const EndpointPorts&)> on_ready;
@@ -59,6 +65,10 @@ struct SuiteRun {
 
 /// Runs `scenarios` end to end and tears everything down (the proxy's whole process group).
 [[nodiscard]] SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options);
+
+/// The scenarios of lane `lane` (0-based) of `lanes`: every lanes-th of the suite in its order,
+/// so that slow scenarios of one category are spread over the lanes. Deterministic.
+[[nodiscard]] std::vector<std::size_t> lane_of(std::size_t suite_size, unsigned lane, unsigned lanes);
 
 /// Shard `index` of `count` (1-based): the scenarios whose position in name order is
 /// index-1 modulo count. Deterministic; the union of all shards is the whole suite.
