@@ -18,6 +18,7 @@ void setup_list(CLI::App& app, int& exit_code);
 void setup_matrix(CLI::App& app, int& exit_code);
 void setup_bench(CLI::App& app, int& exit_code);
 void setup_routes(CLI::App& app, int& exit_code);
+void setup_merge(CLI::App& app, int& exit_code);
 
 /// Scenario paths given on the command line, or the default suite.
 std::vector<std::filesystem::path> suite_paths(const std::vector<std::string>& args);

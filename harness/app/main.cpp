@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   upfault::cli::setup_matrix(app, exit_code);
   upfault::cli::setup_bench(app, exit_code);
   upfault::cli::setup_routes(app, exit_code);
+  upfault::cli::setup_merge(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include <unistd.h>
 #include <algorithm>
@@ -63,16 +64,17 @@ struct Reports {
       if (auto opened = file->open(*path); !opened) return opened;
     return {};
   }
-  // Writes each wanted report; kInputError (with the reason on stderr) when any was not written.
-  int write(const SuiteRun& run) {
+  // Writes each wanted report, all made from the JSON report; kInputError (with the reason on
+  // stderr) when any was not written.
+  int write(const SuiteRun& run, const SuitePosition& position) {
     int status = kPassed;
-    for (auto [file, make] :
-         {std::pair<OutputFile*, std::string (*)(const ProxyInfo&, const std::vector<ScenarioResult>&, double)>{
-              &json, to_json},
-          {&junit, to_junit},
-          {&summary, to_markdown_summary}}) {
+    const std::string text = to_json(run.proxy, run.results, run.wall_seconds, &position);
+    const auto report = boost::json::parse(text).as_object();
+    for (auto [file, made] : {std::pair{&json, text},
+                              {&junit, junit.wanted() ? junit_from_report(report) : ""},
+                              {&summary, summary.wanted() ? summary_from_report(report) : ""}}) {
       if (!file->wanted()) continue;
-      if (auto written = file->write(make(run.proxy, run.results, run.wall_seconds)); !written) {
+      if (auto written = file->write(made); !written) {
         fmt::print(stderr, "upfault run: {}\n", written.error().message);
         status = kInputError;
       }
@@ -125,8 +127,8 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   }
   so.run.jobs = a.lanes > 0 ? 1 : a.jobs;
   so.lanes = std::max(1u, a.lanes);
-  if (a.lanes > 0 && (a.ports.scripted || a.ports.refused || a.ports.blackhole || a.ports.accept_close ||
-                      a.ports.accept_reset))
+  if (a.lanes > 0 &&
+      (a.ports.scripted || a.ports.refused || a.ports.blackhole || a.ports.accept_close || a.ports.accept_reset))
     return wrong(problem("--lanes takes no fixed ports: each lane's upstream has ports of its own"));
   so.run.default_deadline = default_deadline(so.run.timeouts);
   if (!a.deadline.empty()) {
@@ -143,8 +145,8 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
 void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
   so.on_ready = [&a, total, &so](const ProxyInfo& info, const EndpointPorts& ports) {
     if (a.quiet) return;
-    fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; {})\n",
-               total, total == 1 ? "" : "s", info.name, info.version.empty() ? "" : " " + info.version, info.url,
+    fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; {})\n", total,
+               total == 1 ? "" : "s", info.name, info.version.empty() ? "" : " " + info.version, info.url,
                describe_ports(ports), format_millis(so.run.timeouts.read), format_millis(so.run.timeouts.connect),
                a.lanes > 0 ? fmt::format("{} lanes, each its own {} and upstream, one scenario at a time; the "
                                          "first lane's ports shown",
@@ -247,6 +249,7 @@ int run(const RunArgs& a) {
   OutputFile baseline_out;
   std::optional<Baseline> baseline;
   if (!prepare_outputs(a, reports, baseline_out, baseline)) return kInputError;
+  SuitePosition position = suite_position(suite.scenarios);  // of the whole suite, for upfault merge
   if (!a.shard.empty()) {
     auto shard = parse_shard(a.shard);
     if (!shard) {
@@ -254,6 +257,8 @@ int run(const RunArgs& a) {
       return kInputError;
     }
     suite.scenarios = shard_of(std::move(suite.scenarios), shard->first, shard->second);
+    position.shard = shard->first;
+    position.shards = shard->second;
     if (suite.scenarios.empty()) {
       fmt::print("upfault: shard {} holds no scenario\n0 passed, 0 failed\n", a.shard);
       return input_status;
@@ -266,7 +271,7 @@ int run(const RunArgs& a) {
   Outcomes outcomes;
   SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes);
   if (run.interrupted && !run.setup_error.empty()) {
-    (void)reports.write(run);  // what finished: nothing, but a valid report that says so
+    (void)reports.write(run, position);  // what finished: nothing, but a valid report that says so
     return interrupt::exit_status();
   }
   if (!run.setup_error.empty()) {
@@ -291,7 +296,7 @@ int run(const RunArgs& a) {
   if (!a.quiet)
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
                static_cast<double>(sum_ms) / 1000.0);
-  int write_status = reports.write(run);
+  int write_status = reports.write(run, position);
   if (baseline_out.wanted() && write_status == kPassed && !run.interrupted) {
     auto written = baseline_out.write(to_baseline_json(run.proxy, run.results));
     if (!written) {

@@ -23,6 +23,17 @@ void Tally::add(VerdictKind k) {
   }
 }
 
+void Tally::add(std::string_view verdict) {
+  if (verdict == "pass")
+    ++pass;
+  else if (verdict == "stricter")
+    ++stricter;
+  else if (verdict == "fail")
+    ++fail;
+  else
+    ++error;  // "error", or anything a report should not hold
+}
+
 std::string Tally::line() const {
   std::string s = fmt::format("{} passed, {} failed", pass + stricter, fail + error);
   if (stricter || error) {
@@ -64,12 +75,29 @@ void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool ver
   fmt::print(out, "{}", format_result(r, colour, verbose));
 }
 
-std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {
+SuitePosition suite_position(const std::vector<Scenario>& whole) {
+  SuitePosition p;
+  p.total = whole.size();
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a over the names in order, each NUL-ended
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    p.index[whole[i].name] = i;
+    for (char c : whole[i].name + '\0') h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  p.fingerprint = fmt::format("{:016x}", h);
+  return p;
+}
+
+std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds,
+                    const SuitePosition* position) {
   json::object root;
   root["schema"] = "upfault-run/1";
   // Every string through safe_text: JSON must be valid UTF-8, whatever a directory is called.
   root["proxy"] = {
       {"name", safe_text(proxy.name)}, {"version", safe_text(proxy.version)}, {"url", safe_text(proxy.url)}};
+  if (position)
+    root["suite"] = {{"fingerprint", position->fingerprint},
+                     {"total", position->total},
+                     {"shard", fmt::format("{}/{}", position->shard, position->shards)}};
   Tally tally;
   json::array list;
   for (const auto& r : results) {
@@ -77,9 +105,12 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     const Scenario& s = *r.scenario;
     json::object o;
     o["scenario"] = s.name;
+    if (position)
+      if (auto it = position->index.find(s.name); it != position->index.end()) o["index"] = it->second;
     o["category"] = safe_text(s.category);
     o["level"] = std::string(to_string(s.level));
     o["rfc"] = safe_text(s.rfc);
+    o["summary"] = safe_text(s.summary);
     o["verdict"] = std::string(to_string(r.verdict.kind));
     o["reason"] = safe_text(r.verdict.reason);
     if (!r.note.empty()) o["note"] = safe_text(r.note);
@@ -107,89 +138,25 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     o["upstream"] = {{"connections", r.upstream.connection_count()}, {"requests", r.upstream.requests()}};
     list.push_back(std::move(o));
   }
-  root["summary"] = {{"total", tally.total()}, {"pass", tally.pass},   {"stricter", tally.stricter},
-                     {"fail", tally.fail},     {"error", tally.error}, {"wall_seconds", wall_seconds}};
+  root["summary"] = report_summary(list, wall_seconds);
   root["results"] = std::move(list);
   return json::serialize(root) + "\n";
 }
 
-namespace {
-
-std::string seconds(Millis ms) { return fmt::format("{:.3f}", static_cast<double>(ms.count()) / 1000.0); }
-
-}  // namespace
+json::object report_summary(const json::array& results, double wall_seconds) {
+  Tally t;
+  for (const auto& r : results) t.add(text_of(r.as_object(), "verdict"));
+  return {{"total", t.total()}, {"pass", t.pass},   {"stricter", t.stricter},
+          {"fail", t.fail},     {"error", t.error}, {"wall_seconds", wall_seconds}};
+}
 
 std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {
-  // Categories in first-seen order.
-  std::vector<std::string> categories;
-  for (const auto& r : results)
-    if (std::find(categories.begin(), categories.end(), r.scenario->category) == categories.end())
-      categories.push_back(r.scenario->category);
-  Tally all;
-  for (const auto& r : results) all.add(r.verdict.kind);
-  std::string out = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<testsuites name=\"upfault\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\">\n",
-      all.total(), all.fail, all.error, wall_seconds);
-  const std::string target = markup_escape(proxy.version.empty() ? proxy.name : proxy.name + " " + proxy.version);
-  for (const auto& category : categories) {
-    Tally t;
-    Millis time{0};
-    for (const auto& r : results)
-      if (r.scenario->category == category) t.add(r.verdict.kind), time += r.client.elapsed;
-    out +=
-        fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{}\">\n",
-                    markup_escape(category), t.total(), t.fail, t.error, seconds(time));
-    out += fmt::format(
-        "    <properties><property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/></properties>\n",
-        target, markup_escape(proxy.url));
-    for (const auto& r : results) {
-      if (r.scenario->category != category) continue;
-      const auto& s = *r.scenario;
-      out += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", markup_escape(category),
-                         markup_escape(s.name), seconds(r.client.elapsed));
-      const std::string detail = markup_escape(fmt::format("[{}] {} ({})\n{}{}{}", to_string(s.level), s.summary, s.rfc,
-                                                           r.verdict.reason, r.note.empty() ? "" : "\n", r.note));
-      if (r.verdict.kind == VerdictKind::fail)
-        out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", markup_escape(r.verdict.reason),
-                           to_string(s.level), detail);
-      else if (r.verdict.kind == VerdictKind::error)
-        out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", markup_escape(r.verdict.reason),
-                           detail);
-      out += fmt::format("      <system-out>verdict: {}\n{}\nthe proxy sent {} bytes: {}</system-out>\n",
-                         to_string(r.verdict.kind), markup_escape(r.verdict.reason), r.client.raw_total,
-                         markup_escape(printable(r.client.raw, 2000)));
-      out += "    </testcase>\n";
-    }
-    out += "  </testsuite>\n";
-  }
-  out += "</testsuites>\n";
-  return out;
+  return junit_from_report(json::parse(to_json(proxy, results, wall_seconds)).as_object());
 }
 
 std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
                                 double wall_seconds) {
-  Tally t;
-  for (const auto& r : results) t.add(r.verdict.kind);
-  std::string out = fmt::format("## upfault: {}{}{}\n\n**{} passed, {} failed**", safe_text(proxy.name, false),
-                                proxy.version.empty() ? "" : " ", safe_text(proxy.version, false), t.pass + t.stricter,
-                                t.fail + t.error);
-  if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
-  if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
-  out += fmt::format(" in {:.1f} s\n", wall_seconds);
-  std::string rows;
-  for (const auto& r : results) {
-    if (r.verdict.kind != VerdictKind::fail && r.verdict.kind != VerdictKind::error) continue;
-    // fmt, not operator+: GCC 12 at -O3 flags `"…" + std::string` with a false -Wrestrict.
-    std::string reason =
-        safe_text(r.note.empty() ? r.verdict.reason : fmt::format("{} — {}", r.verdict.reason, r.note), false);
-    for (auto& c : reason)
-      if (c == '|' || c == '\n') c = ' ';
-    rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", r.verdict.kind == VerdictKind::fail ? "❌" : "⚠️",
-                        safe_text(r.scenario->category, false), r.scenario->name, to_string(r.scenario->level), reason);
-  }
-  if (!rows.empty()) out += "\n| | scenario | level | what the proxy did |\n| --- | --- | --- | --- |\n" + rows;
-  return out;
+  return summary_from_report(json::parse(to_json(proxy, results, wall_seconds)).as_object());
 }
 
 }  // namespace upfault

@@ -1,7 +1,12 @@
 #pragma once
 /// Reporting results: console lines, the JSON report.
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
 #include <cstdio>
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "upfault/observed.hpp"
@@ -12,6 +17,7 @@ namespace upfault {
 struct Tally {
   int pass = 0, stricter = 0, fail = 0, error = 0;
   void add(VerdictKind k);
+  void add(std::string_view verdict);  ///< a report's "verdict" string
   [[nodiscard]] int total() const { return pass + stricter + fail + error; }
   /// "N passed, N failed" (stricter counts as passed, error as failed).
   [[nodiscard]] std::string line() const;
@@ -24,21 +30,41 @@ struct Tally {
 /// format_result() written to `out`.
 void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose);
 
-/// The JSON report: {"proxy": {...}, "summary": {...}, "results": [...]}.
+/// Where a run's scenarios stand in the whole suite (before --shard), so that the reports of
+/// shards, or of machines, can be merged into the report of one run (upfault merge).
+struct SuitePosition {
+  std::string fingerprint;  ///< of the whole suite: a hash of its scenario names, in order
+  std::size_t total = 0;    ///< scenarios in the whole suite
+  unsigned shard = 1, shards = 1;
+  std::map<std::string, std::size_t> index;  ///< scenario name → its place in the whole suite
+};
+[[nodiscard]] SuitePosition suite_position(const std::vector<Scenario>& whole);
+
+/// The JSON report (docs/json-report.md): {"proxy": {...}, "suite": {...}, "summary": {...},
+/// "results": [...]}; "suite" and each result's "index" only with a position.
 [[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
-                                  double wall_seconds);
+                                  double wall_seconds, const SuitePosition* position = nullptr);
+/// A report's "summary": the count of each verdict in `results` (report rows), and the wall time.
+[[nodiscard]] boost::json::object report_summary(const boost::json::array& results, double wall_seconds);
 
 /// JUnit XML as GitHub, GitLab and Jenkins read it: one <testsuite> per category, one <testcase>
 /// per scenario (classname = category); <failure> for fail, <error> for error, with the verdict's
-/// reason as message; <system-out> with what the proxy sent.
+/// reason as message; <system-out> with what the proxy sent. Made from the JSON report, so that a
+/// merged report makes the same file as a single run.
+[[nodiscard]] std::string junit_from_report(const boost::json::object& report);
 [[nodiscard]] std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
                                    double wall_seconds);
 
-/// A Markdown summary fit for a CI job summary: the count line, then every failure with its reason.
+/// A Markdown summary fit for a CI job summary: the count line, then every failure with its
+/// reason. Made from the JSON report too.
+[[nodiscard]] std::string summary_from_report(const boost::json::object& report);
 [[nodiscard]] std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
                                               double wall_seconds);
 
 /// Whether to colour output on `out`: a TTY and NO_COLOR unset.
 [[nodiscard]] bool want_colour(std::FILE* out);
+
+/// A string field of a report object ("" when absent or not a string).
+[[nodiscard]] std::string text_of(const boost::json::object& o, std::string_view key);
 
 }  // namespace upfault

@@ -1,0 +1,64 @@
+// upfault merge: the reports of shards, or of machines, as the report of one run.
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "commands.hpp"
+#include "options.hpp"
+#include "upfault/merge.hpp"
+#include "upfault/report.hpp"
+
+namespace upfault::cli {
+
+namespace {
+
+struct MergeArgs {
+  std::vector<std::string> inputs;
+  std::string json, junit, summary;
+  bool partial = false;
+};
+
+int merge(const MergeArgs& a) {
+  auto fail = [](const std::string& message) {
+    fmt::print(stderr, "upfault merge: {}\n", message);
+    return kInputError;
+  };
+  std::vector<NamedReport> reports;
+  for (const auto& path : a.inputs) {
+    auto report = read_report(path);
+    if (!report) return fail(report.error().message);
+    reports.push_back(std::move(*report));
+  }
+  OutputFile json, junit, summary;
+  for (auto [file, path] : {std::pair{&json, &a.json}, {&junit, &a.junit}, {&summary, &a.summary}})
+    if (auto opened = file->open(*path); !opened) return fail(opened.error().message);
+  auto merged = merge_run_reports(reports, {a.partial});
+  if (!merged) return fail(merged.error().message);
+  Tally t;
+  if (const auto* rows = merged->if_contains("results"))
+    for (const auto& r : rows->as_array()) t.add(text_of(r.as_object(), "verdict"));
+  for (auto [file, made] : {std::pair{&json, json.wanted() ? boost::json::serialize(*merged) + "\n" : ""},
+                            {&junit, junit.wanted() ? junit_from_report(*merged) : ""},
+                            {&summary, summary.wanted() ? summary_from_report(*merged) : ""}})
+    if (file->wanted())
+      if (auto written = file->write(made); !written) return fail(written.error().message);
+  if (!json.wanted() && !junit.wanted() && !summary.wanted()) fmt::print("{}\n", boost::json::serialize(*merged));
+  fmt::print(stderr, "upfault merge: {} reports, {} scenarios: {}\n", reports.size(), t.total(), t.line());
+  return t.fail || t.error ? kFailed : kPassed;
+}
+
+}  // namespace
+
+void setup_merge(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("merge",
+                                 "Merge the JSON reports of a suite's shards (upfault run --shard I/N --json) into "
+                                 "one report, JUnit file and summary");
+  auto a = std::make_shared<MergeArgs>();
+  cmd->add_option("reports", a->inputs, "JSON reports of `upfault run --json`, one per shard")->required();
+  cmd->add_option("--json", a->json, "Write the merged JSON report (default: print it)");
+  cmd->add_option("--junit", a->junit, "Write the merged JUnit XML");
+  cmd->add_option("--summary", a->summary, "Write the merged Markdown summary");
+  cmd->add_flag("--partial", a->partial, "Merge even when shards are missing (the report names them)");
+  cmd->callback([a, &exit_code] { exit_code = merge(*a); });
+}
+
+}  // namespace upfault::cli

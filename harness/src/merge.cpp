@@ -1,0 +1,157 @@
+// upfault merge for run reports: shards (or machines) into the report of one run.
+#include "upfault/merge.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "bounded_input.hpp"
+#include "upfault/report.hpp"
+
+namespace upfault {
+
+namespace json = boost::json;
+
+namespace {
+
+// One input, checked: a run report with its suite position and rows that say where they stand.
+struct Shard {
+  std::string name;
+  json::object report;
+  std::string fingerprint, proxy, version;
+  std::uint64_t total = 0;
+  unsigned index = 1, count = 1;
+};
+
+Result<json::object> parse_report(const NamedReport& in) {
+  json::parse_options limits;
+  limits.max_depth = 32;
+  boost::system::error_code ec;
+  auto v = json::parse(in.text, ec, {}, limits);
+  if (ec || !v.is_object())
+    return problem(fmt::format("{}: not a JSON report ({})", in.name, ec ? ec.message() : "not an object"));
+  return std::move(v.as_object());
+}
+
+Result<Shard> read_shard(const NamedReport& in) {
+  auto report = parse_report(in);
+  if (!report) return report.error();
+  Shard s;
+  s.name = in.name;
+  s.report = std::move(*report);
+  const auto& r = s.report;
+  if (text_of(r, "schema") != "upfault-run/1")
+    return problem(
+        fmt::format("{}: schema \"{}\", not an upfault run report (upfault-run/1)", in.name, text_of(r, "schema")));
+  const auto* suite = r.if_contains("suite");
+  const auto* results = r.if_contains("results");
+  const auto* proxy = r.if_contains("proxy");
+  if (!suite || !suite->is_object() || !results || !results->is_array() || !proxy || !proxy->is_object())
+    return problem(
+        fmt::format("{}: no \"suite\", \"proxy\" or \"results\": written by `upfault run --json` of an "
+                    "older upfault? Run the shards again with this one",
+                    in.name));
+  s.fingerprint = text_of(suite->as_object(), "fingerprint");
+  s.proxy = text_of(proxy->as_object(), "name");
+  s.version = text_of(proxy->as_object(), "version");
+  const auto* total = suite->as_object().if_contains("total");
+  s.total = total && total->is_number() ? total->to_number<std::uint64_t>() : 0;
+  if (std::sscanf(text_of(suite->as_object(), "shard").c_str(), "%u/%u", &s.index, &s.count) != 2 || s.index == 0 ||
+      s.index > s.count)
+    return problem(fmt::format("{}: suite.shard is not \"I/N\"", in.name));
+  for (const auto& row : results->as_array()) {
+    const auto* o = row.if_object();
+    const auto* i = o ? o->if_contains("index") : nullptr;
+    if (!i || !i->is_number() || i->to_number<std::uint64_t>() >= s.total)
+      return problem(fmt::format("{}: a result without its place in the suite (\"index\" below {})", in.name, s.total));
+  }
+  return s;
+}
+
+// Every shard of the same suite through the same proxy; each shard once; all of them unless partial.
+Result<std::vector<unsigned>> check_together(const std::vector<Shard>& shards, const MergeOptions& options) {
+  const Shard& first = shards.front();
+  std::set<unsigned> seen;
+  for (const auto& s : shards) {
+    if (s.fingerprint != first.fingerprint || s.total != first.total)
+      return problem(
+          fmt::format("{} and {} ran different suites ({} scenarios, fingerprint {}; {} scenarios, "
+                      "fingerprint {}): merge only shards of one suite",
+                      first.name, s.name, first.total, first.fingerprint, s.total, s.fingerprint));
+    if (s.proxy != first.proxy || s.version != first.version)
+      return problem(fmt::format("{} ran through {} {} and {} through {} {}: merge only runs through one proxy version",
+                                 first.name, first.proxy, first.version, s.name, s.proxy, s.version));
+    if (s.count != first.count)
+      return problem(fmt::format("{} is shard {}/{} and {} shard {}/{}: the suites were split differently", first.name,
+                                 first.index, first.count, s.name, s.index, s.count));
+    if (!seen.insert(s.index).second)
+      return problem(fmt::format("shard {}/{} is given twice ({} among them)", s.index, s.count, s.name));
+  }
+  std::vector<unsigned> missing;
+  for (unsigned i = 1; i <= first.count; ++i)
+    if (!seen.count(i)) missing.push_back(i);
+  if (!missing.empty() && !options.partial)
+    return problem(
+        fmt::format("shard{} {} of {} missing: give every shard, or --partial for a report that says "
+                    "which are missing",
+                    missing.size() == 1 ? "" : "s", fmt::join(missing, ", "), first.count));
+  return missing;
+}
+
+}  // namespace
+
+Result<NamedReport> read_report(const std::string& path) {
+  auto text = read_bounded(path, std::size_t{64} << 20);
+  if (!text) return text.error().prefixed(path + ": ");
+  return NamedReport{path, std::move(*text)};
+}
+
+Result<json::object> merge_run_reports(const std::vector<NamedReport>& inputs, const MergeOptions& options) {
+  if (inputs.empty()) return problem("nothing to merge");
+  std::vector<Shard> shards;
+  for (const auto& in : inputs) {
+    auto s = read_shard(in);
+    if (!s) return s.error();
+    shards.push_back(std::move(*s));
+  }
+  auto missing = check_together(shards, options);
+  if (!missing) return missing.error();
+
+  std::map<std::uint64_t, json::value> rows;  // by place in the suite
+  double wall = 0;
+  json::array from;
+  for (auto& s : shards) {
+    for (auto& row : s.report.at("results").as_array()) {
+      const auto i = row.as_object().at("index").to_number<std::uint64_t>();
+      if (rows.count(i))
+        return problem(fmt::format("{}: scenario {} is in two reports", s.name, text_of(row.as_object(), "scenario")));
+      rows.emplace(i, std::move(row));
+    }
+    if (const auto* sum = s.report.if_contains("summary"); sum && sum->is_object())
+      if (const auto* w = sum->as_object().if_contains("wall_seconds"); w && w->is_number())
+        wall = std::max(wall, w->to_number<double>());
+    from.push_back(json::value(s.name));
+  }
+  json::array results;
+  for (auto& [i, row] : rows) results.push_back(std::move(row));
+  const Shard& first = shards.front();
+  json::object out;
+  out["schema"] = "upfault-run/1";
+  out["proxy"] = first.report.at("proxy");
+  json::object suite{{"fingerprint", first.fingerprint}, {"total", first.total}, {"shard", "1/1"}};
+  if (!missing->empty()) {
+    suite["missing_shards"] = json::value_from(*missing);
+    suite["shard"] = fmt::format("{} of {} shards", first.count - missing->size(), first.count);
+  }
+  out["suite"] = std::move(suite);
+  out["summary"] = report_summary(results, wall);
+  out["results"] = std::move(results);
+  out["merged_from"] = std::move(from);
+  return out;
+}
+
+}  // namespace upfault

@@ -1,0 +1,138 @@
+// The JUnit file and the Markdown summary, made from the JSON report (report.hpp): one source
+// for a run's files, whether the report is a run's own or merged from shards (upfault merge).
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "upfault/http.hpp"
+#include "upfault/report.hpp"
+#include "util.hpp"
+
+namespace upfault {
+
+namespace json = boost::json;
+
+std::string text_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+namespace {
+
+double number_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  if (!v) return 0;
+  if (v->is_double()) return v->as_double();
+  if (v->is_int64()) return static_cast<double>(v->as_int64());
+  if (v->is_uint64()) return static_cast<double>(v->as_uint64());
+  return 0;
+}
+
+const json::array& rows_of(const json::object& report) {
+  static const json::array none;
+  const auto* r = report.if_contains("results");
+  return r && r->is_array() ? r->as_array() : none;
+}
+
+std::string proxy_label(const json::object& report) {
+  const auto* p = report.if_contains("proxy");
+  if (!p || !p->is_object()) return "";
+  const auto name = text_of(p->as_object(), "name"), version = text_of(p->as_object(), "version");
+  return version.empty() ? name : fmt::format("{} {}", name, version);
+}
+
+std::string seconds_of(const json::object& row) { return fmt::format("{:.3f}", number_of(row, "elapsed_ms") / 1000.0); }
+
+std::string testcase(const json::object& row) {
+  const auto verdict = text_of(row, "verdict"), reason = text_of(row, "reason"), note = text_of(row, "note");
+  std::string out =
+      fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", markup_escape(text_of(row, "category")),
+                  markup_escape(text_of(row, "scenario")), seconds_of(row));
+  const std::string detail =
+      markup_escape(fmt::format("[{}] {} ({})\n{}{}{}", text_of(row, "level"), text_of(row, "summary"),
+                                text_of(row, "rfc"), reason, note.empty() ? "" : "\n", note));
+  if (verdict == "fail")
+    out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", markup_escape(reason),
+                       markup_escape(text_of(row, "level")), detail);
+  else if (verdict != "pass" && verdict != "stricter")
+    out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", markup_escape(reason), detail);
+  out += fmt::format("      <system-out>verdict: {}\n{}\nthe proxy sent {} bytes: {}</system-out>\n",
+                     markup_escape(verdict), markup_escape(reason),
+                     static_cast<long long>(number_of(row, "bytes_received")),
+                     markup_escape(text_of(row, "received_preview")));
+  return out + "    </testcase>\n";
+}
+
+}  // namespace
+
+std::string junit_from_report(const json::object& report) {
+  const auto& rows = rows_of(report);
+  std::vector<std::string> categories;  // in first-seen order
+  Tally all;
+  for (const auto& r : rows) {
+    const auto c = text_of(r.as_object(), "category");
+    if (std::find(categories.begin(), categories.end(), c) == categories.end()) categories.push_back(c);
+    all.add(text_of(r.as_object(), "verdict"));
+  }
+  const auto* summary = report.if_contains("summary");
+  const double wall = summary && summary->is_object() ? number_of(summary->as_object(), "wall_seconds") : 0;
+  std::string out = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites name=\"upfault\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\">\n",
+      all.total(), all.fail, all.error, wall);
+  const auto* proxy = report.if_contains("proxy");
+  const std::string url = proxy && proxy->is_object() ? text_of(proxy->as_object(), "url") : "";
+  for (const auto& category : categories) {
+    Tally t;
+    double ms = 0;
+    std::string cases;
+    for (const auto& r : rows) {
+      const auto& row = r.as_object();
+      if (text_of(row, "category") != category) continue;
+      t.add(text_of(row, "verdict"));
+      ms += number_of(row, "elapsed_ms");
+      cases += testcase(row);
+    }
+    out += fmt::format(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\">\n"
+        "    <properties><property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/></properties>\n",
+        markup_escape(category), t.total(), t.fail, t.error, ms / 1000.0, markup_escape(proxy_label(report)),
+        markup_escape(url));
+    out += cases + "  </testsuite>\n";
+  }
+  return out + "</testsuites>\n";
+}
+
+std::string summary_from_report(const json::object& report) {
+  Tally t;
+  for (const auto& r : rows_of(report)) t.add(text_of(r.as_object(), "verdict"));
+  const auto* summary = report.if_contains("summary");
+  const double wall = summary && summary->is_object() ? number_of(summary->as_object(), "wall_seconds") : 0;
+  std::string out = fmt::format("## upfault: {}\n\n**{} passed, {} failed**", safe_text(proxy_label(report), false),
+                                t.pass + t.stricter, t.fail + t.error);
+  if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
+  if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
+  out += fmt::format(" in {:.1f} s\n", wall);
+  std::string rows;
+  for (const auto& r : rows_of(report)) {
+    const auto& row = r.as_object();
+    const auto verdict = text_of(row, "verdict");
+    if (verdict == "pass" || verdict == "stricter") continue;
+    const auto note = text_of(row, "note");
+    // fmt, not operator+: GCC 12 at -O3 flags `"…" + std::string` with a false -Wrestrict.
+    std::string reason =
+        safe_text(note.empty() ? text_of(row, "reason") : fmt::format("{} — {}", text_of(row, "reason"), note), false);
+    for (auto& c : reason)
+      if (c == '|' || c == '\n') c = ' ';
+    std::string scenario = safe_text(text_of(row, "scenario"), false);
+    for (auto& c : scenario)
+      if (c == '`' || c == '|') c = '_';
+    rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", verdict == "fail" ? "❌" : "⚠️",
+                        safe_text(text_of(row, "category"), false), scenario, text_of(row, "level"), reason);
+  }
+  if (!rows.empty()) out += "\n| | scenario | level | what the proxy did |\n| --- | --- | --- | --- |\n" + rows;
+  return out;
+}
+
+}  // namespace upfault

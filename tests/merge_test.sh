@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# upfault merge: the four shards of a suite, run separately, merge into the report of the
+# unsharded run: the same scenarios in the same order with the same verdicts, statuses and
+# endings, the same counts, the same JUnit testcases and failures, the same summary rows. And it
+# refuses, exit 2 with the reason, what is not one suite through one proxy: a missing shard
+# (unless --partial), a shard twice, another suite, another proxy.
+# Usage: merge_test.sh UPFAULT SCENARIOS_DIR
+set -euo pipefail
+upfault=$1 scenarios=$2
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+# The blind relay: passes some scenarios and fails many, the same way every run.
+suite=("$scenarios/framing" "$scenarios/passthrough" "$scenarios/status-line")
+run() { "$upfault" run "${suite[@]}" --proxy blind -q "$@" > /dev/null 2>&1 || [[ $? == 1 ]]; }
+run --json "$out/whole.json" --junit "$out/whole.xml" --summary "$out/whole.md"
+for i in 1 2 3 4; do run --shard "$i/4" --json "$out/shard$i.json"; done
+
+merge_rc() {
+  local want=$1 what=$2 rc=0; shift 2
+  "$upfault" merge "$@" > "$out/stdout" 2> "$out/stderr" || rc=$?
+  [[ $rc == "$want" ]] || { cat "$out/stderr"; fail "$what: exit $rc, not $want"; }
+  echo "ok: $what → $rc"
+}
+merge_rc 1 "the four shards merge (the relay fails scenarios, so the merged run fails)" \
+  "$out"/shard{3,1,4,2}.json --json "$out/merged.json" --junit "$out/merged.xml" --summary "$out/merged.md"
+
+python3 - "$out" <<'PY'
+import json, re, sys, xml.etree.ElementTree as ET
+d = sys.argv[1]
+whole, merged = json.load(open(f"{d}/whole.json")), json.load(open(f"{d}/merged.json"))
+key = lambda r: (r["scenario"], r["index"], r["category"], r["verdict"], r["status"], r["ended"], r.get("note"))
+w, m = [key(r) for r in whole["results"]], [key(r) for r in merged["results"]]
+if w != m:
+    diff = [(a, b) for a, b in zip(w, m) if a != b][:3]
+    sys.exit(f"FAIL: merged results differ from the unsharded run's ({len(w)} vs {len(m)}): {diff}")
+counts = lambda s: {k: s[k] for k in ("total", "pass", "stricter", "fail", "error")}
+if counts(whole["summary"]) != counts(merged["summary"]):
+    sys.exit(f"FAIL: summary {merged['summary']} is not the unsharded run's {whole['summary']}")
+if whole["proxy"]["version"] != merged["proxy"]["version"] or whole["suite"]["fingerprint"] != merged["suite"]["fingerprint"]:
+    sys.exit("FAIL: the merged report names another proxy or suite")
+if not 0 < counts(whole["summary"])["fail"] < len(w):
+    sys.exit("FAIL: the suite through the relay should pass some scenarios and fail others")
+
+def cases(path):
+    root = ET.parse(path).getroot()
+    attrs = {k: root.get(k) for k in ("tests", "failures", "errors")}
+    rows = [(s.get("name"), c.get("classname"), c.get("name"), c.find("failure") is not None, c.find("error") is not None)
+            for s in root.iter("testsuite") for c in s.iter("testcase")]
+    return attrs, rows
+if cases(f"{d}/whole.xml") != cases(f"{d}/merged.xml"):
+    sys.exit("FAIL: the merged JUnit file's testcases differ from the unsharded run's")
+# The summary's rows, without the times in the reasons ("after 3 ms").
+rows = lambda p: sorted(re.sub(r"\d+ ms", "N ms", l) for l in open(p) if l.startswith("| ❌") or l.startswith("| ⚠"))
+if rows(f"{d}/whole.md") != rows(f"{d}/merged.md") or not rows(f"{d}/whole.md"):
+    sys.exit("FAIL: the merged summary's rows differ from the unsharded run's")
+print(f"merged {len(m)} results equal the unsharded run's: {counts(merged['summary'])}")
+PY
+
+merge_rc 2 "a missing shard is refused" "$out"/shard{1,2,4}.json --json "$out/x.json"
+grep -q "shard 3 of 4 missing" "$out/stderr" || fail "the missing shard is not named"
+merge_rc 1 "--partial merges what is there and says what is missing" "$out"/shard{1,2,4}.json --partial --json "$out/p.json"
+python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['suite']; sys.exit(0 if s['missing_shards']==[3] else 1)" "$out/p.json" \
+  || fail "the partial report does not name shard 3 as missing"
+merge_rc 2 "a shard given twice is refused" "$out"/shard{1,2,3,4,2}.json
+grep -q "shard 2/4 is given twice" "$out/stderr" || fail "the duplicate shard is not named"
+"$upfault" run "$scenarios/framing" --proxy blind -q --shard 1/4 --json "$out/other-suite.json" > /dev/null 2>&1 || true
+merge_rc 2 "shards of another suite are refused" "$out"/shard{1,2,3}.json "$out/other-suite.json"
+grep -q "ran different suites" "$out/stderr" || fail "the different suites are not named"
+"$upfault" run "${suite[@]}" --proxy reference -q --shard 4/4 --json "$out/reference4.json" > /dev/null 2>&1 || true
+merge_rc 2 "a shard through another proxy is refused" "$out"/shard{1,2,3}.json "$out/reference4.json"
+grep -q "merge only runs through one proxy version" "$out/stderr" || fail "the different proxies are not named"
+printf '{"schema":"upfault-run/1"' > "$out/broken.json"
+merge_rc 2 "a broken report is refused" "$out/broken.json"
+echo PASS
