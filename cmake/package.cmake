@@ -12,7 +12,7 @@ set(CPACK_PACKAGE_NAME upfault)
 set(CPACK_PACKAGE_VENDOR "upfault")
 set(CPACK_PACKAGE_CONTACT "upfault developers <upfault@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
-set(CPACK_PACKAGE_DESCRIPTION
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
   "upfault puts a scripted, misbehaving upstream behind a reverse proxy (nginx, HAProxy, your own)\n"
   "and checks that the proxy tells its clients the truth, as RFC 9110 and RFC 9112 require.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

@@ -53,8 +53,15 @@ run_rc 2 "--write-baseline where nothing can be written (before the run)" \
 # --strict: stricter than required counts as a failure.
 lf="$scenarios/status-line/lf-only-line-endings.toml"
 run_rc 0 "stricter passes by default" "$lf" --proxy reference
-run_rc 1 "stricter fails with --strict" "$lf" --proxy reference --strict
-grep -q -- "--strict: 1 stricter verdicts count as failures" "$out/stdout" || fail "no word of --strict"
+run_rc 1 "stricter fails with --strict, in every report" "$lf" --proxy reference --strict \
+  --json "$out/strict.json" --junit "$out/strict.xml" --summary "$out/strict.md"
+grep -q -- "which --strict counts as a failure" "$out/stdout" || fail "no word of --strict on the console"
+grep -q '"fail":1' "$out/strict.json" || fail "the JSON report does not count the strict failure"
+grep -q "<failure" "$out/strict.xml" || fail "the JUnit file has no failure for it"
+grep -q "0 passed, 1 failed" "$out/strict.md" || fail "the summary does not count it as failed"
+# A report named twice, once as the baseline to write: refused before the run.
+run_rc 2 "--json and --write-baseline naming one file" "$lf" --proxy reference --json "$out/same.json" \
+  --write-baseline "$out/same.json"
 # A documented deviation (the profile's quirks.toml) shows beside the verdict in the console, the
 # JUnit file, the Markdown summary and the JSON; a failure no quirk covers has no such note.
 refused="$scenarios/connection/connection-refused.toml"

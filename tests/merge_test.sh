@@ -70,6 +70,17 @@ grep -q "ran different suites" "$out/stderr" || fail "the different suites are n
 "$upfault" run "${suite[@]}" --proxy reference -q --shard 4/4 --json "$out/reference4.json" > /dev/null 2>&1 || true
 merge_rc 2 "a shard through another proxy is refused" "$out"/shard{1,2,3}.json "$out/reference4.json"
 grep -q "merge only runs through one proxy version" "$out/stderr" || fail "the different proxies are not named"
+python3 - "$out/shard2.json" "$out/stopped2.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); r["results"].pop(); r["interrupted"] = 2
+json.dump(r, open(sys.argv[2], "w"))
+PY
+merge_rc 2 "a shard that stopped early is refused" "$out"/shard{1,3,4}.json "$out/stopped2.json"
+grep -q "stopped2.json holds .* of its .* scenarios (the run was stopped by a signal)" "$out/stderr" \
+  || fail "the stopped shard is not named"
+"$upfault" run "${suite[@]}" --proxy blind -q --shard 4/4 --read-timeout 2s --json "$out/slow4.json" > /dev/null 2>&1 || true
+merge_rc 2 "a shard judged with other timeouts is refused" "$out"/shard{1,2,3}.json "$out/slow4.json"
+grep -q "merge only runs judged alike" "$out/stderr" || fail "the different timeouts are not named"
 printf '{"schema":"upfault-run/1"' > "$out/broken.json"
 merge_rc 2 "a broken report is refused" "$out/broken.json"
 echo PASS

@@ -4,6 +4,8 @@
 // proven by the profiles' tests, whose templates include them.)
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "upfault/proxy.hpp"
@@ -91,6 +93,7 @@ TEST(Routes, AnUnknownPlaceholderNamesThePart) {
 
 TEST(Routes, AProfileTakesAnotherProfilesRoutesByName) {
   TempDir d;
+  d.write("my.conf.in", "{routes_locations}\n");
   d.write("profile.toml", "command = [\"true\"]\nconfig = \"my.conf.in\"\nroutes = \"nginx\"\n");
   auto p = find_profile((d.path / "profile.toml").string(), {kProxies});
   ASSERT_TRUE(p) << p.error();
@@ -104,4 +107,21 @@ TEST(Routes, AProfileTakesAnotherProfilesRoutesByName) {
             std::string::npos)
       << p.error();
   EXPECT_NE(p.error().message.find("nginx"), std::string::npos) << p.error();
+}
+
+// A profile's config templates are checked when it loads: one that is missing, or a FIFO (which
+// would block the read), is an error at the profile's `config` line, never a silent empty file.
+TEST(Routes, AProfilesConfigMustBeARegularFile) {
+  TempDir d;
+  d.write("profile.toml", "command = [\"true\"]\nconfig = \"missing.conf.in\"\n");
+  auto p = find_profile((d.path / "profile.toml").string(), {kProxies});
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("profile.toml:2:10: error: config \"missing.conf.in\": cannot open the file"),
+            std::string::npos)
+      << p.error();
+  ASSERT_EQ(::mkfifo((d.path / "fifo.conf").c_str(), 0600), 0);
+  d.write("profile.toml", "command = [\"true\"]\nconfig = \"" + (d.path / "fifo.conf").string() + "\"\n");
+  p = find_profile((d.path / "profile.toml").string(), {kProxies});
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("not a regular file"), std::string::npos) << p.error();
 }

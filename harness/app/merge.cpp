@@ -42,7 +42,8 @@ int merge(const MergeArgs& a) {
     if (file->wanted())
       if (auto written = file->write(made); !written) return fail(written.error().message);
   if (!json.wanted() && !junit.wanted() && !summary.wanted()) fmt::print("{}\n", boost::json::serialize(*merged));
-  fmt::print(stderr, "upfault merge: {} reports, {} scenarios: {}\n", reports.size(), t.total(), t.line());
+  fmt::print(stderr, "upfault merge: {} report{}, {} scenarios: {}\n", reports.size(), reports.size() == 1 ? "" : "s",
+             t.total(), t.line());
   return t.fail || t.error ? kFailed : kPassed;
 }
 

@@ -42,6 +42,11 @@ int print_routes(const RoutesArgs& a) {
     *field = *v;
   }
   const auto ports = with_default_endpoints(a.ports);
+  if (!a.placeholders && (!ports.refused || !ports.blackhole || !ports.accept_close || !ports.accept_reset))
+    return fail(
+        problem(fmt::format("--upstream-port {} leaves no room for the four endpoint ports after it: give "
+                            "--refused-port, --blackhole-port, --accept-close-port and --accept-reset-port",
+                            a.ports.scripted)));
   std::map<std::string, std::string> texts;
   if (a.placeholders) {
     for (const auto& part : profile->routes) texts["routes_" + part.name] = part.text;
@@ -62,8 +67,10 @@ int print_routes(const RoutesArgs& a) {
     fmt::print("\n# routes_{}: {}\n{}", part.name, part.where, texts["routes_" + part.name]);
   if (!a.placeholders)
     fmt::print(
-        "\n# Then start your proxy and run (the timeouts are your proxy's upstream read and connect timeouts):\n"
-        "#   upfault run scenarios --proxy-url {} --upstream-port {} --read-timeout {} --connect-timeout {}\n",
+        "\n# The endpoint routes take the upstream timeouts of the context you paste them into: set your proxy's\n"
+        "# read and connect timeouts there too (server or defaults level), not only for your own route.\n"
+        "# Then start your proxy and run (the timeouts are your proxy's upstream read and connect timeouts):\n"
+        "#   upfault run --proxy-url {} --upstream-port {} --read-timeout {} --connect-timeout {}\n",
         a.proxy_url.empty() ? "http://127.0.0.1:<your proxy's port>" : a.proxy_url, ports.scripted, a.read_timeout,
         a.connect_timeout);
   return kPassed;

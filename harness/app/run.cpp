@@ -51,13 +51,14 @@ struct Reports {
   OutputFile json, junit, summary;
   [[nodiscard]] Result<void> open(const RunArgs& a) {
     std::vector<std::filesystem::path> seen;
-    for (const auto* path : {&a.json, &a.junit, &a.summary}) {
+    for (const auto* path : {&a.json, &a.junit, &a.summary, &a.write_baseline}) {
       if (path->empty()) continue;
       std::error_code ec;
       auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(*path, ec), ec);
       if (std::find(seen.begin(), seen.end(), p) != seen.end())
         return problem(fmt::format(
-            "{} is named for two reports (--json, --junit, --summary): one would overwrite the other", *path));
+            "{} is named for two reports (--json, --junit, --summary, --write-baseline): one would overwrite the other",
+            *path));
       seen.push_back(p);
     }
     for (auto [file, path] : {std::pair{&json, &a.json}, {&junit, &a.junit}, {&summary, &a.summary}})
@@ -66,8 +67,9 @@ struct Reports {
   }
   // Writes each wanted report, all made from the JSON report; kInputError (with the reason on
   // stderr) when any was not written.
-  int write(const SuiteRun& run, const SuitePosition& position) {
+  int write(const SuiteRun& run, SuitePosition position) {
     int status = kPassed;
+    position.interrupted = run.interrupted;
     const std::string text = to_json(run.proxy, run.results, run.wall_seconds, &position);
     const auto report = boost::json::parse(text).as_object();
     for (auto [file, made] : {std::pair{&json, text},
@@ -126,6 +128,7 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
     *field = *v;
   }
   so.run.jobs = a.lanes > 0 ? 1 : a.jobs;
+  so.run.strict = a.strict;
   so.lanes = std::max(1u, a.lanes);
   if (a.lanes > 0 &&
       (a.ports.scripted || a.ports.refused || a.ports.blackhole || a.ports.accept_close || a.ports.accept_reset))
@@ -237,6 +240,20 @@ bool prepare_outputs(const RunArgs& a, Reports& reports, OutputFile& baseline_ou
   return true;
 }
 
+// --shard I/N: keeps the shard's scenarios and notes which shard it is; false on a bad value.
+bool take_shard(const std::string& text, std::vector<Scenario>& scenarios, SuitePosition& position) {
+  if (text.empty()) return true;
+  auto shard = parse_shard(text);
+  if (!shard) {
+    fmt::print(stderr, "upfault run: {}\n", shard.error().message);
+    return false;
+  }
+  scenarios = shard_of(std::move(scenarios), shard->first, shard->second);
+  position.shard = shard->first;
+  position.shards = shard->second;
+  return true;
+}
+
 int run(const RunArgs& a) {
   auto suite = load_suite(a.paths, a.filters);
   const int input_status = suite.errors.empty() ? kPassed : kInputError;
@@ -250,22 +267,16 @@ int run(const RunArgs& a) {
   std::optional<Baseline> baseline;
   if (!prepare_outputs(a, reports, baseline_out, baseline)) return kInputError;
   SuitePosition position = suite_position(suite.scenarios);  // of the whole suite, for upfault merge
-  if (!a.shard.empty()) {
-    auto shard = parse_shard(a.shard);
-    if (!shard) {
-      fmt::print(stderr, "upfault run: {}\n", shard.error().message);
-      return kInputError;
-    }
-    suite.scenarios = shard_of(std::move(suite.scenarios), shard->first, shard->second);
-    position.shard = shard->first;
-    position.shards = shard->second;
-    if (suite.scenarios.empty()) {
-      fmt::print("upfault: shard {} holds no scenario\n0 passed, 0 failed\n", a.shard);
-      return input_status;
-    }
+  if (!take_shard(a.shard, suite.scenarios, position)) return kInputError;
+  if (suite.scenarios.empty()) {
+    fmt::print("upfault: shard {} holds no scenario\n0 passed, 0 failed\n", a.shard);
+    return input_status;
   }
   auto so = suite_options(a);
   if (!so) return kInputError;
+  position.selected = suite.scenarios.size();
+  position.timeouts = so->run.timeouts;
+  position.strict = a.strict;
   attach_console(a, suite.scenarios.size(), *so);
 
   Outcomes outcomes;
@@ -288,10 +299,9 @@ int run(const RunArgs& a) {
   for (const auto& r : run.results) tally.add(r.verdict.kind), sum_ms += r.client.elapsed.count();
   if (baseline) {
     if (!baseline_holds(*baseline, run.results, a.baseline)) status = kFailed;
-  } else if (tally.fail || tally.error || (a.strict && tally.stricter)) {
+  } else if (tally.fail || tally.error) {
     status = kFailed;
   }
-  if (a.strict && tally.stricter) fmt::print("--strict: {} stricter verdicts count as failures\n", tally.stricter);
   fmt::print("{}\n", tally.line());
   if (!a.quiet)
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,

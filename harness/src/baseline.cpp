@@ -32,14 +32,16 @@ std::string baseline_outcome(const ScenarioResult& r) {
 std::string to_baseline_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results) {
   json::object scenarios;
   for (const auto& r : results) scenarios[r.scenario->name] = baseline_outcome(r);
-  json::object root{{"schema", std::string(kSchema)}, {"proxy", safe_text(proxy.name + " " + proxy.version)}};
+  json::object root{
+      {"schema", std::string(kSchema)},
+      {"proxy", safe_text(proxy.version.empty() ? proxy.name : fmt::format("{} {}", proxy.name, proxy.version))}};
   root["scenarios"] = std::move(scenarios);
   return json::serialize(root) + "\n";
 }
 
 Result<Baseline> load_baseline(const std::string& path) {
   auto text = read_bounded(path, kMaxBaselineBytes);
-  if (!text) return text.error().prefixed("--baseline: ");
+  if (!text) return text.error().prefixed(fmt::format("--baseline: {}: ", path));
   boost::system::error_code ec;
   auto root = json::parse(*text, ec);
   const auto* obj = ec ? nullptr : root.if_object();
@@ -47,7 +49,7 @@ Result<Baseline> load_baseline(const std::string& path) {
   const auto* list = obj ? obj->if_contains("scenarios") : nullptr;
   if (!schema || !schema->is_string() || schema->as_string() != kSchema || !list || !list->is_object())
     return problem(fmt::format("--baseline: {} is not an upfault baseline ({}): write one with --write-baseline", path,
-                               ec ? ec.message() : std::string("schema ") + std::string(kSchema)));
+                               ec ? ec.message() : fmt::format("it needs schema {}", kSchema)));
   Baseline b;
   if (const auto* p = obj->if_contains("proxy"); p && p->is_string()) b.proxy = std::string(p->as_string());
   for (const auto& [name, outcome] : list->as_object()) {

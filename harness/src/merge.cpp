@@ -22,9 +22,10 @@ namespace {
 struct Shard {
   std::string name;
   json::object report;
-  std::string fingerprint, proxy, version;
+  std::string fingerprint, proxy, version, settings;
   std::uint64_t total = 0;
   unsigned index = 1, count = 1;
+  std::string incomplete;  ///< why it does not hold its whole shard (stopped early), or ""
 };
 
 Result<json::object> parse_report(const NamedReport& in) {
@@ -63,6 +64,20 @@ Result<Shard> read_shard(const NamedReport& in) {
   if (std::sscanf(text_of(suite->as_object(), "shard").c_str(), "%u/%u", &s.index, &s.count) != 2 || s.index == 0 ||
       s.index > s.count)
     return problem(fmt::format("{}: suite.shard is not \"I/N\"", in.name));
+  const auto& su = suite->as_object();
+  auto number = [&](std::string_view key) {
+    const auto* v = su.if_contains(key);
+    return v && v->is_number() ? v->to_number<std::uint64_t>() : 0;
+  };
+  const auto* strict = su.if_contains("strict");
+  s.settings =
+      fmt::format("read timeout {} ms, connect timeout {} ms{}", number("read_timeout_ms"),
+                  number("connect_timeout_ms"), strict && strict->is_bool() && strict->as_bool() ? ", --strict" : "");
+  const auto* stopped = r.if_contains("interrupted");
+  const std::uint64_t expected = number("scenarios"), held = results->as_array().size();
+  if (stopped || held != expected)
+    s.incomplete = fmt::format("{} holds {} of its {} scenarios{}", in.name, held, expected,
+                               stopped ? " (the run was stopped by a signal)" : "");
   for (const auto& row : results->as_array()) {
     const auto* o = row.if_object();
     const auto* i = o ? o->if_contains("index") : nullptr;
@@ -85,6 +100,11 @@ Result<std::vector<unsigned>> check_together(const std::vector<Shard>& shards, c
     if (s.proxy != first.proxy || s.version != first.version)
       return problem(fmt::format("{} ran through {} {} and {} through {} {}: merge only runs through one proxy version",
                                  first.name, first.proxy, first.version, s.name, s.proxy, s.version));
+    if (s.settings != first.settings)
+      return problem(fmt::format("{} ran with {} and {} with {}: merge only runs judged alike", first.name,
+                                 first.settings, s.name, s.settings));
+    if (!s.incomplete.empty() && !options.partial)
+      return problem(fmt::format("{}: merge only whole shards, or --partial", s.incomplete));
     if (s.count != first.count)
       return problem(fmt::format("{} is shard {}/{} and {} shard {}/{}: the suites were split differently", first.name,
                                  first.index, first.count, s.name, s.index, s.count));
@@ -147,6 +167,10 @@ Result<json::object> merge_run_reports(const std::vector<NamedReport>& inputs, c
     suite["missing_shards"] = json::value_from(*missing);
     suite["shard"] = fmt::format("{} of {} shards", first.count - missing->size(), first.count);
   }
+  json::array incomplete;
+  for (const auto& s : shards)
+    if (!s.incomplete.empty()) incomplete.push_back(json::value(s.incomplete));
+  if (!incomplete.empty()) suite["incomplete"] = std::move(incomplete);
   out["suite"] = std::move(suite);
   out["summary"] = report_summary(results, wall);
   out["results"] = std::move(results);

@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "bounded_input.hpp"
 #include "lifeline.hpp"
 #include "pattern.hpp"
 #include "spawn.hpp"
@@ -212,7 +213,9 @@ Result<void> ProxyProcess::start(const ProxyProfile& profile, const Ports& ports
     if (!routes) return routes.error().prefixed(profile.name + " profile: ");
     vars.merge(*routes);
     for (const auto& rel : profile.config_templates) {
-      auto text = render_template(read_file(profile.dir / rel), vars);
+      auto source = read_bounded(profile.dir / rel, 1 << 20);
+      if (!source) return source.error().prefixed((profile.dir / rel).string() + ": ");
+      auto text = render_template(*source, vars);
       if (!text) return text.error().prefixed((profile.dir / rel).string() + ": ");
       // An absolute path (one's own existing config) is rendered beside the others, by its name:
       // never written back over the original.

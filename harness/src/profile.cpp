@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "bounded_input.hpp"
 #include "pattern.hpp"
 #include "toml_file.hpp"
 #include "upfault/proxy.hpp"
@@ -15,6 +16,8 @@ namespace upfault {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::size_t kMaxTemplateBytes = 1 << 20;
 
 std::vector<std::string> strings(const toml::node* n) {
   std::vector<std::string> out;
@@ -73,11 +76,18 @@ Result<ProxyProfile> load_profile(const fs::path& file) {
   // config = "nginx.conf.in", or a list of templates (relative paths; subdirectories are kept).
   std::vector<std::string> configs = strings(t.get("config"));
   if (auto c = t["config"].value<std::string>()) configs.push_back(*c);
-  for (const auto& c : configs) p.config_templates.push_back(c);
+  for (const auto& c : configs) {
+    // Each template is read when the proxy starts: one that is missing, not a regular file (a
+    // FIFO would block) or too large is this profile's mistake, told now, where it is written.
+    if (auto readable = read_bounded(p.dir / c, kMaxTemplateBytes); !readable)
+      return fail(t["config"].node()->source(), fmt::format("config \"{}\": {}", c, readable.error().message));
+    p.config_templates.push_back(c);
+  }
   p.version_command = strings(t.get("version"));
   // routes = "nginx": a profile for one's own config takes the routes another profile has proven.
   fs::path routes_dir = p.dir;
   if (auto* r = t.get("routes")) {
+    if (!r->is_string()) return fail(r->source(), "routes must name a profile, e.g. routes = \"nginx\"");
     auto dir = routes_of(r->value<std::string>().value_or(""));
     if (!dir) return fail(r->source(), dir.error().message);
     routes_dir = *dir;

@@ -94,10 +94,16 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
   // Every string through safe_text: JSON must be valid UTF-8, whatever a directory is called.
   root["proxy"] = {
       {"name", safe_text(proxy.name)}, {"version", safe_text(proxy.version)}, {"url", safe_text(proxy.url)}};
-  if (position)
+  if (position) {
     root["suite"] = {{"fingerprint", position->fingerprint},
                      {"total", position->total},
-                     {"shard", fmt::format("{}/{}", position->shard, position->shards)}};
+                     {"shard", fmt::format("{}/{}", position->shard, position->shards)},
+                     {"scenarios", position->selected},
+                     {"read_timeout_ms", position->timeouts.read.count()},
+                     {"connect_timeout_ms", position->timeouts.connect.count()},
+                     {"strict", position->strict}};
+    if (position->interrupted) root["interrupted"] = position->interrupted;
+  }
   Tally tally;
   json::array list;
   for (const auto& r : results) {

@@ -69,6 +69,9 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       r.client = co_await converse_async(fo, std::move(wires), s.request.connections, s.request.method == "HEAD");
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
+      if (options.strict && r.verdict.kind == VerdictKind::stricter)
+        r.verdict = {VerdictKind::fail,
+                     fmt::format("{}: stricter than required, which --strict counts as a failure", r.verdict.reason)};
       r.scenario = std::shared_ptr<const Scenario>(suite, &s);  // set last: a result without one never finished
       if (options.annotate) r.note = options.annotate(r);
       results[i - first] = std::move(r);

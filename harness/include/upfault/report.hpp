@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "upfault/duration.hpp"
 #include "upfault/observed.hpp"
 
 namespace upfault {
@@ -37,6 +38,11 @@ struct SuitePosition {
   std::size_t total = 0;    ///< scenarios in the whole suite
   unsigned shard = 1, shards = 1;
   std::map<std::string, std::size_t> index;  ///< scenario name → its place in the whole suite
+  // What else must agree between reports that are merged:
+  std::size_t selected = 0;  ///< the scenarios this run was to judge (its shard); fewer results: it stopped early
+  ProxyTimeouts timeouts;    ///< the proxy's upstream timeouts the verdicts assume
+  bool strict = false;       ///< --strict
+  int interrupted = 0;       ///< the stop signal that ended the run early, or 0
 };
 [[nodiscard]] SuitePosition suite_position(const std::vector<Scenario>& whole);
 

@@ -20,6 +20,8 @@ struct RunOptions {
   ProxyTimeouts timeouts;          ///< what the proxy is configured with
   unsigned jobs = 0;               ///< scenarios in flight at once; 0: all of them
   Millis default_deadline{10000};  ///< client deadline where the scenario sets no `within`
+  /// --strict: a stricter-than-required verdict is a failure, in every report ("--strict: …").
+  bool strict = false;
   /// What the proxy's profile says of a result (ScenarioResult::note), set before on_result.
   std::function<std::string(const ScenarioResult&)> annotate;
   /// Called on the runner's thread as each scenario finishes.
