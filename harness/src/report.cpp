@@ -65,11 +65,25 @@ void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool ver
 }
 
 std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {
+  return to_json(proxy, results, wall_seconds, RunRecord{});
+}
+
+std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds,
+                    const RunRecord& record) {
   json::object root;
   root["schema"] = "upfault-run/1";
   // Every string through safe_text: JSON must be valid UTF-8, whatever a directory is called.
-  root["proxy"] = {
+  json::object who{
       {"name", safe_text(proxy.name)}, {"version", safe_text(proxy.version)}, {"url", safe_text(proxy.url)}};
+  if (!record.profile.empty()) who["profile"] = safe_text(record.profile);
+  if (!record.config.empty()) {
+    json::array config;
+    for (const auto& c : record.config) config.emplace_back(safe_text(c));
+    who["config"] = std::move(config);
+  }
+  if (!record.died.empty()) who["died"] = safe_text(record.died);
+  root["proxy"] = std::move(who);
+  if (!record.date.empty()) root["date"] = safe_text(record.date);
   Tally tally;
   json::array list;
   for (const auto& r : results) {
@@ -83,6 +97,7 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     o["verdict"] = std::string(to_string(r.verdict.kind));
     o["reason"] = safe_text(r.verdict.reason);
     if (!r.note.empty()) o["note"] = safe_text(r.note);
+    if (!r.proxy_crash.empty()) o["proxy_crash"] = safe_text(r.proxy_crash);
     if (r.client.response && r.client.header_complete)
       o["status"] = r.client.response->status;
     else

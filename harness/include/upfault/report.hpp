@@ -24,9 +24,21 @@ struct Tally {
 /// format_result() written to `out`.
 void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose);
 
+/// What a conformance matrix results file (results/NAME.json) records beside the report, so that
+/// the page can be built from the file alone (docs/json-report.md); empty fields are left out.
+struct RunRecord {
+  std::string profile;              ///< the profile the proxy ran with (proxies/<profile>/)
+  std::vector<std::string> config;  ///< the profile's config templates, relative to its directory
+  std::string date;                 ///< the day of the run, YYYY-MM-DD (UTC)
+  std::string died;                 ///< how the proxy ended when it exited during the run
+};
+
 /// The JSON report: {"proxy": {...}, "summary": {...}, "results": [...]}.
 [[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
                                   double wall_seconds);
+/// … with what a matrix results file records besides.
+[[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
+                                  double wall_seconds, const RunRecord& record);
 
 /// JUnit XML as GitHub, GitLab and Jenkins read it: one <testsuite> per category, one <testcase>
 /// per scenario (classname = category); <failure> for fail, <error> for error, with the verdict's
