@@ -83,6 +83,17 @@ TEST(Matrix, FailureCountsByWhatTheProxyDid) {
   EXPECT_EQ(failure_risk(replayed), Risk::desync) << "a request sent twice keeps its scenario's class";
   EXPECT_TRUE(accepts_error(broken));
   EXPECT_FALSE(accepts_error(valid));
+  // Repeated requests: the last answered well, an earlier one with the proxy's 503 where a 502 was
+  // owed (earlier_status = [204, 502]): a wrong error, not the scenario's desync.
+  const auto repeated = test::scenario(
+      "name = \"repeated\"\nsummary = \"s\"\nrfc = \"r\"\nlevel = \"must\"\nrisk = \"desync\"\n[request]\nrepeat = "
+      "2\nconnection = \"keep-alive\"\n" +
+      kSteps + "[expect]\nearlier_status = [204, 502]\npassthrough = true\n");
+  EXPECT_TRUE(accepts_error(repeated));
+  auto earlier = cell(repeated, VerdictKind::fail, 200);
+  EXPECT_EQ(failure_risk(earlier), Risk::desync);
+  earlier.earlier_error = true;
+  EXPECT_EQ(failure_risk(earlier), Risk::wrong_error);
   const auto unnamed = test::scenario(test::with_steps("unnamed", kSteps, "[expect]\nstatus = 502\n"));
   EXPECT_EQ(failure_risk(cell(unnamed, VerdictKind::fail, 200)), std::nullopt);
   EXPECT_EQ(risk_index(std::nullopt), 3u);
@@ -182,6 +193,9 @@ TEST(Matrix, ResultsFileReadsBack) {
   results[0].verdict = {VerdictKind::fail, "expected 502, got 200"};
   results[0].proxy_crash = "killed by signal 6";
   results[2].client = test::ended(Ending::timed_out);
+  auto first = test::complete(503);
+  first.request = 1;
+  results[1].client.earlier.push_back(first);
   auto column = parse_results(results_json(all, results), all, "results/nginx.json");
   ASSERT_TRUE(column) << column.error();
   EXPECT_EQ(column->proxy.version, "1.22.1");
@@ -197,6 +211,8 @@ TEST(Matrix, ResultsFileReadsBack) {
   EXPECT_EQ(column->cells[0].upstream_requests, 1);
   EXPECT_EQ(column->cells[2].status, std::nullopt);
   EXPECT_EQ(column->cells[2].ended, "timed-out");
+  EXPECT_FALSE(column->cells[0].earlier_error);
+  EXPECT_TRUE(column->cells[1].earlier_error) << "an earlier request answered with the proxy's 503";
 }
 
 // A results file of another scenario set is refused, naming the scenario that differs; so is one

@@ -64,7 +64,7 @@ std::string count_cell(const ProxyColumn& c, const std::vector<std::size_t>& cel
 }
 
 // `column`: its column's number in the matrix; `rank`: its place, shared with those it ties with.
-std::string standing_row(const ProxyColumn& c, const Standing& s, std::size_t column, std::size_t rank) {
+std::string standing_row(const ProxyColumn& c, const Standing& s, std::size_t column, std::size_t rank, bool dated) {
   if (!s.ran)
     return fmt::format(
         "<tr class=\"standing\" data-proxy=\"{}\" data-rank=\"-\"><td class=\"rank\">—</td><td class=\"who\">{}</td>"
@@ -81,11 +81,11 @@ std::string standing_row(const ProxyColumn& c, const Standing& s, std::size_t co
                                                         e(fmt::format("{}", fmt::join(settings_used, "; ")))));
   row += fmt::format("<td class=\"n\" data-label=\"passed\">{}/{}</td>", s.passed, c.cells.size());
   std::vector<std::string> notes;
-  if (s.crashes) notes.push_back(fmt::format("💥 {} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
+  if (s.crashes) notes.push_back(fmt::format("{} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
   if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
   if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
   if (!c.died.empty()) notes.push_back("died during the run: " + e(c.died));
-  if (!c.date.empty()) notes.push_back("ran " + e(c.date));
+  if (dated && !c.date.empty()) notes.push_back("ran " + e(c.date));
   return row + fmt::format("<td class=\"note\">{}</td></tr>\n", fmt::join(notes, " · "));
 }
 
@@ -98,7 +98,7 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
       "<th>note</th></tr></thead><tbody>\n";
   const auto places = places_of(ranked);
   for (std::size_t i = 0; i < ranked.size(); ++i)
-    out += standing_row(columns[ranked[i].column], ranked[i], i + 1, places[i]);
+    out += standing_row(columns[ranked[i].column], ranked[i], i + 1, places[i], several_days(columns));
   out += fmt::format("</tbody></table>\n<p class=\"rule\" id=\"ranking-rule\"><b>How the ranking works.</b> {}</p>\n",
                      e(kRankingRule));
   out += "<dl class=\"risks\">";

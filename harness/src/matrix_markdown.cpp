@@ -65,7 +65,7 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
     if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
     if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
     if (!c.died.empty()) notes.push_back("died during the run: " + md_escape(c.died));
-    if (!c.date.empty()) notes.push_back("ran " + c.date);
+    if (several_days(columns) && !c.date.empty()) notes.push_back("ran " + c.date);
     const auto defaults = s.configured.empty()
                               ? std::string("—")
                               : fmt::format("{} ({})", s.configured.size(),

@@ -1,5 +1,6 @@
 // What a cell shows, the risk class a failure counts in, and the ranking of the proxies.
 #include <algorithm>
+#include <cctype>
 #include <tuple>
 
 #include "upfault/matrix.hpp"
@@ -19,12 +20,30 @@ CellKind cell_kind(const ProxyColumn& column, const MatrixCell& cell) {
   return q->configurable ? CellKind::configured : CellKind::known;
 }
 
+namespace {
+
+// An earlier_status check that accepts a 5xx: its codes are only in its TOML ("earlier_status =
+// [204, 502]"), which the check writes itself.
+bool earlier_5xx(const Check& check) {
+  if (check.key() != "earlier_status") return false;
+  const auto text = check.toml();
+  for (std::size_t i = text.find('='); i < text.size(); ++i)
+    if (text[i] == '5' && i + 2 < text.size() && std::isdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isdigit(static_cast<unsigned char>(text[i + 2])) &&
+        (i + 3 == text.size() || !std::isdigit(static_cast<unsigned char>(text[i + 3]))) &&
+        !std::isdigit(static_cast<unsigned char>(text[i - 1])))
+      return true;
+  return false;
+}
+
+}  // namespace
+
 bool accepts_error(const Scenario& s) {
   for (const auto& o : s.expect.accept) {
     if (const auto* codes = o.statuses())
       if (std::any_of(codes->begin(), codes->end(), [](int c) { return c >= 500; })) return true;
     for (const auto& check : o.checks)
-      if (check->about_ending()) return true;  // aborted, no_response
+      if (check->about_ending() || earlier_5xx(*check)) return true;  // aborted, no_response
   }
   return false;
 }
@@ -35,7 +54,9 @@ namespace {
 // or a connection held open with no complete response.
 bool answered_with_error(const MatrixCell& c) {
   if (c.ended == "closed-early" || c.ended == "reset" || c.ended == "timed-out") return true;
-  return c.ended == "complete" && c.status && *c.status >= 500;
+  if (c.ended == "complete" && c.status && *c.status >= 500) return true;
+  // The last request answered well: the failure is in an earlier answer, an error of the proxy's.
+  return c.ended == "complete" && c.earlier_error;
 }
 
 }  // namespace

@@ -120,6 +120,15 @@ MatrixCell read_cell(Reader& in, const json::object& o, const Scenario& s, const
   if (const auto* up = o.if_contains("upstream"); up && up->is_object())
     c.upstream_requests = static_cast<int>(in.integer(up->as_object(), "requests", where, 0, 1 << 30).value_or(0));
   c.crash = in.text(o, "proxy_crash", where);
+  if (const auto* earlier = o.if_contains("earlier"); earlier && earlier->is_array())
+    for (const auto& e : earlier->as_array()) {
+      if (!e.is_object()) continue;
+      const auto ended = in.text(e.as_object(), "ended", where + ": earlier");
+      const auto status = in.integer(e.as_object(), "status", where + ": earlier", 0, 999);
+      if (ended == "closed-early" || ended == "reset" || ended == "timed-out" ||
+          (ended == "complete" && status && *status >= 500))
+        c.earlier_error = true;
+    }
   return c;
 }
 

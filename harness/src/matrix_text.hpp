@@ -40,8 +40,9 @@ inline constexpr std::string_view kRankingRule =
     "Proxies are ranked by their failures in the most severe class first: fewest desync failures, then fewest "
     "lost-information failures, then fewest wrong-error failures. A proxy with one desync failure ranks below every "
     "proxy with none, however many wrong errors those have. A failure counts in its scenario's class, except where "
-    "the proxy answered with an error of its own (a 5xx, an aborted response, no response at all) and did not "
-    "resend the request: it passed nothing broken on, so the failure counts as a wrong error when the upstream's "
+    "the proxy answered with an error of its own (a 5xx, an aborted response, no response at all, to the request "
+    "or to an earlier one of the same scenario) and did not resend the request: it passed nothing broken on, so the "
+    "failure counts as a wrong error when the upstream's "
     "response was broken or missing, and as lost information when it was valid. A crash keeps its scenario's "
     "class. Every level (must, should, may) counts alike. Documented deviations count; configurable defaults "
     "(failures the proxy's profile documents as its default configuration, with the setting that changes them) "
@@ -118,6 +119,12 @@ inline std::vector<std::size_t> places_of(const std::vector<Standing>& ranked) {
   for (std::size_t i = 0; i < ranked.size(); ++i)
     out.push_back(i > 0 && key(ranked[i]) == key(ranked[i - 1]) ? out.back() : i + 1);
   return out;
+}
+
+/// The columns ran on different days (then each says its day).
+inline bool several_days(const std::vector<ProxyColumn>& columns) {
+  return std::any_of(columns.begin(), columns.end(),
+                     [&](const ProxyColumn& c) { return !c.date.empty() && c.date != columns.front().date; });
 }
 
 /// The settings a proxy's configurable defaults name, each once.

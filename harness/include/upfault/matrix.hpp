@@ -69,6 +69,9 @@ struct MatrixCell {
   std::uint64_t bytes = 0;    ///< bytes the proxy sent
   int upstream_requests = 0;  ///< requests that reached the upstream
   std::string crash;          ///< how the proxy died while handling it; "" when it did not
+  /// With repeated requests: the proxy answered an earlier one with an error of its own (a 5xx, an
+  /// aborted response, none at all).
+  bool earlier_error = false;
 };
 
 /// One proxy's column of the page: its results file and its profile's quirks.
@@ -104,11 +107,13 @@ enum class CellKind { pass, stricter, fail, known, configured, error, crash, ski
 /// configurable default.
 [[nodiscard]] CellKind cell_kind(const ProxyColumn& column, const MatrixCell& cell);
 
-/// The scenario accepts an error answer: some accepted outcome is a 5xx, an aborted response or
-/// no response (the upstream's response was broken or missing).
+/// The scenario accepts an error answer: some accepted outcome is a 5xx (for the judged request or,
+/// with earlier_status, an earlier one), an aborted response or no response (the upstream's
+/// response was broken or missing).
 [[nodiscard]] bool accepts_error(const Scenario& s);
 /// The risk class a failed cell counts in: its scenario's `risk`, except where the proxy answered
-/// with an error of its own (a 5xx, an aborted response, no response at all) and the upstream got
+/// with an error of its own (a 5xx, an aborted response, no response at all; or, with repeated
+/// requests, answered the last one well and an earlier one with such an error) and the upstream got
 /// the request no more often than the client sent it: then it passed nothing broken on, and the
 /// failure counts as a wrong error where the scenario accepts an error, as lost information where
 /// it does not. A crash keeps the scenario's class. nullopt: the scenario names no risk.

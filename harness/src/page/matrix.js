@@ -54,5 +54,10 @@
   apply();
   q.addEventListener("input", function () { apply(); toUrl(); });
   only.addEventListener("change", function () { apply(); toUrl(); });
-  window.addEventListener("hashchange", function () { fromUrl(); apply(); });
+  // A link within the page (#summary) changes the hash too: only a filter's hash sets the filter.
+  window.addEventListener("hashchange", function () {
+    if (!/(^#|&)(failures|q=)/.test(location.hash)) return;
+    fromUrl();
+    apply();
+  });
 })();
