@@ -259,6 +259,7 @@ void expect_same(const Scenario& built, const Scenario& file) {
   EXPECT_EQ(built.rfc, file.rfc);
   EXPECT_EQ(built.rationale, file.rationale);
   EXPECT_EQ(built.level, file.level);
+  EXPECT_EQ(built.risk, file.risk);
   EXPECT_EQ(built.tags, file.tags);
   EXPECT_EQ(built.request.repeat, file.request.repeat);
   EXPECT_EQ(built.request.connections, file.request.connections);
@@ -280,6 +281,7 @@ TEST(Builder, AlternativeAndStricterOutcomesAreTheFilesOwn) {
               "In a response whose Transfer-Encoding does not end in chunked, the body is delimited by the close; a "
               "proxy may forward it. Some reject it (502): stricter than required.")
           .level(Level::should)
+          .risk(Risk::lost_information)
           .tag("framing")
           .tag("transfer-encoding")
           .category("framing")
@@ -325,6 +327,7 @@ TEST(Builder, StepsLimitedToRequestsAreTheFilesOwn) {
   auto builder = ScenarioBuilder(file.name, file.summary)
                      .rfc(file.rfc)
                      .rationale(file.rationale)
+                     .risk(Risk::desync)
                      .category("desync")
                      .repeat(2, "keep-alive")
                      .read_request()

@@ -213,6 +213,35 @@ TEST(HostileProfile, QuirksNameScenariosQuoteTheDocsAndNeverExcuseAValidResponse
   EXPECT_EQ(notes.explain(result(test::with_steps("unnamed", steps, "[expect]\nstatus = 502\n"))), nullptr);
 }
 
+// A configurable default says what changes it; every key of a quirk is of its type (a quirk that
+// silently lost a key would excuse more, or less, than its file says).
+TEST(HostileProfile, QuirksDefaultsNameTheirSettingAndKeysAreTyped) {
+  TempDir dir;
+  const std::string quirk = "[[quirk]]\nscenarios = [\"x\"]\nsummary = \"s\"\nlink = \"https://x\"\nquote = \"q\"\n";
+  auto error_of = [&](const std::string& extra) {
+    std::ofstream(dir.path / "quirks.toml") << quirk << extra;
+    return quirks_error(dir.path);
+  };
+  std::ofstream(dir.path / "quirks.toml") << quirk << "default = true\nsetting = \"error_status 502\"\n";
+  auto loaded = load_quirks(dir.path);
+  ASSERT_TRUE(loaded) << loaded.error();
+  ASSERT_EQ(loaded->quirks.size(), 1u);
+  EXPECT_TRUE(loaded->quirks[0].configurable);
+  EXPECT_EQ(loaded->quirks[0].setting, "error_status 502");
+  EXPECT_NE(error_of("default = true\n").find("quirks.toml:6:11: default = true needs setting"), std::string::npos)
+      << error_of("default = true\n");
+  EXPECT_NE(error_of("setting = \"x\"\n").find("6:11: setting belongs to a configurable default"), std::string::npos)
+      << error_of("setting = \"x\"\n");
+  EXPECT_NE(error_of("default = \"yes\"\n").find("6:11: default must be true or false"), std::string::npos);
+  EXPECT_NE(error_of("status = \"503\"\n").find("6:10: status must be a status code"), std::string::npos);
+  EXPECT_NE(error_of("defualt = true\n").find("did you mean \"default\"?"), std::string::npos);
+  std::ofstream(dir.path / "quirks.toml") << "[[quirk]]\nscenarios = \"x\"\n";
+  EXPECT_NE(quirks_error(dir.path).find("2:13: scenarios must be an array of scenario names"), std::string::npos)
+      << quirks_error(dir.path);
+  std::ofstream(dir.path / "quirks.toml") << "[[unstable]]\nscenario = \"x\"\n";
+  EXPECT_NE(quirks_error(dir.path).find("needs scenario and reason"), std::string::npos) << quirks_error(dir.path);
+}
+
 // Every shipped quirks.toml reads cleanly.
 TEST(HostileProfile, ShippedQuirksLoad) {
   int files = 0;

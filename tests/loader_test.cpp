@@ -161,7 +161,31 @@ TEST(Loader, CorpusLoadsClean) {
     EXPECT_FALSE(s.summary.empty()) << s.name;
     EXPECT_FALSE(s.rfc.empty() && s.rationale.empty()) << s.name;
     EXPECT_FALSE(s.category.empty()) << s.name;
+    EXPECT_TRUE(s.risk.has_value()) << s.name << " says no risk: the conformance matrix ranks proxies by it";
   }
+}
+
+// risk names one of the classes; a typo gets a did-you-mean at the value, a non-string its type.
+TEST(Loader, RiskIsAKnownClass) {
+  const std::string head = "name = \"x\"\nsummary = \"s\"\nrfc = \"r\"\nlevel = \"must\"\n";
+  const std::string rest = "[[upstream.steps]]\nread = \"head\"\n[expect]\nstatus = 502\n";
+  for (auto r : kRisks)
+    EXPECT_EQ(test::scenario(head + "risk = \"" + std::string(to_string(r)) + "\"\n" + rest).risk, r);
+  EXPECT_FALSE(test::scenario(head + rest).risk.has_value()) << "risk is optional in the language";
+  auto errors = errors_of(head + "risk = \"desnyc\"\n" + rest);
+  EXPECT_TRUE(any_contains(errors,
+                           "bad.toml:5:8: error: unknown risk \"desnyc\"; did you mean \"desync\"? (risk is "
+                           "one of: desync, lost-information, wrong-error)"))
+      << ::testing::PrintToString(errors);
+  errors = errors_of(head + "risk = \"fatal\"\n" + rest);
+  EXPECT_TRUE(any_contains(errors, "5:8: error: unknown risk \"fatal\" (risk is one of:"))
+      << ::testing::PrintToString(errors);
+  errors = errors_of(head + "risk = 3\n" + rest);
+  EXPECT_TRUE(any_contains(errors, "5:8: error: risk must be a string, not an integer"))
+      << ::testing::PrintToString(errors);
+  errors = errors_of(head + "riks = \"desync\"\n" + rest);
+  EXPECT_TRUE(any_contains(errors, "unknown key \"riks\" in the scenario; did you mean \"risk\"?"))
+      << ::testing::PrintToString(errors);
 }
 
 // Structured responses: chunk sizes, a missing last chunk, truncation, generated bodies.

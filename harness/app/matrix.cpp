@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "matrix_page.hpp"
 #include "options.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/matrix.hpp"
@@ -45,13 +46,6 @@ bool installed(const ProxyProfile& p) {
   for (std::string dir; std::getline(path, dir, ':');)
     if (::access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
   return false;
-}
-
-std::string today() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&t));
-  return buf;
 }
 
 // Writes every file of the page, each checked; false (and the reason on stderr) when any failed.
@@ -201,7 +195,7 @@ int matrix(const MatrixArgs& a) {
   for (std::size_t i = 0; i < columns.size(); ++i)
     if (const auto& c = columns[i]; finished[i] && c.skipped.empty())
       files.emplace_back(fs::path(a.out) / "results" / (c.proxy.name + ".json"),
-                         to_json(c.proxy, c.results, c.wall_seconds));
+                         to_json(c.proxy, c.results, c.wall_seconds, run_record(plan.profiles[i], c)));
   if (interrupt::received()) {
     // A partial page would replace a whole one: only the proxies that finished are written.
     const bool ok = write_all(files);
@@ -210,12 +204,16 @@ int matrix(const MatrixArgs& a) {
                ok && !files.empty() ? fmt::format(", their results are in {}/results/", a.out) : "");
     return interrupt::exit_status();
   }
-  const auto date = today();
-  files.emplace_back(fs::path(a.out) / "README.md", matrix_markdown(suite.scenarios, columns, date));
-  files.emplace_back(fs::path(a.out) / "index.html", matrix_html(suite.scenarios, columns, date));
   if (!write_all(files)) return kInputError;
-  fmt::print("wrote {}/README.md, {}/index.html and {}/results/\n", a.out, a.out, a.out);
-  return kPassed;
+  // The page is built from the files just written, as --from builds it from files written anywhere.
+  std::vector<std::string> ran;
+  std::vector<ProxyColumn> not_run;
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (finished[i] && columns[i].skipped.empty())
+      ran.push_back(columns[i].proxy.name);
+    else
+      not_run.push_back(not_run_column(columns[i]));
+  return write_page(suite.scenarios, fs::path(a.out) / "results", a.out, ran, std::move(not_run));
 }
 
 }  // namespace
@@ -223,17 +221,29 @@ int matrix(const MatrixArgs& a) {
 void setup_matrix(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("matrix", "Run every scenario against every proxy and write the conformance matrix");
   auto a = std::make_shared<MatrixArgs>();
+  auto page = std::make_shared<PageArgs>();
   cmd->add_option("paths", a->paths, "Scenario files or directories (default: scenarios)");
   cmd->add_option("--proxies", a->proxies, "Comma-separated profiles, or \"all\" (every profile but blind)")
       ->capture_default_str();
-  cmd->add_option("-o,--out", a->out, "Directory for README.md, index.html and results/")->capture_default_str();
+  auto* out =
+      cmd->add_option("-o,--out", a->out, "Directory for README.md, index.html and results/")->capture_default_str();
+  auto* from = cmd->add_option("--from", page->from,
+                               "Run no proxy: build README.md and index.html from DIR/results/*.json (written by "
+                               "matrix runs anywhere), into DIR unless --out says otherwise");
   cmd->add_option("--parallel", a->parallel, "Proxies run at once")->check(CLI::Range(1u, 16u))->capture_default_str();
   cmd->add_option("--lanes", a->lanes,
                   "Instances of each proxy, each with its own upstream, running its share of the scenarios one at "
                   "a time")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
-  cmd->callback([a, &exit_code] { exit_code = matrix(*a); });
+  from->excludes("--proxies")->excludes("--parallel")->excludes("--jobs");
+  cmd->callback([a, page, out, from, &exit_code] {
+    if (from->count() == 0) {
+      exit_code = matrix(*a);
+      return;
+    }
+    exit_code = matrix_from(a->paths, page->from, out->count() ? fs::path(a->out) : fs::path(page->from));
+  });
 }
 
 }  // namespace upfault::cli

@@ -48,6 +48,8 @@ ScenarioBuilder& ScenarioBuilder::level(Level l) {
   return head_ += fmt::format("level = \"{}\"\n", to_string(l)), *this;
 }
 ScenarioBuilder& ScenarioBuilder::category(const std::string& c) { return category_ = c, *this; }
+ScenarioBuilder& ScenarioBuilder::risk(Risk r) { return head_ += fmt::format("risk = \"{}\"\n", to_string(r)), *this; }
+
 ScenarioBuilder& ScenarioBuilder::tag(const std::string& t) { return tags_.push_back(toml_quote(t)), *this; }
 ScenarioBuilder& ScenarioBuilder::request(const std::string& method, const std::string& path, const std::string& body) {
   request_ = fmt::format("[request]\nmethod = {}\npath = {}\nbody = {}\n", toml_quote(method), toml_quote(path),

@@ -113,7 +113,22 @@ void validate_steps(FileContext& cx, const Scenario& s, const toml::node& steps_
   }
 }
 
-// name, summary, rfc, rationale, level, tags.
+// risk = "desync" | "lost-information" | "wrong-error": what a failure risks for users.
+void load_risk(FileContext& cx, const toml::node& n, Scenario& s) {
+  const auto text = cx.string(n, "risk");
+  if (!text) return;
+  std::vector<std::string_view> names;
+  for (auto r : kRisks) {
+    names.push_back(to_string(r));
+    if (*text == to_string(r)) s.risk = r;
+  }
+  if (s.risk) return;
+  std::string msg = fmt::format("unknown risk \"{}\"", *text);
+  if (auto guess = did_you_mean(*text, names)) msg += fmt::format("; did you mean \"{}\"?", *guess);
+  cx.error(n, fmt::format("{} (risk is one of: {})", msg, fmt::join(names, ", ")));
+}
+
+// name, summary, rfc, rationale, level, risk, tags.
 void load_meta(FileContext& cx, const toml::table& root, Scenario& s) {
   auto required_string = [&](const char* key) -> std::string {
     if (auto* n = root.get(key)) return cx.string(*n, key).value_or("");
@@ -141,6 +156,7 @@ void load_meta(FileContext& cx, const toml::table& root, Scenario& s) {
   } else {
     cx.error(s.where, "missing required key \"level\" (must, should or may)");
   }
+  if (auto* n = root.get("risk")) load_risk(cx, *n, s);
   if (auto* n = root.get("tags")) {
     if (auto* a = n->as_array()) {
       for (auto&& v : *a)
@@ -258,7 +274,7 @@ std::optional<Scenario> load_table(FileContext& cx, const toml::table& root, con
   Scenario s;
   s.where = {cx.file(), 1, 1};
   s.category = category;
-  cx.check_keys(root, {"name", "summary", "rfc", "rationale", "level", "tags", "request", "upstream", "expect"},
+  cx.check_keys(root, {"name", "summary", "rfc", "rationale", "level", "risk", "tags", "request", "upstream", "expect"},
                 "the scenario");
   load_meta(cx, root, s);
   load_request(cx, root, s);

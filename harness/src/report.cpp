@@ -88,12 +88,28 @@ SuitePosition suite_position(const std::vector<Scenario>& whole) {
 }
 
 std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds,
-                    const SuitePosition* position) {
+                    const RunRecord& record) {
+  return to_json(proxy, results, wall_seconds, nullptr, &record);
+}
+
+std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds,
+                    const SuitePosition* position, const RunRecord* given) {
+  const RunRecord none;
+  const RunRecord& record = given ? *given : none;
   json::object root;
   root["schema"] = "upfault-run/1";
   // Every string through safe_text: JSON must be valid UTF-8, whatever a directory is called.
-  root["proxy"] = {
+  json::object who{
       {"name", safe_text(proxy.name)}, {"version", safe_text(proxy.version)}, {"url", safe_text(proxy.url)}};
+  if (!record.profile.empty()) who["profile"] = safe_text(record.profile);
+  if (!record.config.empty()) {
+    json::array config;
+    for (const auto& c : record.config) config.emplace_back(safe_text(c));
+    who["config"] = std::move(config);
+  }
+  if (!record.died.empty()) who["died"] = safe_text(record.died);
+  root["proxy"] = std::move(who);
+  if (!record.date.empty()) root["date"] = safe_text(record.date);
   if (position) {
     root["suite"] = {{"fingerprint", position->fingerprint},
                      {"total", position->total},
@@ -120,6 +136,7 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
     o["verdict"] = std::string(to_string(r.verdict.kind));
     o["reason"] = safe_text(r.verdict.reason);
     if (!r.note.empty()) o["note"] = safe_text(r.note);
+    if (!r.proxy_crash.empty()) o["proxy_crash"] = safe_text(r.proxy_crash);
     if (r.client.response && r.client.header_complete)
       o["status"] = r.client.response->status;
     else

@@ -19,6 +19,15 @@ std::string_view to_string(Level level) {
   return "?";
 }
 
+std::string_view to_string(Risk risk) {
+  switch (risk) {
+    case Risk::desync: return "desync";
+    case Risk::lost_information: return "lost-information";
+    case Risk::wrong_error: return "wrong-error";
+  }
+  return "?";
+}
+
 std::string_view to_string(Endpoint e) {
   switch (e) {
     case Endpoint::scripted: return "scripted";

@@ -39,6 +39,8 @@ class ScenarioBuilder {
   ScenarioBuilder& rfc(const std::string& section);
   ScenarioBuilder& rationale(const std::string& why);
   ScenarioBuilder& level(Level level);
+  /// What a failure risks for users (scenarios/README.md, "Risk"): the matrix ranks proxies by it.
+  ScenarioBuilder& risk(Risk risk);
   ScenarioBuilder& category(const std::string& category);
   ScenarioBuilder& tag(const std::string& tag);
   ScenarioBuilder& request(const std::string& method, const std::string& path, const std::string& body = "");

@@ -1,10 +1,15 @@
 #pragma once
 /// The conformance matrix: every scenario against every proxy, as Markdown and as one
-/// self-contained HTML page.
+/// self-contained HTML page. The page is built from the proxies' results files alone
+/// (results/NAME.json, one per proxy, written wherever each proxy ran), the scenarios and the
+/// profiles' quirks: a matrix run writes the files and then reads them back, as `--from` does.
+#include <array>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "upfault/observed.hpp"
@@ -19,14 +24,21 @@ struct Quirk {
   std::string summary;
   std::string link;   ///< the proxy's own documentation
   std::string quote;  ///< the sentence of that documentation that states the behaviour
+  /// `default = true`: the proxy's default configuration does this, and `setting` changes it. The
+  /// page shows such cells apart from defects, and they do not count in the ranking.
+  bool configurable = false;
+  std::string setting;  ///< what to set to change it (a configurable default only)
 };
 
-/// What proxies/<name>/quirks.toml says: [[quirk]] (scenarios, status, summary, link, quote) and
-/// [[unstable]] (scenario, reason): scenarios where the proxy itself answers differently from
-/// run to run.
+/// What proxies/<name>/quirks.toml says: [[quirk]] (scenarios, status, summary, link, quote,
+/// default, setting) and [[unstable]] (scenario, reason): scenarios where the proxy itself answers
+/// differently from run to run.
 struct ProxyNotes {
   std::vector<Quirk> quirks;
   std::map<std::string, std::string> unstable;
+  /// The quirk that explains a failure of `scenario` whose final status was `status` (nullopt: no
+  /// complete response), if any.
+  [[nodiscard]] const Quirk* explain(const Scenario& scenario, std::optional<int> status) const;
   /// The quirk that explains a failed result, if any.
   [[nodiscard]] const Quirk* explain(const ScenarioResult& r) const;
   /// What to print beside a failed result (ScenarioResult::note): the documented deviation that
@@ -37,7 +49,7 @@ struct ProxyNotes {
 /// Loads proxies/<name>/quirks.toml (a missing file: no notes), or says where it is wrong.
 [[nodiscard]] Result<ProxyNotes> load_quirks(const std::filesystem::path& profile_dir);
 
-/// One proxy's column.
+/// One proxy's column as a matrix run collects it.
 struct MatrixColumn {
   ProxyInfo proxy;
   std::string skipped;  ///< why it did not run (not installed, never ready); empty when it ran
@@ -47,21 +59,96 @@ struct MatrixColumn {
   double wall_seconds = 0;
 };
 
-/// Counts of passed (pass or stricter) scenarios per level, out of the total per level.
-struct LevelScore {
-  int passed = 0;
-  int total = 0;
+/// One scenario through one proxy, as its results file records it.
+struct MatrixCell {
+  const Scenario* scenario = nullptr;  ///< the suite's scenario of that name
+  VerdictKind verdict = VerdictKind::error;
+  std::string reason;
+  std::optional<int> status;  ///< the final response's status, when a complete header arrived
+  std::string ended;          ///< how the client's exchange ended: complete, closed-early, reset, …
+  std::uint64_t bytes = 0;    ///< bytes the proxy sent
+  int upstream_requests = 0;  ///< requests that reached the upstream
+  std::string crash;          ///< how the proxy died while handling it; "" when it did not
+  /// With repeated requests: the proxy answered an earlier one with an error of its own (a 5xx, an
+  /// aborted response, none at all).
+  bool earlier_error = false;
 };
-[[nodiscard]] std::map<Level, LevelScore> score(const MatrixColumn& column);
+
+/// One proxy's column of the page: its results file and its profile's quirks.
+struct ProxyColumn {
+  ProxyInfo proxy;
+  std::string profile;              ///< the profile it ran with; "" for a proxy upfault did not start
+  std::vector<std::string> config;  ///< the profile's config templates, relative to its directory
+  std::string date;                 ///< the day it ran (YYYY-MM-DD), when the file says
+  std::string skipped;              ///< why it did not run (then it has no cells)
+  std::string died;                 ///< how the proxy ended when it exited during the run
+  double wall_seconds = 0;
+  std::vector<MatrixCell> cells;  ///< one per scenario of the suite, in the suite's order
+  ProxyNotes notes;
+};
+
+/// The largest results file `--from` reads.
+inline constexpr std::size_t kMaxResultsFile = 16 << 20;
+
+/// Reads one results file (schema upfault-run/1, as `upfault run --json` and `upfault matrix`
+/// write it) against `suite`: every scenario of the suite exactly once and no other, each of the
+/// suite's level. Anything else is a problem that names `file` and what is wrong (the scenario
+/// missing, unknown or repeated, the field of the wrong type): the file is of another suite, or
+/// not a results file.
+[[nodiscard]] Result<ProxyColumn> parse_results(std::string_view json, const std::vector<Scenario>& suite,
+                                                const std::string& file);
+
+/// parse_results() of a file (a regular file of at most kMaxResultsFile bytes).
+[[nodiscard]] Result<ProxyColumn> load_results(const std::filesystem::path& file, const std::vector<Scenario>& suite);
+
+/// How a cell is shown.
+enum class CellKind { pass, stricter, fail, known, configured, error, crash, skipped };
+/// The cell's kind: a failure a quirk explains is `known`, or `configured` when the quirk is a
+/// configurable default.
+[[nodiscard]] CellKind cell_kind(const ProxyColumn& column, const MatrixCell& cell);
+
+/// The scenario accepts an error answer: some accepted outcome is a 5xx (for the judged request or,
+/// with earlier_status, an earlier one), an aborted response or no response (the upstream's
+/// response was broken or missing).
+[[nodiscard]] bool accepts_error(const Scenario& s);
+/// The risk class a failed cell counts in: its scenario's `risk`, except where the proxy answered
+/// with an error of its own (a 5xx, an aborted response, no response at all; or, with repeated
+/// requests, answered the last one well and an earlier one with such an error) and the upstream got
+/// the request no more often than the client sent it: then it passed nothing broken on, and the
+/// failure counts as a wrong error where the scenario accepts an error, as lost information where
+/// it does not. A crash keeps the scenario's class. nullopt: the scenario names no risk.
+[[nodiscard]] std::optional<Risk> failure_risk(const MatrixCell& cell);
+
+/// A proxy's place in the ranking: its failures by risk class, and what does not count.
+struct Standing {
+  std::size_t column = 0;  ///< its index in the columns
+  /// Indexes of its failed cells in each class: desync, lost information, wrong error, and last
+  /// those whose scenario names no risk.
+  std::array<std::vector<std::size_t>, 4> failures;
+  std::vector<std::size_t> configured;  ///< failures its profile documents as configurable defaults
+  std::vector<std::size_t> errors;      ///< harness errors (say nothing about the proxy)
+  int passed = 0;                       ///< pass or stricter
+  int crashes = 0;
+  bool ran = false;
+  [[nodiscard]] std::size_t failure_count() const;
+};
+/// Where a class's failures are in Standing::failures (std::nullopt: unclassified).
+[[nodiscard]] std::size_t risk_index(std::optional<Risk> risk);
+
+/// The proxies, best first: fewest desync failures, then fewest lost-information, then fewest
+/// wrong-error failures (then unclassified ones); ties by configurable defaults, then by name.
+/// Configurable defaults and harness errors do not count; a proxy that did not run comes last.
+[[nodiscard]] std::vector<Standing> rank(const std::vector<ProxyColumn>& columns);
 
 /// A link to the RFC section a scenario cites ("RFC 9110 §15.6.3" → rfc-editor.org), or "".
 [[nodiscard]] std::string rfc_link(const std::string& rfc);
 
-/// docs/conformance/README.md.
+/// docs/conformance/README.md: the ranking first, then the matrix and each failure's reason.
 [[nodiscard]] std::string matrix_markdown(const std::vector<Scenario>& scenarios,
-                                          const std::vector<MatrixColumn>& columns, const std::string& date);
-/// docs/conformance/index.html: no external assets; details on demand; works offline.
-[[nodiscard]] std::string matrix_html(const std::vector<Scenario>& scenarios, const std::vector<MatrixColumn>& columns,
+                                          const std::vector<ProxyColumn>& columns, const std::string& date);
+/// docs/conformance/index.html: one self-contained file (no external asset, works offline): the
+/// ranking first, a failures-only filter and a search box, details on demand.
+[[nodiscard]] std::string matrix_html(const std::vector<Scenario>& scenarios, const std::vector<ProxyColumn>& columns,
                                       const std::string& date);
 
 }  // namespace upfault

@@ -46,12 +46,27 @@ struct SuitePosition {
 };
 [[nodiscard]] SuitePosition suite_position(const std::vector<Scenario>& whole);
 
-/// The JSON report (docs/json-report.md): {"proxy": {...}, "suite": {...}, "summary": {...},
-/// "results": [...]}; "suite" and each result's "index" only with a position.
-[[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
-                                  double wall_seconds, const SuitePosition* position = nullptr);
 /// A report's "summary": the count of each verdict in `results` (report rows), and the wall time.
 [[nodiscard]] boost::json::object report_summary(const boost::json::array& results, double wall_seconds);
+
+/// What a conformance matrix results file (results/NAME.json) records beside the report, so that
+/// the page can be built from the file alone (docs/json-report.md); empty fields are left out.
+struct RunRecord {
+  std::string profile;              ///< the profile the proxy ran with (proxies/<profile>/)
+  std::vector<std::string> config;  ///< the profile's config templates, relative to its directory
+  std::string date;                 ///< the day of the run, YYYY-MM-DD (UTC)
+  std::string died;                 ///< how the proxy ended when it exited during the run
+};
+
+/// The JSON report (docs/json-report.md): {"proxy": {...}, "suite": {...}, "summary": {...},
+/// "results": [...]}; "suite" and each result's "index" only with a position, what a matrix
+/// results file records besides only with a record.
+[[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
+                                  double wall_seconds, const SuitePosition* position = nullptr,
+                                  const RunRecord* record = nullptr);
+/// … with what a matrix results file records besides.
+[[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
+                                  double wall_seconds, const RunRecord& record);
 
 /// JUnit XML as GitHub, GitLab and Jenkins read it: one <testsuite> per category, one <testcase>
 /// per scenario (classname = category); <failure> for fail, <error> for error, with the verdict's

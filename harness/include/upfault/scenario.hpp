@@ -39,6 +39,22 @@ struct LoadError {
 enum class Level { must, should, may };
 [[nodiscard]] std::string_view to_string(Level level);
 
+/// What a failure of the scenario risks for the proxy's users (its `risk`), most severe first.
+enum class Risk {
+  /// A broken, incomplete or foreign message passed on as if it were valid, or bytes that can
+  /// answer another request (response smuggling, poisoned connections, a request replayed).
+  desync,
+  /// The client does not get what the upstream validly sent: a valid response replaced by an
+  /// error or altered, a 1xx dropped, a header mangled or a hop-by-hop field let through.
+  lost_information,
+  /// The client is told the exchange failed, but not truly why: a timeout reported as 502, an
+  /// invalid response as 503, no answer where a 502 was owed.
+  wrong_error,
+};
+[[nodiscard]] std::string_view to_string(Risk risk);  ///< its TOML spelling: "desync", "lost-information", …
+/// Every risk class, most severe first.
+inline constexpr Risk kRisks[] = {Risk::desync, Risk::lost_information, Risk::wrong_error};
+
 /// How a scenario's repeated requests use client connections.
 enum class ClientConnections {
   separate,    ///< "close": each request on its own connection, sent with Connection: close
@@ -214,6 +230,7 @@ struct Scenario {
   std::string rfc;        ///< e.g. "RFC 9112 §6.3"
   std::string rationale;  ///< why the expectation is right, where no RFC section speaks
   Level level = Level::must;
+  std::optional<Risk> risk;  ///< what its failure risks for users (the conformance matrix ranks by it)
   std::vector<std::string> tags;
   Request request;
   Endpoint endpoint = Endpoint::scripted;

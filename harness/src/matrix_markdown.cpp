@@ -1,0 +1,163 @@
+// docs/conformance/README.md: the ranking first, then the matrix, then each failure's reason.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "matrix_text.hpp"
+#include "upfault/matrix.hpp"
+
+namespace upfault {
+
+namespace {
+
+using namespace matrix_text;
+
+std::string md_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n')
+      out += ' ';
+    else
+      out += c;
+  }
+  return out;
+}
+
+const char* symbol(CellKind c) {
+  switch (c) {
+    case CellKind::pass: return "✅";
+    case CellKind::stricter: return "🔷";
+    case CellKind::fail: return "❌";
+    case CellKind::known: return "📝";
+    case CellKind::configured: return "⚙️";
+    case CellKind::error: return "⚠️";
+    case CellKind::skipped: return "➖";
+    case CellKind::crash: return "💥";
+  }
+  return "";
+}
+
+// The proxy's name, linked to its profile when it has one, and its version.
+std::string who(const ProxyColumn& c) {
+  std::string name = md_escape(c.proxy.name);
+  if (!c.profile.empty()) name = fmt::format("[{}](../../proxies/{}/profile.toml)", name, c.profile);
+  if (!c.profile.empty() && !c.config.empty())
+    name += fmt::format(" ([config](../../proxies/{}/{}))", c.profile, c.config.front());
+  return c.proxy.version.empty() ? name : fmt::format("{} {}", name, md_escape(c.proxy.version));
+}
+
+std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<Standing>& ranked) {
+  std::string out =
+      "## Summary: proxies ranked by what their failures risk\n\n"
+      "| rank | proxy | desync | lost information | wrong error | configurable defaults | passed | note |\n"
+      "| --: | --- | --: | --: | --: | --- | --: | --- |\n";
+  const auto places = places_of(ranked);
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    const auto& s = ranked[i];
+    const auto& c = columns[s.column];
+    if (!s.ran) {
+      out += fmt::format("| — | {} | | | | | | not run: {} |\n", who(c), md_escape(c.skipped));
+      continue;
+    }
+    std::vector<std::string> notes;
+    if (s.crashes) notes.push_back(fmt::format("{} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
+    if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
+    if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
+    if (!c.died.empty()) notes.push_back("died during the run: " + md_escape(c.died));
+    if (several_days(columns) && !c.date.empty()) notes.push_back("ran " + c.date);
+    const auto defaults = s.configured.empty()
+                              ? std::string("—")
+                              : fmt::format("{} ({})", s.configured.size(),
+                                            md_escape(fmt::format("{}", fmt::join(settings(c, s.configured), "; "))));
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {}/{} | {} |\n", places[i], who(c), s.failures[0].size(),
+                       s.failures[1].size(), s.failures[2].size(), defaults, s.passed, c.cells.size(),
+                       fmt::join(notes, " · "));
+  }
+  out += fmt::format("\n**How the ranking works.** {}\n\n", kRankingRule);
+  for (std::size_t r = 0; r < 3; ++r) out += fmt::format("- **{}**: {}\n", risk_text(r).label, risk_text(r).definition);
+  out += "\n### What this does and does not show\n\n";
+  for (auto l : limits()) out += fmt::format("- {}\n", l);
+  return out;
+}
+
+std::string tables(const std::vector<Scenario>& scenarios, const std::vector<ProxyColumn>& columns,
+                   const std::vector<Standing>& ranked) {
+  std::string out;
+  for (const auto& [category, list] : by_category(scenarios)) {
+    out += fmt::format("\n## {}\n\n| scenario | level | risk |", category);
+    for (const auto& s : ranked) out += fmt::format(" {} |", md_escape(columns[s.column].proxy.name));
+    out += "\n| --- | --- | --- |";
+    for (std::size_t i = 0; i < ranked.size(); ++i) out += " :-: |";
+    out += "\n";
+    for (auto k : list) {
+      const auto& sc = scenarios[k];
+      const auto link = rfc_link(sc.rfc);
+      out += fmt::format("| {} | {} | {} |", link.empty() ? sc.name : fmt::format("[{}]({})", sc.name, link),
+                         to_string(sc.level), sc.risk ? to_string(*sc.risk) : "—");
+      for (const auto& s : ranked) {
+        const auto& c = columns[s.column];
+        out += fmt::format(" {} |", symbol(c.cells.empty() ? CellKind::skipped : cell_kind(c, c.cells[k])));
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+std::string failure_line(const ProxyColumn& c, const MatrixCell& cell) {
+  std::string row = fmt::format("- **{}** ({}): {}", cell.scenario->name, to_string(cell.scenario->level),
+                                md_escape(what_happened(cell)));
+  if (!cell.crash.empty()) row += fmt::format(" — the proxy crashed ({})", md_escape(cell.crash));
+  if (const auto* q = c.notes.explain(*cell.scenario, cell.status))
+    row += fmt::format(" — {}: {} ([docs]({}): “{}”){}", q->configurable ? "configurable default" : "known deviation",
+                       md_escape(q->summary), q->link, md_escape(q->quote),
+                       q->configurable ? fmt::format("; to change it: {}", md_escape(q->setting)) : "");
+  if (auto u = c.notes.unstable.find(cell.scenario->name); u != c.notes.unstable.end())
+    row += fmt::format(" — unstable: {}", md_escape(u->second));
+  return row + "\n";
+}
+
+std::string failures(const std::vector<ProxyColumn>& columns, const std::vector<Standing>& ranked) {
+  std::string out = "\n## What each proxy did where it failed\n";
+  const auto places = places_of(ranked);
+  for (std::size_t i = 0; i < ranked.size(); ++i) {
+    const auto& s = ranked[i];
+    const auto& c = columns[s.column];
+    if (!s.ran) continue;
+    out += fmt::format("\n### {}. {}\n", places[i], md_escape(proxy_title(c)));
+    auto group = [&](std::string_view title, const std::vector<std::size_t>& cells) {
+      if (cells.empty()) return;
+      out += fmt::format("\n**{}** ({})\n\n", title, cells.size());
+      for (auto k : cells) out += failure_line(c, c.cells[k]);
+    };
+    for (std::size_t r = 0; r < 4; ++r) group(risk_text(r).label, s.failures[r]);
+    group("configurable defaults (not ranked)", s.configured);
+    group("harness errors (not ranked)", s.errors);
+    if (s.failure_count() + s.configured.size() + s.errors.size() == 0) out += "\nNo failures.\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string matrix_markdown(const std::vector<Scenario>& scenarios, const std::vector<ProxyColumn>& columns,
+                            const std::string& date) {
+  const auto ranked = rank(columns);
+  std::string out = fmt::format(
+      "# Conformance matrix\n\nHow real reverse proxies treat a misbehaving upstream, judged against RFC 9110 and "
+      "RFC 9112 by [upfault](../../README.md): {} scenarios, {} proxies. Built {} by `upfault matrix` from each "
+      "proxy's results file (`results/NAME.json`); every proxy ran with its profile under `proxies/` (1 s upstream "
+      "timeouts). The same page, with a filter and a search box: [index.html](index.html).\n\n",
+      scenarios.size(), columns.size(), date);
+  out += summary(columns, ranked);
+  out +=
+      "\n✅ pass · 🔷 stricter than required (informative) · ❌ fail · 📝 fail, a documented deviation of the proxy · "
+      "⚙️ fail, a configurable default of the proxy (not ranked) · ⚠️ harness error · 💥 the proxy crashed "
+      "(restarted for the next scenario) · ➖ not run\n";
+  out += tables(scenarios, columns, ranked);
+  out += failures(columns, ranked);
+  return out;
+}
+
+}  // namespace upfault

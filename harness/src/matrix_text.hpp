@@ -1,0 +1,139 @@
+#pragma once
+// The words the Markdown and the HTML page share: the risk classes, the ranking rule, what the
+// matrix does not show, and how a cell reads.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "upfault/matrix.hpp"
+
+namespace upfault::matrix_text {
+
+struct RiskText {
+  std::string_view id;     ///< as in a scenario file ("lost-information"), or "unclassified"
+  std::string_view label;  ///< as a heading ("lost information")
+  std::string_view definition;
+};
+
+inline RiskText risk_text(std::size_t index) {
+  static constexpr RiskText kText[] = {
+      {"desync", "desync",
+       "a broken, incomplete or foreign message passed on as if it were valid, or bytes left that can answer "
+       "another request: response smuggling, a truncated body taken as whole, a poisoned connection, a request "
+       "replayed."},
+      {"lost-information", "lost information",
+       "the client does not get what the upstream validly sent: a valid response replaced by an error or altered, "
+       "a 1xx dropped, a header mangled, a hop-by-hop field let through."},
+      {"wrong-error", "wrong error",
+       "the client is told the exchange failed, but not truly why: a timeout reported as 502, an invalid response "
+       "as 503, no answer where a 502 was owed; it misleads retries, alerts and diagnosis."},
+      {"unclassified", "unclassified", "failures of scenarios that name no risk."},
+  };
+  return kText[index < 4 ? index : 3];
+}
+
+inline constexpr std::string_view kRankingRule =
+    "Proxies are ranked by their failures in the most severe class first: fewest desync failures, then fewest "
+    "lost-information failures, then fewest wrong-error failures. A proxy with one desync failure ranks below every "
+    "proxy with none, however many wrong errors those have. A failure counts in its scenario's class, except where "
+    "the proxy answered with an error of its own (a 5xx, an aborted response, no response at all, to the request "
+    "or to an earlier one of the same scenario) and did not resend the request: it passed nothing broken on, so the "
+    "failure counts as a wrong error when the upstream's "
+    "response was broken or missing, and as lost information when it was valid. A crash keeps its scenario's "
+    "class. Every level (must, should, may) counts alike. Documented deviations count; configurable defaults "
+    "(failures the proxy's profile documents as its default configuration, with the setting that changes them) "
+    "are listed apart and do not count, nor do harness errors. Ties go to fewer configurable defaults, then to the "
+    "name.";
+
+/// "What this does and does not show", one point each.
+inline const std::vector<std::string_view>& limits() {
+  static const std::vector<std::string_view> kLimits = {
+      "One configuration per proxy: the profile's template under proxies/NAME/, with 1 s upstream timeouts, and "
+      "the version Debian 12 packages. Another configuration can behave differently; the configurable defaults "
+      "name the settings known to change a result.",
+      "Loopback only, HTTP/1.1 on both sides, no TLS, no HTTP/2 or HTTP/3, no caching (Varnish and Squid run as "
+      "pass-through proxies).",
+      "A pass means the proxy did what RFC 9110 and RFC 9112 require for that one input. It is not a security "
+      "review, and says nothing of other inputs, other versions or behaviour under load.",
+      "Stricter means the proxy did more than the RFC requires (it rejected with 502 what it may forward): counted "
+      "as a pass, shown apart, since it can break a client that relies on what the RFC allows.",
+      "Timing scenarios depend on the proxy's timers (1 s timeouts, judged within 3 × the timeout + 1 s). One run is "
+      "shown; cells a proxy is known to answer differently from run to run say so (unstable).",
+      "The risk classes are upfault's judgement of what a failure risks, scenario by scenario (each file's risk and "
+      "rationale); read a cell's details before relying on a count.",
+      "Each proxy's column is its own run, on its own day, from its results file (results/NAME.json).",
+  };
+  return kLimits;
+}
+
+/// A cell's word, as the page shows it.
+inline std::string_view cell_word(CellKind k) {
+  switch (k) {
+    case CellKind::pass: return "pass";
+    case CellKind::stricter: return "stricter";
+    case CellKind::fail: return "fail";
+    case CellKind::known: return "known";
+    case CellKind::configured: return "default";
+    case CellKind::error: return "error";
+    case CellKind::crash: return "crash";
+    case CellKind::skipped: return "not run";
+  }
+  return "";
+}
+
+inline std::string proxy_title(const ProxyColumn& c) {
+  return c.proxy.version.empty() ? c.proxy.name : fmt::format("{} {}", c.proxy.name, c.proxy.version);
+}
+
+/// What the proxy did, for a failure: the verdict's reason, how the exchange ended, what it sent.
+inline std::string what_happened(const MatrixCell& c) {
+  return fmt::format("{} (ended: {}, {} bytes, upstream requests: {})", c.reason, c.ended.empty() ? "?" : c.ended,
+                     c.bytes, c.upstream_requests);
+}
+
+/// Categories in first-seen order, each with its scenarios' indexes.
+inline std::vector<std::pair<std::string, std::vector<std::size_t>>> by_category(const std::vector<Scenario>& all) {
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> out;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == all[i].category; });
+    if (it == out.end())
+      out.push_back({all[i].category, {i}});
+    else
+      it->second.push_back(i);
+  }
+  return out;
+}
+
+/// Each standing's place: 1 + the number of proxies ranked strictly better (ties share a place;
+/// the name orders them, not ranks them).
+inline std::vector<std::size_t> places_of(const std::vector<Standing>& ranked) {
+  auto key = [](const Standing& s) {
+    return std::vector<std::size_t>{s.ran ? 0u : 1u,      s.failures[0].size(), s.failures[1].size(),
+                                    s.failures[2].size(), s.failures[3].size(), s.configured.size()};
+  };
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < ranked.size(); ++i)
+    out.push_back(i > 0 && key(ranked[i]) == key(ranked[i - 1]) ? out.back() : i + 1);
+  return out;
+}
+
+/// The columns ran on different days (then each says its day).
+inline bool several_days(const std::vector<ProxyColumn>& columns) {
+  return std::any_of(columns.begin(), columns.end(),
+                     [&](const ProxyColumn& c) { return !c.date.empty() && c.date != columns.front().date; });
+}
+
+/// The settings a proxy's configurable defaults name, each once.
+inline std::vector<std::string> settings(const ProxyColumn& c, const std::vector<std::size_t>& cells) {
+  std::vector<std::string> out;
+  for (auto k : cells)
+    if (const auto* q = c.notes.explain(*c.cells[k].scenario, c.cells[k].status))
+      if (std::find(out.begin(), out.end(), q->setting) == out.end()) out.push_back(q->setting);
+  return out;
+}
+
+}  // namespace upfault::matrix_text
