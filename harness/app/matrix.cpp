@@ -236,7 +236,7 @@ void setup_matrix(CLI::App& app, int& exit_code) {
                   "a time")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
-  from->excludes("--proxies")->excludes("--parallel")->excludes("--jobs");
+  from->excludes("--proxies")->excludes("--parallel")->excludes("--lanes");
   cmd->callback([a, page, out, from, &exit_code] {
     if (from->count() == 0) {
       exit_code = matrix(*a);
