@@ -229,4 +229,12 @@ struct BenchVerdict {
 [[nodiscard]] std::string bench_to_text(const BenchOptions& options, const BenchResult& result,
                                         const BenchVerdict& verdict = {});
 
+/// Merges the JSON reports (upfault-bench/1, as bench_to_json writes them) of load generators that
+/// ran at the same time against the same target with the same mix into one report of the same
+/// schema: latency histograms added (so every percentile is the one a single run over all their
+/// samples would report), counts summed, requests per second summed, the per-second series summed
+/// second by second from each one's start. Reports of another schema, target, mode or mix, without
+/// histograms, damaged or over 64 MiB are a Problem that names the report (1-based) and why.
+[[nodiscard]] Result<std::string> merge_bench_reports(const std::vector<std::string>& json_texts);
+
 }  // namespace upfault
