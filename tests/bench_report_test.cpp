@@ -286,6 +286,11 @@ TEST(BenchFailIf, EachComparisonFailsInItsDirection) {
   EXPECT_FALSE(judged("healthy.max>5ms", r).failed);
   EXPECT_TRUE(judged("healthy.max<=5ms", r).failed);
   EXPECT_FALSE(judged("healthy.max<5ms", r).failed);
+  // and each away from the edge, both ways
+  EXPECT_TRUE(judged("healthy.max>=4ms", r).failed);
+  EXPECT_FALSE(judged("healthy.max>=6ms", r).failed);
+  EXPECT_TRUE(judged("healthy.max<=6ms", r).failed);
+  EXPECT_FALSE(judged("healthy.max<=4ms", r).failed);
   EXPECT_NEAR(*judged("healthy.p99>2ms", r).value, 3.0, 0.003);
   EXPECT_NEAR(*judged("healthy.p99>2000us", r).value, 3000.0, 3);
   EXPECT_NEAR(*judged("healthy.p99>1s", r).value, 0.003, 0.000003);
