@@ -87,9 +87,16 @@ TEST(BenchReport, TableShowsEachPercentileInItsColumn) {
   EXPECT_EQ(column(header, line(text, "silent"), "p50"), "100ms");
   EXPECT_NE(text.find("status   200 × 1000, 504 × 100"), std::string::npos) << text;
   EXPECT_NE(text.find("errors   timeout × 10"), std::string::npos) << text;
-  // Second 0 had 949 responses, second 1 had 151; the worst p99 was second 1's (the 300 ms one).
-  EXPECT_NE(text.find("per second: responses 151 (second 1) to 949 (second 0), p99 "), std::string::npos) << text;
-  EXPECT_NE(text.find("(second 1)\n"), std::string::npos) << text;
+  // Second 0 had 949 responses, second 1 had 151. With a faulty share the range is of the healthy
+  // p99: 1 ms in second 0 (899 × 1 ms), 4 ms in second 1 (rank 100 of its 101).
+  EXPECT_NE(text.find("per second: responses 151 (second 1) to 949 (second 0), healthy p99 1.00ms to 4.00ms "
+                      "(second 1)\n"),
+            std::string::npos)
+      << text;
+  // Without one, of all requests: 100 ms in second 0 (rank 940 of 949), 300 ms in second 1.
+  auto healthy_only = o;
+  healthy_only.mix[1].healthy = true;
+  EXPECT_NE(bench_to_text(healthy_only, r).find("p99 100ms to 300ms (second 1)\n"), std::string::npos);
 }
 
 const json::object& obj(const json::value& v, std::string_view key) { return v.as_object().at(key).as_object(); }

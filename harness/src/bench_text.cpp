@@ -1,6 +1,8 @@
 // `upfault bench`'s console report: the table, the counts, the --fail-if conditions, the warnings.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "upfault/bench.hpp"
 
 namespace upfault {
@@ -9,7 +11,7 @@ namespace {
 
 std::string ms(std::uint64_t ns) {
   const double v = static_cast<double>(ns) / 1e6;
-  if (v >= 1000) return fmt::format("{:.2f}s", v / 1000);
+  if (v >= 999.5) return fmt::format("{:.2f}s", v / 1000);  // never "1000ms"
   if (v >= 100) return fmt::format("{:.0f}ms", v);
   if (v >= 10) return fmt::format("{:.1f}ms", v);
   return fmt::format("{:.2f}ms", v);
@@ -36,11 +38,15 @@ void counts(std::string& out, const BenchStats& s) {
 }
 
 // The range of the per-second figures, so that a stall shows with the second it happened in.
-void seconds_line(std::string& out, const BenchResult& r) {
+void seconds_line(std::string& out, const BenchOptions& o, const BenchResult& r) {
   // A last second cut short (a --requests run, an interrupted one) would pass for a slow one.
   std::size_t whole = r.series.size();
   if (whole > 1 && static_cast<double>(whole) > r.seconds + 1e-3) --whole;
   if (whole < 2) return;
+  // With a faulty share, the healthy requests' p99 is the one a stall changes (the faulty share's
+  // timeouts set the p99 of all).
+  const bool split = std::any_of(o.mix.begin(), o.mix.end(), [](const MixEntry& m) { return m.healthy; }) &&
+                     std::any_of(o.mix.begin(), o.mix.end(), [](const MixEntry& m) { return !m.healthy; });
   std::size_t least = 0, most = 0, worst = 0;
   std::uint64_t worst_p99 = 0, best_p99 = UINT64_MAX;
   std::vector<std::uint64_t> responses(whole);
@@ -49,14 +55,16 @@ void seconds_line(std::string& out, const BenchResult& r) {
     responses[i] = all.responses;
     if (responses[i] < responses[least]) least = i;
     if (responses[i] > responses[most]) most = i;
-    if (!all.responses) continue;
-    const std::uint64_t p99 = all.latency().percentile(99);
+    const BenchSlice& timed = split ? r.series[i].healthy : all;
+    if (!timed.responses) continue;
+    const std::uint64_t p99 = timed.latency().percentile(99);
     best_p99 = std::min(best_p99, p99);
     if (p99 > worst_p99) worst_p99 = p99, worst = i;
   }
   out += fmt::format("  per second: responses {} (second {}) to {} (second {})", responses[least], least,
                      responses[most], most);
-  if (worst_p99) out += fmt::format(", p99 {} to {} (second {})", ms(best_p99), ms(worst_p99), worst);
+  if (worst_p99)
+    out += fmt::format(", {}p99 {} to {} (second {})", split ? "healthy " : "", ms(best_p99), ms(worst_p99), worst);
   out += "\n";
 }
 
@@ -99,7 +107,7 @@ std::string bench_to_text(const BenchOptions& o, const BenchResult& r, const Ben
                                                       "busy: raise --side-connections)",
                                                       r.side_exhausted)
                                         : "");
-  seconds_line(out, r);
+  seconds_line(out, o, r);
   for (std::size_t i = 0; i < v.fail_if.size(); ++i) {
     const auto& f = v.fail_if[i];
     out += fmt::format("{}{:<24} {:<18} {}\n", i ? "           " : "\n  fail-if  ", f.condition.text, fail_if_value(f),
