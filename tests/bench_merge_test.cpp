@@ -82,6 +82,24 @@ TEST(BenchMerge, PercentilesAreThoseOfTheUnionNotAnAverage) {
   EXPECT_NEAR(lat.at("mean").to_number<double>(), (900 * 1.0 + 100 * 1000.0) / 1000, 1e-9);
 }
 
+// Sums of nanoseconds past 2^53 (a double's whole numbers) still merge exactly: the mean, and so
+// the merged report, is the union's to the last digit.
+TEST(BenchMerge, SumsPastADoublesPrecisionStayExact) {
+  std::vector<Sample> a, b;
+  test::add(a, 9, (std::uint64_t{1} << 53) + 1);
+  test::add(b, 7, (std::uint64_t{1} << 53) + 3);
+  std::vector<Sample> both = a;
+  both.insert(both.end(), b.begin(), b.end());
+  auto merged = merge_bench_reports({report(a), report(b)});
+  ASSERT_TRUE(merged) << merged.error();
+  auto got = parse(*merged);
+  const auto want = parse(report(both, 2));
+  EXPECT_EQ(got.as_object()["histogram"], want.as_object().at("histogram"));
+  EXPECT_EQ(got.as_object()["histogram"].as_object()["sum_ns"].to_number<std::uint64_t>(),
+            9 * ((std::uint64_t{1} << 53) + 1) + 7 * ((std::uint64_t{1} << 53) + 3));
+  EXPECT_EQ(got.as_object()["latency_ms"], want.as_object().at("latency_ms"));
+}
+
 TEST(BenchMerge, CountsRatesAndSeriesAreSummed) {
   std::vector<Sample> a, b;
   test::add(a, 10, 1'000'000, 0);

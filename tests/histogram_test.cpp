@@ -195,6 +195,15 @@ TEST(HistogramHdr, SetExactRefusesFiguresOfOtherCounters) {
   EXPECT_NEAR(h.mean(), 7e6 / 3, 1e-6);
 }
 
+// What HdrHistogram's own writers make (here hdr-histogram-js 3.0.1: 1000, 2047, 2048, 5000000 and
+// 123456789 recorded) is deflate-compressed: upfault reads only the stored blocks it writes, and
+// says so rather than misreading it.
+TEST(HistogramHdr, ACompressedHistogramIsRefusedByName) {
+  auto r = hdr_from_base64("HISTFAAAADR4nJNpmSzMwMDAx8DAwMjAwMDMAAGMDAzMbgY7FjDA+Of5mVYLMDG1bmZkWu3FBACSxgb9");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("deflate-compressed"), std::string::npos) << r.error().message;
+}
+
 // Damage is a Problem, never a crash, and leaves nothing half-added.
 TEST(HistogramHdr, DamagedEncodingsAreProblems) {
   Histogram h;

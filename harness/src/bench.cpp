@@ -344,12 +344,11 @@ BenchResult collect(const BenchOptions& o, const Plan& plan, std::vector<std::un
   const auto window_end = o.requests ? finished_at : std::min(finished_at, plan.end);
   r.seconds = std::max(0.0, std::chrono::duration<double>(window_end - plan.measure_from).count());
   r.series.resize(std::max(r.series.size(), static_cast<std::size_t>(std::ceil(r.seconds))));
-  // With --requests, sending ends before the window does (the last responses are still awaited):
-  // the rate counts to the last send, plus the one interval that send stands for.
+  // With --requests and --rate, sending ends before the window does (the last responses are still
+  // awaited): the rate counts to the last send, plus the one interval that send stands for.
   r.send_seconds = r.seconds;
-  if (o.requests && r.sent)
-    r.send_seconds =
-        std::chrono::duration<double>(last_sent - plan.measure_from).count() + (o.rate > 0 ? 1.0 / o.rate : 0.0);
+  if (o.requests && r.sent && o.rate > 0)
+    r.send_seconds = std::chrono::duration<double>(last_sent - plan.measure_from).count() + 1.0 / o.rate;
   r.interrupted = interrupt::received();
   return r;
 }

@@ -9,6 +9,11 @@ namespace bench_report {
 
 namespace {
 double ms(std::uint64_t ns) { return static_cast<double>(ns) / 1e6; }
+// A sum of whole nanoseconds: exact while it fits 64 bits (so that merged means are exact too).
+json::value sum_json(long double sum) {
+  if (sum >= 0 && sum < 18e18L) return static_cast<std::uint64_t>(sum);
+  return static_cast<double>(sum);
+}
 }  // namespace
 
 json::object stats_json(const BenchStats& s, double rps) {
@@ -25,12 +30,8 @@ json::object stats_json(const BenchStats& s, double rps) {
   lat["mean"] = h.mean() / 1e6;
   lat["min"] = ms(h.min());
   o["latency_ms"] = std::move(lat);
-  o["histogram"] = json::object{{"unit", "ns"},
-                                {"count", h.count()},
-                                {"min_ns", h.min()},
-                                {"max_ns", h.max()},
-                                {"sum_ns", static_cast<double>(h.sum())},
-                                {"hdr", hdr_to_base64(h)}};
+  o["histogram"] = json::object{{"unit", "ns"},      {"count", h.count()},          {"min_ns", h.min()},
+                                {"max_ns", h.max()}, {"sum_ns", sum_json(h.sum())}, {"hdr", hdr_to_base64(h)}};
   json::object status;
   for (auto [code, n] : s.status) status[std::to_string(code)] = n;
   o["status"] = std::move(status);

@@ -43,6 +43,13 @@ struct Fields {
     fail(where, "", "is not a count (a whole number >= 0)");
     return 0;
   }
+  // A whole number exactly (a long double holds 64 bits), any other number as the double it is.
+  long double exact(const json::object& o, std::string_view key, std::string_view where) {
+    const auto* v = o.if_contains(key);
+    if (v && v->is_uint64()) return static_cast<long double>(v->get_uint64());
+    if (v && v->is_int64()) return static_cast<long double>(v->get_int64());
+    return number(o, key, where);
+  }
   double number(const json::object& o, std::string_view key, std::string_view where) {
     const auto* v = get(o, key, where);
     if (v && v->is_number()) return v->to_number<double>();
@@ -94,7 +101,7 @@ void read_histogram(Fields& in, const json::object& block, std::string_view wher
   const std::string at = fmt::format("{}{}histogram", where, where.empty() ? "" : ".");
   const auto hdr = in.text(h, "hdr", at);
   const auto min = in.count(h, "min_ns", at), max = in.count(h, "max_ns", at);
-  const auto sum = in.number(h, "sum_ns", at);
+  const auto sum = in.exact(h, "sum_ns", at);
   if (!in.error.empty()) return;
   auto decoded = hdr_from_base64(hdr);
   if (!decoded) return in.fail(at, "hdr", fmt::format("cannot be read: {}", decoded.error().message));

@@ -150,8 +150,8 @@ struct BenchResult {
   std::uint64_t side_connections = 0;  ///< side connections opened for faulty requests
   std::uint64_t side_exhausted = 0;    ///< faulty requests sent on a healthy connection: no side connection was free
   int interrupted = 0;                 ///< the stop signal that ended the run early (interrupt.hpp), or 0
-  std::uint64_t sent = 0;              ///< requests sent in the measured window
-  double send_seconds = 0;             ///< the time they were sent over (with --requests: until the last)
+  std::uint64_t sent = 0;              ///< requests sent after the warm-up
+  double send_seconds = 0;             ///< the time they were sent over (--requests --rate: until the last)
   std::vector<BenchSecond> series;     ///< one per second of the measured window; the last may be partial
   double started_at = 0;               ///< when the measured window began, in seconds since the Unix epoch
   [[nodiscard]] double requests_per_second() const;  ///< complete responses per second
