@@ -33,7 +33,59 @@ check(set(d["errors"]) == {"connect_refused", "connect_timeout", "reset", "close
 check(d["errors_total"] == 0, "no errors")
 check(d["requests_per_second"] > 0, "requests_per_second")
 check(d["target"]["proxy"] == "reference", "target")
+check(d["requests_sent"] == 200 and d["fail_if"] == [] and d["warnings"] == [], "requests_sent, fail_if, warnings")
 print("reference: json ok")
+PY
+# The histograms, read with nothing but Python's zlib (the decoder docs/bench.md shows): each
+# holds the block's responses, and the percentiles computed from it are the ones reported.
+python3 - "$out/ref.json" <<'PY'
+import base64, json, math, struct, sys, zlib
+def hdr_counts(text):
+    raw = base64.b64decode(text)
+    assert struct.unpack(">I", raw[:4])[0] == 0x1c849314, "compressed cookie"
+    plain = zlib.decompress(raw[8:])
+    cookie, length, offset, digits, lowest = struct.unpack(">IIiiq", plain[:24])
+    assert (cookie, offset, digits, lowest) == (0x1c849313, 0, 3, 1), "V2 header"
+    counts, pos, payload = [], 40, plain[: 40 + length]
+    while pos < len(payload):
+        v = shift = 0
+        for i in range(9):
+            b = payload[pos]; pos += 1
+            v |= (b << 56) if i == 8 else (b & 0x7F) << shift
+            shift += 7
+            if i == 8 or not b & 0x80: break
+        n = (v >> 1) ^ -(v & 1)
+        counts.extend([0] * -n if n < 0 else [n])
+    return counts
+def highest(i):
+    if i < 2048: return i
+    shift = i // 1024 - 1
+    return ((i % 1024 + 1024) << shift) + (1 << shift) - 1
+def percentile(counts, max_ns, p):
+    rank = max(1, math.ceil(p * sum(counts) / 100.0))
+    seen = 0
+    for i, c in enumerate(counts):
+        seen += c
+        if seen >= rank: return min(highest(i), max_ns)
+d = json.load(open(sys.argv[1]))
+for name, block in [("all", d), ("healthy", d["healthy"]), ("faulty", d["faulty"])] + [(m["name"], m) for m in d["mix"]]:
+    h = block["histogram"]
+    counts = hdr_counts(h["hdr"])
+    if sum(counts) != block["responses"] or h["count"] != block["responses"]:
+        print(f"FAIL: {name}: the histogram counts {sum(counts)}, not {block['responses']} responses"); sys.exit(1)
+    for key, p in [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9)]:
+        want = percentile(counts, h["max_ns"], p) / 1e6
+        if abs(block["latency_ms"][key] - want) > 1e-9:
+            print(f"FAIL: {name}: latency_ms.{key} is {block['latency_ms'][key]}, the histogram's is {want}"); sys.exit(1)
+    if block["latency_ms"]["max"] != h["max_ns"] / 1e6:
+        print(f"FAIL: {name}: max"); sys.exit(1)
+s = d["series"]
+if [e["second"] for e in s] != list(range(len(s))) or sum(e["responses"] for e in s) != d["responses"]:
+    print("FAIL: the series does not add up to the responses"); sys.exit(1)
+for e in s:
+    if e["responses"] and sum(hdr_counts(e["histogram"])) != e["responses"]:
+        print(f"FAIL: second {e['second']}: histogram"); sys.exit(1)
+print("reference: histograms decode with zlib to the reported percentiles; the series adds up")
 PY
 
 # 2. nginx with a silent share: each silent request is answered 504 by nginx's 1 s read timeout,
@@ -57,7 +109,46 @@ else
   echo "nginx not installed: skipped the nginx part"
 fi
 
-# 3. Usage errors exit 2 with a clear message.
+# 3. --fail-if: each condition judged and printed with its value; any that holds exits 1.
+set +e
+"$UF" bench --proxy reference --scenarios "$SCEN" --mix ok=9,reset=1 -n 200 -c 1 -t 1 --json "$out/gate.json" \
+  --fail-if 'status5xx>0' --fail-if 'responses < 1000' --fail-if 'p99>10s' --fail-if 'healthy.errors>0' \
+  >"$out/gate.txt" 2>"$out/gate.err"
+rc=$?
+set -e
+cat "$out/gate.txt" "$out/gate.err"
+[[ $rc == 1 ]] || fail "--fail-if that holds: exit $rc, not 1"
+grep -qE '^  fail-if  status5xx>0 +20 +FAILED$' "$out/gate.txt" || fail "the table lacks status5xx>0 with 20"
+grep -qE '^ +responses<1000 +200 +FAILED$' "$out/gate.txt" || fail "the table lacks responses<1000 with 200"
+grep -qE '^ +p99>10s +[0-9.]+s +ok$' "$out/gate.txt" || fail "the table lacks p99>10s ok"
+grep -qF "failed --fail-if: status5xx>0 (20), responses<1000 (200)" "$out/gate.err" || fail "stderr lacks the conditions that held"
+python3 - "$out/gate.json" <<'PY'
+import json, sys
+f = json.load(open(sys.argv[1]))["fail_if"]
+got = [(c["condition"], c["value"], c["unit"], c["failed"]) for c in f]
+want = [("status5xx>0", 20, "", True), ("responses<1000", 200, "", True), ("healthy.errors>0", 0, "", False)]
+if [g for g in got if g[0] != "p99>10s"] != want or not any(g[0] == "p99>10s" and g[2] == "s" and not g[3] for g in got):
+    print("FAIL: fail_if in the JSON:", got, file=sys.stderr); sys.exit(1)
+print("fail-if: json ok")
+PY
+"$UF" bench --proxy reference --scenarios "$SCEN" -n 50 -c 1 -t 1 --fail-if 'errors>0' --fail-if 'p99>10s' >"$out/pass.txt" \
+  || fail "--fail-if that holds for none: exit $?, not 0"
+grep -qE '^  fail-if  errors>0 +0 +ok$' "$out/pass.txt" || fail "the table lacks errors>0 ok"
+
+# 4. A rate the load generator cannot reach on one connection is a warning, in the output and the JSON.
+"$UF" bench --proxy reference --scenarios "$SCEN" --rate 1000000 -c 1 -t 1 -d 1s --json "$out/rate.json" >"$out/rate.txt" \
+  || fail "a warning changed the exit code"
+grep -qE '^  warning: achieved [0-9]+ requests/s, [0-9.]+ % of --rate 1000000: the load generator or the machine is the bottleneck' \
+  "$out/rate.txt" || { cat "$out/rate.txt"; fail "no warning about the rate"; }
+python3 - "$out/rate.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+if len(d["warnings"]) != 1 or not d["warnings"][0].startswith("achieved ") or not 0 < d["achieved_rate"] < 950000:
+    print("FAIL: the rate warning in the JSON:", d["warnings"], d["achieved_rate"], file=sys.stderr); sys.exit(1)
+print("rate warning: ok")
+PY
+
+# 5. Usage errors exit 2 with a clear message.
 expect_usage_error() {  # $1: what stderr must say; the rest: arguments
   local want=$1; shift
   set +e; "$UF" bench "$@" >/dev/null 2>"$out/err"; local rc=$?; set -e
@@ -70,4 +161,7 @@ expect_usage_error "the weight must be a whole number" --proxy reference --scena
 # A name in the reserved .invalid domain: never resolved, never reached; the check refuses it first.
 expect_usage_error "not a loopback address" --url http://upfault.invalid:80/ -n 1
 expect_usage_error "--duration" --url http://127.0.0.1:9/ -d soon
+expect_usage_error "--fail-if 'p99>>5': one comparison" --url http://127.0.0.1:9/ -n 1 --fail-if 'p99>>5'
+expect_usage_error "--fail-if 'p99>5': a latency needs a unit" --url http://127.0.0.1:9/ -n 1 --fail-if 'p99>5'
+expect_usage_error "--fail-if 'faulty.p99>1s': the mix has no faulty scenario" --proxy reference --scenarios "$SCEN" -n 1 --fail-if 'faulty.p99>1s'
 echo "usage errors: ok"

@@ -273,3 +273,47 @@ TEST(BenchRun, InterimResponsesAreSkippedNotCountedAsFinal) {
   EXPECT_EQ(r.total.status[204], 10u);
   EXPECT_EQ(r.total.status.count(103), 0u);
 }
+
+// The per-second series and the requests sent add up to what the totals say, second by second.
+TEST(BenchRun, SeriesAddsUpToTheTotals) {
+  auto ok = ok_scenario();
+  auto gone = test::scenario(with_steps("gone",
+                                        "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                        "response = { status = 503 }\n"));
+  auto rst = test::scenario(
+      with_steps("rst", "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nclose = \"rst\"\n"));
+  test::Upstream up({ok, gone, rst});
+  BenchOptions o;
+  o.port = up.up.port();
+  o.mix = {
+      {"ok", 8, "/__upfault/ok/", true}, {"gone", 1, "/__upfault/gone/", false}, {"rst", 1, "/__upfault/rst/", false}};
+  o.connections = 2;
+  o.threads = 2;
+  // A constant rate over a duration that ends inside a second: the last second is a partial one.
+  o.rate = 400;
+  o.duration = Millis{1500};
+  auto r = run_bench(o).value();
+  ASSERT_EQ(r.series.size(), 2u);
+  std::uint64_t responses = 0, errors = 0, healthy = 0, faulty_errors = 0, counted = 0, max = 0;
+  for (const auto& s : r.series) {
+    const auto all = s.all();
+    responses += all.responses;
+    errors += all.errors;
+    healthy += s.healthy.responses;
+    faulty_errors += s.faulty.errors;
+    counted += all.latency().count();
+    max = std::max(max, all.max_ns);
+    EXPECT_EQ(s.healthy.errors, 0u);
+  }
+  EXPECT_EQ(responses, r.total.responses);
+  EXPECT_EQ(counted, r.total.responses);
+  EXPECT_EQ(errors, r.total.errors_total());
+  EXPECT_EQ(healthy, r.healthy.responses);
+  EXPECT_EQ(faulty_errors, r.faulty.errors_total());
+  EXPECT_EQ(max, r.total.latency.max());
+  EXPECT_GT(r.total.responses, 0u);
+  EXPECT_GT(r.faulty.errors_total(), 0u);
+  // Every request sent in the window was answered, failed or is still in flight.
+  EXPECT_EQ(r.sent, r.total.responses + r.total.errors_total() + r.in_flight_at_end);
+  EXPECT_GT(r.achieved_rate(), 0.0);
+}

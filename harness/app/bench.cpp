@@ -33,6 +33,7 @@ struct BenchArgs {
   std::string connect_timeout = "2s";
   std::string warmup = "0s";
   std::string json;
+  std::vector<std::string> fail_if;
   bool allow_remote = false;
   bool quiet = false;
 };
@@ -52,54 +53,23 @@ std::vector<std::string> default_bench_paths() {
   return out;
 }
 
-std::string ms(std::uint64_t ns) {
-  const double v = static_cast<double>(ns) / 1e6;
-  if (v >= 1000) return fmt::format("{:.2f}s", v / 1000);
-  if (v >= 100) return fmt::format("{:.0f}ms", v);
-  if (v >= 10) return fmt::format("{:.1f}ms", v);
-  return fmt::format("{:.2f}ms", v);
-}
-
-void print_row(const std::string& label, const BenchStats& s, double seconds) {
-  const auto& h = s.latency;
-  fmt::print("  {:<18} {:>10} {:>11.1f} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", label, s.responses,
-             seconds > 0 ? static_cast<double>(s.responses) / seconds : 0.0, ms(h.percentile(50)), ms(h.percentile(90)),
-             ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.max()), s.errors_total());
-}
-
-void print_counts(const BenchStats& s) {
-  std::string status;
-  for (auto [code, n] : s.status) status += fmt::format("{}{} × {}", status.empty() ? "" : ", ", code, n);
-  fmt::print("  status   {}\n", status.empty() ? "none" : status);
-  std::string errors;
-  for (std::size_t i = 0; i < kBenchErrorKinds; ++i)
-    if (s.errors[i])
-      errors +=
-          fmt::format("{}{} × {}", errors.empty() ? "" : ", ", to_string(static_cast<BenchError>(i)), s.errors[i]);
-  fmt::print("  errors   {}\n", errors.empty() ? "none" : errors);
-  for (const auto& [msg, n] : s.other_errors) fmt::print("           other: {} × {}\n", msg, n);
-}
-
-void print_result(const BenchOptions& o, const BenchResult& r) {
-  fmt::print("\n  {:<18} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", "", "responses", "per second", "p50",
-             "p90", "p99", "p99.9", "max", "errors");
-  print_row("all", r.total, r.seconds);
-  if (o.mix.size() > 1) {
-    if (r.healthy.responses + r.healthy.errors_total()) print_row("healthy", r.healthy, r.seconds);
-    if (r.faulty.responses + r.faulty.errors_total()) print_row("faulty", r.faulty, r.seconds);
-    for (std::size_t i = 0; i < o.mix.size(); ++i) print_row("  " + o.mix[i].name, r.per_entry[i], r.seconds);
+// The --fail-if conditions, each checked against the mix; nullopt (with the message printed) when
+// one is wrong.
+std::optional<std::vector<FailIf>> fail_if_conditions(const BenchArgs& a, const std::vector<MixEntry>& mix) {
+  std::vector<FailIf> out;
+  for (const auto& text : a.fail_if) {
+    auto f = parse_fail_if(text);
+    if (!f) {
+      fmt::print(stderr, "upfault bench: --fail-if '{}': {}\n", text, f.error().message);
+      return std::nullopt;
+    }
+    if (auto applies = check_fail_if(*f, mix); !applies) {
+      fmt::print(stderr, "upfault bench: {}\n", applies.error().message);
+      return std::nullopt;
+    }
+    out.push_back(std::move(*f));
   }
-  fmt::print("\n");
-  print_counts(r.total);
-  fmt::print("  {} connects; {} request{} in flight at the end (not counted); latency {}\n", r.connects,
-             r.in_flight_at_end, r.in_flight_at_end == 1 ? "" : "s",
-             o.rate > 0 ? "from each request's intended send time" : "from each request's send time");
-  if (r.side_connections)
-    fmt::print("  faulty requests on {} side connection{}{}\n", r.side_connections, r.side_connections == 1 ? "" : "s",
-               r.side_exhausted ? fmt::format("; {} waited on a healthy connection (all side connections busy: "
-                                              "raise --side-connections)",
-                                              r.side_exhausted)
-                                : "");
+  return out;
 }
 
 // The options from the command line; nullopt (with the message printed) when one is wrong.
@@ -193,7 +163,7 @@ void print_plan(const BenchArgs& a, const BenchOptions& o, const BenchTarget& ta
                                target.proxy_version, a.upstream_threads, a.upstream_threads == 1 ? "" : "s"));
   fmt::print("  {} connections on {} thread{}, {}, {}{}\n  mix: {}\n", o.connections, o.threads,
              o.threads == 1 ? "" : "s", o.requests ? fmt::format("{} requests", o.requests) : format_millis(o.duration),
-             o.rate > 0 ? fmt::format("constant rate {:g}/s", o.rate) : "closed loop",
+             o.rate > 0 ? fmt::format("constant rate {}/s", plain_number(o.rate)) : "closed loop",
              o.warmup.count() ? fmt::format(" after {} warm-up", format_millis(o.warmup)) : "", mix);
   std::fflush(stdout);
 }
@@ -209,6 +179,9 @@ int bench(const BenchArgs& a) {
   auto options = bench_options(a, suite);
   if (!options) return kInputError;
   BenchOptions& o = *options;
+  // With --url and no --mix, the one entry is healthy; the conditions are checked before anything starts.
+  auto conditions = fail_if_conditions(a, o.mix.empty() ? std::vector<MixEntry>{MixEntry{}} : o.mix);
+  if (!conditions) return kInputError;
   OutputFile json;
   if (auto opened = json.open(a.json); !opened) {
     fmt::print(stderr, "upfault bench: {}\n", opened.error().message);
@@ -244,17 +217,26 @@ int bench(const BenchArgs& a) {
                rig->process()->log_tail());
   }
   if (rig) rig->stop();
-  print_result(o, r);
+  BenchVerdict verdict{evaluate_fail_if(*conditions, r), bench_warnings(o, r)};
+  fmt::print("{}", bench_to_text(o, r, verdict));
   if (r.interrupted)
     fmt::print(stderr, "upfault bench: stopped by {} after {:.1f} s of measurement\n", strsignal(r.interrupted),
                r.seconds);
   if (json.wanted()) {
-    if (auto written = json.write(bench_to_json(o, r, target)); !written) {
+    if (auto written = json.write(bench_to_json(o, r, target, verdict)); !written) {
       fmt::print(stderr, "upfault bench: {}\n", written.error().message);
       return kInputError;
     }
   }
-  return r.interrupted || interrupt::received() ? interrupt::exit_status() : kPassed;
+  if (r.interrupted || interrupt::received()) return interrupt::exit_status();
+  if (verdict.failed()) {
+    std::string held;
+    for (const auto& f : verdict.fail_if)
+      if (f.failed) held += fmt::format("{}{} ({})", held.empty() ? "" : ", ", f.condition.text, fail_if_value(f));
+    fmt::print(stderr, "upfault bench: failed --fail-if: {}\n", held);
+    return kFailed;
+  }
+  return kPassed;
 }
 
 }  // namespace
@@ -296,6 +278,10 @@ void setup_bench(CLI::App& app, int& exit_code) {
   cmd->add_option("--connect-timeout", a->connect_timeout, "Connect timeout")->capture_default_str();
   cmd->add_option("--warmup", a->warmup, "Run this long before measuring")->capture_default_str();
   cmd->add_option("--json", a->json, "Write the results as JSON (schema: docs/bench.md)");
+  cmd->add_option("--fail-if", a->fail_if,
+                  "Exit 1 when this holds after the run, e.g. 'p99>5ms', 'healthy.p99.9>=20ms', 'rps<20000', "
+                  "'errors>0', 'errors%>1', 'status5xx>0' (repeatable; any that holds fails the run)")
+      ->allow_extra_args(false);
   cmd->add_flag("--allow-remote", a->allow_remote, "Allow a --url outside loopback");
   cmd->add_flag("-q,--quiet", a->quiet, "Print only the results");
   cmd->callback([a, &exit_code] { exit_code = bench(*a); });

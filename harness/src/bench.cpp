@@ -12,10 +12,13 @@
 #include <sys/resource.h>
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <memory>
 #include <numeric>
 #include <thread>
 
+#include "bench_series.hpp"
+#include "bench_wire.hpp"
 #include "net.hpp"
 #include "upfault/upstream.hpp"
 #include "util.hpp"
@@ -24,42 +27,10 @@ namespace upfault {
 
 using namespace net;
 namespace http = beast::http;
+using bench_wire::classify;
+using bench_wire::CountingParser;
 
 namespace {
-
-// A response parser that keeps nothing but the status code: no allocation per message.
-class CountingParser : public http::basic_parser<false> {
- public:
-  CountingParser() {
-    body_limit(boost::none);
-    header_limit(64 * 1024);
-    eager(true);
-  }
-  int status = 0;
-
- private:
-  void on_request_impl(http::verb, beast::string_view, beast::string_view, int, error_code&) override {}
-  void on_response_impl(int code, beast::string_view, int, error_code&) override { status = code; }
-  void on_field_impl(http::field, beast::string_view, beast::string_view, error_code&) override {}
-  void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
-  std::size_t on_body_impl(beast::string_view body, error_code&) override { return body.size(); }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override { return body.size(); }
-  void on_finish_impl(error_code&) override {}
-};
-
-BenchError classify(const error_code& ec, bool timed_out, bool connecting, bool header_done) {
-  if (timed_out) return connecting ? BenchError::connect_timeout : BenchError::timeout;
-  if (ec == asio::error::connection_refused) return BenchError::connect_refused;
-  if (is_reset(ec) || ec == asio::error::broken_pipe) return BenchError::reset;
-  if (ec == http::error::end_of_stream || ec == asio::error::eof) return BenchError::closed_before_header;
-  if (ec == http::error::partial_message)
-    return header_done ? BenchError::closed_mid_body : BenchError::closed_before_header;
-  if (ec.category() == http::make_error_code(http::error::bad_version).category()) return BenchError::parse_error;
-  if (ec == http::error::buffer_overflow) return BenchError::parse_error;
-  return BenchError::other;
-}
 
 constexpr auto kNever = Clock::time_point::max();
 constexpr auto kSweepEvery = std::chrono::milliseconds(5);
@@ -95,8 +66,13 @@ struct Connection {
 
 class Worker {
  public:
-  Worker(Plan& plan, std::size_t side_cap)
-      : plan_(plan), sweeper_(ioc_), stopper_(ioc_), side_cap_(side_cap), stats_(plan.o.mix.size()) {}
+  Worker(Plan& plan, std::size_t side_cap, std::size_t last_second)
+      : plan_(plan),
+        sweeper_(ioc_),
+        stopper_(ioc_),
+        side_cap_(side_cap),
+        stats_(plan.o.mix.size()),
+        series_(last_second) {}
 
   /// Ends the run early (from any thread): what was measured so far is kept.
   void request_stop() {
@@ -123,6 +99,9 @@ class Worker {
   std::uint64_t in_flight_at_end() const { return in_flight_at_end_; }
   std::uint64_t side_exhausted() const { return side_exhausted_; }
   std::size_t side_connections() const { return side_.size(); }
+  std::vector<BenchSecond> series() { return series_.finish(); }
+  std::uint64_t sent() const { return sent_; }
+  Clock::time_point last_sent() const { return last_sent_; }
   std::atomic<std::uint64_t> responses{0}, errors{0};  // measured so far, for the progress line
 
  private:
@@ -167,6 +146,7 @@ class Worker {
     auto& s = stats_[entry];
     ++s.errors[static_cast<std::size_t>(kind)];
     if (kind == BenchError::other) ++s.other_errors[ec.message()];
+    series_.error(second_of(at), plan_.o.mix[entry].healthy);
     errors.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -210,6 +190,7 @@ class Worker {
     if (!c.open && !co_await connect(c, entry)) co_return;
     const auto sent = Clock::now();
     if (!paced) intended = sent;
+    if (sent >= plan_.measure_from) ++sent_, last_sent_ = sent;
     c.timed_out = false;
     c.in_flight = true;
     c.deadline = sent + o.timeout;
@@ -232,7 +213,9 @@ class Worker {
     }
     if (done >= plan_.measure_from) {
       auto& s = stats_[entry];
-      s.latency.record(static_cast<std::uint64_t>(std::chrono::nanoseconds(done - intended).count()));
+      const auto latency = static_cast<std::uint64_t>(std::chrono::nanoseconds(done - intended).count());
+      s.latency.record(latency);
+      series_.response(second_of(done), o.mix[entry].healthy, latency);
       ++s.responses;
       ++s.status[status];
       responses.fetch_add(1, std::memory_order_relaxed);
@@ -246,6 +229,10 @@ class Worker {
     co_await exchange(c, entry, intended, paced);
     idle_side_.push_back(&c);
     if (--side_live_ == 0 && live_ == 0) stop();  // the last exchange of a --requests run
+  }
+
+  std::size_t second_of(Clock::time_point t) const {
+    return static_cast<std::size_t>((t - plan_.measure_from) / std::chrono::seconds(1));
   }
 
   Connection* acquire_side() {
@@ -296,6 +283,9 @@ class Worker {
   std::vector<Connection*> idle_side_;
   std::size_t side_cap_ = 0;
   std::vector<BenchStats> stats_;
+  SeriesRecorder series_;
+  std::uint64_t sent_ = 0;
+  Clock::time_point last_sent_{};
   std::size_t live_ = 0;       // connections still driving
   std::size_t side_live_ = 0;  // side exchanges in flight
   bool stopping_ = false;
@@ -331,6 +321,38 @@ void wait_for_workers(const BenchOptions& o, const Plan& plan, std::vector<std::
   }
 }
 
+// The workers' figures, added up.
+BenchResult collect(const BenchOptions& o, const Plan& plan, std::vector<std::unique_ptr<Worker>>& workers,
+                    Clock::time_point finished_at) {
+  BenchResult r;
+  r.per_entry.resize(o.mix.size());
+  Clock::time_point last_sent = plan.measure_from;
+  for (auto& w : workers) {
+    for (std::size_t e = 0; e < o.mix.size(); ++e) r.per_entry[e].merge(w->stats()[e]);
+    r.connects += w->connects();
+    r.in_flight_at_end += w->in_flight_at_end();
+    r.side_exhausted += w->side_exhausted();
+    r.side_connections += w->side_connections();
+    r.sent += w->sent();
+    last_sent = std::max(last_sent, w->last_sent());
+    merge_series(r.series, w->series());
+  }
+  for (std::size_t e = 0; e < o.mix.size(); ++e) {
+    r.total.merge(r.per_entry[e]);
+    (o.mix[e].healthy ? r.healthy : r.faulty).merge(r.per_entry[e]);
+  }
+  const auto window_end = o.requests ? finished_at : std::min(finished_at, plan.end);
+  r.seconds = std::max(0.0, std::chrono::duration<double>(window_end - plan.measure_from).count());
+  r.series.resize(std::max(r.series.size(), static_cast<std::size_t>(std::ceil(r.seconds))));
+  // With --requests and --rate, sending ends before the window does (the last responses are still
+  // awaited): the rate counts to the last send, plus the one interval that send stands for.
+  r.send_seconds = r.seconds;
+  if (o.requests && r.sent && o.rate > 0)
+    r.send_seconds = std::chrono::duration<double>(last_sent - plan.measure_from).count() + 1.0 / o.rate;
+  r.interrupted = interrupt::received();
+  return r;
+}
+
 }  // namespace
 
 Result<BenchResult> run_bench(const BenchOptions& o) {
@@ -363,12 +385,17 @@ Result<BenchResult> run_bench(const BenchOptions& o) {
     const auto room = static_cast<std::size_t>(lim.rlim_cur);
     side_cap = std::min(side_cap, room > o.connections + 128 ? room - o.connections - 128 : 0);
   }
+  // A --duration run's last second takes what completes as the time runs out.
+  const std::size_t last_second =
+      o.requests ? SIZE_MAX
+                 : static_cast<std::size_t>(std::max<std::int64_t>(1, (o.duration.count() + 999) / 1000) - 1);
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned t = 0; t < threads; ++t)
-    workers.push_back(std::make_unique<Worker>(plan, (side_cap + threads - 1) / threads));
+    workers.push_back(std::make_unique<Worker>(plan, (side_cap + threads - 1) / threads, last_second));
   for (std::size_t i = 0; i < o.connections; ++i) workers[i % threads]->add(i);
 
   plan.start = Clock::now();
+  const auto wall_start = std::chrono::system_clock::now();
   plan.measure_from = plan.start + o.warmup;
   plan.end = o.requests ? kNever : plan.measure_from + o.duration;
   std::atomic<unsigned> finished{0};
@@ -383,22 +410,8 @@ Result<BenchResult> run_bench(const BenchOptions& o) {
   const auto finished_at = Clock::now();
   for (auto& t : pool) t.join();
 
-  BenchResult r;
-  r.per_entry.resize(o.mix.size());
-  for (auto& w : workers) {
-    for (std::size_t e = 0; e < o.mix.size(); ++e) r.per_entry[e].merge(w->stats()[e]);
-    r.connects += w->connects();
-    r.in_flight_at_end += w->in_flight_at_end();
-    r.side_exhausted += w->side_exhausted();
-    r.side_connections += w->side_connections();
-  }
-  for (std::size_t e = 0; e < o.mix.size(); ++e) {
-    r.total.merge(r.per_entry[e]);
-    (o.mix[e].healthy ? r.healthy : r.faulty).merge(r.per_entry[e]);
-  }
-  const auto window_end = o.requests ? finished_at : std::min(finished_at, plan.end);
-  r.seconds = std::max(0.0, std::chrono::duration<double>(window_end - plan.measure_from).count());
-  r.interrupted = interrupt::received();
+  BenchResult r = collect(o, plan, workers, finished_at);
+  r.started_at = std::chrono::duration<double>((wall_start + o.warmup).time_since_epoch()).count();
   return r;
 }
 

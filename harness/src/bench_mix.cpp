@@ -121,4 +121,6 @@ double BenchResult::requests_per_second() const {
   return seconds > 0 ? static_cast<double>(total.responses) / seconds : 0.0;
 }
 
+double BenchResult::achieved_rate() const { return send_seconds > 0 ? static_cast<double>(sent) / send_seconds : 0.0; }
+
 }  // namespace upfault

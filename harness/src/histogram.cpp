@@ -10,7 +10,7 @@ namespace {
 // Values below 2 * kSubBuckets are counted exactly (one counter each); above, each power of two
 // [2^e, 2^(e+1)) for e >= kSubBucketBits + 1 gets kSubBuckets counters of width 2^(e - kSubBucketBits).
 constexpr std::size_t kLinear = 2 * Histogram::kSubBuckets;
-constexpr std::size_t kCounters = kLinear + (64 - Histogram::kSubBucketBits - 1) * Histogram::kSubBuckets;
+static_assert(Histogram::kCounters == kLinear + (64 - Histogram::kSubBucketBits - 1) * Histogram::kSubBuckets);
 }  // namespace
 
 Histogram::Histogram() : counts_(kCounters, 0) {}
@@ -30,6 +30,34 @@ std::uint64_t Histogram::highest_in(std::size_t index) {
   const std::uint64_t sub = i % kSubBuckets + kSubBuckets;
   const std::uint64_t low = sub << shift;
   return low + ((std::uint64_t{1} << shift) - 1);
+}
+
+std::uint64_t Histogram::lowest_in(std::size_t index) {
+  if (index < kLinear) return index;
+  const unsigned shift = static_cast<unsigned>((index - kLinear) / kSubBuckets) + 1;
+  return highest_in(index) - ((std::uint64_t{1} << shift) - 1);
+}
+
+void Histogram::add_to_counter(std::size_t index, std::uint64_t n) {
+  if (n == 0) return;
+  counts_[index] += n;
+  count_ += n;
+  min_ = std::min(min_, lowest_in(index));
+  max_ = std::max(max_, highest_in(index));
+  sum_ += static_cast<long double>(highest_in(index)) * n;
+}
+
+bool Histogram::set_exact(std::uint64_t min, std::uint64_t max, long double sum) {
+  if (count_ == 0) return min == 0 && max == 0 && sum == 0;
+  if (min > max || index_of(min) != index_of(min_) || index_of(max) != index_of(max_)) return false;
+  // The sum is a float: allow for its rounding (relative 2^-50 is far above long double's).
+  const auto n = static_cast<long double>(count_);
+  const long double slack = (n * static_cast<long double>(max)) * 1e-15L + 1;
+  if (sum < n * static_cast<long double>(min) - slack || sum > n * static_cast<long double>(max) + slack) return false;
+  min_ = min;
+  max_ = max;
+  sum_ = sum;
+  return true;
 }
 
 void Histogram::record(std::uint64_t value, std::uint64_t count) {

@@ -91,6 +91,24 @@ struct BenchStats {
   void merge(const BenchStats& other);
 };
 
+/// One class of requests (healthy or faulty) in one second of the measured window.
+struct BenchSlice {
+  std::uint64_t responses = 0;  ///< complete responses that second
+  std::uint64_t errors = 0;     ///< requests that failed that second
+  std::uint64_t max_ns = 0;     ///< the slowest of those responses (exact)
+  std::string counts;           ///< their latencies' counters (nanoseconds), as hdr_payload() encodes them
+
+  /// The latencies as a histogram, with the exact max (min and sum from the counters' bounds).
+  [[nodiscard]] Histogram latency() const;
+  void merge(const BenchSlice& other);
+};
+
+/// What completed in second k of the measured window (from k to k + 1 s after its start).
+struct BenchSecond {
+  BenchSlice healthy, faulty;
+  [[nodiscard]] BenchSlice all() const;  ///< both merged
+};
+
 /// What the bench reports once a second while it runs.
 struct BenchProgress {
   double elapsed_seconds = 0;
@@ -132,7 +150,12 @@ struct BenchResult {
   std::uint64_t side_connections = 0;  ///< side connections opened for faulty requests
   std::uint64_t side_exhausted = 0;    ///< faulty requests sent on a healthy connection: no side connection was free
   int interrupted = 0;                 ///< the stop signal that ended the run early (interrupt.hpp), or 0
+  std::uint64_t sent = 0;              ///< requests sent after the warm-up
+  double send_seconds = 0;             ///< the time they were sent over (--requests --rate: until the last)
+  std::vector<BenchSecond> series;     ///< one per second of the measured window; the last may be partial
+  double started_at = 0;               ///< when the measured window began, in seconds since the Unix epoch
   [[nodiscard]] double requests_per_second() const;  ///< complete responses per second
+  [[nodiscard]] double achieved_rate() const;        ///< requests sent per second
 };
 
 /// Drives load at options.host:port until the duration or request count is reached, or a stop
@@ -147,8 +170,71 @@ struct BenchTarget {
   std::string proxy_version;
 };
 
+/// A --fail-if condition, which fails the run when it holds: `[SCOPE.]METRIC OP VALUE`, e.g.
+/// "p99>5ms", "healthy.p99.9>=20ms", "rps<20000", "errors>0", "errors%>1", "status5xx>0".
+/// SCOPE: healthy or faulty (default: all requests). METRIC: pN (any percentile, e.g. p50, p99.9),
+/// max, mean or min latency, with a unit (ns, us, ms, s) on the value; rps (complete responses per
+/// second); responses; errors (requests without a complete response); statusNNN or statusNxx
+/// (responses with that status or class). A count followed by % (errors%, status5xx%) is a share of
+/// all requests (responses + errors) in percent. OP: > >= < <=.
+struct FailIf {
+  enum class Scope { all, healthy, faulty };
+  enum class Metric { percentile, max, mean, min, rps, responses, errors, status };
+  enum class Op { greater, greater_equal, less, less_equal };
+  std::string text;  ///< as given, without spaces
+  Scope scope = Scope::all;
+  Metric metric = Metric::percentile;
+  double percentile = 0;                ///< for Metric::percentile
+  int status_low = 0, status_high = 0;  ///< for Metric::status: the codes counted, inclusive
+  bool share = false;                   ///< a count as a percentage of all requests
+  Op op = Op::greater;
+  double threshold = 0;  ///< in `unit`
+  std::string unit;      ///< "ns", "us", "ms" or "s" for latencies, "%" for shares, "" otherwise
+};
+[[nodiscard]] Result<FailIf> parse_fail_if(std::string_view text);
+/// A condition about a class of requests the mix does not have ("faulty.p99>1s" without a faulty
+/// scenario) is a Problem: it could never be measured.
+[[nodiscard]] Result<void> check_fail_if(const FailIf& condition, const std::vector<MixEntry>& mix);
+
+/// A condition, judged: its value in the condition's unit (none when there was nothing to measure:
+/// a latency or a share without any request in its scope, which fails the condition).
+struct FailIfOutcome {
+  FailIf condition;
+  std::optional<double> value;
+  bool failed = false;
+};
+[[nodiscard]] std::vector<FailIfOutcome> evaluate_fail_if(const std::vector<FailIf>& conditions,
+                                                          const BenchResult& result);
+/// The outcome's value as the reports print it: "7.20ms", "0.90 %", "15000.1", "0", "nothing measured".
+[[nodiscard]] std::string fail_if_value(const FailIfOutcome& outcome);
+
+/// A number as typed: 1000000 (never 1e+06), 0.5.
+[[nodiscard]] std::string plain_number(double v);
+
+/// What is wrong with the measurement itself: with --rate, an achieved rate below 95 % of it.
+[[nodiscard]] std::vector<std::string> bench_warnings(const BenchOptions& options, const BenchResult& result);
+
+/// How the run is judged, for the reports.
+struct BenchVerdict {
+  std::vector<FailIfOutcome> fail_if;
+  std::vector<std::string> warnings;
+  [[nodiscard]] bool failed() const;  ///< any --fail-if condition held
+};
+
 /// The result as JSON (schema "upfault-bench/1", documented in docs/bench.md).
 [[nodiscard]] std::string bench_to_json(const BenchOptions& options, const BenchResult& result,
-                                        const BenchTarget& target);
+                                        const BenchTarget& target, const BenchVerdict& verdict = {});
+/// The result as upfault bench prints it: the table, status and error counts, connection notes,
+/// the --fail-if conditions and the warnings.
+[[nodiscard]] std::string bench_to_text(const BenchOptions& options, const BenchResult& result,
+                                        const BenchVerdict& verdict = {});
+
+/// Merges the JSON reports (upfault-bench/1, as bench_to_json writes them) of load generators that
+/// ran at the same time against the same target with the same mix into one report of the same
+/// schema: latency histograms added (so every percentile is the one a single run over all their
+/// samples would report), counts summed, requests per second summed, the per-second series summed
+/// second by second from each one's start. Reports of another schema, target, mode or mix, without
+/// histograms, damaged or over 64 MiB are a Problem that names the report (1-based) and why.
+[[nodiscard]] Result<std::string> merge_bench_reports(const std::vector<std::string>& json_texts);
 
 }  // namespace upfault
