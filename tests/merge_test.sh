@@ -83,4 +83,20 @@ merge_rc 2 "a shard judged with other timeouts is refused" "$out"/shard{1,2,3}.j
 grep -q "merge only runs judged alike" "$out/stderr" || fail "the different timeouts are not named"
 printf '{"schema":"upfault-run/1"' > "$out/broken.json"
 merge_rc 2 "a broken report is refused" "$out/broken.json"
+# Bench reports: two load generators' reports merge into one whose counts are the sum (the exact
+# percentiles of a merge are pinned by tests/bench_merge_test.cpp); a run report among them is refused.
+for g in 1 2; do
+  "$upfault" bench --proxy reference -n 200 -c 2 -t 1 -q --json "$out/bench$g.json" > /dev/null 2>&1 \
+    || fail "upfault bench $g"
+done
+merge_rc 0 "two bench reports merge" "$out/bench1.json" "$out/bench2.json" --json "$out/bench.json"
+python3 - "$out" <<'PY'
+import json, sys
+d = sys.argv[1]
+a, b, m = (json.load(open(f"{d}/{n}.json")) for n in ("bench1", "bench2", "bench"))
+if m["responses"] != a["responses"] + b["responses"] or m["responses"] == 0:
+    sys.exit(f"FAIL: merged responses {m['responses']} are not {a['responses']} + {b['responses']}")
+print(f"bench: {a['responses']} + {b['responses']} responses merged into {m['responses']}")
+PY
+merge_rc 2 "a bench report and a run report do not merge" "$out/bench1.json" "$out/shard1.json" --json "$out/x.json"
 echo PASS

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "upfault/bench.hpp"
 #include "upfault/merge.hpp"
 #include "upfault/report.hpp"
 
@@ -27,6 +28,23 @@ int merge(const MergeArgs& a) {
     auto report = read_report(path);
     if (!report) return fail(report.error().message);
     reports.push_back(std::move(*report));
+  }
+  // Bench reports (upfault-bench/1) of load generators that ran together: one report whose
+  // histogram holds every sample, so its percentiles are exact.
+  if (!reports.empty() && reports.front().text.find("\"upfault-bench/") != std::string::npos) {
+    if (!a.junit.empty() || !a.summary.empty()) return fail("bench reports merge into --json only");
+    OutputFile out;
+    if (auto opened = out.open(a.json); !opened) return fail(opened.error().message);
+    std::vector<std::string> texts;
+    for (auto& r : reports) texts.push_back(std::move(r.text));
+    auto merged = merge_bench_reports(texts);
+    if (!merged) return fail(merged.error().message);
+    if (!out.wanted())
+      fmt::print("{}", *merged);
+    else if (auto written = out.write(*merged); !written)
+      return fail(written.error().message);
+    fmt::print(stderr, "upfault merge: {} bench reports into one\n", texts.size());
+    return kPassed;
   }
   OutputFile json, junit, summary;
   for (auto [file, path] : {std::pair{&json, &a.json}, {&junit, &a.junit}, {&summary, &a.summary}})
@@ -52,9 +70,12 @@ int merge(const MergeArgs& a) {
 void setup_merge(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand("merge",
                                  "Merge the JSON reports of a suite's shards (upfault run --shard I/N --json) into "
-                                 "one report, JUnit file and summary");
+                                 "one report, JUnit file and summary; or bench reports (upfault bench --json) of load "
+                                 "generators that ran together into one");
   auto a = std::make_shared<MergeArgs>();
-  cmd->add_option("reports", a->inputs, "JSON reports of `upfault run --json`, one per shard")->required();
+  cmd->add_option("reports", a->inputs,
+                  "JSON reports of `upfault run --json` (one per shard) or of `upfault bench --json`")
+      ->required();
   cmd->add_option("--json", a->json, "Write the merged JSON report (default: print it)");
   cmd->add_option("--junit", a->junit, "Write the merged JUnit XML");
   cmd->add_option("--summary", a->summary, "Write the merged Markdown summary");
