@@ -70,8 +70,8 @@ struct Reports {
   int write(const SuiteRun& run, SuitePosition position) {
     int status = kPassed;
     position.interrupted = run.interrupted;
-    const std::string text = to_json(run.proxy, run.results, run.wall_seconds, &position);
-    const auto report = boost::json::parse(text).as_object();
+    const auto report = report_object(run.proxy, run.results, run.wall_seconds, &position);
+    const std::string text = boost::json::serialize(report) + "\n";
     for (auto [file, made] : {std::pair{&json, text},
                               {&junit, junit.wanted() ? junit_from_report(report) : ""},
                               {&summary, summary.wanted() ? summary_from_report(report) : ""}}) {

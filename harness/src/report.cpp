@@ -93,7 +93,12 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
 }
 
 std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds,
-                    const SuitePosition* position, const RunRecord* given) {
+                    const SuitePosition* position, const RunRecord* record) {
+  return json::serialize(report_object(proxy, results, wall_seconds, position, record)) + "\n";
+}
+
+json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds,
+                           const SuitePosition* position, const RunRecord* given) {
   const RunRecord none;
   const RunRecord& record = given ? *given : none;
   json::object root;
@@ -163,7 +168,7 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
   }
   root["summary"] = report_summary(list, wall_seconds);
   root["results"] = std::move(list);
-  return json::serialize(root) + "\n";
+  return root;
 }
 
 json::object report_summary(const json::array& results, double wall_seconds) {
@@ -174,12 +179,12 @@ json::object report_summary(const json::array& results, double wall_seconds) {
 }
 
 std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {
-  return junit_from_report(json::parse(to_json(proxy, results, wall_seconds)).as_object());
+  return junit_from_report(report_object(proxy, results, wall_seconds));
 }
 
 std::string to_markdown_summary(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
                                 double wall_seconds) {
-  return summary_from_report(json::parse(to_json(proxy, results, wall_seconds)).as_object());
+  return summary_from_report(report_object(proxy, results, wall_seconds));
 }
 
 }  // namespace upfault

@@ -67,6 +67,11 @@ struct RunRecord {
 /// … with what a matrix results file records besides.
 [[nodiscard]] std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
                                   double wall_seconds, const RunRecord& record);
+/// The same report as a JSON object, for the files made from it (JUnit, summary) without a
+/// serialise-and-parse round trip.
+[[nodiscard]] boost::json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results,
+                                                double wall_seconds, const SuitePosition* position = nullptr,
+                                                const RunRecord* record = nullptr);
 
 /// JUnit XML as GitHub, GitLab and Jenkins read it: one <testsuite> per category, one <testcase>
 /// per scenario (classname = category); <failure> for fail, <error> for error, with the verdict's
