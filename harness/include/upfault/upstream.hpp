@@ -62,7 +62,7 @@ class FakeUpstream {
   [[nodiscard]] UpstreamLog log(std::string_view scenario) const;
   /// Connections whose request named no known scenario.
   [[nodiscard]] int unrouted() const;
-  /// Waits (at most `timeout`) until `n` accepts have failed (EMFILE at the file-descriptor
+  /// Waits (at most `timeout`) until `n` accepts on the scripted endpoint have failed (EMFILE at the file-descriptor
   /// limit, say; each is retried 100 ms later) and returns when each of the first `n` failed:
   /// fewer than `n` when the time ran out.
   [[nodiscard]] std::vector<std::chrono::steady_clock::time_point> wait_for_accept_failures(

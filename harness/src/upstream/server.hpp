@@ -81,7 +81,7 @@ struct FakeUpstream::Impl {
   [[nodiscard]] Result<void> listen(net::tcp::acceptor& a, std::uint16_t port, int backlog, std::string_view role);
   void fill_accept_queue();
   net::awaitable<void> act_before_reading(net::tcp::acceptor& a, bool reset);
-  net::awaitable<bool> back_off(const net::error_code& ec);
+  net::awaitable<bool> back_off(const net::error_code& ec, bool scripted);
   net::awaitable<void> accept_loop();
   void spawn_acceptors();
   void start_workers();
