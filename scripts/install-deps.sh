@@ -14,10 +14,10 @@ usage="usage: install-deps.sh [--proxies NAME,NAME… | --build-only] [--dry-run
 build=(
   cmake ninja-build g++ pkg-config
   libboost1.81-dev libboost-json1.81-dev libtomlplusplus-dev libcli11-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libssl-dev libnghttp2-dev
 )
 # Tools the test suite and the benchmarks use.
-tools=(curl wrk python3 python3-yaml chromium libxml2-utils stress-ng)
+tools=(curl wrk openssl nghttp2-client python3 python3-yaml chromium libxml2-utils stress-ng)
 
 mode=all proxies="" dry_run=0
 while (($#)); do
