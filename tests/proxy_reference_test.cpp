@@ -1,5 +1,12 @@
 // The corpus against upfault's own reference proxy and blind relay: the proof that every
 // expectation is achievable, and that the harness catches a proxy that does everything wrong.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include "proxy_support.hpp"
 #include "upfault/proxy.hpp"
 
@@ -352,4 +359,45 @@ TEST(Misbehaving, CrashWithScenariosInParallelIsReported) {
   ASSERT_EQ(run.results.size(), 3u) << run.setup_error;
   EXPECT_NE(run.proxy_died.find("killed by signal 6"), std::string::npos) << run.proxy_died;
   EXPECT_EQ(run.crashes, 0);
+}
+
+// A CA that is not upfault's (self-signed, P-256, made with `openssl req -x509`).
+static const char* const kOtherCa =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjjCCATOgAwIBAgIUBQ0Iailg5jfbLzHBCEVEHhMU4WUwCgYIKoZIzj0EAwIw\n"
+    "GzEZMBcGA1UEAwwQbm90IHVwZmF1bHQncyBDQTAgFw0yNjExMjkwNTUwMjZaGA8y\n"
+    "MTI2MTEwNTA1NTAyNlowGzEZMBcGA1UEAwwQbm90IHVwZmF1bHQncyBDQTBZMBMG\n"
+    "ByqGSM49AgEGCCqGSM49AwEHA0IABCOAvH1GIRlOlXR2fdQ4+ZYpCyh/FSXLbZ+7\n"
+    "ZHRmJsrwdh01Uh4VDA7XetAu1rGZitMRz9lLD/sZ8hF+S6JxkxKjUzBRMB0GA1Ud\n"
+    "DgQWBBQopnoYSsvaXT6K5sjppv2WnKKNhjAfBgNVHSMEGDAWgBQopnoYSsvaXT6K\n"
+    "5sjppv2WnKKNhjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQDj\n"
+    "cFeN1AGoFnLiA780d0pp2t+vyai1/z0qL8RcVolZ2QIhAJIBCI+oyP/RjhH790tj\n"
+    "0zeUTWADr5xoRl1/0oNQgiF4\n"
+    "-----END CERTIFICATE-----\n";
+
+// A proxy that does not trust upfault's CA refuses even the valid certificate: every https
+// scenario would fail for a reason that is the setup's, not the proxy's. That is an error naming
+// the fix; with the right CA the same proxy passes.
+TEST(Reference, DistrustedCaIsASetupErrorNotAVerdict) {
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("upfault-wrongca-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  auto reference = find_profile("reference", default_profile_dirs());
+  ASSERT_TRUE(reference) << reference.error();
+  std::ifstream in(reference->dir / "profile.toml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string from = "\"--ca\", \"{ca_file}\"";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), "\"--ca\", \"" + (dir / "other-ca.pem").string() + "\"");
+  std::ofstream(dir / "profile.toml") << text;
+  std::ofstream(dir / "other-ca.pem") << kOtherCa;
+  std::vector<Scenario> ok;
+  for (auto& s : tls_corpus())
+    if (s.name == "tls-ok-200-passthrough") ok.push_back(s);
+  ASSERT_EQ(ok.size(), 1u);
+  auto run = test::run_profile((dir / "profile.toml").string(), ok);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_EQ(run.results[0].verdict.kind, VerdictKind::error) << run.results[0].verdict.reason;
+  EXPECT_NE(run.results[0].verdict.reason.find("make it trust the CA"), std::string::npos)
+      << run.results[0].verdict.reason;
+  std::filesystem::remove_all(dir);
 }

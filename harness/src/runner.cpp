@@ -10,6 +10,7 @@
 #include "client_async.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/rig.hpp"
+#include "upfault/tls.hpp"
 
 namespace upfault {
 
@@ -87,6 +88,14 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       r.client = co_await converse_async(fo, std::move(wires), s.request.connections, s.request.method == "HEAD");
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
+      if (r.verdict.kind == VerdictKind::fail && s.endpoint == Endpoint::scripted && r.upstream.requests() == 0 &&
+          (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2))
+        if (auto refusal = upstream.tls_refusal(); !refusal.empty())
+          r.verdict = {VerdictKind::error,
+                       fmt::format("setup: the proxy refused the TLS handshake with upfault's valid certificate ({}): "
+                                   "make it trust the CA ({{ca_file}} in a profile, --tls-dir DIR/ca.pem with "
+                                   "--proxy-url) and verify the name {} or 127.0.0.1",
+                                   refusal, tls::kServerName)};
       if (options.strict && r.verdict.kind == VerdictKind::stricter)
         r.verdict = {VerdictKind::fail,
                      fmt::format("{}: stricter than required, which --strict counts as a failure", r.verdict.reason)};

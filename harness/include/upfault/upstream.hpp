@@ -62,6 +62,10 @@ class FakeUpstream {
   [[nodiscard]] UpstreamLog log(std::string_view scenario) const;
   /// Connections whose request named no known scenario.
   [[nodiscard]] int unrouted() const;
+  /// Why the proxy last refused the TLS handshake on a port with a valid certificate (tls,
+  /// tls-h2), e.g. "tlsv1 alert unknown ca": it does not trust upfault's CA or checks another
+  /// name, a setup mistake. Empty when it never did.
+  [[nodiscard]] std::string tls_refusal() const;
   /// Waits (at most `timeout`) until `n` accepts on the scripted endpoint have failed (EMFILE at the file-descriptor
   /// limit, say; each is retried 100 ms later) and returns when each of the first `n` failed:
   /// fewer than `n` when the time ran out.

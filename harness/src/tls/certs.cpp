@@ -110,7 +110,9 @@ Result<Pair> make_cert(const CertSpec& spec, const Pair* issuer) {
 }
 
 const CertSpec kCa{"upfault throwaway CA", nullptr, -kDay, 3650 * kDay, true};
-constexpr const char* kValidSan = "DNS:upfault.test,DNS:localhost,IP:127.0.0.1,IP:::1";
+// 127.0.0.1 as a DNS name too: Apache's mod_ssl and Traffic Server match a proxied host's name
+// against DNS names only, and are pointed at 127.0.0.1.
+constexpr const char* kValidSan = "DNS:upfault.test,DNS:localhost,DNS:127.0.0.1,IP:127.0.0.1,IP:::1";
 
 CertSpec leaf_spec(Leaf leaf) {
   switch (leaf) {

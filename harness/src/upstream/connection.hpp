@@ -75,6 +75,7 @@ class Connection {
   net::awaitable<bool> handshake();
   net::awaitable<net::error_code> read_tls();
   net::awaitable<net::error_code> write_raw(std::string_view raw);
+  void note_refusal();
   net::awaitable<void> watchdog();
   net::awaitable<bool> start_request(std::size_t head_size);
   net::awaitable<std::optional<std::size_t>> serve_plain();

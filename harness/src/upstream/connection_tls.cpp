@@ -27,6 +27,7 @@ awaitable<error_code> Connection::read_tls() {
     if (state == tls::Engine::Read::closed) co_return error_code(asio::error::eof);
     if (state == tls::Engine::Read::failed) {
       tls_failure_ = tls_->error();
+      if (!route_) note_refusal();  // TLS 1.3: the proxy checks our certificate after our handshake is done
       co_return error_code(EPROTO, boost::system::system_category());
     }
     auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf), use_tuple);
@@ -43,6 +44,7 @@ awaitable<bool> Connection::handshake() {
     if (auto out = tls_->output(); !out.empty() && co_await write_raw(out)) co_return false;
     if (progress == tls::Engine::Progress::done) co_return true;
     if (progress == tls::Engine::Progress::failed) {
+      note_refusal();
       if (up_.options.verbose) fmt::print(stderr, "upfault upstream: TLS handshake failed: {}\n", tls_->error());
       co_return false;
     }
@@ -50,6 +52,15 @@ awaitable<bool> Connection::handshake() {
     if (ec) co_return false;
     tls_->feed({buf, n});
   }
+}
+
+// The proxy's own alert, before any request, on a port whose certificate is valid: it does not
+// trust upfault's CA or checks another name. Kept for the runner, which calls that a setup error.
+void Connection::note_refusal() {
+  const bool valid_port = listener_ == "tls" || listener_ == "tls-h2";
+  if (!valid_port || tls_->error().find("alert") == std::string::npos) return;
+  std::lock_guard lock(up_.m);
+  up_.tls_refusal = tls_->error();
 }
 
 awaitable<error_code> Connection::write_raw(std::string_view raw) {
