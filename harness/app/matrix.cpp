@@ -92,7 +92,7 @@ bool plan_columns(const MatrixArgs& a, Plan& plan) {
   auto& names = plan.names;
   if (a.proxies == "all") {
     for (const auto& n : list_profiles(dirs))
-      if (n != "blind") names.push_back(n);  // the blind relay is wrong on purpose: name it to include it
+      if (n != "blind" && n != "lenient") names.push_back(n);  // wrong on purpose: name them to include them
   } else {
     std::istringstream in(a.proxies);
     for (std::string n; std::getline(in, n, ',');)

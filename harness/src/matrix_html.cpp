@@ -179,10 +179,18 @@ std::string matrix_table(const std::vector<Scenario>& scenarios, const std::vect
         i + 1, e(c.proxy.name), e(c.proxy.name), e(c.proxy.version));
   }
   out += "</tr></thead><tbody>\n";
-  for (const auto& [category, list] : by_category(scenarios)) {
-    out += fmt::format("<tr class=\"cat\" data-category=\"{}\"><th colspan=\"{}\"><span>{}</span></th></tr>\n",
-                       e(category), ranked.size() + 1, e(category));
-    for (auto k : list) out += scenario_row(scenarios[k], k, columns, ranked);
+  for (const auto& section : by_protocol(scenarios)) {
+    std::string missing;
+    for (const auto& [proxy, reasons] : not_tested(section, columns))
+      missing += fmt::format("<li><b>{}</b>: {}</li>", e(proxy), e(fmt::format("{}", fmt::join(reasons, "; "))));
+    out += fmt::format("<tr class=\"proto\" id=\"{}\"><th colspan=\"{}\"><span>{}</span>{}</th></tr>\n", section.id,
+                       ranked.size() + 1, e(section.title),
+                       missing.empty() ? "" : fmt::format("<p class=\"muted\">Not tested here:</p><ul>{}</ul>", missing));
+    for (const auto& [category, list] : section.categories) {
+      out += fmt::format("<tr class=\"cat\" data-category=\"{}\"><th colspan=\"{}\"><span>{}</span></th></tr>\n",
+                         e(category), ranked.size() + 1, e(category));
+      for (auto k : list) out += scenario_row(scenarios[k], k, columns, ranked);
+    }
   }
   return out + "</tbody></table></div></section>\n";
 }

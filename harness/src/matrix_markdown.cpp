@@ -81,10 +81,28 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
   return out;
 }
 
+std::string category_tables(const ProtocolSection& section, const std::vector<Scenario>& scenarios,
+                            const std::vector<ProxyColumn>& columns, const std::vector<Standing>& ranked);
+
+// The tables, by upstream protocol, each section saying which proxies it could not test and why.
 std::string tables(const std::vector<Scenario>& scenarios, const std::vector<ProxyColumn>& columns,
                    const std::vector<Standing>& ranked) {
   std::string out;
-  for (const auto& [category, list] : by_category(scenarios)) {
+  for (const auto& section : by_protocol(scenarios)) {
+    out += fmt::format("\n# {}\n", section.title);
+    const auto missing = not_tested(section, columns);
+    if (!missing.empty()) out += "\nNot tested here (➖):\n\n";
+    for (const auto& [proxy, reasons] : missing)
+      out += fmt::format("- **{}**: {}\n", md_escape(proxy), md_escape(fmt::format("{}", fmt::join(reasons, "; "))));
+    out += category_tables(section, scenarios, columns, ranked);
+  }
+  return out;
+}
+
+std::string category_tables(const ProtocolSection& section, const std::vector<Scenario>& scenarios,
+                            const std::vector<ProxyColumn>& columns, const std::vector<Standing>& ranked) {
+  std::string out;
+  for (const auto& [category, list] : section.categories) {
     out += fmt::format("\n## {}\n\n| scenario | level | risk |", category);
     for (const auto& s : ranked) out += fmt::format(" {} |", md_escape(columns[s.column].proxy.name));
     out += "\n| --- | --- | --- |";

@@ -55,8 +55,10 @@ inline const std::vector<std::string_view>& limits() {
       "One configuration per proxy: the profile's template under proxies/NAME/, with 1 s upstream timeouts, and "
       "the version Debian 12 packages. Another configuration can behave differently; the configurable defaults "
       "name the settings known to change a result.",
-      "Loopback only, HTTP/1.1 on both sides, no TLS, no HTTP/2 or HTTP/3, no caching (Varnish and Squid run as "
-      "pass-through proxies).",
+      "Loopback only; the client speaks HTTP/1.1 in plaintext; the upstream speaks HTTP/1.1 in plaintext or over "
+      "TLS (each profile configured to verify the certificate), or HTTP/2 where the profile says it can; a proxy "
+      "that cannot speak a protocol to an upstream is not tested on it, and its section says why (➖). No HTTP/3, "
+      "no caching (Varnish and Squid run as pass-through proxies).",
       "A pass means the proxy did what RFC 9110 and RFC 9112 require for that one input. It is not a security "
       "review, and says nothing of other inputs, other versions or behaviour under load.",
       "Stricter means the proxy did more than the RFC requires (it rejected with 502 what it may forward): counted "
@@ -104,6 +106,53 @@ inline std::vector<std::pair<std::string, std::vector<std::size_t>>> by_category
       out.push_back({all[i].category, {i}});
     else
       it->second.push_back(i);
+  }
+  return out;
+}
+
+/// The upstream protocols' sections of the matrix: HTTP/1.1, HTTPS, HTTP/2 (h2c and h2 together).
+struct ProtocolSection {
+  std::string_view id;     ///< for an HTML anchor
+  std::string_view title;  ///< as a heading
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> categories;
+};
+
+inline std::size_t section_of(UpstreamProtocol p) {
+  switch (p) {
+    case UpstreamProtocol::http1: return 0;
+    case UpstreamProtocol::https: return 1;
+    default: return 2;
+  }
+}
+
+/// The suite's scenarios by section, then category (sections the suite has no scenario of are left out).
+inline std::vector<ProtocolSection> by_protocol(const std::vector<Scenario>& all) {
+  std::vector<ProtocolSection> out = {{"upstream-http1", "Upstream: HTTP/1.1 in plaintext", {}},
+                                      {"upstream-https", "Upstream: HTTPS (HTTP/1.1 over TLS)", {}},
+                                      {"upstream-http2", "Upstream: HTTP/2 (h2c with prior knowledge, h2 over TLS)", {}}};
+  for (const auto& [category, list] : by_category(all)) {
+    std::array<std::vector<std::size_t>, 3> split;
+    for (auto i : list) split[section_of(all[i].protocol)].push_back(i);
+    for (std::size_t s = 0; s < 3; ++s)
+      if (!split[s].empty()) out[s].categories.push_back({category, split[s]});
+  }
+  out.erase(std::remove_if(out.begin(), out.end(), [](const auto& s) { return s.categories.empty(); }), out.end());
+  return out;
+}
+
+/// Why each proxy could not be tested on some of a section's scenarios: proxy → the distinct reasons
+/// of its not-run cells there (the profile's not_tested sentence, quoting the proxy's own docs).
+inline std::vector<std::pair<std::string, std::vector<std::string>>> not_tested(const ProtocolSection& section,
+                                                                               const std::vector<ProxyColumn>& columns) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const auto& c : columns) {
+    std::vector<std::string> reasons;
+    for (const auto& [category, list] : section.categories)
+      for (auto k : list)
+        if (k < c.cells.size() && c.cells[k].verdict == VerdictKind::not_run &&
+            std::find(reasons.begin(), reasons.end(), c.cells[k].reason) == reasons.end())
+          reasons.push_back(c.cells[k].reason);
+    if (!reasons.empty()) out.push_back({c.proxy.name, std::move(reasons)});
   }
   return out;
 }
