@@ -24,12 +24,17 @@ trap 'stop_nginx; rm -rf "$work"' EXIT
 # tested in the unit tests: here nothing may depend on a neighbour port being free).
 ports=($(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(7)]
+ss = [socket.socket() for _ in range(15)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))'))
 listen=${ports[0]} app=${ports[1]}
-endpoint_opts=(--refused-port "${ports[2]}" --blackhole-port "${ports[3]}" --accept-close-port "${ports[4]}"
-               --accept-reset-port "${ports[5]}")
+endpoint_opts=()
+i=2
+for name in refused blackhole accept-close accept-reset tls tls-h2 tls-stall tls-garbage tls-alert tls-expired \
+            tls-wrong-name tls-untrusted; do
+  endpoint_opts+=("--$name-port" "${ports[$i]}")
+  i=$((i + 1))
+done
 
 # 1. The team's own config: its app behind nginx, nothing of upfault in it. ($1: extra lines.)
 write_config() {

@@ -27,12 +27,14 @@ closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 expect_exit 2 "--proxy-url without --upstream-port" run "$one" --proxy-url "http://127.0.0.1:$closed_port"
 grep -q "needs --upstream-port" "$out/stderr" || fail "no word of --upstream-port"
 free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# With --upstream-port P the endpoints default to P+1…P+4: here they come from the kernel too.
+# With --upstream-port P the endpoints default to P+1…P+12: here they come from the kernel too.
 endpoints=($(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(4)]
+names = ["refused", "blackhole", "accept-close", "accept-reset", "tls", "tls-h2", "tls-stall", "tls-garbage",
+         "tls-alert", "tls-expired", "tls-wrong-name", "tls-untrusted"]
+ss = [socket.socket() for _ in names]
 for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(f"--{n}-port {s.getsockname()[1]}" for n, s in zip(["refused", "blackhole", "accept-close", "accept-reset"], ss)))'))
+print(" ".join(f"--{n}-port {s.getsockname()[1]}" for n, s in zip(names, ss)))'))
 expect_exit 3 "nothing listens at --proxy-url (the probe fails before the suite)" \
   run "$one" --proxy-url "http://127.0.0.1:$closed_port" --upstream-port "$free_port" "${endpoints[@]}"
 grep -q "nothing accepts connections at --proxy-url" "$out/stderr" || fail "no word of the failed probe"

@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "upfault/tls.hpp"
 
@@ -103,13 +105,24 @@ void add_port_options(CLI::App* cmd, EndpointPorts& ports) {
 void add_tls_dir_option(CLI::App* cmd, std::string& dir) {
   cmd->add_option("--tls-dir", dir,
                   "Directory keeping upfault's CA (ca.pem, ca.key; made there when missing): the TLS ports' "
-                  "certificates come from it, so a proxy configured to trust DIR/ca.pem keeps trusting it");
+                  "certificates come from it, so a proxy configured to trust DIR/ca.pem keeps trusting it "
+                  "(default for serve, routes and run --proxy-url: $XDG_STATE_HOME/upfault/ca or "
+                  "~/.local/state/upfault/ca)");
 }
 
-Result<std::string> apply_tls_dir(const std::string& dir) {
-  if (dir.empty()) return std::string();
-  if (auto r = tls::use_directory(dir); !r) return r.error();
-  return (std::filesystem::path(dir) / "ca.pem").string();
+std::string default_tls_dir() {
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state)
+    return (std::filesystem::path(state) / "upfault" / "ca").string();
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return (std::filesystem::path(home) / ".local" / "state" / "upfault" / "ca").string();
+  return "";
+}
+
+Result<std::string> apply_tls_dir(const std::string& dir, bool or_default) {
+  const std::string use = dir.empty() && or_default ? default_tls_dir() : dir;
+  if (use.empty()) return std::string();
+  if (auto r = tls::use_directory(use); !r) return r.error();
+  return (std::filesystem::path(use) / "ca.pem").string();
 }
 
 std::string describe_ports(const EndpointPorts& p) {

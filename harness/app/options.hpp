@@ -48,8 +48,12 @@ class OutputFile {
 void add_port_options(CLI::App* cmd, EndpointPorts& ports);
 /// --tls-dir DIR: where upfault keeps its CA (ca.pem, ca.key) for the proxy to trust.
 void add_tls_dir_option(CLI::App* cmd, std::string& dir);
-/// Uses --tls-dir when given; returns the CA certificate's path to show ("" without --tls-dir).
-[[nodiscard]] Result<std::string> apply_tls_dir(const std::string& dir);
+/// Where upfault keeps its CA for proxies of one's own without --tls-dir:
+/// $XDG_STATE_HOME/upfault/ca, else ~/.local/state/upfault/ca ("" without a home).
+[[nodiscard]] std::string default_tls_dir();
+/// Uses `dir` (or, when empty and `or_default`, default_tls_dir()) for the CA; returns the CA
+/// certificate's path ("" when the CA stays in memory).
+[[nodiscard]] Result<std::string> apply_tls_dir(const std::string& dir, bool or_default = false);
 /// "upstream 127.0.0.1:P, refused :P, …" for the run header.
 std::string describe_ports(const EndpointPorts& ports);
 

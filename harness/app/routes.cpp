@@ -56,7 +56,8 @@ int print_routes(const RoutesArgs& a) {
   if (a.placeholders) {
     for (const auto& part : profile->routes) texts["routes_" + part.name] = part.text;
   } else {
-    auto ca = apply_tls_dir(a.tls_dir);  // makes the CA there, so the proxy can load it before the run
+    // Makes the CA there (or in the default dir), so the proxy can load it before the run.
+    auto ca = apply_tls_dir(a.tls_dir, /*or_default=*/true);
     if (!ca) return fail(ca.error());
     auto rendered =
         render_routes(profile->routes, route_vars(ports, timeouts, ca->empty() ? "<--tls-dir DIR>/ca.pem" : *ca));

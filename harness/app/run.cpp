@@ -97,7 +97,8 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   };
   if (a.proxy.empty() == a.proxy_url.empty())
     return wrong(problem("give either --proxy NAME (upfault starts it) or --proxy-url URL"));
-  if (auto ca = apply_tls_dir(a.tls_dir); !ca) return wrong(ca.error());
+  // With --proxy-url the proxy is the user's: its CA is kept (the default dir, as routes and serve use).
+  if (auto ca = apply_tls_dir(a.tls_dir, /*or_default=*/!a.proxy_url.empty()); !ca) return wrong(ca.error());
   if (!a.upstream_protocols.empty()) {
     if (!a.proxy.empty())
       return wrong(

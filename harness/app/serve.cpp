@@ -30,8 +30,8 @@ struct ServeArgs {
 // Where the CA the TLS ports' certificates come from is, for the user's proxy to trust: --tls-dir's,
 // or one written for this run only into `temp` (removed when serve ends).
 Result<std::string> ca_for_proxy(const std::string& tls_dir, std::filesystem::path& temp) {
-  auto kept = apply_tls_dir(tls_dir);
-  if (!kept || !kept->empty()) return kept;
+  auto kept = apply_tls_dir(tls_dir, /*or_default=*/true);
+  if (!kept || !kept->empty()) return kept;  // without a home: a CA for this run only, in `temp`
   auto dir = make_temp_dir("upfault-ca-");
   if (!dir) return dir.error();
   temp = *dir;
@@ -95,7 +95,7 @@ int serve(const ServeArgs& a) {
       "the TLS ports' certificates are for {} (and 127.0.0.1), from the CA {}{}\n"
       "Ctrl-C stops it.\n",
       suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name, tls::kServerName, *ca,
-      a.tls_dir.empty() ? " (for this run only; --tls-dir DIR keeps one)" : "");
+      temp_ca.empty() ? "" : " (for this run only: no home directory to keep one in; --tls-dir DIR keeps one)");
   std::fflush(stdout);
   (void)interrupt::wait();
   rig->stop();
