@@ -211,12 +211,26 @@ void load_request(FileContext& cx, const toml::table& root, Scenario& s) {
   }
 }
 
+// [upstream] protocol: "http/1.1" (the default), "https", "h2c" or "h2".
+void load_protocol(FileContext& cx, const toml::node& n, Scenario& s) {
+  static constexpr UpstreamProtocol kAll[] = {UpstreamProtocol::http1, UpstreamProtocol::https, UpstreamProtocol::h2c,
+                                              UpstreamProtocol::h2};
+  const auto v = n.value<std::string>();
+  for (auto candidate : kAll)
+    if (v == to_string(candidate)) {
+      s.protocol = candidate;
+      return;
+    }
+  cx.error(n, "protocol must be \"http/1.1\", \"https\", \"h2c\" or \"h2\"");
+}
+
 // [upstream]: the endpoint and the steps.
 void load_upstream(FileContext& cx, const toml::table& root, Scenario& s) {
   const toml::node* steps_node = nullptr;
   if (auto* n = root.get("upstream")) {
     if (auto* t = n->as_table()) {
-      cx.check_keys(*t, {"endpoint", "steps"}, "[upstream]");
+      cx.check_keys(*t, {"endpoint", "protocol", "steps"}, "[upstream]");
+      if (auto* pr = t->get("protocol")) load_protocol(cx, *pr, s);
       if (auto* e = t->get("endpoint")) {
         auto v = e->value<std::string>();
         static constexpr Endpoint kAll[] = {Endpoint::scripted, Endpoint::refused, Endpoint::blackhole,

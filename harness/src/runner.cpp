@@ -60,7 +60,8 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       fo.port = options.proxy_port;
       fo.deadline = client_deadline(s, options.timeouts, options.default_deadline);
       fo.header_limit = header_limit_for(s);
-      const std::string prefix = std::string(endpoint_prefix(s.endpoint)) + route_prefix(s.name);
+      const std::string prefix =
+          fmt::format("{}{}{}", protocol_prefix(s.protocol), endpoint_prefix(s.endpoint), route_prefix(s.name));
       fo.read_after = s.reads_past_response();
       auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
                                    fmt::format("{}:{}", options.proxy_host, options.proxy_port));

@@ -56,6 +56,26 @@ std::string_view to_string(ClientConnections c) {
   return "?";
 }
 
+std::string_view to_string(UpstreamProtocol p) {
+  switch (p) {
+    case UpstreamProtocol::http1: return "http/1.1";
+    case UpstreamProtocol::https: return "https";
+    case UpstreamProtocol::h2c: return "h2c";
+    case UpstreamProtocol::h2: return "h2";
+  }
+  return "?";
+}
+
+std::string_view protocol_prefix(UpstreamProtocol p) {
+  switch (p) {
+    case UpstreamProtocol::http1: return "";
+    case UpstreamProtocol::https: return "/__tls";
+    case UpstreamProtocol::h2c: return "/__h2c";
+    case UpstreamProtocol::h2: return "/__h2";
+  }
+  return "";
+}
+
 std::string_view endpoint_prefix(Endpoint e) {
   switch (e) {
     case Endpoint::scripted: return "";

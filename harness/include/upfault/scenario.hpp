@@ -123,6 +123,16 @@ enum class Endpoint {
 /// The path prefix that the proxy configurations route to the endpoint ("" for scripted).
 [[nodiscard]] std::string_view endpoint_prefix(Endpoint e);
 
+/// The protocol the fake upstream speaks to the proxy for a scenario (`[upstream] protocol`).
+enum class UpstreamProtocol { http1, https, h2c, h2 };
+[[nodiscard]] std::string_view to_string(UpstreamProtocol p);  ///< "http/1.1", "https", "h2c", "h2"
+/// The path prefix the runner puts before a scenario's route ("" for http/1.1, "/__h2c", ...).
+[[nodiscard]] std::string_view protocol_prefix(UpstreamProtocol p);
+/// True for the HTTP/2 protocols (h2c, h2).
+[[nodiscard]] inline bool is_http2(UpstreamProtocol p) {
+  return p == UpstreamProtocol::h2c || p == UpstreamProtocol::h2;
+}
+
 /// The loopback port of each endpoint (0 before binding: the kernel picks).
 struct EndpointPorts {
   std::uint16_t scripted = 0;
@@ -234,6 +244,7 @@ struct Scenario {
   std::vector<std::string> tags;
   Request request;
   Endpoint endpoint = Endpoint::scripted;
+  UpstreamProtocol protocol = UpstreamProtocol::http1;
   std::vector<ScriptStep> steps;
   Expect expect;
   /// What the steps send, parsed, when it forms a complete valid response (for passthrough).
