@@ -18,6 +18,8 @@
 #include <iostream>
 #include <set>
 
+#include "h2_upstream.hpp"
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -36,7 +38,9 @@ struct Config {
   Millis connect_timeout{1000};
   Millis read_timeout{1000};
   Millis client_timeout{30000};
+  std::vector<std::pair<std::string, tcp::endpoint>> h2c_routes;  // path prefix → upstream speaking h2c
   bool blind = false;
+  bool lenient = false;   // the broken variant (h2_upstream.hpp)
   std::string misbehave;  // test equipment for upfault's own hardening tests; see --misbehave
 };
 
@@ -123,6 +127,28 @@ void abort_client(beast::tcp_stream& client) {
 
 bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
+// The h2c upstream for this target, if an h2c route's prefix matches it.
+const tcp::endpoint* pick_h2c(const Config& cfg, std::string_view target) {
+  for (const auto& [prefix, ep] : cfg.h2c_routes)
+    if (target.substr(0, prefix.size()) == prefix) return &ep;
+  return nullptr;
+}
+
+asio::awaitable<void> forward_h2c(beast::tcp_stream& client, const tcp::endpoint& to,
+                                  const http::request<http::string_body>& req, const Config& cfg) {
+  beast::tcp_stream upstream(client.get_executor());
+  upstream.expires_after(cfg.connect_timeout);
+  if (auto [ec] = co_await upstream.async_connect(to, use_tuple); ec) {
+    if (is_timeout(ec))
+      co_await gateway_timeout(client, "upstream connect timed out");
+    else
+      co_await bad_gateway(client, "upstream connect failed: " + ec.message());
+    co_return;
+  }
+  upfault_ref::H2Options opt{cfg.read_timeout, cfg.client_timeout, cfg.lenient};
+  co_await upfault_ref::forward_h2(upstream, client, upfault_ref::make_h2_request(req), opt);
+}
+
 // Reads until `p` has the whole header. The timeout applies to each read, as in common proxies
 // (Beast's own read loops would bound the whole header instead).
 template <class Parser>
@@ -154,6 +180,7 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   }
   auto& req = req_parser.get();
   const bool head = req.method() == http::verb::head;
+  if (const auto* h2c = pick_h2c(cfg, req.target())) co_return co_await forward_h2c(client, *h2c, req, cfg);
 
   // Connect, bounded by the connect timeout: a refused connect is 502, a timed-out one 504.
   beast::tcp_stream upstream(client.get_executor());
@@ -372,20 +399,24 @@ int main(int argc, char** argv) {
   Config cfg;
   app.add_option("--listen", listen, "Address to listen on (loopback)")->capture_default_str();
   app.add_option("--upstream", upstream, "Default upstream HOST:PORT")->required();
-  app.add_option("--route", routes, "PREFIX=HOST:PORT: requests whose target starts with PREFIX go there");
+  app.add_option("--route", routes,
+                 "PREFIX=HOST:PORT: requests whose target starts with PREFIX go there (PREFIX=h2c://HOST:PORT: over "
+                 "HTTP/2 with prior knowledge)");
   app.add_option("--connect-timeout", connect_timeout, "Upstream connect timeout")->capture_default_str();
   app.add_option("--read-timeout", read_timeout, "Upstream read timeout, per read")->capture_default_str();
   app.add_flag("--blind", cfg.blind, "Blind relay: copy bytes both ways, no parsing, no timeouts");
+  app.add_flag("--lenient", cfg.lenient,
+               "Broken variant: HTTP/2 responses unvalidated, a reset stream taken as the end of the body, no HTTP/2 "
+               "read timeout");
   app.add_option("--misbehave", cfg.misbehave,
                  "Test equipment: hang | reset | close | garbage | flood | crash-after=N (abort while handling the Nth "
                  "request; 502 before it)")
-      ->check(CLI::IsMember({"hang", "reset", "close", "garbage", "flood"}) | CLI::Validator(
-                                                                         [](std::string& v) {
-                                                                           return v.rfind("crash-after=", 0) == 0
-                                                                                      ? std::string{}
-                                                                                      : std::string("unknown mode");
-                                                                         },
-                                                                         "crash-after=N"));
+      ->check(CLI::IsMember({"hang", "reset", "close", "garbage", "flood"}) |
+              CLI::Validator(
+                  [](std::string& v) {
+                    return v.rfind("crash-after=", 0) == 0 ? std::string{} : std::string("unknown mode");
+                  },
+                  "crash-after=N"));
   app.set_version_flag("--version", "upfault-reference-proxy 0.1.0");
   CLI11_PARSE(app, argc, argv);
 
@@ -403,6 +434,12 @@ int main(int argc, char** argv) {
   cfg.listen = *l, cfg.upstream = *u, cfg.connect_timeout = *ct, cfg.read_timeout = *rt;
   for (const auto& r : routes) {
     auto eq = r.find('=');
+    if (eq != std::string::npos && r.compare(eq + 1, 6, "h2c://") == 0) {
+      auto ep = parse_endpoint(r.substr(eq + 7));
+      if (!ep) return fail("--route: not PREFIX=h2c://HOST:PORT: " + r);
+      cfg.h2c_routes.emplace_back(r.substr(0, eq), *ep);
+      continue;
+    }
     auto ep = eq == std::string::npos ? std::nullopt : parse_endpoint(r.substr(eq + 1));
     if (!ep) return fail("--route: not PREFIX=HOST:PORT: " + r);
     cfg.routes.emplace_back(r.substr(0, eq), *ep);
