@@ -142,6 +142,72 @@ TEST(Blind, IsCaughtWhereverRelayingIsWrong) {
   }
 }
 
+// Every HTTP/2 scenario passes against the reference proxy over h2c: each expectation is achievable.
+TEST(Reference, PassesEveryHttp2Scenario) {
+  auto scenarios = test::corpus(true);
+  ASSERT_GE(scenarios.size(), 30u);
+  auto run = test::run_profile("reference", scenarios);
+  ASSERT_EQ(run.results.size(), scenarios.size());
+  for (const auto& r : run.results)
+    EXPECT_EQ(r.verdict.kind, VerdictKind::pass) << r.scenario->name << ": " << r.verdict.reason;
+}
+
+// HTTP/2 scenarios where lenience — no §8.1.1/§8.2.2 validation, a reset stream taken as the end of
+// the body, no read timeout — is wrong: the lenient variant must fail every one.
+static const std::set<std::string> kLenientMustFail = {
+    "h2-connection-field-in-response",         // forwards a malformed response
+    "h2-content-length-less-than-data",        // passes the body whole, whatever content-length said
+    "h2-content-length-more-than-data",        // same
+    "h2-duplicated-status",                    // forwards a malformed response (the second :status wins)
+    "h2-frame-over-max-frame-size",            // takes the connection error as the end of the body
+    "h2-goaway-error-mid-body",                // same
+    "h2-headers-then-silence",                 // no read timeout: never aborts
+    "h2-keep-alive-field-in-response",         // forwards a malformed response
+    "h2-proxy-connection-field-in-response",   // same
+    "h2-pseudo-header-after-regular",          // same
+    "h2-request-pseudo-header-in-response",    // same
+    "h2-rst-stream-after-headers",             // takes the reset as the end of the body
+    "h2-rst-stream-mid-body-content-length",   // same
+    "h2-silent-after-settings",                // no read timeout: no 504
+    "h2-transfer-encoding-field-in-response",  // forwards a malformed response
+    "h2-upgrade-field-in-response",            // same
+    "h2-uppercase-field-name",                 // same
+    "h2-window-never-reopened",                // no read timeout: no 504
+};
+
+// The lenient variant (--lenient) fails exactly where lenience is wrong, so the HTTP/2 checks can
+// fail; every other HTTP/2 scenario it passes.
+TEST(Lenient, IsCaughtWhereverLenienceIsWrong) {
+  ProxyProfile p;
+  p.name = "lenient-h2";
+  p.command = {(tool_dir() / "upfault-reference-proxy").string(),
+               "--lenient",
+               "--listen",
+               "127.0.0.1:{listen_port}",
+               "--upstream",
+               "127.0.0.1:{upstream_port}",
+               "--route",
+               "/__h2c/=h2c://127.0.0.1:{upstream_port}",
+               "--read-timeout",
+               "{read_timeout_ms}ms"};
+  p.ready_timeout = Millis{5000};
+  auto scenarios = test::corpus(true);
+  for (const auto& name : kLenientMustFail)
+    EXPECT_TRUE(std::any_of(scenarios.begin(), scenarios.end(), [&](const Scenario& s) { return s.name == name; }))
+        << name << " is not in the corpus";
+  SuiteOptions o;
+  o.profile = p;
+  o.run.default_deadline = default_deadline(o.run.timeouts);
+  auto run = run_suite(scenarios, o);
+  ASSERT_EQ(run.setup_error, "");
+  ASSERT_EQ(run.results.size(), scenarios.size());
+  for (const auto& r : run.results) {
+    const auto& name = r.scenario->name;
+    const auto want = kLenientMustFail.count(name) ? VerdictKind::fail : VerdictKind::pass;
+    EXPECT_EQ(r.verdict.kind, want) << name << ": " << r.verdict.reason;
+  }
+}
+
 // The reference proxy removes hop-by-hop fields, and those the Connection header names.
 TEST(Reference, RemovesHopByHopFields) {
   auto r = load_scenario_text(R"(

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "upstream/connection.hpp"
 #include "util.hpp"
 
@@ -75,6 +77,7 @@ awaitable<void> Session::serve(upstream::Connection& c) {
   }
   const bool routed = co_await c.start_h2_request(std::move(head));
   if (!routed) co_return;  // answered with a setup error, connection closed
+  c.note_received(std::exchange(early_, {}));
   co_await c.run_script();
   if (!c.over()) co_await finish(c);
 }
@@ -119,7 +122,7 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     Frame f;
     const bool got = co_await next_frame(c, f);
     if (!got) co_return false;
-    c.note_received(describe(f) + "\n");
+    if (++logged_frames_ <= kMaxLoggedFrames) early_ += describe(f) + "\n";
     if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
     if (!on_headers(c, f, block, complete)) co_return false;
   }

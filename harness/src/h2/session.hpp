@@ -73,6 +73,7 @@ class Session {
   bool peer_settings_seen_ = false;
   bool peer_settings_acked_ = false;
   std::size_t logged_frames_ = 0;
+  std::string early_;  // the frames before the request, logged once it is routed
 };
 
 /// The request rendered as an HTTP/1.1-like head ("GET /p HTTP/2\r\nhost: a\r\n...\r\n\r\n"):

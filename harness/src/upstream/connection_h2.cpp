@@ -17,8 +17,11 @@ awaitable<bool> Connection::reply_wrong_protocol(std::string_view target) {
   const auto want = route_->scenario->protocol;
   const auto text = fmt::format(
       "protocol: the request ({}) reached the upstream over {}, but the scenario's upstream protocol is {}: the "
-      "proxy's configuration must route {}/ to the upstream speaking {}",
-      printable(target, 200), h2_ ? "HTTP/2" : "HTTP/1.1", to_string(want), protocol_prefix(want), to_string(want));
+      "proxy's configuration must route {} to the upstream speaking {}",
+      printable(target, 200), h2_ ? "HTTP/2" : "HTTP/1.1", to_string(want),
+      want == UpstreamProtocol::http1 ? std::string("requests without a protocol prefix")
+                                      : fmt::format("{}/", protocol_prefix(want)),
+      to_string(want));
   if (up_.options.keep_logs) {
     int ignored = 0;
     index_ = open_entry(*route_, accepted_, id_, false, h2_ ? std::string_view{} : std::string_view(pending_),
