@@ -306,4 +306,17 @@ void abort_client(beast::tcp_stream& client) {
 
 }  // namespace detail
 
+asio::awaitable<void> connect_and_forward_h2(beast::tcp_stream& client, const asio::ip::tcp::endpoint& to,
+                                             std::chrono::milliseconds connect_timeout,
+                                             const http::request<http::string_body>& req, const H2Options& opt) {
+  beast::tcp_stream upstream(client.get_executor());
+  upstream.expires_after(connect_timeout);
+  auto [ec] = co_await upstream.async_connect(to, asio::as_tuple(asio::use_awaitable));
+  if (ec == beast::error::timeout)
+    co_return co_await detail::own_response(client, 504, "Gateway Timeout", "upstream connect timed out");
+  if (ec)
+    co_return co_await detail::own_response(client, 502, "Bad Gateway", "upstream connect failed: " + ec.message());
+  co_await forward_h2(upstream, client, make_h2_request(req), opt);
+}
+
 }  // namespace upfault_ref

@@ -122,4 +122,11 @@ asio::awaitable<void> forward_h2(Stream& upstream, beast::tcp_stream& client, co
   }
 }
 
+/// h2c: connects to `to` (bounded by `connect_timeout`: 504 when it expires, 502 when refused) and
+/// forwards the request over HTTP/2 with prior knowledge.
+asio::awaitable<void> connect_and_forward_h2(beast::tcp_stream& client, const asio::ip::tcp::endpoint& to,
+                                             std::chrono::milliseconds connect_timeout,
+                                             const beast::http::request<beast::http::string_body>& req,
+                                             const H2Options& opt);
+
 }  // namespace upfault_ref

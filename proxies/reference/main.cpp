@@ -127,28 +127,6 @@ void abort_client(beast::tcp_stream& client) {
 
 bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
-// The h2c upstream for this target, if an h2c route's prefix matches it.
-const tcp::endpoint* pick_h2c(const Config& cfg, std::string_view target) {
-  for (const auto& [prefix, ep] : cfg.h2c_routes)
-    if (target.substr(0, prefix.size()) == prefix) return &ep;
-  return nullptr;
-}
-
-asio::awaitable<void> forward_h2c(beast::tcp_stream& client, const tcp::endpoint& to,
-                                  const http::request<http::string_body>& req, const Config& cfg) {
-  beast::tcp_stream upstream(client.get_executor());
-  upstream.expires_after(cfg.connect_timeout);
-  if (auto [ec] = co_await upstream.async_connect(to, use_tuple); ec) {
-    if (is_timeout(ec))
-      co_await gateway_timeout(client, "upstream connect timed out");
-    else
-      co_await bad_gateway(client, "upstream connect failed: " + ec.message());
-    co_return;
-  }
-  upfault_ref::H2Options opt{cfg.read_timeout, cfg.client_timeout, cfg.lenient};
-  co_await upfault_ref::forward_h2(upstream, client, upfault_ref::make_h2_request(req), opt);
-}
-
 // Reads until `p` has the whole header. The timeout applies to each read, as in common proxies
 // (Beast's own read loops would bound the whole header instead).
 template <class Parser>
@@ -180,7 +158,10 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   }
   auto& req = req_parser.get();
   const bool head = req.method() == http::verb::head;
-  if (const auto* h2c = pick_h2c(cfg, req.target())) co_return co_await forward_h2c(client, *h2c, req, cfg);
+  for (const auto& [prefix, ep] : cfg.h2c_routes)
+    if (req.target().starts_with(prefix))
+      co_return co_await upfault_ref::connect_and_forward_h2(client, ep, cfg.connect_timeout, req,
+                                                             {cfg.read_timeout, cfg.client_timeout, cfg.lenient});
 
   // Connect, bounded by the connect timeout: a refused connect is 502, a timed-out one 504.
   beast::tcp_stream upstream(client.get_executor());
