@@ -78,6 +78,7 @@ awaitable<void> Session::serve(upstream::Connection& c) {
   const bool routed = co_await c.start_h2_request(std::move(head));
   if (!routed) co_return;  // answered with a setup error, connection closed
   c.note_received(std::exchange(early_, {}));
+  routed_ = true;
   co_await c.run_script();
   if (!c.over()) co_await finish(c);
 }
@@ -116,6 +117,10 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     co_return false;
   }
   c.input().erase(0, kPreface.size());
+  // The server preface at once: some proxies (HAProxy) send no request before they have it.
+  settings_sent_ = true;
+  const bool sent = co_await c.send(serialize_frame(kSettings, 0, 0, ""));
+  if (!sent) co_return false;
   std::string block;
   bool complete = false;
   for (std::size_t n = 0; n < kMaxFramesBeforeRequest && !complete; ++n) {
@@ -173,6 +178,7 @@ void Session::on_settings(const Frame& f) {
 }
 
 void Session::log_frames(upstream::Connection& c) {
+  if (!routed_) return;  // the request is still being read: its frames stay in the input
   Frame f;
   while (true) {
     const auto took = take_frame(c.input(), kMaxInboundFrame, f);

@@ -1,6 +1,7 @@
 #pragma once
 // The fake upstream's HTTP/2 server (RFC 9113), frame level. When the proxy opens a connection with
-// the client preface, the connection hands itself to a Session, which reads the proxy's frames up
+// the client preface, the connection hands itself to a Session, which sends its own preface (an
+// empty SETTINGS: HAProxy sends no request before it), reads the proxy's frames up
 // to the first complete request (HEADERS + CONTINUATION), decodes it, routes it like an HTTP/1.1
 // request (logged as an HTTP/1.1-like head, so the checks read it the same way), runs the
 // scenario's steps, and then ends the connection with GOAWAY (last-stream-id = the served stream,
@@ -54,8 +55,8 @@ class Session {
   [[nodiscard]] std::optional<std::string> encode(const std::vector<Field>& fields) { return encoder_.encode(fields); }
   /// Sends serialised frames; notes a SETTINGS frame (not an ACK) as the server's preface sent.
   net::awaitable<bool> send(upstream::Connection& c, std::string_view frames);
-  /// Sends the server preface (an empty SETTINGS) and the ACK of the proxy's SETTINGS, each unless
-  /// already sent.
+  /// Sends the ACK of the proxy's SETTINGS unless already sent (and the server preface, an empty
+  /// SETTINGS, which serve() has sent already).
   net::awaitable<bool> ensure_settings(upstream::Connection& c);
 
  private:
@@ -70,6 +71,7 @@ class Session {
   std::uint32_t request_stream_ = 0;
   std::uint32_t peer_max_frame_ = kDefaultMaxFrame;
   bool settings_sent_ = false;
+  bool routed_ = false;
   bool peer_settings_seen_ = false;
   bool peer_settings_acked_ = false;
   std::size_t logged_frames_ = 0;

@@ -52,8 +52,9 @@ extern const StepDef h2_settings_step = {
     "HTTP/2: a SETTINGS frame. `true` sends an empty one (the server's preface); a table sets\n"
     "parameters by name (`header_table_size`, `enable_push`, `max_concurrent_streams`,\n"
     "`initial_window_size`, `max_frame_size`, `max_header_list_size`: any value, valid or not, in the\n"
-    "order of that list); `ack = true` sends the ACK of the proxy's SETTINGS. The server sends no\n"
-    "SETTINGS of its own: a scenario without this step (or `h2_response`) never sends any.\n",
+    "order of that list); `ack = true` sends the ACK of the proxy's SETTINGS. The server has already\n"
+    "sent an empty SETTINGS (its preface) when the proxy's preface arrived (some proxies send no request\n"
+    "before it), so this one comes second.\n",
     "[[upstream.steps]]\n"
     "h2_settings = { max_frame_size = 16384 }\n"
     "[[upstream.steps]]\n"

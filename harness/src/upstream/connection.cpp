@@ -296,6 +296,7 @@ awaitable<bool> Connection::read_head() {
 }
 
 awaitable<bool> Connection::read_body() {
+  if (h2_) co_return true;  // HTTP/2: the body comes as DATA frames, which the session logs
   if (!current_body_.chunked) co_return co_await read_bytes(current_body_.content_length.value_or(0));
   while (true) {
     if (auto len = chunked_length(pending_)) {
