@@ -5,12 +5,15 @@
 
 #include <utility>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
 #include "upstream/connection.hpp"
 #include "util.hpp"
 
 namespace upfault::h2 {
 
 using namespace net;
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 constexpr std::size_t kMaxFramesBeforeRequest = 1000;  // SETTINGS, PING, WINDOW_UPDATE... before HEADERS
@@ -177,20 +180,40 @@ void Session::on_settings(const Frame& f) {
   }
 }
 
-void Session::log_frames(upstream::Connection& c) {
-  if (!routed_) return;  // the request is still being read: its frames stay in the input
+bool Session::log_frames(upstream::Connection& c) {
+  if (!routed_) return false;  // the request is still being read: its frames stay in the input
   Frame f;
+  bool new_stream = false;
   while (true) {
     const auto took = take_frame(c.input(), kMaxInboundFrame, f);
-    if (took == Take::incomplete) return;
+    if (took == Take::incomplete) return new_stream;
     if (took == Take::too_large) {
       c.note_received("(a frame over 16384 bytes; the rest of the input was discarded)\n");
       c.input().clear();
-      return;
+      return new_stream;
     }
+    new_stream = new_stream || (f.header.type == kHeaders && f.header.stream > request_stream_);
     if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
     if (++logged_frames_ <= kMaxLoggedFrames) c.note_received(describe(f) + "\n");
   }
+}
+
+awaitable<void> Session::hang(upstream::Connection& c, std::optional<Millis> duration) {
+  // Whole frames are taken off the input as they arrive, so it holds at most one partial frame.
+  auto watch = [&]() -> awaitable<void> {
+    do {
+      if (log_frames(c) && !goaway_sent_) {
+        goaway_sent_ = true;
+        const bool sent = co_await c.send(goaway(request_stream_, 0));
+        if (!sent) co_return;
+      }
+      const bool more = co_await c.read_input();
+      if (!more) co_return;  // the proxy closed: the connection logged how
+    } while (true);
+  };
+  if (!duration) co_return co_await watch();
+  auto first = co_await (watch() || sleep_until(Clock::now() + *duration));
+  if (first.index() == 1) co_await c.close_fin();
 }
 
 awaitable<bool> Session::send(upstream::Connection& c, std::string_view frames) {

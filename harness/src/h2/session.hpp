@@ -19,6 +19,7 @@
 #include "h2/frame.hpp"
 #include "h2/hpack.hpp"
 #include "net.hpp"
+#include "upfault/duration.hpp"
 
 namespace upfault::upstream {
 class Connection;
@@ -42,8 +43,13 @@ class Session {
   /// Answers a request upfault cannot route (no such scenario, wrong protocol) with `status` and a
   /// text body carrying X-Upfault-Setup, then GOAWAY and FIN.
   net::awaitable<void> send_setup_error(upstream::Connection& c, std::string_view status, std::string_view body);
-  /// Takes the whole frames in the connection's input off it, one log line each (no reading).
-  void log_frames(upstream::Connection& c);
+  /// Takes the whole frames in the connection's input off it, one log line each (no reading); true
+  /// when one opened a stream other than the request's.
+  bool log_frames(upstream::Connection& c);
+  /// The `hang` step on HTTP/2: reads the proxy's frames until it closes, or for `duration` and then
+  /// FIN. A new stream the proxy opens meanwhile gets GOAWAY (last-stream-id = the request's), so a
+  /// proxy that pools connections retries it on another connection instead of waiting here.
+  net::awaitable<void> hang(upstream::Connection& c, std::optional<Millis> duration);
 
   // For the steps.
 
@@ -72,6 +78,7 @@ class Session {
   std::uint32_t peer_max_frame_ = kDefaultMaxFrame;
   bool settings_sent_ = false;
   bool routed_ = false;
+  bool goaway_sent_ = false;
   bool peer_settings_seen_ = false;
   bool peer_settings_acked_ = false;
   std::size_t logged_frames_ = 0;

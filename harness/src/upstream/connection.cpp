@@ -395,6 +395,7 @@ void Connection::close_rst() {
 }
 
 awaitable<void> Connection::hang(std::optional<Millis> duration) {
+  if (h2_) co_return co_await h2_->hang(*this, duration);
   pending_.clear();
   if (!duration) {
     finish(describe(co_await discard_until_closed()));
