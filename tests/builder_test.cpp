@@ -2,6 +2,7 @@
 // be written through step() and expect() and reads back as itself; the named methods write the
 // same TOML as the generic ones; an unknown key is refused with a did-you-mean. The rest of the
 // language (on_request, [[expect.or]], [[expect.stricter]]) builds what the corpus's files hold.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -124,6 +125,10 @@ TEST(Builder, EveryStepKindIsWrittenThroughStepAndReadsBackAsItself) {
   for (const auto& kind : step_kinds()) {
     SCOPED_TRACE(kind.example);
     auto b = base();
+    const std::string upstream = kind.example_protocol == UpstreamProtocol::http1
+                                     ? ""
+                                     : fmt::format("[upstream]\nprotocol = \"{}\"\n", to_string(kind.example_protocol));
+    if (!upstream.empty()) b.protocol(kind.example_protocol);
     for (const auto& e : entries(kind.example)) {
       EXPECT_EQ(e.key, kind.name);
       b.step(e.key, e.value);
@@ -131,14 +136,19 @@ TEST(Builder, EveryStepKindIsWrittenThroughStepAndReadsBackAsItself) {
     const auto built = b.expect_status(502).build();
     ASSERT_FALSE(built.steps.empty());
     const auto file = load_scenario_text("name = \"file\"\nsummary = \"s\"\nrationale = \"r\"\nlevel = \"must\"\n" +
-                                             std::string(kind.example) + "[expect]\nstatus = 502\n",
+                                             upstream + std::string(kind.example) + "[expect]\nstatus = 502\n",
                                          "example.toml");
     ASSERT_EQ(file.errors.size(), 0u) << file.errors.front().str();
     EXPECT_EQ(toml_of(built), toml_of(file.scenarios.front()));
     for (const auto& step : built.steps) {
       const auto& action = *step.action;
       EXPECT_EQ(action.kind(), kind.name);
-      const auto again = with_step(entry(action.toml()));
+      const auto again = upstream.empty() ? with_step(entry(action.toml()))
+                                          : base()
+                                                .protocol(kind.example_protocol)
+                                                .step(entry(action.toml()).key, entry(action.toml()).value)
+                                                .expect_status(502)
+                                                .build();
       ASSERT_EQ(again.steps.size(), 1u);
       const auto& back = *again.steps.front().action;
       EXPECT_EQ(back.toml(), action.toml());

@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -246,13 +247,16 @@ TEST(Loader, EveryStepExampleLoadsAndRoundTrips) {
   ASSERT_GE(step_kinds().size(), 9u);
   for (const auto& k : step_kinds()) {
     SCOPED_TRACE(std::string(k.name));
-    auto r = load_scenario_text(with_steps("example", std::string(k.example)), "example.toml");
+    const std::string upstream = k.example_protocol == UpstreamProtocol::http1
+                                     ? ""
+                                     : fmt::format("[upstream]\nprotocol = \"{}\"\n", to_string(k.example_protocol));
+    auto r = load_scenario_text(with_steps("example", upstream + std::string(k.example)), "example.toml");
     ASSERT_TRUE(r.errors.empty()) << r.errors.front().str();
     ASSERT_EQ(r.scenarios.size(), 1u);
     for (const auto& step : r.scenarios[0].steps) {
       EXPECT_EQ(step.action->kind(), k.name);
-      auto again =
-          load_scenario_text(with_steps("again", "[[upstream.steps]]\n" + step.action->toml() + "\n"), "again.toml");
+      auto again = load_scenario_text(
+          with_steps("again", upstream + "[[upstream.steps]]\n" + step.action->toml() + "\n"), "again.toml");
       ASSERT_TRUE(again.errors.empty()) << step.action->toml() << ": " << again.errors.front().str();
       EXPECT_EQ(again.scenarios[0].steps[0].action->toml(), step.action->toml());
       if (step.action->sends()) {

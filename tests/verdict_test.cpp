@@ -187,7 +187,7 @@ TEST(Verdict, MisroutingIsASetupError) {
   misrouted.connections[0].ended = "the request (/__refused/__upfault/r) reached the scripted upstream";
   auto v = evaluate(refused, complete(502), misrouted, {});
   EXPECT_EQ(v.kind, VerdictKind::error);
-  EXPECT_NE(v.reason.find("must route /__refused/ to the refused endpoint"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("must route /__refused/ to the refused port"), std::string::npos) << v.reason;
   EXPECT_NE(v.reason.find("--refused-port"), std::string::npos) << v.reason;
   // upfault's own upstream could not route the request (the proxy rewrote the path).
   auto s = test::scenario(with_steps("lost", kRespond, "[expect]\nstatus = 404\n"));

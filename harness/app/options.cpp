@@ -9,6 +9,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "upfault/tls.hpp"
+
 namespace upfault::cli {
 
 Result<std::pair<unsigned, unsigned>> parse_shard(const std::string& text) {
@@ -87,19 +89,34 @@ Result<Millis> parse_fixed(const std::string& text) {
 
 void add_port_options(CLI::App* cmd, EndpointPorts& ports) {
   cmd->add_option("--upstream-port", ports.scripted, "Port of the fake upstream (default: any)");
-  cmd->add_option("--refused-port", ports.refused,
-                  "Port held closed, for /__refused/ (default: with --upstream-port P, P+1; the next three "
-                  "follow: P+2, P+3, P+4; else any)");
-  cmd->add_option("--blackhole-port", ports.blackhole, "Port whose connects never complete, for /__blackhole/");
-  cmd->add_option("--accept-close-port", ports.accept_close, "Port that accepts then closes, for /__accept_close/");
-  cmd->add_option("--accept-reset-port", ports.accept_reset, "Port that accepts then resets, for /__accept_reset/");
+  bool first = true;
+  for (const auto& f : endpoint_port_fields()) {
+    auto help = fmt::format("{}, for {}/", f.what, f.prefix);
+    if (first)
+      help +=
+          " (default: with --upstream-port P, P+1; the other endpoint ports follow in this order: P+2, …; else any)";
+    cmd->add_option(fmt::format("--{}-port", f.name), ports.*f.port, help);
+    first = false;
+  }
+}
+
+void add_tls_dir_option(CLI::App* cmd, std::string& dir) {
+  cmd->add_option("--tls-dir", dir,
+                  "Directory keeping upfault's CA (ca.pem, ca.key; made there when missing): the TLS ports' "
+                  "certificates come from it, so a proxy configured to trust DIR/ca.pem keeps trusting it");
+}
+
+Result<std::string> apply_tls_dir(const std::string& dir) {
+  if (dir.empty()) return std::string();
+  if (auto r = tls::use_directory(dir); !r) return r.error();
+  return (std::filesystem::path(dir) / "ca.pem").string();
 }
 
 std::string describe_ports(const EndpointPorts& p) {
-  return fmt::format(
-      "upstream 127.0.0.1:{}; /__refused/ :{}, /__blackhole/ :{}, /__accept_close/ :{}, "
-      "/__accept_reset/ :{}",
-      p.scripted, p.refused, p.blackhole, p.accept_close, p.accept_reset);
+  std::string out = fmt::format("upstream 127.0.0.1:{}", p.scripted);
+  for (const auto& f : endpoint_port_fields())
+    out += fmt::format("{} {}/ :{}", &f == &endpoint_port_fields().front() ? ";" : ",", f.prefix, p.*f.port);
+  return out;
 }
 
 }  // namespace upfault::cli

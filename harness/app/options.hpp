@@ -46,6 +46,10 @@ class OutputFile {
 
 /// --upstream-port, --refused-port, --blackhole-port, --accept-close-port, --accept-reset-port.
 void add_port_options(CLI::App* cmd, EndpointPorts& ports);
+/// --tls-dir DIR: where upfault keeps its CA (ca.pem, ca.key) for the proxy to trust.
+void add_tls_dir_option(CLI::App* cmd, std::string& dir);
+/// Uses --tls-dir when given; returns the CA certificate's path to show ("" without --tls-dir).
+[[nodiscard]] Result<std::string> apply_tls_dir(const std::string& dir);
 /// "upstream 127.0.0.1:P, refused :P, …" for the run header.
 std::string describe_ports(const EndpointPorts& ports);
 

@@ -2,6 +2,8 @@
 // proxy config (the same lines the profile's template includes, so the suite has proven them).
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "commands.hpp"
 #include "options.hpp"
 #include "upfault/proxy.hpp"
@@ -17,6 +19,7 @@ struct RoutesArgs {
   std::string read_timeout = "1s";
   std::string connect_timeout = "1s";
   std::string proxy_url;
+  std::string tls_dir;
   bool placeholders = false;
 };
 
@@ -42,16 +45,21 @@ int print_routes(const RoutesArgs& a) {
     *field = *v;
   }
   const auto ports = with_default_endpoints(a.ports);
-  if (!a.placeholders && (!ports.refused || !ports.blackhole || !ports.accept_close || !ports.accept_reset))
+  const auto& fields = endpoint_port_fields();
+  if (!a.placeholders &&
+      std::any_of(fields.begin(), fields.end(), [&](const PortField& f) { return ports.*f.port == 0; }))
     return fail(
-        problem(fmt::format("--upstream-port {} leaves no room for the four endpoint ports after it: give "
-                            "--refused-port, --blackhole-port, --accept-close-port and --accept-reset-port",
-                            a.ports.scripted)));
+        problem(fmt::format("--upstream-port {} leaves no room for the {} endpoint ports after it: give "
+                            "each --NAME-port (upfault routes --help lists them)",
+                            a.ports.scripted, fields.size())));
   std::map<std::string, std::string> texts;
   if (a.placeholders) {
     for (const auto& part : profile->routes) texts["routes_" + part.name] = part.text;
   } else {
-    auto rendered = render_routes(profile->routes, route_vars(ports, timeouts));
+    auto ca = apply_tls_dir(a.tls_dir);  // makes the CA there, so the proxy can load it before the run
+    if (!ca) return fail(ca.error());
+    auto rendered =
+        render_routes(profile->routes, route_vars(ports, timeouts, ca->empty() ? "<--tls-dir DIR>/ca.pem" : *ca));
     if (!rendered) return fail(rendered.error());
     texts = std::move(*rendered);
   }
@@ -70,9 +78,9 @@ int print_routes(const RoutesArgs& a) {
         "\n# The endpoint routes take the upstream timeouts of the context you paste them into: set your proxy's\n"
         "# read and connect timeouts there too (server or defaults level), not only for your own route.\n"
         "# Then start your proxy and run (the timeouts are your proxy's upstream read and connect timeouts):\n"
-        "#   upfault run --proxy-url {} --upstream-port {} --read-timeout {} --connect-timeout {}\n",
+        "#   upfault run --proxy-url {} --upstream-port {} --read-timeout {} --connect-timeout {}{}\n",
         a.proxy_url.empty() ? "http://127.0.0.1:<your proxy's port>" : a.proxy_url, ports.scripted, a.read_timeout,
-        a.connect_timeout);
+        a.connect_timeout, a.tls_dir.empty() ? "" : fmt::format(" --tls-dir {}", a.tls_dir));
   return kPassed;
 }
 
@@ -88,6 +96,7 @@ void setup_routes(CLI::App& app, int& exit_code) {
   cmd->add_option("--connect-timeout", a->connect_timeout, "Your proxy's upstream connect timeout")
       ->capture_default_str();
   cmd->add_option("--proxy-url", a->proxy_url, "Where your proxy listens, for the printed run command");
+  add_tls_dir_option(cmd, a->tls_dir);
   cmd->add_flag("--placeholders", a->placeholders, "Print {refused_port}-style placeholders, for a profile template");
   cmd->callback([a, &exit_code] { exit_code = print_routes(*a); });
 }

@@ -27,6 +27,8 @@ struct RunArgs {
   std::vector<std::string> filters;
   std::string proxy;
   std::string proxy_url;
+  std::string tls_dir;
+  std::vector<std::string> upstream_protocols;
   EndpointPorts ports;
   std::string read_timeout;
   std::string connect_timeout;
@@ -95,6 +97,19 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   };
   if (a.proxy.empty() == a.proxy_url.empty())
     return wrong(problem("give either --proxy NAME (upfault starts it) or --proxy-url URL"));
+  if (auto ca = apply_tls_dir(a.tls_dir); !ca) return wrong(ca.error());
+  if (!a.upstream_protocols.empty()) {
+    if (!a.proxy.empty())
+      return wrong(
+          problem("--upstream-protocols is for --proxy-url: a profile says what it speaks (upstream_protocols)"));
+    so.run.protocols.clear();
+    for (const auto& text : a.upstream_protocols) {
+      auto p = parse_protocol(text);
+      if (!p)
+        return wrong(problem(fmt::format("--upstream-protocols: \"{}\" is not http/1.1, https, h2c or h2", text)));
+      so.run.protocols.push_back(*p);
+    }
+  }
   if (!a.proxy.empty()) {
     auto profile = find_profile(a.proxy, default_profile_dirs());
     if (!profile) return wrong(profile.error());
@@ -130,8 +145,10 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   so.run.jobs = a.lanes > 0 ? 1 : a.jobs;
   so.run.strict = a.strict;
   so.lanes = std::max(1u, a.lanes);
-  if (a.lanes > 0 &&
-      (a.ports.scripted || a.ports.refused || a.ports.blackhole || a.ports.accept_close || a.ports.accept_reset))
+  const bool fixed_port =
+      a.ports.scripted != 0 || std::any_of(endpoint_port_fields().begin(), endpoint_port_fields().end(),
+                                           [&](const PortField& f) { return a.ports.*f.port != 0; });
+  if (a.lanes > 0 && fixed_port)
     return wrong(problem("--lanes takes no fixed ports: each lane's upstream has ports of its own"));
   so.run.default_deadline = default_deadline(so.run.timeouts);
   if (!a.deadline.empty()) {
@@ -338,6 +355,11 @@ void setup_run(CLI::App& app, int& exit_code) {
   auto* u = cmd->add_option("-u,--proxy-url", a->proxy_url, "A proxy you started, e.g. http://127.0.0.1:8080");
   p->excludes(u);
   add_port_options(cmd, a->ports);
+  add_tls_dir_option(cmd, a->tls_dir);
+  cmd->add_option("--upstream-protocols", a->upstream_protocols,
+                  "With --proxy-url: what your proxy speaks to the upstream, routed as `upfault routes` prints "
+                  "(http/1.1, https, h2c, h2; default http/1.1); scenarios needing another are not run")
+      ->delimiter(',');
   cmd->add_option("--read-timeout", a->read_timeout,
                   "The proxy's upstream read timeout (default: the profile's, or 1s)");
   cmd->add_option("--connect-timeout", a->connect_timeout,

@@ -1,10 +1,15 @@
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <fstream>
 #include "commands.hpp"
 #include "options.hpp"
+
 #include "upfault/interrupt.hpp"
+#include "upfault/proxy.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/routes.hpp"
+#include "upfault/tls.hpp"
 
 namespace upfault::cli {
 
@@ -19,7 +24,22 @@ struct ServeArgs {
   bool allow_remote = false;
   bool quiet = false;
   unsigned threads = 1;
+  std::string tls_dir;
 };
+
+// Where the CA the TLS ports' certificates come from is, for the user's proxy to trust: --tls-dir's,
+// or one written for this run only into `temp` (removed when serve ends).
+Result<std::string> ca_for_proxy(const std::string& tls_dir, std::filesystem::path& temp) {
+  auto kept = apply_tls_dir(tls_dir);
+  if (!kept || !kept->empty()) return kept;
+  auto dir = make_temp_dir("upfault-ca-");
+  if (!dir) return dir.error();
+  temp = *dir;
+  auto pem = tls::ca_pem();
+  if (!pem) return pem.error();
+  std::ofstream(temp / "ca.pem") << *pem;
+  return (temp / "ca.pem").string();
+}
 
 int serve(const ServeArgs& a) {
   auto suite = load_suite(a.paths, {});
@@ -54,6 +74,12 @@ int serve(const ServeArgs& a) {
     *field = *v;
   }
 
+  std::filesystem::path temp_ca;
+  auto ca = ca_for_proxy(a.tls_dir, temp_ca);
+  if (!ca) {
+    fmt::print(stderr, "upfault serve: {}\n", ca.error().message);
+    return kInputError;
+  }
   auto started = Rig::start(suite.scenarios, std::move(rio));
   if (!started) {
     fmt::print(stderr, "upfault serve: {}\n", started.error().message);
@@ -66,11 +92,15 @@ int serve(const ServeArgs& a) {
   fmt::print(
       "route a request to a scenario with the path /__upfault/NAME/, e.g.\n"
       "  curl -i http://PROXY/__upfault/{}/\n"
+      "the TLS ports' certificates are for {} (and 127.0.0.1), from the CA {}{}\n"
       "Ctrl-C stops it.\n",
-      suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name);
+      suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name, tls::kServerName, *ca,
+      a.tls_dir.empty() ? " (for this run only; --tls-dir DIR keeps one)" : "");
   std::fflush(stdout);
   (void)interrupt::wait();
   rig->stop();
+  std::error_code ec;
+  if (!temp_ca.empty()) std::filesystem::remove_all(temp_ca, ec);
   return interrupt::exit_status();
 }
 
@@ -82,6 +112,7 @@ void setup_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("paths", a->paths, "Scenario files or directories (default: scenarios)");
   cmd->add_option("-l,--listen", a->listen, "Address to listen on (port 0: any)")->capture_default_str();
   add_port_options(cmd, a->ports);
+  add_tls_dir_option(cmd, a->tls_dir);
   cmd->add_option("--read-timeout", a->read_timeout, "Read timeout for durations such as \"2 * read_timeout\"")
       ->capture_default_str();
   cmd->add_option("--connect-timeout", a->connect_timeout, "Connect timeout for such durations")->capture_default_str();

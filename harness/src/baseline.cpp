@@ -22,6 +22,7 @@ std::string baseline_outcome(const ScenarioResult& r) {
     case VerdictKind::pass: return "pass";
     case VerdictKind::stricter: return "stricter";
     case VerdictKind::error: return "error";
+    case VerdictKind::not_run: return "not-run";
     case VerdictKind::fail: break;
   }
   const auto status = r.client.header_complete && r.client.response ? fmt::format("{:03}", r.client.response->status)

@@ -74,7 +74,8 @@ Result<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::strin
     }
     const bool healthy = std::any_of(it->expect.accept.begin(), it->expect.accept.end(),
                                      [](const Outcome& o) { return o.passthrough(); });
-    out.push_back({name, weight, std::string(endpoint_prefix(it->endpoint)) + route_prefix(name) + r.path, healthy});
+    out.push_back({name, weight, std::string(upstream_prefix(it->endpoint, it->protocol)) + route_prefix(name) + r.path,
+                   healthy});
   }
   return out;
 }

@@ -61,7 +61,11 @@ ScenarioBuilder& ScenarioBuilder::repeat(int n, const std::string& connection) {
   return *this;
 }
 ScenarioBuilder& ScenarioBuilder::endpoint(Endpoint e) {
-  upstream_ = fmt::format("[upstream]\nendpoint = \"{}\"\n", to_string(e));
+  endpoint_ = fmt::format("endpoint = \"{}\"\n", to_string(e));
+  return *this;
+}
+ScenarioBuilder& ScenarioBuilder::protocol(UpstreamProtocol p) {
+  protocol_ = fmt::format("protocol = \"{}\"\n", to_string(p));
   return *this;
 }
 
@@ -136,7 +140,8 @@ std::string ScenarioBuilder::toml() const {
   if (head_.find("\nlevel = ") == std::string::npos) out += "level = \"must\"\n";
   if (!tags_.empty()) out += fmt::format("tags = [{}]\n", fmt::join(tags_, ", "));
   out += request_.empty() && !repeat_.empty() ? "[request]\n" + repeat_ : request_ + repeat_;
-  out += upstream_ + steps_;
+  if (!endpoint_.empty() || !protocol_.empty()) out += "[upstream]\n" + endpoint_ + protocol_;
+  out += steps_;
   if (!expect_.empty()) out += "[expect]\n" + expect_;
   for (const auto& [table, checks] : outcomes_) out += fmt::format("[[expect.{}]]\n{}", table, checks);
   return out;

@@ -110,6 +110,11 @@ void validate_steps(FileContext& cx, const Scenario& s, const toml::node& steps_
       break;
     }
     closed = s.steps[i].on_request.empty() && s.steps[i].action->ends_connection();
+    const bool tls = s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2;
+    if (s.steps[i].action->needs_tls() && !tls)
+      cx.error(*steps_node.as_array()->get(i),
+               fmt::format("{} acts on TLS: the scenario needs protocol = \"https\" or \"h2\" (or a TLS endpoint)",
+                           s.steps[i].action->kind()));
   }
 }
 
@@ -211,17 +216,41 @@ void load_request(FileContext& cx, const toml::table& root, Scenario& s) {
   }
 }
 
-// [upstream] protocol: "http/1.1" (the default), "https", "h2c" or "h2".
-void load_protocol(FileContext& cx, const toml::node& n, Scenario& s) {
-  static constexpr UpstreamProtocol kAll[] = {UpstreamProtocol::http1, UpstreamProtocol::https, UpstreamProtocol::h2c,
-                                              UpstreamProtocol::h2};
-  const auto v = n.value<std::string>();
+// endpoint = "…": which upstream port the proxy is made to reach. The TLS endpoints speak https.
+void load_endpoint(FileContext& cx, const toml::node& e, Scenario& s) {
+  auto v = e.value<std::string>();
+  static constexpr Endpoint kAll[] = {Endpoint::scripted,       Endpoint::refused,      Endpoint::blackhole,
+                                      Endpoint::accept_close,   Endpoint::accept_reset, Endpoint::tls_stall,
+                                      Endpoint::tls_garbage,    Endpoint::tls_alert,    Endpoint::tls_expired,
+                                      Endpoint::tls_wrong_name, Endpoint::tls_untrusted};
+  bool known = false;
   for (auto candidate : kAll)
-    if (v == to_string(candidate)) {
-      s.protocol = candidate;
-      return;
-    }
-  cx.error(n, "protocol must be \"http/1.1\", \"https\", \"h2c\" or \"h2\"");
+    if (v == to_string(candidate)) s.endpoint = candidate, known = true;
+  if (!known)
+    cx.error(e,
+             "endpoint must be \"scripted\", \"refused\", \"blackhole\", \"accept-close\", \"accept-reset\", "
+             "\"tls-stall\", \"tls-garbage\", \"tls-alert\", \"tls-expired\", \"tls-wrong-name\" or \"tls-untrusted\"");
+  if (is_tls(s.endpoint)) s.protocol = UpstreamProtocol::https;
+}
+
+// protocol = "…": what the proxy speaks to the upstream.
+void load_protocol(FileContext& cx, const toml::node& p, Scenario& s) {
+  auto v = p.value<std::string>();
+  auto protocol = v ? parse_protocol(*v) : std::nullopt;
+  if (!protocol) {
+    cx.error(p, "protocol must be \"http/1.1\", \"https\", \"h2c\" or \"h2\"");
+    return;
+  }
+  if (is_tls(s.endpoint) && *protocol != UpstreamProtocol::https) {
+    cx.error(p, fmt::format("the \"{}\" endpoint speaks https (HTTP/1.1 over TLS): leave protocol out",
+                            to_string(s.endpoint)));
+    return;
+  }
+  if (!is_tls(s.endpoint) && s.endpoint != Endpoint::scripted) {
+    cx.error(p, fmt::format("the \"{}\" endpoint accepts no request: protocol does not apply", to_string(s.endpoint)));
+    return;
+  }
+  s.protocol = *protocol;
 }
 
 // [upstream]: the endpoint and the steps.
@@ -230,18 +259,8 @@ void load_upstream(FileContext& cx, const toml::table& root, Scenario& s) {
   if (auto* n = root.get("upstream")) {
     if (auto* t = n->as_table()) {
       cx.check_keys(*t, {"endpoint", "protocol", "steps"}, "[upstream]");
-      if (auto* pr = t->get("protocol")) load_protocol(cx, *pr, s);
-      if (auto* e = t->get("endpoint")) {
-        auto v = e->value<std::string>();
-        static constexpr Endpoint kAll[] = {Endpoint::scripted, Endpoint::refused, Endpoint::blackhole,
-                                            Endpoint::accept_close, Endpoint::accept_reset};
-        bool known = false;
-        for (auto candidate : kAll)
-          if (v == to_string(candidate)) s.endpoint = candidate, known = true;
-        if (!known)
-          cx.error(*e,
-                   "endpoint must be \"scripted\", \"refused\", \"blackhole\", \"accept-close\" or \"accept-reset\"");
-      }
+      if (auto* e = t->get("endpoint")) load_endpoint(cx, *e, s);
+      if (auto* p = t->get("protocol")) load_protocol(cx, *p, s);
       if ((steps_node = t->get("steps"))) {
         if (auto* a = steps_node->as_array()) {
           for (auto&& st : *a)
@@ -254,9 +273,9 @@ void load_upstream(FileContext& cx, const toml::table& root, Scenario& s) {
       cx.error(*n, "upstream must be a table");
     }
   }
-  if (s.endpoint == Endpoint::scripted && s.steps.empty() && cx.ok())
+  if (runs_steps(s.endpoint) && s.steps.empty() && cx.ok())
     cx.error(s.where, "a scripted upstream needs at least one [[upstream.steps]] entry");
-  if (s.endpoint != Endpoint::scripted && !s.steps.empty())
+  if (!runs_steps(s.endpoint) && !s.steps.empty())
     cx.error(*steps_node,
              fmt::format("steps never run: the \"{}\" endpoint accepts no request", to_string(s.endpoint)));
   if (steps_node && cx.ok()) validate_steps(cx, s, *steps_node);

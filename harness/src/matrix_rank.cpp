@@ -13,6 +13,7 @@ CellKind cell_kind(const ProxyColumn& column, const MatrixCell& cell) {
     case VerdictKind::pass: return CellKind::pass;
     case VerdictKind::stricter: return CellKind::stricter;
     case VerdictKind::error: return CellKind::error;
+    case VerdictKind::not_run: return CellKind::skipped;
     case VerdictKind::fail: break;
   }
   const auto* q = column.notes.explain(*cell.scenario, cell.status);

@@ -51,7 +51,7 @@ struct Reader {
 };
 
 std::optional<VerdictKind> verdict_of(const std::string& word) {
-  for (auto k : {VerdictKind::pass, VerdictKind::stricter, VerdictKind::fail, VerdictKind::error})
+  for (auto k : {VerdictKind::pass, VerdictKind::stricter, VerdictKind::fail, VerdictKind::error, VerdictKind::not_run})
     if (word == to_string(k)) return k;
   return std::nullopt;
 }
@@ -111,7 +111,7 @@ MatrixCell read_cell(Reader& in, const json::object& o, const Scenario& s, const
   if (auto v = verdict_of(verdict))
     c.verdict = *v;
   else
-    in.refuse(fmt::format("{}: \"verdict\" must be pass, stricter, fail or error, not \"{}\"", where,
+    in.refuse(fmt::format("{}: \"verdict\" must be pass, stricter, fail, error or not-run, not \"{}\"", where,
                           safe_text(verdict, false)));
   c.reason = in.text(o, "reason", where);
   if (auto st = in.integer(o, "status", where, 0, 999)) c.status = static_cast<int>(*st);

@@ -39,6 +39,7 @@ std::string_view to_string(VerdictKind k) {
     case VerdictKind::stricter: return "stricter";
     case VerdictKind::fail: return "fail";
     case VerdictKind::error: return "error";
+    case VerdictKind::not_run: return "not-run";
   }
   return "?";
 }

@@ -25,6 +25,7 @@
 #include "lifeline.hpp"
 #include "pattern.hpp"
 #include "spawn.hpp"
+#include "tls/certs.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/proxy.hpp"
 
@@ -34,6 +35,8 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+constexpr const char* kCaFile = "upfault-ca.pem";  // in the work dir: the profile's {ca_file}
 
 // At most the last `limit` bytes of a file: a proxy's log or a version command's output can be huge.
 std::string read_file(const fs::path& p, std::size_t limit = 1 << 20) {
@@ -142,7 +145,7 @@ ProxyProcess::~ProxyProcess() {
 
 // What a profile's templates may use: {listen_port}, {upstream_port}, {read_timeout_s}, ...
 std::map<std::string, std::string> ProxyProcess::template_vars(const ProxyProfile& profile, const Ports& ports) const {
-  auto vars = route_vars(ports, profile.timeouts);
+  auto vars = route_vars(ports, profile.timeouts, (workdir_ / kCaFile).string());
   vars.insert({
       {"workdir", workdir_.string()},
       {"profile_dir", profile.dir.string()},
@@ -204,6 +207,11 @@ Result<void> ProxyProcess::start(const ProxyProfile& profile, const Ports& ports
                                                   {"XDG_CACHE_HOME", (home / ".cache").string()},
                                                   {"XDG_STATE_HOME", (home / ".local/state").string()},
                                                   {"TMPDIR", workdir_.string()}};
+
+  // The CA the TLS endpoints' certificates come from, for the profile's {ca_file}.
+  auto ca = tls::ca_pem();
+  if (!ca) return ca.error();
+  std::ofstream(workdir_ / kCaFile) << *ca;
 
   // A proxy that loses the race for its port exits at once: try again on a new one.
   for (int attempt = 0; attempt < 3; ++attempt) {

@@ -49,6 +49,38 @@ Result<fs::path> routes_of(const std::string& name) {
                              fmt::join(known, ", ")));
 }
 
+// upstream_protocols = ["http/1.1", "https", …] (default: http/1.1 only) and [not_tested], a
+// sentence for each protocol it lacks, saying why (quoted on the matrix page).
+Result<void> load_protocols(const fs::path& file, const toml::table& t, ProxyProfile& p) {
+  auto at = [&](const toml::node& n, std::string msg) {
+    return located(file, static_cast<int>(n.source().begin.line), static_cast<int>(n.source().begin.column),
+                   std::move(msg));
+  };
+  if (auto* n = t.get("upstream_protocols")) {
+    const auto* a = n->as_array();
+    if (!a) return at(*n, "upstream_protocols must be a list, e.g. [\"http/1.1\", \"https\"]");
+    p.upstream_protocols.clear();
+    for (auto&& v : *a) {
+      auto proto = parse_protocol(v.value<std::string>().value_or(""));
+      if (!proto) return at(v, "upstream_protocols: each is \"http/1.1\", \"https\", \"h2c\" or \"h2\"");
+      p.upstream_protocols.push_back(*proto);
+    }
+  }
+  if (auto* n = t.get("not_tested")) {
+    const auto* tt = n->as_table();
+    if (!tt) return at(*n, "not_tested must be a table: h2c = \"why the proxy cannot speak it to an upstream\"");
+    for (auto&& [k, v] : *tt) {
+      auto proto = parse_protocol(k.str());
+      if (!proto || !v.is_string())
+        return at(v, fmt::format("not_tested: \"{}\" must be a protocol (http/1.1, https, h2c, h2) with a sentence "
+                                 "saying why it is not tested",
+                                 k.str()));
+      p.not_tested[*proto] = *v.value<std::string>();
+    }
+  }
+  return {};
+}
+
 Result<ProxyProfile> load_profile(const fs::path& file) {
   auto fail = [&](const toml::source_region& r, std::string msg,
                   boost::source_location where = BOOST_CURRENT_LOCATION) {
@@ -57,9 +89,9 @@ Result<ProxyProfile> load_profile(const fs::path& file) {
   auto parsed = read_toml(file, 1 << 20);
   if (!parsed) return located(file, parsed.error().line, parsed.error().column, parsed.error().message);
   const toml::table& t = *parsed;
-  static constexpr std::string_view kKeys[] = {"name",          "description",   "command",        "config",
-                                               "version",       "version_regex", "packages",       "error_log",
-                                               "ready_timeout", "timeouts",      "shared_workdir", "routes"};
+  static constexpr std::string_view kKeys[] = {
+      "name",      "description",   "command",  "config",         "version", "version_regex",      "packages",
+      "error_log", "ready_timeout", "timeouts", "shared_workdir", "routes",  "upstream_protocols", "not_tested"};
   for (auto&& [k, v] : t) {
     if (std::find(std::begin(kKeys), std::end(kKeys), k.str()) != std::end(kKeys)) continue;
     std::string msg = fmt::format("unknown key \"{}\" in the profile", k.str());
@@ -102,6 +134,7 @@ Result<ProxyProfile> load_profile(const fs::path& file) {
   p.packages = strings(t.get("packages"));
   p.error_log = t["error_log"].value_or(std::string{});
   p.shared_workdir = t["shared_workdir"].value_or(false);
+  if (auto r = load_protocols(file, t, p); !r) return r.error();
   // A fixed duration, or why not ("must be fixed" for one relative to the timeouts it sets).
   auto why_not_fixed = [](const Result<DurationExpr>& d) {
     return d ? std::string("must be fixed") : d.error().message;

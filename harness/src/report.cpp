@@ -20,6 +20,7 @@ void Tally::add(VerdictKind k) {
     case VerdictKind::stricter: ++stricter; break;
     case VerdictKind::fail: ++fail; break;
     case VerdictKind::error: ++error; break;
+    case VerdictKind::not_run: ++not_run; break;
   }
 }
 
@@ -30,16 +31,21 @@ void Tally::add(std::string_view verdict) {
     ++stricter;
   else if (verdict == "fail")
     ++fail;
+  else if (verdict == "not-run")
+    ++not_run;
   else
     ++error;  // "error", or anything a report should not hold
 }
 
 std::string Tally::line() const {
   std::string s = fmt::format("{} passed, {} failed", pass + stricter, fail + error);
-  if (stricter || error) {
+  if (stricter || error || not_run) {
     std::string detail;
     if (stricter) detail += fmt::format("{} stricter than required", stricter);
     if (error) detail += fmt::format("{}{} error{}", detail.empty() ? "" : ", ", error, error == 1 ? "" : "s");
+    if (not_run)
+      detail += fmt::format("{}{} not run: they need an upstream protocol the proxy lacks", detail.empty() ? "" : ", ",
+                            not_run);
     s += fmt::format("\n({})", detail);
   }
   return s;
@@ -57,6 +63,7 @@ std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
     case VerdictKind::stricter: code = "36"; break;
     case VerdictKind::fail: code = "31"; break;
     case VerdictKind::error: code = "35"; break;
+    case VerdictKind::not_run: code = "33"; break;
   }
   std::string label = fmt::format("{:<8}", to_string(r.verdict.kind));
   for (auto& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

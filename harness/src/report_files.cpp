@@ -55,6 +55,8 @@ std::string testcase(const json::object& row) {
   if (verdict == "fail")
     out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", markup_escape(reason),
                        markup_escape(text_of(row, "level")), detail);
+  else if (verdict == "not-run")
+    out += fmt::format("      <skipped message=\"{}\"/>\n", markup_escape(reason));
   else if (verdict != "pass" && verdict != "stricter")
     out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", markup_escape(reason), detail);
   out += fmt::format("      <system-out>verdict: {}\n{}\nthe proxy sent {} bytes: {}</system-out>\n",
@@ -79,8 +81,8 @@ std::string junit_from_report(const json::object& report) {
   const double wall = summary && summary->is_object() ? number_of(summary->as_object(), "wall_seconds") : 0;
   std::string out = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<testsuites name=\"upfault\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\">\n",
-      all.total(), all.fail, all.error, wall);
+      "<testsuites name=\"upfault\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
+      all.total() + all.not_run, all.fail, all.error, all.not_run, wall);
   const auto* proxy = report.if_contains("proxy");
   const std::string url = proxy && proxy->is_object() ? text_of(proxy->as_object(), "url") : "";
   for (const auto& category : categories) {
@@ -95,10 +97,10 @@ std::string junit_from_report(const json::object& report) {
       cases += testcase(row);
     }
     out += fmt::format(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\">\n"
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n"
         "    <properties><property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/></properties>\n",
-        markup_escape(category), t.total(), t.fail, t.error, ms / 1000.0, markup_escape(proxy_label(report)),
-        markup_escape(url));
+        markup_escape(category), t.total() + t.not_run, t.fail, t.error, t.not_run, ms / 1000.0,
+        markup_escape(proxy_label(report)), markup_escape(url));
     out += cases + "  </testsuite>\n";
   }
   return out + "</testsuites>\n";
@@ -113,12 +115,13 @@ std::string summary_from_report(const json::object& report) {
                                 t.pass + t.stricter, t.fail + t.error);
   if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
   if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
+  if (t.not_run) out += fmt::format(" ({} not run: an upstream protocol the proxy lacks)", t.not_run);
   out += fmt::format(" in {:.1f} s\n", wall);
   std::string rows;
   for (const auto& r : rows_of(report)) {
     const auto& row = r.as_object();
     const auto verdict = text_of(row, "verdict");
-    if (verdict == "pass" || verdict == "stricter") continue;
+    if (verdict == "pass" || verdict == "stricter" || verdict == "not-run") continue;
     const auto note = text_of(row, "note");
     // fmt, not operator+: GCC 12 at -O3 flags `"…" + std::string` with a false -Wrestrict.
     std::string reason =

@@ -2,7 +2,9 @@
 #include "upfault/routes.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 
+#include "tls/certs.hpp"
 #include "toml_file.hpp"
 #include "upfault/proxy.hpp"
 
@@ -41,29 +43,35 @@ Result<std::vector<RoutePart>> load_routes(const fs::path& profile_dir) {
 }
 
 EndpointPorts with_default_endpoints(EndpointPorts p) {
-  if (p.scripted == 0 || p.scripted > 65535 - 4) return p;
+  const auto& fields = endpoint_port_fields();
+  if (p.scripted == 0 || p.scripted > 65535 - fields.size()) return p;
   int next = p.scripted;
-  for (auto* port : {&p.refused, &p.blackhole, &p.accept_close, &p.accept_reset}) {
+  for (const auto& f : fields) {
     ++next;
-    if (*port == 0) *port = static_cast<std::uint16_t>(next);
+    if (p.*f.port == 0) p.*f.port = static_cast<std::uint16_t>(next);
   }
   return p;
 }
 
-std::map<std::string, std::string> route_vars(const EndpointPorts& ports, const ProxyTimeouts& t) {
+std::map<std::string, std::string> route_vars(const EndpointPorts& ports, const ProxyTimeouts& t,
+                                              const std::string& ca_file) {
   auto secs = [](Millis ms) { return std::to_string((ms.count() + 999) / 1000); };
-  return {
+  std::map<std::string, std::string> vars = {
       {"upstream_host", "127.0.0.1"},
       {"upstream_port", std::to_string(ports.scripted)},
-      {"refused_port", std::to_string(ports.refused)},
-      {"blackhole_port", std::to_string(ports.blackhole)},
-      {"accept_close_port", std::to_string(ports.accept_close)},
-      {"accept_reset_port", std::to_string(ports.accept_reset)},
       {"read_timeout_ms", std::to_string(t.read.count())},
       {"read_timeout_s", secs(t.read)},
       {"connect_timeout_ms", std::to_string(t.connect.count())},
       {"connect_timeout_s", secs(t.connect)},
+      {"ca_file", ca_file},
+      {"tls_server_name", tls::kServerName},
   };
+  for (const auto& f : endpoint_port_fields()) {
+    std::string var(f.name);
+    std::replace(var.begin(), var.end(), '-', '_');
+    vars[var + "_port"] = std::to_string(ports.*f.port);
+  }
+  return vars;
 }
 
 Result<std::map<std::string, std::string>> render_routes(const std::vector<RoutePart>& parts,

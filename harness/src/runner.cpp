@@ -39,6 +39,19 @@ Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallbac
 
 namespace {
 
+// A scenario the proxy cannot be asked: it needs an upstream protocol the proxy does not speak.
+ScenarioResult not_run(const Scenario& s, const RunOptions& options, std::shared_ptr<const Scenario> shared) {
+  ScenarioResult r;
+  auto why = options.not_run_because.find(s.protocol);
+  r.verdict = {VerdictKind::not_run,
+               fmt::format("not run: needs upstream protocol {}, which the proxy is not set up to speak{}",
+                           to_string(s.protocol),
+                           why == options.not_run_because.end() ? std::string(" (upstream_protocols)")
+                                                                : fmt::format(": {}", why->second))};
+  r.scenario = std::move(shared);
+  return r;
+}
+
 // The suite's scenarios [first, last) through the proxy. Each result shares its scenario with
 // `suite`, so results stay valid on their own, and the suite is copied once per run, not per call.
 std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Scenario>>& suite, std::size_t first,
@@ -55,13 +68,17 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
     while (next < last) {  // one thread: no race on `next`
       const std::size_t i = next++;
       const Scenario& s = (*suite)[i];
+      if (std::find(options.protocols.begin(), options.protocols.end(), s.protocol) == options.protocols.end()) {
+        results[i - first] = not_run(s, options, std::shared_ptr<const Scenario>(suite, &s));
+        if (options.on_result) options.on_result(results[i - first]);
+        continue;
+      }
       FetchOptions fo;
       fo.host = options.proxy_host;
       fo.port = options.proxy_port;
       fo.deadline = client_deadline(s, options.timeouts, options.default_deadline);
       fo.header_limit = header_limit_for(s);
-      const std::string prefix =
-          fmt::format("{}{}{}", protocol_prefix(s.protocol), endpoint_prefix(s.endpoint), route_prefix(s.name));
+      const std::string prefix = std::string(upstream_prefix(s.endpoint, s.protocol)) + route_prefix(s.name);
       fo.read_after = s.reads_past_response();
       auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
                                    fmt::format("{}:{}", options.proxy_host, options.proxy_port));
@@ -155,6 +172,10 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   if (options.on_ready) options.on_ready(run.proxy, rig->upstream().ports());
 
   RunOptions ro = options.run;
+  if (options.profile) {
+    ro.protocols = options.profile->upstream_protocols;
+    ro.not_run_because = options.profile->not_tested;
+  }
   ro.proxy_host = rig->proxy_host();
   ro.proxy_port = rig->proxy_port();
   const auto suite = std::make_shared<const std::vector<Scenario>>(scenarios);

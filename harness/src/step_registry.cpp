@@ -25,7 +25,7 @@ const StepDef* find_step(std::string_view key) {
 const std::vector<StepKind>& step_kinds() {
   static const auto kinds = [] {
     std::vector<StepKind> out;
-    for (const auto* d : step_registry()) out.push_back({d->key, d->summary, d->doc, d->example});
+    for (const auto* d : step_registry()) out.push_back({d->key, d->summary, d->doc, d->example, d->example_protocol});
     return out;
   }();
   return kinds;

@@ -51,13 +51,14 @@ std::optional<std::string> setup_problem(const Scenario& s, const ClientResult& 
   for (const auto& conn : up.connections) {
     if (conn.end != ConnectionEnd::misrouted) continue;
     if (conn.ended.rfind("protocol:", 0) == 0) return fmt::format("setup: {}", conn.ended);  // HTTP/2 vs HTTP/1.1
-    std::string option(to_string(s.endpoint));
+    const auto port = port_name(s.endpoint, s.protocol);
+    std::string option = port.empty() ? std::string("upstream") : std::string(port);
     std::string var = option;
     std::replace(var.begin(), var.end(), '-', '_');
     return fmt::format(
-        "setup: {}: the proxy's configuration must route {}/ to the {} endpoint's port ({{{}_port}} in a profile's "
+        "setup: {}: the proxy's configuration must route {}/ to the {} port ({{{}_port}} in a profile's "
         "template, --{}-port with --proxy-url; `upfault routes PROXY --upstream-port P` prints the lines)",
-        conn.ended, endpoint_prefix(s.endpoint), to_string(s.endpoint), var, option);
+        conn.ended, upstream_prefix(s.endpoint, s.protocol), port.empty() ? "scripted" : port, var, option);
   }
   if (c.response)
     for (const auto& [name, value] : c.response->headers)
@@ -70,7 +71,7 @@ std::optional<std::string> setup_problem(const Scenario& s, const ClientResult& 
 // A verdict about how the proxy handles the upstream's answer needs the upstream to have been
 // asked. True when it was, or when the outcome itself counts upstream requests.
 bool asked_upstream(const Scenario& s, const Outcome& o, const UpstreamLog& up) {
-  if (s.endpoint != Endpoint::scripted || up.requests() > 0) return true;
+  if (s.endpoint != Endpoint::scripted || up.requests() > 0) return true;  // a certificate endpoint: refusing is right
   return std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->counts_upstream_requests(); });
 }
 

@@ -11,8 +11,10 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <charconv>
 #include <iostream>
@@ -31,26 +33,40 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+struct Route {
+  std::string prefix;
+  tcp::endpoint to;
+  std::string scheme = "http";  // http | https | h2c | h2 (h2_upstream.hpp)
+};
+
 struct Config {
   tcp::endpoint listen;
-  tcp::endpoint upstream;
-  std::vector<std::pair<std::string, tcp::endpoint>> routes;  // path prefix → upstream
+  Route upstream;
+  std::vector<Route> routes;                // path prefix → upstream
+  std::shared_ptr<asio::ssl::context> tls;  // for https routes: trusts --ca, verifies --tls-name
+  std::string tls_name = "upfault.test";
+  // --lenient: wrong on purpose, to prove the checks can fail: no certificate check, no
+  // handshake timeout, a TCP FIN without close_notify (or any other end) ends a body as if it
+  // were complete, and the origin's own 5xx is replaced by a 502 of its own.
+  bool lenient = false;
   Millis connect_timeout{1000};
   Millis read_timeout{1000};
   Millis client_timeout{30000};
-  std::vector<std::pair<std::string, tcp::endpoint>> h2c_routes;  // path prefix → upstream speaking h2c
   bool blind = false;
-  bool lenient = false;   // the broken variant (h2_upstream.hpp)
   std::string misbehave;  // test equipment for upfault's own hardening tests; see --misbehave
 };
 
-const tcp::endpoint& pick_upstream(const Config& cfg, std::string_view target) {
-  const tcp::endpoint* best = &cfg.upstream;
-  std::size_t best_len = 0;
-  for (const auto& [prefix, ep] : cfg.routes)
-    if (target.substr(0, prefix.size()) == prefix && prefix.size() > best_len) best = &ep, best_len = prefix.size();
+const Route& pick_route(const Config& cfg, std::string_view target) {
+  const Route* best = &cfg.upstream;
+  for (const auto& r : cfg.routes)
+    if (target.substr(0, r.prefix.size()) == r.prefix && r.prefix.size() > best->prefix.size()) best = &r;
   return *best;
 }
+const tcp::endpoint& pick_upstream(const Config& cfg, std::string_view target) { return pick_route(cfg, target).to; }
+
+// The TCP layer of an upstream stream, for its timeouts.
+beast::tcp_stream& tcp_of(beast::tcp_stream& s) { return s; }
+beast::tcp_stream& tcp_of(beast::ssl_stream<beast::tcp_stream>& s) { return s.next_layer(); }
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -100,7 +116,7 @@ std::string end_to_end_fields(const Fields& fields) {
 
 // A response the proxy makes itself (502, 504, 400), then a graceful close.
 asio::awaitable<void> send_own(beast::tcp_stream& client, int status, std::string_view reason, std::string_view why) {
-  std::string body = fmt::format("upfault-reference-proxy: {}\n", why);
+  std::string body = fmt::format("upfault-reference-proxy: {}\n", why);  // --intercept-errors uses it too
   std::string msg = fmt::format(
       "HTTP/1.1 {} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n"
       "Via: 1.1 upfault-reference\r\n\r\n{}",
@@ -129,8 +145,8 @@ bool is_timeout(const error_code& ec) { return ec == beast::error::timeout; }
 
 // Reads until `p` has the whole header. The timeout applies to each read, as in common proxies
 // (Beast's own read loops would bound the whole header instead).
-template <class Parser>
-asio::awaitable<error_code> read_header(beast::tcp_stream& s, beast::flat_buffer& buf, Parser& p, Millis timeout) {
+template <class Stream, class Parser>
+asio::awaitable<error_code> read_header(Stream& s, beast::flat_buffer& buf, Parser& p, Millis timeout) {
   while (true) {
     if (buf.size() > 0) {
       error_code ec;
@@ -138,13 +154,19 @@ asio::awaitable<error_code> read_header(beast::tcp_stream& s, beast::flat_buffer
       if (p.is_header_done()) co_return error_code{};
       if (ec && ec != http::error::need_more) co_return ec;
     }
-    s.expires_after(timeout);
+    tcp_of(s).expires_after(timeout);
     auto [ec, n] = co_await s.async_read_some(buf.prepare(16 * 1024), use_tuple);
     buf.commit(n);
     if (ec == asio::error::eof) co_return http::error::partial_message;
     if (ec) co_return ec;
   }
 }
+
+asio::awaitable<bool> tls_handshake(beast::ssl_stream<beast::tcp_stream>& tls, beast::tcp_stream& client,
+                                    const Config& cfg, bool h2 = false);
+template <class Stream>
+asio::awaitable<void> forward(beast::tcp_stream& client, http::request_parser<http::string_body>& req_parser,
+                              Stream& upstream, const Config& cfg);
 
 asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   beast::tcp_stream client(std::move(socket));
@@ -157,11 +179,9 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
     co_return;
   }
   auto& req = req_parser.get();
-  const bool head = req.method() == http::verb::head;
-  for (const auto& [prefix, ep] : cfg.h2c_routes)
-    if (req.target().starts_with(prefix))
-      co_return co_await upfault_ref::connect_and_forward_h2(client, ep, cfg.connect_timeout, req,
-                                                             {cfg.read_timeout, cfg.client_timeout, cfg.lenient});
+  if (const auto& route = pick_route(cfg, req.target()); route.scheme == "h2c")
+    co_return co_await upfault_ref::connect_and_forward_h2(client, route.to, cfg.connect_timeout, req,
+                                                           {cfg.read_timeout, cfg.client_timeout, cfg.lenient});
 
   // Connect, bounded by the connect timeout: a refused connect is 502, a timed-out one 504.
   beast::tcp_stream upstream(client.get_executor());
@@ -174,13 +194,68 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
     co_return;
   }
 
+  if (const auto& scheme = pick_route(cfg, req.target()).scheme; scheme == "https" || scheme == "h2") {
+    beast::ssl_stream<beast::tcp_stream> tls(std::move(upstream), *cfg.tls);
+    const bool shook = co_await tls_handshake(tls, client, cfg, scheme == "h2");
+    if (!shook) co_return;
+    if (scheme == "h2")  // HTTP/2 over TLS (ALPN h2): h2_upstream.hpp
+      co_await upfault_ref::forward_h2(tls, client, upfault_ref::make_h2_request(req_parser.get()),
+                                       {cfg.read_timeout, cfg.client_timeout, cfg.lenient});
+    else
+      co_await forward(client, req_parser, tls, cfg);
+    co_return;
+  }
+  co_await forward(client, req_parser, upstream, cfg);
+}
+
+// RFC 9112 §9.8: a FIN without close_notify is an incomplete close. Beast reports it as
+// stream_truncated; only --lenient takes it for the end of the body.
+bool truncated_is_end(const error_code& ec, const Config& cfg) {
+  return cfg.lenient && ec == asio::ssl::error::stream_truncated;
+}
+
+// The TLS handshake with the upstream, bounded by the connect timeout: one that times out is
+// 504, one that fails (a certificate we must not trust, an alert, bytes that are not TLS) 502.
+asio::awaitable<bool> tls_handshake(beast::ssl_stream<beast::tcp_stream>& tls, beast::tcp_stream& client,
+                                    const Config& cfg, bool h2) {
+  // SNI (SSL_set_tlsext_host_name, a macro with an old-style cast, spelled out).
+  SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+           const_cast<char*>(cfg.tls_name.c_str()));
+  static const unsigned char kAlpn[] = "\x08http/1.1", kAlpnH2[] = "\x02h2";
+  if (h2)
+    SSL_set_alpn_protos(tls.native_handle(), kAlpnH2, sizeof kAlpnH2 - 1);
+  else
+    SSL_set_alpn_protos(tls.native_handle(), kAlpn, sizeof kAlpn - 1);
+  if (!cfg.lenient) {
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    tls.set_verify_callback(asio::ssl::host_name_verification(cfg.tls_name));
+    tls.next_layer().expires_after(cfg.connect_timeout);
+  } else {
+    tls.next_layer().expires_never();
+  }
+  auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (!ec) co_return true;
+  if (is_timeout(ec))
+    co_await gateway_timeout(client, "TLS handshake with the upstream timed out");
+  else
+    co_await bad_gateway(client, "TLS handshake with the upstream failed: " + ec.message());
+  co_return false;
+}
+
+// Sends the request upstream and relays the response: 502 for an invalid one, 504 for none in
+// time, an aborted client connection for a body cut short after the header went out.
+template <class Stream>
+asio::awaitable<void> forward(beast::tcp_stream& client, http::request_parser<http::string_body>& req_parser,
+                              Stream& upstream, const Config& cfg) {
+  auto& req = req_parser.get();
+  const bool head = req.method() == http::verb::head;
   std::string out = fmt::format("{} {} HTTP/1.1\r\n{}", std::string(req.method_string()), std::string(req.target()),
                                 end_to_end_fields(req));
   out += "Via: 1.1 upfault-reference\r\nConnection: close\r\n";
   if (!req.body().empty() || req_parser.content_length())
     out += fmt::format("Content-Length: {}\r\n", req.body().size());
   out += "\r\n" + req.body();
-  upstream.expires_after(cfg.read_timeout);
+  tcp_of(upstream).expires_after(cfg.read_timeout);
   if (auto [ec, n] = co_await asio::async_write(upstream, asio::buffer(out), use_tuple); ec) {
     if (is_timeout(ec))
       co_await gateway_timeout(client, "sending the request upstream timed out");
@@ -208,6 +283,10 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
       co_await bad_gateway(client, fmt::format("upstream sent status {}", status));
       co_return;
     }
+    if (status >= 500 && cfg.lenient) {  // --lenient: the origin's own error replaced (proxy_intercept_errors)
+      co_await bad_gateway(client, fmt::format("upstream sent status {}; replaced", status));
+      co_return;
+    }
     if (status >= 200) break;
     // RFC 9110 §15.2: forward interim responses we did not ask for.
     std::string interim = fmt::format("HTTP/1.1 {} {}\r\n{}\r\n", status, std::string(res->get().reason()),
@@ -220,10 +299,12 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   const unsigned status = msg.result_int();
   const bool bodyless = head || status == 204 || status == 304;
   const auto length = res->content_length();
-  const bool chunked_out = !bodyless && !length;  // re-frame chunked or close-delimited bodies as chunked
+  // Re-frame chunked or close-delimited bodies as chunked (--lenient: every body, so that a body
+  // cut short can be ended with a last chunk, as if complete).
+  const bool chunked_out = !bodyless && (!length || cfg.lenient);
   std::string header = fmt::format("HTTP/1.1 {} {}\r\n{}Via: 1.1 upfault-reference\r\nConnection: close\r\n", status,
                                    std::string(msg.reason()), end_to_end_fields(msg));
-  if (length)
+  if (length && !chunked_out)
     header += fmt::format("Content-Length: {}\r\n", *length);
   else if (chunked_out)
     header += "Transfer-Encoding: chunked\r\n";
@@ -236,9 +317,15 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   while (!bodyless && !res->is_done()) {
     msg.body().data = buf;
     msg.body().size = sizeof buf;
-    upstream.expires_after(cfg.read_timeout);
+    tcp_of(upstream).expires_after(cfg.read_timeout);
     auto [ec, n] = co_await http::async_read_some(upstream, up_buf, *res, use_tuple);
     if (ec == http::error::need_buffer) ec = {};
+    if (truncated_is_end(ec, cfg)) {  // --lenient: the incomplete close taken for the end
+      error_code eof_ec;
+      res->put_eof(eof_ec);
+      ec = eof_ec;
+    }
+    if (ec && cfg.lenient && chunked_out) break;  // --lenient: any end is the end (the last chunk follows)
     if (ec) {
       abort_client(client);
       co_return;
@@ -259,8 +346,18 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
+void shutdown_send(tcp::socket& s) {
+  error_code ec;
+  s.shutdown(tcp::socket::shutdown_send, ec);
+}
+void shutdown_send(beast::ssl_stream<tcp::socket>& s) {  // no close_notify: blind to TLS too
+  error_code ec;
+  s.next_layer().shutdown(tcp::socket::shutdown_send, ec);
+}
+
 // Copies one direction until EOF or error, then half-closes the other side.
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
+template <class From, class To>
+asio::awaitable<void> pump(From& from, To& to) {
   char buf[16 * 1024];
   while (true) {
     auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_tuple);
@@ -269,8 +366,7 @@ asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
     }
     if (ec) break;
   }
-  error_code ec;
-  to.shutdown(tcp::socket::shutdown_send, ec);
+  shutdown_send(to);
 }
 
 asio::awaitable<void> blind_session(tcp::socket client, const Config& cfg) {
@@ -282,9 +378,17 @@ asio::awaitable<void> blind_session(tcp::socket client, const Config& cfg) {
   auto sp = line.find(' ');
   std::string_view target = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
   tcp::socket upstream(client.get_executor());
-  if (auto [cec] = co_await upstream.async_connect(pick_upstream(cfg, target), use_tuple); cec) co_return;
-  if (auto [wec, wn] = co_await asio::async_write(upstream, asio::buffer(first, n), use_tuple); wec) co_return;
+  const auto& route = pick_route(cfg, target);
+  if (auto [cec] = co_await upstream.async_connect(route.to, use_tuple); cec) co_return;
   using namespace asio::experimental::awaitable_operators;
+  if (route.scheme == "https") {  // TLS with no check of anything, then the same blind copying
+    beast::ssl_stream<tcp::socket> tls(std::move(upstream), *cfg.tls);
+    if (auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_tuple); hec) co_return;
+    if (auto [wec, wn] = co_await asio::async_write(tls, asio::buffer(first, n), use_tuple); wec) co_return;
+    co_await (pump(client, tls) && pump(tls, client));
+    co_return;
+  }
+  if (auto [wec, wn] = co_await asio::async_write(upstream, asio::buffer(first, n), use_tuple); wec) co_return;
   co_await (pump(client, upstream) && pump(upstream, client));
 }
 
@@ -377,18 +481,23 @@ int main(int argc, char** argv) {
   CLI::App app{"upfault-reference-proxy: an RFC 9110/9112-conformant reverse proxy for testing upfault itself"};
   std::string listen = "127.0.0.1:0", upstream, connect_timeout = "1s", read_timeout = "1s";
   std::vector<std::string> routes;
+  std::string ca;
   Config cfg;
   app.add_option("--listen", listen, "Address to listen on (loopback)")->capture_default_str();
   app.add_option("--upstream", upstream, "Default upstream HOST:PORT")->required();
   app.add_option("--route", routes,
-                 "PREFIX=HOST:PORT: requests whose target starts with PREFIX go there (PREFIX=h2c://HOST:PORT: over "
-                 "HTTP/2 with prior knowledge)");
+                 "PREFIX=[https://|h2c://|h2://]HOST:PORT: requests whose target starts with PREFIX go there (https: "
+                 "over TLS; h2c: HTTP/2 with prior knowledge; h2: HTTP/2 over TLS, ALPN h2)");
+  app.add_option("--ca", ca, "CA certificate (PEM) that https upstreams' certificates must come from");
+  app.add_option("--tls-name", cfg.tls_name, "Name https upstreams' certificates must be for (and SNI)")
+      ->capture_default_str();
+  app.add_flag("--lenient", cfg.lenient,
+               "Wrong on purpose: trust any certificate, no handshake timeout, any end of the upstream connection "
+               "ends a body as if complete, the origin's 5xx replaced by a 502; HTTP/2 responses unvalidated, a reset "
+               "stream taken as the end of the body, no HTTP/2 read timeout");
   app.add_option("--connect-timeout", connect_timeout, "Upstream connect timeout")->capture_default_str();
   app.add_option("--read-timeout", read_timeout, "Upstream read timeout, per read")->capture_default_str();
   app.add_flag("--blind", cfg.blind, "Blind relay: copy bytes both ways, no parsing, no timeouts");
-  app.add_flag("--lenient", cfg.lenient,
-               "Broken variant: HTTP/2 responses unvalidated, a reset stream taken as the end of the body, no HTTP/2 "
-               "read timeout");
   app.add_option("--misbehave", cfg.misbehave,
                  "Test equipment: hang | reset | close | garbage | flood | crash-after=N (abort while handling the Nth "
                  "request; 502 before it)")
@@ -412,18 +521,25 @@ int main(int argc, char** argv) {
   if (!l) return fail("--listen: not HOST:PORT: " + listen);
   if (!u) return fail("--upstream: not HOST:PORT: " + upstream);
   if (!ct || !rt) return fail("timeouts are written like 1s or 500ms");
-  cfg.listen = *l, cfg.upstream = *u, cfg.connect_timeout = *ct, cfg.read_timeout = *rt;
+  cfg.listen = *l, cfg.upstream = Route{"", *u}, cfg.connect_timeout = *ct, cfg.read_timeout = *rt;
+  bool https = false;
   for (const auto& r : routes) {
     auto eq = r.find('=');
-    if (eq != std::string::npos && r.compare(eq + 1, 6, "h2c://") == 0) {
-      auto ep = parse_endpoint(r.substr(eq + 7));
-      if (!ep) return fail("--route: not PREFIX=h2c://HOST:PORT: " + r);
-      cfg.h2c_routes.emplace_back(r.substr(0, eq), *ep);
-      continue;
-    }
-    auto ep = eq == std::string::npos ? std::nullopt : parse_endpoint(r.substr(eq + 1));
-    if (!ep) return fail("--route: not PREFIX=HOST:PORT: " + r);
-    cfg.routes.emplace_back(r.substr(0, eq), *ep);
+    std::string to = eq == std::string::npos ? "" : r.substr(eq + 1), scheme = "http";
+    if (auto sep = to.find("://"); sep != std::string::npos) scheme = to.substr(0, sep), to = to.substr(sep + 3);
+    auto ep = parse_endpoint(to);
+    if (!ep || (scheme != "http" && scheme != "https" && scheme != "h2c" && scheme != "h2"))
+      return fail("--route: not PREFIX=[https://|h2c://|h2://]HOST:PORT: " + r);
+    https = https || scheme == "https" || scheme == "h2";
+    cfg.routes.push_back(Route{r.substr(0, eq), *ep, scheme});
+  }
+  if (https) {
+    cfg.tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    if (ca.empty() && !cfg.lenient && !cfg.blind)
+      return fail("https routes need --ca FILE (or --lenient or --blind, which trust anything)");
+    error_code ec;
+    if (!ca.empty()) cfg.tls->load_verify_file(ca, ec);
+    if (ec) return fail(fmt::format("--ca {}: {}", ca, ec.message()));
   }
 
   asio::io_context ioc{1};

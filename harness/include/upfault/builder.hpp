@@ -47,6 +47,8 @@ class ScenarioBuilder {
   /// Sends the request `n` times, on connections as `connection` says ("close", "keep-alive", "pipelined").
   ScenarioBuilder& repeat(int n, const std::string& connection = "close");
   ScenarioBuilder& endpoint(Endpoint e);
+  /// protocol = "https" (or "h2c", "h2"): what the proxy speaks to the upstream.
+  ScenarioBuilder& protocol(UpstreamProtocol p);
 
   /// A step of any registered kind: its key and its TOML value, as in a [[upstream.steps]] entry
   /// (`step("hang", "true")`). An unknown key throws std::invalid_argument at once, with a
@@ -100,8 +102,9 @@ class ScenarioBuilder {
 
   std::string head_;
   std::string request_;
-  std::string repeat_;  // repeat and connection lines of [request]
-  std::string upstream_;
+  std::string repeat_;    // repeat and connection lines of [request]
+  std::string endpoint_;  // "endpoint = …" of [upstream]
+  std::string protocol_;  // "protocol = …" of [upstream]
   std::string steps_;
   bool step_limited_ = false;  // the last step has its on_request
   std::string expect_;         // the checks of [expect]

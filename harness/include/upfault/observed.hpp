@@ -105,6 +105,7 @@ enum class VerdictKind {
   stricter,  ///< an informative outcome: stricter than the RFC requires, not a failure
   fail,      ///< the proxy did something the scenario does not accept
   error,     ///< the harness or setup failed; says nothing about the proxy
+  not_run,   ///< not sent: the scenario needs an upstream protocol the proxy's profile does not declare
 };
 [[nodiscard]] std::string_view to_string(VerdictKind k);
 

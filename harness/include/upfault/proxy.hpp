@@ -32,6 +32,11 @@ struct ProxyProfile {
   ProxyTimeouts timeouts;
   /// routes.toml: the endpoint routes its templates include as {routes_<part>}.
   std::vector<RoutePart> routes;
+  /// What its config makes it speak to the upstream (upstream_protocols); scenarios needing
+  /// another are not run.
+  std::vector<UpstreamProtocol> upstream_protocols{UpstreamProtocol::http1};
+  /// For a protocol it lacks: why (not_tested), for reports and the matrix page.
+  std::map<UpstreamProtocol, std::string> not_tested;
 };
 
 /// Loads a profile from a profile.toml, or by name from `search_dirs` (<dir>/<name>/profile.toml).

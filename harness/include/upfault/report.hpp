@@ -17,6 +17,7 @@ namespace upfault {
 /// Counts of each verdict class.
 struct Tally {
   int pass = 0, stricter = 0, fail = 0, error = 0;
+  int not_run = 0;  ///< not in total(): nothing was judged
   void add(VerdictKind k);
   void add(std::string_view verdict);  ///< a report's "verdict" string
   [[nodiscard]] int total() const { return pass + stricter + fail + error; }

@@ -25,12 +25,15 @@ struct RoutePart {
 [[nodiscard]] Result<std::vector<RoutePart>> load_routes(const std::filesystem::path& profile_dir);
 
 /// Endpoint ports left at 0 take the ports after the upstream's: refused P+1, blackhole P+2,
-/// accept-close P+3, accept-reset P+4, so a config written once and `upfault run --proxy-url`
-/// agree without five options each. A zero upstream port leaves everything as it is.
+/// accept-close P+3, accept-reset P+4, then the TLS ports in endpoint_port_fields() order (tls
+/// P+5 … tls-untrusted P+12), so a config written once and `upfault run --proxy-url` agree
+/// without an option for each. A zero upstream port leaves everything as it is.
 [[nodiscard]] EndpointPorts with_default_endpoints(EndpointPorts ports);
 
-/// The placeholders a route's text may use: the ports and the timeouts.
-[[nodiscard]] std::map<std::string, std::string> route_vars(const EndpointPorts& ports, const ProxyTimeouts& timeouts);
+/// The placeholders a route's text may use: the ports ({tls_port}, …), the timeouts, {ca_file}
+/// (the CA certificate the proxy must trust for the TLS ports) and {tls_server_name}.
+[[nodiscard]] std::map<std::string, std::string> route_vars(const EndpointPorts& ports, const ProxyTimeouts& timeouts,
+                                                            const std::string& ca_file = "/path/to/upfault/ca.pem");
 
 /// Every part rendered with `vars`, as {routes_<name>} → text.
 [[nodiscard]] Result<std::map<std::string, std::string>> render_routes(const std::vector<RoutePart>& parts,

@@ -22,6 +22,10 @@ struct RunOptions {
   Millis default_deadline{10000};  ///< client deadline where the scenario sets no `within`
   /// --strict: a stricter-than-required verdict is a failure, in every report ("--strict: …").
   bool strict = false;
+  /// The upstream protocols the proxy speaks: a scenario needing another is `not run`, with
+  /// `not_run_because`'s sentence for its protocol when there is one.
+  std::vector<UpstreamProtocol> protocols{UpstreamProtocol::http1};
+  std::map<UpstreamProtocol, std::string> not_run_because;
   /// What the proxy's profile says of a result (ScenarioResult::note), set before on_result.
   std::function<std::string(const ScenarioResult&)> annotate;
   /// Called on the runner's thread as each scenario finishes.

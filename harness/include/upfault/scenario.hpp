@@ -89,6 +89,8 @@ class StepAction {
   [[nodiscard]] virtual bool reads_request() const { return false; }
   /// True when the connection is over after it: no later step can run.
   [[nodiscard]] virtual bool ends_connection() const { return false; }
+  /// True when it acts on TLS itself (close_notify, a record cut short): the upstream must speak TLS.
+  [[nodiscard]] virtual bool needs_tls() const { return false; }
 };
 
 /// A step as written in a scenario: the action, and the requests it applies to.
@@ -99,6 +101,14 @@ struct ScriptStep {
   std::vector<int> on_request;
 };
 
+/// What the proxy speaks to the upstream for this scenario.
+enum class UpstreamProtocol {
+  http1,  ///< HTTP/1.1 in plaintext (the scripted port)
+  https,  ///< HTTP/1.1 over TLS (the tls port, ALPN http/1.1): /__tls/
+  h2c,    ///< HTTP/2 in plaintext with prior knowledge (the scripted port): /__h2c/
+  h2,     ///< HTTP/2 over TLS (the tls-h2 port, ALPN h2): /__h2/
+};
+
 /// One step kind, as documented: its TOML key, a one-line summary, the README paragraph and a
 /// TOML example.
 struct StepKind {
@@ -106,6 +116,7 @@ struct StepKind {
   std::string_view summary;
   std::string_view doc;
   std::string_view example;
+  UpstreamProtocol example_protocol;  ///< what its example needs in [upstream] (protocol = …)
 };
 /// Every step kind, in the order they are documented (from the registry in harness/src/steps/).
 [[nodiscard]] const std::vector<StepKind>& step_kinds();
@@ -114,20 +125,30 @@ struct StepKind {
 
 /// Which upstream address the proxy is made to reach for this scenario.
 enum class Endpoint {
-  scripted,      ///< the fake upstream, which runs the steps
-  refused,       ///< a port where nothing listens: the connect is refused
-  blackhole,     ///< a listener whose accept queue is full: the connect never completes
-  accept_close,  ///< accepts, then closes (FIN) before reading anything
-  accept_reset,  ///< accepts, then resets (RST) before reading anything
+  scripted,        ///< the fake upstream, which runs the steps
+  refused,         ///< a port where nothing listens: the connect is refused
+  blackhole,       ///< a listener whose accept queue is full: the connect never completes
+  accept_close,    ///< accepts, then closes (FIN) before reading anything
+  accept_reset,    ///< accepts, then resets (RST) before reading anything
+  tls_stall,       ///< TLS: reads the ClientHello and never answers
+  tls_garbage,     ///< TLS: answers the ClientHello with bytes that are not TLS, then closes
+  tls_alert,       ///< TLS: answers the ClientHello with a fatal handshake_failure alert, then closes
+  tls_expired,     ///< TLS: a certificate from upfault's CA that expired; then runs the steps
+  tls_wrong_name,  ///< TLS: a certificate from upfault's CA for another name; then runs the steps
+  tls_untrusted,   ///< TLS: a self-signed certificate, not from upfault's CA; then runs the steps
 };
 /// The path prefix that the proxy configurations route to the endpoint ("" for scripted).
 [[nodiscard]] std::string_view endpoint_prefix(Endpoint e);
+/// The endpoint runs the scenario's steps (scripted, and the certificate endpoints after the handshake).
+[[nodiscard]] bool runs_steps(Endpoint e);
+/// The endpoint speaks TLS.
+[[nodiscard]] bool is_tls(Endpoint e);
 
-/// The protocol the fake upstream speaks to the proxy for a scenario (`[upstream] protocol`).
-enum class UpstreamProtocol { http1, https, h2c, h2 };
 [[nodiscard]] std::string_view to_string(UpstreamProtocol p);  ///< "http/1.1", "https", "h2c", "h2"
-/// The path prefix the runner puts before a scenario's route ("" for http/1.1, "/__h2c", ...).
+[[nodiscard]] std::optional<UpstreamProtocol> parse_protocol(std::string_view text);
+/// The path prefix that routes a scripted scenario of this protocol ("" for http/1.1).
 [[nodiscard]] std::string_view protocol_prefix(UpstreamProtocol p);
+
 /// True for the HTTP/2 protocols (h2c, h2).
 [[nodiscard]] inline bool is_http2(UpstreamProtocol p) {
   return p == UpstreamProtocol::h2c || p == UpstreamProtocol::h2;
@@ -135,13 +156,33 @@ enum class UpstreamProtocol { http1, https, h2c, h2 };
 
 /// The loopback port of each endpoint (0 before binding: the kernel picks).
 struct EndpointPorts {
-  std::uint16_t scripted = 0;
+  std::uint16_t scripted = 0;  ///< http/1.1 and h2c
   std::uint16_t refused = 0;
   std::uint16_t blackhole = 0;
   std::uint16_t accept_close = 0;
   std::uint16_t accept_reset = 0;
+  std::uint16_t tls = 0;     ///< TLS with a valid certificate, ALPN http/1.1: /__tls/
+  std::uint16_t tls_h2 = 0;  ///< TLS with a valid certificate, ALPN h2: /__h2/
+  std::uint16_t tls_stall = 0;
+  std::uint16_t tls_garbage = 0;
+  std::uint16_t tls_alert = 0;
+  std::uint16_t tls_expired = 0;
+  std::uint16_t tls_wrong_name = 0;
+  std::uint16_t tls_untrusted = 0;
 };
+/// Every port but the scripted one, in the order their defaults follow --upstream-port P (P+1, …).
+struct PortField {
+  std::string_view name;  ///< "accept-close": the option is --accept-close-port, the placeholder {accept_close_port}
+  std::uint16_t EndpointPorts::*port;
+  std::string_view prefix;  ///< the path prefix routed to it, e.g. "/__accept_close"
+  std::string_view what;    ///< for --help
+};
+[[nodiscard]] const std::vector<PortField>& endpoint_port_fields();
 [[nodiscard]] std::string_view to_string(Endpoint e);
+/// The path prefix the scenario's request carries before its route: the endpoint's or the protocol's.
+[[nodiscard]] std::string_view upstream_prefix(Endpoint e, UpstreamProtocol p);
+/// The PortField name of the port the scenario's request must reach ("" for the scripted port).
+[[nodiscard]] std::string_view port_name(Endpoint e, UpstreamProtocol p);
 
 /// A response as the client (or the upstream's script) defines it: status, headers, body.
 struct ResponseImage {
@@ -244,7 +285,7 @@ struct Scenario {
   std::vector<std::string> tags;
   Request request;
   Endpoint endpoint = Endpoint::scripted;
-  UpstreamProtocol protocol = UpstreamProtocol::http1;
+  UpstreamProtocol protocol = UpstreamProtocol::http1;  ///< https for the TLS endpoints
   std::vector<ScriptStep> steps;
   Expect expect;
   /// What the steps send, parsed, when it forms a complete valid response (for passthrough).

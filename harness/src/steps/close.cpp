@@ -15,7 +15,7 @@ class Close final : public UpstreamStep {
     if (reset_)
       c.close_rst();
     else
-      co_await c.close_fin();
+      co_await c.close_fin(false);  // over TLS: no close_notify (tls_close_notify sends one)
     co_return Flow::stop;
   }
 
@@ -38,7 +38,9 @@ extern const StepDef close_step = {
     80,
     "end the connection: \"fin\" (shutdown, then close) or \"rst\" (reset, SO_LINGER 0)",
     "End the connection: `\"fin\"` shuts down, drains what the proxy still sends, then closes (so the\n"
-    "kernel sends FIN, not RST); `\"rst\"` closes with SO_LINGER 0, so the kernel sends RST.\n",
+    "kernel sends FIN, not RST); `\"rst\"` closes with SO_LINGER 0, so the kernel sends RST. Over TLS, `\"fin\"`\n"
+    "sends no close_notify first (RFC 9112 §9.8 calls that an incomplete close): put a `tls_close_notify` step\n"
+    "before it for a clean close.\n",
     "[[upstream.steps]]\nclose = \"rst\"\n",
     parse};
 

@@ -58,6 +58,7 @@ extern const StepDef h2_data_step = {
     "it says.\n",
     "[[upstream.steps]]\n"
     "h2_data = { data = \"hello\", end_stream = true }\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

@@ -71,6 +71,7 @@ extern const StepDef h2_frame_step = {
     "than the payload's size.\n",
     "[[upstream.steps]]\n"
     "h2_frame = { type = \"push_promise\", flags = 4, stream = \"request\", hex = \"00 00 00 02 82 84 86\" }\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

@@ -65,6 +65,7 @@ extern const StepDef h2_goaway_step = {
     "`debug` text for the debug data. The connection stays open: a `close` step ends it.\n",
     "[[upstream.steps]]\n"
     "h2_goaway = { last_stream = \"below_request\", error = \"no_error\" }\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

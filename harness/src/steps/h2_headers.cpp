@@ -61,6 +61,7 @@ extern const StepDef h2_headers_step = {
     "`end_stream = true`.\n",
     "[[upstream.steps]]\n"
     "h2_headers = { headers = [\":status: 200\", \"content-type: text/plain\"], end_stream = false }\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

@@ -42,6 +42,7 @@ extern const StepDef h2_ping_step = {
     "valid) and `ack = true` for an ACK.\n",
     "[[upstream.steps]]\n"
     "h2_ping = { data = \"12345678\" }\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

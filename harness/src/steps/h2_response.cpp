@@ -106,6 +106,7 @@ extern const StepDef h2_response_step = {
     "h2_response = { status = 200, headers = [\"content-type: text/plain\"], body = \"hello\" }\n"
     "[[upstream.steps]]\n"
     "h2_response = { status = 200, body = \"ok\", trailers = [\"grpc-status: 0\"] }\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

@@ -48,6 +48,7 @@ extern const StepDef h2_rst_stream_step = {
     "default `cancel`.\n",
     "[[upstream.steps]]\n"
     "h2_rst_stream = \"internal_error\"\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

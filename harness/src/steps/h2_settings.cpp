@@ -59,6 +59,7 @@ extern const StepDef h2_settings_step = {
     "h2_settings = { max_frame_size = 16384 }\n"
     "[[upstream.steps]]\n"
     "h2_settings = { ack = true }\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

@@ -41,6 +41,7 @@ extern const StepDef h2_window_update_step = {
     "(default 0, the connection; `\"request\"` for the request's stream).\n",
     "[[upstream.steps]]\n"
     "h2_window_update = { increment = 65535, stream = 0 }\n",
-    parse};
+    parse,
+    UpstreamProtocol::h2c};
 
 }  // namespace upfault

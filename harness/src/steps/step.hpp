@@ -39,6 +39,8 @@ struct StepDef {
   std::string_view example;  ///< TOML, one or more [[upstream.steps]] entries
   /// Reads the step from its TOML value; null after reporting the problem to `cx`.
   std::shared_ptr<const UpstreamStep> (*parse)(FileContext& cx, const toml::node& value);
+  /// The upstream protocol its example needs (the TLS steps: https).
+  UpstreamProtocol example_protocol = UpstreamProtocol::http1;
 };
 
 /// Every step kind, in documentation order.

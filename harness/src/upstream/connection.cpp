@@ -24,7 +24,9 @@ constexpr std::size_t kMaxChunkedBody = 64 << 20;  // a chunked request body is 
 constexpr auto kDrainAfterFin = std::chrono::seconds(2);
 }  // namespace
 
-Connection::Connection(tcp::socket sock, FakeUpstream::Impl& up) : sock_(std::move(sock)), up_(up) {
+Connection::Connection(tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener, SSL_CTX* tls)
+    : sock_(std::move(sock)), up_(up), listener_(listener) {
+  if (tls) tls_ = std::make_unique<tls::Engine>(tls);
   error_code ec;
   sock_.set_option(tcp::no_delay(true), ec);
   peer_port_ = sock_.remote_endpoint(ec).port();
@@ -51,6 +53,7 @@ awaitable<void> Connection::watchdog() { co_await sleep_until(accepted_ + up_.op
 // Routes every request on the connection, not just the first: a proxy with a keep-alive pool
 // may send the next request, for any scenario, on a connection whose script has ended.
 awaitable<void> Connection::serve() {
+  if (tls_ && !co_await handshake()) co_return;
   auto head = co_await read_next_head();  // its length; the head stays in pending_
   if (head && h2::starts_with_preface(pending_)) {
     h2_ = std::make_unique<h2::Session>();
@@ -63,7 +66,7 @@ awaitable<void> Connection::serve() {
   }
   while (head && !done_) {
     if (!co_await start_request(*head)) co_return;
-    if (route_->plain_response && !up_.options.keep_logs && current_body_.none()) {
+    if (route_->plain_response && !up_.options.keep_logs && current_body_.none() && !tls_) {
       head = co_await serve_plain();
       continue;
     }
@@ -96,7 +99,7 @@ awaitable<bool> Connection::start_request(std::size_t head_size) {
     }
     route_ = std::move(*route);
   }
-  if (route_->scenario->endpoint != Endpoint::scripted) {
+  if (port_name(route_->scenario->endpoint, route_->scenario->protocol) != listener_) {
     co_await reply_misrouted(parsed.target);
     co_return false;
   }
@@ -132,20 +135,24 @@ awaitable<void> Connection::reply_404(std::string_view key, std::string_view tar
                              fmt::format("upfault: no scenario named \"{}\" (target {})\n", key, target));
 }
 
-// An endpoint scenario's request (/__refused/..., /__blackhole/...) reached the scripted upstream:
-// the proxy's configuration does not route that prefix to its endpoint. Logged for the judge.
+// A request reached a port other than its scenario's — an endpoint scenario's (/__refused/...) the
+// scripted upstream, an https scenario's the plaintext port: the proxy's configuration does not
+// route that prefix to its port. Logged for the judge.
 awaitable<void> Connection::reply_misrouted(std::string_view target) {
   const auto& s = *route_->scenario;
+  const auto want = port_name(s.endpoint, s.protocol);
+  const auto here = listener_.empty() ? std::string_view("scripted") : listener_;
+  const auto there = want.empty() ? std::string_view("scripted") : want;
   if (up_.options.keep_logs) {
     int ignored = 0;
-    index_ = open_entry(*route_, accepted_, id_, false, pending_, ConnectionEnd::misrouted,
-                        fmt::format("the request ({}) reached the scripted upstream, not the {} endpoint",
-                                    printable(target, 200), to_string(s.endpoint)),
-                        ignored);
+    index_ = open_entry(
+        *route_, accepted_, id_, false, pending_, ConnectionEnd::misrouted,
+        fmt::format("the request ({}) reached the {} port, not the {} port", printable(target, 200), here, there),
+        ignored);
   }
   co_await reply_setup_error("421 Misdirected Request",
-                             fmt::format("upfault: {} reached the scripted upstream; route {}/ to the {} endpoint\n",
-                                         target, endpoint_prefix(s.endpoint), to_string(s.endpoint)));
+                             fmt::format("upfault: {} reached the {} port; route {}/ to the {} port\n", target, here,
+                                         upstream_prefix(s.endpoint, s.protocol), there));
 }
 
 // The fast path, for load: a plain scenario's fixed response for each bodiless request of the
@@ -225,6 +232,10 @@ void Connection::record_received(std::string_view bytes) {
   });
 }
 
+void Connection::mark(std::string_view what) {
+  update([&](ConnectionLog& c) { c.ended = what; });
+}
+
 void Connection::finish(Ended how) {
   done_ = true;
   update([&](ConnectionLog& c) {
@@ -239,13 +250,16 @@ Connection::Ended Connection::describe(const error_code& ec) const {
   if (ec == asio::error::operation_aborted) return said(ConnectionEnd::capped);  // only the watchdog cancels
   if (ec == asio::error::eof) return said(ConnectionEnd::peer_closed);
   if (is_reset(ec)) return said(ConnectionEnd::peer_reset);
+  if (!tls_failure_.empty() && ec == error_code(EPROTO, boost::system::system_category()))
+    return {ConnectionEnd::error, fmt::format("error: TLS: {}", tls_failure_)};
   return {ConnectionEnd::error, "error: " + ec.message()};
 }
 
 Millis Connection::resolve(const DurationExpr& d) const { return d.resolve(up_.options.timeouts); }
 
-// Reads more bytes into pending_. Returns the error, if any.
+// Reads more bytes into pending_ (decrypted, over TLS). Returns the error, if any.
 awaitable<error_code> Connection::read_more() {
+  if (tls_) co_return co_await read_tls();
   char buf[2048];
   auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf), use_tuple);
   if (n > 0) {
@@ -329,9 +343,18 @@ awaitable<bool> Connection::read_bytes(std::size_t n) {
 }
 
 awaitable<bool> Connection::send(std::string_view bytes) {
-  auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(bytes), use_tuple);
-  const std::size_t sent = n;  // a lambda may not capture a structured binding before C++23 (clang 14)
-  update([&](ConnectionLog& c) { c.sent_total += sent; });
+  error_code ec;
+  if (tls_) {
+    if (!tls_->encrypt(bytes)) {
+      finish({ConnectionEnd::error, fmt::format("error: TLS: {}", tls_->error())});
+      co_return false;
+    }
+    ec = co_await write_raw(tls_->output());
+  } else {
+    auto [wec, n] = co_await asio::async_write(sock_, asio::buffer(bytes), use_tuple);
+    ec = wec;
+  }
+  update([&](ConnectionLog& c) { c.sent_total += ec ? 0 : bytes.size(); });
   if (ec) {
     finish(describe(ec));
     co_return false;
@@ -354,7 +377,11 @@ void Connection::half_close() {
   update([](ConnectionLog& c) { c.ended = "half-closed"; });
 }
 
-awaitable<void> Connection::close_fin() {
+awaitable<void> Connection::close_fin(bool notify) {
+  if (tls_ && notify) {
+    tls_->close_notify();
+    co_await write_raw(tls_->output());
+  }
   error_code ec;
   sock_.shutdown(tcp::socket::shutdown_send, ec);
   finish({ConnectionEnd::fin, "fin"});
@@ -394,21 +421,6 @@ void Connection::close_rst() {
   finish({ConnectionEnd::rst, "rst"});
 }
 
-awaitable<void> Connection::hang(std::optional<Millis> duration) {
-  if (h2_) co_return co_await h2_->hang(*this, duration);
-  pending_.clear();
-  if (!duration) {
-    finish(describe(co_await discard_until_closed()));
-    co_return;
-  }
-  auto ended = co_await (discard_until_closed() || sleep_until(Clock::now() + *duration));
-  if (ended.index() == 0) {
-    finish(describe(std::get<0>(ended)));
-    co_return;
-  }
-  co_await close_fin();  // our hang ended: close gracefully
-}
-
 // Reads and discards until the proxy closes. It waits for readability without a buffer and
 // reads into a per-thread scratch buffer only once bytes are there, so ten thousand silent
 // connections stay a few KiB each.
@@ -423,8 +435,8 @@ awaitable<error_code> Connection::discard_until_closed() {
   }
 }
 
-awaitable<void> serve_connection(tcp::socket sock, FakeUpstream::Impl& up) {
-  Connection c(std::move(sock), up);
+awaitable<void> serve_connection(tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener, SSL_CTX* tls) {
+  Connection c(std::move(sock), up, listener, tls);
   co_await c.run();
 }
 

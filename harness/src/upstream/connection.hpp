@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "net.hpp"
+#include "tls/engine.hpp"
 #include "upstream/server.hpp"
 #include "upstream/wire.hpp"
 
@@ -23,7 +24,9 @@ namespace upfault::upstream {
 
 class Connection {
  public:
-  Connection(net::tcp::socket sock, FakeUpstream::Impl& up);
+  /// `listener`: the PortField name of the port it came in on ("" for the scripted port); with
+  /// `tls`, the connection speaks TLS with that context (the handshake comes first).
+  Connection(net::tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener = "", SSL_CTX* tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -49,9 +52,20 @@ class Connection {
   /// Shuts down the sending side (FIN) and keeps the connection.
   void half_close();
   /// FIN, then drains what the proxy still sends (so close does not turn into RST), then closes.
-  net::awaitable<void> close_fin();
+  /// Over TLS with `notify`, a close_notify first; without, the FIN alone (a truncation attack's close).
+  net::awaitable<void> close_fin(bool notify = true);
   /// Closes with SO_LINGER 0: the kernel sends RST.
   void close_rst();
+  /// Over TLS: a close_notify alert (the TCP connection stays open).
+  net::awaitable<bool> tls_close_notify();
+  /// Over TLS: encrypts `bytes` and sends only the first `keep` bytes of the records (a record cut
+  /// short); the connection stays open.
+  net::awaitable<bool> tls_send_partial(std::string_view bytes, std::size_t keep);
+  /// Sends `bytes` on the TCP connection as they are, outside TLS (the proxy reads them as records).
+  net::awaitable<bool> send_raw(std::string_view bytes);
+  [[nodiscard]] bool is_tls() const { return tls_ != nullptr; }
+  /// The protocol ALPN selected on a TLS connection ("" when none, or in plaintext).
+  [[nodiscard]] std::string_view alpn() const { return tls_ ? tls_->alpn() : std::string_view(); }
   /// Reads and discards until the proxy closes, or for `duration` and then close_fin().
   net::awaitable<void> hang(std::optional<Millis> duration);
   [[nodiscard]] Millis resolve(const DurationExpr& d) const;
@@ -83,6 +97,9 @@ class Connection {
   };
 
   net::awaitable<void> serve();
+  net::awaitable<bool> handshake();
+  net::awaitable<net::error_code> read_tls();
+  net::awaitable<net::error_code> write_raw(std::string_view raw);
   net::awaitable<void> watchdog();
   net::awaitable<bool> start_request(std::size_t head_size);
   net::awaitable<std::optional<std::size_t>> serve_plain();
@@ -98,12 +115,17 @@ class Connection {
   void note_swallowed(const std::string& head);
   void record_received(std::string_view bytes);
   void finish(Ended how);
+  /// Notes what the connection did, until it ends ("half-closed", "close_notify sent").
+  void mark(std::string_view what);
   [[nodiscard]] Ended describe(const net::error_code& ec) const;
   template <typename F>
   void update(F&& f);
 
   net::tcp::socket sock_;
   FakeUpstream::Impl& up_;
+  std::string_view listener_;
+  std::unique_ptr<tls::Engine> tls_;
+  std::string tls_failure_;  // why the TLS session failed, once it has
   net::Clock::time_point accepted_ = net::Clock::now();
   const std::uint64_t id_ = next_id();  // tells apart the log entries of one kept-alive connection
   static std::uint64_t next_id() {
@@ -123,6 +145,7 @@ class Connection {
 };
 
 /// Runs a Connection on `sock` (what the server spawns for each accepted connection).
-net::awaitable<void> serve_connection(net::tcp::socket sock, FakeUpstream::Impl& up);
+net::awaitable<void> serve_connection(net::tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener = "",
+                                      SSL_CTX* tls = nullptr);
 
 }  // namespace upfault::upstream

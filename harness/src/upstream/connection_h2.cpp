@@ -1,6 +1,8 @@
 // The connection's side of HTTP/2 (see connection.hpp): what the HTTP/2 server (h2/session.hpp)
-// calls to route a request and to read, and the answer to a request over the wrong protocol.
+// calls to route a request and to read, the answer to a request over the wrong protocol, and hang.
 #include <fmt/format.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "h2/session.hpp"
 #include "upfault/http.hpp"
@@ -10,6 +12,7 @@
 namespace upfault::upstream {
 
 using namespace net;
+using namespace boost::asio::experimental::awaitable_operators;
 
 // An HTTP/2 scenario's request came over HTTP/1.1, or the other way round: the proxy's
 // configuration routes the protocol's prefix to the wrong place. Logged for the judge.
@@ -44,6 +47,22 @@ awaitable<bool> Connection::read_input() {
     co_return false;
   }
   co_return true;
+}
+
+// hang: on HTTP/2 the session reads the proxy's frames (h2/session.hpp); else read and discard.
+awaitable<void> Connection::hang(std::optional<Millis> duration) {
+  if (h2_) co_return co_await h2_->hang(*this, duration);
+  pending_.clear();
+  if (!duration) {
+    finish(describe(co_await discard_until_closed()));
+    co_return;
+  }
+  auto ended = co_await (discard_until_closed() || sleep_until(Clock::now() + *duration));
+  if (ended.index() == 0) {
+    finish(describe(std::get<0>(ended)));
+    co_return;
+  }
+  co_await close_fin();  // our hang ended: close gracefully
 }
 
 void Connection::fail(std::string text) { finish({ConnectionEnd::error, std::move(text)}); }

@@ -82,7 +82,11 @@ Result<void> FakeUpstream::Impl::bind() {
           listen(accept_close, options.ports.accept_close, asio::socket_base::max_listen_connections, "accept-close");
       !r)
     return r;
-  return listen(accept_reset, options.ports.accept_reset, asio::socket_base::max_listen_connections, "accept-reset");
+  if (auto r =
+          listen(accept_reset, options.ports.accept_reset, asio::socket_base::max_listen_connections, "accept-reset");
+      !r)
+    return r;
+  return bind_tls();
 }
 
 // A plain message naming the port and its option (Boost's own exceptions carry source locations).
@@ -164,6 +168,7 @@ void FakeUpstream::Impl::spawn_acceptors() {
   asio::co_spawn(ioc, accept_loop(), asio::detached);
   asio::co_spawn(ioc, act_before_reading(accept_close, false), asio::detached);
   asio::co_spawn(ioc, act_before_reading(accept_reset, true), asio::detached);
+  for (auto& l : tls_listeners) asio::co_spawn(ioc, tls_accept_loop(*l), asio::detached);
 }
 
 asio::io_context& FakeUpstream::Impl::session_context() {
@@ -258,8 +263,12 @@ void FakeUpstream::stop() {
 std::uint16_t FakeUpstream::port() const { return impl_->acceptor.local_endpoint().port(); }
 std::uint16_t FakeUpstream::refused_port() const { return impl_->refused.local_endpoint().port(); }
 EndpointPorts FakeUpstream::ports() const {
-  return {port(), refused_port(), impl_->blackhole.local_endpoint().port(), impl_->accept_close.local_endpoint().port(),
-          impl_->accept_reset.local_endpoint().port()};
+  EndpointPorts p{port(), refused_port(), impl_->blackhole.local_endpoint().port(),
+                  impl_->accept_close.local_endpoint().port(), impl_->accept_reset.local_endpoint().port()};
+  for (const auto& l : impl_->tls_listeners)
+    for (const auto& f : endpoint_port_fields())
+      if (f.name == l->name) p.*f.port = l->acceptor.local_endpoint().port();
+  return p;
 }
 const std::string& FakeUpstream::host() const { return impl_->options.host; }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "net.hpp"
+#include "tls/certs.hpp"
 #include "upfault/upstream.hpp"
 
 namespace upfault {
@@ -44,6 +45,16 @@ struct Route {
 std::size_t open_entry(const Route& route, net::Clock::time_point accepted, std::uint64_t connection, bool reused,
                        std::string_view received, ConnectionEnd end, std::string ended, int& request_index);
 
+/// One of the TLS ports (tls, tls-h2, and the handshake and certificate endpoints).
+struct TlsListener {
+  enum class Kind { serve, stall, garbage, alert };
+  explicit TlsListener(net::asio::io_context& ioc) : acceptor(ioc) {}
+  net::tcp::acceptor acceptor;
+  std::string_view name;  ///< its PortField name
+  Kind kind = Kind::serve;
+  tls::CtxPtr ctx;  ///< for serve: the certificate and ALPN it presents
+};
+
 }  // namespace upstream
 
 struct FakeUpstream::Impl {
@@ -63,6 +74,7 @@ struct FakeUpstream::Impl {
   std::vector<net::tcp::socket> fillers;
   net::tcp::acceptor accept_close;
   net::tcp::acceptor accept_reset;
+  std::vector<std::unique_ptr<upstream::TlsListener>> tls_listeners;
   std::thread thread;
   mutable std::mutex m;
   std::map<std::string, upstream::Route, std::less<>> routes;
@@ -79,6 +91,8 @@ struct FakeUpstream::Impl {
   /// Binds every endpoint's port (options.ports; 0: the kernel picks), or names the one that failed.
   [[nodiscard]] Result<void> bind();
   [[nodiscard]] Result<void> listen(net::tcp::acceptor& a, std::uint16_t port, int backlog, std::string_view role);
+  [[nodiscard]] Result<void> bind_tls();
+  net::awaitable<void> tls_accept_loop(upstream::TlsListener& l);
   void fill_accept_queue();
   net::awaitable<void> act_before_reading(net::tcp::acceptor& a, bool reset);
   net::awaitable<bool> back_off(const net::error_code& ec, bool scripted);

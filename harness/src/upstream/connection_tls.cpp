@@ -1,0 +1,87 @@
+// A connection's TLS (see connection.hpp): the handshake, decrypting what the proxy sends, and the
+// steps that act on TLS itself. The session is an OpenSSL one over memory buffers (tls/engine.hpp),
+// so every raw byte goes through write_raw.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "upstream/connection.hpp"
+
+namespace upfault::upstream {
+
+using namespace net;
+
+// Over TLS: returns once some plaintext was added to pending_, or the session ended (a
+// close_notify reads as eof; a failure as a protocol error, with its reason in tls_failure_).
+awaitable<error_code> Connection::read_tls() {
+  constexpr std::size_t kMaxDecrypted = 64 * 1024;  // per call: what stays in OpenSSL's buffer is read next time
+  char buf[16 * 1024];
+  while (true) {
+    const auto before = pending_.size();
+    const auto state = tls_->decrypt(pending_, before + kMaxDecrypted);
+    if (auto out = tls_->output(); !out.empty()) co_await write_raw(out);  // e.g. a KeyUpdate's answer
+    if (pending_.size() > before) {
+      record_received(std::string_view(pending_).substr(before));
+      co_return error_code{};
+    }
+    if (state == tls::Engine::Read::closed) co_return error_code(asio::error::eof);
+    if (state == tls::Engine::Read::failed) {
+      tls_failure_ = tls_->error();
+      co_return error_code(EPROTO, boost::system::system_category());
+    }
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf), use_tuple);
+    tls_->feed({buf, n});
+    if (ec && n == 0) co_return ec;
+  }
+}
+
+// The TLS handshake, before any request. A failure ends the connection: no scenario is known yet.
+awaitable<bool> Connection::handshake() {
+  char buf[16 * 1024];
+  while (true) {
+    const auto progress = tls_->handshake();
+    if (auto out = tls_->output(); !out.empty() && co_await write_raw(out)) co_return false;
+    if (progress == tls::Engine::Progress::done) co_return true;
+    if (progress == tls::Engine::Progress::failed) {
+      if (up_.options.verbose) fmt::print(stderr, "upfault upstream: TLS handshake failed: {}\n", tls_->error());
+      co_return false;
+    }
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf), use_tuple);
+    if (ec) co_return false;
+    tls_->feed({buf, n});
+  }
+}
+
+awaitable<error_code> Connection::write_raw(std::string_view raw) {
+  auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(raw), use_tuple);
+  co_return ec;
+}
+
+awaitable<bool> Connection::tls_close_notify() {
+  tls_->close_notify();
+  if (auto ec = co_await write_raw(tls_->output())) {
+    finish(describe(ec));
+    co_return false;
+  }
+  mark("close_notify sent");
+  co_return true;
+}
+
+awaitable<bool> Connection::tls_send_partial(std::string_view bytes, std::size_t keep) {
+  if (!tls_->encrypt(bytes)) {
+    finish({ConnectionEnd::error, fmt::format("error: TLS: {}", tls_->error())});
+    co_return false;
+  }
+  const auto raw = tls_->output();
+  co_return co_await send_raw(std::string_view(raw).substr(0, std::min(keep, raw.size())));
+}
+
+awaitable<bool> Connection::send_raw(std::string_view bytes) {
+  if (auto ec = co_await write_raw(bytes)) {
+    finish(describe(ec));
+    co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace upfault::upstream

@@ -1,0 +1,107 @@
+// The fake upstream's TLS ports. Which port the proxy reaches chooses the handshake: the request
+// that names the scenario travels inside TLS, so nothing before the handshake can be routed by it.
+//   tls, tls-h2                   a valid certificate, ALPN http/1.1 or h2; then the scripts run
+//   tls-expired, tls-wrong-name,  a certificate the proxy must refuse when it verifies; a proxy
+//   tls-untrusted                 that does not gets the scenario's script (and passes it on)
+//   tls-stall                     reads the ClientHello and never answers
+//   tls-garbage                   answers the ClientHello with plain HTTP, not TLS
+//   tls-alert                     answers the ClientHello with a fatal handshake_failure alert
+#include <fmt/format.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "upstream/connection.hpp"
+#include "upstream/server.hpp"
+
+namespace upfault {
+
+using namespace net;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+
+struct Spec {
+  std::string_view name;
+  upstream::TlsListener::Kind kind;
+  tls::Leaf leaf;
+  std::string_view alpn;
+};
+
+constexpr Spec kSpecs[] = {
+    {"tls", upstream::TlsListener::Kind::serve, tls::Leaf::valid, "http/1.1"},
+    {"tls-h2", upstream::TlsListener::Kind::serve, tls::Leaf::valid, "h2"},
+    {"tls-stall", upstream::TlsListener::Kind::stall, tls::Leaf::valid, ""},
+    {"tls-garbage", upstream::TlsListener::Kind::garbage, tls::Leaf::valid, ""},
+    {"tls-alert", upstream::TlsListener::Kind::alert, tls::Leaf::valid, ""},
+    {"tls-expired", upstream::TlsListener::Kind::serve, tls::Leaf::expired, "http/1.1"},
+    {"tls-wrong-name", upstream::TlsListener::Kind::serve, tls::Leaf::wrong_name, "http/1.1"},
+    {"tls-untrusted", upstream::TlsListener::Kind::serve, tls::Leaf::untrusted, "http/1.1"},
+};
+
+// A TLS record: alert (21), TLS 1.2 (3,3), length 2, fatal (2), handshake_failure (40).
+constexpr std::string_view kFatalAlert("\x15\x03\x03\x00\x02\x02\x28", 7);
+constexpr std::string_view kNotTls = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+
+awaitable<void> discard(tcp::socket& sock) {
+  char buf[4096];
+  while (true) {
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), use_tuple);
+    if (ec) co_return;
+  }
+}
+
+// The handshake faults: each waits for the ClientHello's first bytes, so the proxy has begun.
+awaitable<void> fail_handshake(tcp::socket sock, upstream::TlsListener::Kind kind, std::chrono::seconds cap) {
+  const auto until = Clock::now() + cap;
+  if (kind == upstream::TlsListener::Kind::stall) {
+    co_await (discard(sock) || sleep_until(until));
+    co_return;
+  }
+  char buf[4096];
+  auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), use_tuple);
+  if (ec) co_return;
+  const auto reply = kind == upstream::TlsListener::Kind::alert ? kFatalAlert : kNotTls;
+  co_await asio::async_write(sock, asio::buffer(reply), use_tuple);  // a failure ends it the same way
+  error_code ignored;
+  sock.shutdown(tcp::socket::shutdown_send, ignored);
+  co_await (discard(sock) || sleep_until(Clock::now() + std::chrono::seconds(2)));
+}
+
+}  // namespace
+
+Result<void> FakeUpstream::Impl::bind_tls() {
+  for (const auto& spec : kSpecs) {
+    auto l = std::make_unique<upstream::TlsListener>(ioc);
+    l->name = spec.name;
+    l->kind = spec.kind;
+    if (spec.kind == upstream::TlsListener::Kind::serve) {
+      auto ctx = tls::server_context(spec.leaf, spec.alpn);
+      if (!ctx) return ctx.error().prefixed(fmt::format("--{}-port: ", spec.name));
+      l->ctx = std::move(*ctx);
+    }
+    std::uint16_t port = 0;
+    for (const auto& f : endpoint_port_fields())
+      if (f.name == spec.name) port = options.ports.*f.port;
+    if (auto r = listen(l->acceptor, port, asio::socket_base::max_listen_connections, spec.name); !r) return r;
+    tls_listeners.push_back(std::move(l));
+  }
+  return {};
+}
+
+awaitable<void> FakeUpstream::Impl::tls_accept_loop(upstream::TlsListener& l) {
+  while (true) {
+    auto& target = l.kind == upstream::TlsListener::Kind::serve ? session_context() : ioc;
+    auto [ec, sock] = co_await l.acceptor.async_accept(target, use_tuple);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      if (!co_await back_off(ec, false)) co_return;
+      continue;
+    }
+    if (l.kind == upstream::TlsListener::Kind::serve)
+      asio::co_spawn(target, upstream::serve_connection(std::move(sock), *this, l.name, l.ctx.get()), asio::detached);
+    else
+      asio::co_spawn(ioc, fail_handshake(std::move(sock), l.kind, options.connection_cap), asio::detached);
+  }
+}
+
+}  // namespace upfault
