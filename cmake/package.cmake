@@ -25,5 +25,5 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx-light | haproxy | apache2 | caddy | varnish | squid, nodejs")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-  "libboost-dev, libboost-json-dev, libtomlplusplus-dev, libfmt-dev, libre2-dev, libgtest-dev, cmake, ninja-build")
+  "libboost-dev, libboost-json-dev, libtomlplusplus-dev, libfmt-dev, libre2-dev, libnghttp2-dev, libgtest-dev, cmake, ninja-build")
 include(CPack)

@@ -227,6 +227,58 @@ TEST(Lenient, IsCaughtWhereverLenienceIsWrong) {
   }
 }
 
+// Every HTTP/2 scenario passes against the reference proxy over h2c: each expectation is achievable.
+TEST(Reference, PassesEveryHttp2Scenario) {
+  auto scenarios = test::corpus(true);
+  ASSERT_GE(scenarios.size(), 30u);
+  auto run = test::run_profile("reference", scenarios);
+  ASSERT_EQ(run.results.size(), scenarios.size());
+  for (const auto& r : run.results)
+    EXPECT_EQ(r.verdict.kind, VerdictKind::pass) << r.scenario->name << ": " << r.verdict.reason;
+}
+
+// HTTP/2 scenarios where lenience — no §8.1.1/§8.2.2 validation, a reset stream taken as the end of
+// the body, no read timeout — is wrong: the lenient variant must fail every one.
+static const std::set<std::string> kLenientH2MustFail = {
+    "h2-connection-field-in-response",         // forwards a malformed response
+    "h2-content-length-less-than-data",        // passes the body whole, whatever content-length said
+    "h2-content-length-more-than-data",        // same
+    "h2-duplicated-status",                    // forwards a malformed response (the second :status wins)
+    "h2-frame-over-max-frame-size",            // takes the connection error as the end of the body
+    "h2-goaway-error-mid-body",                // same
+    "h2-headers-then-silence",                 // no read timeout: never aborts
+    "h2-keep-alive-field-in-response",         // forwards a malformed response
+    "h2-proxy-connection-field-in-response",   // same
+    "h2-pseudo-header-after-regular",          // same
+    "h2-request-pseudo-header-in-response",    // same
+    "h2-rst-stream-after-headers",             // takes the reset as the end of the body
+    "h2-rst-stream-mid-body-content-length",   // same
+    "h2-silent-after-settings",                // no read timeout: no 504
+    "h2-transfer-encoding-field-in-response",  // forwards a malformed response
+    "h2-upgrade-field-in-response",            // same
+    "h2-uppercase-field-name",                 // same
+    "h2-window-never-reopened",                // no read timeout: no 504
+    "tls-h2-content-length-more-than-data",    // as over h2c
+    "tls-h2-rst-stream-after-headers",         // same
+    "tls-h2-uppercase-field-name",             // same
+};
+
+// The lenient proxy (proxies/lenient, --lenient) fails exactly where lenience is wrong, so the
+// HTTP/2 checks can fail; every other HTTP/2 scenario it passes.
+TEST(LenientH2, IsCaughtWhereverLenienceIsWrong) {
+  auto scenarios = test::corpus(true);
+  for (const auto& name : kLenientH2MustFail)
+    EXPECT_TRUE(std::any_of(scenarios.begin(), scenarios.end(), [&](const Scenario& s) { return s.name == name; }))
+        << name << " is not in the corpus";
+  auto run = test::run_profile("lenient", scenarios);
+  ASSERT_EQ(run.results.size(), scenarios.size());
+  for (const auto& r : run.results) {
+    const auto& name = r.scenario->name;
+    const auto want = kLenientH2MustFail.count(name) ? VerdictKind::fail : VerdictKind::pass;
+    EXPECT_EQ(r.verdict.kind, want) << name << ": " << r.verdict.reason;
+  }
+}
+
 // The reference proxy removes hop-by-hop fields, and those the Connection header names.
 TEST(Reference, RemovesHopByHopFields) {
   auto r = load_scenario_text(R"(

@@ -27,10 +27,15 @@ inline bool installed(const std::string& program) {
     }                                                                                   \
   } while (0)
 
-inline std::vector<Scenario> corpus() {
+/// The corpus's scenarios over HTTP/1.1 upstreams (`http2 = false`), or its HTTP/2 ones. Profiles
+/// route HTTP/2 only where they declare it, so the two are run apart.
+inline std::vector<Scenario> corpus(bool http2 = false) {
   auto r = load_scenarios({UPFAULT_SCENARIOS_DIR});
   for (const auto& e : r.errors) ADD_FAILURE() << e.str();
-  return r.scenarios;
+  std::vector<Scenario> out;
+  for (auto& s : r.scenarios)
+    if (is_http2(s.protocol) == http2) out.push_back(std::move(s));
+  return out;
 }
 
 /// Runs `scenarios` through the profiled proxy `name`; fails the test on a setup error.

@@ -50,6 +50,7 @@ std::string expected_text(const std::vector<Outcome>& outcomes) {
 std::optional<std::string> setup_problem(const Scenario& s, const ClientResult& c, const UpstreamLog& up) {
   for (const auto& conn : up.connections) {
     if (conn.end != ConnectionEnd::misrouted) continue;
+    if (conn.ended.rfind("protocol:", 0) == 0) return fmt::format("setup: {}", conn.ended);  // HTTP/2 vs HTTP/1.1
     const auto port = port_name(s.endpoint, s.protocol);
     std::string option = port.empty() ? std::string("upstream") : std::string(port);
     std::string var = option;

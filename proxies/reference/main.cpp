@@ -20,6 +20,8 @@
 #include <iostream>
 #include <set>
 
+#include "h2_upstream.hpp"
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -34,7 +36,7 @@ namespace {
 struct Route {
   std::string prefix;
   tcp::endpoint to;
-  std::string scheme = "http";  // http | https
+  std::string scheme = "http";  // http | https | h2c | h2 (h2_upstream.hpp)
 };
 
 struct Config {
@@ -161,7 +163,7 @@ asio::awaitable<error_code> read_header(Stream& s, beast::flat_buffer& buf, Pars
 }
 
 asio::awaitable<bool> tls_handshake(beast::ssl_stream<beast::tcp_stream>& tls, beast::tcp_stream& client,
-                                    const Config& cfg);
+                                    const Config& cfg, bool h2 = false);
 template <class Stream>
 asio::awaitable<void> forward(beast::tcp_stream& client, http::request_parser<http::string_body>& req_parser,
                               Stream& upstream, const Config& cfg);
@@ -177,6 +179,9 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
     co_return;
   }
   auto& req = req_parser.get();
+  if (const auto& route = pick_route(cfg, req.target()); route.scheme == "h2c")
+    co_return co_await upfault_ref::connect_and_forward_h2(client, route.to, cfg.connect_timeout, req,
+                                                           {cfg.read_timeout, cfg.client_timeout, cfg.lenient});
 
   // Connect, bounded by the connect timeout: a refused connect is 502, a timed-out one 504.
   beast::tcp_stream upstream(client.get_executor());
@@ -189,9 +194,15 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
     co_return;
   }
 
-  if (pick_route(cfg, req.target()).scheme == "https") {
+  if (const auto& scheme = pick_route(cfg, req.target()).scheme; scheme == "https" || scheme == "h2") {
     beast::ssl_stream<beast::tcp_stream> tls(std::move(upstream), *cfg.tls);
-    if (co_await tls_handshake(tls, client, cfg)) co_await forward(client, req_parser, tls, cfg);
+    const bool shook = co_await tls_handshake(tls, client, cfg, scheme == "h2");
+    if (!shook) co_return;
+    if (scheme == "h2")  // HTTP/2 over TLS (ALPN h2): h2_upstream.hpp
+      co_await upfault_ref::forward_h2(tls, client, upfault_ref::make_h2_request(req_parser.get()),
+                                       {cfg.read_timeout, cfg.client_timeout, cfg.lenient});
+    else
+      co_await forward(client, req_parser, tls, cfg);
     co_return;
   }
   co_await forward(client, req_parser, upstream, cfg);
@@ -206,12 +217,15 @@ bool truncated_is_end(const error_code& ec, const Config& cfg) {
 // The TLS handshake with the upstream, bounded by the connect timeout: one that times out is
 // 504, one that fails (a certificate we must not trust, an alert, bytes that are not TLS) 502.
 asio::awaitable<bool> tls_handshake(beast::ssl_stream<beast::tcp_stream>& tls, beast::tcp_stream& client,
-                                    const Config& cfg) {
+                                    const Config& cfg, bool h2) {
   // SNI (SSL_set_tlsext_host_name, a macro with an old-style cast, spelled out).
   SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
            const_cast<char*>(cfg.tls_name.c_str()));
-  static const unsigned char kAlpn[] = "\x08http/1.1";
-  SSL_set_alpn_protos(tls.native_handle(), kAlpn, sizeof kAlpn - 1);
+  static const unsigned char kAlpn[] = "\x08http/1.1", kAlpnH2[] = "\x02h2";
+  if (h2)
+    SSL_set_alpn_protos(tls.native_handle(), kAlpnH2, sizeof kAlpnH2 - 1);
+  else
+    SSL_set_alpn_protos(tls.native_handle(), kAlpn, sizeof kAlpn - 1);
   if (!cfg.lenient) {
     tls.set_verify_mode(asio::ssl::verify_peer);
     tls.set_verify_callback(asio::ssl::host_name_verification(cfg.tls_name));
@@ -472,13 +486,15 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "Address to listen on (loopback)")->capture_default_str();
   app.add_option("--upstream", upstream, "Default upstream HOST:PORT")->required();
   app.add_option("--route", routes,
-                 "PREFIX=[https://]HOST:PORT: requests whose target starts with PREFIX go there (https: over TLS)");
+                 "PREFIX=[https://|h2c://|h2://]HOST:PORT: requests whose target starts with PREFIX go there (https: "
+                 "over TLS; h2c: HTTP/2 with prior knowledge; h2: HTTP/2 over TLS, ALPN h2)");
   app.add_option("--ca", ca, "CA certificate (PEM) that https upstreams' certificates must come from");
   app.add_option("--tls-name", cfg.tls_name, "Name https upstreams' certificates must be for (and SNI)")
       ->capture_default_str();
   app.add_flag("--lenient", cfg.lenient,
                "Wrong on purpose: trust any certificate, no handshake timeout, any end of the upstream connection "
-               "ends a body as if complete, the origin's 5xx replaced by a 502");
+               "ends a body as if complete, the origin's 5xx replaced by a 502; HTTP/2 responses unvalidated, a reset "
+               "stream taken as the end of the body, no HTTP/2 read timeout");
   app.add_option("--connect-timeout", connect_timeout, "Upstream connect timeout")->capture_default_str();
   app.add_option("--read-timeout", read_timeout, "Upstream read timeout, per read")->capture_default_str();
   app.add_flag("--blind", cfg.blind, "Blind relay: copy bytes both ways, no parsing, no timeouts");
@@ -512,8 +528,9 @@ int main(int argc, char** argv) {
     std::string to = eq == std::string::npos ? "" : r.substr(eq + 1), scheme = "http";
     if (auto sep = to.find("://"); sep != std::string::npos) scheme = to.substr(0, sep), to = to.substr(sep + 3);
     auto ep = parse_endpoint(to);
-    if (!ep || (scheme != "http" && scheme != "https")) return fail("--route: not PREFIX=[https://]HOST:PORT: " + r);
-    https = https || scheme == "https";
+    if (!ep || (scheme != "http" && scheme != "https" && scheme != "h2c" && scheme != "h2"))
+      return fail("--route: not PREFIX=[https://|h2c://|h2://]HOST:PORT: " + r);
+    https = https || scheme == "https" || scheme == "h2";
     cfg.routes.push_back(Route{r.substr(0, eq), *ep, scheme});
   }
   if (https) {

@@ -149,6 +149,11 @@ enum class Endpoint {
 /// The path prefix that routes a scripted scenario of this protocol ("" for http/1.1).
 [[nodiscard]] std::string_view protocol_prefix(UpstreamProtocol p);
 
+/// True for the HTTP/2 protocols (h2c, h2).
+[[nodiscard]] inline bool is_http2(UpstreamProtocol p) {
+  return p == UpstreamProtocol::h2c || p == UpstreamProtocol::h2;
+}
+
 /// The loopback port of each endpoint (0 before binding: the kernel picks).
 struct EndpointPorts {
   std::uint16_t scripted = 0;  ///< http/1.1 and h2c

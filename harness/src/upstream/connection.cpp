@@ -8,6 +8,7 @@
 #include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include "h2/session.hpp"
 #include "steps/step.hpp"
 #include "upfault/http.hpp"
 #include "util.hpp"
@@ -31,6 +32,8 @@ Connection::Connection(tcp::socket sock, FakeUpstream::Impl& up, std::string_vie
   peer_port_ = sock_.remote_endpoint(ec).port();
 }
 
+Connection::~Connection() = default;
+
 awaitable<void> Connection::run() {
   try {
     auto which = co_await (serve() || watchdog());
@@ -52,6 +55,11 @@ awaitable<void> Connection::watchdog() { co_await sleep_until(accepted_ + up_.op
 awaitable<void> Connection::serve() {
   if (tls_ && !co_await handshake()) co_return;
   auto head = co_await read_next_head();  // its length; the head stays in pending_
+  if (head && h2::starts_with_preface(pending_)) {
+    h2_ = std::make_unique<h2::Session>();
+    co_await h2_->serve(*this);
+    co_return;
+  }
   if (!head) {
     if (!pending_.empty()) up_.note_unrouted();
     co_return;
@@ -95,6 +103,7 @@ awaitable<bool> Connection::start_request(std::size_t head_size) {
     co_await reply_misrouted(parsed.target);
     co_return false;
   }
+  if (is_http2(route_->scenario->protocol) != (h2_ != nullptr)) co_return co_await reply_wrong_protocol(parsed.target);
   if (up_.options.keep_logs) {
     index_ = open_entry(*route_, accepted_, id_, reused, pending_, ConnectionEnd::open, "", request_index_);
   } else {
@@ -113,6 +122,10 @@ awaitable<void> Connection::reply_setup_error(std::string_view status, std::stri
       "HTTP/1.1 {}\r\nContent-Type: text/plain\r\nX-Upfault-Setup: misrouted\r\nContent-Length: {}\r\n"
       "Connection: close\r\n\r\n{}",
       status, body.size(), body);
+  if (h2_) {
+    co_await h2_->send_setup_error(*this, status, body);
+    co_return;
+  }
   co_await send(msg);
   co_await close_fin();
 }
@@ -251,7 +264,7 @@ awaitable<error_code> Connection::read_more() {
   auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf), use_tuple);
   if (n > 0) {
     pending_.append(buf, n);
-    record_received({buf, n});
+    if (!h2_) record_received({buf, n});  // HTTP/2 frames are logged one line each (h2/session.cpp)
   }
   co_return ec;
 }
@@ -297,6 +310,7 @@ awaitable<bool> Connection::read_head() {
 }
 
 awaitable<bool> Connection::read_body() {
+  if (h2_) co_return true;  // HTTP/2: the body comes as DATA frames, which the session logs
   if (!current_body_.chunked) co_return co_await read_bytes(current_body_.content_length.value_or(0));
   while (true) {
     if (auto len = chunked_length(pending_)) {
@@ -379,6 +393,7 @@ awaitable<void> Connection::close_fin(bool notify) {
 // RST (the kernel resets a connection closed with unread data).
 awaitable<void> Connection::drain() {
   while (!co_await read_more()) {
+    if (h2_) h2_->log_frames(*this);
     // A request that arrives after our FIN came on a connection the proxy should not have
     // reused: record it under its own scenario, so that verdict can say where it went.
     if (auto end = head_end(pending_); end != std::string::npos) note_swallowed(pending_.substr(0, end));
@@ -406,20 +421,6 @@ void Connection::close_rst() {
   finish({ConnectionEnd::rst, "rst"});
 }
 
-awaitable<void> Connection::hang(std::optional<Millis> duration) {
-  pending_.clear();
-  if (!duration) {
-    finish(describe(co_await discard_until_closed()));
-    co_return;
-  }
-  auto ended = co_await (discard_until_closed() || sleep_until(Clock::now() + *duration));
-  if (ended.index() == 0) {
-    finish(describe(std::get<0>(ended)));
-    co_return;
-  }
-  co_await close_fin();  // our hang ended: close gracefully
-}
-
 // Reads and discards until the proxy closes. It waits for readability without a buffer and
 // reads into a per-thread scratch buffer only once bytes are there, so ten thousand silent
 // connections stay a few KiB each.
@@ -429,7 +430,7 @@ awaitable<error_code> Connection::discard_until_closed() {
     auto [ec] = co_await sock_.async_wait(tcp::socket::wait_read, use_tuple);
     std::size_t n = 0;
     if (!ec) n = sock_.read_some(asio::buffer(scratch), ec);  // readable: returns at once
-    if (n > 0) record_received({scratch.data(), n});
+    if (n > 0 && !h2_) record_received({scratch.data(), n});
     if (ec) co_return ec;
   }
 }

@@ -16,6 +16,10 @@
 #include "upstream/server.hpp"
 #include "upstream/wire.hpp"
 
+namespace upfault::h2 {
+class Session;
+}
+
 namespace upfault::upstream {
 
 class Connection {
@@ -23,6 +27,7 @@ class Connection {
   /// `listener`: the PortField name of the port it came in on ("" for the scripted port); with
   /// `tls`, the connection speaks TLS with that context (the handshake comes first).
   Connection(net::tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener = "", SSL_CTX* tls = nullptr);
+  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -65,6 +70,26 @@ class Connection {
   net::awaitable<void> hang(std::optional<Millis> duration);
   [[nodiscard]] Millis resolve(const DurationExpr& d) const;
 
+  // For the HTTP/2 server (h2/session.hpp), which does all its I/O through these, so it runs over
+  // any transport the connection has.
+
+  /// The HTTP/2 session, once the proxy sent the connection preface; else null.
+  [[nodiscard]] h2::Session* h2() const { return h2_.get(); }
+  /// Bytes read and not yet consumed.
+  [[nodiscard]] std::string& input() { return pending_; }
+  /// Reads more bytes into input(); the error, if any, has ended the connection (in the log).
+  [[nodiscard]] net::awaitable<bool> read_input();
+  /// Routes a request decoded from HTTP/2 frames, rendered as an HTTP/1.1-like head (logged as
+  /// what the upstream received); false when the connection is over (a setup error was answered).
+  [[nodiscard]] net::awaitable<bool> start_h2_request(std::string head);
+  /// Runs the routed scenario's steps.
+  net::awaitable<void> run_script() { co_await run_steps(); }
+  /// Appends a line to what the log says the proxy sent (frames, summarised), bounded.
+  void note_received(std::string_view line) { record_received(line); }
+  /// Ends the connection's log entry with an error.
+  void fail(std::string text);
+  [[nodiscard]] bool over() const { return done_; }
+
  private:
   struct Ended {
     ConnectionEnd end;
@@ -87,6 +112,7 @@ class Connection {
   net::awaitable<void> reply_404(std::string_view key, std::string_view target);
   net::awaitable<void> reply_misrouted(std::string_view target);
   net::awaitable<void> reply_setup_error(std::string_view status, std::string_view body);
+  net::awaitable<bool> reply_wrong_protocol(std::string_view target);
   void note_swallowed(const std::string& head);
   void record_received(std::string_view bytes);
   void finish(Ended how);
@@ -115,6 +141,7 @@ class Connection {
   BodyFraming current_body_;
   bool head_claimed_ = true;
   bool done_ = false;
+  std::unique_ptr<h2::Session> h2_;      // set when the proxy speaks HTTP/2
   std::optional<std::size_t> handover_;  // a request head for another scenario, read mid-script (in pending_)
 };
 

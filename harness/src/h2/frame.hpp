@@ -1,0 +1,90 @@
+#pragma once
+// HTTP/2 framing (RFC 9113 §4, §6): the frame header, serialisation, and a bounded reader that
+// takes whole frames off the front of a buffer. No I/O here: the fake upstream's HTTP/2 server
+// (h2/server.hpp) feeds it from its connection.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace upfault::h2 {
+
+/// The client connection preface (RFC 9113 §3.4).
+inline constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+inline constexpr std::size_t kFrameHeaderSize = 9;
+/// SETTINGS_MAX_FRAME_SIZE's initial value: the largest payload a peer must accept.
+inline constexpr std::uint32_t kDefaultMaxFrame = 16384;
+
+/// Frame types (RFC 9113 §6).
+enum FrameType : std::uint8_t {
+  kData = 0,
+  kHeaders = 1,
+  kPriority = 2,
+  kRstStream = 3,
+  kSettings = 4,
+  kPushPromise = 5,
+  kPing = 6,
+  kGoaway = 7,
+  kWindowUpdate = 8,
+  kContinuation = 9,
+};
+
+/// Frame flags.
+enum FrameFlag : std::uint8_t {
+  kEndStream = 0x1,
+  kAck = 0x1,
+  kEndHeaders = 0x4,
+  kPadded = 0x8,
+  kPriorityFlag = 0x20,
+};
+
+/// The 9-byte frame header.
+struct FrameHeader {
+  std::uint32_t length = 0;  ///< 24 bits
+  std::uint8_t type = 0;
+  std::uint8_t flags = 0;
+  std::uint32_t stream = 0;  ///< 31 bits (the reserved bit is dropped)
+};
+
+/// One whole frame.
+struct Frame {
+  FrameHeader header;
+  std::string payload;
+};
+
+/// Parses the 9 bytes at the front of `bytes` (which must hold at least that many).
+[[nodiscard]] FrameHeader parse_frame_header(std::string_view bytes);
+/// The frame on the wire. `payload` longer than 2^24 - 1 bytes is cut to that (the length field's
+/// width): a scenario that wants a lying length writes the frame with `h2_frame`'s `length`.
+[[nodiscard]] std::string serialize_frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream,
+                                          std::string_view payload);
+/// Like serialize_frame, with the length field set to `length` whatever the payload's size.
+[[nodiscard]] std::string serialize_frame_raw(std::uint32_t length, std::uint8_t type, std::uint8_t flags,
+                                              std::uint32_t stream, std::string_view payload);
+
+/// What take_frame found at the front of the buffer.
+enum class Take { frame, incomplete, too_large };
+
+/// Takes the first whole frame off the front of `buf` into `out`. `too_large` when its declared
+/// length exceeds `max_payload` (nothing is consumed: the caller ends the connection), so the
+/// buffer never has to hold more than one frame of at most `max_payload` bytes.
+[[nodiscard]] Take take_frame(std::string& buf, std::size_t max_payload, Frame& out);
+
+/// The type's name ("HEADERS"), or "UNKNOWN(0xNN)".
+[[nodiscard]] std::string type_name(std::uint8_t type);
+/// The type's number for its name ("headers", "HEADERS", "rst_stream"); nullopt for an unknown one.
+[[nodiscard]] std::optional<std::uint8_t> type_from_name(std::string_view name);
+/// The error code's name ("PROTOCOL_ERROR"), or its number.
+[[nodiscard]] std::string error_name(std::uint32_t code);
+/// The error code's number for its name ("no_error", "CANCEL"); nullopt for an unknown one.
+[[nodiscard]] std::optional<std::uint32_t> error_from_name(std::string_view name);
+/// One line for the upstream log: "RST_STREAM stream 1 CANCEL", "SETTINGS ack", ...
+[[nodiscard]] std::string describe(const Frame& f);
+
+/// Big-endian helpers.
+void put_u32(std::string& out, std::uint32_t v);
+void put_u16(std::string& out, std::uint16_t v);
+[[nodiscard]] std::uint32_t get_u32(std::string_view bytes);
+
+}  // namespace upfault::h2

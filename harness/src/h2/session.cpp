@@ -1,0 +1,256 @@
+// The fake upstream's HTTP/2 server (see session.hpp).
+#include "h2/session.hpp"
+
+#include <fmt/format.h>
+
+#include <utility>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "upstream/connection.hpp"
+#include "util.hpp"
+
+namespace upfault::h2 {
+
+using namespace net;
+using namespace boost::asio::experimental::awaitable_operators;
+
+namespace {
+constexpr std::size_t kMaxFramesBeforeRequest = 1000;  // SETTINGS, PING, WINDOW_UPDATE... before HEADERS
+constexpr std::size_t kMaxLoggedFrames = 200;
+constexpr std::uint16_t kSettingsMaxFrameSize = 5;
+
+// The payload of HEADERS without its padding and priority fields; false when they do not fit.
+bool header_fragment(const Frame& f, std::string_view& out) {
+  std::string_view p = f.payload;
+  std::size_t pad = 0;
+  if (f.header.flags & kPadded) {
+    if (p.empty()) return false;
+    pad = static_cast<unsigned char>(p[0]);
+    p.remove_prefix(1);
+  }
+  if (f.header.type == kHeaders && (f.header.flags & kPriorityFlag)) {
+    if (p.size() < 5) return false;
+    p.remove_prefix(5);
+  }
+  if (pad > p.size()) return false;
+  out = p.substr(0, p.size() - pad);
+  return true;
+}
+
+std::string goaway(std::uint32_t last_stream, std::uint32_t code) {
+  std::string payload;
+  put_u32(payload, last_stream);
+  put_u32(payload, code);
+  return serialize_frame(kGoaway, 0, 0, payload);
+}
+}  // namespace
+
+bool starts_with_preface(std::string_view buf) {
+  constexpr auto first_line = kPreface.substr(0, 18);
+  return buf.substr(0, first_line.size()) == first_line;
+}
+
+std::string render_request_head(const std::vector<Field>& fields) {
+  std::string method = "?", path = "?", rest;
+  auto clean = [](std::string v) {
+    for (auto& ch : v)
+      if (ch == '\r' || ch == '\n') ch = ' ';
+    return v;
+  };
+  for (const auto& [name, value] : fields) {
+    if (name == ":method")
+      method = clean(value);
+    else if (name == ":path")
+      path = clean(value);
+    else if (name == ":authority")
+      rest += fmt::format("host: {}\r\n", clean(value));
+    else if (!name.empty() && name[0] != ':')
+      rest += fmt::format("{}: {}\r\n", clean(name), clean(value));
+  }
+  return fmt::format("{} {} HTTP/2\r\n{}\r\n", method, path, rest);
+}
+
+awaitable<void> Session::serve(upstream::Connection& c) {
+  std::string head;
+  const bool got = co_await read_request(c, head);
+  if (!got) {
+    if (!c.over()) co_await c.close_fin();
+    co_return;
+  }
+  const bool routed = co_await c.start_h2_request(std::move(head));
+  if (!routed) co_return;  // answered with a setup error, connection closed
+  c.note_received(std::exchange(early_, {}));
+  routed_ = true;
+  co_await c.run_script();
+  if (!c.over()) co_await finish(c);
+}
+
+// The script is over: no more streams on this connection (the ones the proxy opened besides the
+// served one were never processed, RFC 9113 §6.8), then FIN.
+awaitable<void> Session::finish(upstream::Connection& c) {
+  log_frames(c);
+  const bool sent = co_await c.send(goaway(request_stream_, 0));
+  if (sent) co_await c.close_fin();
+}
+
+awaitable<bool> Session::next_frame(upstream::Connection& c, Frame& f) {
+  while (true) {
+    const auto took = take_frame(c.input(), kMaxInboundFrame, f);
+    if (took == Take::frame) co_return true;
+    if (took == Take::too_large) {
+      c.fail(fmt::format("error: the proxy sent a frame of {} bytes, over SETTINGS_MAX_FRAME_SIZE {}",
+                         parse_frame_header(c.input()).length, kMaxInboundFrame));
+      co_await c.send(goaway(0, 6));  // FRAME_SIZE_ERROR
+      co_return false;
+    }
+    const bool more = co_await c.read_input();
+    if (!more) co_return false;
+  }
+}
+
+// Reads the preface and the proxy's frames up to the first complete request header block.
+awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head) {
+  while (c.input().size() < kPreface.size()) {
+    const bool more = co_await c.read_input();
+    if (!more) co_return false;
+  }
+  if (std::string_view(c.input()).substr(0, kPreface.size()) != kPreface) {
+    c.fail("error: an incomplete HTTP/2 client preface");
+    co_return false;
+  }
+  c.input().erase(0, kPreface.size());
+  // The server preface at once: some proxies (HAProxy) send no request before they have it.
+  settings_sent_ = true;
+  const bool sent = co_await c.send(serialize_frame(kSettings, 0, 0, ""));
+  if (!sent) co_return false;
+  std::string block;
+  bool complete = false;
+  for (std::size_t n = 0; n < kMaxFramesBeforeRequest && !complete; ++n) {
+    Frame f;
+    const bool got = co_await next_frame(c, f);
+    if (!got) co_return false;
+    if (++logged_frames_ <= kMaxLoggedFrames) early_ += describe(f) + "\n";
+    if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
+    if (!on_headers(c, f, block, complete)) co_return false;
+  }
+  if (!complete) {
+    c.fail("error: no request HEADERS in the proxy's first 1000 frames");
+    co_return false;
+  }
+  auto decoded = decoder_.decode(block);
+  if (!decoded.ok()) {
+    c.fail(fmt::format("error: the request's header block cannot be decoded: {}", decoded.error));
+    co_await c.send(goaway(0, 9));  // COMPRESSION_ERROR
+    co_return false;
+  }
+  head = render_request_head(decoded.fields);
+  co_return true;
+}
+
+// Collects the request's header block; false when the connection must end.
+bool Session::on_headers(upstream::Connection& c, const Frame& f, std::string& block, bool& complete) {
+  const auto type = f.header.type;
+  if (type != kHeaders && type != kContinuation) return true;
+  if (type == kHeaders && request_stream_ == 0) request_stream_ = f.header.stream;
+  if (f.header.stream != request_stream_ || request_stream_ == 0) return true;  // another stream: not served
+  std::string_view fragment;
+  if (!header_fragment(f, fragment)) {
+    c.fail("error: a HEADERS frame whose padding does not fit");
+    return false;
+  }
+  if (block.size() + fragment.size() > kMaxHeaderBlock) {
+    c.fail("error: the request's header block is over 64 KiB");
+    return false;
+  }
+  block.append(fragment);
+  complete = (f.header.flags & kEndHeaders) != 0;
+  return true;
+}
+
+void Session::on_settings(const Frame& f) {
+  peer_settings_seen_ = true;
+  peer_settings_acked_ = false;
+  std::string_view p = f.payload;
+  for (; p.size() >= 6; p.remove_prefix(6)) {
+    const auto id =
+        static_cast<std::uint16_t>((static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1]));
+    const auto value = get_u32(p.substr(2, 4));
+    if (id == kSettingsMaxFrameSize && value >= kDefaultMaxFrame && value <= (1u << 24) - 1) peer_max_frame_ = value;
+  }
+}
+
+bool Session::log_frames(upstream::Connection& c) {
+  if (!routed_) return false;  // the request is still being read: its frames stay in the input
+  Frame f;
+  bool new_stream = false;
+  while (true) {
+    const auto took = take_frame(c.input(), kMaxInboundFrame, f);
+    if (took == Take::incomplete) return new_stream;
+    if (took == Take::too_large) {
+      c.note_received("(a frame over 16384 bytes; the rest of the input was discarded)\n");
+      c.input().clear();
+      return new_stream;
+    }
+    new_stream = new_stream || (f.header.type == kHeaders && f.header.stream > request_stream_);
+    if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
+    if (++logged_frames_ <= kMaxLoggedFrames) c.note_received(describe(f) + "\n");
+  }
+}
+
+awaitable<void> Session::hang(upstream::Connection& c, std::optional<Millis> duration) {
+  // Whole frames are taken off the input as they arrive, so it holds at most one partial frame.
+  auto watch = [&]() -> awaitable<void> {
+    do {
+      if (log_frames(c) && !goaway_sent_) {
+        goaway_sent_ = true;
+        const bool sent = co_await c.send(goaway(request_stream_, 0));
+        if (!sent) co_return;
+      }
+      const bool more = co_await c.read_input();
+      if (!more) co_return;  // the proxy closed: the connection logged how
+    } while (true);
+  };
+  if (!duration) co_return co_await watch();
+  auto first = co_await (watch() || sleep_until(Clock::now() + *duration));
+  if (first.index() == 1) co_await c.close_fin();
+}
+
+awaitable<bool> Session::send(upstream::Connection& c, std::string_view frames) {
+  log_frames(c);
+  // Only the first frame is looked at: a step sends one kind of frame.
+  if (frames.size() >= kFrameHeaderSize) {
+    const auto h = parse_frame_header(frames);
+    if (h.type == kSettings && !(h.flags & kAck)) settings_sent_ = true;
+    if (h.type == kSettings && (h.flags & kAck)) peer_settings_acked_ = true;
+  }
+  co_return co_await c.send(frames);
+}
+
+awaitable<bool> Session::ensure_settings(upstream::Connection& c) {
+  std::string out;
+  if (!settings_sent_) out += serialize_frame(kSettings, 0, 0, "");
+  if (peer_settings_seen_ && !peer_settings_acked_) out += serialize_frame(kSettings, kAck, 0, "");
+  settings_sent_ = true;
+  peer_settings_acked_ = true;
+  if (out.empty()) co_return true;
+  co_return co_await c.send(out);
+}
+
+awaitable<void> Session::send_setup_error(upstream::Connection& c, std::string_view status, std::string_view body) {
+  const std::string code(status.substr(0, 3));
+  const auto block = encode({{":status", code},
+                             {"content-type", "text/plain"},
+                             {"x-upfault-setup", "misrouted"},
+                             {"content-length", std::to_string(body.size())}});
+  const bool ok = co_await ensure_settings(c);
+  if (ok && block) {
+    std::string out = serialize_frame(kHeaders, kEndHeaders, request_stream_, *block);
+    out += serialize_frame(kData, kEndStream, request_stream_, body.substr(0, kDefaultMaxFrame));
+    out += goaway(request_stream_, 0);
+    co_await c.send(out);
+  }
+  co_await c.close_fin();
+}
+
+}  // namespace upfault::h2

@@ -1,0 +1,92 @@
+#pragma once
+// The fake upstream's HTTP/2 server (RFC 9113), frame level. When the proxy opens a connection with
+// the client preface, the connection hands itself to a Session, which sends its own preface (an
+// empty SETTINGS: HAProxy sends no request before it), reads the proxy's frames up
+// to the first complete request (HEADERS + CONTINUATION), decodes it, routes it like an HTTP/1.1
+// request (logged as an HTTP/1.1-like head, so the checks read it the same way), runs the
+// scenario's steps, and then ends the connection with GOAWAY (last-stream-id = the served stream,
+// NO_ERROR) and a FIN.
+//
+// One stream per connection, for determinism: the proxy's other streams get nothing while the
+// script runs; the final GOAWAY tells the proxy they were never processed, so it may retry them on
+// a new connection (RFC 9113 §6.8). All I/O goes through upstream::Connection, so the same code
+// serves h2c and, under a TLS transport, h2.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "h2/frame.hpp"
+#include "h2/hpack.hpp"
+#include "net.hpp"
+#include "upfault/duration.hpp"
+
+namespace upfault::upstream {
+class Connection;
+}
+
+namespace upfault::h2 {
+
+/// True when `buf` begins with the client preface's first line ("PRI * HTTP/2.0\r\n\r\n").
+[[nodiscard]] bool starts_with_preface(std::string_view buf);
+
+/// The largest frame payload the fake upstream accepts from the proxy (it advertises no other).
+inline constexpr std::size_t kMaxInboundFrame = kDefaultMaxFrame;
+/// The largest request header block (all fragments) it accepts, and its decoded list size.
+inline constexpr std::size_t kMaxHeaderBlock = 64 * 1024;
+
+/// One HTTP/2 connection's state, for the server and the h2_* steps.
+class Session {
+ public:
+  /// Serves the connection: the preface, the first request, the script, then GOAWAY and FIN.
+  net::awaitable<void> serve(upstream::Connection& c);
+  /// Answers a request upfault cannot route (no such scenario, wrong protocol) with `status` and a
+  /// text body carrying X-Upfault-Setup, then GOAWAY and FIN.
+  net::awaitable<void> send_setup_error(upstream::Connection& c, std::string_view status, std::string_view body);
+  /// Takes the whole frames in the connection's input off it, one log line each (no reading); true
+  /// when one opened a stream other than the request's.
+  bool log_frames(upstream::Connection& c);
+  /// The `hang` step on HTTP/2: reads the proxy's frames until it closes, or for `duration` and then
+  /// FIN. A new stream the proxy opens meanwhile gets GOAWAY (last-stream-id = the request's), so a
+  /// proxy that pools connections retries it on another connection instead of waiting here.
+  net::awaitable<void> hang(upstream::Connection& c, std::optional<Millis> duration);
+
+  // For the steps.
+
+  /// The stream of the request being served.
+  [[nodiscard]] std::uint32_t request_stream() const { return request_stream_; }
+  /// The proxy's SETTINGS_MAX_FRAME_SIZE (16384 until it says otherwise).
+  [[nodiscard]] std::uint32_t peer_max_frame() const { return peer_max_frame_; }
+  /// HPACK-encodes a header list with the connection's encoder.
+  [[nodiscard]] std::optional<std::string> encode(const std::vector<Field>& fields) { return encoder_.encode(fields); }
+  /// Sends serialised frames; notes a SETTINGS frame (not an ACK) as the server's preface sent.
+  net::awaitable<bool> send(upstream::Connection& c, std::string_view frames);
+  /// Sends the ACK of the proxy's SETTINGS unless already sent (and the server preface, an empty
+  /// SETTINGS, which serve() has sent already).
+  net::awaitable<bool> ensure_settings(upstream::Connection& c);
+
+ private:
+  net::awaitable<bool> read_request(upstream::Connection& c, std::string& head);
+  net::awaitable<bool> next_frame(upstream::Connection& c, Frame& f);
+  void on_settings(const Frame& f);
+  [[nodiscard]] bool on_headers(upstream::Connection& c, const Frame& f, std::string& block, bool& complete);
+  net::awaitable<void> finish(upstream::Connection& c);
+
+  Encoder encoder_;
+  Decoder decoder_{kMaxHeaderBlock};
+  std::uint32_t request_stream_ = 0;
+  std::uint32_t peer_max_frame_ = kDefaultMaxFrame;
+  bool settings_sent_ = false;
+  bool routed_ = false;
+  bool goaway_sent_ = false;
+  bool peer_settings_seen_ = false;
+  bool peer_settings_acked_ = false;
+  std::size_t logged_frames_ = 0;
+  std::string early_;  // the frames before the request, logged once it is routed
+};
+
+/// The request rendered as an HTTP/1.1-like head ("GET /p HTTP/2\r\nhost: a\r\n...\r\n\r\n"):
+/// pseudo-fields become the request line and Host, CR and LF in values become SP.
+[[nodiscard]] std::string render_request_head(const std::vector<Field>& fields);
+
+}  // namespace upfault::h2

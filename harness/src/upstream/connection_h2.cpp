@@ -1,0 +1,70 @@
+// The connection's side of HTTP/2 (see connection.hpp): what the HTTP/2 server (h2/session.hpp)
+// calls to route a request and to read, the answer to a request over the wrong protocol, and hang.
+#include <fmt/format.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "h2/session.hpp"
+#include "upfault/http.hpp"
+#include "upstream/connection.hpp"
+#include "util.hpp"
+
+namespace upfault::upstream {
+
+using namespace net;
+using namespace boost::asio::experimental::awaitable_operators;
+
+// An HTTP/2 scenario's request came over HTTP/1.1, or the other way round: the proxy's
+// configuration routes the protocol's prefix to the wrong place. Logged for the judge.
+awaitable<bool> Connection::reply_wrong_protocol(std::string_view target) {
+  const auto want = route_->scenario->protocol;
+  const auto text = fmt::format(
+      "protocol: the request ({}) reached the upstream over {}, but the scenario's upstream protocol is {}: the "
+      "proxy's configuration must route {} to the upstream speaking {}",
+      printable(target, 200), h2_ ? "HTTP/2" : "HTTP/1.1", to_string(want),
+      want == UpstreamProtocol::http1 ? std::string("requests without a protocol prefix")
+                                      : fmt::format("{}/", protocol_prefix(want)),
+      to_string(want));
+  if (up_.options.keep_logs) {
+    int ignored = 0;
+    index_ = open_entry(*route_, accepted_, id_, false, h2_ ? std::string_view{} : std::string_view(pending_),
+                        ConnectionEnd::misrouted, text, ignored);
+  }
+  co_await reply_setup_error("421 Misdirected Request", fmt::format("upfault: {}\n", text));
+  co_return false;
+}
+
+awaitable<bool> Connection::start_h2_request(std::string head) {
+  std::string rest = std::exchange(pending_, std::move(head));
+  const bool ok = co_await start_request(pending_.size());
+  pending_ = std::move(rest);
+  co_return ok;
+}
+
+awaitable<bool> Connection::read_input() {
+  if (auto ec = co_await read_more()) {
+    finish(describe(ec));
+    co_return false;
+  }
+  co_return true;
+}
+
+// hang: on HTTP/2 the session reads the proxy's frames (h2/session.hpp); else read and discard.
+awaitable<void> Connection::hang(std::optional<Millis> duration) {
+  if (h2_) co_return co_await h2_->hang(*this, duration);
+  pending_.clear();
+  if (!duration) {
+    finish(describe(co_await discard_until_closed()));
+    co_return;
+  }
+  auto ended = co_await (discard_until_closed() || sleep_until(Clock::now() + *duration));
+  if (ended.index() == 0) {
+    finish(describe(std::get<0>(ended)));
+    co_return;
+  }
+  co_await close_fin();  // our hang ended: close gracefully
+}
+
+void Connection::fail(std::string text) { finish({ConnectionEnd::error, std::move(text)}); }
+
+}  // namespace upfault::upstream
