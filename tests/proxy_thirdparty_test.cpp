@@ -39,31 +39,40 @@ const Known kNginx{"nginx",
                        "chunk-size-overflow",         // same
                        "interim-then-close",          // sends the 100 (as its final header), then closes: no 502
                        "request-hop-by-hop-removed",  // forwards the request field that Connection names
+                       // TLS upstream (proxy_ssl_verify on):
+                       "tls-close-delimited-truncated",  // a FIN without close_notify ends the body: a 0 chunk follows
+                       "tls-duplicate-content-length",   // as in plaintext
+                       "tls-malformed-status-line",      // as in plaintext: HTTP/0.9
                    },
                    {
                        "many-small-fields",    // 502: more fields than its buffers hold
                        "slow-header-dribble",  // 504: proxy_read_timeout bounds the whole header, not each read
                    }};
 
-const Known kHaproxy{"haproxy",
-                     "haproxy",
-                     {
-                         "connection-refused",              // 503 after 3 connect retries, not 502
-                         "blackhole-connect-timeout",       // 503 after retries, not 504
-                         "four-digit-status-code",          // forwards "HTTP/1.1 2000 OK"
-                         "status-code-out-of-range",        // forwards "HTTP/1.1 099 Odd"
-                         "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
-                         "nul-in-field-value",              // forwards the NUL byte
-                         "connection-named-field-removed",  // forwards the field that Connection names
-                         "keep-alive-field-removed",        // forwards Keep-Alive
-                         "proxy-connection-field-removed",  // forwards Proxy-Connection
-                         "request-hop-by-hop-removed",      // forwards the request field that Connection names
-                     },
-                     {
-                         "many-small-fields",        // 502: over its 101-field limit
-                         "slow-header-dribble",      // 504: timeout server bounds the whole header
-                         "unknown-transfer-coding",  // 502 for Transfer-Encoding without chunked
-                     }};
+const Known kHaproxy{
+    "haproxy",
+    "haproxy",
+    {
+        "connection-refused",  // 503 after 3 connect retries, not 502
+        // TLS upstream (verify required): a failed or stalled handshake is 503, not 502/504
+        "tls-cert-expired", "tls-cert-self-signed", "tls-cert-wrong-name", "tls-fatal-alert-instead-of-server-hello",
+        "tls-garbage-instead-of-server-hello", "tls-handshake-stall",
+        "tls-close-delimited-truncated",   // a FIN without close_notify ends the body
+        "blackhole-connect-timeout",       // 503 after retries, not 504
+        "four-digit-status-code",          // forwards "HTTP/1.1 2000 OK"
+        "status-code-out-of-range",        // forwards "HTTP/1.1 099 Odd"
+        "http2-version-on-http11",         // forwards "HTTP/2.0 200" as a 200
+        "nul-in-field-value",              // forwards the NUL byte
+        "connection-named-field-removed",  // forwards the field that Connection names
+        "keep-alive-field-removed",        // forwards Keep-Alive
+        "proxy-connection-field-removed",  // forwards Proxy-Connection
+        "request-hop-by-hop-removed",      // forwards the request field that Connection names
+    },
+    {
+        "many-small-fields",        // 502: over its 101-field limit
+        "slow-header-dribble",      // 504: timeout server bounds the whole header
+        "unknown-transfer-coding",  // 502 for Transfer-Encoding without chunked
+    }};
 
 // Test names and listings show the profile, not the struct's bytes.
 [[maybe_unused]] void PrintTo(const Known& k, std::ostream* os) { *os << k.profile; }
