@@ -22,7 +22,8 @@ import json, sys, xml.etree.ElementTree as ET
 j = json.load(open(sys.argv[1])); x = ET.parse(sys.argv[2]).getroot()
 s = j["summary"]
 cases = x.findall(".//testcase")
-assert len(cases) == s["total"] == len(j["results"]), (len(cases), s["total"])
+assert len(cases) == s["total"] + s["not_run"] == len(j["results"]), (len(cases), s["total"], s["not_run"])
+assert len(x.findall(".//testcase/skipped")) == s["not_run"] == int(x.get("skipped")), "skipped (not run)"
 assert len(x.findall(".//testcase/failure")) == s["fail"] == int(x.get("failures")), "failures"
 assert len(x.findall(".//testcase/error")) == s["error"] == int(x.get("errors")), "errors"
 assert s["fail"] > 0 and s["pass"] > 0, "the blind relay should both pass and fail"

@@ -181,8 +181,8 @@ json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioRes
 json::object report_summary(const json::array& results, double wall_seconds) {
   Tally t;
   for (const auto& r : results) t.add(text_of(r.as_object(), "verdict"));
-  return {{"total", t.total()}, {"pass", t.pass},   {"stricter", t.stricter},
-          {"fail", t.fail},     {"error", t.error}, {"wall_seconds", wall_seconds}};
+  return {{"total", t.total()}, {"pass", t.pass},       {"stricter", t.stricter},      {"fail", t.fail},
+          {"error", t.error},   {"not_run", t.not_run}, {"wall_seconds", wall_seconds}};
 }
 
 std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {

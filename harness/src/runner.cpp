@@ -90,7 +90,9 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
       if (r.verdict.kind == VerdictKind::fail && s.endpoint == Endpoint::scripted && r.upstream.requests() == 0 &&
           (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2))
-        if (auto refusal = upstream.tls_refusal(); !refusal.empty())
+        // The event itself is waited for (bounded): the proxy's alert may still be on its way.
+        if (auto refusal = upstream.wait_for_tls_refusal(options.timeouts.read + std::chrono::seconds(2));
+            !refusal.empty())
           r.verdict = {VerdictKind::error,
                        fmt::format("setup: the proxy refused the TLS handshake with upfault's valid certificate ({}): "
                                    "make it trust the CA ({{ca_file}} in a profile, --tls-dir DIR/ca.pem with "

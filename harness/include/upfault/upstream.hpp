@@ -66,6 +66,9 @@ class FakeUpstream {
   /// tls-h2), e.g. "tlsv1 alert unknown ca": it does not trust upfault's CA or checks another
   /// name, a setup mistake. Empty when it never did.
   [[nodiscard]] std::string tls_refusal() const;
+  /// tls_refusal(), waiting (at most `timeout`) for one to arrive: over TLS 1.3 the proxy refuses
+  /// our certificate after our side of the handshake is done, and the alert is read a moment later.
+  [[nodiscard]] std::string wait_for_tls_refusal(std::chrono::milliseconds timeout) const;
   /// Waits (at most `timeout`) until `n` accepts on the scripted endpoint have failed (EMFILE at the file-descriptor
   /// limit, say; each is retried 100 ms later) and returns when each of the first `n` failed:
   /// fewer than `n` when the time ran out.

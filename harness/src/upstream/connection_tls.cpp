@@ -59,8 +59,11 @@ awaitable<bool> Connection::handshake() {
 void Connection::note_refusal() {
   const bool valid_port = listener_ == "tls" || listener_ == "tls-h2";
   if (!valid_port || tls_->error().find("alert") == std::string::npos) return;
-  std::lock_guard lock(up_.m);
-  up_.tls_refusal = tls_->error();
+  {
+    std::lock_guard lock(up_.m);
+    up_.tls_refusal = tls_->error();
+  }
+  up_.tls_refused.notify_all();
 }
 
 awaitable<error_code> Connection::write_raw(std::string_view raw) {

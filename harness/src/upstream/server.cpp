@@ -297,6 +297,12 @@ std::string FakeUpstream::tls_refusal() const {
   return impl_->tls_refusal;
 }
 
+std::string FakeUpstream::wait_for_tls_refusal(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->m);
+  impl_->tls_refused.wait_for(lock, timeout, [&] { return !impl_->tls_refusal.empty(); });
+  return impl_->tls_refusal;
+}
+
 int FakeUpstream::unrouted() const {
   std::lock_guard lock(impl_->m);
   return impl_->unrouted;

@@ -76,6 +76,7 @@ struct FakeUpstream::Impl {
   net::tcp::acceptor accept_reset;
   std::vector<std::unique_ptr<upstream::TlsListener>> tls_listeners;
   std::string tls_refusal;  // under `m`: why the proxy last refused a valid certificate's handshake
+  std::condition_variable tls_refused;  // notified when tls_refusal is set
   std::thread thread;
   mutable std::mutex m;
   std::map<std::string, upstream::Route, std::less<>> routes;
