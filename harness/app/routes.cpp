@@ -23,6 +23,14 @@ struct RoutesArgs {
   bool placeholders = false;
 };
 
+// " --upstream-protocols http/1.1,https" when the routes cover more than HTTP/1.1 in plaintext.
+std::string protocols_option(const ProxyProfile& p) {
+  if (p.upstream_protocols.size() <= 1) return "";
+  std::vector<std::string_view> names;
+  for (auto proto : p.upstream_protocols) names.push_back(to_string(proto));
+  return fmt::format(" --upstream-protocols {}", fmt::join(names, ","));
+}
+
 int print_routes(const RoutesArgs& a) {
   auto fail = [](const Problem& p) {
     fmt::print(stderr, "upfault routes: {}\n", p.message);
@@ -79,9 +87,10 @@ int print_routes(const RoutesArgs& a) {
         "\n# The endpoint routes take the upstream timeouts of the context you paste them into: set your proxy's\n"
         "# read and connect timeouts there too (server or defaults level), not only for your own route.\n"
         "# Then start your proxy and run (the timeouts are your proxy's upstream read and connect timeouts):\n"
-        "#   upfault run --proxy-url {} --upstream-port {} --read-timeout {} --connect-timeout {}{}\n",
+        "#   upfault run --proxy-url {} --upstream-port {} --read-timeout {} --connect-timeout {}{}{}\n",
         a.proxy_url.empty() ? "http://127.0.0.1:<your proxy's port>" : a.proxy_url, ports.scripted, a.read_timeout,
-        a.connect_timeout, a.tls_dir.empty() ? "" : fmt::format(" --tls-dir {}", a.tls_dir));
+        a.connect_timeout, a.tls_dir.empty() ? "" : fmt::format(" --tls-dir {}", a.tls_dir),
+        protocols_option(*profile));
   return kPassed;
 }
 
