@@ -149,6 +149,19 @@ static const std::set<std::string> kBlindMayPass = {
     "upstream-503-passthrough",
 };
 
+// Runs `scenarios` through a proxy that is wrong on purpose: each listed in `must_fail` fails, every
+// other one passes (the blind and lenient tests below).
+void expect_fails_exactly(const std::string& profile, const std::vector<Scenario>& scenarios,
+                          const std::set<std::string>& must_fail) {
+  auto run = test::run_profile(profile, scenarios);
+  ASSERT_EQ(run.results.size(), scenarios.size());
+  for (const auto& r : run.results) {
+    const auto& name = r.scenario->name;
+    const auto want = must_fail.count(name) ? VerdictKind::fail : VerdictKind::pass;
+    EXPECT_EQ(r.verdict.kind, want) << profile << " " << name << ": " << r.verdict.reason;
+  }
+}
+
 // Every scenario of every level passes against the reference proxy (stricter only where listed).
 TEST(Reference, PassesTheWholeCorpus) {
   auto scenarios = test::corpus();
@@ -168,13 +181,7 @@ TEST(Blind, IsCaughtWhereverRelayingIsWrong) {
   for (const auto& s : scenarios)
     EXPECT_TRUE(kBlindMustFail.count(s.name) + kBlindMayPass.count(s.name) == 1)
         << s.name << " must be listed in exactly one of kBlindMustFail and kBlindMayPass";
-  auto run = test::run_profile("blind", scenarios);
-  ASSERT_EQ(run.results.size(), scenarios.size());
-  for (const auto& r : run.results) {
-    const auto& name = r.scenario->name;
-    const auto want = kBlindMustFail.count(name) ? VerdictKind::fail : VerdictKind::pass;
-    EXPECT_EQ(r.verdict.kind, want) << name << ": " << r.verdict.reason;
-  }
+  expect_fails_exactly("blind", scenarios, kBlindMustFail);
 }
 
 // TLS scenarios the lenient proxy (wrong on purpose: trusts any certificate, no handshake timeout,
@@ -218,13 +225,7 @@ TEST(Lenient, IsCaughtWhereverLenienceIsWrong) {
   for (const auto& s : scenarios)
     EXPECT_TRUE(kLenientMustFail.count(s.name) + kBlindMustFail.count(s.name) + kTlsPositiveControls.count(s.name) > 0)
         << s.name << ": no broken variant fails it; list it, or in kTlsPositiveControls if relaying it is right";
-  auto run = test::run_profile("lenient", scenarios);
-  ASSERT_EQ(run.results.size(), scenarios.size());
-  for (const auto& r : run.results) {
-    const auto& name = r.scenario->name;
-    const auto want = kLenientMustFail.count(name) ? VerdictKind::fail : VerdictKind::pass;
-    EXPECT_EQ(r.verdict.kind, want) << name << ": " << r.verdict.reason;
-  }
+  expect_fails_exactly("lenient", scenarios, kLenientMustFail);
 }
 
 // Every HTTP/2 scenario passes against the reference proxy over h2c: each expectation is achievable.
@@ -270,13 +271,7 @@ TEST(LenientH2, IsCaughtWhereverLenienceIsWrong) {
   for (const auto& name : kLenientH2MustFail)
     EXPECT_TRUE(std::any_of(scenarios.begin(), scenarios.end(), [&](const Scenario& s) { return s.name == name; }))
         << name << " is not in the corpus";
-  auto run = test::run_profile("lenient", scenarios);
-  ASSERT_EQ(run.results.size(), scenarios.size());
-  for (const auto& r : run.results) {
-    const auto& name = r.scenario->name;
-    const auto want = kLenientH2MustFail.count(name) ? VerdictKind::fail : VerdictKind::pass;
-    EXPECT_EQ(r.verdict.kind, want) << name << ": " << r.verdict.reason;
-  }
+  expect_fails_exactly("lenient", scenarios, kLenientH2MustFail);
 }
 
 // The reference proxy removes hop-by-hop fields, and those the Connection header names.
