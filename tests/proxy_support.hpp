@@ -7,6 +7,7 @@
 #include <set>
 
 #include "upfault/loader.hpp"
+#include "upfault/matrix.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
 
@@ -52,10 +53,24 @@ inline SuiteRun run_profile(const std::string& name, const std::vector<Scenario>
   return run;
 }
 
-/// scenario name → verdict.
-inline std::map<std::string, VerdictKind> verdicts(const SuiteRun& run) {
+/// The scenarios proxies/<name>/quirks.toml marks [[unstable]]: the proxy itself answers them
+/// differently from run to run, so a test reports them and compares the rest.
+inline std::set<std::string> unstable(const std::string& name) {
+  std::set<std::string> out;
+  auto profile = find_profile(name, default_profile_dirs());
+  if (!profile) return out;
+  auto notes = load_quirks(profile->dir);
+  EXPECT_TRUE(notes) << notes.error();
+  if (notes)
+    for (const auto& [scenario, reason] : notes->unstable) out.insert(scenario);
+  return out;
+}
+
+/// scenario name → verdict, leaving out the scenarios in `skip`.
+inline std::map<std::string, VerdictKind> verdicts(const SuiteRun& run, const std::set<std::string>& skip = {}) {
   std::map<std::string, VerdictKind> out;
-  for (const auto& r : run.results) out[r.scenario->name] = r.verdict.kind;
+  for (const auto& r : run.results)
+    if (!skip.count(r.scenario->name)) out[r.scenario->name] = r.verdict.kind;
   return out;
 }
 
