@@ -106,6 +106,11 @@ for r in j["results"]:
         assert any(l.startswith(f"| {mark} | `{r['category']}/{r['scenario']}`") for l in rows), r["scenario"]
 print(f"ok: {s['pass']} pass, {s['fail']} fail, {s['error']} error: JUnit <failure>/<error> and every summary row match")
 PY
+grep -q "with -j 1 or --lanes N, upfault restarts a crashed proxy" "$out/stderr" || fail "no hint of the restart"
+# One at a time, the crashed proxy is restarted and the rest judged; the run says how often.
+expect_exit 1 "a crashing proxy, restarted" run "$scenarios" --proxy "$out/crash.toml" --jobs 1 --quiet
+grep -Eq "^the proxy crashed [0-9]+ times? and was restarted" "$out/stdout" || fail "no count of the restarts"
+grep -q "with -j 1 or --lanes N" "$out/stderr" && fail "the restart hint where it restarted"
 
 # Hostile names: a scenario directory named with ESC and a 0xFF byte.
 hostile=$(printf 'cat\033[31m\377')

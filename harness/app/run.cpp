@@ -309,7 +309,10 @@ int run(const RunArgs& a) {
   }
   int status = a.repeat > 1 && report_unstable(outcomes, a.repeat) ? kFailed : kPassed;
   if (!run.proxy_died.empty()) {
-    fmt::print(stderr, "upfault run: {}\nverdicts after that are not about the proxy's behaviour\n", run.proxy_died);
+    fmt::print(stderr, "upfault run: {}\nverdicts after that are not about the proxy's behaviour{}\n", run.proxy_died,
+               so->run.jobs > 1 && so->lanes <= 1
+                   ? "; with -j 1 or --lanes N, upfault restarts a crashed proxy and judges the rest"
+                   : "");
     status = kFailed;
   }
   Tally tally;
@@ -321,6 +324,9 @@ int run(const RunArgs& a) {
     status = kFailed;
   }
   fmt::print("{}\n", tally.line());
+  if (run.crashes)
+    fmt::print("the proxy crashed {} time{} and was restarted; each crash is failed on the scenario it handled\n",
+               run.crashes, run.crashes == 1 ? "" : "s");
   if (!a.quiet)
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
                static_cast<double>(sum_ms) / 1000.0);
