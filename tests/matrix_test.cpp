@@ -156,6 +156,22 @@ TEST(Matrix, ConfigurableDefaultsDoNotCount) {
   EXPECT_NE(page.find("| 2 | documented | 0 | 0 | 2 | — | 1/3 |"), std::string::npos) << page;
 }
 
+// "passed" counts out of the scenarios the proxy ran: a protocol its profile lacks is not a miss.
+TEST(Matrix, NotRunIsOutOfThePassedCount) {
+  const auto all = suite();
+  auto c = column("plain", all, {});
+  c.cells[2] = cell(all[2], VerdictKind::not_run, std::nullopt, "");
+  const auto ranked = rank({c});
+  EXPECT_EQ(ranked[0].not_run, 1);
+  EXPECT_EQ(ranked[0].ran_count(c), 2u);
+  const auto md = matrix_markdown(all, {c}, "2026-01-01");
+  EXPECT_NE(md.find("| 1 | plain | 0 | 0 | 0 | — | 2/2 | 1 not run (an upstream protocol it lacks) |"),
+            std::string::npos)
+      << md;
+  const auto html = matrix_html(all, {c}, "2026-01-01");
+  EXPECT_NE(html.find("data-label=\"passed\">2/2</td>"), std::string::npos) << html;
+}
+
 // A cell the proxy's quirks.toml marks unstable says so on both pages, also where this run passed:
 // the next run may not.
 TEST(Matrix, UnstablePassSaysSo) {

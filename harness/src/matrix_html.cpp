@@ -79,8 +79,9 @@ std::string standing_row(const ProxyColumn& c, const Standing& s, std::size_t co
                     settings_used.empty() ? ""
                                           : fmt::format("<br><small>to change: {}</small>",
                                                         e(fmt::format("{}", fmt::join(settings_used, "; ")))));
-  row += fmt::format("<td class=\"n\" data-label=\"passed\">{}/{}</td>", s.passed, c.cells.size());
+  row += fmt::format("<td class=\"n\" data-label=\"passed\">{}/{}</td>", s.passed, s.ran_count(c));
   std::vector<std::string> notes;
+  if (s.not_run) notes.push_back(fmt::format("{} not run (an upstream protocol it lacks)", s.not_run));
   if (s.crashes) notes.push_back(fmt::format("{} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
   if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
   if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));

@@ -61,6 +61,7 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
       continue;
     }
     std::vector<std::string> notes;
+    if (s.not_run) notes.push_back(fmt::format("{} not run (an upstream protocol it lacks)", s.not_run));
     if (s.crashes) notes.push_back(fmt::format("{} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
     if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
     if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
@@ -71,7 +72,7 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
                               : fmt::format("{} ({})", s.configured.size(),
                                             md_escape(fmt::format("{}", fmt::join(settings(c, s.configured), "; "))));
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {}/{} | {} |\n", places[i], who(c), s.failures[0].size(),
-                       s.failures[1].size(), s.failures[2].size(), defaults, s.passed, c.cells.size(),
+                       s.failures[1].size(), s.failures[2].size(), defaults, s.passed, s.ran_count(c),
                        fmt::join(notes, " · "));
   }
   out += fmt::format("\n**How the ranking works.** {}\n\n", kRankingRule);

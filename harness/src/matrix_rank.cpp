@@ -76,6 +76,10 @@ std::size_t Standing::failure_count() const {
   return n;
 }
 
+std::size_t Standing::ran_count(const ProxyColumn& of) const {
+  return of.cells.size() - static_cast<std::size_t>(not_run);
+}
+
 std::vector<Standing> rank(const std::vector<ProxyColumn>& columns) {
   std::vector<Standing> out;
   for (std::size_t i = 0; i < columns.size(); ++i) {
@@ -91,7 +95,7 @@ std::vector<Standing> rank(const std::vector<ProxyColumn>& columns) {
         case CellKind::stricter: ++s.passed; break;
         case CellKind::error: s.errors.push_back(k); break;
         case CellKind::configured: s.configured.push_back(k); break;
-        case CellKind::skipped: break;
+        case CellKind::skipped: ++s.not_run; break;
         case CellKind::fail:
         case CellKind::known:
         case CellKind::crash: s.failures[risk_index(failure_risk(cell))].push_back(k); break;

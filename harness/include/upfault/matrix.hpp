@@ -128,9 +128,12 @@ struct Standing {
   std::vector<std::size_t> configured;  ///< failures its profile documents as configurable defaults
   std::vector<std::size_t> errors;      ///< harness errors (say nothing about the proxy)
   int passed = 0;                       ///< pass or stricter
+  int not_run = 0;  ///< scenarios of an upstream protocol its profile lacks: out of "passed"'s count
   int crashes = 0;
   bool ran = false;
   [[nodiscard]] std::size_t failure_count() const;
+  /// The scenarios it ran (every cell but those not run), the count "passed" is out of.
+  [[nodiscard]] std::size_t ran_count(const ProxyColumn& of) const;
 };
 /// Where a class's failures are in Standing::failures (std::nullopt: unclassified).
 [[nodiscard]] std::size_t risk_index(std::optional<Risk> risk);
