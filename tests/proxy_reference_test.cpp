@@ -408,20 +408,6 @@ TEST(Misbehaving, CrashWithScenariosInParallelIsReported) {
   EXPECT_EQ(run.crashes, 0);
 }
 
-// A CA that is not upfault's (self-signed, P-256, made with `openssl req -x509`).
-static const char* const kOtherCa =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBjjCCATOgAwIBAgIUBQ0Iailg5jfbLzHBCEVEHhMU4WUwCgYIKoZIzj0EAwIw\n"
-    "GzEZMBcGA1UEAwwQbm90IHVwZmF1bHQncyBDQTAgFw0yNjExMjkwNTUwMjZaGA8y\n"
-    "MTI2MTEwNTA1NTAyNlowGzEZMBcGA1UEAwwQbm90IHVwZmF1bHQncyBDQTBZMBMG\n"
-    "ByqGSM49AgEGCCqGSM49AwEHA0IABCOAvH1GIRlOlXR2fdQ4+ZYpCyh/FSXLbZ+7\n"
-    "ZHRmJsrwdh01Uh4VDA7XetAu1rGZitMRz9lLD/sZ8hF+S6JxkxKjUzBRMB0GA1Ud\n"
-    "DgQWBBQopnoYSsvaXT6K5sjppv2WnKKNhjAfBgNVHSMEGDAWgBQopnoYSsvaXT6K\n"
-    "5sjppv2WnKKNhjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQDj\n"
-    "cFeN1AGoFnLiA780d0pp2t+vyai1/z0qL8RcVolZ2QIhAJIBCI+oyP/RjhH790tj\n"
-    "0zeUTWADr5xoRl1/0oNQgiF4\n"
-    "-----END CERTIFICATE-----\n";
-
 // A proxy that does not trust upfault's CA refuses even the valid certificate: every https
 // scenario would fail for a reason that is the setup's, not the proxy's. That is an error naming
 // the fix; with the right CA the same proxy passes.
@@ -436,7 +422,7 @@ TEST(Reference, DistrustedCaIsASetupErrorNotAVerdict) {
   ASSERT_NE(text.find(from), std::string::npos);
   text.replace(text.find(from), from.size(), "\"--ca\", \"" + (dir / "other-ca.pem").string() + "\"");
   std::ofstream(dir / "profile.toml") << text;
-  std::ofstream(dir / "other-ca.pem") << kOtherCa;
+  std::ofstream(dir / "other-ca.pem") << test::kOtherCa;
   std::vector<Scenario> ok;
   for (auto& s : tls_corpus())
     if (s.name == "tls-ok-200-passthrough") ok.push_back(s);

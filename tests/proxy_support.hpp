@@ -39,6 +39,20 @@ inline std::vector<Scenario> corpus(bool http2 = false) {
   return out;
 }
 
+// A CA that is not upfault's (self-signed, P-256, made with `openssl req -x509`).
+inline constexpr const char* kOtherCa =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjjCCATOgAwIBAgIUBQ0Iailg5jfbLzHBCEVEHhMU4WUwCgYIKoZIzj0EAwIw\n"
+    "GzEZMBcGA1UEAwwQbm90IHVwZmF1bHQncyBDQTAgFw0yNjExMjkwNTUwMjZaGA8y\n"
+    "MTI2MTEwNTA1NTAyNlowGzEZMBcGA1UEAwwQbm90IHVwZmF1bHQncyBDQTBZMBMG\n"
+    "ByqGSM49AgEGCCqGSM49AwEHA0IABCOAvH1GIRlOlXR2fdQ4+ZYpCyh/FSXLbZ+7\n"
+    "ZHRmJsrwdh01Uh4VDA7XetAu1rGZitMRz9lLD/sZ8hF+S6JxkxKjUzBRMB0GA1Ud\n"
+    "DgQWBBQopnoYSsvaXT6K5sjppv2WnKKNhjAfBgNVHSMEGDAWgBQopnoYSsvaXT6K\n"
+    "5sjppv2WnKKNhjAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQDj\n"
+    "cFeN1AGoFnLiA780d0pp2t+vyai1/z0qL8RcVolZ2QIhAJIBCI+oyP/RjhH790tj\n"
+    "0zeUTWADr5xoRl1/0oNQgiF4\n"
+    "-----END CERTIFICATE-----\n";
+
 /// Runs `scenarios` through the profiled proxy `name`; fails the test on a setup error.
 inline SuiteRun run_profile(const std::string& name, const std::vector<Scenario>& scenarios) {
   auto profile = find_profile(name, default_profile_dirs());

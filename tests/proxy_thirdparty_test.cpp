@@ -1,6 +1,12 @@
 // The corpus through real third-party proxies (Debian 12's packages), started by the test on
 // loopback. Each proxy's findings were confirmed by hand (curl or a raw socket through the proxy
 // against `upfault serve`): they are facts about that proxy version, not expectations bent to fit.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "proxy_support.hpp"
 #include "support.hpp"
 
@@ -120,6 +126,43 @@ TEST_P(ThirdParty, VerdictsAreStableAcrossRuns) {
 
 INSTANTIATE_TEST_SUITE_P(Proxies, ThirdParty, ::testing::Values(kNginx, kHaproxy),
                          [](const ::testing::TestParamInfo<Known>& p) { return p.param.profile; });
+
+// nginx verifies the upstream's certificate after the handshake and closes, with no alert: told
+// apart from a verdict all the same. The same profile with its own CA passes (the corpus test).
+TEST(Nginx, DistrustedCaIsASetupErrorNotAVerdict) {
+  UPFAULT_REQUIRE_PROXY("nginx");
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("upfault-nginx-wrongca-{}", ::getpid());
+  std::filesystem::remove_all(dir);
+  auto nginx = find_profile("nginx", default_profile_dirs());
+  ASSERT_TRUE(nginx) << nginx.error();
+  std::filesystem::copy(nginx->dir, dir);
+  std::ifstream in(dir / "routes.toml");
+  std::string routes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string from = "proxy_ssl_trusted_certificate {ca_file};";
+  ASSERT_NE(routes.find(from), std::string::npos);
+  routes.replace(routes.find(from), from.size(),
+                 "proxy_ssl_trusted_certificate " + (dir / "other-ca.pem").string() + ";");
+  std::ofstream(dir / "routes.toml") << routes;
+  std::ofstream(dir / "other-ca.pem") << test::kOtherCa;
+  std::vector<Scenario> https;
+  for (auto& s : test::corpus())
+    if (s.protocol == UpstreamProtocol::https && s.endpoint == Endpoint::scripted) https.push_back(s);
+  ASSERT_GE(https.size(), 15u);
+  auto run = test::run_profile((dir / "profile.toml").string(), https);
+  ASSERT_EQ(run.results.size(), https.size());
+  for (const auto& r : run.results) {
+    EXPECT_NE(r.verdict.kind, VerdictKind::fail) << r.scenario->name << ": " << r.verdict.reason;
+    if (r.verdict.kind == VerdictKind::error) {
+      EXPECT_NE(r.verdict.reason.find("closed the connection without sending a request"), std::string::npos)
+          << r.verdict.reason;
+    }
+  }
+  EXPECT_GE(std::count_if(run.results.begin(), run.results.end(),
+                          [](const ScenarioResult& r) { return r.verdict.kind == VerdictKind::error; }),
+            15)
+      << test::dump(run);
+  std::filesystem::remove_all(dir);
+}
 
 // A check that must fail does fail through a real proxy: a valid 200 where 502 is expected.
 TEST(Nginx, WrongExpectationIsCaught) {

@@ -53,6 +53,18 @@ ScenarioResult not_run(const Scenario& s, const RunOptions& options, std::shared
   return r;
 }
 
+// FakeUpstream::tls_refusal, waited for until `bound` without holding up the other scenarios in
+// flight: the upstream's thread notes it, so this looks again every 20 ms until it is there.
+awaitable<std::string> tls_refusal(const FakeUpstream& upstream, Millis bound) {
+  const auto until = Clock::now() + bound;
+  auto refusal = upstream.tls_refusal();
+  while (refusal.empty() && Clock::now() < until) {
+    co_await sleep_until(std::min(until, Clock::now() + Millis{20}));
+    refusal = upstream.tls_refusal();
+  }
+  co_return refusal;
+}
+
 // The suite's scenarios [first, last) through the proxy. Each result shares its scenario with
 // `suite`, so results stay valid on their own, and the suite is copied once per run, not per call.
 std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Scenario>>& suite, std::size_t first,
@@ -90,11 +102,11 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
       if (r.verdict.kind == VerdictKind::fail && s.endpoint == Endpoint::scripted && r.upstream.requests() == 0 &&
           (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2))
-        // The event itself is waited for (bounded): the proxy's alert may still be on its way.
-        if (auto refusal = upstream.wait_for_tls_refusal(options.timeouts.read + std::chrono::seconds(2));
+        // The event itself is waited for (bounded): the proxy's alert or close may still be on its way.
+        if (auto refusal = co_await tls_refusal(upstream, options.timeouts.read + std::chrono::seconds(2));
             !refusal.empty())
           r.verdict = {VerdictKind::error,
-                       fmt::format("setup: the proxy refused the TLS handshake with upfault's valid certificate ({}): "
+                       fmt::format("setup: the proxy refused upfault's valid TLS certificate ({}): "
                                    "make it trust the CA ({{ca_file}} in a profile, --tls-dir DIR/ca.pem with "
                                    "--proxy-url) and verify the name {} or 127.0.0.1",
                                    refusal, tls::kServerName)};

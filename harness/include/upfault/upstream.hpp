@@ -62,13 +62,13 @@ class FakeUpstream {
   [[nodiscard]] UpstreamLog log(std::string_view scenario) const;
   /// Connections whose request named no known scenario.
   [[nodiscard]] int unrouted() const;
-  /// Why the proxy last refused the TLS handshake on a port with a valid certificate (tls,
-  /// tls-h2), e.g. "tlsv1 alert unknown ca": it does not trust upfault's CA or checks another
-  /// name, a setup mistake. Empty when it never did.
+  /// Why the proxy refused upfault's valid certificate (ports tls, tls-h2), a setup mistake: it
+  /// does not trust upfault's CA or checks another name. Either its alert (e.g. "tlsv1 alert
+  /// unknown ca"), or, while no request has ever arrived over TLS on those ports, a connection it
+  /// closed right after the handshake without a request (nginx checks the certificate after the
+  /// handshake, and closes). Empty when it never did. Over TLS 1.3 both arrive after our side of
+  /// the handshake is done, so the runner waits for them (bounded) before judging.
   [[nodiscard]] std::string tls_refusal() const;
-  /// tls_refusal(), waiting (at most `timeout`) for one to arrive: over TLS 1.3 the proxy refuses
-  /// our certificate after our side of the handshake is done, and the alert is read a moment later.
-  [[nodiscard]] std::string wait_for_tls_refusal(std::chrono::milliseconds timeout) const;
   /// Waits (at most `timeout`) until `n` accepts on the scripted endpoint have failed (EMFILE at the file-descriptor
   /// limit, say; each is retried 100 ms later) and returns when each of the first `n` failed:
   /// fewer than `n` when the time ran out.

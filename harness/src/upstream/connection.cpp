@@ -62,6 +62,7 @@ awaitable<void> Connection::serve() {
   }
   if (!head) {
     if (!pending_.empty()) up_.note_unrouted();
+    if (tls_ && !spoken_ && tls_failure_.empty()) note_closed_unasked();
     co_return;
   }
   while (head && !done_) {

@@ -101,6 +101,8 @@ class Connection {
   net::awaitable<net::error_code> read_tls();
   net::awaitable<net::error_code> write_raw(std::string_view raw);
   void note_refusal();
+  void note_closed_unasked();
+  void note_spoken();
   net::awaitable<void> watchdog();
   net::awaitable<bool> start_request(std::size_t head_size);
   net::awaitable<std::optional<std::size_t>> serve_plain();
@@ -127,6 +129,7 @@ class Connection {
   std::string_view listener_;
   std::unique_ptr<tls::Engine> tls_;
   std::string tls_failure_;  // why the TLS session failed, once it has
+  bool spoken_ = false;      // some plaintext came over TLS (a request, or the HTTP/2 preface)
   net::Clock::time_point accepted_ = net::Clock::now();
   const std::uint64_t id_ = next_id();  // tells apart the log entries of one kept-alive connection
   static std::uint64_t next_id() {

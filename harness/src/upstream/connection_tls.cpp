@@ -21,6 +21,7 @@ awaitable<error_code> Connection::read_tls() {
     const auto state = tls_->decrypt(pending_, before + kMaxDecrypted);
     if (auto out = tls_->output(); !out.empty()) co_await write_raw(out);  // e.g. a KeyUpdate's answer
     if (pending_.size() > before) {
+      if (!spoken_) note_spoken();
       record_received(std::string_view(pending_).substr(before));
       co_return error_code{};
     }
@@ -59,11 +60,25 @@ awaitable<bool> Connection::handshake() {
 void Connection::note_refusal() {
   const bool valid_port = listener_ == "tls" || listener_ == "tls-h2";
   if (!valid_port || tls_->error().find("alert") == std::string::npos) return;
-  {
-    std::lock_guard lock(up_.m);
-    up_.tls_refusal = tls_->error();
-  }
-  up_.tls_refused.notify_all();
+  std::lock_guard lock(up_.m);
+  up_.tls_refusal = tls_->error();
+}
+
+// A connection to a valid certificate that the proxy closed after the handshake, before any byte of
+// a request: how nginx refuses a certificate (it verifies after the handshake). Only counted while no
+// request ever came over TLS (FakeUpstream::tls_refusal), so a pool's idle connection is not taken for it.
+void Connection::note_closed_unasked() {
+  if (listener_ != "tls" && listener_ != "tls-h2") return;
+  std::lock_guard lock(up_.m);
+  up_.tls_closed_unasked =
+      "it completed the handshake, then closed the connection without sending a request, as a proxy does that "
+      "verifies the certificate after the handshake";
+}
+
+void Connection::note_spoken() {
+  spoken_ = true;
+  std::lock_guard lock(up_.m);
+  up_.tls_spoken = true;
 }
 
 awaitable<error_code> Connection::write_raw(std::string_view raw) {

@@ -294,13 +294,8 @@ std::vector<std::chrono::steady_clock::time_point> FakeUpstream::wait_for_accept
 
 std::string FakeUpstream::tls_refusal() const {
   std::lock_guard lock(impl_->m);
-  return impl_->tls_refusal;
-}
-
-std::string FakeUpstream::wait_for_tls_refusal(std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(impl_->m);
-  impl_->tls_refused.wait_for(lock, timeout, [&] { return !impl_->tls_refusal.empty(); });
-  return impl_->tls_refusal;
+  if (!impl_->tls_refusal.empty() || impl_->tls_spoken) return impl_->tls_refusal;
+  return impl_->tls_closed_unasked;
 }
 
 int FakeUpstream::unrouted() const {

@@ -75,8 +75,11 @@ struct FakeUpstream::Impl {
   net::tcp::acceptor accept_close;
   net::tcp::acceptor accept_reset;
   std::vector<std::unique_ptr<upstream::TlsListener>> tls_listeners;
-  std::string tls_refusal;  // under `m`: why the proxy last refused a valid certificate's handshake
-  std::condition_variable tls_refused;  // notified when tls_refusal is set
+  // Under `m`: why the proxy last refused a valid certificate's handshake with an alert; a
+  // connection it closed after the handshake without a request; whether any request came over TLS.
+  std::string tls_refusal;
+  std::string tls_closed_unasked;
+  bool tls_spoken = false;
   std::thread thread;
   mutable std::mutex m;
   std::map<std::string, upstream::Route, std::less<>> routes;
