@@ -115,6 +115,10 @@ void validate_steps(FileContext& cx, const Scenario& s, const toml::node& steps_
       cx.error(*steps_node.as_array()->get(i),
                fmt::format("{} acts on TLS: the scenario needs protocol = \"https\" or \"h2\" (or a TLS endpoint)",
                            s.steps[i].action->kind()));
+    if (s.steps[i].action->needs_h2() && !is_http2(s.protocol))
+      cx.error(*steps_node.as_array()->get(i),
+               fmt::format("{} sends HTTP/2 frames: the scenario needs [upstream] protocol = \"h2c\" or \"h2\"",
+                           s.steps[i].action->kind()));
   }
 }
 

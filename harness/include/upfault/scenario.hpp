@@ -91,6 +91,8 @@ class StepAction {
   [[nodiscard]] virtual bool ends_connection() const { return false; }
   /// True when it acts on TLS itself (close_notify, a record cut short): the upstream must speak TLS.
   [[nodiscard]] virtual bool needs_tls() const { return false; }
+  /// True when it sends HTTP/2 frames: the upstream must speak HTTP/2 (h2c or h2).
+  [[nodiscard]] virtual bool needs_h2() const { return false; }
 };
 
 /// A step as written in a scenario: the action, and the requests it applies to.

@@ -23,6 +23,7 @@ class H2Step : public UpstreamStep {
   H2Step(std::string_view kind, std::string toml) : kind_(kind), toml_(std::move(toml)) {}
   std::string_view kind() const override { return kind_; }
   std::string toml() const override { return toml_; }
+  bool needs_h2() const override { return true; }
   net::awaitable<Flow> run(upstream::Connection& c) const override {
     auto* s = c.h2();
     if (!s) {

@@ -42,6 +42,13 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
     return nullptr;
   }
   if (!bytes) return nullptr;
+  // Every record is at least its 5-byte header and its plaintext: keeping fewer bytes always cuts one.
+  if (static_cast<std::size_t>(*n) >= bytes->size() + 5) {
+    cx.error(*keep, fmt::format("keep = {} would send the whole record, cutting nothing: keep fewer than {} bytes "
+                                "(send's {} bytes and the 5-byte record header)",
+                                *n, bytes->size() + 5, bytes->size()));
+    return nullptr;
+  }
   return std::make_shared<PartialRecord>(std::move(*bytes), static_cast<std::size_t>(*n));
 }
 
@@ -52,7 +59,8 @@ extern const StepDef tls_partial_record_step = {
     101,
     "TLS: encrypt `send`, but send only the first `keep` bytes of its records (a record cut short)",
     "Encrypt `send` as TLS records and send only their first `keep` bytes: the proxy holds a record it\n"
-    "can never finish (a record carries a 5-byte header, then its ciphertext and tag). A `close` after\n"
+    "can never finish (a record carries a 5-byte header, then its ciphertext and tag; `keep` must be under\n"
+    "`send`'s length + 5, so a record is always cut). A `close` after\n"
     "it cuts the connection mid-record.\n",
     "[[upstream.steps]]\ntls_partial_record = { send = \"HTTP/1.1 200 OK\\r\\nContent-Length: 5\\r\\n\\r\\nhello\", "
     "keep = 20 }\n",
