@@ -406,6 +406,17 @@ TEST(Misbehaving, CrashWithScenariosInParallelIsReported) {
   ASSERT_EQ(run.results.size(), 3u) << run.setup_error;
   EXPECT_NE(run.proxy_died.find("killed by signal 6"), std::string::npos) << run.proxy_died;
   EXPECT_EQ(run.crashes, 0);
+  // Which scenario killed it is unknown: what got no complete response is an error, not a verdict.
+  int blamed = 0;
+  for (const auto& r : run.results) {
+    const bool died = r.verdict.reason.starts_with("the proxy died during the run (");
+    EXPECT_EQ(died, r.client.ending != Ending::complete) << r.scenario->name << ": " << r.verdict.reason;
+    if (died) {
+      EXPECT_EQ(r.verdict.kind, VerdictKind::error);
+    }
+    blamed += died;
+  }
+  EXPECT_GE(blamed, 1);
 }
 
 // A proxy that does not trust upfault's CA refuses even the valid certificate: every https

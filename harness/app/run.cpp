@@ -309,7 +309,13 @@ int run(const RunArgs& a) {
   }
   int status = a.repeat > 1 && report_unstable(outcomes, a.repeat) ? kFailed : kPassed;
   if (!run.proxy_died.empty()) {
-    fmt::print(stderr, "upfault run: {}\nverdicts after that are not about the proxy's behaviour{}\n", run.proxy_died,
+    const auto blamed = std::count_if(run.results.begin(), run.results.end(), [](const ScenarioResult& r) {
+      return r.verdict.kind == VerdictKind::error && r.verdict.reason.starts_with("the proxy died during the run");
+    });
+    fmt::print(stderr,
+               "upfault run: {}\nverdicts after that are not about the proxy's behaviour: the {} scenario(s) that got "
+               "no complete response count as errors, whatever their line above says{}\n",
+               run.proxy_died, blamed,
                so->run.jobs > 1 && so->lanes <= 1
                    ? "; with -j 1 or --lanes N, upfault restarts a crashed proxy and judges the rest"
                    : "");

@@ -53,6 +53,19 @@ ScenarioResult not_run(const Scenario& s, const RunOptions& options, std::shared
   return r;
 }
 
+// The proxy died during a run that did not restart it (scenarios in parallel): an exchange that got
+// no complete response may have ended by its death, whichever scenario caused it, so it says
+// nothing about how the proxy handles that scenario. Complete responses were judged as they are.
+void blame_death(std::vector<ScenarioResult>& results, const std::string& how) {
+  for (auto& r : results)
+    if (r.client.ending != Ending::complete && r.verdict.kind != VerdictKind::not_run)
+      r.verdict = {VerdictKind::error,
+                   fmt::format("the proxy died during the run ({}) and this exchange got no complete response, which "
+                               "its death may explain (was: {}); rerun with -j 1 or --lanes N to pin the crash on "
+                               "its scenario",
+                               how, r.verdict.reason)};
+}
+
 // FakeUpstream::tls_refusal, waited for until `bound` without holding up the other scenarios in
 // flight: the upstream's thread notes it, so this looks again every 20 ms until it is there.
 awaitable<std::string> tls_refusal(const FakeUpstream& upstream, Millis bound) {
@@ -214,9 +227,11 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   }
   run.interrupted = interrupt::received();
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (process && !process->alive() && run.proxy_died.empty())
+  if (process && !process->alive() && run.proxy_died.empty()) {
     run.proxy_died =
         fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
+    blame_death(run.results, fmt::format("{} {}", run.proxy.name, process->exit_description()));
+  }
   rig->stop();
   return run;
 }
