@@ -172,6 +172,25 @@ TEST(Matrix, NotRunIsOutOfThePassedCount) {
   EXPECT_NE(html.find("data-label=\"passed\">2/2</td>"), std::string::npos) << html;
 }
 
+// Only what every proxy ran ranks: a failure where another proxy did not run (a protocol its profile
+// lacks) is shown, not counted, since that proxy had no chance to fail it.
+TEST(Matrix, RanksOnlyWhatEveryProxyRan) {
+  const auto all = suite();
+  auto tls = column("a-speaks-tls", all, {{2, 502, "complete"}});
+  auto plain = column("b-plain", all, {});
+  plain.cells[2] = cell(all[2], VerdictKind::not_run, std::nullopt, "");
+  EXPECT_EQ(order({plain, tls}), (std::vector<std::string>{"a-speaks-tls", "b-plain"})) << "a tie, by name";
+  const auto ranked = rank({plain, tls});
+  EXPECT_EQ(ranked[0].unranked.size(), 1u);
+  EXPECT_EQ(ranked[0].failure_count(), 0u);
+  const auto md = matrix_markdown(all, {plain, tls}, "2026-01-01");
+  EXPECT_NE(md.find("1 failure(s) where not every proxy ran (not ranked)"), std::string::npos) << md;
+  EXPECT_NE(md.find("- **silent** (must)"), std::string::npos) << "still listed\n" << md;
+  // Where both ran it, it ranks again.
+  auto both = column("b-plain", all, {});
+  EXPECT_EQ(order({both, tls}), (std::vector<std::string>{"b-plain", "a-speaks-tls"}));
+}
+
 // A cell the proxy's quirks.toml marks unstable says so on both pages, also where this run passed:
 // the next run may not.
 TEST(Matrix, UnstablePassSaysSo) {

@@ -85,6 +85,8 @@ std::string standing_row(const ProxyColumn& c, const Standing& s, std::size_t co
   if (s.crashes) notes.push_back(fmt::format("{} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
   if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
   if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
+  if (!s.unranked.empty())
+    notes.push_back(fmt::format("{} failure(s) where not every proxy ran (not ranked)", s.unranked.size()));
   if (!c.died.empty()) notes.push_back("died during the run: " + e(c.died));
   if (dated && !c.date.empty()) notes.push_back("ran " + e(c.date));
   return row + fmt::format("<td class=\"note\">{}</td></tr>\n", fmt::join(notes, " · "));

@@ -65,6 +65,8 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
     if (s.crashes) notes.push_back(fmt::format("{} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
     if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
     if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
+    if (!s.unranked.empty())
+      notes.push_back(fmt::format("{} failure(s) where not every proxy ran (not ranked)", s.unranked.size()));
     if (!c.died.empty()) notes.push_back("died during the run: " + md_escape(c.died));
     if (several_days(columns) && !c.date.empty()) notes.push_back("ran " + c.date);
     const auto defaults = s.configured.empty()
@@ -152,8 +154,9 @@ std::string failures(const std::vector<ProxyColumn>& columns, const std::vector<
     };
     for (std::size_t r = 0; r < 4; ++r) group(risk_text(r).label, s.failures[r]);
     group("configurable defaults (not ranked)", s.configured);
+    group("where not every proxy ran (an upstream protocol some profile lacks; not ranked)", s.unranked);
     group("harness errors (not ranked)", s.errors);
-    if (s.failure_count() + s.configured.size() + s.errors.size() == 0) out += "\nNo failures.\n";
+    if (s.failure_count() + s.unranked.size() + s.configured.size() + s.errors.size() == 0) out += "\nNo failures.\n";
     std::vector<std::size_t> lucky;  // passed in this run, but the proxy is known to answer it differently
     for (std::size_t k = 0; k < c.cells.size(); ++k)
       if (c.cells[k].verdict == VerdictKind::pass && c.notes.unstable.count(c.cells[k].scenario->name))

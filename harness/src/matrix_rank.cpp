@@ -80,7 +80,24 @@ std::size_t Standing::ran_count(const ProxyColumn& of) const {
   return of.cells.size() - static_cast<std::size_t>(not_run);
 }
 
+namespace {
+
+// Scenario k is common when every column that ran ran it (no not-run cell): only those rank.
+std::vector<bool> common_scenarios(const std::vector<ProxyColumn>& columns) {
+  std::size_t n = 0;
+  for (const auto& c : columns) n = std::max(n, c.cells.size());
+  std::vector<bool> common(n, true);
+  for (const auto& c : columns)
+    if (c.skipped.empty())
+      for (std::size_t k = 0; k < c.cells.size(); ++k)
+        if (c.cells[k].verdict == VerdictKind::not_run) common[k] = false;
+  return common;
+}
+
+}  // namespace
+
 std::vector<Standing> rank(const std::vector<ProxyColumn>& columns) {
+  const auto common = common_scenarios(columns);
   std::vector<Standing> out;
   for (std::size_t i = 0; i < columns.size(); ++i) {
     const auto& col = columns[i];
@@ -98,7 +115,12 @@ std::vector<Standing> rank(const std::vector<ProxyColumn>& columns) {
         case CellKind::skipped: ++s.not_run; break;
         case CellKind::fail:
         case CellKind::known:
-        case CellKind::crash: s.failures[risk_index(failure_risk(cell))].push_back(k); break;
+        case CellKind::crash:
+          if (common[k])
+            s.failures[risk_index(failure_risk(cell))].push_back(k);
+          else
+            s.unranked.push_back(k);
+          break;
       }
     }
     out.push_back(std::move(s));

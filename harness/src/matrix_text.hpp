@@ -46,7 +46,9 @@ inline constexpr std::string_view kRankingRule =
     "response was broken or missing, and as lost information when it was valid. A crash keeps its scenario's "
     "class. Every level (must, should, may) counts alike. Documented deviations count; configurable defaults "
     "(failures the proxy's profile documents as its default configuration, with the setting that changes them) "
-    "are listed apart and do not count, nor do harness errors. Ties go to fewer configurable defaults, then to the "
+    "are listed apart and do not count, nor do harness errors. Only scenarios every proxy ran count: where a "
+    "profile does not speak a scenario's upstream protocol (TLS, HTTP/2), the others' failures there are shown but "
+    "not ranked, since that proxy had no chance to fail them. Ties go to fewer configurable defaults, then to the "
     "name.";
 
 /// "What this does and does not show", one point each.
@@ -127,9 +129,10 @@ inline std::size_t section_of(UpstreamProtocol p) {
 
 /// The suite's scenarios by section, then category (sections the suite has no scenario of are left out).
 inline std::vector<ProtocolSection> by_protocol(const std::vector<Scenario>& all) {
-  std::vector<ProtocolSection> out = {{"upstream-http1", "Upstream: HTTP/1.1 in plaintext", {}},
-                                      {"upstream-https", "Upstream: HTTPS (HTTP/1.1 over TLS)", {}},
-                                      {"upstream-http2", "Upstream: HTTP/2 (h2c with prior knowledge, h2 over TLS)", {}}};
+  std::vector<ProtocolSection> out = {
+      {"upstream-http1", "Upstream: HTTP/1.1 in plaintext", {}},
+      {"upstream-https", "Upstream: HTTPS (HTTP/1.1 over TLS)", {}},
+      {"upstream-http2", "Upstream: HTTP/2 (h2c with prior knowledge, h2 over TLS)", {}}};
   for (const auto& [category, list] : by_category(all)) {
     std::array<std::vector<std::size_t>, 3> split;
     for (auto i : list) split[section_of(all[i].protocol)].push_back(i);
@@ -142,8 +145,8 @@ inline std::vector<ProtocolSection> by_protocol(const std::vector<Scenario>& all
 
 /// Why each proxy could not be tested on some of a section's scenarios: proxy → the distinct reasons
 /// of its not-run cells there (the profile's not_tested sentence, quoting the proxy's own docs).
-inline std::vector<std::pair<std::string, std::vector<std::string>>> not_tested(const ProtocolSection& section,
-                                                                               const std::vector<ProxyColumn>& columns) {
+inline std::vector<std::pair<std::string, std::vector<std::string>>> not_tested(
+    const ProtocolSection& section, const std::vector<ProxyColumn>& columns) {
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
   for (const auto& c : columns) {
     std::vector<std::string> reasons;

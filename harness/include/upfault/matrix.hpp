@@ -127,7 +127,10 @@ struct Standing {
   std::array<std::vector<std::size_t>, 4> failures;
   std::vector<std::size_t> configured;  ///< failures its profile documents as configurable defaults
   std::vector<std::size_t> errors;      ///< harness errors (say nothing about the proxy)
-  int passed = 0;                       ///< pass or stricter
+  /// Failed cells of scenarios that not every proxy that ran ran (an upstream protocol some
+  /// profile lacks): shown, but not ranked, since the others had no chance to fail them.
+  std::vector<std::size_t> unranked;
+  int passed = 0;   ///< pass or stricter
   int not_run = 0;  ///< scenarios of an upstream protocol its profile lacks: out of "passed"'s count
   int crashes = 0;
   bool ran = false;
