@@ -23,6 +23,9 @@ relay="$scenarios/framing/duplicate-content-length.toml"  # the blind relay fail
 
 expect_exit 0 "all passed" run "$one" --proxy reference
 expect_exit 1 "a verdict failed" run "$relay" --proxy blind
+# Nothing judged is not green: the blind relay is not set up to speak h2c.
+expect_exit 2 "every scenario not run" run "$scenarios/http2/h2-ok-200-baseline.toml" --proxy blind
+grep -q "nothing was judged" "$out/stderr" || fail "no word of why nothing was judged"
 closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 expect_exit 2 "--proxy-url without --upstream-port" run "$one" --proxy-url "http://127.0.0.1:$closed_port"
 grep -q "needs --upstream-port" "$out/stderr" || fail "no word of --upstream-port"

@@ -330,6 +330,14 @@ int run(const RunArgs& a) {
     status = kFailed;
   }
   fmt::print("{}\n", tally.line());
+  if (tally.total() == 0 && tally.not_run > 0 && !run.interrupted && a.shard.empty()) {
+    // Green on nothing judged would hide a suite that tests nothing; a shard may well hold only such scenarios.
+    fmt::print(
+        stderr,
+        "upfault run: nothing was judged: the proxy is not set up to speak the upstream protocol of any selected "
+        "scenario (a profile's upstream_protocols, or --upstream-protocols with --proxy-url)\n");
+    status = kInputError;
+  }
   if (run.crashes)
     fmt::print("the proxy crashed {} time{} and was restarted; each crash is failed on the scenario it handled\n",
                run.crashes, run.crashes == 1 ? "" : "s");

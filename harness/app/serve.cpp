@@ -89,12 +89,19 @@ int serve(const ServeArgs& a) {
   FakeUpstream* up = &rig->upstream();
   fmt::print("upfault serve: {} scenarios on http://{}:{}\n  ({})\n", suite.scenarios.size(), hp->host, up->port(),
              describe_ports(up->ports()));
+  // The example names a scenario as a proxy must pass it on: behind its endpoint's or protocol's prefix.
+  const auto example =
+      suite.scenarios.empty()
+          ? std::string("/__upfault/NAME")
+          : std::string(upstream_prefix(suite.scenarios.front().endpoint, suite.scenarios.front().protocol)) +
+                route_prefix(suite.scenarios.front().name);
   fmt::print(
-      "route a request to a scenario with the path /__upfault/NAME/, e.g.\n"
-      "  curl -i http://PROXY/__upfault/{}/\n"
-      "the TLS ports' certificates are for {} (and 127.0.0.1), from the CA {}{}\n"
+      "route a request to a scenario with the path /__upfault/NAME/ (behind /__tls/, /__h2c/, ... as its "
+      "endpoint or protocol needs), e.g.\n"
+      "  curl -i http://PROXY{}/\n"
+      "the TLS ports' certificates are for {}, localhost and 127.0.0.1, from the CA {}{}\n"
       "Ctrl-C stops it.\n",
-      suite.scenarios.empty() ? "NAME" : suite.scenarios.front().name, tls::kServerName, *ca,
+      example, tls::kServerName, *ca,
       temp_ca.empty() ? "" : " (for this run only: no home directory to keep one in; --tls-dir DIR keeps one)");
   std::fflush(stdout);
   (void)interrupt::wait();
