@@ -27,6 +27,17 @@ TEST(Verdict, StatusPassesAndFailsWithAReadableReason) {
   EXPECT_NE(v.reason.find("never reached the upstream"), std::string::npos) << v.reason;
 }
 
+// A scenario's expected bytes are shown escaped: a newline in them never splits the reason's line.
+TEST(Verdict, ExpectedBytesAreShownEscaped) {
+  auto s = test::scenario(with_steps("e", "[[upstream.steps]]\nread = \"head\"\n",
+                                     "[expect]\nstatus = 200\nbody = \"second\\ntry\"\n"
+                                     "headers_match = { X-Why = \"a\\rb\" }\n"));
+  auto v = evaluate(s, complete(502, ""), test::asked(), {});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_EQ(v.reason.find_first_of("\r\n"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("body \"second\\ntry\""), std::string::npos) << v.reason;
+}
+
 TEST(Verdict, PassthroughComparesStatusBodyAndHeaders) {
   auto s = test::scenario(with_steps("p", kRespond, "[expect]\npassthrough = true\n"));
   EXPECT_EQ(evaluate(s, complete(503, "down", {{"X-Why", "maintenance"}, {"Server", "proxy"}}), test::asked(), {}).kind,

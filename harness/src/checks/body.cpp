@@ -8,7 +8,7 @@ class Body final : public Check {
  public:
   explicit Body(std::string body) : body_(std::move(body)) {}
   std::string_view key() const override { return "body"; }
-  std::string describe() const override { return fmt::format("body \"{}\"", body_); }
+  std::string describe() const override { return fmt::format("body \"{}\"", printable(body_)); }
   std::string toml() const override { return "body = " + toml_quote(body_); }
   std::optional<Miss> mismatch(const Observation& seen) const override {
     if (body_is(seen.client, body_)) return std::nullopt;

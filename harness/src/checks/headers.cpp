@@ -11,7 +11,8 @@ class Headers final : public Check {
   std::string toml() const override { return "headers = " + toml_fields(fields_); }
   std::string describe() const override {
     std::string out;
-    for (const auto& [n, v] : fields_) out += (out.empty() ? "header " : " with header ") + n + ": " + v;
+    for (const auto& [n, v] : fields_)
+      out += (out.empty() ? "header " : " with header ") + printable(n) + ": " + printable(v);
     return out;
   }
   std::optional<Miss> mismatch(const Observation& seen) const override {

@@ -13,7 +13,7 @@ class HeadersMatch final : public Check {
   std::string describe() const override {
     std::string out;
     for (const auto& [n, v] : patterns_)
-      out += (out.empty() ? "header " : " with header ") + n + " matching /" + v + "/";
+      out += (out.empty() ? "header " : " with header ") + printable(n) + " matching /" + printable(v) + "/";
     return out;
   }
   std::optional<Miss> mismatch(const Observation& seen) const override {
