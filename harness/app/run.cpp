@@ -272,6 +272,30 @@ bool take_shard(const std::string& text, std::vector<Scenario>& scenarios, Suite
   return true;
 }
 
+// The proxy died and was not restarted: how, and which verdicts that turned into errors.
+void report_death(const SuiteRun& run, const SuiteOptions& so) {
+  const auto blamed = std::count_if(run.results.begin(), run.results.end(), [](const ScenarioResult& r) {
+    return r.verdict.kind == VerdictKind::error && r.verdict.reason.starts_with("the proxy died during the run");
+  });
+  fmt::print(stderr,
+             "upfault run: {}\nverdicts after that are not about the proxy's behaviour: the {} scenario(s) that got "
+             "no complete response count as errors, whatever their line above says{}\n",
+             run.proxy_died, blamed,
+             so.run.jobs > 1 && so.lanes <= 1
+                 ? "; with -j 1 or --lanes N, upfault restarts a crashed proxy and judges the rest"
+                 : "");
+}
+
+// Green on nothing judged would hide a suite that tests nothing (a shard may well hold only such
+// scenarios): says so, and true.
+bool nothing_judged(const Tally& tally, const SuiteRun& run, const RunArgs& a) {
+  if (tally.total() > 0 || tally.not_run == 0 || run.interrupted || !a.shard.empty()) return false;
+  fmt::print(stderr,
+             "upfault run: nothing was judged: the proxy is not set up to speak the upstream protocol of any selected "
+             "scenario (a profile's upstream_protocols, or --upstream-protocols with --proxy-url)\n");
+  return true;
+}
+
 int run(const RunArgs& a) {
   auto suite = load_suite(a.paths, a.filters);
   const int input_status = suite.errors.empty() ? kPassed : kInputError;
@@ -309,16 +333,7 @@ int run(const RunArgs& a) {
   }
   int status = a.repeat > 1 && report_unstable(outcomes, a.repeat) ? kFailed : kPassed;
   if (!run.proxy_died.empty()) {
-    const auto blamed = std::count_if(run.results.begin(), run.results.end(), [](const ScenarioResult& r) {
-      return r.verdict.kind == VerdictKind::error && r.verdict.reason.starts_with("the proxy died during the run");
-    });
-    fmt::print(stderr,
-               "upfault run: {}\nverdicts after that are not about the proxy's behaviour: the {} scenario(s) that got "
-               "no complete response count as errors, whatever their line above says{}\n",
-               run.proxy_died, blamed,
-               so->run.jobs > 1 && so->lanes <= 1
-                   ? "; with -j 1 or --lanes N, upfault restarts a crashed proxy and judges the rest"
-                   : "");
+    report_death(run, *so);
     status = kFailed;
   }
   Tally tally;
@@ -330,14 +345,7 @@ int run(const RunArgs& a) {
     status = kFailed;
   }
   fmt::print("{}\n", tally.line());
-  if (tally.total() == 0 && tally.not_run > 0 && !run.interrupted && a.shard.empty()) {
-    // Green on nothing judged would hide a suite that tests nothing; a shard may well hold only such scenarios.
-    fmt::print(
-        stderr,
-        "upfault run: nothing was judged: the proxy is not set up to speak the upstream protocol of any selected "
-        "scenario (a profile's upstream_protocols, or --upstream-protocols with --proxy-url)\n");
-    status = kInputError;
-  }
+  if (nothing_judged(tally, run, a)) status = kInputError;
   if (run.crashes)
     fmt::print("the proxy crashed {} time{} and was restarted; each crash is failed on the scenario it handled\n",
                run.crashes, run.crashes == 1 ? "" : "s");
