@@ -127,21 +127,20 @@ TEST_P(ThirdParty, VerdictsAreStableAcrossRuns) {
 INSTANTIATE_TEST_SUITE_P(Proxies, ThirdParty, ::testing::Values(kNginx, kHaproxy),
                          [](const ::testing::TestParamInfo<Known>& p) { return p.param.profile; });
 
-// nginx verifies the upstream's certificate after the handshake and closes, with no alert: told
-// apart from a verdict all the same. The same profile with its own CA passes (the corpus test).
-TEST(Nginx, DistrustedCaIsASetupErrorNotAVerdict) {
-  UPFAULT_REQUIRE_PROXY("nginx");
-  const auto dir = std::filesystem::temp_directory_path() / fmt::format("upfault-nginx-wrongca-{}", ::getpid());
+namespace {
+
+// nginx's profile with one line of its routes changed (`from` → `to`), through the https scenarios:
+// none may fail, for the mistake is the setup's; each is an error whose reason says `says`.
+void expect_setup_errors(const std::string& from, const std::string& to, const std::string& says) {
+  const auto dir = std::filesystem::temp_directory_path() / fmt::format("upfault-nginx-setup-{}", ::getpid());
   std::filesystem::remove_all(dir);
   auto nginx = find_profile("nginx", default_profile_dirs());
   ASSERT_TRUE(nginx) << nginx.error();
   std::filesystem::copy(nginx->dir, dir);
   std::ifstream in(dir / "routes.toml");
   std::string routes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string from = "proxy_ssl_trusted_certificate {ca_file};";
   ASSERT_NE(routes.find(from), std::string::npos);
-  routes.replace(routes.find(from), from.size(),
-                 "proxy_ssl_trusted_certificate " + (dir / "other-ca.pem").string() + ";");
+  routes.replace(routes.find(from), from.size(), to);
   std::ofstream(dir / "routes.toml") << routes;
   std::ofstream(dir / "other-ca.pem") << test::kOtherCa;
   std::vector<Scenario> https;
@@ -150,18 +149,35 @@ TEST(Nginx, DistrustedCaIsASetupErrorNotAVerdict) {
   ASSERT_GE(https.size(), 15u);
   auto run = test::run_profile((dir / "profile.toml").string(), https);
   ASSERT_EQ(run.results.size(), https.size());
+  int errors = 0;
   for (const auto& r : run.results) {
     EXPECT_NE(r.verdict.kind, VerdictKind::fail) << r.scenario->name << ": " << r.verdict.reason;
-    if (r.verdict.kind == VerdictKind::error) {
-      EXPECT_NE(r.verdict.reason.find("closed the connection without sending a request"), std::string::npos)
-          << r.verdict.reason;
-    }
+    if (r.verdict.kind != VerdictKind::error) continue;
+    ++errors;
+    EXPECT_NE(r.verdict.reason.find(says), std::string::npos) << r.verdict.reason;
   }
-  EXPECT_GE(std::count_if(run.results.begin(), run.results.end(),
-                          [](const ScenarioResult& r) { return r.verdict.kind == VerdictKind::error; }),
-            15)
-      << test::dump(run);
+  EXPECT_GE(errors, 15) << test::dump(run);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+// nginx verifies the upstream's certificate after the handshake and closes, with no alert: told
+// apart from a verdict all the same. The same profile with its own CA passes (the corpus test).
+TEST(Nginx, DistrustedCaIsASetupErrorNotAVerdict) {
+  UPFAULT_REQUIRE_PROXY("nginx");
+  const auto other = std::filesystem::temp_directory_path() / fmt::format("upfault-nginx-setup-{}", ::getpid());
+  expect_setup_errors("proxy_ssl_trusted_certificate {ca_file};",
+                      "proxy_ssl_trusted_certificate " + (other / "other-ca.pem").string() + ";",
+                      "closed the connection without sending a request");
+}
+
+// /__tls/ sent over TLS to the plaintext port: the ClientHello is told at once, as a route to fix.
+TEST(Nginx, TlsToThePlaintextPortIsASetupErrorNotAVerdict) {
+  UPFAULT_REQUIRE_PROXY("nginx");
+  expect_setup_errors("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port}; }",
+                      "location /__tls/ { proxy_pass https://127.0.0.1:{upstream_port}; }",
+                      "started a TLS handshake on upfault's plaintext scripted port");
 }
 
 // A check that must fail does fail through a real proxy: a valid 200 where 502 is expected.

@@ -114,15 +114,19 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
       r.upstream = upstream.log(s.name);
       r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
       if (r.verdict.kind == VerdictKind::fail && s.endpoint == Endpoint::scripted && r.upstream.requests() == 0 &&
-          (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2))
+          (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2)) {
+        // A ClientHello on a plaintext port is noted before that port closes, so before the proxy answers.
+        if (auto misrouted = upstream.tls_misrouted(); !misrouted.empty())
+          r.verdict = {VerdictKind::error, "setup: " + misrouted};
         // The event itself is waited for (bounded): the proxy's alert or close may still be on its way.
-        if (auto refusal = co_await tls_refusal(upstream, options.timeouts.read + std::chrono::seconds(2));
-            !refusal.empty())
+        else if (auto refusal = co_await tls_refusal(upstream, options.timeouts.read + std::chrono::seconds(2));
+                 !refusal.empty())
           r.verdict = {VerdictKind::error,
                        fmt::format("setup: the proxy refused upfault's valid TLS certificate ({}): "
                                    "make it trust the CA ({{ca_file}} in a profile, --tls-dir DIR/ca.pem with "
                                    "--proxy-url) and verify the name {} or 127.0.0.1",
                                    refusal, tls::kServerName)};
+      }
       if (options.strict && r.verdict.kind == VerdictKind::stricter)
         r.verdict = {VerdictKind::fail,
                      fmt::format("{}: stricter than required, which --strict counts as a failure", r.verdict.reason)};

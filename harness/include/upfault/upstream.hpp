@@ -69,6 +69,9 @@ class FakeUpstream {
   /// handshake, and closes). Empty when it never did. Over TLS 1.3 both arrive after our side of
   /// the handshake is done, so the runner waits for them (bounded) before judging.
   [[nodiscard]] std::string tls_refusal() const;
+  /// A TLS handshake that reached a plaintext port (the proxy sends /__tls/ or /__h2/ to the
+  /// plaintext upstream): what happened, with the route to fix; empty when none did.
+  [[nodiscard]] std::string tls_misrouted() const;
   /// Waits (at most `timeout`) until `n` accepts on the scripted endpoint have failed (EMFILE at the file-descriptor
   /// limit, say; each is retried 100 ms later) and returns when each of the first `n` failed:
   /// fewer than `n` when the time ran out.

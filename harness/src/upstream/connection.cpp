@@ -282,6 +282,12 @@ awaitable<std::optional<std::size_t>> Connection::read_next_head() {
       finish(describe(ec));
       co_return std::nullopt;
     }
+    // 0x16 starts a TLS handshake record, never a request: told and closed, or both sides would wait.
+    if (!tls_ && !h2_ && pending_.front() == '\x16') {
+      note_tls_on_plain();
+      finish({ConnectionEnd::error, "a TLS handshake on a plaintext port"});
+      co_return std::nullopt;
+    }
   }
 }
 

@@ -103,6 +103,7 @@ class Connection {
   void note_refusal();
   void note_closed_unasked();
   void note_spoken();
+  void note_tls_on_plain();
   net::awaitable<void> watchdog();
   net::awaitable<bool> start_request(std::size_t head_size);
   net::awaitable<std::optional<std::size_t>> serve_plain();

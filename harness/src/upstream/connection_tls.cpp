@@ -75,6 +75,14 @@ void Connection::note_closed_unasked() {
       "verifies the certificate after the handshake";
 }
 
+void Connection::note_tls_on_plain() {
+  std::lock_guard lock(up_.m);
+  up_.tls_on_plain = fmt::format(
+      "the proxy started a TLS handshake on upfault's plaintext {} port: send /__tls/ and /__h2/ to upfault's TLS "
+      "ports (`upfault routes` prints the lines), and plain HTTP to the plaintext ones",
+      listener_.empty() ? std::string_view("scripted") : listener_);
+}
+
 void Connection::note_spoken() {
   spoken_ = true;
   std::lock_guard lock(up_.m);

@@ -292,6 +292,11 @@ std::vector<std::chrono::steady_clock::time_point> FakeUpstream::wait_for_accept
   return {f.begin(), f.begin() + static_cast<std::ptrdiff_t>(std::min(n, f.size()))};
 }
 
+std::string FakeUpstream::tls_misrouted() const {
+  std::lock_guard lock(impl_->m);
+  return impl_->tls_on_plain;
+}
+
 std::string FakeUpstream::tls_refusal() const {
   std::lock_guard lock(impl_->m);
   if (!impl_->tls_refusal.empty() || impl_->tls_spoken) return impl_->tls_refusal;

@@ -79,6 +79,7 @@ struct FakeUpstream::Impl {
   // connection it closed after the handshake without a request; whether any request came over TLS.
   std::string tls_refusal;
   std::string tls_closed_unasked;
+  std::string tls_on_plain;  // a ClientHello reached a plaintext port
   bool tls_spoken = false;
   std::thread thread;
   mutable std::mutex m;
