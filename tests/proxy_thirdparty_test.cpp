@@ -129,7 +129,8 @@ INSTANTIATE_TEST_SUITE_P(Proxies, ThirdParty, ::testing::Values(kNginx, kHaproxy
 
 namespace {
 
-// nginx's profile with one line of its routes changed (`from` → `to`), through the https scenarios:
+// nginx's profile with one line of its routes changed (`from` → `to`, where {dir} is the profile's
+// copy, which holds other-ca.pem: a CA that is not upfault's), through the https scenarios:
 // none may fail, for the mistake is the setup's; each is an error whose reason says `says`.
 void expect_setup_errors(const std::string& from, const std::string& to, const std::string& says) {
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("upfault-nginx-setup-{}", ::getpid());
@@ -140,7 +141,9 @@ void expect_setup_errors(const std::string& from, const std::string& to, const s
   std::ifstream in(dir / "routes.toml");
   std::string routes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_NE(routes.find(from), std::string::npos);
-  routes.replace(routes.find(from), from.size(), to);
+  std::string line = to;
+  if (auto at = line.find("{dir}"); at != std::string::npos) line.replace(at, 5, dir.string());
+  routes.replace(routes.find(from), from.size(), line);
   std::ofstream(dir / "routes.toml") << routes;
   std::ofstream(dir / "other-ca.pem") << test::kOtherCa;
   std::vector<Scenario> https;
@@ -166,9 +169,7 @@ void expect_setup_errors(const std::string& from, const std::string& to, const s
 // apart from a verdict all the same. The same profile with its own CA passes (the corpus test).
 TEST(Nginx, DistrustedCaIsASetupErrorNotAVerdict) {
   UPFAULT_REQUIRE_PROXY("nginx");
-  const auto other = std::filesystem::temp_directory_path() / fmt::format("upfault-nginx-setup-{}", ::getpid());
-  expect_setup_errors("proxy_ssl_trusted_certificate {ca_file};",
-                      "proxy_ssl_trusted_certificate " + (other / "other-ca.pem").string() + ";",
+  expect_setup_errors("proxy_ssl_trusted_certificate {ca_file};", "proxy_ssl_trusted_certificate {dir}/other-ca.pem;",
                       "closed the connection without sending a request");
 }
 

@@ -100,6 +100,7 @@ class Connection {
   net::awaitable<bool> handshake();
   net::awaitable<net::error_code> read_tls();
   net::awaitable<net::error_code> write_raw(std::string_view raw);
+  [[nodiscard]] bool valid_certificate_port() const;  ///< tls or tls-h2: the certificate a proxy must accept
   void note_refusal();
   void note_closed_unasked();
   void note_spoken();

@@ -57,9 +57,10 @@ awaitable<bool> Connection::handshake() {
 
 // The proxy's own alert, before any request, on a port whose certificate is valid: it does not
 // trust upfault's CA or checks another name. Kept for the runner, which calls that a setup error.
+bool Connection::valid_certificate_port() const { return listener_ == "tls" || listener_ == "tls-h2"; }
+
 void Connection::note_refusal() {
-  const bool valid_port = listener_ == "tls" || listener_ == "tls-h2";
-  if (!valid_port || tls_->error().find("alert") == std::string::npos) return;
+  if (!valid_certificate_port() || tls_->error().find("alert") == std::string::npos) return;
   std::lock_guard lock(up_.m);
   up_.tls_refusal = tls_->error();
 }
@@ -68,11 +69,9 @@ void Connection::note_refusal() {
 // a request: how nginx refuses a certificate (it verifies after the handshake). Only counted while no
 // request ever came over TLS (FakeUpstream::tls_refusal), so a pool's idle connection is not taken for it.
 void Connection::note_closed_unasked() {
-  if (listener_ != "tls" && listener_ != "tls-h2") return;
+  if (!valid_certificate_port()) return;
   std::lock_guard lock(up_.m);
-  up_.tls_closed_unasked =
-      "it completed the handshake, then closed the connection without sending a request, as a proxy does that "
-      "verifies the certificate after the handshake";
+  up_.tls_closed_unasked = true;
 }
 
 void Connection::note_tls_on_plain() {

@@ -299,8 +299,9 @@ std::string FakeUpstream::tls_misrouted() const {
 
 std::string FakeUpstream::tls_refusal() const {
   std::lock_guard lock(impl_->m);
-  if (!impl_->tls_refusal.empty() || impl_->tls_spoken) return impl_->tls_refusal;
-  return impl_->tls_closed_unasked;
+  if (!impl_->tls_refusal.empty() || impl_->tls_spoken || !impl_->tls_closed_unasked) return impl_->tls_refusal;
+  return "it completed the handshake, then closed the connection without sending a request, as a proxy does that "
+         "verifies the certificate after the handshake";
 }
 
 int FakeUpstream::unrouted() const {

@@ -78,7 +78,7 @@ struct FakeUpstream::Impl {
   // Under `m`: why the proxy last refused a valid certificate's handshake with an alert; a
   // connection it closed after the handshake without a request; whether any request came over TLS.
   std::string tls_refusal;
-  std::string tls_closed_unasked;
+  bool tls_closed_unasked = false;
   std::string tls_on_plain;  // a ClientHello reached a plaintext port
   bool tls_spoken = false;
   std::thread thread;
