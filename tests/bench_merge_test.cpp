@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <csignal>
 #include <functional>
 #include <random>
 
@@ -243,6 +244,48 @@ TEST(BenchMerge, RefusesDamagedReports) {
                               d["series"].as_array()[0].as_object()["healthy"].as_object()["responses"] = 1;
                             })},
                  "report 2: series[0].healthy.histogram does not match its responses or its max");
+}
+
+// Numbers out of their range are refused with the field named, never clamped, wrapped or summed:
+// 2^64-1 connections merged with 8 once gave 7; negative seconds and rates were added up.
+TEST(BenchMerge, NumbersOutOfRangeAreRefusedNotWrapped) {
+  const auto a = report(random_samples(12, 200));
+  const auto set = [&](std::string key, json::value v) { return edited(a, [key, v](json::object& d) { d[key] = v; }); };
+  expect_refused({a, set("connections", json::value(UINT64_MAX))},
+                 "report 2: connections is 18446744073709551615, over");
+  expect_refused({a, set("connections", json::value(-8))}, "report 2: connections is not a count");
+  expect_refused({a, set("threads", json::value(1.5))}, "report 2: threads is not a count");
+  expect_refused({a, set("seconds", json::value(-4.0))}, "report 2: seconds is -4, not a number from 0");
+  expect_refused({a, set("requests_per_second", json::value(-1.0))}, "report 2: requests_per_second is -1");
+  expect_refused({a, set("requests_sent", json::value(1e300))}, "report 2: requests_sent is not a count");
+  expect_refused({a, edited(a, [](json::object& d) { d["healthy"].as_object()["requests_per_second"] = -3; })},
+                 "report 2: healthy.requests_per_second is -3");
+  // Each below 2^32, together over it: refused rather than wrapped.
+  const auto big = set("connections", json::value(std::uint64_t{UINT32_MAX} - 4));
+  expect_refused({big, a}, "the connections or threads of the reports add up to more than 4294967295");
+}
+
+// A report of a run stopped by a signal says so; merge refuses it, or with --partial marks the
+// merged report interrupted and warns which input was.
+TEST(BenchMerge, AnInterruptedRunIsMarkedAndNotMergedAsWhole) {
+  auto o = test::two_entry_options();
+  auto r = test::result_of(random_samples(13, 200), 4.0);
+  r.interrupted = SIGINT;
+  const auto stopped = bench_to_json(o, r, kTarget, BenchVerdict{{}, bench_warnings(o, r)});
+  const auto doc = parse(stopped).as_object();
+  ASSERT_TRUE(doc.contains("interrupted"));
+  EXPECT_EQ(doc.at("interrupted").as_int64(), SIGINT);
+  EXPECT_NE(json::serialize(doc.at("warnings")).find("stopped by"), std::string::npos) << doc.at("warnings");
+  const auto whole = report(random_samples(14, 200));
+  EXPECT_FALSE(parse(whole).as_object().contains("interrupted"));
+  expect_refused({whole, stopped}, "report 2 is of a run stopped by");
+  expect_refused({stopped}, "report 1 is of a run stopped by");
+  auto partial = merge_bench_reports({whole, stopped}, /*partial=*/true);
+  ASSERT_TRUE(partial) << partial.error();
+  const auto merged = parse(*partial).as_object();
+  EXPECT_EQ(merged.at("interrupted").as_int64(), SIGINT);
+  EXPECT_NE(json::serialize(merged.at("warnings")).find("report 2 was of a run stopped by a signal"),
+            std::string::npos);
 }
 
 // Whatever bytes a report holds, merging returns a report or a Problem, never a crash.

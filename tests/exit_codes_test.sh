@@ -52,6 +52,32 @@ read -r first_line < "$out/serve.fifo"
 kill "$serve_pid"; wait "$serve_pid" || true
 [[ $first_line == *"http://127.0.0.1:$free_port"* ]] || fail "serve --upstream-port $free_port said: $first_line"
 echo "ok: serve --upstream-port $free_port → $first_line"
+# serve on IPv6 loopback names its address in brackets, as a URL must, the endpoints on it too.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2> /dev/null; then
+  mkfifo "$out/serve6.fifo"
+  "$upfault" serve "$one" --listen "[::1]:0" > "$out/serve6.fifo" 2>&1 &
+  serve_pid=$!
+  { read -r first_line; read -r second_line; } < "$out/serve6.fifo"
+  kill "$serve_pid"; wait "$serve_pid" || true
+  [[ $first_line =~ http://\[::1\]:[0-9]+$ ]] || fail "serve --listen [::1]:0 said: $first_line"
+  [[ $second_line == *"upstream [::1]:"* ]] || fail "serve on [::1] described its ports as: $second_line"
+  echo "ok: serve --listen [::1]:0 → $first_line"
+fi
+# --repeat stopped during its second run says how many runs completed, not that all five did.
+mkfifo "$out/repeat.fifo"
+"$upfault" run "$scenarios/timing/silent-upstream.toml" --proxy reference --repeat 5 > "$out/repeat.fifo" 2>&1 &
+repeat_pid=$!
+exec 3< "$out/repeat.fifo"
+while read -r line <&3; do
+  echo "$line" >> "$out/repeat.out"
+  [[ $line == "run 1/5:"* ]] && kill -INT "$repeat_pid"
+done
+exec 3<&-
+wait "$repeat_pid" || true
+grep -q "^repeat: 1 of 5 runs completed (stopped by a signal during run 2)" "$out/repeat.out" \
+  || { cat "$out/repeat.out"; fail "--repeat stopped in run 2 did not say how many runs completed"; }
+grep -q "^repeat: 5 runs" "$out/repeat.out" && fail "--repeat stopped in run 2 claimed 5 runs"
+echo "ok: --repeat 5 stopped in run 2 → $(grep '^repeat:' "$out/repeat.out")"
 expect_exit 2 "unknown flag" run --no-such-flag
 expect_exit 2 "a broken scenario" check "$(dirname "$0")/data/bad"
 expect_exit 2 "--shard 1/-1" run "$one" --proxy reference --shard 1/-1
@@ -114,6 +140,21 @@ grep -q "with -j 1 or --lanes N, upfault restarts a crashed proxy" "$out/stderr"
 expect_exit 1 "a crashing proxy, restarted" run "$scenarios" --proxy "$out/crash.toml" --jobs 1 --quiet
 grep -Eq "^the proxy crashed [0-9]+ times? and was restarted" "$out/stdout" || fail "no count of the restarts"
 grep -q "with -j 1 or --lanes N" "$out/stderr" && fail "the restart hint where it restarted"
+
+# A run whose only non-passes are errors is red too: a proxy that aborts on its first request, two
+# scenarios side by side (no restart), leaves nothing judged as a pass or a failure.
+cat > "$out/crash1.toml" <<'TOML'
+name = "crash1"
+command = ["{bindir}/upfault-reference-proxy", "--misbehave", "crash-after=1", "--listen", "127.0.0.1:{listen_port}",
+           "--upstream", "127.0.0.1:{upstream_port}"]
+TOML
+expect_exit 1 "only error verdicts" run "$one" "$scenarios/passthrough/upstream-404-passthrough.toml" \
+  --proxy "$out/crash1.toml" --jobs 2 --quiet --json "$out/e.json"
+python3 - "$out/e.json" <<'PY' || fail "the run meant to hold only errors held something else"
+import json, sys
+s = json.load(open(sys.argv[1]))["summary"]
+assert s["error"] > 0 and s["fail"] == 0 and s["pass"] == 0, s
+PY
 
 # Hostile names: a scenario directory named with ESC and a 0xFF byte.
 hostile=$(printf 'cat\033[31m\377')

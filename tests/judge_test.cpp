@@ -102,6 +102,11 @@ std::vector<Case> cases() {
        "the body differs"},
       {"interim", "status = 200\ninterim = [103]", with_interim(complete(200), {103}), complete(200),
        "no interim response arrived (wanted 103)"},
+      // A dropped 100 Continue is as much a miss as a dropped 103 (RFC 9110 §15.2: a proxy forwards 1xx).
+      {"interim_100_dropped", "status = 200\ninterim = [100]", with_interim(complete(200), {100}), complete(200),
+       "no interim response arrived (wanted 100)"},
+      {"interim_100_of_two_dropped", "status = 200\ninterim = [100, 103]", with_interim(complete(200), {100, 103}),
+       with_interim(complete(200), {103}), "interim responses were 103"},
       {"upstream_requests", "status = 200\nupstream_requests = 1", complete(200), complete(200),
        "2 requests reached the upstream, not 1", requests(1), requests(2)},
       {"or", "status = 502\n[[expect.or]]\naborted = true", cut_after_header(), complete(503),

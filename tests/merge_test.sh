@@ -81,6 +81,36 @@ grep -q "stopped2.json holds .* of its .* scenarios (the run was stopped by a si
 "$upfault" run "${suite[@]}" --proxy blind -q --shard 4/4 --read-timeout 2s --json "$out/slow4.json" > /dev/null 2>&1 || true
 merge_rc 2 "a shard judged with other timeouts is refused" "$out"/shard{1,2,3}.json "$out/slow4.json"
 grep -q "merge only runs judged alike" "$out/stderr" || fail "the different timeouts are not named"
+# A shard missing a row is not whole even when it does not say it was stopped.
+python3 - "$out/shard2.json" "$out/short2.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); r["results"].pop()
+json.dump(r, open(sys.argv[2], "w"))
+PY
+merge_rc 2 "a shard missing a row, not marked stopped, is refused" "$out"/shard{1,3,4}.json "$out/short2.json"
+grep -q "short2.json holds .* of its .* scenarios: merge only whole shards" "$out/stderr" \
+  || fail "the short shard is not named"
+# Hostile numbers: each is exit 2 naming the file and the field, never an abort (rc 134) or a
+# shard count that allocates without end or loops forever (each run bounded by timeout).
+hostile() {  # hostile NAME PYTHON-EDIT-OF-r WANT
+  python3 - "$out/shard1.json" "$out/$1.json" "$2" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); exec(sys.argv[3])
+json.dump(r, open(sys.argv[2], "w"))
+PY
+  local rc=0
+  timeout 20 "$upfault" merge "$out/$1.json" --partial > "$out/stdout" 2> "$out/stderr" || rc=$?
+  [[ $rc == 2 ]] || { cat "$out/stderr"; fail "$1: exit $rc, not 2"; }
+  grep -qF "$3" "$out/stderr" || { cat "$out/stderr"; fail "$1: no word of \"$3\""; }
+  echo "ok: $1 → 2: $(head -c 160 "$out/stderr")"
+}
+hostile total-negative 'r["suite"]["total"] = -5' "total-negative.json: suite.total is not a count"
+hostile total-1e300 'r["suite"]["total"] = 1e300' "suite.total is not a count"
+hostile index-negative 'r["results"][0]["index"] = -1' "results[0].index is not a count"
+hostile index-fraction 'r["results"][0]["index"] = 1.5' "results[0].index is not a count"
+hostile index-1e300 'r["results"][0]["index"] = 1e300' "results[0].index is not a count"
+hostile shard-4e9 'r["suite"]["shard"] = "1/4000000000"' "suite.shard takes I/N with 1 <= I <= N <= 10000"
+hostile shard-wraps 'r["suite"]["shard"] = "4294967295/4294967295"' "suite.shard takes I/N"
 printf '{"schema":"upfault-run/1"' > "$out/broken.json"
 merge_rc 2 "a broken report is refused" "$out/broken.json"
 # Bench reports: two load generators' reports merge into one whose counts are the sum (the exact
@@ -98,5 +128,25 @@ if m["responses"] != a["responses"] + b["responses"] or m["responses"] == 0:
     sys.exit(f"FAIL: merged responses {m['responses']} are not {a['responses']} + {b['responses']}")
 print(f"bench: {a['responses']} + {b['responses']} responses merged into {m['responses']}")
 PY
+# Bench reports out of range: refused with the field, not wrapped or summed.
+python3 - "$out/bench1.json" "$out" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+for name, key, value in (("conn", "connections", 2**64 - 1), ("secs", "seconds", -4.0), ("rps", "requests_per_second", -1.0)):
+    b = dict(a); b[key] = value
+    json.dump(b, open(f"{sys.argv[2]}/bench-{name}.json", "w"))
+b = dict(a); b["interrupted"] = 2
+json.dump(b, open(f"{sys.argv[2]}/bench-stopped.json", "w"))
+PY
+merge_rc 2 "bench connections 2^64-1 refused" "$out/bench-conn.json" "$out/bench2.json"
+grep -q "report 1: connections is 18446744073709551615, over" "$out/stderr" || fail "connections not named"
+merge_rc 2 "bench negative seconds refused" "$out/bench2.json" "$out/bench-secs.json"
+grep -q "report 2: seconds is -4" "$out/stderr" || fail "seconds not named"
+merge_rc 2 "bench negative rate refused" "$out/bench2.json" "$out/bench-rps.json"
+grep -q "report 2: requests_per_second is -1" "$out/stderr" || fail "requests_per_second not named"
+merge_rc 2 "an interrupted bench report is refused" "$out/bench1.json" "$out/bench-stopped.json"
+grep -q "report 2 is of a run stopped by" "$out/stderr" || fail "the interrupted bench report is not named"
+merge_rc 0 "... and merged with --partial, marked" "$out/bench1.json" "$out/bench-stopped.json" --partial --json "$out/bs.json"
+grep -q '"interrupted":2' "$out/bs.json" || fail "the partial bench merge is not marked interrupted"
 merge_rc 2 "a bench report and a run report do not merge" "$out/bench1.json" "$out/shard1.json" --json "$out/x.json"
 echo PASS

@@ -1,7 +1,19 @@
 #include <fmt/format.h>
 
+#include <new>
+#include <string>
+
 #include "commands.hpp"
 #include "upfault/interrupt.hpp"
+#include "upfault/text.hpp"
+
+namespace {
+// The subcommand that was running ("run", "merge"), for messages.
+std::string command_of(const CLI::App& app) {
+  const auto used = app.get_subcommands();
+  return used.empty() ? std::string() : used.front()->get_name();
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   // First, before any thread: Ctrl-C, SIGTERM and SIGHUP stop runs cleanly (interrupt.hpp).
@@ -23,6 +35,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : upfault::cli::kInputError;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "upfault {}: out of memory\n", command_of(app));
+    return upfault::cli::kInputError;
+  } catch (const std::exception& e) {
+    // Readers of files and peers return Problems; whatever still escapes is upfault's own bug,
+    // told as one (exit 2), never an abort.
+    fmt::print(stderr, "upfault {}: {} (an internal error of upfault: please report it with the command line)\n",
+               command_of(app), upfault::safe_text(e.what(), false));
+    return upfault::cli::kInputError;
   }
   return exit_code;
 }

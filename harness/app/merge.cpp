@@ -37,7 +37,7 @@ int merge(const MergeArgs& a) {
     if (auto opened = out.open(a.json); !opened) return fail(opened.error().message);
     std::vector<std::string> texts;
     for (auto& r : reports) texts.push_back(std::move(r.text));
-    auto merged = merge_bench_reports(texts);
+    auto merged = merge_bench_reports(texts, a.partial);
     if (!merged) return fail(merged.error().message);
     if (!out.wanted())
       fmt::print("{}", *merged);
@@ -79,7 +79,9 @@ void setup_merge(CLI::App& app, int& exit_code) {
   cmd->add_option("--json", a->json, "Write the merged JSON report (default: print it)");
   cmd->add_option("--junit", a->junit, "Write the merged JUnit XML");
   cmd->add_option("--summary", a->summary, "Write the merged Markdown summary");
-  cmd->add_flag("--partial", a->partial, "Merge even when shards are missing (the report names them)");
+  cmd->add_flag("--partial", a->partial,
+                "Merge even when shards are missing or a report is of a run stopped by a signal (the merged report "
+                "names them and is marked incomplete)");
   cmd->callback([a, &exit_code] { exit_code = merge(*a); });
 }
 

@@ -15,22 +15,6 @@
 
 namespace upfault::cli {
 
-Result<std::pair<unsigned, unsigned>> parse_shard(const std::string& text) {
-  auto number = [](std::string_view s) -> std::optional<unsigned> {
-    unsigned v = 0;
-    if (s.empty() || s.size() > 5) return std::nullopt;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-    return v;
-  };
-  const auto slash = text.find('/');
-  auto index = slash == std::string::npos ? std::nullopt : number(std::string_view(text).substr(0, slash));
-  auto count = slash == std::string::npos ? std::nullopt : number(std::string_view(text).substr(slash + 1));
-  if (!index || !count || *index < 1 || *count > 10000 || *index > *count)
-    return problem(fmt::format("--shard takes I/N with 1 <= I <= N <= 10000, e.g. 2/4; not \"{}\"", text));
-  return std::pair{*index, *count};
-}
-
 OutputFile::~OutputFile() {
   if (f_) std::fclose(f_);
   if (!temp_.empty()) ::unlink(temp_.c_str());  // never committed: the old file stays as it was
@@ -125,8 +109,8 @@ Result<std::string> apply_tls_dir(const std::string& dir, bool or_default) {
   return (std::filesystem::path(use) / "ca.pem").string();
 }
 
-std::string describe_ports(const EndpointPorts& p) {
-  std::string out = fmt::format("upstream 127.0.0.1:{}", p.scripted);
+std::string describe_ports(const EndpointPorts& p, const std::string& host) {
+  std::string out = "upstream " + authority(host, p.scripted);
   for (const auto& f : endpoint_port_fields())
     out += fmt::format("{} {}/ :{}", &f == &endpoint_port_fields().front() ? ";" : ",", f.prefix, p.*f.port);
   return out;

@@ -16,9 +16,6 @@
 
 namespace upfault::cli {
 
-/// "I/N" with 1 <= I <= N <= 10000, digits only.
-[[nodiscard]] Result<std::pair<unsigned, unsigned>> parse_shard(const std::string& text);
-
 /// A report file opened before the run, so that a path that cannot be written fails at once
 /// (exit 2) instead of after the whole run; written, flushed and closed with every step checked.
 /// A regular file is written to a temporary file beside it and renamed into place once whole, so
@@ -55,6 +52,6 @@ void add_tls_dir_option(CLI::App* cmd, std::string& dir);
 /// certificate's path ("" when the CA stays in memory).
 [[nodiscard]] Result<std::string> apply_tls_dir(const std::string& dir, bool or_default = false);
 /// "upstream 127.0.0.1:P, refused :P, …" for the run header.
-std::string describe_ports(const EndpointPorts& ports);
+std::string describe_ports(const EndpointPorts& ports, const std::string& host = "127.0.0.1");
 
 }  // namespace upfault::cli

@@ -205,8 +205,9 @@ bool baseline_holds(const Baseline& b, const std::vector<ScenarioResult>& result
 // scenario → verdict → how often.
 using Outcomes = std::map<std::string, std::map<std::string, int>>;
 
-// Prints every scenario whose verdict changed across --repeat runs; returns how many did.
-int report_unstable(const Outcomes& outcomes, unsigned repeat) {
+// Prints every scenario whose verdict changed across the `completed` of `repeat` runs (and, when
+// a signal stopped them early, that they were fewer); returns how many changed.
+int report_unstable(const Outcomes& outcomes, unsigned completed, unsigned repeat) {
   int unstable = 0;
   for (const auto& [name, counts] : outcomes) {
     if (counts.size() < 2) continue;
@@ -215,13 +216,20 @@ int report_unstable(const Outcomes& outcomes, unsigned repeat) {
     for (const auto& [verdict, n] : counts) parts += fmt::format("{}{}×{}", parts.empty() ? "" : ", ", verdict, n);
     fmt::print("unstable: {} ({})\n", name, parts);
   }
-  fmt::print("repeat: {} runs, {} scenario{} changed verdict\n", repeat, unstable, unstable == 1 ? "" : "s");
+  fmt::print("repeat: {}, {} scenario{} changed verdict\n",
+             completed == repeat ? fmt::format("{} runs", repeat)
+                                 : fmt::format("{} of {} runs completed (stopped by a signal during run {})", completed,
+                                               repeat, completed + 1),
+             unstable, unstable == 1 ? "" : "s");
   return unstable;
 }
 
-// The suite `repeat` times (--repeat); the last run is returned, every run's verdicts counted.
-SuiteRun run_repeated(const std::vector<Scenario>& scenarios, SuiteOptions so, unsigned repeat, Outcomes& outcomes) {
+// The suite `repeat` times (--repeat); the last run is returned, every run's verdicts counted, and
+// in `completed` how many runs ended without a signal stopping them.
+SuiteRun run_repeated(const std::vector<Scenario>& scenarios, SuiteOptions so, unsigned repeat, Outcomes& outcomes,
+                      unsigned& completed) {
   SuiteRun run;
+  completed = 0;
   for (unsigned k = 1; k <= repeat; ++k) {
     if (k > 1) so.on_ready = nullptr, so.run.on_result = nullptr;
     run = run_suite(scenarios, so);
@@ -230,11 +238,12 @@ SuiteRun run_repeated(const std::vector<Scenario>& scenarios, SuiteOptions so, u
     if (repeat > 1) {
       Tally t;
       for (const auto& r : run.results) t.add(r.verdict.kind);
-      fmt::print("run {}/{}: {} pass, {} stricter, {} fail, {} error ({:.2f} s)\n", k, repeat, t.pass, t.stricter,
-                 t.fail, t.error, run.wall_seconds);
+      fmt::print("run {}/{}{}: {} pass, {} stricter, {} fail, {} error ({:.2f} s)\n", k, repeat,
+                 run.interrupted ? " (stopped)" : "", t.pass, t.stricter, t.fail, t.error, run.wall_seconds);
       std::fflush(stdout);
     }
     if (run.interrupted) break;
+    ++completed;
   }
   return run;
 }
@@ -263,7 +272,7 @@ bool take_shard(const std::string& text, std::vector<Scenario>& scenarios, Suite
   if (text.empty()) return true;
   auto shard = parse_shard(text);
   if (!shard) {
-    fmt::print(stderr, "upfault run: {}\n", shard.error().message);
+    fmt::print(stderr, "upfault run: --shard {}\n", shard.error().message);
     return false;
   }
   scenarios = shard_of(std::move(scenarios), shard->first, shard->second);
@@ -322,8 +331,10 @@ int run(const RunArgs& a) {
   attach_console(a, suite.scenarios.size(), *so);
 
   Outcomes outcomes;
-  SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes);
-  if (run.interrupted && !run.setup_error.empty()) {
+  unsigned completed = 0;
+  SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes, completed);
+  if (run.interrupted && !run.setup_error.empty()) {  // stopped while the proxy was starting
+    if (a.repeat > 1) (void)report_unstable(outcomes, completed, a.repeat);
     (void)reports.write(run, position);  // what finished: nothing, but a valid report that says so
     return interrupt::exit_status();
   }
@@ -331,7 +342,7 @@ int run(const RunArgs& a) {
     fmt::print(stderr, "upfault run: {}\n", run.setup_error);
     return kProxyError;
   }
-  int status = a.repeat > 1 && report_unstable(outcomes, a.repeat) ? kFailed : kPassed;
+  int status = a.repeat > 1 && report_unstable(outcomes, completed, a.repeat) ? kFailed : kPassed;
   if (!run.proxy_died.empty()) {
     report_death(run, *so);
     status = kFailed;

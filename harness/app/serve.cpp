@@ -87,8 +87,8 @@ int serve(const ServeArgs& a) {
   }
   auto& rig = *started;
   FakeUpstream* up = &rig->upstream();
-  fmt::print("upfault serve: {} scenarios on http://{}:{}\n  ({})\n", suite.scenarios.size(), hp->host, up->port(),
-             describe_ports(up->ports()));
+  fmt::print("upfault serve: {} scenarios on http://{}\n  ({})\n", suite.scenarios.size(),
+             authority(hp->host, up->port()), describe_ports(up->ports(), hp->host));
   // The example names a scenario as a proxy must pass it on: behind its endpoint's or protocol's prefix.
   const auto example =
       suite.scenarios.empty()

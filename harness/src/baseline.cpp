@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include <cctype>
+
 #include "bounded_input.hpp"
 #include "upfault/text.hpp"
+#include "util.hpp"
 
 namespace upfault {
 
@@ -15,6 +18,26 @@ constexpr std::string_view kSchema = "upfault-baseline/1";
 constexpr std::size_t kMaxBaselineBytes = 4 << 20;
 
 bool passed(std::string_view outcome) { return outcome == "pass" || outcome == "stricter"; }
+
+// An outcome as baseline_outcome() writes it: a verdict, or "fail: " with a status (three digits
+// or "no status") and how the exchange ended.
+bool valid_outcome(std::string_view o) {
+  if (o == "pass" || o == "stricter" || o == "error" || o == "not-run") return true;
+  if (!o.starts_with("fail: ")) return false;
+  o.remove_prefix(6);
+  if (o.starts_with("no status "))
+    o.remove_prefix(10);
+  else if (o.size() > 4 && std::isdigit(static_cast<unsigned char>(o[0])) &&
+           std::isdigit(static_cast<unsigned char>(o[1])) && std::isdigit(static_cast<unsigned char>(o[2])) &&
+           o[3] == ' ')
+    o.remove_prefix(4);
+  else
+    return false;
+  for (auto e : {Ending::complete, Ending::closed_early, Ending::reset, Ending::timed_out, Ending::invalid,
+                 Ending::connect_failed})
+    if (o == to_string(e)) return true;
+  return false;
+}
 }  // namespace
 
 std::string baseline_outcome(const ScenarioResult& r) {
@@ -52,10 +75,20 @@ Result<Baseline> load_baseline(const std::string& path) {
     return problem(fmt::format("--baseline: {} is not an upfault baseline ({}): write one with --write-baseline", path,
                                ec ? ec.message() : fmt::format("it needs schema {}", kSchema)));
   Baseline b;
-  if (const auto* p = obj->if_contains("proxy"); p && p->is_string()) b.proxy = std::string(p->as_string());
+  if (const auto* p = obj->if_contains("proxy"); p && p->is_string())
+    b.proxy = safe_text(std::string_view(p->as_string()).substr(0, 200), false);
   for (const auto& [name, outcome] : list->as_object()) {
-    if (!outcome.is_string())
-      return problem(fmt::format("--baseline: {}: the outcome of {} is not a string", path, std::string(name)));
+    if (!valid_name(name))
+      return problem(fmt::format("--baseline: {}: \"{}\" is not a scenario name (a-z, 0-9, '-', '_', '.')", path,
+                                 safe_text(std::string_view(name).substr(0, 80), false)));
+    if (!outcome.is_string() || !valid_outcome(outcome.as_string()))
+      return problem(fmt::format(
+          "--baseline: {}: the outcome of {} is not one upfault records (pass, stricter, error, not-run, or "
+          "\"fail: STATUS ENDING\" such as \"fail: 200 complete\"): {}",
+          path, std::string_view(name),
+          outcome.is_string()
+              ? fmt::format("\"{}\"", safe_text(std::string_view(outcome.as_string()).substr(0, 80), false))
+              : std::string("not a string")));
     b.outcome[std::string(name)] = std::string(outcome.as_string());
   }
   return b;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "upfault/bench.hpp"
 #include "util.hpp"
@@ -218,6 +219,9 @@ std::vector<std::string> bench_warnings(const BenchOptions& o, const BenchResult
         "latencies, counted from each request's intended send time, include time spent waiting to be sent",
         achieved, percent >= 10 ? fmt::format("{:.0f}", percent) : fmt::format("{:.2g}", percent),
         plain_number(o.rate)));
+  if (r.interrupted)
+    out.push_back(fmt::format("stopped by {} after {:.1f} s of measurement: not the whole run that was asked for",
+                              strsignal(r.interrupted), r.seconds));
   return out;
 }
 

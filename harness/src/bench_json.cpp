@@ -142,6 +142,8 @@ json::object report_json(const BenchOptions& o, const BenchResult& r, const Benc
   doc["series"] = series_json(r.series, split);
   doc["fail_if"] = fail_if_json(v.fail_if);
   doc["warnings"] = strings_json(v.warnings);
+  // A run cut short by a signal says so, so that upfault merge never takes it for a whole one.
+  if (r.interrupted) doc["interrupted"] = r.interrupted;
   return doc;
 }
 

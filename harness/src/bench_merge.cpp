@@ -5,9 +5,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "bench_report.hpp"
 #include "bench_series.hpp"
+#include "json_fields.hpp"
 
 namespace upfault {
 
@@ -17,66 +19,12 @@ namespace {
 
 constexpr std::size_t kMaxReportBytes = 64 << 20;
 constexpr std::size_t kMaxSeconds = 24 * 3600;
+// No count in a report can be larger (a billion requests a second for eleven days), and at most
+// kMaxReports are merged, so no sum of counts can wrap.
+constexpr std::uint64_t kMaxCount = 1'000'000'000'000'000;
+constexpr std::size_t kMaxReports = 10'000;
 
-// Reads fields, remembering the first one that is missing or not of its type ("" while all were).
-struct Fields {
-  std::string error;
-
-  void fail(std::string_view where, std::string_view key, std::string_view what) {
-    if (error.empty()) error = fmt::format("{}{}{} {}", where, where.empty() || key.empty() ? "" : ".", key, what);
-  }
-  const json::value* get(const json::object& o, std::string_view key, std::string_view where) {
-    const auto* v = o.if_contains(key);
-    if (!v) fail(where, key, "is missing");
-    return v;
-  }
-  std::uint64_t count(const json::object& o, std::string_view key, std::string_view where) {
-    const auto* v = get(o, key, where);
-    if (v && v->is_uint64()) return v->get_uint64();
-    if (v && v->is_int64() && v->get_int64() >= 0) return static_cast<std::uint64_t>(v->get_int64());
-    if (v) fail(where, key, "is not a count (a whole number >= 0)");
-    return 0;
-  }
-  std::uint64_t count(const json::value& v, std::string_view where) {
-    if (v.is_uint64()) return v.get_uint64();
-    if (v.is_int64() && v.get_int64() >= 0) return static_cast<std::uint64_t>(v.get_int64());
-    fail(where, "", "is not a count (a whole number >= 0)");
-    return 0;
-  }
-  // A whole number exactly (a long double holds 64 bits), any other number as the double it is.
-  long double exact(const json::object& o, std::string_view key, std::string_view where) {
-    const auto* v = o.if_contains(key);
-    if (v && v->is_uint64()) return static_cast<long double>(v->get_uint64());
-    if (v && v->is_int64()) return static_cast<long double>(v->get_int64());
-    return number(o, key, where);
-  }
-  double number(const json::object& o, std::string_view key, std::string_view where) {
-    const auto* v = get(o, key, where);
-    if (v && v->is_number()) return v->to_number<double>();
-    if (v) fail(where, key, "is not a number");
-    return 0;
-  }
-  std::string text(const json::object& o, std::string_view key, std::string_view where) {
-    const auto* v = get(o, key, where);
-    if (v && v->is_string()) return std::string(v->get_string());
-    if (v) fail(where, key, "is not a string");
-    return {};
-  }
-  const json::object& object(const json::object& o, std::string_view key, std::string_view where) {
-    static const json::object empty;
-    const auto* v = get(o, key, where);
-    if (v && v->is_object()) return v->get_object();
-    if (v) fail(where, key, "is not an object");
-    return empty;
-  }
-  const json::array& array(const json::object& o, std::string_view key, std::string_view where) {
-    static const json::array empty;
-    const auto* v = get(o, key, where);
-    if (v && v->is_array()) return v->get_array();
-    if (v) fail(where, key, "is not an array");
-    return empty;
-  }
-};
+using Fields = JsonFields;
 
 // One report, read: what bench_to_json was given, and the figures that are summed as they are.
 struct Report {
@@ -114,20 +62,20 @@ void read_histogram(Fields& in, const json::object& block, std::string_view wher
 
 BenchStats read_stats(Fields& in, const json::object& block, std::string_view where) {
   BenchStats s;
-  s.responses = in.count(block, "responses", where);
+  s.responses = in.count(block, "responses", where, kMaxCount);
   for (const auto& [code, n] : in.object(block, "status", where)) {
     int c = 0;
     auto [p, ec] = std::from_chars(code.data(), code.data() + code.size(), c);
     if (ec != std::errc() || p != code.data() + code.size() || c < 100 || c > 999)
       in.fail(where, "status", fmt::format("has \"{}\", which is not a status code", std::string_view(code)));
-    s.status[c] += in.count(n, fmt::format("{}.status.{}", where, std::string_view(code)));
+    s.status[c] += in.count(n, fmt::format("{}.status.{}", where, std::string_view(code)), kMaxCount);
   }
   const auto& errors = in.object(block, "errors", where);
   for (std::size_t i = 0; i < kBenchErrorKinds; ++i)
-    s.errors[i] = in.count(errors, to_string(static_cast<BenchError>(i)), fmt::format("{}.errors", where));
+    s.errors[i] = in.count(errors, to_string(static_cast<BenchError>(i)), fmt::format("{}.errors", where), kMaxCount);
   if (errors.size() != kBenchErrorKinds) in.fail(where, "errors", "has error kinds this upfault does not know");
   if (const auto* other = block.if_contains("other_errors"); other && other->is_object())
-    for (const auto& [msg, n] : other->get_object()) s.other_errors[std::string(msg)] += in.count(n, where);
+    for (const auto& [msg, n] : other->get_object()) s.other_errors[std::string(msg)] += in.count(n, where, kMaxCount);
   if (in.error.empty()) read_histogram(in, block, where, s);
   return s;
 }
@@ -135,8 +83,8 @@ BenchStats read_stats(Fields& in, const json::object& block, std::string_view wh
 // One class in one second: counts, and the histogram with its exact max.
 BenchSlice read_slice(Fields& in, const json::object& o, const std::string& where) {
   BenchSlice s;
-  s.responses = in.count(o, "responses", where);
-  s.errors = in.count(o, "errors", where);
+  s.responses = in.count(o, "responses", where, kMaxCount);
+  s.errors = in.count(o, "errors", where, kMaxCount);
   if (!in.error.empty() || s.responses == 0) return s;
   const auto hdr = in.text(o, "histogram", where);
   const double max_ms = in.number(in.object(o, "latency_ms", where), "max", where + ".latency_ms");
@@ -185,7 +133,7 @@ void read_mix(Fields& in, const json::object& doc, Report& rep) {
     const auto& e = mix[i].get_object();
     MixEntry m;
     m.name = in.text(e, "name", where);
-    m.weight = static_cast<unsigned>(std::min<std::uint64_t>(in.count(e, "weight", where), UINT32_MAX));
+    m.weight = static_cast<unsigned>(in.count(e, "weight", where, UINT32_MAX));
     m.target = in.text(e, "target", where);
     const auto* healthy = in.get(e, "healthy", where);
     if (healthy && !healthy->is_bool()) in.fail(where, "healthy", "is not true or false");
@@ -211,19 +159,20 @@ void read_run(Fields& in, const json::object& doc, Report& rep) {
   if (in.error.empty() && rep.mode != "closed-loop" && rep.mode != "constant-rate")
     in.fail("", "mode", "is neither closed-loop nor constant-rate");
   if (rep.mode == "constant-rate") o.rate = in.number(doc, "rate", "");
-  o.connections = static_cast<unsigned>(std::min<std::uint64_t>(in.count(doc, "connections", ""), UINT32_MAX));
-  o.threads = static_cast<unsigned>(std::min<std::uint64_t>(in.count(doc, "threads", ""), UINT32_MAX));
-  auto millis = [](double s) { return Millis(static_cast<std::int64_t>(std::clamp(s, 0.0, 1e12) * 1000 + 0.5)); };
-  o.warmup = millis(in.number(doc, "warmup_seconds", ""));
-  o.timeout = millis(in.number(doc, "timeout_seconds", ""));
+  o.connections = static_cast<unsigned>(in.count(doc, "connections", "", UINT32_MAX));
+  o.threads = static_cast<unsigned>(in.count(doc, "threads", "", UINT32_MAX));
+  auto millis = [](double s) { return Millis(static_cast<std::int64_t>(s * 1000 + 0.5)); };
+  o.warmup = millis(in.number(doc, "warmup_seconds", "", kMaxSeconds));
+  o.timeout = millis(in.number(doc, "timeout_seconds", "", kMaxSeconds));
   r.started_at = in.number(doc, "started_at", "");
-  r.seconds = in.number(doc, "seconds", "");
-  r.sent = in.count(doc, "requests_sent", "");
+  r.seconds = in.number(doc, "seconds", "", kMaxSeconds);
+  if (doc.contains("interrupted")) r.interrupted = static_cast<int>(in.count(doc, "interrupted", "", 64));
+  r.sent = in.count(doc, "requests_sent", "", kMaxCount);
   rep.achieved_rate = in.number(doc, "achieved_rate", "");
-  r.connects = in.count(doc, "connects", "");
-  r.in_flight_at_end = in.count(doc, "in_flight_at_end", "");
-  r.side_connections = in.count(doc, "side_connections", "");
-  r.side_exhausted = in.count(doc, "side_exhausted", "");
+  r.connects = in.count(doc, "connects", "", kMaxCount);
+  r.in_flight_at_end = in.count(doc, "in_flight_at_end", "", kMaxCount);
+  r.side_connections = in.count(doc, "side_connections", "", kMaxCount);
+  r.side_exhausted = in.count(doc, "side_exhausted", "", kMaxCount);
   rep.rps = in.number(doc, "requests_per_second", "");
   rep.healthy_rps = in.number(in.object(doc, "healthy", ""), "requests_per_second", "healthy");
   rep.faulty_rps = in.number(in.object(doc, "faulty", ""), "requests_per_second", "faulty");
@@ -287,8 +236,12 @@ void add(Report& a, const Report& b, std::size_t number, std::vector<std::string
   auto& o = a.options;
   auto& r = a.result;
   o.rate += b.options.rate;
-  o.connections += b.options.connections;
+  o.connections += b.options.connections;  // both below 2^32 and checked by fits() first
   o.threads += b.options.threads;
+  if (b.result.interrupted) {
+    r.interrupted = b.result.interrupted;
+    warnings.push_back(fmt::format("report {} was of a run stopped by a signal: merged with --partial", number));
+  }
   if (b.options.timeout != o.timeout || b.options.warmup != o.warmup)
     warnings.push_back(fmt::format("report {} ran with another --timeout or --warmup than report 1", number));
   if (std::abs(b.result.started_at - r.started_at) > 1.0)
@@ -324,26 +277,51 @@ json::object source_json(const Report& r) {
                  {"requests_per_second", r.rps},
                  {"errors_total", r.result.total.errors_total()}};
   if (r.options.rate > 0) o["rate"] = r.options.rate;
+  if (r.result.interrupted) o["interrupted"] = r.result.interrupted;
   return o;
+}
+
+// Why report `rep` (number `number`) cannot be merged at all, or "".
+std::string unmergeable(const Report& rep, std::size_t number, bool partial) {
+  if (rep.result.interrupted && !partial)
+    return fmt::format(
+        "report {} is of a run stopped by {} after {:.1f} s, not the whole run: merge only whole runs, "
+        "or --partial for a report marked interrupted",
+        number, strsignal(rep.result.interrupted), rep.result.seconds);
+  return {};
+}
+
+// Whether `b`'s connections and threads can be added to `a`'s without wrapping.
+bool fits(const Report& a, const Report& b) {
+  return std::uint64_t{a.options.connections} + b.options.connections <= UINT32_MAX &&
+         std::uint64_t{a.options.threads} + b.options.threads <= UINT32_MAX;
 }
 
 }  // namespace
 
-Result<std::string> merge_bench_reports(const std::vector<std::string>& json_texts) {
+Result<std::string> merge_bench_reports(const std::vector<std::string>& json_texts, bool partial) {
   if (json_texts.empty()) return problem("no reports to merge");
+  if (json_texts.size() > kMaxReports)
+    return problem(fmt::format("{} reports: at most {} merge at once", json_texts.size(), kMaxReports));
   std::optional<Report> merged;
   std::vector<std::string> warnings;
   json::array sources;
   for (std::size_t i = 0; i < json_texts.size(); ++i) {
     auto rep = read_report(json_texts[i], i + 1);
     if (!rep) return rep.error();
+    if (auto why = unmergeable(*rep, i + 1, partial); !why.empty()) return problem(why);
     for (const auto& w : rep->warnings) warnings.push_back(fmt::format("report {}: {}", i + 1, w));
     sources.push_back(source_json(*rep));
     if (!merged) {
+      if (rep->result.interrupted)
+        warnings.push_back("report 1 was of a run stopped by a signal: merged with --partial");
       merged = std::move(*rep);
       continue;
     }
     if (auto why = incompatible(*merged, *rep, i + 1); !why.empty()) return problem(why);
+    if (!fits(*merged, *rep))
+      return problem(fmt::format("report {}: the connections or threads of the reports add up to more than {}", i + 1,
+                                 UINT32_MAX));
     add(*merged, *rep, i + 1, warnings);
   }
   Report& m = *merged;

@@ -26,7 +26,9 @@ Result<std::string> read_bounded(const std::filesystem::path& file, std::size_t 
   std::string out;
   char buf[64 * 1024];
   while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
+    // Never past limit + 1 bytes in all: one byte more than the limit is enough to refuse.
+    const std::size_t room = limit - out.size();  // out.size() <= limit here
+    const ssize_t n = ::read(fd, buf, room < sizeof buf ? room + 1 : sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int saved = errno;

@@ -4,25 +4,13 @@
 
 #include "matrix_text.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/text.hpp"
 
 namespace upfault {
 
 namespace {
 
 using namespace matrix_text;
-
-std::string md_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
 
 const char* symbol(CellKind c) {
   switch (c) {
@@ -40,11 +28,11 @@ const char* symbol(CellKind c) {
 
 // The proxy's name, linked to its profile when it has one, and its version.
 std::string who(const ProxyColumn& c) {
-  std::string name = md_escape(c.proxy.name);
+  std::string name = markdown_escape(c.proxy.name);
   if (!c.profile.empty()) name = fmt::format("[{}](../../proxies/{}/profile.toml)", name, c.profile);
   if (!c.profile.empty() && !c.config.empty())
     name += fmt::format(" ([config](../../proxies/{}/{}))", c.profile, c.config.front());
-  return c.proxy.version.empty() ? name : fmt::format("{} {}", name, md_escape(c.proxy.version));
+  return c.proxy.version.empty() ? name : fmt::format("{} {}", name, markdown_escape(c.proxy.version));
 }
 
 std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<Standing>& ranked) {
@@ -57,7 +45,7 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
     const auto& s = ranked[i];
     const auto& c = columns[s.column];
     if (!s.ran) {
-      out += fmt::format("| — | {} | | | | | | not run: {} |\n", who(c), md_escape(c.skipped));
+      out += fmt::format("| — | {} | | | | | | not run: {} |\n", who(c), markdown_escape(c.skipped));
       continue;
     }
     std::vector<std::string> notes;
@@ -67,12 +55,13 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
     if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
     if (!s.unranked.empty())
       notes.push_back(fmt::format("{} failure(s) where not every proxy ran (not ranked)", s.unranked.size()));
-    if (!c.died.empty()) notes.push_back("died during the run: " + md_escape(c.died));
-    if (several_days(columns) && !c.date.empty()) notes.push_back("ran " + c.date);
-    const auto defaults = s.configured.empty()
-                              ? std::string("—")
-                              : fmt::format("{} ({})", s.configured.size(),
-                                            md_escape(fmt::format("{}", fmt::join(settings(c, s.configured), "; "))));
+    if (!c.died.empty()) notes.push_back("died during the run: " + markdown_escape(c.died));
+    if (several_days(columns) && !c.date.empty()) notes.push_back("ran " + markdown_escape(c.date));
+    const auto defaults =
+        s.configured.empty()
+            ? std::string("—")
+            : fmt::format("{} ({})", s.configured.size(),
+                          markdown_escape(fmt::format("{}", fmt::join(settings(c, s.configured), "; "))));
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {}/{} | {} |\n", places[i], who(c), s.failures[0].size(),
                        s.failures[1].size(), s.failures[2].size(), defaults, s.passed, s.ran_count(c),
                        fmt::join(notes, " · "));
@@ -96,7 +85,8 @@ std::string tables(const std::vector<Scenario>& scenarios, const std::vector<Pro
     const auto missing = not_tested(section, columns);
     if (!missing.empty()) out += "\nNot tested here (➖):\n\n";
     for (const auto& [proxy, reasons] : missing)
-      out += fmt::format("- **{}**: {}\n", md_escape(proxy), md_escape(fmt::format("{}", fmt::join(reasons, "; "))));
+      out += fmt::format("- **{}**: {}\n", markdown_escape(proxy),
+                         markdown_escape(fmt::format("{}", fmt::join(reasons, "; "))));
     out += category_tables(section, scenarios, columns, ranked);
   }
   return out;
@@ -107,7 +97,7 @@ std::string category_tables(const ProtocolSection& section, const std::vector<Sc
   std::string out;
   for (const auto& [category, list] : section.categories) {
     out += fmt::format("\n## {}\n\n| scenario | level | risk |", category);
-    for (const auto& s : ranked) out += fmt::format(" {} |", md_escape(columns[s.column].proxy.name));
+    for (const auto& s : ranked) out += fmt::format(" {} |", markdown_escape(columns[s.column].proxy.name));
     out += "\n| --- | --- | --- |";
     for (std::size_t i = 0; i < ranked.size(); ++i) out += " :-: |";
     out += "\n";
@@ -128,14 +118,14 @@ std::string category_tables(const ProtocolSection& section, const std::vector<Sc
 
 std::string failure_line(const ProxyColumn& c, const MatrixCell& cell) {
   std::string row = fmt::format("- **{}** ({}): {}", cell.scenario->name, to_string(cell.scenario->level),
-                                md_escape(what_happened(cell)));
-  if (!cell.crash.empty()) row += fmt::format(" — the proxy crashed ({})", md_escape(cell.crash));
+                                markdown_escape(what_happened(cell)));
+  if (!cell.crash.empty()) row += fmt::format(" — the proxy crashed ({})", markdown_escape(cell.crash));
   if (const auto* q = c.notes.explain(*cell.scenario, cell.status))
     row += fmt::format(" — {}: {} ([docs]({}): “{}”){}", q->configurable ? "configurable default" : "known deviation",
-                       md_escape(q->summary), q->link, md_escape(q->quote),
-                       q->configurable ? fmt::format("; to change it: {}", md_escape(q->setting)) : "");
+                       markdown_escape(q->summary), q->link, markdown_escape(q->quote),
+                       q->configurable ? fmt::format("; to change it: {}", markdown_escape(q->setting)) : "");
   if (auto u = c.notes.unstable.find(cell.scenario->name); u != c.notes.unstable.end())
-    row += fmt::format(" — unstable: {}", md_escape(u->second));
+    row += fmt::format(" — unstable: {}", markdown_escape(u->second));
   return row + "\n";
 }
 
@@ -146,7 +136,7 @@ std::string failures(const std::vector<ProxyColumn>& columns, const std::vector<
     const auto& s = ranked[i];
     const auto& c = columns[s.column];
     if (!s.ran) continue;
-    out += fmt::format("\n### {}. {}\n", places[i], md_escape(proxy_title(c)));
+    out += fmt::format("\n### {}. {}\n", places[i], markdown_escape(proxy_title(c)));
     auto group = [&](std::string_view title, const std::vector<std::size_t>& cells) {
       if (cells.empty()) return;
       out += fmt::format("\n**{}** ({})\n\n", title, cells.size());

@@ -8,9 +8,12 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "bounded_input.hpp"
+#include "json_fields.hpp"
 #include "upfault/report.hpp"
+#include "upfault/text.hpp"
 
 namespace upfault {
 
@@ -38,6 +41,10 @@ Result<json::object> parse_report(const NamedReport& in) {
   return std::move(v.as_object());
 }
 
+// The suite's size and the shard counts: bounded as `upfault run` bounds them, so that no number a
+// file holds can size an allocation or a loop.
+constexpr std::uint64_t kMaxScenarios = 1'000'000;
+
 Result<Shard> read_shard(const NamedReport& in) {
   auto report = parse_report(in);
   if (!report) return report.error();
@@ -46,8 +53,8 @@ Result<Shard> read_shard(const NamedReport& in) {
   s.report = std::move(*report);
   const auto& r = s.report;
   if (text_of(r, "schema") != "upfault-run/1")
-    return problem(
-        fmt::format("{}: schema \"{}\", not an upfault run report (upfault-run/1)", in.name, text_of(r, "schema")));
+    return problem(fmt::format("{}: schema \"{}\", not an upfault run report (upfault-run/1)", in.name,
+                               safe_text(text_of(r, "schema"), false)));
   const auto* suite = r.if_contains("suite");
   const auto* results = r.if_contains("results");
   const auto* proxy = r.if_contains("proxy");
@@ -56,34 +63,36 @@ Result<Shard> read_shard(const NamedReport& in) {
         fmt::format("{}: no \"suite\", \"proxy\" or \"results\": written by `upfault run --json` of an "
                     "older upfault? Run the shards again with this one",
                     in.name));
-  s.fingerprint = text_of(suite->as_object(), "fingerprint");
+  const auto& su = suite->as_object();
+  JsonFields f;
+  s.fingerprint = f.text(su, "fingerprint", "suite");
   s.proxy = text_of(proxy->as_object(), "name");
   s.version = text_of(proxy->as_object(), "version");
-  const auto* total = suite->as_object().if_contains("total");
-  s.total = total && total->is_number() ? total->to_number<std::uint64_t>() : 0;
-  if (std::sscanf(text_of(suite->as_object(), "shard").c_str(), "%u/%u", &s.index, &s.count) != 2 || s.index == 0 ||
-      s.index > s.count)
-    return problem(fmt::format("{}: suite.shard is not \"I/N\"", in.name));
-  const auto& su = suite->as_object();
-  auto number = [&](std::string_view key) {
-    const auto* v = su.if_contains(key);
-    return v && v->is_number() ? v->to_number<std::uint64_t>() : 0;
-  };
+  s.total = f.count(su, "total", "suite", kMaxScenarios);
+  const auto shard = f.text(su, "shard", "suite");
+  const auto read_ms = f.count(su, "read_timeout_ms", "suite"), connect_ms = f.count(su, "connect_timeout_ms", "suite");
+  const std::uint64_t expected = f.count(su, "scenarios", "suite", kMaxScenarios);
   const auto* strict = su.if_contains("strict");
-  s.settings =
-      fmt::format("read timeout {} ms, connect timeout {} ms{}", number("read_timeout_ms"),
-                  number("connect_timeout_ms"), strict && strict->is_bool() && strict->as_bool() ? ", --strict" : "");
   const auto* stopped = r.if_contains("interrupted");
-  const std::uint64_t expected = number("scenarios"), held = results->as_array().size();
+  if (stopped) (void)f.count(*stopped, "interrupted", 64);
+  const auto& rows = results->as_array();
+  for (std::size_t i = 0; i < rows.size() && f.ok(); ++i) {
+    const auto* o = rows[i].if_object();
+    if (!o)
+      f.fail(fmt::format("results[{}]", i), "", "is not an object");
+    else if (f.count(*o, "index", fmt::format("results[{}]", i)) >= s.total && f.ok())
+      f.fail(fmt::format("results[{}]", i), "index", fmt::format("is not a place in a suite of {}", s.total));
+  }
+  if (!f.ok()) return problem(fmt::format("{}: {}", in.name, f.error));
+  auto position = parse_shard(shard);
+  if (!position) return position.error().prefixed(fmt::format("{}: suite.shard ", in.name));
+  std::tie(s.index, s.count) = *position;
+  s.settings = fmt::format("read timeout {} ms, connect timeout {} ms{}", read_ms, connect_ms,
+                           strict && strict->is_bool() && strict->as_bool() ? ", --strict" : "");
+  const std::uint64_t held = rows.size();
   if (stopped || held != expected)
     s.incomplete = fmt::format("{} holds {} of its {} scenarios{}", in.name, held, expected,
                                stopped ? " (the run was stopped by a signal)" : "");
-  for (const auto& row : results->as_array()) {
-    const auto* o = row.if_object();
-    const auto* i = o ? o->if_contains("index") : nullptr;
-    if (!i || !i->is_number() || i->to_number<std::uint64_t>() >= s.total)
-      return problem(fmt::format("{}: a result without its place in the suite (\"index\" below {})", in.name, s.total));
-  }
   return s;
 }
 
@@ -111,7 +120,7 @@ Result<std::vector<unsigned>> check_together(const std::vector<Shard>& shards, c
     if (!seen.insert(s.index).second)
       return problem(fmt::format("shard {}/{} is given twice ({} among them)", s.index, s.count, s.name));
   }
-  std::vector<unsigned> missing;
+  std::vector<unsigned> missing;  // at most kMaxShards (parse_shard bounds the count)
   for (unsigned i = 1; i <= first.count; ++i)
     if (!seen.count(i)) missing.push_back(i);
   if (!missing.empty() && !options.partial)
@@ -146,14 +155,19 @@ Result<json::object> merge_run_reports(const std::vector<NamedReport>& inputs, c
   json::array from;
   for (auto& s : shards) {
     for (auto& row : s.report.at("results").as_array()) {
-      const auto i = row.as_object().at("index").to_number<std::uint64_t>();
+      const auto& at = row.as_object().at("index");  // checked by read_shard: a count below total
+      const auto i = at.is_uint64() ? at.get_uint64() : static_cast<std::uint64_t>(at.get_int64());
       if (rows.count(i))
         return problem(fmt::format("{}: scenario {} is in two reports", s.name, text_of(row.as_object(), "scenario")));
       rows.emplace(i, std::move(row));
     }
     if (const auto* sum = s.report.if_contains("summary"); sum && sum->is_object())
-      if (const auto* w = sum->as_object().if_contains("wall_seconds"); w && w->is_number())
-        wall = std::max(wall, w->to_number<double>());
+      if (const auto* w = sum->as_object().if_contains("wall_seconds"); w && w->is_number()) {
+        const double d = w->is_double()  ? w->get_double()
+                         : w->is_int64() ? static_cast<double>(w->get_int64())
+                                         : static_cast<double>(w->get_uint64());
+        wall = std::max(wall, std::clamp(d, 0.0, 1e9));  // NaN cannot be read from JSON
+      }
     from.push_back(json::value(s.name));
   }
   json::array results;

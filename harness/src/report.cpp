@@ -5,7 +5,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
+#include <optional>
 
 #include "upfault/http.hpp"
 #include "util.hpp"
@@ -92,6 +94,23 @@ SuitePosition suite_position(const std::vector<Scenario>& whole) {
   }
   p.fingerprint = fmt::format("{:016x}", h);
   return p;
+}
+
+Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text) {
+  auto number = [](std::string_view s) -> std::optional<unsigned> {
+    unsigned v = 0;
+    if (s.empty() || s.size() > 5) return std::nullopt;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return v;
+  };
+  const auto slash = text.find('/');
+  auto index = slash == std::string_view::npos ? std::nullopt : number(text.substr(0, slash));
+  auto count = slash == std::string_view::npos ? std::nullopt : number(text.substr(slash + 1));
+  if (!index || !count || *index < 1 || *count > kMaxShards || *index > *count)
+    return problem(fmt::format("takes I/N with 1 <= I <= N <= {}, e.g. 2/4; not \"{}\"", kMaxShards,
+                               safe_text(text.substr(0, 64), false)));
+  return std::pair{*index, *count};
 }
 
 std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds,

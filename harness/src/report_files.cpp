@@ -42,6 +42,32 @@ std::string proxy_label(const json::object& report) {
   return version.empty() ? name : fmt::format("{} {}", name, version);
 }
 
+// Why the report does not hold the whole run it was asked for ("" when it does): a run stopped by a
+// signal, or a merge of shards that were missing or stopped (--partial).
+std::string cut_short(const json::object& report) {
+  std::vector<std::string> why;
+  if (const auto* i = report.if_contains("interrupted"); i && !i->is_null())
+    why.emplace_back("the run was stopped by a signal: it holds only the scenarios that finished");
+  if (const auto* suite = report.if_contains("suite"); suite && suite->is_object()) {
+    if (const auto* m = suite->as_object().if_contains("missing_shards"); m && m->is_array() && !m->as_array().empty())
+      why.push_back(fmt::format("{} shard(s) missing", m->as_array().size()));
+    if (const auto* inc = suite->as_object().if_contains("incomplete"); inc && inc->is_array())
+      for (const auto& e : inc->as_array())
+        if (e.is_string()) why.push_back(std::string(e.as_string()));
+  }
+  std::string out;
+  for (const auto& w : why) out += fmt::format("{}{}", out.empty() ? "" : "; ", w);
+  return out;
+}
+
+// Text inside a Markdown code span, where no escape works: one line, no backtick or column bar.
+std::string code_span_text(std::string_view raw) {
+  std::string s = safe_text(raw, false);
+  for (auto& c : s)
+    if (c == '`' || c == '|') c = '_';
+  return s;
+}
+
 std::string seconds_of(const json::object& row) { return fmt::format("{:.3f}", number_of(row, "elapsed_ms") / 1000.0); }
 
 std::string testcase(const json::object& row) {
@@ -85,6 +111,11 @@ std::string junit_from_report(const json::object& report) {
       all.total() + all.not_run, all.fail, all.error, all.not_run, wall);
   const auto* proxy = report.if_contains("proxy");
   const std::string url = proxy && proxy->is_object() ? text_of(proxy->as_object(), "url") : "";
+  const std::string incomplete = cut_short(report);
+  const std::string properties = fmt::format(
+      "<property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/>{}",
+      markup_escape(proxy_label(report)), markup_escape(url),
+      incomplete.empty() ? "" : fmt::format("<property name=\"incomplete\" value=\"{}\"/>", markup_escape(incomplete)));
   for (const auto& category : categories) {
     Tally t;
     double ms = 0;
@@ -98,9 +129,8 @@ std::string junit_from_report(const json::object& report) {
     }
     out += fmt::format(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n"
-        "    <properties><property name=\"proxy\" value=\"{}\"/><property name=\"url\" value=\"{}\"/></properties>\n",
-        markup_escape(category), t.total() + t.not_run, t.fail, t.error, t.not_run, ms / 1000.0,
-        markup_escape(proxy_label(report)), markup_escape(url));
+        "    <properties>{}</properties>\n",
+        markup_escape(category), t.total() + t.not_run, t.fail, t.error, t.not_run, ms / 1000.0, properties);
     out += cases + "  </testsuite>\n";
   }
   return out + "</testsuites>\n";
@@ -111,12 +141,14 @@ std::string summary_from_report(const json::object& report) {
   for (const auto& r : rows_of(report)) t.add(text_of(r.as_object(), "verdict"));
   const auto* summary = report.if_contains("summary");
   const double wall = summary && summary->is_object() ? number_of(summary->as_object(), "wall_seconds") : 0;
-  std::string out = fmt::format("## upfault: {}\n\n**{} passed, {} failed**", safe_text(proxy_label(report), false),
+  std::string out = fmt::format("## upfault: {}\n\n**{} passed, {} failed**", markdown_escape(proxy_label(report)),
                                 t.pass + t.stricter, t.fail + t.error);
   if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
   if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
   if (t.not_run) out += fmt::format(" ({} not run: an upstream protocol the proxy lacks)", t.not_run);
   out += fmt::format(" in {:.1f} s\n", wall);
+  if (const auto incomplete = cut_short(report); !incomplete.empty())
+    out += fmt::format("\n**Incomplete:** {}.\n", markdown_escape(incomplete));
   std::string rows;
   for (const auto& r : rows_of(report)) {
     const auto& row = r.as_object();
@@ -124,15 +156,11 @@ std::string summary_from_report(const json::object& report) {
     if (verdict == "pass" || verdict == "stricter" || verdict == "not-run") continue;
     const auto note = text_of(row, "note");
     // fmt, not operator+: GCC 12 at -O3 flags `"…" + std::string` with a false -Wrestrict.
-    std::string reason =
-        safe_text(note.empty() ? text_of(row, "reason") : fmt::format("{} — {}", text_of(row, "reason"), note), false);
-    for (auto& c : reason)
-      if (c == '|' || c == '\n') c = ' ';
-    std::string scenario = safe_text(text_of(row, "scenario"), false);
-    for (auto& c : scenario)
-      if (c == '`' || c == '|') c = '_';
+    const std::string reason =
+        markdown_escape(note.empty() ? text_of(row, "reason") : fmt::format("{} — {}", text_of(row, "reason"), note));
     rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", verdict == "fail" ? "❌" : "⚠️",
-                        safe_text(text_of(row, "category"), false), scenario, text_of(row, "level"), reason);
+                        code_span_text(text_of(row, "category")), code_span_text(text_of(row, "scenario")),
+                        markdown_escape(text_of(row, "level")), reason);
   }
   if (!rows.empty()) out += "\n| | scenario | level | what the proxy did |\n| --- | --- | --- | --- |\n" + rows;
   return out;

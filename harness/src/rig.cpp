@@ -11,6 +11,11 @@
 
 namespace upfault {
 
+std::string authority(std::string_view host, unsigned port) {
+  return host.find(':') != std::string_view::npos ? fmt::format("[{}]:{}", host, port)
+                                                  : fmt::format("{}:{}", host, port);
+}
+
 Result<HostPort> parse_host_port(std::string text, bool allow_any_port) {
   if (text.rfind("http://", 0) == 0) text = text.substr(7);
   HostPort hp;
@@ -131,7 +136,7 @@ ProxyInfo Rig::info() const {
   ProxyInfo p;
   p.name = options_.profile ? options_.profile->name : "proxy-url";
   p.version = version_;
-  p.url = fmt::format("http://{}:{}", host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_, proxy_port());
+  p.url = "http://" + authority(host_, proxy_port());
   return p;
 }
 

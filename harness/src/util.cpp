@@ -110,6 +110,30 @@ std::string safe_text(std::string_view s, bool newlines) {
   return out;
 }
 
+std::string markdown_escape(std::string_view raw) {
+  const std::string s = safe_text(raw);
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '\n': out += ' '; break;
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '\\':
+      case '`':
+      case '[':
+      case ']':
+      case '|':  // code, links and images, table columns
+        out += '\\';
+        out += c;
+        break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 std::string markup_escape(std::string_view raw) {
   const std::string s = safe_text(raw);
   std::string out;

@@ -234,7 +234,9 @@ struct BenchVerdict {
 /// schema: latency histograms added (so every percentile is the one a single run over all their
 /// samples would report), counts summed, requests per second summed, the per-second series summed
 /// second by second from each one's start. Reports of another schema, target, mode or mix, without
-/// histograms, damaged or over 64 MiB are a Problem that names the report (1-based) and why.
-[[nodiscard]] Result<std::string> merge_bench_reports(const std::vector<std::string>& json_texts);
+/// histograms, damaged or over 64 MiB are a Problem that names the report (1-based) and why. A report
+/// of a run stopped by a signal ("interrupted") is refused unless `partial`: then the merged report
+/// is marked interrupted too and warns which input was.
+[[nodiscard]] Result<std::string> merge_bench_reports(const std::vector<std::string>& json_texts, bool partial = false);
 
 }  // namespace upfault

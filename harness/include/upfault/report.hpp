@@ -7,10 +7,12 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "upfault/duration.hpp"
 #include "upfault/observed.hpp"
+#include "upfault/problem.hpp"
 
 namespace upfault {
 
@@ -46,6 +48,12 @@ struct SuitePosition {
   int interrupted = 0;       ///< the stop signal that ended the run early, or 0
 };
 [[nodiscard]] SuitePosition suite_position(const std::vector<Scenario>& whole);
+
+/// The most shards a suite can be split into.
+inline constexpr unsigned kMaxShards = 10000;
+/// "I/N" as `--shard` and a report's suite.shard give it: 1 <= I <= N <= kMaxShards. The Problem
+/// reads "takes I/N with …; not "TEXT"", for the caller to prefix with what it read.
+[[nodiscard]] Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text);
 
 /// A report's "summary": the count of each verdict in `results` (report rows), and the wall time.
 [[nodiscard]] boost::json::object report_summary(const boost::json::array& results, double wall_seconds);

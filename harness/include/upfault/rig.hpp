@@ -24,6 +24,8 @@ struct HostPort {
   std::uint16_t port = 0;
   std::string path = "/";  ///< what follows the authority ("/" when none)
 };
+/// "HOST:PORT" as a URL writes it: an IPv6 address in brackets ("[::1]:8080").
+[[nodiscard]] std::string authority(std::string_view host, unsigned port);
 /// Parses an address; `allow_any_port` accepts port 0 (for a listen address: the kernel picks).
 [[nodiscard]] Result<HostPort> parse_host_port(std::string text, bool allow_any_port = false);
 /// True for an IP address in 127.0.0.0/8 or ::1 (parsed as an address, not compared as text),
