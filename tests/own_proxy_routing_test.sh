@@ -94,4 +94,13 @@ if not bad:
     print(f"{routed} endpoint scenarios are setup errors with the route to add; {judged} others judged as through the profile")
 sys.exit(1 if bad else 0)
 PY
+# A run whose only non-passes are these setup errors is red (exit 1), never green.
+rc=0
+"$upfault" run "$scenarios/connection/connection-refused.toml" --proxy-url "http://127.0.0.1:$listen" \
+  --upstream-port "$upstream" "${endpoint_opts[@]}" --read-timeout 1s --connect-timeout 1s -q \
+  --json "$work/errors.json" > "$work/errors.txt" 2>&1 || rc=$?
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; sys.exit(0 if s["error"]==1 and s["fail"]==0 and s["pass"]==0 else 1)' \
+  "$work/errors.json" || fail "the misrouted scenario was not a lone error"
+[[ $rc == 1 ]] || { cat "$work/errors.txt" "$work/errors.json"; fail "a run of errors only exited $rc, not 1"; }
+echo "ok: a run whose only non-pass is an error exits 1"
 echo PASS
