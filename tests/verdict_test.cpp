@@ -208,6 +208,22 @@ TEST(Verdict, MisroutingIsASetupError) {
   EXPECT_NE(unrouted.reason.find("must keep /__upfault/NAME in the path"), std::string::npos) << unrouted.reason;
 }
 
+// The upstream refused the request because the proxy broke HTTP/2 sending it: a failure that says
+// so, even when the client saw the status the scenario expects (the script never ran).
+TEST(Verdict, ProxyThatBrokeTheProtocolFails) {
+  auto s = test::scenario(
+      with_steps("h2", "[upstream]\nprotocol = \"h2c\"\n[[upstream.steps]]\nh2_rst_stream = \"cancel\"\n"));
+  UpstreamLog broke = test::asked();
+  broke.connections[0].end = ConnectionEnd::protocol_error;
+  broke.connections[0].ended = "protocol error: the proxy sent HEADERS on stream 0 (RFC 9113 §6.2)";
+  auto v = evaluate(s, complete(502), broke, {});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_NE(
+      v.reason.find("broke the protocol towards the upstream: protocol error: the proxy sent HEADERS on stream 0"),
+      std::string::npos)
+      << v.reason;
+}
+
 // Each response of a repeated exchange is expected, not only the last: earlier_status fails on an
 // earlier response that was not complete with that status.
 TEST(Verdict, EarlierResponsesAreJudged) {

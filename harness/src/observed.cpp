@@ -29,6 +29,7 @@ std::string_view to_string(ConnectionEnd e) {
     case ConnectionEnd::after_close: return "arrived after close";
     case ConnectionEnd::misrouted: return "misrouted";
     case ConnectionEnd::error: return "error";
+    case ConnectionEnd::protocol_error: return "protocol error";
   }
   return "?";
 }

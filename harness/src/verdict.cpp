@@ -68,6 +68,14 @@ std::optional<std::string> setup_problem(const Scenario& s, const ClientResult& 
   return std::nullopt;
 }
 
+// The upstream refused a request because the proxy broke HTTP/2 sending it (the entry's `ended`
+// says how): its script never ran, so what the client saw does not answer the scenario.
+std::optional<std::string> protocol_problem(const UpstreamLog& up) {
+  for (const auto& conn : up.connections)
+    if (conn.end == ConnectionEnd::protocol_error) return conn.ended;
+  return std::nullopt;
+}
+
 // A verdict about how the proxy handles the upstream's answer needs the upstream to have been
 // asked. True when it was, or when the outcome itself counts upstream requests.
 bool asked_upstream(const Scenario& s, const Outcome& o, const UpstreamLog& up) {
@@ -130,6 +138,9 @@ std::string describe(const ClientResult& c) {
 Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up, const ProxyTimeouts& t) {
   if (c.ending == Ending::connect_failed) return {VerdictKind::error, "could not reach the proxy: " + c.error};
   if (auto problem = setup_problem(s, c, up)) return {VerdictKind::error, *problem};
+  if (auto broke = protocol_problem(up))
+    return {VerdictKind::fail,
+            fmt::format("{}, but the proxy broke the protocol towards the upstream: {}", describe(c), *broke)};
   const Observation seen{s, c, up, t};
   const std::string never_asked = fmt::format(
       "{}, but the proxy never sent the request to the upstream, so how it handles the upstream's response was not "

@@ -53,17 +53,18 @@ struct ClientResult {
 
 /// How an upstream connection ended, as the fake upstream saw it.
 enum class ConnectionEnd {
-  open,         ///< still open when the log was read
-  fin,          ///< the script closed it with FIN
-  rst,          ///< the script reset it
-  peer_closed,  ///< the proxy closed it
-  peer_reset,   ///< the proxy reset it
-  timed_out,    ///< a step's wait ran out
-  capped,       ///< held longer than the connection cap
-  reused,       ///< the proxy sent another scenario's request on it (see that scenario's log)
-  after_close,  ///< the request arrived on a connection the upstream had already closed: never answered
-  misrouted,    ///< an endpoint scenario's request (refused, blackhole, ...) reached the scripted upstream
-  error,        ///< a socket error (see `ended`)
+  open,            ///< still open when the log was read
+  fin,             ///< the script closed it with FIN
+  rst,             ///< the script reset it
+  peer_closed,     ///< the proxy closed it
+  peer_reset,      ///< the proxy reset it
+  timed_out,       ///< a step's wait ran out
+  capped,          ///< held longer than the connection cap
+  reused,          ///< the proxy sent another scenario's request on it (see that scenario's log)
+  after_close,     ///< the request arrived on a connection the upstream had already closed: never answered
+  misrouted,       ///< an endpoint scenario's request (refused, blackhole, ...) reached the scripted upstream
+  error,           ///< a socket error (see `ended`)
+  protocol_error,  ///< the proxy broke the protocol (HTTP/2), and the upstream refused its request (see `ended`)
 };
 [[nodiscard]] std::string_view to_string(ConnectionEnd e);
 

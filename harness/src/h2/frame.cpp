@@ -88,6 +88,43 @@ Take take_frame(std::string& buf, std::size_t max_payload, Frame& out) {
   return Take::frame;
 }
 
+std::optional<Goaway> parse_goaway(const Frame& f) {
+  const std::string_view p = f.payload;
+  if (f.header.type != kGoaway || p.size() < 8) return std::nullopt;
+  return Goaway{get_u32(p) & 0x7fffffffu, get_u32(p.substr(4)), std::string(p.substr(8))};
+}
+
+std::optional<RstStream> parse_rst_stream(const Frame& f) {
+  if (f.header.type != kRstStream || f.payload.size() < 4) return std::nullopt;
+  return RstStream{f.header.stream, get_u32(f.payload)};
+}
+
+std::optional<Priority> parse_priority(const Frame& f) {
+  std::string_view p = f.payload;
+  if (f.header.type == kHeaders) {
+    if (!(f.header.flags & kPriorityFlag)) return std::nullopt;
+    if ((f.header.flags & kPadded) && !p.empty()) p.remove_prefix(1);
+  } else if (f.header.type != kPriority) {
+    return std::nullopt;
+  }
+  if (p.size() < 5) return std::nullopt;
+  const auto dep = get_u32(p);
+  return Priority{(dep & 0x80000000u) != 0, dep & 0x7fffffffu, static_cast<std::uint8_t>(p[4])};
+}
+
+std::string serialize_goaway(std::uint32_t last_stream, std::uint32_t code) {
+  std::string payload;
+  put_u32(payload, last_stream);
+  put_u32(payload, code);
+  return serialize_frame(kGoaway, 0, 0, payload);
+}
+
+std::string serialize_rst_stream(std::uint32_t stream, std::uint32_t code) {
+  std::string payload;
+  put_u32(payload, code);
+  return serialize_frame(kRstStream, 0, stream, payload);
+}
+
 std::string type_name(std::uint8_t type) {
   if (type < kTypeNames.size()) return std::string(kTypeNames[type]);
   return fmt::format("UNKNOWN(0x{:02x})", type);
@@ -117,9 +154,9 @@ std::string describe(const Frame& f) {
   auto text = fmt::format("{} stream {} flags 0x{:02x} length {}", type_name(h.type), h.stream, h.flags, h.length);
   const std::string_view p = f.payload;
   if ((h.type == kSettings || h.type == kPing) && (h.flags & kAck)) text += " ack";
-  if (h.type == kRstStream && p.size() >= 4) text += " " + error_name(get_u32(p));
-  if (h.type == kGoaway && p.size() >= 8)
-    text += fmt::format(" last-stream {} {}", get_u32(p) & 0x7fffffffu, error_name(get_u32(p.substr(4))));
+  if (auto rst = parse_rst_stream(f)) text += " " + error_name(rst->code);
+  if (auto g = parse_goaway(f)) text += fmt::format(" last-stream {} {}", g->last_stream, error_name(g->code));
+  if (auto pri = parse_priority(f)) text += fmt::format(" depends-on {}", pri->depends_on);
   if (h.type == kWindowUpdate && p.size() >= 4) text += fmt::format(" increment {}", get_u32(p) & 0x7fffffffu);
   return text;
 }

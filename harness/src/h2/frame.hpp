@@ -39,6 +39,14 @@ enum FrameFlag : std::uint8_t {
   kPriorityFlag = 0x20,
 };
 
+/// Error codes (RFC 9113 §7) the fake upstream sends on its own.
+enum ErrorCode : std::uint32_t {
+  kNoError = 0,
+  kProtocolError = 1,
+  kFrameSizeError = 6,
+  kCompressionError = 9,
+};
+
 /// The 9-byte frame header.
 struct FrameHeader {
   std::uint32_t length = 0;  ///< 24 bits
@@ -52,6 +60,38 @@ struct Frame {
   FrameHeader header;
   std::string payload;
 };
+
+/// A GOAWAY frame's fields (RFC 9113 §6.8).
+struct Goaway {
+  std::uint32_t last_stream = 0;
+  std::uint32_t code = 0;
+  std::string debug;
+};
+
+/// A RST_STREAM frame's fields (RFC 9113 §6.4).
+struct RstStream {
+  std::uint32_t stream = 0;
+  std::uint32_t code = 0;
+};
+
+/// The priority fields of a PRIORITY frame (RFC 9113 §6.3) or of HEADERS with the PRIORITY flag (§6.2).
+struct Priority {
+  bool exclusive = false;
+  std::uint32_t depends_on = 0;
+  std::uint8_t weight = 0;  ///< as sent: the weight minus 1
+};
+
+/// A GOAWAY's fields; nullopt unless `f` is a GOAWAY of at least 8 bytes.
+[[nodiscard]] std::optional<Goaway> parse_goaway(const Frame& f);
+/// A RST_STREAM's fields; nullopt unless `f` is a RST_STREAM of at least 4 bytes.
+[[nodiscard]] std::optional<RstStream> parse_rst_stream(const Frame& f);
+/// The priority fields of a PRIORITY frame, or of HEADERS with the PRIORITY flag (after the pad
+/// length, if PADDED); nullopt when the frame carries none or they do not fit.
+[[nodiscard]] std::optional<Priority> parse_priority(const Frame& f);
+/// A GOAWAY frame (stream 0, no debug data).
+[[nodiscard]] std::string serialize_goaway(std::uint32_t last_stream, std::uint32_t code);
+/// A RST_STREAM frame.
+[[nodiscard]] std::string serialize_rst_stream(std::uint32_t stream, std::uint32_t code);
 
 /// Parses the 9 bytes at the front of `bytes` (which must hold at least that many).
 [[nodiscard]] FrameHeader parse_frame_header(std::string_view bytes);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -38,12 +39,6 @@ bool header_fragment(const Frame& f, std::string_view& out) {
   return true;
 }
 
-std::string goaway(std::uint32_t last_stream, std::uint32_t code) {
-  std::string payload;
-  put_u32(payload, last_stream);
-  put_u32(payload, code);
-  return serialize_frame(kGoaway, 0, 0, payload);
-}
 }  // namespace
 
 bool starts_with_preface(std::string_view buf) {
@@ -78,10 +73,17 @@ awaitable<void> Session::serve(upstream::Connection& c) {
     if (!c.over()) co_await c.close_fin();
     co_return;
   }
+  if (violation_) {  // logged under its scenario, never routed: no setup error on an invalid stream
+    c.log_refused_h2_request(head);
+    c.note_received(std::exchange(early_, {}));
+    co_return co_await refuse(c);
+  }
   const bool routed = co_await c.start_h2_request(std::move(head));
   if (!routed) co_return;  // answered with a setup error, connection closed
   c.note_received(std::exchange(early_, {}));
   routed_ = true;
+  log_frames(c);  // the frames that came with the request (a PRIORITY frame for its stream)
+  if (violation_) co_return co_await refuse(c);
   co_await c.run_script();
   if (!c.over()) co_await finish(c);
 }
@@ -90,8 +92,51 @@ awaitable<void> Session::serve(upstream::Connection& c) {
 // served one were never processed, RFC 9113 §6.8), then FIN.
 awaitable<void> Session::finish(upstream::Connection& c) {
   log_frames(c);
-  const bool sent = co_await c.send(goaway(request_stream_, 0));
+  const bool sent = co_await c.send(serialize_goaway(request_stream_, kNoError));
   if (sent) co_await c.close_fin();
+}
+
+// The proxy broke the protocol sending the request: the log entry (if the request was routed)
+// ends with what it did; the proxy is told with the RFC's error; then FIN.
+awaitable<void> Session::refuse(upstream::Connection& c) {
+  const auto& v = *violation_;
+  const bool stream_error = v.stream != 0;
+  c.protocol_error(fmt::format("protocol error: the proxy sent {}; the upstream answered {} {} and did not serve it",
+                               v.text, stream_error ? "RST_STREAM" : "GOAWAY", error_name(v.code)));
+  // A stream error ends that stream; the connection then ends as after any script.
+  const auto out = stream_error ? serialize_rst_stream(v.stream, v.code) + serialize_goaway(v.stream, kNoError)
+                                : serialize_goaway(0, v.code);
+  const bool sent = co_await c.send(out);
+  if (sent) co_await c.close_fin();
+}
+
+// Notes the first frame the RFC refuses, of the kinds the fake upstream checks (see session.hpp).
+void Session::check(const Frame& f) {
+  const auto& h = f.header;
+  if (violation_ || (h.type != kHeaders && h.type != kPriority)) return;
+  const bool request = !opened_ || h.stream == request_stream_;  // the request's stream, or the first
+  const auto self = parse_priority(f);
+  if (h.stream == 0) {
+    violation_ =
+        Violation{0, kProtocolError,
+                  fmt::format("{} on stream 0 (RFC 9113 §{})", type_name(h.type), h.type == kHeaders ? "6.2" : "6.3")};
+  } else if (h.type == kHeaders && h.stream % 2 == 0) {
+    violation_ = Violation{
+        0, kProtocolError,
+        fmt::format("HEADERS on stream {}, an even id: a client's streams are odd (RFC 9113 §5.1.1)", h.stream)};
+  } else if (self && self->depends_on == h.stream && h.type == kPriority && !(opened_ && request)) {
+    // An idle stream (or one never served): refused only if its HEADERS come as the request.
+    if (self_dependent_.size() < kMaxLoggedFrames) self_dependent_.push_back(h.stream);
+  } else if (self && self->depends_on == h.stream && request) {
+    violation_ =
+        Violation{h.stream, kProtocolError,
+                  fmt::format("{} making stream {} depend on itself (RFC 9113 §5.3.1)", type_name(h.type), h.stream)};
+  } else if (h.type == kHeaders && !opened_ &&
+             std::find(self_dependent_.begin(), self_dependent_.end(), h.stream) != self_dependent_.end()) {
+    violation_ = Violation{
+        h.stream, kProtocolError,
+        fmt::format("HEADERS on stream {}, which a PRIORITY frame made depend on itself (RFC 9113 §5.3.1)", h.stream)};
+  }
 }
 
 awaitable<bool> Session::next_frame(upstream::Connection& c, Frame& f) {
@@ -99,9 +144,10 @@ awaitable<bool> Session::next_frame(upstream::Connection& c, Frame& f) {
     const auto took = take_frame(c.input(), kMaxInboundFrame, f);
     if (took == Take::frame) co_return true;
     if (took == Take::too_large) {
-      c.fail(fmt::format("error: the proxy sent a frame of {} bytes, over SETTINGS_MAX_FRAME_SIZE {}",
-                         parse_frame_header(c.input()).length, kMaxInboundFrame));
-      co_await c.send(goaway(0, 6));  // FRAME_SIZE_ERROR
+      violation_ = Violation{0, kFrameSizeError,
+                             fmt::format("a frame of {} bytes, over SETTINGS_MAX_FRAME_SIZE {} (RFC 9113 §4.2)",
+                                         parse_frame_header(c.input()).length, kMaxInboundFrame)};
+      co_await refuse(c);
       co_return false;
     }
     const bool more = co_await c.read_input();
@@ -132,16 +178,29 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     if (!got) co_return false;
     if (++logged_frames_ <= kMaxLoggedFrames) early_ += describe(f) + "\n";
     if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
+    check(f);
     if (!on_headers(c, f, block, complete)) co_return false;
+    // A connection error outside the request's header block ends the connection at once.
+    const bool in_block =
+        opened_ && f.header.stream == request_stream_ && (f.header.type == kHeaders || f.header.type == kContinuation);
+    if (violation_ && violation_->stream == 0 && !in_block) break;
+  }
+  if (!complete && violation_) {
+    co_await refuse(c);
+    co_return false;
   }
   if (!complete) {
     c.fail("error: no request HEADERS in the proxy's first 1000 frames");
     co_return false;
   }
   auto decoded = decoder_.decode(block);
+  if (!decoded.ok() && violation_) {
+    co_await refuse(c);
+    co_return false;
+  }
   if (!decoded.ok()) {
     c.fail(fmt::format("error: the request's header block cannot be decoded: {}", decoded.error));
-    co_await c.send(goaway(0, 9));  // COMPRESSION_ERROR
+    co_await c.send(serialize_goaway(0, kCompressionError));
     co_return false;
   }
   head = render_request_head(decoded.fields);
@@ -152,8 +211,11 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
 bool Session::on_headers(upstream::Connection& c, const Frame& f, std::string& block, bool& complete) {
   const auto type = f.header.type;
   if (type != kHeaders && type != kContinuation) return true;
-  if (type == kHeaders && request_stream_ == 0) request_stream_ = f.header.stream;
-  if (f.header.stream != request_stream_ || request_stream_ == 0) return true;  // another stream: not served
+  if (type == kHeaders && !opened_) {
+    opened_ = true;
+    request_stream_ = f.header.stream;
+  }
+  if (!opened_ || f.header.stream != request_stream_) return true;  // another stream: not served
   std::string_view fragment;
   if (!header_fragment(f, fragment)) {
     c.fail("error: a HEADERS frame whose padding does not fit");
@@ -188,11 +250,12 @@ bool Session::log_frames(upstream::Connection& c) {
     const auto took = take_frame(c.input(), kMaxInboundFrame, f);
     if (took == Take::incomplete) return new_stream;
     if (took == Take::too_large) {
-      c.note_received("(a frame over 16384 bytes; the rest of the input was discarded)\n");
+      c.note_received(fmt::format("(a frame over {} bytes; the rest of the input was discarded)\n", kMaxInboundFrame));
       c.input().clear();
       return new_stream;
     }
     new_stream = new_stream || (f.header.type == kHeaders && f.header.stream > request_stream_);
+    check(f);
     if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
     if (++logged_frames_ <= kMaxLoggedFrames) c.note_received(describe(f) + "\n");
   }
@@ -204,7 +267,7 @@ awaitable<void> Session::hang(upstream::Connection& c, std::optional<Millis> dur
     do {
       if (log_frames(c) && !goaway_sent_) {
         goaway_sent_ = true;
-        const bool sent = co_await c.send(goaway(request_stream_, 0));
+        const bool sent = co_await c.send(serialize_goaway(request_stream_, kNoError));
         if (!sent) co_return;
       }
       const bool more = co_await c.read_input();
@@ -247,7 +310,7 @@ awaitable<void> Session::send_setup_error(upstream::Connection& c, std::string_v
   if (ok && block) {
     std::string out = serialize_frame(kHeaders, kEndHeaders, request_stream_, *block);
     out += serialize_frame(kData, kEndStream, request_stream_, body.substr(0, kDefaultMaxFrame));
-    out += goaway(request_stream_, 0);
+    out += serialize_goaway(request_stream_, kNoError);
     co_await c.send(out);
   }
   co_await c.close_fin();

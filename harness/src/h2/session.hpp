@@ -11,7 +11,14 @@
 // script runs; the final GOAWAY tells the proxy they were never processed, so it may retry them on
 // a new connection (RFC 9113 §6.8). All I/O goes through upstream::Connection, so the same code
 // serves h2c and, under a TLS transport, h2.
+//
+// A proxy that breaks the protocol while it sends the request is told with the RFC's error and
+// its request is not served: a frame over 16384 bytes (GOAWAY FRAME_SIZE_ERROR, §4.2), HEADERS or
+// PRIORITY on stream 0 or HEADERS on an even stream (GOAWAY PROTOCOL_ERROR, §6.2, §6.3, §5.1.1), a
+// request stream that depends on itself (RST_STREAM PROTOCOL_ERROR, §5.3.1). The request is logged
+// under its scenario as ended by a protocol error, which the verdict reports.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +41,13 @@ namespace upfault::h2 {
 inline constexpr std::size_t kMaxInboundFrame = kDefaultMaxFrame;
 /// The largest request header block (all fragments) it accepts, and its decoded list size.
 inline constexpr std::size_t kMaxHeaderBlock = 64 * 1024;
+
+/// A frame from the proxy that RFC 9113 refuses, and how the fake upstream answers it.
+struct Violation {
+  std::uint32_t stream = 0;  ///< the stream a stream error resets (RST_STREAM); 0: a connection error (GOAWAY)
+  std::uint32_t code = kProtocolError;
+  std::string text;  ///< what the proxy did, with the RFC's section
+};
 
 /// One HTTP/2 connection's state, for the server and the h2_* steps.
 class Session {
@@ -69,12 +83,17 @@ class Session {
   net::awaitable<bool> read_request(upstream::Connection& c, std::string& head);
   net::awaitable<bool> next_frame(upstream::Connection& c, Frame& f);
   void on_settings(const Frame& f);
+  void check(const Frame& f);
+  net::awaitable<void> refuse(upstream::Connection& c);
   [[nodiscard]] bool on_headers(upstream::Connection& c, const Frame& f, std::string& block, bool& complete);
   net::awaitable<void> finish(upstream::Connection& c);
 
   Encoder encoder_;
   Decoder decoder_{kMaxHeaderBlock};
   std::uint32_t request_stream_ = 0;
+  bool opened_ = false;                        // the request's HEADERS arrived: request_stream_ is set
+  std::optional<Violation> violation_;         // the first frame the RFC refuses, before the script
+  std::vector<std::uint32_t> self_dependent_;  // idle streams a PRIORITY frame made depend on themselves
   std::uint32_t peer_max_frame_ = kDefaultMaxFrame;
   bool settings_sent_ = false;
   bool routed_ = false;

@@ -88,6 +88,12 @@ class Connection {
   void note_received(std::string_view line) { record_received(line); }
   /// Ends the connection's log entry with an error.
   void fail(std::string text);
+  /// Ends the connection's log entry as a protocol error of the proxy's (`text` says which).
+  void protocol_error(std::string text);
+  /// Opens a log entry under the scenario a request the HTTP/2 server refuses names (its rendered
+  /// head), without the setup checks or answers of a served request: the session then ends it
+  /// with protocol_error(). Counted as unrouted when it names no scenario.
+  void log_refused_h2_request(std::string_view head);
   [[nodiscard]] bool over() const { return done_; }
 
  private:

@@ -67,4 +67,17 @@ awaitable<void> Connection::hang(std::optional<Millis> duration) {
 
 void Connection::fail(std::string text) { finish({ConnectionEnd::error, std::move(text)}); }
 
+void Connection::protocol_error(std::string text) { finish({ConnectionEnd::protocol_error, std::move(text)}); }
+
+void Connection::log_refused_h2_request(std::string_view head) {
+  auto route = up_.find(scenario_key(parse_head(head)));
+  if (!route) {
+    up_.note_unrouted();
+    return;
+  }
+  route_ = std::move(*route);
+  if (up_.options.keep_logs)
+    index_ = open_entry(*route_, accepted_, id_, false, head, ConnectionEnd::open, "", request_index_);
+}
+
 }  // namespace upfault::upstream

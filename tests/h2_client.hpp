@@ -1,0 +1,97 @@
+#pragma once
+// A raw HTTP/2 client for tests: sends the bytes a test writes (the preface, frames as they are,
+// valid or not) to the fake upstream and reads every frame back until the upstream closes or a
+// deadline passes, so a test reads the GOAWAY or RST_STREAM it was answered with, typed.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "h2/frame.hpp"
+#include "h2/hpack.hpp"
+
+namespace upfault::test {
+
+/// The client preface and an empty SETTINGS.
+inline std::string h2_preface() { return std::string(h2::kPreface) + h2::serialize_frame(h2::kSettings, 0, 0, ""); }
+
+/// The HPACK block of `GET path` (scheme http, authority x), from a fresh encoder.
+inline std::string h2_request_block(const std::string& path) {
+  h2::Encoder enc;
+  return enc.encode({{":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", path}}).value_or("");
+}
+
+/// A PRIORITY frame's payload, or the priority fields of HEADERS: depends on `on`, weight 16.
+inline std::string h2_priority(std::uint32_t on) {
+  std::string p;
+  h2::put_u32(p, on);
+  p += static_cast<char>(15);
+  return p;
+}
+
+/// What the upstream sent back.
+struct H2Answer {
+  std::vector<h2::Frame> frames;
+  bool closed = false;  ///< the upstream closed (FIN or reset) before the deadline
+
+  /// The first GOAWAY, typed.
+  [[nodiscard]] std::optional<h2::Goaway> goaway() const {
+    for (const auto& f : frames)
+      if (auto g = h2::parse_goaway(f)) return g;
+    return std::nullopt;
+  }
+  /// The first RST_STREAM, typed.
+  [[nodiscard]] std::optional<h2::RstStream> rst_stream() const {
+    for (const auto& f : frames)
+      if (auto r = h2::parse_rst_stream(f)) return r;
+    return std::nullopt;
+  }
+  /// How many frames of `type` came.
+  [[nodiscard]] std::size_t count(std::uint8_t type) const {
+    std::size_t n = 0;
+    for (const auto& f : frames) n += f.header.type == type ? 1 : 0;
+    return n;
+  }
+  /// One line per frame, for failure messages.
+  [[nodiscard]] std::string text() const {
+    std::string out;
+    for (const auto& f : frames) out += h2::describe(f) + "\n";
+    return out + (closed ? "(closed)" : "(still open at the deadline)");
+  }
+};
+
+/// Connects to 127.0.0.1:`port`, sends `bytes`, and reads frames until the upstream closes or
+/// `deadline` (default 3 s) passes.
+inline H2Answer h2_exchange(unsigned short port, const std::string& bytes,
+                            std::chrono::milliseconds deadline = std::chrono::milliseconds(3000)) {
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  asio::ip::tcp::socket sock(ioc);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  asio::write(sock, asio::buffer(bytes));
+  H2Answer answer;
+  std::string in;
+  std::array<char, 4096> buf{};
+  std::function<void()> read = [&] {
+    sock.async_read_some(asio::buffer(buf), [&](const boost::system::error_code& ec, std::size_t n) {
+      in.append(buf.data(), n);
+      if (ec) {
+        answer.closed = true;
+        return;
+      }
+      if (in.size() < (1u << 20)) read();
+    });
+  };
+  read();
+  ioc.run_for(deadline);
+  h2::Frame f;
+  while (h2::take_frame(in, 1u << 20, f) == h2::Take::frame) answer.frames.push_back(f);
+  return answer;
+}
+
+}  // namespace upfault::test
