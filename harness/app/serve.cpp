@@ -25,6 +25,9 @@ struct ServeArgs {
   bool quiet = false;
   unsigned threads = 1;
   std::string tls_dir;
+  std::size_t max_connections = FakeUpstream::Options{}.max_connections;
+  std::size_t max_handshakes = FakeUpstream::Options{}.max_handshakes;
+  std::string handshake_timeout = "10s";
 };
 
 // Where the CA the TLS ports' certificates come from is, for the user's proxy to trust: --tls-dir's,
@@ -64,14 +67,21 @@ int serve(const ServeArgs& a) {
   o.verbose = !a.quiet;
   o.keep_logs = !a.quiet;
   o.threads = a.threads;
-  for (auto [text, field] :
-       {std::pair{&a.read_timeout, &o.timeouts.read}, std::pair{&a.connect_timeout, &o.timeouts.connect}}) {
+  o.max_connections = a.max_connections;
+  o.max_handshakes = a.max_handshakes;
+  for (auto [text, field] : {std::pair{&a.read_timeout, &o.timeouts.read},
+                             std::pair{&a.connect_timeout, &o.timeouts.connect},
+                             std::pair{&a.handshake_timeout, &o.handshake_timeout}}) {
     auto v = parse_fixed(*text);
     if (!v) {
       fmt::print(stderr, "upfault serve: {}\n", v.error().message);
       return kInputError;
     }
     *field = *v;
+  }
+  if (o.handshake_timeout.count() <= 0) {
+    fmt::print(stderr, "upfault serve: --handshake-timeout must be more than 0\n");
+    return kInputError;
   }
 
   std::filesystem::path temp_ca;
@@ -127,6 +137,17 @@ void setup_serve(CLI::App& app, int& exit_code) {
   cmd->add_option("-t,--threads", a->threads, "Threads serving connections, one io_context each")
       ->capture_default_str()
       ->check(CLI::Range(1u, 256u));
+  cmd->add_option("--max-connections", a->max_connections,
+                  "Connections open at once, over all ports; at the cap new ones wait in the kernel's accept queue")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  cmd->add_option("--max-handshakes", a->max_handshakes,
+                  "TLS handshakes in progress at once; at the cap the TLS ports stop accepting until one ends")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  cmd->add_option("--handshake-timeout", a->handshake_timeout,
+                  "A TLS handshake not done this long after the accept is given up and the connection closed")
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", a->quiet,
                 "Log nothing per connection and keep no record of requests (for load: upfault bench, wrk)");
   cmd->callback([a, &exit_code] { exit_code = serve(*a); });

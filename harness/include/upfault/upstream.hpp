@@ -2,6 +2,7 @@
 /// The fake upstream: a loopback HTTP server that runs each scenario's steps on the
 /// connections routed to it. One instance serves every scenario of a run, concurrently.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,6 +27,13 @@ class FakeUpstream {
     EndpointPorts ports;                       ///< each 0: the kernel picks
     ProxyTimeouts timeouts;                    ///< to resolve durations such as "2 * read_timeout"
     std::chrono::seconds connection_cap{120};  ///< no connection is held longer than this
+    /// Connections open at once, over all ports. At the cap the listeners stop accepting: new
+    /// connections wait in the kernel's accept queue until one ends.
+    std::size_t max_connections = 4096;
+    /// TLS handshakes in progress at once (they cost the most); at the cap the TLS ports stop accepting.
+    std::size_t max_handshakes = 256;
+    /// A TLS handshake not done this long after the accept is given up: the connection is closed.
+    std::chrono::milliseconds handshake_timeout{10'000};
     bool verbose = false;                      ///< log each connection to stderr
     /// Record what each connection received and did, for verdicts (the first 10,000 requests of
     /// each scenario). Off for load (serve --quiet, bench): then nothing is allocated per request.

@@ -23,7 +23,8 @@ class H2Response final : public H2Step {
   net::awaitable<bool> act(upstream::Connection& c, h2::Session& s) const override {
     const bool ok = co_await s.ensure_settings(c);
     if (!ok) co_return false;
-    co_return co_await H2Step::act(c, s);
+    if (spec_.body.size() > kBatch) co_return co_await stream(c, s);
+    co_return co_await H2Step::act(c, s);  // in one write
   }
   std::optional<std::string> frames(h2::Session& s) const override {
     const auto stream = s.request_stream();
@@ -47,6 +48,38 @@ class H2Response final : public H2Step {
   }
 
  private:
+  static constexpr std::size_t kBatch = 64 * 1024;
+
+  // A large body: its frames go out as they are built, at most kBatch bytes of them at once, so a
+  // proxy that does not read holds no copy of the body here. A DATA frame larger than that (the
+  // proxy's SETTINGS_MAX_FRAME_SIZE allows up to 16 MiB) is sent as its header, then its payload
+  // straight from the step's body.
+  net::awaitable<bool> stream(upstream::Connection& c, h2::Session& s) const {
+    const auto stream = s.request_stream();
+    const bool has_trailers = !spec_.trailers.empty();
+    auto block = s.encode(spec_.headers);
+    auto trailers = has_trailers ? s.encode(spec_.trailers) : std::optional<std::string>("");
+    if (!block || !trailers) {
+      c.fail(fmt::format("error: step {}: the frames could not be built", kind()));
+      co_return false;
+    }
+    std::string out = h2::serialize_frame(h2::kHeaders, h2::kEndHeaders, stream, *block);
+    for (std::string_view rest = spec_.body; !rest.empty();) {
+      const auto piece = rest.substr(0, s.peer_max_frame());
+      rest.remove_prefix(piece.size());
+      const auto flags = static_cast<std::uint8_t>(rest.empty() && !has_trailers ? h2::kEndStream : 0);
+      const bool inline_payload = piece.size() <= kBatch;
+      out += inline_payload ? h2::serialize_frame(h2::kData, flags, stream, piece)
+                            : h2::serialize_frame_raw(static_cast<std::uint32_t>(piece.size()), h2::kData, flags,
+                                                      stream, "");
+      if (out.size() < kBatch && inline_payload) continue;
+      if (!co_await s.send(c, out) || (!inline_payload && !co_await c.send(piece))) co_return false;
+      out.clear();
+    }
+    if (has_trailers) out += h2::serialize_frame(h2::kHeaders, h2::kEndHeaders | h2::kEndStream, stream, *trailers);
+    co_return out.empty() || co_await s.send(c, out);
+  }
+
   std::string render_http1() const {
     std::string out = fmt::format("HTTP/1.1 {} X\r\n", spec_.headers.front().second);
     for (const auto& [name, value] : spec_.headers)

@@ -230,6 +230,7 @@ Result<CtxPtr> server_context(Leaf leaf, std::string_view alpn) {
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
   SSL_CTX_set_num_tickets(c, 0);
   SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
+  SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);  // an idle connection holds no record buffers
   if (SSL_CTX_use_certificate(c, (*pair)->cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, (*pair)->key.get()) != 1)
     return problem(openssl_error("cannot use the certificate"));
   static const char* const kH2 = "h2";

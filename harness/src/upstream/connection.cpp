@@ -24,11 +24,12 @@ constexpr std::size_t kMaxChunkedBody = 64 << 20;  // a chunked request body is 
 constexpr auto kDrainAfterFin = std::chrono::seconds(2);
 }  // namespace
 
-Connection::Connection(tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener, SSL_CTX* tls)
-    : sock_(std::move(sock)), up_(up), listener_(listener) {
-  if (tls) tls_ = std::make_unique<tls::Engine>(tls);
+Connection::Connection(tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener, SSL_CTX* tls,
+                       Slot handshake)
+    : sock_(std::move(sock)), up_(up), listener_(listener), tls_ctx_(tls), handshake_slot_(std::move(handshake)) {
   error_code ec;
   sock_.set_option(tcp::no_delay(true), ec);
+  sock_.non_blocking(true, ec);  // read_shared() reads what is there, or learns there is nothing
   peer_port_ = sock_.remote_endpoint(ec).port();
 }
 
@@ -53,7 +54,7 @@ awaitable<void> Connection::watchdog() { co_await sleep_until(accepted_ + up_.op
 // Routes every request on the connection, not just the first: a proxy with a keep-alive pool
 // may send the next request, for any scenario, on a connection whose script has ended.
 awaitable<void> Connection::serve() {
-  if (tls_ && !co_await handshake()) co_return;
+  if (tls_ctx_ && !co_await handshake_in_time()) co_return;
   auto head = co_await read_next_head();  // its length; the head stays in pending_
   if (head && h2::starts_with_preface(pending_)) {
     h2_ = std::make_unique<h2::Session>();
@@ -219,13 +220,6 @@ awaitable<void> Connection::run_steps() {
   }
 }
 
-template <typename F>
-void Connection::update(F&& f) {
-  if (!route_ || index_ == kNotLogged) return;
-  std::lock_guard lock(route_->log->m);
-  f(route_->log->connections[index_]);
-}
-
 void Connection::record_received(std::string_view bytes) {
   update([&](ConnectionLog& c) {
     if (c.received.size() < kLogCap) c.received.append(bytes.substr(0, kLogCap - c.received.size()));
@@ -257,18 +251,6 @@ Connection::Ended Connection::describe(const error_code& ec) const {
 }
 
 Millis Connection::resolve(const DurationExpr& d) const { return d.resolve(up_.options.timeouts); }
-
-// Reads more bytes into pending_ (decrypted, over TLS). Returns the error, if any.
-awaitable<error_code> Connection::read_more() {
-  if (tls_) co_return co_await read_tls();
-  char buf[2048];
-  auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf), use_tuple);
-  if (n > 0) {
-    pending_.append(buf, n);
-    if (!h2_) record_received({buf, n});  // HTTP/2 frames are logged one line each (h2/session.cpp)
-  }
-  co_return ec;
-}
 
 // Reads until pending_ holds a whole request head; returns its length (not yet consumed).
 awaitable<std::optional<std::size_t>> Connection::read_next_head() {
@@ -349,26 +331,6 @@ awaitable<bool> Connection::read_bytes(std::size_t n) {
   }
 }
 
-awaitable<bool> Connection::send(std::string_view bytes) {
-  error_code ec;
-  if (tls_) {
-    if (!tls_->encrypt(bytes)) {
-      finish({ConnectionEnd::error, fmt::format("error: TLS: {}", tls_->error())});
-      co_return false;
-    }
-    ec = co_await write_raw(tls_->output());
-  } else {
-    auto [wec, n] = co_await asio::async_write(sock_, asio::buffer(bytes), use_tuple);
-    ec = wec;
-  }
-  update([&](ConnectionLog& c) { c.sent_total += ec ? 0 : bytes.size(); });
-  if (ec) {
-    finish(describe(ec));
-    co_return false;
-  }
-  co_return true;
-}
-
 awaitable<void> Connection::wait_until(Clock::time_point t) { co_await sleep_until(t); }
 
 awaitable<bool> Connection::wait_for_input(Clock::time_point t) {
@@ -428,22 +390,10 @@ void Connection::close_rst() {
   finish({ConnectionEnd::rst, "rst"});
 }
 
-// Reads and discards until the proxy closes. It waits for readability without a buffer and
-// reads into a per-thread scratch buffer only once bytes are there, so ten thousand silent
-// connections stay a few KiB each.
-awaitable<error_code> Connection::discard_until_closed() {
-  thread_local std::array<char, 16 * 1024> scratch;
-  while (true) {
-    auto [ec] = co_await sock_.async_wait(tcp::socket::wait_read, use_tuple);
-    std::size_t n = 0;
-    if (!ec) n = sock_.read_some(asio::buffer(scratch), ec);  // readable: returns at once
-    if (n > 0 && !h2_) record_received({scratch.data(), n});
-    if (ec) co_return ec;
-  }
-}
-
-awaitable<void> serve_connection(tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener, SSL_CTX* tls) {
-  Connection c(std::move(sock), up, listener, tls);
+// `connection` is held, and given back, with the coroutine's frame.
+awaitable<void> serve_connection(tcp::socket sock, FakeUpstream::Impl& up, [[maybe_unused]] Slot connection,
+                                 std::string_view listener, SSL_CTX* tls, Slot handshake) {
+  Connection c(std::move(sock), up, listener, tls, std::move(handshake));
   co_await c.run();
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "net.hpp"
 #include "tls/engine.hpp"
@@ -25,8 +26,10 @@ namespace upfault::upstream {
 class Connection {
  public:
   /// `listener`: the PortField name of the port it came in on ("" for the scripted port); with
-  /// `tls`, the connection speaks TLS with that context (the handshake comes first).
-  Connection(net::tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener = "", SSL_CTX* tls = nullptr);
+  /// `tls`, the connection speaks TLS with that context (the handshake comes first, within
+  /// Options::handshake_timeout, holding `handshake` until it ends).
+  Connection(net::tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener = "", SSL_CTX* tls = nullptr,
+             Slot handshake = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -103,7 +106,9 @@ class Connection {
   };
 
   net::awaitable<void> serve();
+  net::awaitable<bool> handshake_in_time();
   net::awaitable<bool> handshake();
+  net::awaitable<std::pair<net::error_code, std::string_view>> read_shared();
   net::awaitable<net::error_code> read_tls();
   net::awaitable<net::error_code> write_raw(std::string_view raw);
   [[nodiscard]] bool valid_certificate_port() const;  ///< tls or tls-h2: the certificate a proxy must accept
@@ -135,7 +140,9 @@ class Connection {
   net::tcp::socket sock_;
   FakeUpstream::Impl& up_;
   std::string_view listener_;
-  std::unique_ptr<tls::Engine> tls_;
+  SSL_CTX* tls_ctx_ = nullptr;
+  Slot handshake_slot_;
+  std::unique_ptr<tls::Engine> tls_;  // made once the ClientHello's first record is whole
   std::string tls_failure_;  // why the TLS session failed, once it has
   bool spoken_ = false;      // some plaintext came over TLS (a request, or the HTTP/2 preface)
   net::Clock::time_point accepted_ = net::Clock::now();
@@ -156,8 +163,16 @@ class Connection {
   std::optional<std::size_t> handover_;  // a request head for another scenario, read mid-script (in pending_)
 };
 
-/// Runs a Connection on `sock` (what the server spawns for each accepted connection).
-net::awaitable<void> serve_connection(net::tcp::socket sock, FakeUpstream::Impl& up, std::string_view listener = "",
-                                      SSL_CTX* tls = nullptr);
+template <typename F>
+void Connection::update(F&& f) {
+  if (!route_ || index_ == kNotLogged) return;
+  std::lock_guard lock(route_->log->m);
+  f(route_->log->connections[index_]);
+}
+
+/// Runs a Connection on `sock` (what the server spawns for each accepted connection), holding
+/// `connection` until it ends.
+net::awaitable<void> serve_connection(net::tcp::socket sock, FakeUpstream::Impl& up, Slot connection,
+                                      std::string_view listener = "", SSL_CTX* tls = nullptr, Slot handshake = {});
 
 }  // namespace upfault::upstream

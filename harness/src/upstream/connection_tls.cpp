@@ -4,18 +4,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "upstream/connection.hpp"
 
 namespace upfault::upstream {
 
 using namespace net;
+using namespace boost::asio::experimental::awaitable_operators;
 
 // Over TLS: returns once some plaintext was added to pending_, or the session ended (a
 // close_notify reads as eof; a failure as a protocol error, with its reason in tls_failure_).
 awaitable<error_code> Connection::read_tls() {
   constexpr std::size_t kMaxDecrypted = 64 * 1024;  // per call: what stays in OpenSSL's buffer is read next time
-  char buf[16 * 1024];
   while (true) {
     const auto before = pending_.size();
     const auto state = tls_->decrypt(pending_, before + kMaxDecrypted);
@@ -31,15 +32,50 @@ awaitable<error_code> Connection::read_tls() {
       if (!route_) note_refusal();  // TLS 1.3: the proxy checks our certificate after our handshake is done
       co_return error_code(EPROTO, boost::system::system_category());
     }
-    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf), use_tuple);
-    tls_->feed({buf, n});
-    if (ec && n == 0) co_return ec;
+    auto [ec, bytes] = co_await read_shared();
+    tls_->feed(bytes);
+    if (ec && bytes.empty()) co_return ec;
   }
 }
 
+// The handshake within Options::handshake_timeout. Its slot is given back either way, and a
+// handshake that failed or stalled frees its session at once: the connection ends.
+awaitable<bool> Connection::handshake_in_time() {
+  auto done = co_await (handshake() || sleep_until(accepted_ + up_.options.handshake_timeout));
+  handshake_slot_.release();
+  if (done.index() == 0 && std::get<0>(done)) co_return true;
+  if (done.index() == 1 && up_.options.verbose)
+    fmt::print(stderr, "upfault upstream: TLS handshake not done {} ms after the accept: closed\n",
+               up_.options.handshake_timeout.count());
+  tls_.reset();
+  co_return false;
+}
+
+namespace {
+// True once `in` holds the first TLS record whole (or shows it is no handshake record, or one
+// too long to be: the session then fails it at once).
+bool first_record_whole(std::string_view in) {
+  constexpr std::size_t kHeader = 5, kMaxRecord = (1 << 14) + 2048;
+  if (in.size() < kHeader) return false;
+  const auto length = (static_cast<std::size_t>(static_cast<unsigned char>(in[3])) << 8) |
+                      static_cast<unsigned char>(in[4]);
+  return in[0] != '\x16' || length > kMaxRecord || in.size() >= kHeader + length;
+}
+}  // namespace
+
 // The TLS handshake, before any request. A failure ends the connection: no scenario is known yet.
+// The session (an SSL object and its buffers, tens of KiB) is made once the ClientHello's first
+// record has come whole: until then a connection holds only the bytes it was sent.
 awaitable<bool> Connection::handshake() {
-  char buf[16 * 1024];
+  std::string first;
+  while (!first_record_whole(first)) {
+    auto [ec, bytes] = co_await read_shared();
+    first.append(bytes);
+    if (ec) co_return false;
+  }
+  tls_ = std::make_unique<tls::Engine>(tls_ctx_);
+  tls_->feed(first);
+  std::string().swap(first);
   while (true) {
     const auto progress = tls_->handshake();
     if (auto out = tls_->output(); !out.empty() && co_await write_raw(out)) co_return false;
@@ -49,9 +85,9 @@ awaitable<bool> Connection::handshake() {
       if (up_.options.verbose) fmt::print(stderr, "upfault upstream: TLS handshake failed: {}\n", tls_->error());
       co_return false;
     }
-    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf), use_tuple);
+    auto [ec, bytes] = co_await read_shared();
     if (ec) co_return false;
-    tls_->feed({buf, n});
+    tls_->feed(bytes);
   }
 }
 

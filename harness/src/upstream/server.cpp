@@ -37,7 +37,7 @@ awaitable<void> drain(tcp::socket& sock) {
 }  // namespace
 
 // accept-close: reads what the proxy sends after our FIN for a while, then closes.
-awaitable<void> drain_and_close(tcp::socket sock) {
+awaitable<void> drain_and_close(tcp::socket sock, Slot) {
   co_await (drain(sock) || sleep_until(Clock::now() + kDrainAfterFin));
 }
 
@@ -128,12 +128,15 @@ void FakeUpstream::Impl::fill_accept_queue() {
 // accept-reset: RST at once. Neither reads the request.
 awaitable<void> FakeUpstream::Impl::act_before_reading(tcp::acceptor& a, bool reset) {
   while (true) {
+    co_await wait_for_room(false);
     auto [ec, sock] = co_await a.async_accept(use_tuple);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
       if (!co_await back_off(ec, false)) co_return;
       continue;
     }
+    co_await wait_for_room(false);  // another loop may have taken the last place meanwhile
+    upstream::Slot slot(open_connections);
     error_code ignored;
     if (reset) {
       sock.set_option(asio::socket_base::linger(true, 0), ignored);
@@ -141,7 +144,7 @@ awaitable<void> FakeUpstream::Impl::act_before_reading(tcp::acceptor& a, bool re
       continue;
     }
     sock.shutdown(tcp::socket::shutdown_send, ignored);
-    asio::co_spawn(ioc, upstream::drain_and_close(std::move(sock)), asio::detached);
+    asio::co_spawn(ioc, upstream::drain_and_close(std::move(sock), std::move(slot)), asio::detached);
   }
 }
 
@@ -176,8 +179,27 @@ asio::io_context& FakeUpstream::Impl::session_context() {
   return *workers[next_worker++ % workers.size()];
 }
 
+awaitable<void> FakeUpstream::Impl::wait_for_room(bool handshake) {
+  while (true) {
+    const bool connections_full = open_connections >= options.max_connections;
+    const bool handshakes_full = handshake && open_handshakes >= options.max_handshakes;
+    if (!connections_full && !handshakes_full) co_return;
+    bool& noted = connections_full ? connection_cap_noted : handshake_cap_noted;
+    if (options.verbose && !std::exchange(noted, true))
+      fmt::print(stderr,
+                 "upfault upstream: {} {} (the cap, {}): new connections wait in the kernel's queue until one ends "
+                 "(said once)\n",
+                 connections_full ? options.max_connections : options.max_handshakes,
+                 connections_full ? "connections open" : "TLS handshakes in progress",
+                 connections_full ? "--max-connections" : "--max-handshakes");
+    asio::steady_timer t(ioc, std::chrono::milliseconds(20));
+    if (auto [ec] = co_await t.async_wait(use_tuple); ec) co_return;  // the upstream is stopping
+  }
+}
+
 awaitable<void> FakeUpstream::Impl::accept_loop() {
   while (true) {
+    co_await wait_for_room(false);
     auto& target = session_context();
     auto [ec, sock] = co_await acceptor.async_accept(target, use_tuple);
     if (ec == asio::error::operation_aborted) co_return;
@@ -187,7 +209,9 @@ awaitable<void> FakeUpstream::Impl::accept_loop() {
       if (!co_await back_off(ec, true)) co_return;
       continue;
     }
-    asio::co_spawn(target, upstream::serve_connection(std::move(sock), *this), asio::detached);
+    co_await wait_for_room(false);  // another loop may have taken the last place meanwhile
+    asio::co_spawn(target, upstream::serve_connection(std::move(sock), *this, upstream::Slot(open_connections)),
+                   asio::detached);
   }
 }
 

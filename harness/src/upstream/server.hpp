@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "net.hpp"
@@ -45,6 +46,28 @@ struct Route {
 std::size_t open_entry(const Route& route, net::Clock::time_point accepted, std::uint64_t connection, bool reused,
                        std::string_view received, ConnectionEnd end, std::string ended, int& request_index);
 
+/// One connection or TLS handshake counted against its cap (Options::max_connections,
+/// max_handshakes) for as long as it lives; release() gives it back early.
+class Slot {
+ public:
+  Slot() = default;
+  explicit Slot(std::atomic<std::size_t>& count) : count_(&count) { ++count; }
+  Slot(Slot&& o) noexcept : count_(std::exchange(o.count_, nullptr)) {}
+  Slot& operator=(Slot&& o) noexcept {
+    release();
+    count_ = std::exchange(o.count_, nullptr);
+    return *this;
+  }
+  ~Slot() { release(); }
+  void release() {
+    if (count_) --*count_;
+    count_ = nullptr;
+  }
+
+ private:
+  std::atomic<std::size_t>* count_ = nullptr;
+};
+
 /// One of the TLS ports (tls, tls-h2, and the handshake and certificate endpoints).
 struct TlsListener {
   enum class Kind { serve, stall, garbage, alert };
@@ -61,6 +84,13 @@ struct FakeUpstream::Impl {
   explicit Impl(Options o);
 
   Options options;
+  // Connections open and TLS handshakes in progress, against options.max_*. Taken on `ioc` by the
+  // accept loops, given back on any thread; declared before the io_contexts, whose destruction
+  // ends the connections that hold them.
+  std::atomic<std::size_t> open_connections{0};
+  std::atomic<std::size_t> open_handshakes{0};
+  bool connection_cap_noted = false;  // on `ioc`: each cap is reported once (verbose)
+  bool handshake_cap_noted = false;
   // With options.threads > 1: one io_context and thread per worker; accepted connections are
   // dealt out round-robin, and each stays on its worker for life. Declared before `ioc`, so they
   // outlive it: a pending accept on `ioc` holds a socket that belongs to a worker.
@@ -102,6 +132,9 @@ struct FakeUpstream::Impl {
   void fill_accept_queue();
   net::awaitable<void> act_before_reading(net::tcp::acceptor& a, bool reset);
   net::awaitable<bool> back_off(const net::error_code& ec, bool scripted);
+  /// Returns once a connection (and with `handshake`, a TLS handshake) may start: while a cap is
+  /// reached the accept loops wait here, polling every 20 ms, and new connections queue in the kernel.
+  net::awaitable<void> wait_for_room(bool handshake);
   net::awaitable<void> accept_loop();
   void spawn_acceptors();
   void start_workers();

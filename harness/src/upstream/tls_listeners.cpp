@@ -51,7 +51,8 @@ awaitable<void> discard(tcp::socket& sock) {
 }
 
 // The handshake faults: each waits for the ClientHello's first bytes, so the proxy has begun.
-awaitable<void> fail_handshake(tcp::socket sock, upstream::TlsListener::Kind kind, std::chrono::seconds cap) {
+awaitable<void> fail_handshake(tcp::socket sock, upstream::TlsListener::Kind kind, std::chrono::seconds cap,
+                               upstream::Slot) {
   const auto until = Clock::now() + cap;
   if (kind == upstream::TlsListener::Kind::stall) {
     co_await (discard(sock) || sleep_until(until));
@@ -89,18 +90,26 @@ Result<void> FakeUpstream::Impl::bind_tls() {
 }
 
 awaitable<void> FakeUpstream::Impl::tls_accept_loop(upstream::TlsListener& l) {
+  const bool serve = l.kind == upstream::TlsListener::Kind::serve;
   while (true) {
-    auto& target = l.kind == upstream::TlsListener::Kind::serve ? session_context() : ioc;
+    co_await wait_for_room(serve);
+    auto& target = serve ? session_context() : ioc;
     auto [ec, sock] = co_await l.acceptor.async_accept(target, use_tuple);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
       if (!co_await back_off(ec, false)) co_return;
       continue;
     }
-    if (l.kind == upstream::TlsListener::Kind::serve)
-      asio::co_spawn(target, upstream::serve_connection(std::move(sock), *this, l.name, l.ctx.get()), asio::detached);
+    co_await wait_for_room(serve);  // another loop may have taken the last place meanwhile
+    upstream::Slot connection(open_connections);
+    if (serve)
+      asio::co_spawn(target,
+                     upstream::serve_connection(std::move(sock), *this, std::move(connection), l.name, l.ctx.get(),
+                                                upstream::Slot(open_handshakes)),
+                     asio::detached);
     else
-      asio::co_spawn(ioc, fail_handshake(std::move(sock), l.kind, options.connection_cap), asio::detached);
+      asio::co_spawn(ioc, fail_handshake(std::move(sock), l.kind, options.connection_cap, std::move(connection)),
+                     asio::detached);
   }
 }
 
