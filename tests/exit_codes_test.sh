@@ -40,7 +40,7 @@ for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(f"--{n}-port {s.getsockname()[1]}" for n, s in zip(names, ss)))'))
 expect_exit 3 "nothing listens at --proxy-url (the probe fails before the suite)" \
   run "$one" --proxy-url "http://127.0.0.1:$closed_port" --upstream-port "$free_port" "${endpoints[@]}"
-grep -q "nothing accepts connections at --proxy-url" "$out/stderr" || fail "no word of the failed probe"
+grep -q "nothing accepts connections at --proxy-url" "$out/stderr" || { cat "$out/stderr"; fail "no word of the failed probe"; }
 expect_exit 2 "serve: --listen and --upstream-port name different ports" \
   serve "$one" --listen "127.0.0.1:$free_port" --upstream-port "$closed_port"
 grep -q "give one" "$out/stderr" || fail "no word of the two ports"

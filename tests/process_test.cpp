@@ -1,6 +1,8 @@
 // Starting and stopping a proxy under test: readiness, early exits, whole-group teardown.
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -77,6 +79,28 @@ TEST(ProxyProcess, StopKillsTheWholeGroup) {
   p.stop(200ms);
   for (int i = 0; i < 100 && group_exists(pgid); ++i) std::this_thread::sleep_for(10ms);
   EXPECT_FALSE(group_exists(pgid)) << "a process of the group survived stop()";
+}
+
+// stop() also ends what the proxy started outside its group (setsid, as Squid's pinger does), even
+// when it ignores SIGTERM, and reaps it once it was re-parented to us: its pid is gone, not a zombie.
+TEST(ProxyProcess, StopEndsAndReapsWhatLeftTheGroup) {
+  ProxyProcess p;
+  auto prof = profile({"python3", "-c",
+                       "import os,signal,socket,time\n"
+                       "r,w=os.pipe()\n"
+                       "if os.fork()==0:\n os.setsid(); signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                       " os.write(w, b'%d' % os.getpid()); time.sleep(60); os._exit(0)\n"
+                       "print(os.read(r, 32).decode(), flush=True)\n"
+                       "s=socket.socket(); s.bind(('127.0.0.1',{listen_port})); s.listen(); time.sleep(60)"},
+                      5000ms);
+  auto started = p.start(prof, {});
+  ASSERT_TRUE(started) << started.error();
+  int escaped = 0;
+  std::ifstream(p.workdir() / "proxy.out") >> escaped;
+  ASSERT_GT(escaped, 0) << "the proxy did not say which process left its group";
+  ASSERT_NE(::getsid(escaped), ::getsid(p.pid())) << "the process did not leave the proxy's session";
+  p.stop(200ms);
+  EXPECT_FALSE(fs::exists(fmt::format("/proc/{}", escaped))) << "process " << escaped << " outlived stop()";
 }
 
 // Templates: known placeholders are filled, unknown ones are errors, other braces stay.

@@ -1,5 +1,6 @@
 #include "lifeline.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -9,6 +10,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
+
+#include "reaper.hpp"
 
 namespace upfault::lifeline {
 
@@ -35,7 +39,59 @@ void nap(long ms) {
   ::nanosleep(&t, nullptr);
 }
 
-[[noreturn]] void guardian_main(int in) {
+// True when the environment of process `pid` holds an entry that starts with `prefix`
+// ("UPFAULT_LINEAGE_123=": the mark of a proxy of upfault 123, see reaper.hpp).
+bool carries_prefix(const char* pid, const char* prefix) {
+  char path[64] = "/proc/";
+  std::size_t at = 6;
+  for (const char* c = pid; *c && at < sizeof path - 9; ++c) path[at++] = *c;
+  std::memcpy(path + at, "/environ", 9);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  ssize_t n;
+  std::size_t matched = 0;  // of prefix, at the start of the current entry; npos: this entry does not match
+  bool found = false;
+  while (!found && (n = ::read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n && !found; ++i) {
+      if (buf[i] == '\0') {
+        matched = 0;
+      } else if (matched != std::string::npos) {
+        matched = buf[i] == prefix[matched] ? matched + 1 : std::string::npos;
+        found = matched != std::string::npos && prefix[matched] == '\0';
+      }
+    }
+  }
+  ::close(fd);
+  return found;
+}
+
+// Sends `sig` to every process whose environment carries the mark `prefix`: what upfault's
+// proxies started outside their groups, now that the tree that led to upfault is gone. Returns
+// how many there were. (getdents64, open, read: async-signal-safe, as the guardian must be.)
+int signal_marked(const char* prefix, int sig) {
+  const int dir = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return 0;
+  alignas(dirent64) static char buf[16384];
+  int found = 0;
+  ssize_t n;
+  while ((n = ::getdents64(dir, buf, sizeof buf)) > 0) {
+    for (ssize_t off = 0; off < n;) {
+      const auto* d = reinterpret_cast<const dirent64*>(buf + off);
+      off += d->d_reclen;
+      pid_t pid = 0;
+      const char* c = d->d_name;
+      for (; *c >= '0' && *c <= '9'; ++c) pid = pid * 10 + (*c - '0');
+      if (*c != '\0' || pid <= 1 || pid == ::getpid() || !carries_prefix(d->d_name, prefix)) continue;
+      ::kill(pid, sig);
+      ++found;
+    }
+  }
+  ::close(dir);
+  return found;
+}
+
+[[noreturn]] void guardian_main(int in, const char* mark) {
   static Message watched[kSlots];
   static bool alive[kSlots];
   int count = 0;
@@ -51,17 +107,18 @@ void nap(long ms) {
       if (m.op == kForget) watched[i] = watched[--count], alive[i] = alive[count];
     }
   }
-  bool any = false;
+  bool any = signal_marked(mark, SIGTERM) > 0;
   for (int i = 0; i < count; ++i)
     if (alive[i]) any = true, ::kill(-watched[i].pgid, SIGTERM);
   for (int waited = 0; any && waited < 2000; waited += 50) {
-    any = false;
+    any = signal_marked(mark, 0) > 0;
     for (int i = 0; i < count; ++i)
       if (alive[i] && ::kill(-watched[i].pgid, 0) == 0) any = true;
     if (any) nap(50);
   }
   for (int i = 0; i < count; ++i)
     if (alive[i]) ::kill(-watched[i].pgid, SIGKILL);
+  signal_marked(mark, SIGKILL);
   for (int i = 0; i < count; ++i) {
     if (watched[i].dir[0] == '\0') continue;
     const pid_t rm = ::fork();
@@ -113,6 +170,7 @@ class Registry {
     std::lock_guard lock(m_);
     for (const auto& [pgid, g] : groups_)
       if (g.alive) ::kill(-pgid, SIGKILL);
+    signal_marked((reaper::mark_name() + "=").c_str(), SIGKILL);
     for (const auto& [pgid, g] : groups_) {
       std::error_code ec;
       if (!g.dir.empty()) fs::remove_all(g.dir, ec);
@@ -128,6 +186,9 @@ class Registry {
   }
 
   void start_guardian() {
+    // The mark of upfault's proxies (with upfault's pid), made before the fork: the guardian
+    // allocates nothing.
+    const std::string mark = reaper::mark_name() + "=";
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) return;
     const pid_t pid = ::fork();
@@ -151,7 +212,7 @@ class Registry {
       ::dup2(null, 0), ::dup2(null, 1), ::dup2(null, 2);
       ::dup2(fds[0], 3);
       ::close_range(4, ~0U, 0);
-      guardian_main(3);
+      guardian_main(3, mark.c_str());
     }
     ::close(fds[0]);
     link_ = fds[1];

@@ -6,7 +6,6 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,6 +23,7 @@
 #include "bounded_input.hpp"
 #include "lifeline.hpp"
 #include "pattern.hpp"
+#include "reaper.hpp"
 #include "spawn.hpp"
 #include "tls/certs.hpp"
 #include "upfault/interrupt.hpp"
@@ -189,9 +189,9 @@ Result<ProxyProcess::Readiness> ProxyProcess::wait_ready(const ProxyProfile& pro
 }
 
 Result<void> ProxyProcess::start(const ProxyProfile& profile, const Ports& ports) {
-  // Orphans of the proxy (a worker whose master died) are re-parented to us rather than to
-  // PID 1, which may not reap them; stop() then reaps the whole group.
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // Orphans of the proxy (a worker whose master died, a helper that called setsid) are
+  // re-parented to us rather than to PID 1, which may not reap them; reap_group() stops them.
+  reaper::become_subreaper();
   auto dir = make_temp_dir(fmt::format("upfault-{}-", profile.name));
   if (!dir) return dir.error();
   workdir_ = *dir;
@@ -206,7 +206,8 @@ Result<void> ProxyProcess::start(const ProxyProfile& profile, const Ports& ports
                                                   {"XDG_DATA_HOME", (home / ".local/share").string()},
                                                   {"XDG_CACHE_HOME", (home / ".cache").string()},
                                                   {"XDG_STATE_HOME", (home / ".local/state").string()},
-                                                  {"TMPDIR", workdir_.string()}};
+                                                  {"TMPDIR", workdir_.string()},
+                                                  {reaper::mark_name(), workdir_.string()}};
 
   // The CA the TLS endpoints' certificates come from, for the profile's {ca_file}.
   auto ca = tls::ca_pem();
@@ -313,6 +314,8 @@ void ProxyProcess::reap_group() {
   }
   lifeline::group_gone(pid_);
   pid_ = -1;
+  // What the proxy started outside its group (setsid), found by the mark in its environment.
+  reaper::stop_marked(workdir_.string());
 }
 
 void ProxyProcess::stop(Millis grace) {

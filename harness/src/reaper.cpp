@@ -1,0 +1,138 @@
+// Stopping a proxy's descendants outside its process group (see reaper.hpp).
+#include "reaper.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+namespace upfault::reaper {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// One line of /proc/PID/stat: what finding and reaping a descendant needs.
+struct Proc {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  char state = '?';
+  unsigned long long started = 0;  // in clock ticks since boot: with the pid, names one process
+};
+
+std::optional<Proc> read_stat(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat.substr(close + 1));
+  Proc p;
+  p.pid = pid;
+  std::string skip;
+  fields >> p.state >> p.ppid;
+  for (int i = 0; i < 16; ++i) fields >> skip;  // pgrp … itrealvalue
+  fields >> p.started;
+  if (!fields) return std::nullopt;
+  return p;
+}
+
+std::map<pid_t, Proc> snapshot() {
+  std::map<pid_t, Proc> out;
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    pid_t pid = 0;
+    auto [p, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (err != std::errc{} || p != name.data() + name.size()) continue;
+    if (auto proc = read_stat(pid)) out.emplace(pid, *proc);
+  }
+  return out;
+}
+
+// True when process `pid`'s environment holds the entry `entry` (NAME=value) exactly. A zombie's
+// environment reads empty.
+bool carries(pid_t pid, const std::string& entry) {
+  std::ifstream in(fmt::format("/proc/{}/environ", pid), std::ios::binary);
+  std::string env(1, '\0');
+  env.append((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  env.push_back('\0');
+  return env.find('\0' + entry + '\0') != std::string::npos;
+}
+
+// The processes below `self` that carry `entry` or descend from one that does (or from one seen
+// carrying it before, in `known`: a zombie's mark cannot be read).
+std::vector<Proc> lineage(const std::map<pid_t, Proc>& procs, pid_t self, const std::string& entry,
+                          const std::map<pid_t, unsigned long long>& known) {
+  std::map<pid_t, bool> marked;
+  auto is_marked = [&](const Proc& p) {
+    auto [it, fresh] = marked.try_emplace(p.pid, false);
+    if (fresh) {
+      auto k = known.find(p.pid);
+      it->second = (k != known.end() && k->second == p.started) || carries(p.pid, entry);
+    }
+    return it->second;
+  };
+  std::vector<Proc> out;
+  std::vector<const Proc*> chain;
+  for (const auto& [pid, proc] : procs) {
+    // Up to upfault first: the environment of a process that is not below it is never read.
+    chain.clear();
+    for (const Proc* at = &proc; at && at->pid != self && chain.size() < 256;) {
+      chain.push_back(at);
+      auto up = procs.find(at->ppid);
+      at = up == procs.end() ? nullptr : &up->second;
+      if (at && at->pid == self) {
+        if (std::any_of(chain.begin(), chain.end(), [&](const Proc* p) { return is_marked(*p); })) out.push_back(proc);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string mark_name() { return fmt::format("UPFAULT_LINEAGE_{}", ::getpid()); }
+
+void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+void stop_marked(const std::string& value, std::chrono::milliseconds grace) {
+  const std::string entry = mark_name() + "=" + value;
+  const pid_t self = ::getpid();
+  const auto kill_at = Clock::now() + grace, give_up = kill_at + std::chrono::seconds(2);
+  std::map<pid_t, unsigned long long> known;  // every one found, by pid and start time
+  std::set<pid_t> termed;
+  while (true) {
+    const auto found = lineage(snapshot(), self, entry, known);
+    if (found.empty() || Clock::now() > give_up) return;
+    const bool hard = Clock::now() >= kill_at;
+    for (const auto& p : found) {
+      known[p.pid] = p.started;
+      if (p.state == 'Z' || p.state == 'X') {
+        int status = 0;
+        // Only a zombie we are the parent of, by its pid: its parent in the line reaps the others.
+        if (p.ppid == self && ::waitpid(p.pid, &status, WNOHANG) == p.pid) known.erase(p.pid);
+      } else if (hard) {
+        ::kill(p.pid, SIGKILL);
+      } else if (termed.insert(p.pid).second) {
+        ::kill(p.pid, SIGTERM);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace upfault::reaper
