@@ -26,7 +26,14 @@ expect_exit 1 "a verdict failed" run "$relay" --proxy blind
 # Nothing judged is not green: the blind relay is not set up to speak h2c.
 expect_exit 2 "every scenario not run" run "$scenarios/http2/h2-ok-200-baseline.toml" --proxy blind
 grep -q "nothing was judged" "$out/stderr" || fail "no word of why nothing was judged"
-closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# A port that refuses connections for the whole test: held bound but never listening (as upfault's
+# own refused endpoint is), so no other process can take it and answer the probe meanwhile.
+mkfifo "$out/hold" "$out/held_port"
+python3 -c 'import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True); sys.stdin.read()' \
+  < "$out/hold" > "$out/held_port" &
+exec 4> "$out/hold"  # the holder lives until this descriptor closes, when the test ends
+read -r closed_port < "$out/held_port"
 expect_exit 2 "--proxy-url without --upstream-port" run "$one" --proxy-url "http://127.0.0.1:$closed_port"
 grep -q "needs --upstream-port" "$out/stderr" || fail "no word of --upstream-port"
 free_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
