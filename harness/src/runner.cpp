@@ -10,7 +10,6 @@
 #include "client_async.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/rig.hpp"
-#include "upfault/tls.hpp"
 
 namespace upfault {
 
@@ -53,29 +52,62 @@ ScenarioResult not_run(const Scenario& s, const RunOptions& options, std::shared
   return r;
 }
 
-// The proxy died during a run that did not restart it (scenarios in parallel): an exchange that got
-// no complete response may have ended by its death, whichever scenario caused it, so it says
-// nothing about how the proxy handles that scenario. Complete responses were judged as they are.
-void blame_death(std::vector<ScenarioResult>& results, const std::string& how) {
-  for (auto& r : results)
-    if (r.client.ending != Ending::complete && r.verdict.kind != VerdictKind::not_run)
-      r.verdict = {VerdictKind::error,
-                   fmt::format("the proxy died during the run ({}) and this exchange got no complete response, which "
-                               "its death may explain (was: {}); rerun with -j 1 or --lanes N to pin the crash on "
-                               "its scenario",
-                               how, r.verdict.reason)};
+// The proxy died during a run that did not restart it (scenarios in parallel): each result learns
+// it, and is judged again (evaluate: what got no complete response may have ended by the death).
+void note_death(std::vector<ScenarioResult>& results, const std::string& how, const JudgeOptions& judge) {
+  for (auto& r : results) {
+    if (r.verdict.kind == VerdictKind::not_run) continue;
+    r.proxy_died = how;
+    r.verdict = evaluate(*r.scenario, r, judge);
+  }
 }
 
 // FakeUpstream::tls_refusal, waited for until `bound` without holding up the other scenarios in
-// flight: the upstream's thread notes it, so this looks again every 20 ms until it is there.
+// flight: the upstream tells when it notes one (on_tls_note), which ends the wait at once.
 awaitable<std::string> tls_refusal(const FakeUpstream& upstream, Millis bound) {
+  const auto executor = co_await asio::this_coro::executor;
   const auto until = Clock::now() + bound;
+  auto timer = std::make_shared<asio::steady_timer>(executor, until);
+  auto watch = upstream.on_tls_note([executor, weak = std::weak_ptr(timer)] {
+    asio::post(executor, [weak] {
+      if (auto t = weak.lock()) t->cancel();
+    });
+  });
   auto refusal = upstream.tls_refusal();
   while (refusal.empty() && Clock::now() < until) {
-    co_await sleep_until(std::min(until, Clock::now() + Millis{20}));
+    (void)co_await timer->async_wait(use_tuple);  // the bound, or a note
     refusal = upstream.tls_refusal();
+    timer->expires_at(until);
   }
   co_return refusal;
+}
+
+// The evidence of one scenario, gathered, and its verdict.
+awaitable<ScenarioResult> run_one(const Scenario& s, FakeUpstream& upstream, const RunOptions& options) {
+  FetchOptions fo;
+  fo.host = options.proxy_host;
+  fo.port = options.proxy_port;
+  fo.deadline = client_deadline(s, options.timeouts, options.default_deadline);
+  fo.header_limit = header_limit_for(s);
+  const std::string prefix = std::string(upstream_prefix(s.endpoint, s.protocol)) + route_prefix(s.name);
+  fo.read_after = s.reads_past_response();
+  auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
+                               fmt::format("{}:{}", options.proxy_host, options.proxy_port));
+  const JudgeOptions judge{options.timeouts, options.strict};
+  ScenarioResult r;
+  // Repeated requests go one after another; the last one is judged, the earlier ones recorded.
+  r.client = co_await converse_async(fo, std::move(wires), s.request.connections, s.request.method == "HEAD");
+  r.upstream = upstream.log(s.name);
+  r.verdict = evaluate(s, r, judge);
+  if (r.verdict.kind == VerdictKind::fail && tls_setup_may_explain(s, r)) {
+    // A ClientHello on a plaintext port is noted before that port closes, so before the proxy answers;
+    // the proxy's alert or close after a TLS 1.3 handshake may still be on its way: waited for, bounded.
+    r.setup.tls_on_plain = upstream.tls_misrouted();
+    if (r.setup.tls_on_plain.empty())
+      r.setup.tls_refusal = co_await tls_refusal(upstream, options.timeouts.read + std::chrono::seconds(2));
+    r.verdict = evaluate(s, r, judge);
+  }
+  co_return r;
 }
 
 // The suite's scenarios [first, last) through the proxy. Each result shares its scenario with
@@ -99,37 +131,7 @@ std::vector<ScenarioResult> run_range(const std::shared_ptr<const std::vector<Sc
         if (options.on_result) options.on_result(results[i - first]);
         continue;
       }
-      FetchOptions fo;
-      fo.host = options.proxy_host;
-      fo.port = options.proxy_port;
-      fo.deadline = client_deadline(s, options.timeouts, options.default_deadline);
-      fo.header_limit = header_limit_for(s);
-      const std::string prefix = std::string(upstream_prefix(s.endpoint, s.protocol)) + route_prefix(s.name);
-      fo.read_after = s.reads_past_response();
-      auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
-                                   fmt::format("{}:{}", options.proxy_host, options.proxy_port));
-      ScenarioResult r;
-      // Repeated requests go one after another; the last one is judged, the earlier ones recorded.
-      r.client = co_await converse_async(fo, std::move(wires), s.request.connections, s.request.method == "HEAD");
-      r.upstream = upstream.log(s.name);
-      r.verdict = evaluate(s, r.client, r.upstream, options.timeouts);
-      if (r.verdict.kind == VerdictKind::fail && s.endpoint == Endpoint::scripted && r.upstream.requests() == 0 &&
-          (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2)) {
-        // A ClientHello on a plaintext port is noted before that port closes, so before the proxy answers.
-        if (auto misrouted = upstream.tls_misrouted(); !misrouted.empty())
-          r.verdict = {VerdictKind::error, "setup: " + misrouted};
-        // The event itself is waited for (bounded): the proxy's alert or close may still be on its way.
-        else if (auto refusal = co_await tls_refusal(upstream, options.timeouts.read + std::chrono::seconds(2));
-                 !refusal.empty())
-          r.verdict = {VerdictKind::error,
-                       fmt::format("setup: the proxy refused upfault's valid TLS certificate ({}): "
-                                   "make it trust the CA ({{ca_file}} in a profile, --tls-dir DIR/ca.pem with "
-                                   "--proxy-url) and verify the name {} or 127.0.0.1",
-                                   refusal, tls::kServerName)};
-      }
-      if (options.strict && r.verdict.kind == VerdictKind::stricter)
-        r.verdict = {VerdictKind::fail,
-                     fmt::format("{}: stricter than required, which --strict counts as a failure", r.verdict.reason)};
+      ScenarioResult r = co_await run_one(s, upstream, options);
       r.scenario = std::shared_ptr<const Scenario>(suite, &s);  // set last: a result without one never finished
       if (options.annotate) r.note = options.annotate(r);
       results[i - first] = std::move(r);
@@ -171,8 +173,7 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
     const bool crashed = !process.alive() || (r[0].client.ending != Ending::complete && process.dying());
     if (crashed) {
       r[0].proxy_crash = process.exit_description();
-      r[0].verdict = {VerdictKind::fail, fmt::format("the proxy crashed while handling this scenario ({}); {}",
-                                                     process.exit_description(), describe(r[0].client))};
+      r[0].verdict = evaluate(*r[0].scenario, r[0], {ro.timeouts, ro.strict});
       ++run.crashes;
       if (auto restarted = rig.restart_proxy(); !restarted) {
         run.proxy_died = "could not be restarted after a crash: " + restarted.error().message;
@@ -234,7 +235,8 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   if (process && !process->alive() && run.proxy_died.empty()) {
     run.proxy_died =
         fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
-    blame_death(run.results, fmt::format("{} {}", run.proxy.name, process->exit_description()));
+    note_death(run.results, fmt::format("{} {}", run.proxy.name, process->exit_description()),
+               {ro.timeouts, ro.strict});
   }
   rig->stop();
   return run;

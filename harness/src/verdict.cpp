@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <algorithm>
+#include <optional>
 
 #include "upfault/http.hpp"
+#include "upfault/tls.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -135,7 +137,10 @@ std::string describe(const ClientResult& c) {
   return fmt::format("no response: the proxy {} after {}", what, at);
 }
 
-Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up, const ProxyTimeouts& t) {
+namespace {
+
+// The verdict on the exchange itself: how the proxy handled the upstream's fault.
+Verdict judge_exchange(const Scenario& s, const ClientResult& c, const UpstreamLog& up, const ProxyTimeouts& t) {
   if (c.ending == Ending::connect_failed) return {VerdictKind::error, "could not reach the proxy: " + c.error};
   if (auto problem = setup_problem(s, c, up)) return {VerdictKind::error, *problem};
   if (auto broke = protocol_problem(up))
@@ -165,6 +170,46 @@ Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up
   if (!details.empty()) reason += fmt::format(" — {}", fmt::join(details, "; "));
   reason += fmt::format("; {}{}", client_note(c), upstream_note(up));
   return {VerdictKind::fail, reason};
+}
+
+// A setup fact the upstream noted that explains a TLS scenario's failure, as an error; or nothing.
+std::optional<Verdict> tls_setup_error(const SetupNotes& notes) {
+  if (!notes.tls_on_plain.empty()) return Verdict{VerdictKind::error, "setup: " + notes.tls_on_plain};
+  if (!notes.tls_refusal.empty())
+    return Verdict{VerdictKind::error,
+                   fmt::format("setup: the proxy refused upfault's valid TLS certificate ({}): make it trust the CA "
+                               "({{ca_file}} in a profile, --tls-dir DIR/ca.pem with --proxy-url) and verify the name "
+                               "{} or 127.0.0.1",
+                               notes.tls_refusal, tls::kServerName)};
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool tls_setup_may_explain(const Scenario& s, const ScenarioResult& e) {
+  return s.endpoint == Endpoint::scripted && e.upstream.requests() == 0 &&
+         (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2);
+}
+
+Verdict evaluate(const Scenario& s, const ScenarioResult& e, const JudgeOptions& o) {
+  if (!e.proxy_crash.empty())
+    return {VerdictKind::fail,
+            fmt::format("the proxy crashed while handling this scenario ({}); {}", e.proxy_crash, describe(e.client))};
+  Verdict v = judge_exchange(s, e.client, e.upstream, o.timeouts);
+  if (v.kind == VerdictKind::fail && tls_setup_may_explain(s, e))
+    if (auto setup = tls_setup_error(e.setup)) v = std::move(*setup);
+  if (!e.proxy_died.empty() && e.client.ending != Ending::complete)
+    return {VerdictKind::error,
+            fmt::format("the proxy died during the run ({}) and this exchange got no complete response, which its "
+                        "death may explain (was: {}); rerun with -j 1 or --lanes N to pin the crash on its scenario",
+                        e.proxy_died, v.reason)};
+  if (o.strict && v.kind == VerdictKind::stricter)
+    return {VerdictKind::fail, fmt::format("{}: stricter than required, which --strict counts as a failure", v.reason)};
+  return v;
+}
+
+Verdict evaluate(const Scenario& s, const ClientResult& c, const UpstreamLog& up, const ProxyTimeouts& t) {
+  return judge_exchange(s, c, up, t);
 }
 
 }  // namespace upfault

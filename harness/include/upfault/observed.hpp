@@ -122,13 +122,26 @@ struct ProxyInfo {
   std::string url;
 };
 
-/// The outcome of one scenario. It shares its scenario, so it stays valid on its own.
+/// What the runner learnt about the setup beside one exchange: facts about upfault's routes and
+/// certificates, not about how the proxy handles the fault. Empty when there was nothing to learn.
+struct SetupNotes {
+  std::string tls_on_plain;  ///< a TLS handshake reached a plaintext port: what happened and the route to fix
+  std::string tls_refusal;   ///< the proxy refused upfault's valid certificate: its alert, or how it closed
+};
+
+/// The outcome of one scenario: the evidence (what the client and the upstream saw, the setup,
+/// how the proxy process fared) and the verdict evaluate() gave it. It shares its scenario, so it
+/// stays valid on its own.
 struct ScenarioResult {
   std::shared_ptr<const Scenario> scenario;
   Verdict verdict;
   ClientResult client;
   UpstreamLog upstream;
+  SetupNotes setup;
   std::string proxy_crash;  ///< set when the proxy died while handling this scenario ("killed by signal 6")
+  /// Set when the proxy died during a run that could not pin the death on a scenario (several in
+  /// flight, no restart): "nginx killed by signal 11".
+  std::string proxy_died;
   /// What the proxy's profile says of this cell (its quirks.toml): a documented deviation, or a
   /// cell known to change from run to run. Shown beside the verdict; never changes it.
   std::string note;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,7 +35,7 @@ class FakeUpstream {
     std::size_t max_handshakes = 256;
     /// A TLS handshake not done this long after the accept is given up: the connection is closed.
     std::chrono::milliseconds handshake_timeout{10'000};
-    bool verbose = false;                      ///< log each connection to stderr
+    bool verbose = false;  ///< log each connection to stderr
     /// Record what each connection received and did, for verdicts (the first 10,000 requests of
     /// each scenario). Off for load (serve --quiet, bench): then nothing is allocated per request.
     bool keep_logs = true;
@@ -77,6 +78,10 @@ class FakeUpstream {
   /// handshake, and closes). Empty when it never did. Over TLS 1.3 both arrive after our side of
   /// the handshake is done, so the runner waits for them (bounded) before judging.
   [[nodiscard]] std::string tls_refusal() const;
+  /// Calls `notify`, on the upstream's thread, each time it notes something tls_refusal() may now
+  /// tell, until the returned handle is released: for waiting on the event instead of polling.
+  /// `notify` must be quick and must not call back into the upstream (it runs under its lock).
+  [[nodiscard]] std::shared_ptr<void> on_tls_note(std::function<void()> notify) const;
   /// A TLS handshake that reached a plaintext port (the proxy sends /__tls/ or /__h2/ to the
   /// plaintext upstream): what happened, with the route to fix; empty when none did.
   [[nodiscard]] std::string tls_misrouted() const;

@@ -8,9 +8,29 @@
 
 namespace upfault {
 
-/// Judges one exchange. `timeouts` resolve relative durations in timing bounds.
+/// How a run judges: the proxy's timeouts (they resolve relative durations in timing bounds) and
+/// whether a stricter-than-required outcome counts as a failure (--strict).
+struct JudgeOptions {
+  ProxyTimeouts timeouts;
+  bool strict = false;
+};
+
+/// The one place a verdict is decided: from all the evidence of one scenario — what the client
+/// and the upstream saw, the setup notes, whether the proxy crashed while handling it or died
+/// while it was in flight — and the run's options. `evidence.verdict` is not read.
+/// In order: a proxy that could not be reached or a setup mistake is an `error`; a crash while
+/// handling this scenario alone is a `fail`; a death during a parallel run makes an exchange with
+/// no complete response an `error` (the death may explain it); then the expectation.
+[[nodiscard]] Verdict evaluate(const Scenario& scenario, const ScenarioResult& evidence, const JudgeOptions& options);
+
+/// The exchange alone (no setup notes, no crash, not strict): evaluate() with just that evidence.
 [[nodiscard]] Verdict evaluate(const Scenario& scenario, const ClientResult& client, const UpstreamLog& upstream,
                                const ProxyTimeouts& timeouts);
+
+/// True when a failed TLS scenario may have failed for a setup reason the upstream notes (a
+/// ClientHello on a plaintext port, a refused valid certificate): the runner then gathers those
+/// notes (waiting for them, bounded) and evaluates again.
+[[nodiscard]] bool tls_setup_may_explain(const Scenario& scenario, const ScenarioResult& evidence);
 
 /// What the client got, in a few words: `200 after 3 ms (body 5 bytes: "hello")`.
 [[nodiscard]] std::string describe(const ClientResult& client);

@@ -57,8 +57,8 @@ namespace {
 bool first_record_whole(std::string_view in) {
   constexpr std::size_t kHeader = 5, kMaxRecord = (1 << 14) + 2048;
   if (in.size() < kHeader) return false;
-  const auto length = (static_cast<std::size_t>(static_cast<unsigned char>(in[3])) << 8) |
-                      static_cast<unsigned char>(in[4]);
+  const auto length =
+      (static_cast<std::size_t>(static_cast<unsigned char>(in[3])) << 8) | static_cast<unsigned char>(in[4]);
   return in[0] != '\x16' || length > kMaxRecord || in.size() >= kHeader + length;
 }
 }  // namespace
@@ -99,6 +99,7 @@ void Connection::note_refusal() {
   if (!valid_certificate_port() || tls_->error().find("alert") == std::string::npos) return;
   std::lock_guard lock(up_.m);
   up_.tls_refusal = tls_->error();
+  up_.tell_tls_watchers();
 }
 
 // A connection to a valid certificate that the proxy closed after the handshake, before any byte of
@@ -108,6 +109,7 @@ void Connection::note_closed_unasked() {
   if (!valid_certificate_port()) return;
   std::lock_guard lock(up_.m);
   up_.tls_closed_unasked = true;
+  up_.tell_tls_watchers();
 }
 
 void Connection::note_tls_on_plain() {

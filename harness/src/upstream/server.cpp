@@ -328,6 +328,17 @@ std::string FakeUpstream::tls_refusal() const {
          "verifies the certificate after the handshake";
 }
 
+std::shared_ptr<void> FakeUpstream::on_tls_note(std::function<void()> notify) const {
+  std::lock_guard lock(impl_->m);
+  const auto id = impl_->next_tls_watcher++;
+  impl_->tls_watchers.emplace(id, std::move(notify));
+  // Released under the lock too, so a note being told finishes before the watcher is gone.
+  return std::shared_ptr<void>(nullptr, [impl = impl_.get(), id](void*) {
+    std::lock_guard held(impl->m);
+    impl->tls_watchers.erase(id);
+  });
+}
+
 int FakeUpstream::unrouted() const {
   std::lock_guard lock(impl_->m);
   return impl_->unrouted;

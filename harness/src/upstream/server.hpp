@@ -3,6 +3,8 @@
 // per-scenario logs. Connections (connection.hpp) run the steps; this file only hands them out.
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,6 +113,12 @@ struct FakeUpstream::Impl {
   bool tls_closed_unasked = false;
   std::string tls_on_plain;  // a ClientHello reached a plaintext port
   bool tls_spoken = false;
+  // Under `m`: who waits for a TLS note (FakeUpstream::on_tls_note), told by tell_tls_watchers().
+  std::map<std::uint64_t, std::function<void()>> tls_watchers;
+  std::uint64_t next_tls_watcher = 0;
+  void tell_tls_watchers() const {  // called with `m` held
+    for (const auto& [id, notify] : tls_watchers) notify();
+  }
   std::thread thread;
   mutable std::mutex m;
   std::map<std::string, upstream::Route, std::less<>> routes;
