@@ -350,3 +350,64 @@ TEST(Verdict, ThreeDigitStatusesOutsideTheRange) {
   EXPECT_EQ(evaluate(odd, complete(99), test::asked(), {}).kind, VerdictKind::pass);
   EXPECT_EQ(evaluate(odd, complete(99), test::asked(), {}).reason.rfind("099 after", 0), 0u);
 }
+
+// One evaluate decides from all the evidence: a crash while handling the scenario alone is its
+// failure; a death during a parallel run makes an exchange with no complete response an error
+// (a complete one keeps its verdict); --strict turns stricter into a failure; a setup note
+// explains a failed TLS scenario the upstream never saw a request of.
+TEST(Evaluate, EveryFactOfTheEvidenceIsJudgedInOnePlace) {
+  auto s = test::scenario(with_steps("ev", "[[upstream.steps]]\nread = \"head\"\n",
+                                     "[expect]\nstatus = 502\n[[expect.stricter]]\nstatus = 500\n"));
+  ScenarioResult e;
+  e.client = complete(502, "");
+  e.upstream = test::asked();
+  EXPECT_EQ(evaluate(s, e, {}).kind, VerdictKind::pass);
+
+  ScenarioResult crashed = e;
+  crashed.client = ended(Ending::closed_early);
+  crashed.proxy_crash = "killed by signal 11";
+  auto v = evaluate(s, crashed, {});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_NE(v.reason.find("the proxy crashed while handling this scenario (killed by signal 11)"), std::string::npos)
+      << v.reason;
+
+  ScenarioResult died = crashed;
+  died.proxy_crash.clear();
+  died.proxy_died = "nginx killed by signal 11";
+  v = evaluate(s, died, {});
+  EXPECT_EQ(v.kind, VerdictKind::error);
+  EXPECT_NE(v.reason.find("the proxy died during the run (nginx killed by signal 11)"), std::string::npos) << v.reason;
+  died.client = complete(502, "");  // answered before the death: judged as it is
+  EXPECT_EQ(evaluate(s, died, {}).kind, VerdictKind::pass);
+
+  ScenarioResult stricter = e;
+  stricter.client = complete(500, "");
+  EXPECT_EQ(evaluate(s, stricter, {}).kind, VerdictKind::stricter);
+  v = evaluate(s, stricter, {.timeouts = {}, .strict = true});
+  EXPECT_EQ(v.kind, VerdictKind::fail);
+  EXPECT_NE(v.reason.find("which --strict counts as a failure"), std::string::npos) << v.reason;
+}
+
+TEST(Evaluate, SetupNotesExplainOnlyAFailedTlsScenarioTheUpstreamNeverSaw) {
+  auto tls =
+      test::scenario(with_steps("tls", "[upstream]\nprotocol = \"https\"\n[[upstream.steps]]\nread = \"head\"\n"));
+  ScenarioResult e;
+  e.client = complete(200, "hello");
+  e.setup.tls_refusal = "tlsv1 alert unknown ca";
+  ASSERT_TRUE(tls_setup_may_explain(tls, e));
+  auto v = evaluate(tls, e, {});
+  EXPECT_EQ(v.kind, VerdictKind::error);
+  EXPECT_NE(v.reason.find("setup: the proxy refused upfault's valid TLS certificate (tlsv1 alert unknown ca)"),
+            std::string::npos)
+      << v.reason;
+  e.setup = {.tls_on_plain = "the proxy started a TLS handshake on upfault's plaintext scripted port",
+             .tls_refusal = ""};
+  EXPECT_EQ(evaluate(tls, e, {}).reason.rfind("setup: the proxy started a TLS handshake", 0), 0u);
+  // Once the upstream saw a request, the TLS setup worked: the failure is the proxy's.
+  e.upstream = test::asked();
+  EXPECT_EQ(evaluate(tls, e, {}).kind, VerdictKind::fail);
+  // A plaintext scenario is never explained by a TLS note.
+  auto plain = test::scenario(with_steps("plain", "[[upstream.steps]]\nread = \"head\"\n"));
+  e.upstream = {};
+  EXPECT_EQ(evaluate(plain, e, {}).kind, VerdictKind::fail);
+}
