@@ -5,7 +5,8 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
-#include <set>
+
+#include "hop_by_hop.hpp"
 
 namespace upfault_ref {
 
@@ -14,21 +15,6 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 
 namespace {
 constexpr std::size_t kMaxBuffered = 16 << 20;  // body bytes held before the client has them
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Fields the HTTP/1.1 response to the client must not copy: framing is recomputed, and
-// connection-specific fields never belong to an HTTP/2 message (RFC 9113 §8.2.2).
-bool framing_or_hop(std::string_view name) {
-  static const std::set<std::string, std::less<>> skip = {
-      "connection",        "keep-alive", "proxy-connection", "te",
-      "transfer-encoding", "upgrade",    "content-length",   "trailer"};
-  return skip.count(lower(name)) > 0;
-}
 }  // namespace
 
 struct H2Exchange::State {
@@ -132,10 +118,12 @@ nghttp2_nv nv(const std::string& name, const std::string& value) {
           NGHTTP2_NV_FLAG_NONE};
 }
 
+// The HTTP/1.1 field lines of an HTTP/2 header block: framing is recomputed, and
+// connection-specific fields never belong to an HTTP/2 message (RFC 9113 §8.2.2).
 std::string fields_text(const Fields& fields) {
   std::string out;
   for (const auto& [n, v] : fields) {
-    if (framing_or_hop(n)) continue;
+    if (is_hop_by_hop(n)) continue;
     std::string value = v;
     for (auto& c : value)
       if (c == '\r' || c == '\n') c = ' ';
@@ -150,12 +138,10 @@ H2Request make_h2_request(const http::request<http::string_body>& req) {
   out.method = std::string(req.method_string());
   out.path = std::string(req.target());
   out.body = req.body();
-  static const std::set<std::string, std::less<>> hop = {
-      "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "host", "content-length"};
   for (const auto& f : req) {
-    auto name = lower(f.name_string());
+    auto name = to_lower(f.name_string());
     if (name == "host") out.authority = std::string(f.value());
-    if (hop.count(name)) continue;
+    if (name == "host" || is_hop_by_hop(name)) continue;  // Host becomes :authority
     out.fields.emplace_back(std::move(name), std::string(f.value()));
   }
   out.fields.emplace_back("via", "1.1 upfault-reference");
@@ -283,39 +269,14 @@ H2Exchange::Delivery H2Exchange::deliver() {
   return d;
 }
 
-namespace detail {
-
-asio::awaitable<void> own_response(beast::tcp_stream& client, int status, std::string_view reason,
-                                   std::string_view why) {
-  const std::string body = fmt::format("upfault-reference-proxy: {}\n", why);
-  const std::string msg = fmt::format(
-      "HTTP/1.1 {} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n"
-      "Via: 1.1 upfault-reference\r\n\r\n{}",
-      status, reason, body.size(), body);
-  client.expires_after(std::chrono::seconds(5));
-  co_await asio::async_write(client, asio::buffer(msg), asio::as_tuple(asio::use_awaitable));
-  boost::system::error_code ec;
-  client.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-}
-
-void abort_client(beast::tcp_stream& client) {
-  boost::system::error_code ec;
-  client.socket().set_option(asio::socket_base::linger(true, 0), ec);  // RST, not FIN
-  client.socket().close(ec);
-}
-
-}  // namespace detail
-
 asio::awaitable<void> connect_and_forward_h2(beast::tcp_stream& client, const asio::ip::tcp::endpoint& to,
                                              std::chrono::milliseconds connect_timeout,
                                              const http::request<http::string_body>& req, const H2Options& opt) {
   beast::tcp_stream upstream(client.get_executor());
   upstream.expires_after(connect_timeout);
   auto [ec] = co_await upstream.async_connect(to, asio::as_tuple(asio::use_awaitable));
-  if (ec == beast::error::timeout)
-    co_return co_await detail::own_response(client, 504, "Gateway Timeout", "upstream connect timed out");
-  if (ec)
-    co_return co_await detail::own_response(client, 502, "Bad Gateway", "upstream connect failed: " + ec.message());
+  if (ec == beast::error::timeout) co_return co_await gateway_timeout(client, "upstream connect timed out");
+  if (ec) co_return co_await bad_gateway(client, "upstream connect failed: " + ec.message());
   co_await forward_h2(upstream, client, make_h2_request(req), opt);
 }
 

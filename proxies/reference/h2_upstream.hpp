@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "own_response.hpp"
+
 namespace upfault_ref {
 
 namespace asio = boost::asio;
@@ -72,12 +74,6 @@ class H2Exchange {
   bool chunked_ = false;
 };
 
-namespace detail {
-asio::awaitable<void> own_response(beast::tcp_stream& client, int status, std::string_view reason,
-                                   std::string_view why);
-void abort_client(beast::tcp_stream& client);
-}  // namespace detail
-
 /// Forwards `req` over `upstream` (connected; TLS done) and the response to `client`; ends the
 /// client's exchange (a graceful shutdown, or a reset when the stream failed after the header).
 template <class Stream>
@@ -101,8 +97,8 @@ asio::awaitable<void> forward_h2(Stream& upstream, beast::tcp_stream& client, co
       if (cec) co_return;
     }
     using Kind = H2Exchange::Delivery::Kind;
-    if (d.kind == Kind::bad_gateway) co_return co_await detail::own_response(client, 502, "Bad Gateway", d.why);
-    if (d.kind == Kind::abort) co_return detail::abort_client(client);
+    if (d.kind == Kind::bad_gateway) co_return co_await bad_gateway(client, d.why);
+    if (d.kind == Kind::abort) co_return abort_client(client);
     if (d.kind == Kind::done) {
       boost::system::error_code ec;
       client.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
@@ -115,8 +111,8 @@ asio::awaitable<void> forward_h2(Stream& upstream, beast::tcp_stream& client, co
     auto [ec, n] = co_await upstream.async_read_some(asio::buffer(buf), use_tuple);
     if (n > 0) x.input(buf, n);
     if (ec == beast::error::timeout) {
-      if (x.header_sent()) co_return detail::abort_client(client);
-      co_return co_await detail::own_response(client, 504, "Gateway Timeout", "no HTTP/2 response in time");
+      if (x.header_sent()) co_return abort_client(client);
+      co_return co_await gateway_timeout(client, "no HTTP/2 response in time");
     }
     if (ec) x.closed_by_upstream(ec.message());
   }
