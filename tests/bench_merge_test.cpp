@@ -233,6 +233,12 @@ TEST(BenchMerge, RefusesDamagedReports) {
   expect_refused({a, edited(a, [](json::object& d) { d["histogram"].as_object()["max_ns"] = 1; })},
                  "report 2: histogram has a min_ns, max_ns or sum_ns its counters cannot have");
   expect_refused({a, edited(a, [](json::object& d) { d["responses"] = -1; })}, "report 2: responses is not a count");
+  expect_refused({a, edited(a,
+                            [](json::object& d) {
+                              auto& h = d["histogram"].as_object();
+                              h["count"] = h["count"].to_number<std::int64_t>() + 1;
+                            })},
+                 "report 2: histogram.count is not the block's");
   expect_refused({a, edited(a, [](json::object& d) { d["status"].as_object()["2000"] = 1; })},
                  "report 2: status has \"2000\", which is not a status code");
   expect_refused({a, edited(a, [](json::object& d) { d["errors"].as_object()["cosmic_ray"] = 1; })},

@@ -97,6 +97,54 @@ TEST(MergeReadBack, AShardMissingRowsIsNotWholeEvenWithoutTheInterruptedMark) {
   EXPECT_TRUE(partial->at("suite").as_object().contains("incomplete"));
 }
 
+// A shard whose counts were lowered to match the rows it lacks still cannot pass for whole: every
+// shard given, the rows must make up the suite.
+TEST(MergeReadBack, ShardsThatDoNotMakeUpTheSuiteAreRefused) {
+  const auto lowered = [](json::object& r) {
+    r["results"].as_array().pop_back();
+    suite(r)["scenarios"] = 2;
+  };
+  expect_refused(lowered, "the shards hold 2 of the suite's 3 scenarios, though none says it lacks any");
+  auto partial = merge_edited(lowered, {.partial = true});
+  ASSERT_TRUE(partial) << partial.error();
+  EXPECT_NE(json::serialize(partial->at("suite")).find("the shards hold 2 of the suite's 3 scenarios"),
+            std::string::npos);
+}
+
+// Each row's fields are of their type, so the merged report keeps the schema the reports read.
+TEST(MergeReadBack, RowFieldsOfTheWrongTypeAreRefused) {
+  expect_refused([](json::object& r) { row(r, 0)["scenario"] = 7; }, "results[0].scenario is not a string");
+  expect_refused([](json::object& r) { row(r, 0)["scenario"] = "evil\u001b[31m"; },
+                 "results[0].scenario is not a scenario name");
+  expect_refused([](json::object& r) { row(r, 0)["status"] = "200"; }, "results[0].status is not a count");
+  expect_refused([](json::object& r) { row(r, 0)["status"] = 1000; }, "results[0].status is 1000, over the 999");
+  expect_refused([](json::object& r) { row(r, 0)["elapsed_ms"] = -1e300; }, "results[0].elapsed_ms is not a count");
+  expect_refused([](json::object& r) { row(r, 0).erase("verdict"); }, "results[0].verdict is missing");
+  expect_refused([](json::object& r) { row(r, 0)["verdict"] = "owned"; }, "results[0].verdict is not pass, stricter");
+  expect_refused([](json::object& r) { row(r, 0)["reason"] = 5; }, "results[0].reason is not a string");
+  auto fine = merge_edited([](json::object& r) { row(r, 0)["status"] = nullptr; });
+  ASSERT_TRUE(fine) << fine.error();
+}
+
+// What merge writes, merge reads: a merged report is a run report of the whole suite.
+TEST(MergeReadBack, AMergedReportMergesAgain) {
+  auto once = merge_edited([](json::object&) {});
+  ASSERT_TRUE(once) << once.error();
+  auto twice = merge_run_reports({{"merged.json", json::serialize(*once)}});
+  ASSERT_TRUE(twice) << twice.error();
+  EXPECT_EQ(twice->at("results").as_array().size(), 3u);
+}
+
+// Text a report holds reaches a message escaped: two proxies' names, one with a terminal escape.
+TEST(MergeReadBack, MessagesQuoteReportTextEscaped) {
+  auto a = run_report(), b = run_report();
+  b["proxy"].as_object()["name"] = "ngi\x1b[31mnx";
+  auto merged = merge_run_reports({{"a.json", json::serialize(a)}, {"b.json", json::serialize(b)}});
+  ASSERT_FALSE(merged);
+  EXPECT_NE(merged.error().message.find("ngi\\x1b[31mnx"), std::string::npos) << merged.error().message;
+  EXPECT_EQ(merged.error().message.find('\x1b'), std::string::npos);
+}
+
 // Damaged bytes of a valid report: a merged report or a Problem, never an exception.
 TEST(MergeReadBack, DamagedBytesNeverThrow) {
   const auto text = json::serialize(run_report());
@@ -173,7 +221,10 @@ TEST(Escaping, MarkdownTextStaysInItsCellAndMakesNoMarkup) {
             "!\\[img\\](http://x/y.png) \\[l\\](u) \\`code\\`");
   EXPECT_EQ(markdown_escape("line\nbreak"), "line break");
   EXPECT_EQ(markdown_escape("\x1b[31mred"), "\\\\x1b\\[31mred");
-  EXPECT_EQ(markdown_escape("nginx 1.22.1 (proxy_read_timeout 1s)"), "nginx 1.22.1 (proxy_read_timeout 1s)");
+  EXPECT_EQ(markdown_escape("**bold**"), "\\*\\*bold\\*\\*");
+  // A URL stays a URL (GFM makes no emphasis inside words).
+  EXPECT_EQ(markdown_escape("(https://x.test/Docs_ModProxy) proxy_read_timeout"),
+            "(https://x.test/Docs_ModProxy) proxy_read_timeout");
 }
 
 // read_bounded reads no more than limit + 1 bytes, whatever the file's size (it once read 64 KiB blocks).

@@ -7,6 +7,7 @@
 #include "upfault/bench.hpp"
 #include "upfault/merge.hpp"
 #include "upfault/report.hpp"
+#include "upfault/text.hpp"
 
 namespace upfault::cli {
 
@@ -19,8 +20,8 @@ struct MergeArgs {
 };
 
 int merge(const MergeArgs& a) {
-  auto fail = [](const std::string& message) {
-    fmt::print(stderr, "upfault merge: {}\n", message);
+  auto fail = [](const std::string& message) {  // a message may quote a report's text: never raw to a terminal
+    fmt::print(stderr, "upfault merge: {}\n", safe_text(message, false));
     return kInputError;
   };
   std::vector<NamedReport> reports;

@@ -10,6 +10,7 @@
 #include "bench_report.hpp"
 #include "bench_series.hpp"
 #include "json_fields.hpp"
+#include "upfault/text.hpp"
 
 namespace upfault {
 
@@ -49,6 +50,8 @@ void read_histogram(Fields& in, const json::object& block, std::string_view wher
   const std::string at = fmt::format("{}{}histogram", where, where.empty() ? "" : ".");
   const auto hdr = in.text(h, "hdr", at);
   const auto min = in.count(h, "min_ns", at), max = in.count(h, "max_ns", at);
+  if (in.count(h, "count", at) != s.responses && in.error.empty())
+    return in.fail(at, "count", fmt::format("is not the block's {} responses", s.responses));
   const auto sum = in.exact(h, "sum_ns", at);
   if (!in.error.empty()) return;
   auto decoded = hdr_from_base64(hdr);
@@ -132,9 +135,9 @@ void read_mix(Fields& in, const json::object& doc, Report& rep) {
     if (!mix[i].is_object()) return in.fail(where, "", "is not an object");
     const auto& e = mix[i].get_object();
     MixEntry m;
-    m.name = in.text(e, "name", where);
+    m.name = safe_text(in.text(e, "name", where), false);
     m.weight = static_cast<unsigned>(in.count(e, "weight", where, UINT32_MAX));
-    m.target = in.text(e, "target", where);
+    m.target = safe_text(in.text(e, "target", where), false);
     const auto* healthy = in.get(e, "healthy", where);
     if (healthy && !healthy->is_bool()) in.fail(where, "healthy", "is not true or false");
     m.healthy = healthy && healthy->is_bool() && healthy->get_bool();
@@ -150,10 +153,10 @@ void read_run(Fields& in, const json::object& doc, Report& rep) {
   auto& o = rep.options;
   auto& r = rep.result;
   const auto& target = in.object(doc, "target", "");
-  rep.target.url = in.text(target, "url", "target");
+  rep.target.url = safe_text(in.text(target, "url", "target"), false);
   if (target.contains("proxy")) {
-    rep.target.proxy = in.text(target, "proxy", "target");
-    rep.target.proxy_version = in.text(target, "proxy_version", "target");
+    rep.target.proxy = safe_text(in.text(target, "proxy", "target"), false);
+    rep.target.proxy_version = safe_text(in.text(target, "proxy_version", "target"), false);
   }
   rep.mode = in.text(doc, "mode", "");
   if (in.error.empty() && rep.mode != "closed-loop" && rep.mode != "constant-rate")

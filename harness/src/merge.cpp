@@ -14,6 +14,7 @@
 #include "json_fields.hpp"
 #include "upfault/report.hpp"
 #include "upfault/text.hpp"
+#include "util.hpp"
 
 namespace upfault {
 
@@ -28,6 +29,8 @@ struct Shard {
   std::string fingerprint, proxy, version, settings;
   std::uint64_t total = 0;
   unsigned index = 1, count = 1;
+  std::uint64_t read_ms = 0, connect_ms = 0;
+  bool strict = false;
   std::string incomplete;  ///< why it does not hold its whole shard (stopped early), or ""
 };
 
@@ -44,6 +47,27 @@ Result<json::object> parse_report(const NamedReport& in) {
 // The suite's size and the shard counts: bounded as `upfault run` bounds them, so that no number a
 // file holds can size an allocation or a loop.
 constexpr std::uint64_t kMaxScenarios = 1'000'000;
+
+// One result row, as the JUnit file, the summary and the matrix read it: every field of its type,
+// so the merged report keeps the schema whatever a shard held.
+void check_row(JsonFields& f, const json::value& row, std::size_t i, std::uint64_t total) {
+  const std::string where = fmt::format("results[{}]", i);
+  const auto* o = row.if_object();
+  if (!o) return f.fail(where, "", "is not an object");
+  if (f.count(*o, "index", where) >= total && f.ok())
+    return f.fail(where, "index", fmt::format("is not a place in a suite of {}", total));
+  if (const auto name = f.text(*o, "scenario", where); f.ok() && !valid_name(name))
+    return f.fail(where, "scenario", "is not a scenario name (a-z, 0-9, '-', '_', '.')");
+  const auto verdict = f.text(*o, "verdict", where);
+  if (f.ok() && verdict != "pass" && verdict != "stricter" && verdict != "fail" && verdict != "error" &&
+      verdict != "not-run")
+    return f.fail(where, "verdict", "is not pass, stricter, fail, error or not-run");
+  for (std::string_view key : {"category", "level", "rfc", "summary", "reason", "note", "ended", "received_preview"})
+    if (o->contains(key)) (void)f.text(*o, key, where);
+  if (const auto* st = o->if_contains("status"); st && !st->is_null()) (void)f.count(*st, where + ".status", 999);
+  for (std::string_view key : {"elapsed_ms", "bytes_received"})
+    if (o->contains(key)) (void)f.count(*o, key, where);
+}
 
 Result<Shard> read_shard(const NamedReport& in) {
   auto report = parse_report(in);
@@ -66,29 +90,26 @@ Result<Shard> read_shard(const NamedReport& in) {
   const auto& su = suite->as_object();
   JsonFields f;
   s.fingerprint = f.text(su, "fingerprint", "suite");
-  s.proxy = text_of(proxy->as_object(), "name");
-  s.version = text_of(proxy->as_object(), "version");
+  s.proxy = safe_text(text_of(proxy->as_object(), "name"), false);
+  s.version = safe_text(text_of(proxy->as_object(), "version"), false);
   s.total = f.count(su, "total", "suite", kMaxScenarios);
   const auto shard = f.text(su, "shard", "suite");
-  const auto read_ms = f.count(su, "read_timeout_ms", "suite"), connect_ms = f.count(su, "connect_timeout_ms", "suite");
+  s.read_ms = f.count(su, "read_timeout_ms", "suite", UINT32_MAX);
+  s.connect_ms = f.count(su, "connect_timeout_ms", "suite", UINT32_MAX);
   const std::uint64_t expected = f.count(su, "scenarios", "suite", kMaxScenarios);
   const auto* strict = su.if_contains("strict");
   const auto* stopped = r.if_contains("interrupted");
   if (stopped) (void)f.count(*stopped, "interrupted", 64);
   const auto& rows = results->as_array();
-  for (std::size_t i = 0; i < rows.size() && f.ok(); ++i) {
-    const auto* o = rows[i].if_object();
-    if (!o)
-      f.fail(fmt::format("results[{}]", i), "", "is not an object");
-    else if (f.count(*o, "index", fmt::format("results[{}]", i)) >= s.total && f.ok())
-      f.fail(fmt::format("results[{}]", i), "index", fmt::format("is not a place in a suite of {}", s.total));
-  }
+  for (std::size_t i = 0; i < rows.size() && f.ok(); ++i) check_row(f, rows[i], i, s.total);
   if (!f.ok()) return problem(fmt::format("{}: {}", in.name, f.error));
+  s.fingerprint = safe_text(s.fingerprint, false);
   auto position = parse_shard(shard);
   if (!position) return position.error().prefixed(fmt::format("{}: suite.shard ", in.name));
   std::tie(s.index, s.count) = *position;
-  s.settings = fmt::format("read timeout {} ms, connect timeout {} ms{}", read_ms, connect_ms,
-                           strict && strict->is_bool() && strict->as_bool() ? ", --strict" : "");
+  s.strict = strict && strict->is_bool() && strict->as_bool();
+  s.settings =
+      fmt::format("read timeout {} ms, connect timeout {} ms{}", s.read_ms, s.connect_ms, s.strict ? ", --strict" : "");
   const std::uint64_t held = rows.size();
   if (stopped || held != expected)
     s.incomplete = fmt::format("{} holds {} of its {} scenarios{}", in.name, held, expected,
@@ -173,10 +194,23 @@ Result<json::object> merge_run_reports(const std::vector<NamedReport>& inputs, c
   json::array results;
   for (auto& [i, row] : rows) results.push_back(std::move(row));
   const Shard& first = shards.front();
+  // Every shard given, each holding what it says: together they must hold the whole suite.
+  if (missing->empty() && results.size() != first.total && !options.partial)
+    return problem(
+        fmt::format("the shards hold {} of the suite's {} scenarios, though none says it lacks any: "
+                    "merge only whole shards, or --partial",
+                    results.size(), first.total));
   json::object out;
   out["schema"] = "upfault-run/1";
   out["proxy"] = first.report.at("proxy");
-  json::object suite{{"fingerprint", first.fingerprint}, {"total", first.total}, {"shard", "1/1"}};
+  // As a run's own suite block, so that a merged report merges again.
+  json::object suite{{"fingerprint", first.fingerprint},
+                     {"total", first.total},
+                     {"shard", "1/1"},
+                     {"scenarios", results.size()},
+                     {"read_timeout_ms", first.read_ms},
+                     {"connect_timeout_ms", first.connect_ms},
+                     {"strict", first.strict}};
   if (!missing->empty()) {
     suite["missing_shards"] = json::value_from(*missing);
     suite["shard"] = fmt::format("{} of {} shards", first.count - missing->size(), first.count);
@@ -184,6 +218,10 @@ Result<json::object> merge_run_reports(const std::vector<NamedReport>& inputs, c
   json::array incomplete;
   for (const auto& s : shards)
     if (!s.incomplete.empty()) incomplete.push_back(json::value(s.incomplete));
+  if (missing->empty() && results.size() != first.total &&
+      !std::any_of(shards.begin(), shards.end(), [](auto& s) { return !s.incomplete.empty(); }))
+    incomplete.push_back(
+        json::value(fmt::format("the shards hold {} of the suite's {} scenarios", results.size(), first.total)));
   if (!incomplete.empty()) suite["incomplete"] = std::move(incomplete);
   out["suite"] = std::move(suite);
   out["summary"] = report_summary(results, wall);

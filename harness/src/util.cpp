@@ -124,7 +124,8 @@ std::string markdown_escape(std::string_view raw) {
       case '`':
       case '[':
       case ']':
-      case '|':  // code, links and images, table columns
+      case '|':
+      case '*':  // code, links and images, table columns, emphasis (not '_': it would break URLs)
         out += '\\';
         out += c;
         break;
