@@ -7,8 +7,9 @@
       TLS request is served once they are gone, and silent plaintext connections never past the
       connection cap. (Runs under the sanitizers.)
   serve_bounds_test.py UPFAULT memory
-      With the defaults: thousands of TLS connections that send half a ClientHello, and clients of
-      a 16 MiB body over TLS and h2c that do not read, raise serve's peak RSS (VmHWM) by under 16 MiB.
+      With 256 handshakes at once: thousands of TLS connections that send half a ClientHello, and
+      clients of a 16 MiB body over TLS and h2c that do not read, raise serve's peak RSS (VmHWM) by
+      under 16 MiB.
 
 Every wait is for an event (a line serve prints, a count it reaches, bytes or an end seen by the
 client); ctest's timeout ends a run where the event never comes. Prints FAIL: on failure.
@@ -188,7 +189,7 @@ def memory(upfault, d):
     hard = raise_nofile()
     n = min(3000, hard - 200)
     write_scenarios(d, ["big-tls", "big-h2c"])
-    serve = Serve(upfault, d, [])
+    serve = Serve(upfault, d, ["--max-handshakes", "256"])
     try:
         before = serve.status("VmRSS")
         readers = []

@@ -27,7 +27,7 @@ struct ServeArgs {
   std::string tls_dir;
   std::size_t max_connections = FakeUpstream::Options{}.max_connections;
   std::size_t max_handshakes = FakeUpstream::Options{}.max_handshakes;
-  std::string handshake_timeout = "10s";
+  std::string handshake_timeout = "5s";
 };
 
 // Where the CA the TLS ports' certificates come from is, for the user's proxy to trust: --tls-dir's,

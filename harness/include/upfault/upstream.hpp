@@ -32,9 +32,9 @@ class FakeUpstream {
     /// connections wait in the kernel's accept queue until one ends.
     std::size_t max_connections = 4096;
     /// TLS handshakes in progress at once (they cost the most); at the cap the TLS ports stop accepting.
-    std::size_t max_handshakes = 256;
+    std::size_t max_handshakes = 1024;
     /// A TLS handshake not done this long after the accept is given up: the connection is closed.
-    std::chrono::milliseconds handshake_timeout{10'000};
+    std::chrono::milliseconds handshake_timeout{5'000};
     bool verbose = false;  ///< log each connection to stderr
     /// Record what each connection received and did, for verdicts (the first 10,000 requests of
     /// each scenario). Off for load (serve --quiet, bench): then nothing is allocated per request.
