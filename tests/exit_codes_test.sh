@@ -72,7 +72,8 @@ if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2
 fi
 # --repeat stopped during its second run says how many runs completed, not that all five did.
 mkfifo "$out/repeat.fifo"
-"$upfault" run "$scenarios/timing/silent-upstream.toml" --proxy reference --repeat 5 > "$out/repeat.fifo" 2>&1 &
+"$upfault" run "$scenarios/timing/silent-upstream.toml" --proxy reference --repeat 5 --json "$out/repeat.json" \
+  > "$out/repeat.fifo" 2>&1 &
 repeat_pid=$!
 exec 3< "$out/repeat.fifo"
 while read -r line <&3; do
@@ -84,6 +85,8 @@ wait "$repeat_pid" || true
 grep -q "^repeat: 1 of 5 runs completed (stopped by a signal during run 2)" "$out/repeat.out" \
   || { cat "$out/repeat.out"; fail "--repeat stopped in run 2 did not say how many runs completed"; }
 grep -q "^repeat: 5 runs" "$out/repeat.out" && fail "--repeat stopped in run 2 claimed 5 runs"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["repeat"]=={"runs":5,"completed":1} and "interrupted" in r else 1)' \
+  "$out/repeat.json" || fail "the --repeat report does not say 1 of 5 runs completed: $(head -c 300 "$out/repeat.json")"
 echo "ok: --repeat 5 stopped in run 2 → $(grep '^repeat:' "$out/repeat.out")"
 expect_exit 2 "unknown flag" run --no-such-flag
 expect_exit 2 "a broken scenario" check "$(dirname "$0")/data/bad"

@@ -333,6 +333,8 @@ int run(const RunArgs& a) {
   Outcomes outcomes;
   unsigned completed = 0;
   SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes, completed);
+  position.repeat = a.repeat;
+  position.repeat_completed = completed;
   if (run.interrupted && !run.setup_error.empty()) {  // stopped while the proxy was starting
     if (a.repeat > 1) (void)report_unstable(outcomes, completed, a.repeat);
     (void)reports.write(run, position);  // what finished: nothing, but a valid report that says so

@@ -150,6 +150,8 @@ json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioRes
                      {"connect_timeout_ms", position->timeouts.connect.count()},
                      {"strict", position->strict}};
     if (position->interrupted) root["interrupted"] = position->interrupted;
+    if (position->repeat > 1)
+      root["repeat"] = {{"runs", position->repeat}, {"completed", position->repeat_completed}};
   }
   Tally tally;
   json::array list;

@@ -46,6 +46,9 @@ struct SuitePosition {
   ProxyTimeouts timeouts;    ///< the proxy's upstream timeouts the verdicts assume
   bool strict = false;       ///< --strict
   int interrupted = 0;       ///< the stop signal that ended the run early, or 0
+  /// With --repeat N: N, and how many runs ended without a signal stopping them (the report holds
+  /// the last run's results); both 0 without --repeat.
+  unsigned repeat = 0, repeat_completed = 0;
 };
 [[nodiscard]] SuitePosition suite_position(const std::vector<Scenario>& whole);
 
