@@ -112,6 +112,23 @@ std::optional<Priority> parse_priority(const Frame& f) {
   return Priority{(dep & 0x80000000u) != 0, dep & 0x7fffffffu, static_cast<std::uint8_t>(p[4])};
 }
 
+std::optional<std::string_view> parse_header_fragment(const Frame& f) {
+  if (f.header.type != kHeaders && f.header.type != kContinuation) return std::nullopt;
+  std::string_view p = f.payload;
+  std::size_t pad = 0;
+  if (f.header.type == kHeaders && (f.header.flags & kPadded)) {
+    if (p.empty()) return std::nullopt;
+    pad = static_cast<unsigned char>(p[0]);
+    p.remove_prefix(1);
+  }
+  if (f.header.type == kHeaders && (f.header.flags & kPriorityFlag)) {
+    if (p.size() < 5) return std::nullopt;
+    p.remove_prefix(5);
+  }
+  if (pad > p.size()) return std::nullopt;
+  return p.substr(0, p.size() - pad);
+}
+
 std::string serialize_goaway(std::uint32_t last_stream, std::uint32_t code) {
   std::string payload;
   put_u32(payload, last_stream);

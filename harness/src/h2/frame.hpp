@@ -43,7 +43,9 @@ enum FrameFlag : std::uint8_t {
 enum ErrorCode : std::uint32_t {
   kNoError = 0,
   kProtocolError = 1,
+  kFlowControlError = 3,
   kFrameSizeError = 6,
+  kRefusedStream = 7,
   kCompressionError = 9,
 };
 
@@ -88,6 +90,9 @@ struct Priority {
 /// The priority fields of a PRIORITY frame, or of HEADERS with the PRIORITY flag (after the pad
 /// length, if PADDED); nullopt when the frame carries none or they do not fit.
 [[nodiscard]] std::optional<Priority> parse_priority(const Frame& f);
+/// The header block fragment of a HEADERS or CONTINUATION frame, without padding and priority
+/// fields; nullopt when they do not fit in the payload (or `f` is another type).
+[[nodiscard]] std::optional<std::string_view> parse_header_fragment(const Frame& f);
 /// A GOAWAY frame (stream 0, no debug data).
 [[nodiscard]] std::string serialize_goaway(std::uint32_t last_stream, std::uint32_t code);
 /// A RST_STREAM frame.

@@ -7,10 +7,12 @@
 // scenario's steps, and then ends the connection with GOAWAY (last-stream-id = the served stream,
 // NO_ERROR) and a FIN.
 //
-// One stream per connection, for determinism: the proxy's other streams get nothing while the
-// script runs; the final GOAWAY tells the proxy they were never processed, so it may retry them on
-// a new connection (RFC 9113 §6.8). All I/O goes through upstream::Connection, so the same code
-// serves h2c and, under a TLS transport, h2.
+// One stream per connection, for determinism: every other stream the proxy opens is refused as
+// soon as its header block is read (RST_STREAM REFUSED_STREAM, which RFC 9113 §8.7 makes safe to
+// retry, and once a GOAWAY naming the served stream, so the proxy opens the next ones elsewhere),
+// and logged under the scenario it names as refused. The script's waits (delay, hang) read the
+// proxy's frames meanwhile. All I/O goes through upstream::Connection, so the same code serves h2c
+// and, under a TLS transport, h2.
 //
 // A proxy that breaks the protocol while it sends the request is told with the RFC's error and
 // its request is not served: a frame over 16384 bytes (GOAWAY FRAME_SIZE_ERROR, §4.2), HEADERS or
@@ -57,13 +59,15 @@ class Session {
   /// Answers a request upfault cannot route (no such scenario, wrong protocol) with `status` and a
   /// text body carrying X-Upfault-Setup, then GOAWAY and FIN.
   net::awaitable<void> send_setup_error(upstream::Connection& c, std::string_view status, std::string_view body);
-  /// Takes the whole frames in the connection's input off it, one log line each (no reading); true
-  /// when one opened a stream other than the request's.
-  bool log_frames(upstream::Connection& c);
-  /// The `hang` step on HTTP/2: reads the proxy's frames until it closes, or for `duration` and then
-  /// FIN. A new stream the proxy opens meanwhile gets GOAWAY (last-stream-id = the request's), so a
-  /// proxy that pools connections retries it on another connection instead of waiting here.
+  /// Takes the whole frames in the connection's input off it, one log line each (no reading), and
+  /// queues the answers they need (a refused stream's RST_STREAM) for the next write.
+  void log_frames(upstream::Connection& c);
+  /// The `hang` step on HTTP/2: reads and answers the proxy's frames until it closes, or for
+  /// `duration` and then FIN.
   net::awaitable<void> hang(upstream::Connection& c, std::optional<Millis> duration);
+  /// Reads and answers the proxy's frames until `t` (what a wait in the script does on HTTP/2), or
+  /// until the connection ends.
+  net::awaitable<void> pump_until(upstream::Connection& c, net::Clock::time_point t);
 
   // For the steps.
 
@@ -83,6 +87,8 @@ class Session {
   net::awaitable<bool> read_request(upstream::Connection& c, std::string& head);
   net::awaitable<bool> next_frame(upstream::Connection& c, Frame& f);
   void on_settings(const Frame& f);
+  void on_later_headers(upstream::Connection& c, const Frame& f);
+  net::awaitable<bool> flush(upstream::Connection& c);
   void check(const Frame& f);
   net::awaitable<void> refuse(upstream::Connection& c);
   [[nodiscard]] bool on_headers(upstream::Connection& c, const Frame& f, std::string& block, bool& complete);
@@ -102,6 +108,9 @@ class Session {
   bool peer_settings_acked_ = false;
   std::size_t logged_frames_ = 0;
   std::string early_;  // the frames before the request, logged once it is routed
+  std::string out_;    // frames that answer the proxy's (RST_STREAM of a refused stream), for the next write
+  std::optional<std::uint32_t> block_stream_;  // a header block after the request's, still open
+  std::string later_block_;
 };
 
 /// The request rendered as an HTTP/1.1-like head ("GET /p HTTP/2\r\nhost: a\r\n...\r\n\r\n"):

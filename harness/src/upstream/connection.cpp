@@ -331,10 +331,20 @@ awaitable<bool> Connection::read_bytes(std::size_t n) {
   }
 }
 
-awaitable<void> Connection::wait_until(Clock::time_point t) { co_await sleep_until(t); }
+// On HTTP/2 the proxy's frames are read and answered meanwhile (a new stream is refused at once).
+awaitable<void> Connection::wait_until(Clock::time_point t) {
+  if (h2_) co_return co_await h2_->pump_until(*this, t);
+  co_await sleep_until(t);
+}
 
 awaitable<bool> Connection::wait_for_input(Clock::time_point t) {
   if (!pending_.empty()) co_return true;
+  auto readable = [this]() -> awaitable<void> { co_await sock_.async_wait(tcp::socket::wait_read, use_tuple); };
+  auto first = co_await (readable() || sleep_until(t));
+  co_return first.index() == 0;
+}
+
+awaitable<bool> Connection::wait_readable(Clock::time_point t) {
   auto readable = [this]() -> awaitable<void> { co_await sock_.async_wait(tcp::socket::wait_read, use_tuple); };
   auto first = co_await (readable() || sleep_until(t));
   co_return first.index() == 0;
