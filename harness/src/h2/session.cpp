@@ -16,7 +16,6 @@ using namespace net;
 namespace {
 constexpr std::size_t kMaxFramesBeforeRequest = 1000;  // SETTINGS, PING, WINDOW_UPDATE... before HEADERS
 constexpr std::size_t kMaxLoggedFrames = 200;
-constexpr std::uint16_t kSettingsMaxFrameSize = 5;
 
 }  // namespace
 
@@ -61,6 +60,7 @@ awaitable<void> Session::serve(upstream::Connection& c) {
   if (!routed) co_return;  // answered with a setup error, connection closed
   c.note_received(std::exchange(early_, {}));
   routed_ = true;
+  auto_window_update_ = !c.scenario_has_step("h2_window_updates");
   log_frames(c);  // the frames that came with the request (a PRIORITY frame, another stream)
   if (violation_) co_return co_await refuse(c);
   const bool flushed = co_await flush(c);
@@ -158,7 +158,8 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     const bool got = co_await next_frame(c, f);
     if (!got) co_return false;
     if (++logged_frames_ <= kMaxLoggedFrames) early_ += describe(f) + "\n";
-    if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
+    if (auto wrong = on_control(f); wrong && logged_frames_ <= kMaxLoggedFrames)
+      early_ += "(ignored: " + *wrong + ")\n";
     check(f);
     if (!on_headers(c, f, block, complete)) co_return false;
     // A connection error outside the request's header block ends the connection at once.
@@ -195,6 +196,7 @@ bool Session::on_headers(upstream::Connection& c, const Frame& f, std::string& b
   if (type == kHeaders && !opened_) {
     opened_ = true;
     request_stream_ = f.header.stream;
+    stream_send_window_ = peer_.initial_window_size;
   }
   if (!opened_ || f.header.stream != request_stream_) return true;  // another stream: not served
   const auto fragment = parse_header_fragment(f);
@@ -211,18 +213,6 @@ bool Session::on_headers(upstream::Connection& c, const Frame& f, std::string& b
   return true;
 }
 
-void Session::on_settings(const Frame& f) {
-  peer_settings_seen_ = true;
-  peer_settings_acked_ = false;
-  std::string_view p = f.payload;
-  for (; p.size() >= 6; p.remove_prefix(6)) {
-    const auto id =
-        static_cast<std::uint16_t>((static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1]));
-    const auto value = get_u32(p.substr(2, 4));
-    if (id == kSettingsMaxFrameSize && value >= kDefaultMaxFrame && value <= (1u << 24) - 1) peer_max_frame_ = value;
-  }
-}
-
 void Session::log_frames(upstream::Connection& c) {
   if (!routed_) return;  // the request is still being read: its frames stay in the input
   Frame f;
@@ -235,8 +225,9 @@ void Session::log_frames(upstream::Connection& c) {
       return;
     }
     check(f);
-    if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
+    const auto wrong = on_control(f);
     if (++logged_frames_ <= kMaxLoggedFrames) c.note_received(describe(f) + "\n");
+    if (wrong && logged_frames_ <= kMaxLoggedFrames) c.note_received("(ignored: " + *wrong + ")\n");
     on_later_headers(c, f);
   }
 }
@@ -270,24 +261,6 @@ void Session::on_later_headers(upstream::Connection& c, const Frame& f) {
     c.note_received(fmt::format("(stream {}'s header block could not be decoded: {})\n", stream, decoded.error));
 }
 
-awaitable<bool> Session::flush(upstream::Connection& c) {
-  if (out_.empty() || c.over()) co_return !c.over();
-  co_return co_await c.send(std::exchange(out_, {}));
-}
-
-awaitable<void> Session::pump_until(upstream::Connection& c, Clock::time_point t) {
-  // co_await never in a condition here: GCC 12 miscompiles some of those.
-  while (!c.over()) {
-    log_frames(c);
-    const bool sent = co_await flush(c);
-    if (!sent) co_return;
-    const bool readable = co_await c.wait_readable(t);
-    if (!readable) co_return;  // t has passed
-    const bool more = co_await c.read_input();
-    if (!more) co_return;  // the proxy closed: the connection logged how
-  }
-}
-
 awaitable<void> Session::hang(upstream::Connection& c, std::optional<Millis> duration) {
   // Whole frames are taken off the input as they arrive, so it holds at most one partial frame.
   if (duration) {
@@ -302,29 +275,6 @@ awaitable<void> Session::hang(upstream::Connection& c, std::optional<Millis> dur
     const bool more = co_await c.read_input();
     if (!more) co_return;  // the proxy closed: the connection logged how
   }
-}
-
-awaitable<bool> Session::send(upstream::Connection& c, std::string_view frames) {
-  log_frames(c);
-  // Only the first frame is looked at: a step sends one kind of frame.
-  if (frames.size() >= kFrameHeaderSize) {
-    const auto h = parse_frame_header(frames);
-    if (h.type == kSettings && !(h.flags & kAck)) settings_sent_ = true;
-    if (h.type == kSettings && (h.flags & kAck)) peer_settings_acked_ = true;
-  }
-  if (out_.empty()) co_return co_await c.send(frames);
-  out_.append(frames);  // the answers to the proxy's frames first
-  co_return co_await c.send(std::exchange(out_, {}));
-}
-
-awaitable<bool> Session::ensure_settings(upstream::Connection& c) {
-  std::string out;
-  if (!settings_sent_) out += serialize_frame(kSettings, 0, 0, "");
-  if (peer_settings_seen_ && !peer_settings_acked_) out += serialize_frame(kSettings, kAck, 0, "");
-  settings_sent_ = true;
-  peer_settings_acked_ = true;
-  if (out.empty()) co_return true;
-  co_return co_await c.send(out);
 }
 
 awaitable<void> Session::send_setup_error(upstream::Connection& c, std::string_view status, std::string_view body) {

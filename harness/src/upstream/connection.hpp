@@ -93,6 +93,12 @@ class Connection {
   void note_received(std::string_view line) { record_received(line); }
   /// Ends the connection's log entry with an error.
   void fail(std::string text);
+  /// Ends the connection's log entry as timed out (a wait of the script's ran out).
+  void time_out(std::string text) { finish({ConnectionEnd::timed_out, std::move(text)}); }
+  /// When every wait on this connection ends at the latest: its cap (Options::connection_cap).
+  [[nodiscard]] net::Clock::time_point deadline() const { return accepted_ + up_.options.connection_cap; }
+  /// True when the scenario being served has a step of `kind` anywhere in its script.
+  [[nodiscard]] bool scenario_has_step(std::string_view kind) const;
   /// Ends the connection's log entry as a protocol error of the proxy's (`text` says which).
   void protocol_error(std::string text);
   /// Opens a log entry under the scenario a request the HTTP/2 server refuses names (its rendered
