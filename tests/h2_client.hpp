@@ -3,6 +3,7 @@
 // valid or not) to the fake upstream and reads every frame back until the upstream closes or a
 // deadline passes, so a test reads the GOAWAY or RST_STREAM it was answered with, typed.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <array>
 #include <boost/asio.hpp>
@@ -57,6 +58,18 @@ struct H2Answer {
     for (const auto& f : frames) n += f.header.type == type ? 1 : 0;
     return n;
   }
+  /// The DATA payload bytes that came on `stream`.
+  [[nodiscard]] std::size_t data_bytes(std::uint32_t stream) const {
+    std::size_t n = 0;
+    for (const auto& f : frames) n += f.header.type == h2::kData && f.header.stream == stream ? f.payload.size() : 0;
+    return n;
+  }
+  /// The index of the first frame of `type` on `stream`, or frames.size().
+  [[nodiscard]] std::size_t find(std::uint8_t type, std::uint32_t stream) const {
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      if (frames[i].header.type == type && frames[i].header.stream == stream) return i;
+    return frames.size();
+  }
   /// One line per frame, for failure messages.
   [[nodiscard]] std::string text() const {
     std::string out;
@@ -93,5 +106,45 @@ inline H2Answer h2_exchange(unsigned short port, const std::string& bytes,
   while (h2::take_frame(in, 1u << 20, f) == h2::Take::frame) answer.frames.push_back(f);
   return answer;
 }
+
+/// A client connection a test drives step by step: it sends bytes when the test says and reads
+/// frames until a condition holds, the upstream closes, or a deadline passes.
+class H2Conn {
+ public:
+  explicit H2Conn(unsigned short port) : sock_(ioc_) {
+    sock_.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  }
+  void send(const std::string& bytes) { boost::asio::write(sock_, boost::asio::buffer(bytes)); }
+  /// Reads until `done(answer)` holds, the upstream closes, or `timeout` (default 3 s) passes;
+  /// returns every frame read on the connection so far.
+  const H2Answer& read_until(const std::function<bool(const H2Answer&)>& done,
+                             std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    std::array<char, 4096> buf{};
+    while (!done(answer_) && !answer_.closed) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count();
+      pollfd p{sock_.native_handle(), POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+      boost::system::error_code ec;
+      const auto n = sock_.read_some(boost::asio::buffer(buf), ec);
+      in_.append(buf.data(), n);
+      answer_.closed = ec.failed();
+      h2::Frame f;
+      while (h2::take_frame(in_, 1u << 20, f) == h2::Take::frame) answer_.frames.push_back(f);
+    }
+    return answer_;
+  }
+  /// Reads for `d`, whatever comes.
+  const H2Answer& read_for(std::chrono::milliseconds d) {
+    return read_until([](const H2Answer&) { return false; }, d);
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::socket sock_;
+  std::string in_;
+  H2Answer answer_;
+};
 
 }  // namespace upfault::test

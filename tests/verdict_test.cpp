@@ -410,4 +410,19 @@ TEST(Evaluate, SetupNotesExplainOnlyAFailedTlsScenarioTheUpstreamNeverSaw) {
   auto plain = test::scenario(with_steps("plain", "[[upstream.steps]]\nread = \"head\"\n"));
   e.upstream = {};
   EXPECT_EQ(evaluate(plain, e, {}).kind, VerdictKind::fail);
+
+// The upstream refused the request's HTTP/2 stream and the proxy did not retry it: not tested (an
+// error), even when the client's answer matches; once retried and served, judged as usual.
+TEST(Verdict, RefusedStreamNotRetriedIsNotTested) {
+  auto s = test::scenario(with_steps("v", kRespond));
+  UpstreamLog refused;
+  refused.connections.emplace_back();
+  refused.connections[0].end = ConnectionEnd::refused_stream;
+  refused.connections[0].ended = "refused: stream 3 arrived on the upstream connection serving scenario x";
+  const auto v = evaluate(s, complete(502, ""), refused, {});
+  EXPECT_EQ(v.kind, VerdictKind::error) << v.reason;
+  EXPECT_NE(v.reason.find("did not retry it"), std::string::npos) << v.reason;
+  auto retried = test::asked();
+  retried.connections.push_back(refused.connections[0]);
+  EXPECT_EQ(evaluate(s, complete(502, ""), retried, {}).kind, VerdictKind::pass);
 }

@@ -30,6 +30,7 @@ std::string_view to_string(ConnectionEnd e) {
     case ConnectionEnd::misrouted: return "misrouted";
     case ConnectionEnd::error: return "error";
     case ConnectionEnd::protocol_error: return "protocol error";
+    case ConnectionEnd::refused_stream: return "refused stream";
   }
   return "?";
 }

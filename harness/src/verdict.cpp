@@ -78,6 +78,19 @@ std::optional<std::string> protocol_problem(const UpstreamLog& up) {
   return std::nullopt;
 }
 
+// The upstream refused the request's HTTP/2 stream (it serves one per connection) and the proxy
+// did not retry it: the scenario was not tested. Nullopt when a request was served.
+std::optional<std::string> refused_only(const UpstreamLog& up) {
+  if (up.requests() > 0) return std::nullopt;
+  for (const auto& conn : up.connections)
+    if (conn.end == ConnectionEnd::refused_stream)
+      return fmt::format(
+          "the upstream never served the request: {}; the proxy did not retry it, so the scenario was not tested "
+          "(a proxy that multiplexes requests on one upstream connection is judged with --jobs 1)",
+          conn.ended);
+  return std::nullopt;
+}
+
 // A verdict about how the proxy handles the upstream's answer needs the upstream to have been
 // asked. True when it was, or when the outcome itself counts upstream requests.
 bool asked_upstream(const Scenario& s, const Outcome& o, const UpstreamLog& up) {
@@ -146,6 +159,7 @@ Verdict judge_exchange(const Scenario& s, const ClientResult& c, const UpstreamL
   if (auto broke = protocol_problem(up))
     return {VerdictKind::fail,
             fmt::format("{}, but the proxy broke the protocol towards the upstream: {}", describe(c), *broke)};
+  if (auto refused = refused_only(up)) return {VerdictKind::error, fmt::format("{}, but {}", describe(c), *refused)};
   const Observation seen{s, c, up, t};
   const std::string never_asked = fmt::format(
       "{}, but the proxy never sent the request to the upstream, so how it handles the upstream's response was not "

@@ -65,6 +65,9 @@ enum class ConnectionEnd {
   misrouted,       ///< an endpoint scenario's request (refused, blackhole, ...) reached the scripted upstream
   error,           ///< a socket error (see `ended`)
   protocol_error,  ///< the proxy broke the protocol (HTTP/2), and the upstream refused its request (see `ended`)
+  /// HTTP/2: the request came on a new stream of a connection already serving another one; the
+  /// upstream refused it (RST_STREAM REFUSED_STREAM, safe to retry) without processing it. Counts no request.
+  refused_stream,
 };
 [[nodiscard]] std::string_view to_string(ConnectionEnd e);
 

@@ -112,6 +112,69 @@ std::optional<Priority> parse_priority(const Frame& f) {
   return Priority{(dep & 0x80000000u) != 0, dep & 0x7fffffffu, static_cast<std::uint8_t>(p[4])};
 }
 
+std::optional<std::string_view> parse_header_fragment(const Frame& f) {
+  if (f.header.type != kHeaders && f.header.type != kContinuation) return std::nullopt;
+  std::string_view p = f.payload;
+  std::size_t pad = 0;
+  if (f.header.type == kHeaders && (f.header.flags & kPadded)) {
+    if (p.empty()) return std::nullopt;
+    pad = static_cast<unsigned char>(p[0]);
+    p.remove_prefix(1);
+  }
+  if (f.header.type == kHeaders && (f.header.flags & kPriorityFlag)) {
+    if (p.size() < 5) return std::nullopt;
+    p.remove_prefix(5);
+  }
+  if (pad > p.size()) return std::nullopt;
+  return p.substr(0, p.size() - pad);
+}
+
+std::optional<std::string> apply_settings(const Frame& f, Settings& s) {
+  const std::string_view p = f.payload;
+  if (f.header.stream != 0) return fmt::format("SETTINGS on stream {} (RFC 9113 §6.5)", f.header.stream);
+  if (f.header.flags & kAck)
+    return p.empty() ? std::nullopt : std::optional<std::string>("a SETTINGS ACK with a payload");
+  if (p.size() % 6 != 0) return fmt::format("SETTINGS of {} bytes, not a multiple of 6 (RFC 9113 §6.5)", p.size());
+  Settings out = s;
+  for (std::size_t i = 0; i < p.size(); i += 6) {
+    const auto id =
+        static_cast<std::uint16_t>((static_cast<unsigned char>(p[i]) << 8) | static_cast<unsigned char>(p[i + 1]));
+    const auto v = get_u32(p.substr(i + 2, 4));
+    switch (id) {
+      case kHeaderTableSize: out.header_table_size = v; break;
+      case kEnablePush:
+        if (v > 1) return fmt::format("SETTINGS_ENABLE_PUSH {} (RFC 9113 §6.5.2: 0 or 1)", v);
+        out.enable_push = v;
+        break;
+      case kMaxConcurrentStreams: out.max_concurrent_streams = v; break;
+      case kInitialWindowSize:
+        if (v > kMaxWindow) return fmt::format("SETTINGS_INITIAL_WINDOW_SIZE {} over 2^31-1 (RFC 9113 §6.5.2)", v);
+        out.initial_window_size = v;
+        break;
+      case kMaxFrameSize:
+        if (v < kDefaultMaxFrame || v > kMaxLength)
+          return fmt::format("SETTINGS_MAX_FRAME_SIZE {} outside 16384..16777215 (RFC 9113 §6.5.2)", v);
+        out.max_frame_size = v;
+        break;
+      case kMaxHeaderListSize: out.max_header_list_size = v; break;
+      default: break;  // unknown: ignored
+    }
+  }
+  s = out;
+  return std::nullopt;
+}
+
+std::optional<std::uint32_t> parse_window_update(const Frame& f) {
+  if (f.header.type != kWindowUpdate || f.payload.size() != 4) return std::nullopt;
+  return get_u32(f.payload) & 0x7fffffffu;
+}
+
+std::string serialize_window_update(std::uint32_t stream, std::uint32_t increment) {
+  std::string payload;
+  put_u32(payload, increment & 0x7fffffffu);
+  return serialize_frame(kWindowUpdate, 0, stream, payload);
+}
+
 std::string serialize_goaway(std::uint32_t last_stream, std::uint32_t code) {
   std::string payload;
   put_u32(payload, last_stream);

@@ -16,6 +16,10 @@ inline constexpr std::size_t kFrameHeaderSize = 9;
 /// SETTINGS_MAX_FRAME_SIZE's initial value: the largest payload a peer must accept.
 inline constexpr std::uint32_t kDefaultMaxFrame = 16384;
 
+/// The initial flow-control window of the connection and of each stream (RFC 9113 §6.9.2), and the largest.
+inline constexpr std::uint32_t kDefaultWindow = 65535;
+inline constexpr std::uint32_t kMaxWindow = 0x7fffffff;
+
 /// Frame types (RFC 9113 §6).
 enum FrameType : std::uint8_t {
   kData = 0,
@@ -43,7 +47,9 @@ enum FrameFlag : std::uint8_t {
 enum ErrorCode : std::uint32_t {
   kNoError = 0,
   kProtocolError = 1,
+  kFlowControlError = 3,
   kFrameSizeError = 6,
+  kRefusedStream = 7,
   kCompressionError = 9,
 };
 
@@ -81,6 +87,36 @@ struct Priority {
   std::uint8_t weight = 0;  ///< as sent: the weight minus 1
 };
 
+/// SETTINGS parameters (RFC 9113 §6.5.2).
+enum SettingId : std::uint16_t {
+  kHeaderTableSize = 1,
+  kEnablePush = 2,
+  kMaxConcurrentStreams = 3,
+  kInitialWindowSize = 4,
+  kMaxFrameSize = 5,
+  kMaxHeaderListSize = 6,
+};
+
+/// A peer's settings, with the RFC's initial values until its SETTINGS say otherwise (§6.5.2).
+struct Settings {
+  std::uint32_t header_table_size = 4096;
+  std::uint32_t enable_push = 1;
+  std::optional<std::uint32_t> max_concurrent_streams;  ///< nullopt: no limit
+  std::uint32_t initial_window_size = kDefaultWindow;
+  std::uint32_t max_frame_size = kDefaultMaxFrame;
+  std::optional<std::uint32_t> max_header_list_size;  ///< nullopt: no limit
+};
+
+/// Applies a SETTINGS frame's parameters to `s` in order (unknown ids are ignored, §6.5.2); an ACK
+/// changes nothing. Returns why the frame is invalid instead, changing nothing: not a multiple of 6
+/// bytes, an ACK with a payload, on a stream, ENABLE_PUSH other than 0 or 1, INITIAL_WINDOW_SIZE
+/// over 2^31-1, MAX_FRAME_SIZE outside 16384..2^24-1.
+[[nodiscard]] std::optional<std::string> apply_settings(const Frame& f, Settings& s);
+/// A WINDOW_UPDATE's increment (the reserved bit dropped); nullopt unless `f` is a WINDOW_UPDATE of 4 bytes.
+[[nodiscard]] std::optional<std::uint32_t> parse_window_update(const Frame& f);
+/// A WINDOW_UPDATE frame.
+[[nodiscard]] std::string serialize_window_update(std::uint32_t stream, std::uint32_t increment);
+
 /// A GOAWAY's fields; nullopt unless `f` is a GOAWAY of at least 8 bytes.
 [[nodiscard]] std::optional<Goaway> parse_goaway(const Frame& f);
 /// A RST_STREAM's fields; nullopt unless `f` is a RST_STREAM of at least 4 bytes.
@@ -88,6 +124,9 @@ struct Priority {
 /// The priority fields of a PRIORITY frame, or of HEADERS with the PRIORITY flag (after the pad
 /// length, if PADDED); nullopt when the frame carries none or they do not fit.
 [[nodiscard]] std::optional<Priority> parse_priority(const Frame& f);
+/// The header block fragment of a HEADERS or CONTINUATION frame, without padding and priority
+/// fields; nullopt when they do not fit in the payload (or `f` is another type).
+[[nodiscard]] std::optional<std::string_view> parse_header_fragment(const Frame& f);
 /// A GOAWAY frame (stream 0, no debug data).
 [[nodiscard]] std::string serialize_goaway(std::uint32_t last_stream, std::uint32_t code);
 /// A RST_STREAM frame.

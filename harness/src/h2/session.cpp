@@ -6,38 +6,16 @@
 #include <algorithm>
 #include <utility>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-
 #include "upstream/connection.hpp"
 #include "util.hpp"
 
 namespace upfault::h2 {
 
 using namespace net;
-using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 constexpr std::size_t kMaxFramesBeforeRequest = 1000;  // SETTINGS, PING, WINDOW_UPDATE... before HEADERS
 constexpr std::size_t kMaxLoggedFrames = 200;
-constexpr std::uint16_t kSettingsMaxFrameSize = 5;
-
-// The payload of HEADERS without its padding and priority fields; false when they do not fit.
-bool header_fragment(const Frame& f, std::string_view& out) {
-  std::string_view p = f.payload;
-  std::size_t pad = 0;
-  if (f.header.flags & kPadded) {
-    if (p.empty()) return false;
-    pad = static_cast<unsigned char>(p[0]);
-    p.remove_prefix(1);
-  }
-  if (f.header.type == kHeaders && (f.header.flags & kPriorityFlag)) {
-    if (p.size() < 5) return false;
-    p.remove_prefix(5);
-  }
-  if (pad > p.size()) return false;
-  out = p.substr(0, p.size() - pad);
-  return true;
-}
 
 }  // namespace
 
@@ -82,8 +60,11 @@ awaitable<void> Session::serve(upstream::Connection& c) {
   if (!routed) co_return;  // answered with a setup error, connection closed
   c.note_received(std::exchange(early_, {}));
   routed_ = true;
-  log_frames(c);  // the frames that came with the request (a PRIORITY frame for its stream)
+  auto_window_update_ = !c.scenario_has_step("h2_window_updates");
+  log_frames(c);  // the frames that came with the request (a PRIORITY frame, another stream)
   if (violation_) co_return co_await refuse(c);
+  const bool flushed = co_await flush(c);
+  if (!flushed) co_return;
   co_await c.run_script();
   if (!c.over()) co_await finish(c);
 }
@@ -92,7 +73,7 @@ awaitable<void> Session::serve(upstream::Connection& c) {
 // served one were never processed, RFC 9113 §6.8), then FIN.
 awaitable<void> Session::finish(upstream::Connection& c) {
   log_frames(c);
-  const bool sent = co_await c.send(serialize_goaway(request_stream_, kNoError));
+  const bool sent = co_await c.send(std::exchange(out_, {}) + serialize_goaway(request_stream_, kNoError));
   if (sent) co_await c.close_fin();
 }
 
@@ -177,7 +158,8 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     const bool got = co_await next_frame(c, f);
     if (!got) co_return false;
     if (++logged_frames_ <= kMaxLoggedFrames) early_ += describe(f) + "\n";
-    if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
+    if (auto wrong = on_control(f); wrong && logged_frames_ <= kMaxLoggedFrames)
+      early_ += "(ignored: " + *wrong + ")\n";
     check(f);
     if (!on_headers(c, f, block, complete)) co_return false;
     // A connection error outside the request's header block ends the connection at once.
@@ -214,90 +196,85 @@ bool Session::on_headers(upstream::Connection& c, const Frame& f, std::string& b
   if (type == kHeaders && !opened_) {
     opened_ = true;
     request_stream_ = f.header.stream;
+    stream_send_window_ = peer_.initial_window_size;
   }
   if (!opened_ || f.header.stream != request_stream_) return true;  // another stream: not served
-  std::string_view fragment;
-  if (!header_fragment(f, fragment)) {
+  const auto fragment = parse_header_fragment(f);
+  if (!fragment) {
     c.fail("error: a HEADERS frame whose padding does not fit");
     return false;
   }
-  if (block.size() + fragment.size() > kMaxHeaderBlock) {
+  if (block.size() + fragment->size() > kMaxHeaderBlock) {
     c.fail("error: the request's header block is over 64 KiB");
     return false;
   }
-  block.append(fragment);
+  block.append(*fragment);
   complete = (f.header.flags & kEndHeaders) != 0;
   return true;
 }
 
-void Session::on_settings(const Frame& f) {
-  peer_settings_seen_ = true;
-  peer_settings_acked_ = false;
-  std::string_view p = f.payload;
-  for (; p.size() >= 6; p.remove_prefix(6)) {
-    const auto id =
-        static_cast<std::uint16_t>((static_cast<unsigned char>(p[0]) << 8) | static_cast<unsigned char>(p[1]));
-    const auto value = get_u32(p.substr(2, 4));
-    if (id == kSettingsMaxFrameSize && value >= kDefaultMaxFrame && value <= (1u << 24) - 1) peer_max_frame_ = value;
-  }
-}
-
-bool Session::log_frames(upstream::Connection& c) {
-  if (!routed_) return false;  // the request is still being read: its frames stay in the input
+void Session::log_frames(upstream::Connection& c) {
+  if (!routed_) return;  // the request is still being read: its frames stay in the input
   Frame f;
-  bool new_stream = false;
   while (true) {
     const auto took = take_frame(c.input(), kMaxInboundFrame, f);
-    if (took == Take::incomplete) return new_stream;
+    if (took == Take::incomplete) return;
     if (took == Take::too_large) {
       c.note_received(fmt::format("(a frame over {} bytes; the rest of the input was discarded)\n", kMaxInboundFrame));
       c.input().clear();
-      return new_stream;
+      return;
     }
-    new_stream = new_stream || (f.header.type == kHeaders && f.header.stream > request_stream_);
     check(f);
-    if (f.header.type == kSettings && !(f.header.flags & kAck)) on_settings(f);
+    const auto wrong = on_control(f);
     if (++logged_frames_ <= kMaxLoggedFrames) c.note_received(describe(f) + "\n");
+    if (wrong && logged_frames_ <= kMaxLoggedFrames) c.note_received("(ignored: " + *wrong + ")\n");
+    on_later_headers(c, f);
   }
+}
+
+// A header block after the request's: the request's trailers, or a new stream, which is refused
+// at once (RST_STREAM REFUSED_STREAM, RFC 9113 §8.7) and logged under the scenario it names. Each
+// block is decoded, so the HPACK table stays the proxy's.
+void Session::on_later_headers(upstream::Connection& c, const Frame& f) {
+  const auto& h = f.header;
+  const bool starts = h.type == kHeaders && h.stream != 0 && h.stream % 2 == 1 && !block_stream_;
+  if (!starts && !(h.type == kContinuation && block_stream_ && h.stream == *block_stream_)) return;
+  if (starts) {
+    block_stream_ = h.stream;
+    later_block_.clear();
+  }
+  const auto fragment = parse_header_fragment(f);
+  if (fragment && later_block_.size() + fragment->size() <= kMaxHeaderBlock) later_block_.append(*fragment);
+  if (!(h.flags & kEndHeaders)) return;
+  const auto stream = *std::exchange(block_stream_, std::nullopt);
+  auto decoded = decoder_.decode(later_block_);
+  later_block_.clear();
+  if (stream == request_stream_) return;  // trailers
+  if (!c.over()) {
+    out_ += serialize_rst_stream(stream, kRefusedStream);
+    // No more streams on this connection: a pooling proxy opens its next one elsewhere.
+    if (!std::exchange(goaway_sent_, true)) out_ += serialize_goaway(request_stream_, kNoError);
+  }
+  if (decoded.ok())
+    c.note_refused_stream(render_request_head(decoded.fields), stream, request_stream_);
+  else
+    c.note_received(fmt::format("(stream {}'s header block could not be decoded: {})\n", stream, decoded.error));
 }
 
 awaitable<void> Session::hang(upstream::Connection& c, std::optional<Millis> duration) {
   // Whole frames are taken off the input as they arrive, so it holds at most one partial frame.
-  auto watch = [&]() -> awaitable<void> {
-    do {
-      if (log_frames(c) && !goaway_sent_) {
-        goaway_sent_ = true;
-        const bool sent = co_await c.send(serialize_goaway(request_stream_, kNoError));
-        if (!sent) co_return;
-      }
-      const bool more = co_await c.read_input();
-      if (!more) co_return;  // the proxy closed: the connection logged how
-    } while (true);
-  };
-  if (!duration) co_return co_await watch();
-  auto first = co_await (watch() || sleep_until(Clock::now() + *duration));
-  if (first.index() == 1) co_await c.close_fin();
-}
-
-awaitable<bool> Session::send(upstream::Connection& c, std::string_view frames) {
-  log_frames(c);
-  // Only the first frame is looked at: a step sends one kind of frame.
-  if (frames.size() >= kFrameHeaderSize) {
-    const auto h = parse_frame_header(frames);
-    if (h.type == kSettings && !(h.flags & kAck)) settings_sent_ = true;
-    if (h.type == kSettings && (h.flags & kAck)) peer_settings_acked_ = true;
+  if (duration) {
+    co_await pump_until(c, Clock::now() + *duration);
+    if (!c.over()) co_await c.close_fin();
+    co_return;
   }
-  co_return co_await c.send(frames);
-}
-
-awaitable<bool> Session::ensure_settings(upstream::Connection& c) {
-  std::string out;
-  if (!settings_sent_) out += serialize_frame(kSettings, 0, 0, "");
-  if (peer_settings_seen_ && !peer_settings_acked_) out += serialize_frame(kSettings, kAck, 0, "");
-  settings_sent_ = true;
-  peer_settings_acked_ = true;
-  if (out.empty()) co_return true;
-  co_return co_await c.send(out);
+  while (true) {
+    log_frames(c);
+    const bool sent = co_await flush(c);
+    if (!sent) co_return;
+    const bool more = co_await c.read_input();
+    if (!more) co_return;  // the proxy closed: the connection logged how
+  }
 }
 
 awaitable<void> Session::send_setup_error(upstream::Connection& c, std::string_view status, std::string_view body) {

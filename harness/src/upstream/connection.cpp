@@ -4,9 +4,11 @@
 
 #include <fmt/format.h>
 
+#include <sys/socket.h>
 #include <algorithm>
 #include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <cerrno>
 
 #include "h2/session.hpp"
 #include "steps/step.hpp"
@@ -331,13 +333,30 @@ awaitable<bool> Connection::read_bytes(std::size_t n) {
   }
 }
 
-awaitable<void> Connection::wait_until(Clock::time_point t) { co_await sleep_until(t); }
+// On HTTP/2 the proxy's frames are read and answered meanwhile (a new stream is refused at once).
+awaitable<void> Connection::wait_until(Clock::time_point t) {
+  if (!h2_) co_return co_await sleep_until(t);
+  [[maybe_unused]] const bool pumped = co_await h2_->pump_until(*this, t);
+}
 
 awaitable<bool> Connection::wait_for_input(Clock::time_point t) {
   if (!pending_.empty()) co_return true;
   auto readable = [this]() -> awaitable<void> { co_await sock_.async_wait(tcp::socket::wait_read, use_tuple); };
   auto first = co_await (readable() || sleep_until(t));
   co_return first.index() == 0;
+}
+
+// The reactor may report a readiness that reads (non-blocking, outside it) have already used up:
+// a peek tells that from bytes or an EOF waiting, so the read that follows never blocks past `t`.
+awaitable<bool> Connection::wait_readable(Clock::time_point t) {
+  auto readable = [this]() -> awaitable<void> { co_await sock_.async_wait(tcp::socket::wait_read, use_tuple); };
+  while (true) {
+    auto first = co_await (readable() || sleep_until(t));
+    if (first.index() == 1) co_return false;
+    char byte = 0;
+    const auto n = ::recv(sock_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) co_return true;
+  }
 }
 
 void Connection::half_close() {

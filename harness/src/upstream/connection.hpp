@@ -52,6 +52,8 @@ class Connection {
   /// Waits until the proxy sends something (or has already: unread input counts) or `t` passes;
   /// true when there is input. Nothing is consumed.
   net::awaitable<bool> wait_for_input(net::Clock::time_point t);
+  /// Waits until the socket is readable or `t` passes (unread input does not count); true when readable.
+  net::awaitable<bool> wait_readable(net::Clock::time_point t);
   /// Shuts down the sending side (FIN) and keeps the connection.
   void half_close();
   /// FIN, then drains what the proxy still sends (so close does not turn into RST), then closes.
@@ -91,12 +93,22 @@ class Connection {
   void note_received(std::string_view line) { record_received(line); }
   /// Ends the connection's log entry with an error.
   void fail(std::string text);
+  /// Ends the connection's log entry as timed out (a wait of the script's ran out).
+  void time_out(std::string text) { finish({ConnectionEnd::timed_out, std::move(text)}); }
+  /// When every wait on this connection ends at the latest: its cap (Options::connection_cap).
+  [[nodiscard]] net::Clock::time_point deadline() const { return accepted_ + up_.options.connection_cap; }
+  /// True when the scenario being served has a step of `kind` anywhere in its script.
+  [[nodiscard]] bool scenario_has_step(std::string_view kind) const;
   /// Ends the connection's log entry as a protocol error of the proxy's (`text` says which).
   void protocol_error(std::string text);
   /// Opens a log entry under the scenario a request the HTTP/2 server refuses names (its rendered
   /// head), without the setup checks or answers of a served request: the session then ends it
   /// with protocol_error(). Counted as unrouted when it names no scenario.
   void log_refused_h2_request(std::string_view head);
+  /// Logs a request the HTTP/2 server refused on a new `stream` (RST_STREAM REFUSED_STREAM while
+  /// the connection serves `served`; after its FIN, the final GOAWAY) under the scenario its
+  /// rendered head names, counting no request.
+  void note_refused_stream(std::string_view head, std::uint32_t stream, std::uint32_t served);
   [[nodiscard]] bool over() const { return done_; }
 
  private:

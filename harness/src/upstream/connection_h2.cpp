@@ -2,6 +2,8 @@
 // calls to route a request and to read, the answer to a request over the wrong protocol, and hang.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "h2/session.hpp"
@@ -78,6 +80,29 @@ void Connection::log_refused_h2_request(std::string_view head) {
   route_ = std::move(*route);
   if (up_.options.keep_logs)
     index_ = open_entry(*route_, accepted_, id_, false, head, ConnectionEnd::open, "", request_index_);
+}
+
+bool Connection::scenario_has_step(std::string_view kind) const {
+  if (!route_) return false;
+  const auto& steps = route_->scenario->steps;
+  return std::any_of(steps.begin(), steps.end(), [&](const auto& s) { return s.action && s.action->kind() == kind; });
+}
+
+void Connection::note_refused_stream(std::string_view head, std::uint32_t stream, std::uint32_t served) {
+  if (!up_.options.keep_logs) return;
+  auto route = up_.find(scenario_key(parse_head(head)));
+  if (!route) return;
+  const auto serving = route_ ? route_->scenario->name : std::string("?");
+  auto text = done_ ? fmt::format(
+                          "refused: stream {} arrived after the upstream had sent GOAWAY (last-stream-id {}) and FIN "
+                          "on the connection serving scenario {}: never processed (RFC 9113 §6.8)",
+                          stream, served, serving)
+                    : fmt::format(
+                          "refused: stream {} arrived on the upstream connection serving scenario {} (stream {}); "
+                          "the upstream serves one stream per connection and answered RST_STREAM REFUSED_STREAM at "
+                          "once (RFC 9113 §8.7: safe to retry on another connection)",
+                          stream, serving, served);
+  add_entry(*route, accepted_, id_, true, head, ConnectionEnd::refused_stream, std::move(text), 0);
 }
 
 }  // namespace upfault::upstream

@@ -41,22 +41,27 @@ awaitable<void> drain_and_close(tcp::socket sock, Slot) {
   co_await (drain(sock) || sleep_until(Clock::now() + kDrainAfterFin));
 }
 
-std::size_t open_entry(const Route& route, Clock::time_point accepted, std::uint64_t connection, bool reused,
-                       std::string_view received, ConnectionEnd end, std::string ended, int& request_index) {
+std::size_t add_entry(const Route& route, Clock::time_point accepted, std::uint64_t connection, bool reused,
+                      std::string_view received, ConnectionEnd end, std::string ended, int requests) {
   std::lock_guard lock(route.log->m);
-  request_index = ++route.log->requests;
   if (route.log->connections.size() >= kMaxLogged) return kNotLogged;
   ConnectionLog c;
   c.accepted = accepted;
   c.connection = connection;
   c.reused = reused;
-  c.requests = 1;
+  c.requests = requests;
   c.received = std::string(received.substr(0, kLogCap));
   c.received_total = received.size();
   c.end = end;
   c.ended = std::move(ended);
   route.log->connections.push_back(std::move(c));
   return route.log->connections.size() - 1;
+}
+
+std::size_t open_entry(const Route& route, Clock::time_point accepted, std::uint64_t connection, bool reused,
+                       std::string_view received, ConnectionEnd end, std::string ended, int& request_index) {
+  request_index = ++route.log->requests;
+  return add_entry(route, accepted, connection, reused, received, end, std::move(ended), 1);
 }
 
 }  // namespace upstream

@@ -48,6 +48,11 @@ struct Route {
 std::size_t open_entry(const Route& route, net::Clock::time_point accepted, std::uint64_t connection, bool reused,
                        std::string_view received, ConnectionEnd end, std::string ended, int& request_index);
 
+/// Adds an entry to the route's log that counts `requests` requests and leaves the scenario's
+/// request index alone (an HTTP/2 stream the upstream refused counts none); kNotLogged once full.
+std::size_t add_entry(const Route& route, net::Clock::time_point accepted, std::uint64_t connection, bool reused,
+                      std::string_view received, ConnectionEnd end, std::string ended, int requests);
+
 /// One connection or TLS handshake counted against its cap (Options::max_connections,
 /// max_handshakes) for as long as it lives; release() gives it back early.
 class Slot {
