@@ -410,6 +410,7 @@ TEST(Evaluate, SetupNotesExplainOnlyAFailedTlsScenarioTheUpstreamNeverSaw) {
   auto plain = test::scenario(with_steps("plain", "[[upstream.steps]]\nread = \"head\"\n"));
   e.upstream = {};
   EXPECT_EQ(evaluate(plain, e, {}).kind, VerdictKind::fail);
+}
 
 // The upstream refused the request's HTTP/2 stream and the proxy did not retry it: not tested (an
 // error), even when the client's answer matches; once retried and served, judged as usual.
