@@ -423,6 +423,11 @@ TEST(Verdict, RefusedStreamNotRetriedIsNotTested) {
   const auto v = evaluate(s, complete(502, ""), refused, {});
   EXPECT_EQ(v.kind, VerdictKind::error) << v.reason;
   EXPECT_NE(v.reason.find("did not retry it"), std::string::npos) << v.reason;
+  auto again = refused;
+  again.connections.push_back(refused.connections[0]);  // retried, and refused again
+  const auto twice = evaluate(s, ended(Ending::timed_out), again, {});
+  EXPECT_EQ(twice.kind, VerdictKind::error) << twice.reason;
+  EXPECT_NE(twice.reason.find("the proxy retried it, but each of its 2 attempts"), std::string::npos) << twice.reason;
   auto retried = test::asked();
   retried.connections.push_back(refused.connections[0]);
   EXPECT_EQ(evaluate(s, complete(502, ""), retried, {}).kind, VerdictKind::pass);

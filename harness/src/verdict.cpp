@@ -82,12 +82,18 @@ std::optional<std::string> protocol_problem(const UpstreamLog& up) {
 // did not retry it: the scenario was not tested. Nullopt when a request was served.
 std::optional<std::string> refused_only(const UpstreamLog& up) {
   if (up.requests() > 0) return std::nullopt;
+  const auto refused = std::count_if(up.connections.begin(), up.connections.end(),
+                                     [](const auto& conn) { return conn.end == ConnectionEnd::refused_stream; });
   for (const auto& conn : up.connections)
     if (conn.end == ConnectionEnd::refused_stream)
       return fmt::format(
-          "the upstream never served the request: {}; the proxy did not retry it, so the scenario was not tested "
-          "(a proxy that multiplexes requests on one upstream connection is judged with --jobs 1)",
-          conn.ended);
+          "the upstream never served the request: {}; {}, so the scenario was not tested (a proxy that multiplexes "
+          "requests on one upstream connection is judged with --jobs 1)",
+          conn.ended,
+          refused == 1 ? std::string("the proxy did not retry it")
+                       : fmt::format("the proxy retried it, but each of its {} attempts came on a connection already "
+                                     "serving another scenario",
+                                     refused));
   return std::nullopt;
 }
 
