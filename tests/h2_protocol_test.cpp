@@ -90,6 +90,19 @@ TEST(H2Refusal, StreamDependingOnItselfIsReset) {
   }
 }
 
+// A PRIORITY frame is 5 bytes (RFC 9113 §6.3): one of 6 on a stream not open, before the request,
+// is refused with GOAWAY FRAME_SIZE_ERROR (RST_STREAM may not name an idle stream) and nothing is served.
+TEST(H2Refusal, PriorityOfTheWrongSizeIsAFrameSizeError) {
+  test::Upstream up({served()});
+  auto got = h2_exchange(up.up.port(),
+                         h2_preface() + h2::serialize_frame(h2::kPriority, 0, 3, h2_priority(1) + "x") + request(1));
+  const auto goaway = got.goaway();
+  ASSERT_TRUE(goaway) << got.text();
+  EXPECT_EQ(goaway->code, h2::kFrameSizeError) << got.text();
+  EXPECT_EQ(got.count(h2::kHeaders), 0u) << got.text();
+  EXPECT_TRUE(got.closed) << got.text();
+}
+
 // A frame of 16385 bytes (over the SETTINGS_MAX_FRAME_SIZE the upstream advertises: the default
 // 16384) is a connection error FRAME_SIZE_ERROR (§4.2); one of 16384 bytes is accepted. An
 // unknown frame type, which a receiver otherwise ignores (§5.5), carries the size.

@@ -97,7 +97,13 @@ void Session::check(const Frame& f) {
   if (violation_ || (h.type != kHeaders && h.type != kPriority)) return;
   const bool request = !opened_ || h.stream == request_stream_;  // the request's stream, or the first
   const auto self = parse_priority(f);
-  if (h.stream == 0) {
+  if (h.type == kPriority && h.stream != 0 && f.payload.size() != 5) {
+    // A stream error (§6.3); on a stream not open, where RST_STREAM may not go (§6.4), the whole
+    // connection's (§5.4.1 lets an endpoint treat a stream error as a connection error).
+    violation_ =
+        Violation{request && opened_ ? h.stream : 0, kFrameSizeError,
+                  fmt::format("PRIORITY of {} bytes on stream {}, not 5 (RFC 9113 §6.3)", f.payload.size(), h.stream)};
+  } else if (h.stream == 0) {
     violation_ =
         Violation{0, kProtocolError,
                   fmt::format("{} on stream 0 (RFC 9113 §{})", type_name(h.type), h.type == kHeaders ? "6.2" : "6.3")};
