@@ -21,11 +21,32 @@ trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 listen=$(port) upstream=$(port)
 # The endpoint ports from the kernel too (by default they are the four after the upstream's).
-endpoint_opts=()
-for name in refused blackhole accept-close accept-reset tls tls-h2 tls-stall tls-garbage tls-alert tls-expired \
-            tls-wrong-name tls-untrusted; do
-  endpoint_opts+=("--$name-port" "$(port)")
-done
+pick_endpoints() {
+  endpoint_opts=()
+  for name in refused blackhole accept-close accept-reset tls tls-h2 tls-stall tls-garbage tls-alert tls-expired \
+              tls-wrong-name tls-untrusted; do
+    endpoint_opts+=("--$name-port" "$(port)")
+  done
+}
+pick_endpoints
+# own_run OUT ARGS…: upfault run through the user's nginx, its exit code in $rc, its output in OUT.
+# A port taken back from the kernel is free only until someone else binds it (any connect of a
+# test running beside this one may get it as its local port): when upfault cannot listen on an
+# endpoint port for that reason, the run never started, and it is made again on fresh ports.
+own_run() {
+  local out=$1; shift
+  for attempt in 1 2 3; do
+    rc=0
+    "$upfault" run "$@" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" "${endpoint_opts[@]}" \
+      --read-timeout 1s --connect-timeout 1s > "$out" 2>&1 || rc=$?
+    if [[ $rc == 3 ]] && grep -q "cannot listen on .*-port): Address already in use" "$out"; then
+      echo "note: $(grep -m1 'cannot listen' "$out"); again on fresh ports (attempt $attempt)"
+      pick_endpoints
+      continue
+    fi
+    return 0
+  done
+}
 
 # The profile's config without the endpoint routes (its {routes_locations}), as a user would write it.
 python3 - "$proxies/nginx/nginx.conf.in" "$work/nginx.conf" <<PY
@@ -52,10 +73,7 @@ read -r -u 3 said
 exec 3>&-
 [[ $said == ready ]] || fail "nginx did not start: $(tail -5 "$work/error.log")"
 
-rc=0
-"$upfault" run "$scenarios" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" "${endpoint_opts[@]}" \
-  --read-timeout 1s --connect-timeout 1s --upstream-protocols http/1.1,https -q --json "$work/own.json" \
-  > "$work/own.txt" 2>&1 || rc=$?
+own_run "$work/own.txt" "$scenarios" --upstream-protocols http/1.1,https -q --json "$work/own.json"
 [[ $rc == 1 ]] || { tail "$work/own.txt"; fail "the run through the user's nginx exited $rc, not 1"; }
 "$upfault" run "$scenarios" --proxy nginx -q --json "$work/profile.json" > /dev/null 2>&1 || true
 # HTTP/2 scenarios are not run here (http/1.1 and https only): the comparison is of the rest.
@@ -95,10 +113,7 @@ if not bad:
 sys.exit(1 if bad else 0)
 PY
 # A run whose only non-passes are these setup errors is red (exit 1), never green.
-rc=0
-"$upfault" run "$scenarios/connection/connection-refused.toml" --proxy-url "http://127.0.0.1:$listen" \
-  --upstream-port "$upstream" "${endpoint_opts[@]}" --read-timeout 1s --connect-timeout 1s -q \
-  --json "$work/errors.json" > "$work/errors.txt" 2>&1 || rc=$?
+own_run "$work/errors.txt" "$scenarios/connection/connection-refused.toml" -q --json "$work/errors.json"
 python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; sys.exit(0 if s["error"]==1 and s["fail"]==0 and s["pass"]==0 else 1)' \
   "$work/errors.json" || fail "the misrouted scenario was not a lone error"
 [[ $rc == 1 ]] || { cat "$work/errors.txt" "$work/errors.json"; fail "a run of errors only exited $rc, not 1"; }
