@@ -3,6 +3,7 @@
 // timeout for 504, fails here, not only in a third-party proxy's test.
 #include <gtest/gtest.h>
 
+#include "pattern.hpp"
 #include "support.hpp"
 #include "upfault/http.hpp"
 #include "upfault/verdict.hpp"
@@ -135,3 +136,20 @@ TEST_P(Judge, PassesTheRightObservationAndFailsTheWrongOne) {
 
 INSTANTIATE_TEST_SUITE_P(EveryExpectation, Judge, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& p) { return std::string(p.param.name); });
+
+// Patterns are compiled once, when the scenario loads: judging, however often, compiles none.
+TEST(JudgePatterns, CompiledAtLoadNotAtEachJudgement) {
+  auto s = test::scenario(test::with_steps(
+      "patterns", kSteps,
+      "[expect]\nstatus = 200\nheaders_match = [\"Via: 1\\\\.1 .+\"]\nraw_head = { status_line = \"HTTP/1\\\\.1 200 "
+      ".*\", field_lines = [\"Via: .*\"] }\nupstream_request = { matching = [\"Host: .+\"] }\n"));
+  auto c = complete(200, "", {{"Via", "1.1 proxy"}});
+  c.raw = "HTTP/1.1 200 OK\r\nVia: 1.1 proxy\r\n\r\n";
+  const auto up = received("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto before = Pattern::compiled();
+  for (int i = 0; i < 50; ++i) {
+    const auto v = evaluate(s, c, up, kTimeouts);
+    ASSERT_EQ(v.kind, VerdictKind::pass) << v.reason;
+  }
+  EXPECT_EQ(Pattern::compiled(), before) << "judging compiled patterns again";
+}

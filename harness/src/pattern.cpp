@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <re2/re2.h>
 
+#include <atomic>
+
 namespace upfault {
 
 struct Pattern::Impl {
@@ -10,7 +12,13 @@ struct Pattern::Impl {
   RE2 re;
 };
 
-Pattern::Pattern(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+namespace {
+std::atomic<std::uint64_t> compiled_patterns{0};
+}  // namespace
+
+Pattern::Pattern(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+Pattern::Pattern(const Pattern&) = default;
+Pattern& Pattern::operator=(const Pattern&) = default;
 Pattern::Pattern(Pattern&&) noexcept = default;
 Pattern& Pattern::operator=(Pattern&&) noexcept = default;
 Pattern::~Pattern() = default;
@@ -24,12 +32,15 @@ Result<Pattern> Pattern::compile(std::string_view pattern) {
   // The compiled program's memory, whatever the pattern's repetitions; also what bounds the
   // time to compile it (a 1 MiB budget: \pL{1,1000} is refused in about 10 ms, not 100).
   o.set_max_mem(1 << 20);
-  auto impl = std::make_unique<Impl>(pattern, o);
+  auto impl = std::make_shared<Impl>(pattern, o);
+  ++compiled_patterns;
   if (!impl->re.ok()) {
     return problem(impl->re.error());
   }
   return Pattern(std::move(impl));
 }
+
+std::uint64_t Pattern::compiled() { return compiled_patterns.load(); }
 
 bool Pattern::full_match(std::string_view text) const {
   return RE2::FullMatch(re2::StringPiece(text.data(), text.size()), impl_->re);

@@ -28,8 +28,12 @@ std::vector<std::string_view> head_lines(std::string_view raw, std::size_t inter
 
 class RawHead final : public Check {
  public:
+  // The patterns were checked by parse(): compiled here, once, at load.
   RawHead(std::optional<std::string> status_line, std::vector<std::string> field_lines)
-      : status_line_(std::move(status_line)), field_lines_(std::move(field_lines)) {}
+      : status_line_(std::move(status_line)), field_lines_(std::move(field_lines)) {
+    if (status_line_) status_re_ = Pattern::compile(*status_line_).value();
+    for (const auto& f : field_lines_) field_res_.push_back(Pattern::compile(f).value());
+  }
   std::string_view key() const override { return "raw_head"; }
   std::string toml() const override {
     std::vector<std::string> parts;
@@ -46,23 +50,22 @@ class RawHead final : public Check {
   std::optional<Miss> mismatch(const Observation& seen) const override {
     const auto lines = head_lines(seen.client.raw, seen.client.interim.size());
     if (lines.empty()) return Miss{"the response's header section is not within the 64 KiB kept"};
-    if (status_line_ && !matches(*status_line_, lines.front()))
+    if (status_re_ && !status_re_->full_match(lines.front()))
       return Miss{fmt::format("the status line was \"{}\", which does not match /{}/", printable(lines.front()),
                               printable(*status_line_, 200))};
-    for (const auto& want : field_lines_) {
-      const bool found = std::any_of(lines.begin() + 1, lines.end(), [&](auto l) { return matches(want, l); });
-      if (!found) return Miss{fmt::format("no field line matches /{}/", printable(want, 200))};
+    for (std::size_t i = 0; i < field_res_.size(); ++i) {
+      const auto& re = field_res_[i];
+      const bool found = std::any_of(lines.begin() + 1, lines.end(), [&](auto l) { return re.full_match(l); });
+      if (!found) return Miss{fmt::format("no field line matches /{}/", printable(field_lines_[i], 200))};
     }
     return std::nullopt;
   }
 
  private:
-  static bool matches(const std::string& pattern, std::string_view text) {
-    auto re = Pattern::compile(pattern);  // checked at load time
-    return re && re->full_match(text);
-  }
   std::optional<std::string> status_line_;
   std::vector<std::string> field_lines_;
+  std::optional<Pattern> status_re_;
+  std::vector<Pattern> field_res_;
 };
 
 std::optional<std::string> load_pattern(FileContext& cx, const toml::node& n, std::string_view what) {

@@ -40,7 +40,10 @@ class UpstreamRequest final : public Check {
     std::vector<Header> matching;  // field name, RE2 pattern for its (joined) value
     bool body_intact = false;
   };
-  explicit UpstreamRequest(Want want) : want_(std::move(want)) {}
+  // The patterns were checked by parse(): compiled here, once, at load.
+  explicit UpstreamRequest(Want want) : want_(std::move(want)) {
+    for (const auto& [name, pattern] : want_.matching) matching_.push_back(Pattern::compile(pattern).value());
+  }
   std::string_view key() const override { return "upstream_request"; }
   std::string toml() const override {
     std::vector<std::string> parts;
@@ -73,11 +76,11 @@ class UpstreamRequest final : public Check {
       if (values(n).empty()) return Miss{fmt::format("the upstream's request had no {} field", n)};
     for (const auto& n : want_.absent)
       if (!values(n).empty()) return Miss{fmt::format("the upstream's request had a {} field", n)};
-    for (const auto& [n, pattern] : want_.matching) {
+    for (std::size_t i = 0; i < want_.matching.size(); ++i) {
+      const auto& [n, pattern] = want_.matching[i];
       const auto got = values(n);
-      auto re = Pattern::compile(pattern);  // checked at load time
       if (got.empty()) return Miss{fmt::format("the upstream's request had no {} field", n)};
-      if (!re || !re->full_match(joined(got)))
+      if (!matching_[i].full_match(joined(got)))
         return Miss{fmt::format("the upstream's request had {}: \"{}\", which does not match /{}/", n,
                                 printable(joined(got)), printable(pattern, 200))};
     }
@@ -93,6 +96,7 @@ class UpstreamRequest final : public Check {
 
  private:
   Want want_;
+  std::vector<Pattern> matching_;  ///< want_.matching's patterns, compiled at load
 };
 
 std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
