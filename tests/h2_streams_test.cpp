@@ -63,7 +63,7 @@ TEST(H2Streams, SecondStreamInTheSameReadIsRefused) {
 // before the served stream's response, not when the script ends.
 TEST(H2Streams, StreamOpenedDuringTheScriptIsRefusedAtOnce) {
   test::Upstream up({h2_scenario("slow",
-                                 "[[upstream.steps]]\ndelay = \"1500ms\"\n[[upstream.steps]]\n"
+                                 "[[upstream.steps]]\ndelay = \"3s\"\n[[upstream.steps]]\n"
                                  "h2_response = { status = 200, body = \"late\" }\n"),
                      h2_scenario("other", "[[upstream.steps]]\nh2_response = { status = 200 }\n")});
   h2::Encoder enc;
@@ -71,11 +71,10 @@ TEST(H2Streams, StreamOpenedDuringTheScriptIsRefusedAtOnce) {
   conn.send(h2_preface() + get(enc, 1, "slow"));
   conn.read_for(200ms);
   conn.send(get(enc, 3, "other"));
-  const auto started = std::chrono::steady_clock::now();
   const auto& got = conn.read_until([](const H2Answer& a) { return a.find(h2::kRstStream, 3) < a.frames.size(); });
   ASSERT_LT(got.find(h2::kRstStream, 3), got.frames.size()) << got.text();
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 700ms) << got.text();
-  EXPECT_EQ(got.count(h2::kHeaders), 0u) << got.text();  // the served stream's response comes later
+  // Judged by order, not by a time window: the refusal came before the served stream's response.
+  EXPECT_EQ(got.count(h2::kHeaders), 0u) << got.text();
   const auto& all = conn.read_until([](const H2Answer& a) { return a.closed; });
   EXPECT_EQ(all.data_bytes(1), 4u) << all.text();
   expect_refused_entry(up, "other");
