@@ -157,6 +157,7 @@ expect_usage_error() {  # $1: what stderr must say; the rest: arguments
 }
 expect_usage_error "give either --url URL" -n 1
 expect_usage_error 'did you mean "ok"?' --proxy reference --scenarios "$SCEN" --mix okk=1 -n 1
+expect_usage_error 'no scenario named "zzz"; the choices: ' --proxy reference --scenarios "$SCEN" --mix zzz=1 -n 1
 expect_usage_error "the weight must be a whole number" --proxy reference --scenarios "$SCEN" --mix ok=0 -n 1
 # A name in the reserved .invalid domain: never resolved, never reached; the check refuses it first.
 expect_usage_error "not a loopback address" --url http://upfault.invalid:80/ -n 1

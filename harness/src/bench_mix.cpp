@@ -63,9 +63,14 @@ Result<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::strin
     if (it == known.end()) {
       std::vector<std::string_view> names;
       for (const auto& s : known) names.push_back(s.name);
-      auto hint = did_you_mean(name, names);
-      return problem(
-          fmt::format("no scenario named \"{}\"{}", name, hint ? fmt::format("; did you mean \"{}\"?", *hint) : ""));
+      if (auto hint = did_you_mean(name, names))
+        return problem(fmt::format("no scenario named \"{}\"; did you mean \"{}\"?", name, *hint));
+      // No close name: the choices, bench's own first (those of the first directory searched).
+      std::string choices;
+      for (std::size_t i = 0; i < names.size() && i < 12; ++i) choices += fmt::format("{}{}", i ? ", " : "", names[i]);
+      return problem(fmt::format(
+          "no scenario named \"{}\"; the choices: {}{}", safe_text(name, false), choices,
+          names.size() > 12 ? fmt::format(" and {} more (upfault list shows them all)", names.size() - 12) : ""));
     }
     const auto& r = it->request;
     if (r.method != "GET" || !r.body.empty() || r.repeat != 1) {
