@@ -196,3 +196,24 @@ response = { status = 200, body = "hello" }
   EXPECT_EQ(run.results[0].verdict.reason.rfind("expected 502, got 200 after", 0), 0u) << run.results[0].verdict.reason;
   EXPECT_NE(run.results[0].verdict.reason.find("(body 5 bytes: \"hello\")"), std::string::npos);
 }
+
+// Caddy puts concurrent requests on one upstream HTTP/2 connection, and the fake upstream serves
+// one stream a connection, refusing the rest (RST_STREAM REFUSED_STREAM). Those scenarios never met
+// their fault in the parallel pass: each is rerun alone, so none is left "not tested", and its note
+// says it was rerun.
+TEST(Caddy, RefusedStreamsAreRerunAloneNotLeftUntested) {
+  UPFAULT_REQUIRE_PROXY("caddy");
+  std::vector<Scenario> h2;
+  for (auto& s : test::corpus(/*http2=*/true))
+    if (s.protocol == UpstreamProtocol::h2c) h2.push_back(s);
+  ASSERT_GT(h2.size(), 10u);
+  auto run = test::run_profile("caddy", h2);
+  int rerun = 0;
+  for (const auto& r : run.results) {
+    EXPECT_EQ(r.verdict.reason.find("the upstream never served the request: refused"), std::string::npos)
+        << r.scenario->name << ": " << r.verdict.reason;
+    rerun += r.note.find("rerun alone: in the parallel pass the upstream refused its request") != std::string::npos;
+  }
+  EXPECT_GT(rerun, 0) << "no request was refused: Caddy multiplexed nothing, and the test tests nothing\n"
+                      << test::dump(run);
+}

@@ -190,6 +190,41 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
 
 namespace {
 
+// The fault never reached the proxy: the upstream refused the scenario's request, which came on an
+// upstream connection serving another scenario (a proxy that multiplexes, or reuses a connection
+// the upstream had ended), and the proxy never had it served.
+bool refused_untested(const ScenarioResult& r) {
+  return r.scenario && r.upstream.requests() == 0 &&
+         std::any_of(r.upstream.connections.begin(), r.upstream.connections.end(),
+                     [](const ConnectionLog& c) { return c.end == ConnectionEnd::refused_stream; });
+}
+
+// Each such scenario is run again alone, after the parallel pass: its verdict is the one alone,
+// judged on what the upstream saw then, and its note says it was rerun and why.
+void rerun_refused_alone(const std::shared_ptr<const std::vector<Scenario>>& suite,
+                         std::vector<ScenarioResult>& results, FakeUpstream& upstream, const RunOptions& ro) {
+  RunOptions alone = ro;
+  alone.jobs = 1;
+  alone.on_result = nullptr;
+  for (auto& r : results) {
+    if (!refused_untested(r) || interrupt::received()) continue;
+    const auto i = static_cast<std::size_t>(r.scenario.get() - suite->data());
+    const auto earlier = upstream.log(r.scenario->name).connections.size();
+    auto again = run_range(suite, i, i + 1, upstream, alone);
+    if (again.empty()) return;  // interrupted
+    auto& a = again.front();
+    auto& seen = a.upstream.connections;
+    seen.erase(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(std::min(earlier, seen.size())));
+    a.verdict = evaluate(*a.scenario, a, {ro.timeouts, ro.strict});
+    a.note = fmt::format(
+        "{}{}rerun alone: in the parallel pass the upstream refused its request, which came on a "
+        "connection serving another scenario",
+        a.note, a.note.empty() ? "" : "; ");
+    r = std::move(a);
+    if (ro.on_result) ro.on_result(r);
+  }
+}
+
 SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
   SuiteRun run;
   RigOptions rio;
@@ -227,6 +262,7 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
     process = rig->process();
   } else {
     run.results = run_range(suite, 0, suite->size(), rig->upstream(), ro);
+    if (!process || process->alive()) rerun_refused_alone(suite, run.results, rig->upstream(), ro);
     // A proxy that died while the last scenarios ran still died during the run.
     if (process && process->alive()) (void)process->dying();
   }
