@@ -11,6 +11,7 @@
 
 #include "bounded_input.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/report.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -49,12 +50,6 @@ struct Reader {
     return std::nullopt;
   }
 };
-
-std::optional<VerdictKind> verdict_of(const std::string& word) {
-  for (auto k : {VerdictKind::pass, VerdictKind::stricter, VerdictKind::fail, VerdictKind::error, VerdictKind::not_run})
-    if (word == to_string(k)) return k;
-  return std::nullopt;
-}
 
 // A path of a config template: relative, inside the profile's directory, of plain characters
 // (it becomes a link).
@@ -108,7 +103,7 @@ MatrixCell read_cell(Reader& in, const json::object& o, const Scenario& s, const
     in.refuse(fmt::format("{}: level {} here, {} in the suite: results of another version of the scenario", where,
                           safe_text(level, false), to_string(s.level)));
   const auto verdict = in.text(o, "verdict", where);
-  if (auto v = verdict_of(verdict))
+  if (auto v = verdict_named(verdict))
     c.verdict = *v;
   else
     in.refuse(fmt::format("{}: \"verdict\" must be pass, stricter, fail, error or not-run, not \"{}\"", where,

@@ -58,9 +58,7 @@ void check_row(JsonFields& f, const json::value& row, std::size_t i, std::uint64
     return f.fail(where, "index", fmt::format("is not a place in a suite of {}", total));
   if (const auto name = f.text(*o, "scenario", where); f.ok() && !valid_name(name))
     return f.fail(where, "scenario", "is not a scenario name (a-z, 0-9, '-', '_', '.')");
-  const auto verdict = f.text(*o, "verdict", where);
-  if (f.ok() && verdict != "pass" && verdict != "stricter" && verdict != "fail" && verdict != "error" &&
-      verdict != "not-run")
+  if (const auto verdict = f.text(*o, "verdict", where); f.ok() && !verdict_named(verdict))
     return f.fail(where, "verdict", "is not pass, stricter, fail, error or not-run");
   for (std::string_view key : {"category", "level", "rfc", "summary", "reason", "note", "ended", "received_preview"})
     if (o->contains(key)) (void)f.text(*o, key, where);

@@ -96,6 +96,12 @@ SuitePosition suite_position(const std::vector<Scenario>& whole) {
   return p;
 }
 
+std::optional<VerdictKind> verdict_named(std::string_view word) {
+  for (auto k : {VerdictKind::pass, VerdictKind::stricter, VerdictKind::fail, VerdictKind::error, VerdictKind::not_run})
+    if (word == to_string(k)) return k;
+  return std::nullopt;
+}
+
 Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text) {
   auto number = [](std::string_view s) -> std::optional<unsigned> {
     unsigned v = 0;
@@ -150,8 +156,7 @@ json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioRes
                      {"connect_timeout_ms", position->timeouts.connect.count()},
                      {"strict", position->strict}};
     if (position->interrupted) root["interrupted"] = position->interrupted;
-    if (position->repeat > 1)
-      root["repeat"] = {{"runs", position->repeat}, {"completed", position->repeat_completed}};
+    if (position->repeat > 1) root["repeat"] = {{"runs", position->repeat}, {"completed", position->repeat_completed}};
   }
   Tally tally;
   json::array list;

@@ -39,6 +39,9 @@ Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallbac
 
 namespace {
 
+// How this run judges: its timeouts and --strict.
+JudgeOptions judging(const RunOptions& o) { return {o.timeouts, o.strict}; }
+
 // A scenario the proxy cannot be asked: it needs an upstream protocol the proxy does not speak.
 ScenarioResult not_run(const Scenario& s, const RunOptions& options, std::shared_ptr<const Scenario> shared) {
   ScenarioResult r;
@@ -93,7 +96,7 @@ awaitable<ScenarioResult> run_one(const Scenario& s, FakeUpstream& upstream, con
   fo.read_after = s.reads_past_response();
   auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
                                fmt::format("{}:{}", options.proxy_host, options.proxy_port));
-  const JudgeOptions judge{options.timeouts, options.strict};
+  const JudgeOptions judge = judging(options);
   ScenarioResult r;
   // Repeated requests go one after another; the last one is judged, the earlier ones recorded.
   r.client = co_await converse_async(fo, std::move(wires), s.request.connections, s.request.method == "HEAD");
@@ -173,7 +176,7 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
     const bool crashed = !process.alive() || (r[0].client.ending != Ending::complete && process.dying());
     if (crashed) {
       r[0].proxy_crash = process.exit_description();
-      r[0].verdict = evaluate(*r[0].scenario, r[0], {ro.timeouts, ro.strict});
+      r[0].verdict = evaluate(*r[0].scenario, r[0], judging(ro));
       ++run.crashes;
       if (auto restarted = rig.restart_proxy(); !restarted) {
         run.proxy_died = "could not be restarted after a crash: " + restarted.error().message;
@@ -190,16 +193,9 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
 
 namespace {
 
-// The fault never reached the proxy: the upstream refused the scenario's request, which came on an
-// upstream connection serving another scenario (a proxy that multiplexes, or reuses a connection
-// the upstream had ended), and the proxy never had it served.
-bool refused_untested(const ScenarioResult& r) {
-  return r.scenario && r.upstream.requests() == 0 &&
-         std::any_of(r.upstream.connections.begin(), r.upstream.connections.end(),
-                     [](const ConnectionLog& c) { return c.end == ConnectionEnd::refused_stream; });
-}
-
-// Each such scenario is run again alone, after the parallel pass: its verdict is the one alone,
+// A scenario the upstream refused and never served (refused_untested: a proxy that multiplexes, or
+// reuses a connection the upstream had ended) never met its fault in the parallel pass: it is run
+// again alone, after that pass; its verdict is the one alone,
 // judged on what the upstream saw then, and its note says it was rerun and why.
 void rerun_refused_alone(const std::shared_ptr<const std::vector<Scenario>>& suite,
                          std::vector<ScenarioResult>& results, FakeUpstream& upstream, const RunOptions& ro) {
@@ -207,7 +203,7 @@ void rerun_refused_alone(const std::shared_ptr<const std::vector<Scenario>>& sui
   alone.jobs = 1;
   alone.on_result = nullptr;
   for (auto& r : results) {
-    if (!refused_untested(r) || interrupt::received()) continue;
+    if (!r.scenario || !refused_untested(r.upstream) || interrupt::received()) continue;
     const auto i = static_cast<std::size_t>(r.scenario.get() - suite->data());
     const auto earlier = upstream.log(r.scenario->name).connections.size();
     auto again = run_range(suite, i, i + 1, upstream, alone);
@@ -215,7 +211,7 @@ void rerun_refused_alone(const std::shared_ptr<const std::vector<Scenario>>& sui
     auto& a = again.front();
     auto& seen = a.upstream.connections;
     seen.erase(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(std::min(earlier, seen.size())));
-    a.verdict = evaluate(*a.scenario, a, {ro.timeouts, ro.strict});
+    a.verdict = evaluate(*a.scenario, a, judging(ro));
     a.note = fmt::format(
         "{}{}rerun alone: in the parallel pass the upstream refused its request, which came on a "
         "connection serving another scenario",
@@ -271,8 +267,7 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   if (process && !process->alive() && run.proxy_died.empty()) {
     run.proxy_died =
         fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
-    note_death(run.results, fmt::format("{} {}", run.proxy.name, process->exit_description()),
-               {ro.timeouts, ro.strict});
+    note_death(run.results, fmt::format("{} {}", run.proxy.name, process->exit_description()), judging(ro));
   }
   rig->stop();
   return run;

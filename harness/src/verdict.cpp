@@ -81,15 +81,13 @@ std::optional<std::string> protocol_problem(const UpstreamLog& up) {
 // The upstream refused the request's HTTP/2 stream (it serves one per connection) and the proxy
 // did not retry it: the scenario was not tested. Nullopt when a request was served.
 std::optional<std::string> refused_only(const UpstreamLog& up) {
-  if (up.requests() > 0) return std::nullopt;
+  if (!refused_untested(up)) return std::nullopt;
   const auto refused = std::count_if(up.connections.begin(), up.connections.end(),
                                      [](const auto& conn) { return conn.end == ConnectionEnd::refused_stream; });
   for (const auto& conn : up.connections)
     if (conn.end == ConnectionEnd::refused_stream)
       return fmt::format(
-          "the upstream never served the request: {}; {}, so the scenario was not tested (a proxy that multiplexes "
-          "requests on one upstream connection is judged with --jobs 1)",
-          conn.ended,
+          "the upstream never served the request: {}; {}, so the scenario was not tested", conn.ended,
           refused == 1 ? std::string("the proxy did not retry it")
                        : fmt::format("the proxy retried it, but each of its {} attempts came on a connection already "
                                      "serving another scenario",
@@ -205,6 +203,11 @@ std::optional<Verdict> tls_setup_error(const SetupNotes& notes) {
 }
 
 }  // namespace
+
+bool refused_untested(const UpstreamLog& up) {
+  return up.requests() == 0 && std::any_of(up.connections.begin(), up.connections.end(),
+                                           [](const auto& conn) { return conn.end == ConnectionEnd::refused_stream; });
+}
 
 bool tls_setup_may_explain(const Scenario& s, const ScenarioResult& e) {
   return s.endpoint == Endpoint::scripted && e.upstream.requests() == 0 &&

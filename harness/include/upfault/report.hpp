@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,6 +52,10 @@ struct SuitePosition {
   unsigned repeat = 0, repeat_completed = 0;
 };
 [[nodiscard]] SuitePosition suite_position(const std::vector<Scenario>& whole);
+
+/// The verdict a report names ("pass", "stricter", "fail", "error", "not-run"), as to_string
+/// writes it; nullopt for any other word (a report read back is untrusted).
+[[nodiscard]] std::optional<VerdictKind> verdict_named(std::string_view word);
 
 /// The most shards a suite can be split into.
 inline constexpr unsigned kMaxShards = 10000;

@@ -27,6 +27,11 @@ struct JudgeOptions {
 [[nodiscard]] Verdict evaluate(const Scenario& scenario, const ClientResult& client, const UpstreamLog& upstream,
                                const ProxyTimeouts& timeouts);
 
+/// True when the scenario was never tested: the upstream refused its request (an HTTP/2 stream on
+/// a connection serving another scenario) and never served it. evaluate() makes it an error; the
+/// runner reruns such a scenario alone.
+[[nodiscard]] bool refused_untested(const UpstreamLog& upstream);
+
 /// True when a failed TLS scenario may have failed for a setup reason the upstream notes (a
 /// ClientHello on a plaintext port, a refused valid certificate): the runner then gathers those
 /// notes (waiting for them, bounded) and evaluates again.
