@@ -127,13 +127,13 @@ TMPDIR=$out/missing expect_exit 3 "TMPDIR that does not exist" run "$one" --prox
 grep -q "TMPDIR" "$out/stderr" || fail "no word of TMPDIR"
 
 # A run with passes, failures and errors: a proxy that crashes on its 20th request, scenarios two at
-# a time (no restart): the requests after the crash cannot connect.
+# a time, no isolation reruns (no restart): the requests after the crash cannot connect.
 cat > "$out/crash.toml" <<'TOML'
 name = "crash"
 command = ["{bindir}/upfault-reference-proxy", "--misbehave", "crash-after=20", "--listen", "127.0.0.1:{listen_port}",
            "--upstream", "127.0.0.1:{upstream_port}"]
 TOML
-expect_exit 1 "passes, failures and errors" run "$scenarios" --proxy "$out/crash.toml" --jobs 2 --quiet \
+expect_exit 1 "passes, failures and errors" run "$scenarios" --proxy "$out/crash.toml" --jobs 2 --quiet --no-isolation \
   --json "$out/r.json" --junit "$out/r.xml" --summary "$out/r.md"
 python3 - "$out/r.json" "$out/r.xml" "$out/r.md" <<'PY' || fail "the reports disagree"
 import json, sys, xml.etree.ElementTree as ET
@@ -155,11 +155,20 @@ for r in j["results"]:
         assert any(l.startswith(f"| {mark} | `{r['category']}/{r['scenario']}`") for l in rows), r["scenario"]
 print(f"ok: {s['pass']} pass, {s['fail']} fail, {s['error']} error: JUnit <failure>/<error> and every summary row match")
 PY
-grep -q "with -j 1 or --lanes N, upfault restarts a crashed proxy" "$out/stderr" || fail "no hint of the restart"
+grep -q "without --no-isolation (or with -j 1 or --lanes N), upfault restarts a crashed proxy" "$out/stderr" ||
+  fail "no hint of the restart"
+# With isolation reruns (the default) the same run leaves no error: each scenario the death may
+# have decided is rerun alone on a fresh instance (whose count of requests starts again).
+expect_exit 1 "a crashing proxy, isolation reruns" run "$scenarios" --proxy "$out/crash.toml" --jobs 2 --quiet \
+  --json "$out/iso.json"
+grep -Eq "^[0-9]+ scenario\(s\) rerun alone on a fresh proxy instance after the pass: [0-9]+ in flight when the proxy died" \
+  "$out/stdout" || fail "no word of the isolation reruns"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; assert s["error"] == 0, s' "$out/iso.json" ||
+  fail "isolation reruns left errors"
 # One at a time, the crashed proxy is restarted and the rest judged; the run says how often.
 expect_exit 1 "a crashing proxy, restarted" run "$scenarios" --proxy "$out/crash.toml" --jobs 1 --quiet
 grep -Eq "^the proxy crashed [0-9]+ times? and was restarted" "$out/stdout" || fail "no count of the restarts"
-grep -q "with -j 1 or --lanes N" "$out/stderr" && fail "the restart hint where it restarted"
+grep -q "upfault restarts a crashed proxy" "$out/stderr" && fail "the restart hint where it restarted"
 
 # A run whose only non-passes are errors is red too: a proxy that aborts on its first request, two
 # scenarios side by side (no restart), leaves nothing judged as a pass or a failure.
@@ -169,7 +178,7 @@ command = ["{bindir}/upfault-reference-proxy", "--misbehave", "crash-after=1", "
            "--upstream", "127.0.0.1:{upstream_port}"]
 TOML
 expect_exit 1 "only error verdicts" run "$one" "$scenarios/passthrough/upstream-404-passthrough.toml" \
-  --proxy "$out/crash1.toml" --jobs 2 --quiet --json "$out/e.json"
+  --proxy "$out/crash1.toml" --jobs 2 --quiet --no-isolation --json "$out/e.json"
 python3 - "$out/e.json" <<'PY' || fail "the run meant to hold only errors held something else"
 import json, sys
 s = json.load(open(sys.argv[1]))["summary"]

@@ -311,7 +311,8 @@ namespace {
 // The scenarios live as long as the results that point at them.
 std::vector<Scenario> g_chosen;
 
-SuiteRun run_misbehaving(const std::string& mode, const std::vector<std::string>& names, unsigned jobs = 64) {
+SuiteRun run_misbehaving(const std::string& mode, const std::vector<std::string>& names, unsigned jobs = 64,
+                         bool isolate = true) {
   ProxyProfile p;
   p.name = "misbehaving-" + mode;
   p.command = {(tool_dir() / "upfault-reference-proxy").string(),
@@ -329,6 +330,7 @@ SuiteRun run_misbehaving(const std::string& mode, const std::vector<std::string>
   o.profile = p;
   o.run.jobs = jobs;
   o.run.default_deadline = Millis{3000};
+  o.isolate = isolate;
   return run_suite(g_chosen, o);
 }
 }  // namespace
@@ -399,10 +401,10 @@ TEST(Misbehaving, CrashIsPinnedOnTheScenarioAndTheProxyRestarted) {
   }
 }
 
-// With scenarios in parallel a crash cannot be pinned on one of them: the run still ends,
-// and reports how the proxy died and what its log said.
+// With scenarios in parallel and no isolation reruns (isolation_test.cpp), a crash cannot be
+// pinned on one of them: the run still ends, and reports how the proxy died and what its log said.
 TEST(Misbehaving, CrashWithScenariosInParallelIsReported) {
-  auto run = run_misbehaving("crash-after=1", {"ok-200-baseline", "silent-upstream", "connection-refused"});
+  auto run = run_misbehaving("crash-after=1", {"ok-200-baseline", "silent-upstream", "connection-refused"}, 64, false);
   ASSERT_EQ(run.results.size(), 3u) << run.setup_error;
   EXPECT_NE(run.proxy_died.find("killed by signal 6"), std::string::npos) << run.proxy_died;
   EXPECT_EQ(run.crashes, 0);

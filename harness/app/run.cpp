@@ -34,6 +34,7 @@ struct RunArgs {
   std::string connect_timeout;
   unsigned jobs = 64;
   unsigned lanes = 0;  // 0: one proxy, `jobs` scenarios in flight
+  bool no_isolation = false;
   unsigned repeat = 1;
   std::string deadline;
   std::string json;
@@ -146,6 +147,7 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   so.run.jobs = a.lanes > 0 ? 1 : a.jobs;
   so.run.strict = a.strict;
   so.lanes = std::max(1u, a.lanes);
+  so.isolate = !a.no_isolation;
   const bool fixed_port =
       a.ports.scripted != 0 || std::any_of(endpoint_port_fields().begin(), endpoint_port_fields().end(),
                                            [&](const PortField& f) { return a.ports.*f.port != 0; });
@@ -290,9 +292,19 @@ void report_death(const SuiteRun& run, const SuiteOptions& so) {
              "upfault run: {}\nverdicts after that are not about the proxy's behaviour: the {} scenario(s) that got "
              "no complete response count as errors, whatever their line above says{}\n",
              run.proxy_died, blamed,
-             so.run.jobs > 1 && so.lanes <= 1
-                 ? "; with -j 1 or --lanes N, upfault restarts a crashed proxy and judges the rest"
+             so.run.jobs > 1 && so.lanes <= 1 && !so.isolate
+                 ? "; without --no-isolation (or with -j 1 or --lanes N), upfault restarts a crashed proxy and "
+                   "judges the rest"
                  : "");
+}
+
+// What the proxy's state did to the run: the isolation reruns, then a death they did not account
+// for. True when the proxy died.
+bool report_proxy_state(const SuiteRun& run, const SuiteOptions& so) {
+  if (!run.isolation.empty()) fmt::print("{}\n", run.isolation);
+  if (run.proxy_died.empty()) return false;
+  report_death(run, so);
+  return true;
 }
 
 // Green on nothing judged would hide a suite that tests nothing (a shard may well hold only such
@@ -345,10 +357,7 @@ int run(const RunArgs& a) {
     return kProxyError;
   }
   int status = a.repeat > 1 && report_unstable(outcomes, completed, a.repeat) ? kFailed : kPassed;
-  if (!run.proxy_died.empty()) {
-    report_death(run, *so);
-    status = kFailed;
-  }
+  if (report_proxy_state(run, *so)) status = kFailed;
   Tally tally;
   long long sum_ms = 0;
   for (const auto& r : run.results) tally.add(r.verdict.kind), sum_ms += r.client.elapsed.count();
@@ -414,6 +423,10 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "suite one scenario at a time: no two scenarios share a proxy's upstream pool")
       ->check(CLI::Range(1u, 64u))
       ->excludes(jobs);
+  cmd->add_flag("--no-isolation", a->no_isolation,
+                "Keep the pass's verdicts: do not rerun alone (on a fresh --proxy instance) the scenarios whose "
+                "verdict the proxy's state may have decided (in flight when it died, or their fault never reached "
+                "the upstream)");
   cmd->add_option("--deadline", a->deadline,
                   "Client deadline for scenarios without `within` (default: 4 × read_timeout + 2s)");
   cmd->add_option("--json", a->json, "Write the results as JSON (schema: docs/json-report.md)");

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "client_async.hpp"
+#include "isolation.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/rig.hpp"
 
@@ -189,50 +190,6 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
   }
 }
 
-}  // namespace
-
-namespace {
-
-// A scenario the upstream refused and never served (refused_untested: a proxy that multiplexes, or
-// reuses a connection the upstream had ended) never met its fault in the parallel pass: it is run
-// again alone, after that pass, on a fresh instance of a proxy upfault started (so no pooled
-// upstream connection carries over from another scenario); through --proxy-url, alone on the same
-// proxy. Its verdict is the one alone, judged on what the upstream saw then, and its note says it
-// was rerun and why.
-void rerun_refused_alone(const std::shared_ptr<const std::vector<Scenario>>& suite,
-                         std::vector<ScenarioResult>& results, Rig& rig, const RunOptions& ro) {
-  RunOptions alone = ro;
-  alone.jobs = 1;
-  alone.on_result = nullptr;
-  for (auto& r : results) {
-    if (!r.scenario || !refused_untested(r.upstream) || interrupt::received()) continue;
-    std::string fresh;
-    if (rig.process()) {
-      if (auto restarted = rig.restart_proxy(); !restarted) {
-        r.note = fmt::format("{}{}not rerun alone: the proxy could not be restarted: {}", r.note,
-                             r.note.empty() ? "" : "; ", restarted.error().message);
-        continue;
-      }
-      fresh = " on a fresh proxy instance";
-    }
-    alone.proxy_port = rig.proxy_port();
-    const auto i = static_cast<std::size_t>(r.scenario.get() - suite->data());
-    const auto earlier = rig.upstream().log(r.scenario->name).connections.size();
-    auto again = run_range(suite, i, i + 1, rig.upstream(), alone);
-    if (again.empty()) return;  // interrupted
-    auto& a = again.front();
-    auto& seen = a.upstream.connections;
-    seen.erase(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(std::min(earlier, seen.size())));
-    a.verdict = evaluate(*a.scenario, a, judging(ro));
-    a.note = fmt::format(
-        "{}{}rerun alone{}: in the parallel pass the upstream refused its request, which came on a "
-        "connection serving another scenario",
-        a.note, a.note.empty() ? "" : "; ", fresh);
-    r = std::move(a);
-    if (ro.on_result) ro.on_result(r);
-  }
-}
-
 SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
   SuiteRun run;
   RigOptions rio;
@@ -270,13 +227,8 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
     process = rig->process();
   } else {
     run.results = run_range(suite, 0, suite->size(), rig->upstream(), ro);
-    // A proxy that died while the last scenarios ran still died during the run: that is told
-    // before any rerun restarts it.
+    // A proxy that died while the last scenarios ran still died during the run.
     if (process && process->alive()) (void)process->dying();
-    if (!process || process->alive()) {
-      rerun_refused_alone(suite, run.results, *rig, ro);
-      process = rig->process();
-    }
   }
   run.interrupted = interrupt::received();
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -357,8 +309,22 @@ SuiteRun run_lanes(const std::vector<Scenario>& scenarios, const SuiteOptions& o
 }  // namespace
 
 SuiteRun run_suite(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
-  if (options.lanes > 1 && options.profile && scenarios.size() > 1) return run_lanes(scenarios, options);
-  return run_one_lane(scenarios, options);
+  const bool lanes = options.lanes > 1 && options.profile && scenarios.size() > 1;
+  if (!options.isolate) return lanes ? run_lanes(scenarios, options) : run_one_lane(scenarios, options);
+  // A parallel pass is short (its slowest scenario): its results are told once the isolation
+  // reruns have replaced the verdicts the proxy's state decided, in the suite's order. A pass one
+  // at a time tells them as they come, and a rerun's again.
+  const bool parallel = !lanes && options.run.jobs != 1;
+  SuiteOptions pass = options;
+  if (parallel) pass.run.on_result = nullptr;
+  SuiteRun run = lanes ? run_lanes(scenarios, pass) : run_one_lane(scenarios, pass);
+  const auto t0 = Clock::now();
+  const auto rerun = isolate(scenarios, options, run);
+  run.wall_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  if (options.run.on_result)
+    for (std::size_t i = 0; i < run.results.size(); ++i)
+      if (parallel || std::binary_search(rerun.begin(), rerun.end(), i)) options.run.on_result(run.results[i]);
+  return run;
 }
 
 }  // namespace upfault

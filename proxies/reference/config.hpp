@@ -41,6 +41,9 @@ struct Config {
   Millis client_timeout{30000};
   bool blind = false;
   std::string misbehave;  // test equipment for upfault's own hardening tests; see --misbehave
+  // Test equipment for upfault's isolation reruns, on top of the reference proxy:
+  std::string crash_on;  // --crash-on TEXT: abort on a request whose target contains TEXT
+  bool backoff = false;  // --backoff: after a 502/504 of its own, answer the next request 502 unasked
 };
 
 /// The route with the longest prefix of `target`; the default upstream when none matches.

@@ -107,6 +107,12 @@ void setup_options(CLI::App& app, Options& o, Config& cfg) {
                     return v.rfind("crash-after=", 0) == 0 ? std::string{} : std::string("unknown mode");
                   },
                   "crash-after=N"));
+  app.add_option("--crash-on", cfg.crash_on,
+                 "Test equipment: the reference proxy, but it aborts on a request whose target contains TEXT (a "
+                 "crash one upstream response or request triggers)");
+  app.add_flag("--backoff", cfg.backoff,
+               "Test equipment: the reference proxy, but after a 502 or 504 of its own it answers the next request "
+               "502 without asking the upstream (a proxy's memory of a failure)");
   app.set_version_flag("--version", "upfault-reference-proxy 0.1.0");
 }
 

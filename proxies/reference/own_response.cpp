@@ -25,13 +25,21 @@ asio::awaitable<void> send_own(boost::beast::tcp_stream& client, int status, std
   client.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
+namespace {
+std::uint64_t g_gateway_errors = 0;  // one thread runs the proxy
+}
+
 asio::awaitable<void> bad_gateway(boost::beast::tcp_stream& client, std::string_view why) {
+  ++g_gateway_errors;
   co_await send_own(client, 502, "Bad Gateway", why);
 }
 
 asio::awaitable<void> gateway_timeout(boost::beast::tcp_stream& client, std::string_view why) {
+  ++g_gateway_errors;
   co_await send_own(client, 504, "Gateway Timeout", why);
 }
+
+std::uint64_t gateway_errors_sent() { return g_gateway_errors; }
 
 void abort_client(boost::beast::tcp_stream& client) {
   boost::system::error_code ec;

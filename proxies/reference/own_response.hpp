@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
+#include <cstdint>
 #include <string_view>
 
 namespace upfault_ref {
@@ -17,6 +18,9 @@ boost::asio::awaitable<void> send_own(boost::beast::tcp_stream& client, int stat
 boost::asio::awaitable<void> bad_gateway(boost::beast::tcp_stream& client, std::string_view why);
 /// send_own with 504 Gateway Timeout.
 boost::asio::awaitable<void> gateway_timeout(boost::beast::tcp_stream& client, std::string_view why);
+
+/// How many 502 and 504 the two above have sent since the proxy started.
+std::uint64_t gateway_errors_sent();
 
 /// Resets the client connection (SO_LINGER 0, then close): after the header went out, the only
 /// honest signal of a broken body.

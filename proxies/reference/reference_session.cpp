@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <cstdlib>
 #include <optional>
 
 #include "h2_upstream.hpp"
@@ -230,6 +231,14 @@ asio::awaitable<void> reference_session(tcp::socket socket, const Config& cfg) {
     co_return;
   }
   auto& req = req_parser.get();
+  if (!cfg.crash_on.empty() && req.target().find(cfg.crash_on) != beast::string_view::npos) std::abort();
+  if (cfg.backoff) {
+    static std::uint64_t answered = 0;  // the gateway errors already followed by one unasked 502
+    if (const auto sent = gateway_errors_sent(); sent > answered) {
+      answered = sent;
+      co_return co_await send_own(client, 502, "Bad Gateway", "backing off after an upstream failure");
+    }
+  }
   const auto& route = pick_route(cfg, req.target());
   if (route.scheme == "h2c")
     co_return co_await connect_and_forward_h2(client, route.to, cfg.connect_timeout, req,

@@ -54,6 +54,10 @@ struct SuiteOptions {
   /// with lanes, no two scenarios are ever in flight through the same proxy, so that cross-talk is
   /// impossible, not unlikely, and each lane runs the same scenarios in the same order every time.
   unsigned lanes = 1;
+  /// After the pass, rerun alone (on a fresh proxy instance, with a profile) each scenario whose
+  /// verdict the proxy's state may have decided: in flight when the proxy died, or its scripted
+  /// fault never reached the upstream. The isolated verdict replaces the pass's (isolation.hpp).
+  bool isolate = true;
   RunOptions run;  ///< proxy_host/proxy_port are filled in by run_suite
   /// Called once the upstream listens and the proxy is ready, before the first scenario.
   std::function<void(const ProxyInfo&, const EndpointPorts&)> on_ready;
@@ -67,6 +71,7 @@ struct SuiteRun {
   std::string proxy_died;   ///< the proxy exited during the run (and was not restarted): how, and its log tail
   int crashes = 0;          ///< times the proxy died and was restarted
   int interrupted = 0;      ///< the stop signal that ended the run early (results hold what finished), or 0
+  std::string isolation;    ///< which scenarios were rerun alone after the pass, and why; empty if none
 };
 
 /// Runs `scenarios` end to end and tears everything down (the proxy's whole process group).
