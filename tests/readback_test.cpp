@@ -122,6 +122,9 @@ TEST(MergeReadBack, RowFieldsOfTheWrongTypeAreRefused) {
   expect_refused([](json::object& r) { row(r, 0).erase("verdict"); }, "results[0].verdict is missing");
   expect_refused([](json::object& r) { row(r, 0)["verdict"] = "owned"; }, "results[0].verdict is not pass, stricter");
   expect_refused([](json::object& r) { row(r, 0)["reason"] = 5; }, "results[0].reason is not a string");
+  // A report's "ended" is one of the endings upfault writes (a baseline compares it as written).
+  expect_refused([](json::object& r) { row(r, 1)["ended"] = "exploded"; },
+                 "results[1].ended is not complete, closed-early");
   auto fine = merge_edited([](json::object& r) { row(r, 0)["status"] = nullptr; });
   ASSERT_TRUE(fine) << fine.error();
 }

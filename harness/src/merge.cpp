@@ -62,6 +62,8 @@ void check_row(JsonFields& f, const json::value& row, std::size_t i, std::uint64
     return f.fail(where, "verdict", "is not pass, stricter, fail, error or not-run");
   for (std::string_view key : {"category", "level", "rfc", "summary", "reason", "note", "ended", "received_preview"})
     if (o->contains(key)) (void)f.text(*o, key, where);
+  if (const auto ended = text_of(*o, "ended"); f.ok() && o->contains("ended") && !ending_named(ended))
+    return f.fail(where, "ended", "is not complete, closed-early, reset, timed-out, invalid or connect-failed");
   if (const auto* st = o->if_contains("status"); st && !st->is_null()) (void)f.count(*st, where + ".status", 999);
   for (std::string_view key : {"elapsed_ms", "bytes_received"})
     if (o->contains(key)) (void)f.count(*o, key, where);

@@ -102,6 +102,13 @@ std::optional<VerdictKind> verdict_named(std::string_view word) {
   return std::nullopt;
 }
 
+std::optional<Ending> ending_named(std::string_view word) {
+  for (auto e : {Ending::complete, Ending::closed_early, Ending::reset, Ending::timed_out, Ending::invalid,
+                 Ending::connect_failed})
+    if (word == to_string(e)) return e;
+  return std::nullopt;
+}
+
 Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text) {
   auto number = [](std::string_view s) -> std::optional<unsigned> {
     unsigned v = 0;

@@ -56,6 +56,8 @@ struct SuitePosition {
 /// The verdict a report names ("pass", "stricter", "fail", "error", "not-run"), as to_string
 /// writes it; nullopt for any other word (a report read back is untrusted).
 [[nodiscard]] std::optional<VerdictKind> verdict_named(std::string_view word);
+/// How an exchange ended, as a report names it ("complete", "closed-early", …); nullopt for any other word.
+[[nodiscard]] std::optional<Ending> ending_named(std::string_view word);
 
 /// The most shards a suite can be split into.
 inline constexpr unsigned kMaxShards = 10000;
