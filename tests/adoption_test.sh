@@ -128,7 +128,7 @@ write_config '        proxy_intercept_errors on;
         location @maintenance { return 503 "down for maintenance\n"; }'
 start_nginx
 run 1 "the changed config is red against the baseline" --baseline "$work/baseline.json"
-grep -q "baseline: worse upstream-500-passthrough: pass → fail: 503" "$work/out.txt" \
+grep -q "baseline: new failure upstream-500-passthrough: pass → fail: 503" "$work/out.txt" \
   || { cat "$work/out.txt"; fail "the red run does not name upstream-500-passthrough and what it does now"; }
 stop_nginx
 

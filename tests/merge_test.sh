@@ -57,6 +57,56 @@ if rows(f"{d}/whole.md") != rows(f"{d}/merged.md") or not rows(f"{d}/whole.md"):
 print(f"merged {len(m)} results equal the unsharded run's: {counts(merged['summary'])}")
 PY
 
+# merge --baseline: the merged shards held to a baseline say what the whole run held to it says —
+# the same known failures skipped in JUnit, the same rows, the same changes leading the summary —
+# and exit 0 while nothing changed, 1 on a change.
+"$upfault" run "${suite[@]}" --proxy blind -q --write-baseline "$out/base.json" > /dev/null 2>&1 || [[ $? == 1 ]]
+run --baseline "$out/base.json" --json "$out/whole-b.json" --junit "$out/whole-b.xml" --summary "$out/whole-b.md"
+merge_rc 0 "the shards merge green against the baseline" "$out"/shard{2,4,1,3}.json --baseline "$out/base.json" \
+  --json "$out/merged-b.json" --junit "$out/merged-b.xml" --summary "$out/merged-b.md"
+grep -q "known failures as recorded, 0 changes" "$out/stderr" || fail "merge does not say the baseline holds"
+python3 - "$out" <<'PY'
+import json, re, sys, xml.etree.ElementTree as ET
+d = sys.argv[1]
+def cases(path):
+    root = ET.parse(path).getroot()
+    return ({k: root.get(k) for k in ("tests", "failures", "errors", "skipped")},
+            [(c.get("name"), [e.tag for e in c if e.tag != "system-out"]) for c in root.iter("testcase")])
+w, m = cases(f"{d}/whole-b.xml"), cases(f"{d}/merged-b.xml")
+if w != m: sys.exit(f"FAIL: merged JUnit against the baseline differs from the whole run's: {w[0]} vs {m[0]}")
+if w[0]["failures"] != "0" or w[0]["skipped"] == "0": sys.exit(f"FAIL: known failures are not skipped: {w[0]}")
+rows = lambda p: [(r["scenario"], r["baseline"], r.get("baseline_recorded")) for r in json.load(open(p))["results"]]
+if rows(f"{d}/whole-b.json") != rows(f"{d}/merged-b.json"): sys.exit("FAIL: the rows' baseline fields differ")
+md = lambda p: re.sub(r"\d+ ms", "N ms", re.sub(r" in [0-9.]+ s\n", "\n", open(p).read()))
+if md(f"{d}/whole-b.md") != md(f"{d}/merged-b.md"): sys.exit("FAIL: the merged summary differs from the whole run's")
+print(f"merge --baseline: JUnit {m[0]}, rows and summary equal the whole run's")
+PY
+python3 - "$out/base.json" "$out/base-changed.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1])); s = b["scenarios"]
+passing = next(n for n, o in sorted(s.items()) if o == "pass")
+failing = next(n for n, o in sorted(s.items()) if o.startswith("fail: "))
+s[passing], s[failing] = "fail: 200 complete", "pass"
+json.dump(b, open(sys.argv[2], "w"))
+print(f"changed: {passing} recorded as failing, {failing} as passing")
+PY
+merge_rc 1 "the shards merge red against a baseline they differ from" "$out"/shard{1,2,3,4}.json \
+  --baseline "$out/base-changed.json" --summary "$out/merged-c.md" --junit "$out/merged-c.xml"
+grep -q "^baseline: new failure " "$out/stderr" && grep -q "^baseline: fixed " "$out/stderr" \
+  || { cat "$out/stderr"; fail "merge does not name the changes"; }
+grep -q "\*\*2 changes\*\*" "$out/merged-c.md" || fail "the merged summary does not lead with the 2 changes"
+[[ $(grep -c "<failure" "$out/merged-c.xml") == 2 ]] || fail "the merged JUnit file does not fail exactly the 2 changes"
+python3 -c "import json,sys; b=json.load(open(sys.argv[1])); b['made_with']={'strict': 'yes'}; json.dump(b, open(sys.argv[2],'w'))" \
+  "$out/base.json" "$out/base-bad.json"
+merge_rc 2 "a baseline with a field of the wrong type is refused" "$out"/shard{1,2,3,4}.json --baseline "$out/base-bad.json"
+grep -q "base-bad.json: made_with.strict is not true or false" "$out/stderr" || fail "the bad field is not named"
+sed 's/"strict": false/"strict": true/' "$out/base.json" > "$out/base-strict.json"
+merge_rc 2 "a baseline recorded with --strict holds no shards judged without it" "$out"/shard{1,2,3,4}.json \
+  --baseline "$out/base-strict.json" --json "$out/x.json"
+grep -q "base-strict.json was recorded with --strict and this run is judged without it" "$out/stderr" \
+  || fail "the --strict mismatch is not named"
+[[ ! -e $out/x.json ]] || fail "a refused merge wrote its report"
+
 merge_rc 2 "a missing shard is refused" "$out"/shard{1,2,4}.json --json "$out/x.json"
 grep -q "shard 3 of 4 missing" "$out/stderr" || fail "the missing shard is not named"
 merge_rc 1 "--partial merges what is there and says what is missing" "$out"/shard{1,2,4}.json --partial --json "$out/p.json"

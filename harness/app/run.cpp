@@ -70,10 +70,8 @@ struct Reports {
   }
   // Writes each wanted report, all made from the JSON report; kInputError (with the reason on
   // stderr) when any was not written.
-  int write(const SuiteRun& run, SuitePosition position) {
+  int write(const boost::json::object& report) {
     int status = kPassed;
-    position.interrupted = run.interrupted;
-    const auto report = report_object(run.proxy, run.results, run.wall_seconds, &position);
     const std::string text = boost::json::serialize(report) + "\n";
     for (auto [file, made] : {std::pair{&json, text},
                               {&junit, junit.wanted() ? junit_from_report(report) : ""},
@@ -191,17 +189,26 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
   };
 }
 
-// Prints how the run compares with the baseline; true when every outcome is the baseline's.
-bool baseline_holds(const Baseline& b, const std::vector<ScenarioResult>& results, const std::string& path) {
-  const auto [changes, known] = compare(b, results);
-  for (const auto& c : changes) {
-    const char* what = c.better ? "better" : c.worse ? "worse" : c.was.empty() ? "not in the baseline" : "changed";
-    fmt::print("baseline: {} {}: {} → {}\n", what, c.scenario, c.was.empty() ? "(must pass)" : c.was, c.now);
+// The JSON report of the run, which every report file is made from.
+boost::json::object report_of(const SuiteRun& run, SuitePosition position) {
+  position.interrupted = run.interrupted;
+  return report_object(run.proxy, run.results, run.wall_seconds, &position);
+}
+
+// --write-baseline: the run's outcomes, unless a signal stopped it or a report was not written;
+// kInputError (the reason on stderr) when the baseline was not recorded (a setup error in the run).
+int write_baseline(const RunArgs& a, const SuiteRun& run, OutputFile& out) {
+  auto made = to_baseline_json(run.proxy, run.results, UPFAULT_VERSION, a.strict);
+  auto written = made ? out.write(*made) : Result<void>(made.error());
+  if (!written) {
+    fmt::print(stderr, "upfault run: --write-baseline {}: {}\n", a.write_baseline, written.error().message);
+    return kInputError;
   }
-  fmt::print("baseline {}: {} known failure{} as recorded, {} change{}{}\n", path, known, known == 1 ? "" : "s",
-             changes.size(), changes.size() == 1 ? "" : "s",
-             changes.empty() ? "" : " (a better verdict counts too: record it with --write-baseline)");
-  return changes.empty();
+  const auto recorded = std::count_if(run.results.begin(), run.results.end(),
+                                      [](const ScenarioResult& r) { return r.verdict.kind != VerdictKind::not_run; });
+  fmt::print("wrote baseline {} ({} scenarios{})\n", a.write_baseline, recorded,
+             recorded == static_cast<long>(run.results.size()) ? "" : "; those not run are left out");
+  return kPassed;
 }
 
 // scenario → verdict → how often.
@@ -261,8 +268,9 @@ bool prepare_outputs(const RunArgs& a, Reports& reports, OutputFile& baseline_ou
   }
   if (a.baseline.empty()) return true;
   auto b = load_baseline(a.baseline);
-  if (!b) {
-    fmt::print(stderr, "upfault run: {}\n", b.error().message);
+  auto fits = b ? baseline_fits(*b, a.baseline, a.strict) : Result<void>(b.error());
+  if (!fits) {
+    fmt::print(stderr, "upfault run: {}\n", fits.error().message);
     return false;
   }
   baseline = std::move(*b);
@@ -349,7 +357,7 @@ int run(const RunArgs& a) {
   position.repeat_completed = completed;
   if (run.interrupted && !run.setup_error.empty()) {  // stopped while the proxy was starting
     if (a.repeat > 1) (void)report_unstable(outcomes, completed, a.repeat);
-    (void)reports.write(run, position);  // what finished: nothing, but a valid report that says so
+    (void)reports.write(report_of(run, position));  // what finished: nothing, but a valid report that says so
     return interrupt::exit_status();
   }
   if (!run.setup_error.empty()) {
@@ -361,8 +369,10 @@ int run(const RunArgs& a) {
   Tally tally;
   long long sum_ms = 0;
   for (const auto& r : run.results) tally.add(r.verdict.kind), sum_ms += r.client.elapsed.count();
+  auto report = report_of(run, position);
   if (baseline) {
-    if (!baseline_holds(*baseline, run.results, a.baseline)) status = kFailed;
+    if (!apply_baseline(report, *baseline, a.baseline).changes.empty()) status = kFailed;
+    fmt::print("{}", baseline_console(report));
   } else if (tally.fail || tally.error) {
     status = kFailed;
   }
@@ -374,16 +384,9 @@ int run(const RunArgs& a) {
   if (!a.quiet)
     fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
                static_cast<double>(sum_ms) / 1000.0);
-  int write_status = reports.write(run, position);
-  if (baseline_out.wanted() && write_status == kPassed && !run.interrupted) {
-    auto written = baseline_out.write(to_baseline_json(run.proxy, run.results));
-    if (!written) {
-      fmt::print(stderr, "upfault run: --write-baseline: {}\n", written.error().message);
-      write_status = kInputError;
-    } else {
-      fmt::print("wrote baseline {} ({} scenarios)\n", a.write_baseline, run.results.size());
-    }
-  }
+  int write_status = reports.write(report);
+  if (baseline_out.wanted() && write_status == kPassed && !run.interrupted)
+    write_status = write_baseline(a, run, baseline_out);
   // A signal that arrives while the proxy is being stopped still stopped the run.
   if (!run.interrupted) run.interrupted = interrupt::received();
   if (run.interrupted) {
@@ -438,7 +441,9 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--baseline", a->baseline,
                   "Known outcomes (from --write-baseline): pass while every scenario does what it says, fail on any "
                   "change, better or worse");
-  cmd->add_option("--write-baseline", a->write_baseline, "Record this run's outcomes as a baseline file");
+  cmd->add_option("--write-baseline", a->write_baseline,
+                  "Record this run's outcomes as a baseline file (refused, exit 2, when a scenario ended in a setup "
+                  "error)");
   cmd->add_flag("--strict", a->strict, "Count stricter-than-required verdicts as failures");
   cmd->add_flag("--allow-remote", a->allow_remote, "Allow a --proxy-url outside loopback");
   cmd->add_flag("-v,--verbose", a->verbose, "Show the reason for every verdict and log upstream connections");

@@ -180,6 +180,9 @@ Result<json::object> merge_run_reports(const std::vector<NamedReport>& inputs, c
       const auto i = at.is_uint64() ? at.get_uint64() : static_cast<std::uint64_t>(at.get_int64());
       if (rows.count(i))
         return problem(fmt::format("{}: scenario {} is in two reports", s.name, text_of(row.as_object(), "scenario")));
+      // A shard's own comparison with a baseline covers its shard only: merge --baseline compares anew.
+      row.as_object().erase("baseline");
+      row.as_object().erase("baseline_recorded");
       rows.emplace(i, std::move(row));
     }
     if (const auto* sum = s.report.if_contains("summary"); sum && sum->is_object())

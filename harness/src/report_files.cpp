@@ -4,7 +4,9 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <optional>
 
+#include "upfault/baseline.hpp"
 #include "upfault/http.hpp"
 #include "upfault/report.hpp"
 #include "util.hpp"
@@ -16,6 +18,13 @@ namespace json = boost::json;
 std::string text_of(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+std::string proxy_label(const json::object& report) {
+  const auto* p = report.if_contains("proxy");
+  if (!p || !p->is_object()) return "";
+  const auto name = text_of(p->as_object(), "name"), version = text_of(p->as_object(), "version");
+  return version.empty() ? name : fmt::format("{} {}", name, version);
 }
 
 namespace {
@@ -33,13 +42,6 @@ const json::array& rows_of(const json::object& report) {
   static const json::array none;
   const auto* r = report.if_contains("results");
   return r && r->is_array() ? r->as_array() : none;
-}
-
-std::string proxy_label(const json::object& report) {
-  const auto* p = report.if_contains("proxy");
-  if (!p || !p->is_object()) return "";
-  const auto name = text_of(p->as_object(), "name"), version = text_of(p->as_object(), "version");
-  return version.empty() ? name : fmt::format("{} {}", name, version);
 }
 
 // Why the report does not hold the whole run it was asked for ("" when it does): a run stopped by a
@@ -70,21 +72,78 @@ std::string code_span_text(std::string_view raw) {
 
 std::string seconds_of(const json::object& row) { return fmt::format("{:.3f}", number_of(row, "elapsed_ms") / 1000.0); }
 
-std::string testcase(const json::object& row) {
-  const auto verdict = text_of(row, "verdict"), reason = text_of(row, "reason"), note = text_of(row, "note");
+// How a row stands against the report's baseline: nullopt when the report holds none (a row's
+// own field counts only under the report's "baseline" block, which upfault itself adds).
+std::optional<BaselineStatus> held(const json::object& report, const json::object& row) {
+  const auto* block = report.if_contains("baseline");
+  if (!block || !block->is_object()) return std::nullopt;
+  return baseline_status_named(text_of(row, "baseline"));
+}
+
+// What the baseline says of a row: what it records and what the scenario does now.
+std::string baseline_phrase(BaselineStatus s, const json::object& row) {
+  const auto was = text_of(row, "baseline_recorded"), now = baseline_outcome(row);
+  switch (s) {
+    case BaselineStatus::known: return fmt::format("known failure (the baseline records {})", was);
+    case BaselineStatus::new_failure:
+      return was.empty() ? fmt::format("new failure (not in the baseline, so it must pass; now {})", now)
+                         : fmt::format("new failure (the baseline records {}, now {})", was, now);
+    case BaselineStatus::fixed:
+      return fmt::format("fixed (the baseline records {}, now {}: record the baseline again with --write-baseline)",
+                         was, now);
+    case BaselineStatus::changed: return fmt::format("changed (the baseline records {}, now {})", was, now);
+    case BaselineStatus::error: return "setup error (never a known outcome)";
+    default: return "";
+  }
+}
+
+// The element a testcase holds: <failure>, <error>, <skipped>, or none (passed).
+enum class CaseKind { passed, failure, error, skipped };
+CaseKind case_kind(const json::object& report, const json::object& row) {
+  const auto verdict = text_of(row, "verdict");
+  if (verdict == "not-run") return CaseKind::skipped;
+  if (verdict != "pass" && verdict != "stricter" && verdict != "fail") return CaseKind::error;
+  if (const auto s = held(report, row)) {  // against a baseline, only a change fails
+    if (*s == BaselineStatus::known) return CaseKind::skipped;
+    return is_change(*s) ? CaseKind::failure : CaseKind::passed;
+  }
+  return verdict == "fail" ? CaseKind::failure : CaseKind::passed;
+}
+
+struct CaseCounts {
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
+  void add(CaseKind k) {
+    ++tests;
+    failures += k == CaseKind::failure, errors += k == CaseKind::error, skipped += k == CaseKind::skipped;
+  }
+  [[nodiscard]] std::string attributes() const {
+    return fmt::format("tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\"", tests, failures, errors, skipped);
+  }
+};
+
+std::string testcase(const json::object& report, const json::object& row) {
+  const auto verdict = text_of(row, "verdict"), note = text_of(row, "note");
+  const auto status = held(report, row);
+  const std::string said = status ? baseline_phrase(*status, row) : "";
+  const std::string reason =
+      said.empty() ? text_of(row, "reason") : fmt::format("{}: {}", said, text_of(row, "reason"));
   std::string out =
       fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", markup_escape(text_of(row, "category")),
                   markup_escape(text_of(row, "scenario")), seconds_of(row));
   const std::string detail =
       markup_escape(fmt::format("[{}] {} ({})\n{}{}{}", text_of(row, "level"), text_of(row, "summary"),
                                 text_of(row, "rfc"), reason, note.empty() ? "" : "\n", note));
-  if (verdict == "fail")
-    out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", markup_escape(reason),
-                       markup_escape(text_of(row, "level")), detail);
-  else if (verdict == "not-run")
-    out += fmt::format("      <skipped message=\"{}\"/>\n", markup_escape(reason));
-  else if (verdict != "pass" && verdict != "stricter")
-    out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", markup_escape(reason), detail);
+  switch (case_kind(report, row)) {
+    case CaseKind::failure:
+      out += fmt::format("      <failure message=\"{}\" type=\"{}\">{}</failure>\n", markup_escape(reason),
+                         markup_escape(text_of(row, "level")), detail);
+      break;
+    case CaseKind::skipped: out += fmt::format("      <skipped message=\"{}\"/>\n", markup_escape(reason)); break;
+    case CaseKind::error:
+      out += fmt::format("      <error message=\"{}\" type=\"error\">{}</error>\n", markup_escape(reason), detail);
+      break;
+    case CaseKind::passed: break;
+  }
   out += fmt::format("      <system-out>verdict: {}\n{}\nthe proxy sent {} bytes: {}</system-out>\n",
                      markup_escape(verdict), markup_escape(reason),
                      static_cast<long long>(number_of(row, "bytes_received")),
@@ -92,23 +151,67 @@ std::string testcase(const json::object& row) {
   return out + "    </testcase>\n";
 }
 
+// A table cell for an outcome: a code span, or what stands for none.
+std::string outcome_cell(std::string_view outcome) {
+  return outcome.empty() ? std::string("not in the baseline") : fmt::format("`{}`", code_span_text(outcome));
+}
+
+// "### Changes against the baseline", which leads a summary held to one: each change with what
+// the baseline records and what the scenario does now; "" without a baseline.
+std::string changes_section(const json::object& report) {
+  const auto* block = report.if_contains("baseline");
+  if (!block || !block->is_object()) return "";
+  const auto& b = block->as_object();
+  const auto* with = b.if_contains("recorded_with");
+  const auto against = with && with->is_object() ? text_of(with->as_object(), "proxy") : "";
+  const auto by = with && with->is_object() ? text_of(with->as_object(), "upfault") : "";
+  std::string rows;
+  int changes = 0, known = 0;
+  for (const auto& r : rows_of(report)) {
+    const auto& row = r.as_object();
+    const auto s = held(report, row);
+    known += s == BaselineStatus::known;
+    if (!s || !is_change(*s)) continue;
+    ++changes;
+    const char* mark = *s == BaselineStatus::fixed     ? "✅ fixed"
+                       : *s == BaselineStatus::error   ? "⚠️ error"
+                       : *s == BaselineStatus::changed ? "🔄 changed"
+                                                       : "❌ new failure";
+    rows += fmt::format("| {} | `{}/{}` | {} | {} | {} |\n", mark, code_span_text(text_of(row, "category")),
+                        code_span_text(text_of(row, "scenario")), outcome_cell(text_of(row, "baseline_recorded")),
+                        outcome_cell(baseline_outcome(row)), markdown_escape(text_of(row, "reason")));
+  }
+  std::string out = fmt::format("\n### Changes against the baseline\n\n`{}`{}{}: ", code_span_text(text_of(b, "file")),
+                                against.empty() ? "" : fmt::format(", recorded against {}", markdown_escape(against)),
+                                by.empty() ? "" : fmt::format(" with upfault {}", markdown_escape(by)));
+  if (!against.empty() && against != proxy_label(report))
+    out += fmt::format("this run is through {}. ", markdown_escape(proxy_label(report)));
+  if (changes == 0)
+    return out + fmt::format("**no change**: every scenario does what it records ({} known failure{}).\n", known,
+                             known == 1 ? "" : "s");
+  return out + fmt::format(
+                   "**{} change{}**: the run fails until each is fixed, or the baseline recorded again "
+                   "(`--write-baseline`).\n\n| | scenario | the baseline records | now | what the proxy did |\n"
+                   "| --- | --- | --- | --- | --- |\n{}",
+                   changes, changes == 1 ? "" : "s", rows);
+}
+
 }  // namespace
 
 std::string junit_from_report(const json::object& report) {
   const auto& rows = rows_of(report);
   std::vector<std::string> categories;  // in first-seen order
-  Tally all;
+  CaseCounts all;
   for (const auto& r : rows) {
     const auto c = text_of(r.as_object(), "category");
     if (std::find(categories.begin(), categories.end(), c) == categories.end()) categories.push_back(c);
-    all.add(text_of(r.as_object(), "verdict"));
+    all.add(case_kind(report, r.as_object()));
   }
   const auto* summary = report.if_contains("summary");
   const double wall = summary && summary->is_object() ? number_of(summary->as_object(), "wall_seconds") : 0;
-  std::string out = fmt::format(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-      "<testsuites name=\"upfault\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n",
-      all.total() + all.not_run, all.fail, all.error, all.not_run, wall);
+  std::string out =
+      fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"upfault\" {} time=\"{:.3f}\">\n",
+                  all.attributes(), wall);
   const auto* proxy = report.if_contains("proxy");
   const std::string url = proxy && proxy->is_object() ? text_of(proxy->as_object(), "url") : "";
   const std::string incomplete = cut_short(report);
@@ -117,20 +220,18 @@ std::string junit_from_report(const json::object& report) {
       markup_escape(proxy_label(report)), markup_escape(url),
       incomplete.empty() ? "" : fmt::format("<property name=\"incomplete\" value=\"{}\"/>", markup_escape(incomplete)));
   for (const auto& category : categories) {
-    Tally t;
+    CaseCounts t;
     double ms = 0;
     std::string cases;
     for (const auto& r : rows) {
       const auto& row = r.as_object();
       if (text_of(row, "category") != category) continue;
-      t.add(text_of(row, "verdict"));
+      t.add(case_kind(report, row));
       ms += number_of(row, "elapsed_ms");
-      cases += testcase(row);
+      cases += testcase(report, row);
     }
-    out += fmt::format(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\">\n"
-        "    <properties>{}</properties>\n",
-        markup_escape(category), t.total() + t.not_run, t.fail, t.error, t.not_run, ms / 1000.0, properties);
+    out += fmt::format("  <testsuite name=\"{}\" {} time=\"{:.3f}\">\n    <properties>{}</properties>\n",
+                       markup_escape(category), t.attributes(), ms / 1000.0, properties);
     out += cases + "  </testsuite>\n";
   }
   return out + "</testsuites>\n";
@@ -138,11 +239,18 @@ std::string junit_from_report(const json::object& report) {
 
 std::string summary_from_report(const json::object& report) {
   Tally t;
-  for (const auto& r : rows_of(report)) t.add(text_of(r.as_object(), "verdict"));
+  int known = 0;
+  for (const auto& r : rows_of(report)) {
+    t.add(text_of(r.as_object(), "verdict"));
+    known += held(report, r.as_object()) == BaselineStatus::known;
+  }
   const auto* summary = report.if_contains("summary");
   const double wall = summary && summary->is_object() ? number_of(summary->as_object(), "wall_seconds") : 0;
-  std::string out = fmt::format("## upfault: {}\n\n**{} passed, {} failed**", markdown_escape(proxy_label(report)),
-                                t.pass + t.stricter, t.fail + t.error);
+  const std::string changes = changes_section(report);
+  std::string out =
+      fmt::format("## upfault: {}\n{}{}\n**{} passed, {} failed**", markdown_escape(proxy_label(report)), changes,
+                  changes.empty() ? "" : "\n### All results\n", t.pass + t.stricter, t.fail + t.error);
+  if (known) out += fmt::format(" ({} known failure{}, as the baseline records)", known, known == 1 ? "" : "s");
   if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
   if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
   if (t.not_run) out += fmt::format(" ({} not run: an upstream protocol the proxy lacks)", t.not_run);
@@ -158,9 +266,11 @@ std::string summary_from_report(const json::object& report) {
     // fmt, not operator+: GCC 12 at -O3 flags `"…" + std::string` with a false -Wrestrict.
     const std::string reason =
         markdown_escape(note.empty() ? text_of(row, "reason") : fmt::format("{} — {}", text_of(row, "reason"), note));
-    rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", verdict == "fail" ? "❌" : "⚠️",
-                        code_span_text(text_of(row, "category")), code_span_text(text_of(row, "scenario")),
-                        markdown_escape(text_of(row, "level")), reason);
+    const char* mark = verdict != "fail"                            ? "⚠️"
+                       : held(report, row) == BaselineStatus::known ? "🟨 known failure"
+                                                                    : "❌";
+    rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", mark, code_span_text(text_of(row, "category")),
+                        code_span_text(text_of(row, "scenario")), markdown_escape(text_of(row, "level")), reason);
   }
   if (!rows.empty()) out += "\n| | scenario | level | what the proxy did |\n| --- | --- | --- | --- |\n" + rows;
   return out;

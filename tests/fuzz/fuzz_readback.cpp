@@ -1,7 +1,8 @@
 // libFuzzer target: any bytes as a file upfault reads back — a run report given to `upfault merge`,
-// a bench report given to `upfault merge`, a results file given to `upfault matrix --from` — the
-// first byte choosing which. Nothing may throw or crash; what merges must serialize as JSON, and
-// the reports and pages made from it hold no control byte and no raw markup from the file.
+// a bench report given to `upfault merge`, a results file given to `upfault matrix --from`, a
+// baseline given to `--baseline` — the first byte choosing which (0xF0 and above: a baseline). Nothing may throw or
+// crash; what merges must serialize as JSON, and the reports and pages made from it hold no control byte and no raw
+// markup from the file.
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "upfault/baseline.hpp"
 #include "upfault/bench.hpp"
 #include "upfault/loader.hpp"
 #include "upfault/matrix.hpp"
@@ -95,11 +97,39 @@ void results_file(std::string_view text) {
   }
 }
 
+// A baseline read, then a report of the suite held to it: the console, JUnit and summary text
+// made from what the file says hold no control byte and no markup from it.
+void baseline_file(std::string_view text) {
+  try {
+    auto b = upfault::parse_baseline(text, "fuzz.json");
+    if (!b) return require_clean_text(b.error().message);
+    std::vector<upfault::ScenarioResult> results;
+    for (const auto& s : suite()) {
+      upfault::ScenarioResult r;
+      r.scenario = std::make_shared<const upfault::Scenario>(s);
+      r.verdict = {s.name == "b" ? upfault::VerdictKind::fail : upfault::VerdictKind::pass, "r"};
+      results.push_back(std::move(r));
+    }
+    auto report = upfault::report_object({"p", "1", "u"}, results, 1.0);
+    (void)upfault::apply_baseline(report, *b, "fuzz.json");
+    require_clean_text(upfault::baseline_console(report));
+    require_clean_text(upfault::junit_from_report(report));
+    const auto summary = upfault::summary_from_report(report);
+    require_clean_text(summary);
+    require_no_markup_from(summary);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception&) {
+    std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  if (data[0] >= 0xF0) return baseline_file(text), 0;
   switch (data[0] % 3) {
     case 0: run_reports(text); break;
     case 1: bench_reports(text); break;

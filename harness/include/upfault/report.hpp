@@ -111,5 +111,7 @@ struct RunRecord {
 
 /// A string field of a report object ("" when absent or not a string).
 [[nodiscard]] std::string text_of(const boost::json::object& o, std::string_view key);
+/// A report's proxy as "name version" (raw text: escape it for its medium).
+[[nodiscard]] std::string proxy_label(const boost::json::object& report);
 
 }  // namespace upfault
