@@ -189,18 +189,11 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
   };
 }
 
-// The JSON report of the run, which every report file is made from.
-boost::json::object report_of(const SuiteRun& run, SuitePosition position) {
-  position.interrupted = run.interrupted;
-  return report_object(run.proxy, run.results, run.wall_seconds, &position);
-}
-
 // --write-baseline: the run's outcomes, unless a signal stopped it or a report was not written;
 // kInputError (the reason on stderr) when the baseline was not recorded (a setup error in the run).
 int write_baseline(const RunArgs& a, const SuiteRun& run, OutputFile& out) {
   auto made = to_baseline_json(run.proxy, run.results, UPFAULT_VERSION, a.strict);
-  auto written = made ? out.write(*made) : Result<void>(made.error());
-  if (!written) {
+  if (auto written = made ? out.write(*made) : Result<void>(made.error()); !written) {
     fmt::print(stderr, "upfault run: --write-baseline {}: {}\n", a.write_baseline, written.error().message);
     return kInputError;
   }
@@ -355,9 +348,11 @@ int run(const RunArgs& a) {
   SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes, completed);
   position.repeat = a.repeat;
   position.repeat_completed = completed;
+  position.interrupted = run.interrupted;
   if (run.interrupted && !run.setup_error.empty()) {  // stopped while the proxy was starting
     if (a.repeat > 1) (void)report_unstable(outcomes, completed, a.repeat);
-    (void)reports.write(report_of(run, position));  // what finished: nothing, but a valid report that says so
+    // What finished: nothing, but a valid report that says so.
+    (void)reports.write(report_object(run.proxy, run.results, run.wall_seconds, &position));
     return interrupt::exit_status();
   }
   if (!run.setup_error.empty()) {
@@ -369,7 +364,7 @@ int run(const RunArgs& a) {
   Tally tally;
   long long sum_ms = 0;
   for (const auto& r : run.results) tally.add(r.verdict.kind), sum_ms += r.client.elapsed.count();
-  auto report = report_of(run, position);
+  auto report = report_object(run.proxy, run.results, run.wall_seconds, &position);
   if (baseline) {
     if (!apply_baseline(report, *baseline, a.baseline).changes.empty()) status = kFailed;
     fmt::print("{}", baseline_console(report));
