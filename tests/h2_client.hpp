@@ -70,6 +70,15 @@ struct H2Answer {
       if (frames[i].header.type == type && frames[i].header.stream == stream) return i;
     return frames.size();
   }
+  /// True once `stream` has ended: END_STREAM on its HEADERS or DATA, or its RST_STREAM.
+  [[nodiscard]] bool stream_over(std::uint32_t stream = 1) const {
+    for (const auto& f : frames)
+      if (f.header.stream == stream &&
+          (f.header.type == h2::kRstStream ||
+           ((f.header.type == h2::kHeaders || f.header.type == h2::kData) && (f.header.flags & h2::kEndStream))))
+        return true;
+    return false;
+  }
   /// One line per frame, for failure messages.
   [[nodiscard]] std::string text() const {
     std::string out;
@@ -78,10 +87,11 @@ struct H2Answer {
   }
 };
 
-/// Connects to 127.0.0.1:`port`, sends `bytes`, and reads frames until the upstream closes or
-/// `deadline` (default 3 s) passes.
+/// Connects to 127.0.0.1:`port`, sends `bytes`, and reads frames until the upstream closes,
+/// `done` holds (if given), or `deadline` (default 3 s) passes.
 inline H2Answer h2_exchange(unsigned short port, const std::string& bytes,
-                            std::chrono::milliseconds deadline = std::chrono::milliseconds(3000)) {
+                            std::chrono::milliseconds deadline = std::chrono::milliseconds(3000),
+                            const std::function<bool(const H2Answer&)>& done = nullptr) {
   namespace asio = boost::asio;
   asio::io_context ioc;
   asio::ip::tcp::socket sock(ioc);
@@ -93,17 +103,18 @@ inline H2Answer h2_exchange(unsigned short port, const std::string& bytes,
   std::function<void()> read = [&] {
     sock.async_read_some(asio::buffer(buf), [&](const boost::system::error_code& ec, std::size_t n) {
       in.append(buf.data(), n);
+      h2::Frame f;
+      while (h2::take_frame(in, 1u << 20, f) == h2::Take::frame) answer.frames.push_back(f);
       if (ec) {
         answer.closed = true;
         return;
       }
-      if (in.size() < (1u << 20)) read();
+      if (done && done(answer)) return;
+      if (answer.frames.size() < 4096 && in.size() < (1u << 20)) read();
     });
   };
   read();
   ioc.run_for(deadline);
-  h2::Frame f;
-  while (h2::take_frame(in, 1u << 20, f) == h2::Take::frame) answer.frames.push_back(f);
   return answer;
 }
 

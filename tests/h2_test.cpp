@@ -6,6 +6,7 @@
 
 #include "h2/frame.hpp"
 #include "h2/hpack.hpp"
+#include "h2_client.hpp"
 #include "support.hpp"
 
 using namespace upfault;
@@ -73,27 +74,21 @@ namespace {
 
 // A raw HTTP/2 client: sends the preface, SETTINGS and a GET for `path`, then reads every frame
 // until the upstream closes (it ends each connection with GOAWAY and FIN once the script is done).
-std::vector<h2::Frame> exchange(unsigned short port, const std::string& path) {
-  asio::io_context ioc;
-  tcp::socket sock(ioc);
-  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+std::string request_bytes(const std::string& path) {
   h2::Encoder enc;
   auto block = enc.encode({{":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", path}});
   std::string out(h2::kPreface);
   out += h2::serialize_frame(h2::kSettings, 0, 0, "");
   out += h2::serialize_frame(h2::kHeaders, h2::kEndHeaders | h2::kEndStream, 1, *block);
-  asio::write(sock, asio::buffer(out));
-  std::string in;
-  char buf[4096];
-  boost::system::error_code ec;
-  while (!ec && in.size() < (1 << 20)) {
-    const auto n = sock.read_some(asio::buffer(buf), ec);
-    in.append(buf, n);
-  }
-  std::vector<h2::Frame> frames;
-  h2::Frame f;
-  while (h2::take_frame(in, 1 << 20, f) == h2::Take::frame) frames.push_back(f);
-  return frames;
+  return out;
+}
+
+// The frames the upstream sent for a GET of `path` on stream 1, until that stream ended, a GOAWAY
+// came or the upstream closed.
+std::vector<h2::Frame> exchange(unsigned short port, const std::string& path) {
+  return test::h2_exchange(port, request_bytes(path), std::chrono::milliseconds(5000),
+                           [](const test::H2Answer& a) { return a.stream_over(1) || a.goaway(); })
+      .frames;
 }
 
 }  // namespace
@@ -111,20 +106,45 @@ h2_response = { status = 201, headers = ["x-a: 1"], body = "made" }
   auto frames = exchange(up.up.port(), "/__h2c/__upfault/h2-ok/");
   std::vector<std::uint8_t> types;
   for (const auto& f : frames) types.push_back(f.header.type);
-  EXPECT_EQ(types, (std::vector<std::uint8_t>{h2::kSettings, h2::kSettings, h2::kHeaders, h2::kData, h2::kGoaway}));
-  ASSERT_EQ(frames.size(), 5u);
+  EXPECT_EQ(types, (std::vector<std::uint8_t>{h2::kSettings, h2::kSettings, h2::kHeaders, h2::kData}));
+  ASSERT_EQ(frames.size(), 4u);
   h2::Decoder dec;
   auto head = dec.decode(frames[2].payload);
   ASSERT_TRUE(head.ok());
   ASSERT_FALSE(head.fields.empty());
   EXPECT_EQ(head.fields[0], (h2::Field{":status", "201"}));
   EXPECT_EQ(frames[3].payload, "made");
-  EXPECT_EQ(frames[4].payload.substr(0, 4), std::string("\0\0\0\x01", 4));  // last-stream-id 1
   auto log = up.up.log("h2-ok");
   ASSERT_EQ(log.connections.size(), 1u);
   EXPECT_EQ(log.connections[0].received.rfind("GET /__h2c/__upfault/h2-ok/ HTTP/2\r\nhost: x\r\n\r\n", 0), 0u)
       << log.connections[0].received;
   EXPECT_NE(log.connections[0].received.find("SETTINGS stream 0"), std::string::npos);
+}
+
+// The script ends as written: after the response, no GOAWAY and no FIN the script did not ask
+// for. The connection stays open and served: a PING after the response is answered, and nothing
+// came before its ACK but the response.
+TEST(H2Server, ScriptEndsAsWrittenTheConnectionStaysOpen) {
+  auto s = test::scenario(with_steps("h2-ok", R"(
+[upstream]
+protocol = "h2c"
+[[upstream.steps]]
+h2_response = { status = 200, body = "done" }
+)"));
+  test::Upstream up({s});
+  test::H2Conn conn(up.up.port());
+  conn.send(request_bytes("/__h2c/__upfault/h2-ok/"));
+  const auto& served = conn.read_until([](const test::H2Answer& a) { return a.stream_over(1); });
+  ASSERT_TRUE(served.stream_over(1)) << served.text();
+  conn.send(h2::serialize_frame(h2::kPing, 0, 0, "8 bytes!"));
+  const auto& after = conn.read_until([](const test::H2Answer& a) {
+    return std::any_of(a.frames.begin(), a.frames.end(),
+                       [](const auto& f) { return f.header.type == h2::kPing && (f.header.flags & 0x1); });
+  });
+  EXPECT_FALSE(after.closed) << after.text();
+  EXPECT_FALSE(after.goaway()) << after.text();
+  EXPECT_EQ(after.frames.back().header.type, h2::kPing) << after.text();
+  EXPECT_EQ(after.frames.back().payload, "8 bytes!") << after.text();
 }
 
 // An HTTP/1.1 scenario reached over HTTP/2 is a setup error (421 with X-Upfault-Setup), logged

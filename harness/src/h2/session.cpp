@@ -66,15 +66,10 @@ awaitable<void> Session::serve(upstream::Connection& c) {
   const bool flushed = co_await flush(c);
   if (!flushed) co_return;
   co_await c.run_script();
-  if (!c.over()) co_await finish(c);
-}
-
-// The script is over: no more streams on this connection (the ones the proxy opened besides the
-// served one were never processed, RFC 9113 §6.8), then FIN.
-awaitable<void> Session::finish(upstream::Connection& c) {
-  log_frames(c);
-  const bool sent = co_await c.send(std::exchange(out_, {}) + serialize_goaway(request_stream_, kNoError));
-  if (sent) co_await c.close_fin();
+  // The script ends as written: no GOAWAY, no FIN the script did not ask for. The connection stays
+  // open, its frames read and logged (a new stream refused), until the proxy closes it or the
+  // connection cap ends it, as a real server's idle connection would.
+  if (!c.over()) co_await hang(c, std::nullopt);
 }
 
 // The proxy broke the protocol sending the request: the log entry (if the request was routed)
@@ -84,7 +79,7 @@ awaitable<void> Session::refuse(upstream::Connection& c) {
   const bool stream_error = v.stream != 0;
   c.protocol_error(fmt::format("protocol error: the proxy sent {}; the upstream answered {} {} and did not serve it",
                                v.text, stream_error ? "RST_STREAM" : "GOAWAY", error_name(v.code)));
-  // A stream error ends that stream; the connection then ends as after any script.
+  // A stream error ends that stream, and this connection serves no other: GOAWAY, then FIN.
   const auto out = stream_error ? serialize_rst_stream(v.stream, v.code) + serialize_goaway(v.stream, kNoError)
                                 : serialize_goaway(0, v.code);
   const bool sent = co_await c.send(out);

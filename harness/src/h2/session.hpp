@@ -112,7 +112,6 @@ class Session {
   void check(const Frame& f);
   net::awaitable<void> refuse(upstream::Connection& c);
   [[nodiscard]] bool on_headers(upstream::Connection& c, const Frame& f, std::string& block, bool& complete);
-  net::awaitable<void> finish(upstream::Connection& c);
 
   Encoder encoder_;
   Decoder decoder_{kMaxHeaderBlock};

@@ -21,6 +21,10 @@ std::optional<std::string> Session::on_control(const Frame& f) {
   if (h.type == kSettings) return on_settings(f);
   if (h.type == kRstStream && opened_ && h.stream == request_stream_) request_reset_ = true;
   if (h.type == kData) on_data(f);
+  // A PING is answered, as every endpoint must (RFC 9113 §6.7): a proxy that checks an idle
+  // pooled connection this way finds it alive.
+  if (h.type == kPing && h.stream == 0 && !(h.flags & kAck) && f.payload.size() == 8)
+    out_ += serialize_frame(kPing, kAck, 0, f.payload);
   if (h.type != kWindowUpdate) return std::nullopt;
   const auto increment = parse_window_update(f);
   if (!increment || *increment == 0) return "a WINDOW_UPDATE of 0 or of another size than 4 bytes (RFC 9113 §6.9)";
