@@ -103,3 +103,70 @@ TEST(ResponseReader, HeaderSectionsUpToTheLimitAreRead) {
   EXPECT_EQ(small.feed(head + "ok"), upfault::ResponseReader::State::error);
   EXPECT_GE(upfault::kMinHeaderLimit, std::size_t{1} << 20);
 }
+
+// A field line over 64 KiB is valid (RFC 9110 §5.4 sets no limit) and a proxy may forward it
+// (Caddy does): the client reads it whole and reports exactly what arrived, however the bytes
+// are split (Beast's basic_fields holds a field's sizes in 16 bits: it was an invalid response).
+TEST(ResponseReader, FieldLinesOver64KiBAreReadExactly) {
+  const std::string value(64 * 1024 + 1, 'v'), name = "X-" + std::string(70 * 1024, 'n');
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nX-Small: 1\r\nX-Big: " + value + "\r\n" + name + ": short\r\nContent-Length: 2\r\n\r\nok";
+  for (std::size_t step : {wire.size(), std::size_t{4096}, std::size_t{1}}) {
+    ResponseReader r;
+    for (std::size_t at = 0; at < wire.size() && r.state() == State::need_more; at += step)
+      r.feed(std::string_view(wire).substr(at, step));
+    ASSERT_EQ(r.state(), State::complete) << step << ": " << r.error();
+    const auto& headers = r.response().headers;
+    ASSERT_EQ(headers.size(), 4u);
+    EXPECT_EQ(headers[0], (Header{"X-Small", "1"}));
+    EXPECT_EQ(headers[1].first, "X-Big");
+    EXPECT_TRUE(headers[1].second == value) << "a value of " << headers[1].second.size() << " bytes";
+    EXPECT_TRUE(headers[2].first == name) << "a name of " << headers[2].first.size() << " bytes";
+    EXPECT_EQ(headers[3], (Header{"Content-Length", "2"}));
+    EXPECT_EQ(r.response().body, "ok");
+  }
+}
+
+// One field of almost 1 MiB fits the default header limit (1 MiB); past the limit the header is an
+// error, so memory stays bounded however large the field.
+TEST(ResponseReader, OneFieldUpToTheHeaderLimitIsRead) {
+  const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Huge: ";
+  const std::string value(kMinHeaderLimit - head.size() - 4 - 64, 'h');
+  ResponseReader fits;
+  EXPECT_EQ(fits.feed(head + value + "\r\n\r\n"), State::complete) << fits.error();
+  ASSERT_EQ(fits.response().headers.size(), 2u);
+  EXPECT_EQ(fits.response().headers[1].second.size(), value.size());
+  ResponseReader over;
+  EXPECT_EQ(over.feed(head + value + std::string(128, 'h') + "\r\n\r\n"), State::error);
+  EXPECT_FALSE(over.header_done());
+}
+
+// A chunked body's trailer fields follow the header's in response().headers (where a check finds
+// grpc-status), however the bytes were split: they were there only when the trailer section came
+// in the same read as the header.
+TEST(ResponseReader, TrailerFieldsFollowTheHeaderHoweverSplit) {
+  const std::string wire =
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7\r\npayload\r\n0\r\ngrpc-status: 13\r\n\r\n";
+  for (std::size_t step : {wire.size(), std::size_t{1}}) {
+    ResponseReader r;
+    for (std::size_t at = 0; at < wire.size() && r.state() == State::need_more; at += step)
+      r.feed(std::string_view(wire).substr(at, step));
+    ASSERT_EQ(r.state(), State::complete) << step;
+    EXPECT_EQ(r.response().headers, (std::vector<Header>{{"Transfer-Encoding", "chunked"}, {"grpc-status", "13"}}))
+        << "fed " << step << " bytes at a time";
+    EXPECT_EQ(r.response().body, "payload");
+    EXPECT_EQ(r.response().headers.size(), 2u) << "asked again: the trailer is not added twice";
+  }
+}
+
+// A scenario's own response is parsed whole whatever its header's size (the loader judges whether
+// passthrough can apply to it): one field of 1 MiB and more is a response.
+TEST(ParseCompleteResponse, OwnResponseWithAHeaderOverTheClientsLimit) {
+  const std::string value(kMinHeaderLimit + 1, 'v');
+  const auto parsed =
+      parse_complete_response("HTTP/1.1 200 OK\r\nX-Fill-1: " + value + "\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_TRUE(parsed);
+  ASSERT_EQ(parsed->headers.size(), 2u);
+  EXPECT_TRUE(parsed->headers[0].second == value);
+  EXPECT_EQ(parsed->body, "ok");
+}

@@ -122,6 +122,8 @@ static const std::set<std::string> kBlindMayPass = {
     "empty-reason-phrase-passthrough",
     "head-response-with-content-length",
     "http10-upstream-passthrough",
+    "field-line-of-1-mib",       // forwards a valid field line of 1 MiB whole: conformant
+    "field-line-over-64-kib",    // same, over 64 KiB
     "header-section-too-large",  // forwards a valid 1 MiB header section whole: conformant
     "large-body-cut-short",      // same
     "many-small-fields",

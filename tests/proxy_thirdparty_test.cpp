@@ -238,3 +238,28 @@ h2_response = { status = 200, body = "quick" }
   EXPECT_GT(rerun, 0) << "no request was refused: Caddy multiplexed nothing, and the test tests nothing\n"
                       << test::dump(run);
 }
+
+// Caddy forwards a valid field line over 64 KiB, and one of 1 MiB, whole (Go's limit is a 10 MiB
+// header section): the client reads the field exactly as the upstream sent it and the scenario
+// passes (the client read a field line over 64 KiB as an invalid response: a false failure).
+TEST(Caddy, FieldLinesOver64KiBForwardedIntactPass) {
+  UPFAULT_REQUIRE_PROXY("caddy");
+  std::vector<Scenario> big;
+  for (auto& s : test::corpus())
+    if (s.name == "field-line-over-64-kib" || s.name == "field-line-of-1-mib") big.push_back(std::move(s));
+  ASSERT_EQ(big.size(), 2u);
+  auto run = test::run_profile("caddy", big);
+  ASSERT_EQ(run.results.size(), big.size()) << test::dump(run);
+  for (const auto& r : run.results) {
+    const auto& name = r.scenario->name;
+    ASSERT_TRUE(r.client.response) << name << ": " << r.verdict.reason;
+    EXPECT_EQ(r.client.response->status, 200) << name << ": Caddy forwards it (a 502 would pass, but test nothing)";
+    const auto& sent = r.scenario->upstream_response->headers;
+    const auto field = std::find_if(sent.begin(), sent.end(), [](const Header& h) { return h.first == "X-Fill-1"; });
+    ASSERT_NE(field, sent.end());
+    EXPECT_GT(field->second.size(), 64u * 1024u);
+    const auto& got = r.client.response->headers;
+    EXPECT_TRUE(std::find(got.begin(), got.end(), *field) != got.end()) << name << ": the field did not arrive whole";
+    EXPECT_EQ(r.verdict.kind, VerdictKind::pass) << name << ": " << r.verdict.reason;
+  }
+}

@@ -1,8 +1,8 @@
 #include "upfault/http.hpp"
 
 #include <fmt/format.h>
-#include <boost/beast/core/buffers_range.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/uuid/detail/sha1.hpp>
 
 namespace upfault {
@@ -15,41 +15,64 @@ constexpr std::size_t kMaxHeldBack = 64 * 1024;
 
 // A body kept as its first kBodyKeep bytes, its size and its SHA-1: a proxy that sends
 // gigabytes costs the client 64 KiB, and a whole body can still be compared exactly.
+// The SHA-1 is taken only once the body outgrows what is kept (until then the kept bytes are
+// the body): our own scenarios' bodies, kept whole, are never hashed.
 struct BoundedBody {
-  // The SHA-1 is taken only once the body outgrows what is kept (until then the kept bytes are
-  // the body): our own scenarios' bodies, kept whole, are never hashed.
-  struct value_type {
-    std::size_t keep = kBodyKeep;  // how many bytes are kept as bytes
-    std::string prefix;
-    std::uint64_t size = 0;
-    bool hashing = false;  // set once the body outgrows `keep`
-    boost::uuids::detail::sha1 hash;
-  };
-  struct reader {
-    template <bool isRequest, class Fields>
-    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
-    void init(const boost::optional<std::uint64_t>&, boost::system::error_code& ec) { ec = {}; }
-    template <class ConstBufferSequence>
-    std::size_t put(const ConstBufferSequence& buffers, boost::system::error_code& ec) {
-      ec = {};
-      std::size_t n = 0;
-      for (auto b : boost::beast::buffers_range_ref(buffers)) {
-        const auto* data = static_cast<const char*>(b.data());
-        if (!body_.hashing && body_.size + b.size() > body_.keep) {
-          body_.hashing = true;  // from here on the prefix alone is not the body: hash it all
-          body_.hash.process_bytes(body_.prefix.data(), body_.prefix.size());
-        }
-        if (body_.prefix.size() < body_.keep)
-          body_.prefix.append(data, std::min(b.size(), body_.keep - body_.prefix.size()));
-        if (body_.hashing) body_.hash.process_bytes(data, b.size());
-        body_.size += b.size();
-        n += b.size();
-      }
-      return n;
+  std::size_t keep = kBodyKeep;  // how many bytes are kept as bytes
+  std::string prefix;
+  std::uint64_t size = 0;
+  bool hashing = false;  // set once the body outgrows `keep`
+  boost::uuids::detail::sha1 hash;
+
+  void append(std::string_view bytes) {
+    if (!hashing && size + bytes.size() > keep) {
+      hashing = true;  // from here on the prefix alone is not the body: hash it all
+      hash.process_bytes(prefix.data(), prefix.size());
     }
-    void finish(boost::system::error_code& ec) { ec = {}; }
-    value_type& body_;
-  };
+    if (prefix.size() < keep) prefix.append(bytes.substr(0, keep - prefix.size()));
+    if (hashing) hash.process_bytes(bytes.data(), bytes.size());
+    size += bytes.size();
+  }
+};
+
+// Beast's basic_parser with the message kept as plain strings. Beast's own message type
+// (basic_fields) holds a field's name and value sizes in 16 bits, so a valid field line over
+// 64 KiB, which a proxy may forward, could not be read; here a field is as large as the header
+// limit lets it be. `fields` holds the fields not yet taken: the header section's, then a chunked
+// body's trailer section's.
+class ImageParser final : public http::basic_parser<false> {
+ public:
+  explicit ImageParser(std::size_t keep) { body.keep = keep; }
+  int status = 0;
+  std::string reason;
+  std::vector<Header> fields;
+  BoundedBody body;
+
+ private:
+  void on_request_impl(http::verb, boost::beast::string_view, boost::beast::string_view, int,
+                       boost::system::error_code& ec) override {
+    ec = http::error::bad_method;  // never called: this parser reads responses
+  }
+  void on_response_impl(int code, boost::beast::string_view phrase, int, boost::system::error_code&) override {
+    status = code;
+    reason.assign(phrase.data(), phrase.size());
+  }
+  void on_field_impl(http::field, boost::beast::string_view name, boost::beast::string_view value,
+                     boost::system::error_code&) override {
+    fields.emplace_back(std::string(name), std::string(value));
+  }
+  void on_header_impl(boost::system::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, boost::system::error_code&) override {}
+  std::size_t on_body_impl(boost::beast::string_view bytes, boost::system::error_code&) override {
+    body.append(std::string_view(bytes.data(), bytes.size()));
+    return bytes.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, boost::system::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view bytes,
+                                 boost::system::error_code& ec) override {
+    return on_body_impl(bytes, ec);
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
 };
 
 std::string hex_digest(boost::uuids::detail::sha1 hash) {  // by value: get_digest pads the state
@@ -72,8 +95,7 @@ struct ResponseReader::Impl {
     reset();
   }
   void reset() {
-    parser.emplace();
-    parser->get().body().keep = keep;
+    parser.emplace(keep);
     parser->eager(true);
     parser->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(header_limit, UINT32_MAX)));
     parser->body_limit(boost::none);  // the body's memory is bounded (BoundedBody), its size is not
@@ -82,7 +104,7 @@ struct ResponseReader::Impl {
   bool head_request;
   std::size_t keep;
   std::size_t header_limit;
-  std::optional<http::response_parser<BoundedBody>> parser;
+  std::optional<ImageParser> parser;
   std::string pending;  // bytes the parser has not consumed yet (it wants a whole header at once)
 };
 
@@ -95,12 +117,12 @@ ResponseReader& ResponseReader::operator=(ResponseReader&&) noexcept = default;
 bool ResponseReader::header_done() const { return impl_->parser->is_header_done(); }
 
 std::uint64_t ResponseReader::body_bytes() const {
-  return impl_->parser->is_header_done() ? impl_->parser->get().body().size : 0;
+  return impl_->parser->is_header_done() ? impl_->parser->body.size : 0;
 }
 
 std::string ResponseReader::body_digest() const {
   if (!impl_->parser->is_header_done()) return upfault::body_digest("");
-  const auto& body = impl_->parser->get().body();
+  const auto& body = impl_->parser->body;
   return body.hashing ? hex_digest(body.hash) : upfault::body_digest(body.prefix);
 }
 
@@ -116,17 +138,21 @@ void ResponseReader::record(ClientResult& result) {
 
 void ResponseReader::capture_header() {
   if (header_captured_ || !impl_->parser->is_header_done()) return;
-  const auto& msg = impl_->parser->get();
-  image_.status = static_cast<int>(msg.result_int());
-  image_.reason = std::string(msg.reason());
-  image_.headers.clear();
-  for (const auto& f : msg) image_.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  image_.status = impl_->parser->status;
+  image_.reason = impl_->parser->reason;
+  image_.headers = std::exchange(impl_->parser->fields, {});
   header_captured_ = true;
 }
 
 const ResponseImage& ResponseReader::response() {
   capture_header();
-  if (header_captured_) image_.body = impl_->parser->get().body().prefix;
+  if (!header_captured_) return image_;
+  // Trailer fields follow the header's as they arrive, however the bytes were split.
+  auto& trailers = impl_->parser->fields;
+  image_.headers.insert(image_.headers.end(), std::make_move_iterator(trailers.begin()),
+                        std::make_move_iterator(trailers.end()));
+  trailers.clear();
+  image_.body = impl_->parser->body.prefix;
   return image_;
 }
 
@@ -137,16 +163,7 @@ ResponseReader::State ResponseReader::feed(std::string_view input) {
   std::string_view bytes = pending;
   while (state_ == State::need_more && !bytes.empty()) {
     boost::system::error_code ec;
-    std::size_t n = 0;
-    try {
-      n = impl_->parser->put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
-    } catch (const std::length_error&) {
-      // Beast keeps a field's name and value sizes in 16 bits (found by fuzzing once the header
-      // limit rose to 1 MiB): a longer field line cannot be read, so the response cannot be judged.
-      error_ = "a header field line over 64 KiB (upfault's client cannot hold one)";
-      state_ = State::error;
-      break;
-    }
+    const std::size_t n = impl_->parser->put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
     bytes.remove_prefix(n);
     if (ec == http::error::need_more) break;
     if (ec) {
@@ -217,7 +234,8 @@ ResponseReader::State ResponseReader::eof() {
 }
 
 std::optional<ResponseImage> parse_complete_response(std::string_view bytes) {
-  ResponseReader r(false, bytes.size());  // our own bytes: the whole body is kept
+  // Our own bytes: the whole body is kept, and the header may be as large as they are.
+  ResponseReader r(false, bytes.size(), std::max(kMinHeaderLimit, bytes.size()));
   if (r.feed(bytes) == ResponseReader::State::need_more) r.eof();
   if (r.state() != ResponseReader::State::complete) return std::nullopt;
   return r.response();

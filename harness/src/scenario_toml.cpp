@@ -67,8 +67,9 @@ void add_header_fill(FileContext& cx, const toml::node& hf, std::vector<Header>&
   auto count = ft ? integer((*ft)["count"]) : std::nullopt;
   auto size = ft ? integer((*ft)["size"]) : std::nullopt;
   if (ft) cx.check_keys(*ft, {"count", "size"}, "header_fill");
-  if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > 65000 || *count * *size > (16 << 20))
-    cx.error(hf, "header_fill must be { count = 1..100000, size = 1..65000 } (at most 16 MiB in all)");
+  if (!count || !size || *count < 1 || *count > 100000 || *size < 1 || *size > (16 << 20) ||
+      *count * *size > (16 << 20))
+    cx.error(hf, "header_fill must be { count = 1..100000, size = 1..16777216 } (at most 16 MiB in all)");
   else if (cx.reserve(hf, static_cast<std::size_t>(*count * (*size + 16))))
     for (std::int64_t i = 1; i <= *count; ++i)
       headers.emplace_back(fmt::format("X-Fill-{}", i), std::string(static_cast<std::size_t>(*size), 'f'));

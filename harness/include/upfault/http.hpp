@@ -1,5 +1,6 @@
 #pragma once
-/// Incremental parsing of an HTTP/1.1 response from raw bytes (Beast's parser underneath).
+/// Incremental parsing of an HTTP/1.1 response from raw bytes (Beast's basic_parser underneath,
+/// the fields kept as strings: a field line may be as long as the header limit allows).
 /// Memory is bounded whatever the peer sends: a header section up to its limit (1 MiB or what the
 /// scenario sends), the body's first kBodyKeep bytes.
 #include <cstddef>
@@ -46,7 +47,8 @@ class ResponseReader {
 
   [[nodiscard]] State state() const { return state_; }
   [[nodiscard]] bool header_done() const;
-  /// Status, reason, headers and the body so far; valid once header_done.
+  /// Status, reason, headers and the body so far; valid once header_done. `headers` holds the
+  /// header section's fields, then a chunked body's trailer fields as they arrive.
   [[nodiscard]] const ResponseImage& response();
   [[nodiscard]] const std::vector<int>& interim() const { return interim_; }
   [[nodiscard]] const std::string& error() const { return error_; }
