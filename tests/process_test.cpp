@@ -1,7 +1,11 @@
 // Starting and stopping a proxy under test: readiness, early exits, whole-group teardown.
-#include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -123,4 +127,84 @@ TEST(Profiles, ShippedProfilesLoad) {
   auto typo = find_profile("ngnix", dirs);
   ASSERT_FALSE(typo);
   EXPECT_EQ(typo.error().message, "ngnix: error: no proxy profile named \"ngnix\"; did you mean \"nginx\"?");
+}
+
+namespace {
+// True when something accepts connections on 127.0.0.1:`port`.
+bool accepts(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+// Waits (at most 10 s) for the leader of `p` to exit: true once it has.
+bool leader_exits(ProxyProcess& p) {
+  for (int i = 0; i < 2000 && p.alive(); ++i) std::this_thread::sleep_for(5ms);
+  return !p.alive();
+}
+// A proxy that goes to the background once the readiness probe has connected: the leader forks a
+// child that leaves its session and re-executes itself with an empty environment (as nginx's
+// title overwrites its environment: upfault's lineage mark cannot be read), which keeps the
+// listening socket (`keep_port`) or closes it and writes its pid to {workdir}/proxy.pid. Once the
+// child says it is set, the leader prints the child's pid and exits 0.
+ProxyProfile daemonizing(bool keep_port) {
+  const std::string child =
+      std::string("import os,sys,time; ") +
+      (keep_port ? "" : "os.close(int(sys.argv[1])); open(sys.argv[2], 'w').write(str(os.getpid())); ") +
+      "os.write(int(sys.argv[3]), b'1'); time.sleep(60)";
+  return profile({"python3", "-c",
+                  "import os,socket,sys\n"
+                  "s=socket.socket(); s.bind(('127.0.0.1',{listen_port})); s.listen()\n"
+                  "c,_=s.accept(); c.close()\n"
+                  "r,w=os.pipe(); os.set_inheritable(s.fileno(), True); os.set_inheritable(w, True)\n"
+                  "pid=os.fork()\n"
+                  "if pid==0:\n os.setsid()\n"
+                  " os.execve(sys.executable, [sys.executable, '-c', \"" +
+                      child +
+                      "\", str(s.fileno()), '{workdir}/proxy.pid', str(w)], {})\n"
+                      "os.read(r, 1); print(pid, flush=True)"},
+                 5000ms);
+}
+// Ends process `pid` if a test's check failed and left it running (it is the test's own child).
+void end_leftover(int pid) {
+  if (pid > 0 && ::kill(pid, SIGKILL) == 0) ::waitpid(pid, nullptr, 0);
+}
+}  // namespace
+
+// A proxy whose leader exits 0 after it became ready, leaving its real process running in another
+// session on the proxy's port: it is found by the port, stopped and reaped (its pid gone, the port
+// free), and named with the fix.
+TEST(ProxyProcess, LeftRunningOnItsPortInTheBackgroundIsStoppedAndNamed) {
+  ProxyProcess p;
+  auto started = p.start(daemonizing(true), {});
+  ASSERT_TRUE(started) << started.error();
+  ASSERT_TRUE(leader_exits(p));
+  int left = 0;
+  std::ifstream(p.workdir() / "proxy.out") >> left;
+  ASSERT_GT(left, 0) << "the proxy did not say which process it left running";
+  EXPECT_FALSE(fs::exists(fmt::format("/proc/{}", left))) << "process " << left << " was left running";
+  EXPECT_FALSE(accepts(p.port())) << "port " << p.port() << " still answers";
+  EXPECT_EQ(p.background(), "your config runs python3 in the background: make it run in the foreground");
+  EXPECT_EQ(p.exit_description(),
+            fmt::format("exited with status 0 and left python3 running in the background (pid {}, stopped by upfault)",
+                        left));
+  end_leftover(left);
+}
+
+// The same with a process that no longer listens but left its pid in a pid file in the work dir.
+TEST(ProxyProcess, LeftRunningInItsPidFileIsStoppedAndNamed) {
+  ProxyProcess p;
+  auto started = p.start(daemonizing(false), {});
+  ASSERT_TRUE(started) << started.error();
+  ASSERT_TRUE(leader_exits(p));
+  int left = 0;
+  std::ifstream(p.workdir() / "proxy.out") >> left;
+  ASSERT_GT(left, 0) << "the proxy did not say which process it left running";
+  EXPECT_FALSE(fs::exists(fmt::format("/proc/{}", left))) << "process " << left << " was left running";
+  EXPECT_NE(p.background().find("in the background"), std::string::npos) << p.exit_description();
+  end_leftover(left);
 }

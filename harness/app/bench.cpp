@@ -217,8 +217,10 @@ int bench(const BenchArgs& a) {
   const BenchResult& r = *ran;
   if (tty && !a.quiet) fmt::print(stderr, "\r\x1b[K");
   if (rig && !rig->process()->alive()) {
-    fmt::print(stderr, "upfault bench: {} {} during the bench\n{}\n", target.proxy, rig->process()->exit_description(),
-               rig->process()->log_tail());
+    const auto& fix = rig->process()->background();  // what to change in a config that went to the background
+    fmt::print(stderr, "upfault bench: {}{} {} during the bench\n{}\n",
+               fix.empty() ? "" : fmt::format("{}: {}\n", target.proxy, fix), target.proxy,
+               rig->process()->exit_description(), rig->process()->log_tail());
   }
   if (rig) rig->stop();
   BenchVerdict verdict{evaluate_fail_if(*conditions, r), bench_warnings(o, r)};

@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "background.hpp"
 #include "bounded_input.hpp"
 #include "lifeline.hpp"
 #include "pattern.hpp"
@@ -159,9 +160,11 @@ std::map<std::string, std::string> ProxyProcess::template_vars(const ProxyProfil
 }
 
 namespace {
-// How a proxy that exited while it started ended, with its log.
+// How a proxy that exited while it started ended (and what to change, when it went to the
+// background), with its log.
 std::string died_starting(const ProxyProfile& profile, const ProxyProcess& p) {
-  return fmt::format("{} {} during startup\n{}", profile.name, p.exit_description(), p.log_tail());
+  const auto fix = p.background().empty() ? "" : fmt::format("{}: {}\n", profile.name, p.background());
+  return fmt::format("{}{} {} during startup\n{}", fix, profile.name, p.exit_description(), p.log_tail());
 }
 }  // namespace
 
@@ -184,7 +187,7 @@ Result<ProxyProcess::Readiness> ProxyProcess::wait_ready(const ProxyProfile& pro
     stop();  // after the log was read: what the proxy says as it is stopped is not why it was
     return why;
   }
-  if (log_tail().find("in use") != std::string::npos) return Readiness::port_taken;
+  if (background_.empty() && log_tail().find("in use") != std::string::npos) return Readiness::port_taken;
   return problem(died_starting(profile, *this));
 }
 
@@ -263,6 +266,7 @@ bool ProxyProcess::alive() {
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
     exit_ = describe_status(status);
+    if (!stopping_ && WIFEXITED(status) && WEXITSTATUS(status) == 0) stop_background();
     reap_group();
     return false;
   }
@@ -299,6 +303,18 @@ bool ProxyProcess::dying() {
   return false;
 }
 
+// The leader exited 0 on its own. A proxy that runs in the background (its config says so)
+// leaves its real process running in a session of its own, which the group's stop misses: it is
+// found (below upfault, on this proxy's port or in its pid file), stopped, and named.
+void ProxyProcess::stop_background() {
+  const auto strays = background::find(port_, workdir_, pid_);
+  if (strays.empty()) return;
+  for (const auto& s : strays) reaper::stop_tree(s.pid);
+  exit_ = fmt::format("exited with status 0 and left {} running in the background (pid {}, stopped by upfault)",
+                      strays.front().program, strays.front().pid);
+  background_ = background::advice(strays.front().program);
+}
+
 void ProxyProcess::reap_group() {
   // Whatever the leader left behind in its group is killed and, once re-parented to us, reaped.
   ::kill(-pid_, SIGKILL);
@@ -313,13 +329,16 @@ void ProxyProcess::reap_group() {
     }
   }
   lifeline::group_gone(pid_);
+  // What the proxy started outside its group (setsid): found by the mark in its environment, or
+  // (a daemon whose environment reads as its title, as nginx's) by its port or pid file.
+  for (const auto& s : background::find(port_, workdir_, pid_)) reaper::stop_tree(s.pid);
   pid_ = -1;
-  // What the proxy started outside its group (setsid), found by the mark in its environment.
   reaper::stop_marked(workdir_.string());
 }
 
 void ProxyProcess::stop(Millis grace) {
-  if (pid_ <= 0) return;
+  if (!alive()) return;  // a leader that exited on its own is told apart first (and reaped)
+  stopping_ = true;
   ::kill(-pid_, SIGTERM);
   const auto deadline = Clock::now() + grace;
   while (alive() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -72,16 +72,17 @@ bool carries(pid_t pid, const std::string& entry) {
   return env.find('\0' + entry + '\0') != std::string::npos;
 }
 
-// The processes below `self` that carry `entry` or descend from one that does (or from one seen
-// carrying it before, in `known`: a zombie's mark cannot be read).
-std::vector<Proc> lineage(const std::map<pid_t, Proc>& procs, pid_t self, const std::string& entry,
+// The processes below `self` that are `root` or descend from one (or from one seen before, in
+// `known`: a zombie's mark cannot be read, and an orphan's line to its root is gone).
+template <class Root>
+std::vector<Proc> lineage(const std::map<pid_t, Proc>& procs, pid_t self, const Root& root,
                           const std::map<pid_t, unsigned long long>& known) {
   std::map<pid_t, bool> marked;
   auto is_marked = [&](const Proc& p) {
     auto [it, fresh] = marked.try_emplace(p.pid, false);
     if (fresh) {
       auto k = known.find(p.pid);
-      it->second = (k != known.end() && k->second == p.started) || carries(p.pid, entry);
+      it->second = (k != known.end() && k->second == p.started) || root(p);
     }
     return it->second;
   };
@@ -109,14 +110,17 @@ std::string mark_name() { return fmt::format("UPFAULT_LINEAGE_{}", ::getpid()); 
 
 void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
 
-void stop_marked(const std::string& value, std::chrono::milliseconds grace) {
-  const std::string entry = mark_name() + "=" + value;
+namespace {
+
+// Stops every process below upfault that is `root` or descends from one (see stop_marked).
+template <class Root>
+void stop_lineage(const Root& root, std::chrono::milliseconds grace) {
   const pid_t self = ::getpid();
   const auto kill_at = Clock::now() + grace, give_up = kill_at + std::chrono::seconds(2);
   std::map<pid_t, unsigned long long> known;  // every one found, by pid and start time
   std::set<pid_t> termed;
   while (true) {
-    const auto found = lineage(snapshot(), self, entry, known);
+    const auto found = lineage(snapshot(), self, root, known);
     if (found.empty() || Clock::now() > give_up) return;
     const bool hard = Clock::now() >= kill_at;
     for (const auto& p : found) {
@@ -133,6 +137,36 @@ void stop_marked(const std::string& value, std::chrono::milliseconds grace) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+}  // namespace
+
+void stop_marked(const std::string& value, std::chrono::milliseconds grace) {
+  const std::string entry = mark_name() + "=" + value;
+  stop_lineage([&](const Proc& p) { return carries(p.pid, entry); }, grace);
+}
+
+std::vector<int> below_self() {
+  const auto procs = snapshot();
+  const pid_t self = ::getpid();
+  std::vector<int> out;
+  for (const auto& [pid, proc] : procs) {
+    const Proc* at = &proc;
+    for (std::size_t depth = 0; at && at->pid != self && depth < 256; ++depth) {
+      auto up = procs.find(at->ppid);
+      at = up == procs.end() ? nullptr : &up->second;
+    }
+    if (at && pid != self) out.push_back(pid);
+  }
+  return out;
+}
+
+void stop_tree(int pid, std::chrono::milliseconds grace) {
+  const auto root = read_stat(pid);
+  if (!root) return;  // gone already
+  // By pid and start time, so that a process that took a reaped one's pid is never hit; only
+  // below upfault (lineage() never looks above it).
+  stop_lineage([&](const Proc& p) { return p.pid == root->pid && p.started == root->started; }, grace);
 }
 
 }  // namespace upfault::reaper

@@ -8,6 +8,7 @@
 // upfault itself was killed (when the tree that led to upfault is gone).
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace upfault::reaper {
 
@@ -22,5 +23,14 @@ void become_subreaper();
 /// `grace`; those that were re-parented to upfault are reaped (waitpid on their pid alone, so no
 /// other child's exit status is taken). Returns once none is left, or `grace` + 2 s after it began.
 void stop_marked(const std::string& value, std::chrono::milliseconds grace = std::chrono::milliseconds{1000});
+
+/// The pids of every process below upfault in the process tree (its descendants, and the orphans
+/// re-parented to it), upfault itself excepted.
+[[nodiscard]] std::vector<int> below_self();
+
+/// Stops process `pid` and every process below it, as stop_marked() does, if `pid` is below
+/// upfault in the process tree; anything else is never signalled. Returns once none is left, or
+/// `grace` + 2 s after it began.
+void stop_tree(int pid, std::chrono::milliseconds grace = std::chrono::milliseconds{1000});
 
 }  // namespace upfault::reaper

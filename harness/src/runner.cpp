@@ -233,9 +233,14 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   run.interrupted = interrupt::received();
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   if (process && !process->alive() && run.proxy_died.empty()) {
+    // A proxy that went to the background says what to change in its config.
+    const auto& fix = process->background();
     run.proxy_died =
-        fmt::format("{} {} during the run\n{}", run.proxy.name, process->exit_description(), process->log_tail());
-    note_death(run.results, fmt::format("{} {}", run.proxy.name, process->exit_description()), judging(ro));
+        fmt::format("{}{}{}{} {} during the run\n{}", fix.empty() ? "" : run.proxy.name + ": ", fix,
+                    fix.empty() ? "" : "\n", run.proxy.name, process->exit_description(), process->log_tail());
+    note_death(run.results,
+               fmt::format("{} {}{}{}", run.proxy.name, process->exit_description(), fix.empty() ? "" : ": ", fix),
+               judging(ro));
   }
   rig->stop();
   return run;

@@ -78,6 +78,11 @@ class ProxyProcess {
   [[nodiscard]] bool dying();
   /// How the leader ended ("exited with status 1", "killed by signal 11"), once it has.
   [[nodiscard]] std::string exit_description() const { return exit_; }
+  /// When the leader exited 0 on its own and left the proxy running in the background (a config
+  /// without nginx's `daemon off;`, HAProxy's `daemon`): what to change in the config; else "".
+  /// What it left running (below upfault in the process tree, listening on port() or named by a
+  /// pid file in the work dir) has been stopped by then.
+  [[nodiscard]] const std::string& background() const { return background_; }
 
   [[nodiscard]] std::uint16_t port() const { return port_; }
   [[nodiscard]] int pid() const { return pid_; }
@@ -90,12 +95,15 @@ class ProxyProcess {
   enum class Readiness { ready, port_taken };
   [[nodiscard]] Result<Readiness> wait_ready(const ProxyProfile& profile);
   void reap_group();
+  void stop_background();
   int pid_ = -1;
-  int watched_ = -1;  // the group id the lifeline knows this proxy by
+  bool stopping_ = false;  // stop() sent the signal: the leader's exit is not its own
+  int watched_ = -1;       // the group id the lifeline knows this proxy by
   std::uint16_t port_ = 0;
   std::filesystem::path workdir_;
   std::filesystem::path error_log_;
   std::string exit_;
+  std::string background_;
 };
 
 /// A fresh directory `prefix`XXXXXX in the temporary directory ($TMPDIR, else /tmp), or why there
