@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "upfault/interrupt.hpp"
+#include "upfault/rig.hpp"
 #include "upfault/verdict.hpp"
 
 namespace upfault {
@@ -36,6 +37,21 @@ namespace {
 // At most this many scenarios rerun at once, each with a proxy and an upstream of its own.
 constexpr unsigned kMaxConcurrent = 8;
 
+// How long the reruns wait for a --proxy-url proxy that stopped accepting to accept again.
+constexpr Millis kComeBack{10000};
+
+// Whether the proxy accepts connections, asked every 100 ms until kComeBack: nothing tells upfault
+// when a proxy it did not start is back.
+bool comes_back(const std::string& host, std::uint16_t port) {
+  const auto until = std::chrono::steady_clock::now() + kComeBack;
+  while (!interrupt::received()) {
+    if (accepts_connections(host, port, Millis{1000})) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(Millis{100});
+  }
+  return false;
+}
+
 // Each scenario alone: its own fake upstream and, for a profile, its own proxy instance.
 std::vector<SuiteRun> rerun_each_alone(const std::vector<Scenario>& again, const SuiteOptions& options) {
   SuiteOptions o = options;
@@ -53,8 +69,14 @@ std::vector<SuiteRun> rerun_each_alone(const std::vector<Scenario>& again, const
   std::vector<std::thread> threads;
   for (unsigned w = 0; w < std::min<std::size_t>(workers, again.size()); ++w)
     threads.emplace_back([&] {
-      for (std::size_t i = next++; i < again.size() && !interrupt::received(); i = next++)
-        try {
+      for (std::size_t i = next++; i < again.size() && !interrupt::received(); i = next++) try {
+          // A proxy of the user's that the previous rerun took down gets the time to come back.
+          if (!options.profile && i > 0 && !comes_back(options.proxy_host, options.proxy_port)) {
+            runs[i].setup_error =
+                fmt::format("the proxy at {} did not accept connections again within {} s",
+                            authority(options.proxy_host, options.proxy_port), kComeBack.count() / 1000);
+            continue;
+          }
           runs[i] = run_suite({again[i]}, o);
         } catch (const std::exception& e) {  // on this thread it would end the process
           runs[i].setup_error = fmt::format("the rerun failed: {}", e.what());
@@ -82,7 +104,16 @@ std::vector<std::size_t> isolate(const std::vector<Scenario>& scenarios, const S
   std::vector<Scenario> again;
   for (auto i : which) again.push_back(*by_name.at(run.results[i].scenario->name));
 
-  const auto runs = rerun_each_alone(again, options);
+  // A proxy of the user's that stopped accepting connections may come back (a supervisor restarts
+  // it): the reruns wait for that, up to kComeBack; otherwise nothing can be rerun, said once.
+  if (!options.profile && !comes_back(options.proxy_host, options.proxy_port)) {
+    run.isolation = fmt::format(
+        "{} scenario(s) not rerun alone: the proxy at {} did not accept connections again "
+        "within {} s; restart it and run them again",
+        which.size(), authority(options.proxy_host, options.proxy_port), kComeBack.count() / 1000);
+    return {};
+  }
+  auto runs = rerun_each_alone(again, options);
   const std::string where = options.profile ? "rerun alone on a fresh proxy instance" : "rerun alone";
   std::vector<std::size_t> done;
   std::array<int, 3> count{};  // by IsolationReason::Kind
@@ -90,7 +121,17 @@ std::vector<std::size_t> isolate(const std::vector<Scenario>& scenarios, const S
   for (std::size_t k = 0; k < which.size(); ++k) {
     auto& r = run.results[which[k]];
     const bool was_in_flight = why[k].kind == IsolationReason::Kind::in_flight_at_death;
-    const auto& iso = runs[k];
+    auto& iso = runs[k];
+    // Through --proxy-url a proxy that stopped accepting while this scenario ran alone is pinned
+    // on it, as a crash of a proxy upfault started would be.
+    if (!options.profile && iso.results.size() == 1 && iso.setup_error.empty() && !iso.proxy_died.empty()) {
+      auto& alone = iso.results.front();
+      alone.proxy_crash = fmt::format("it stopped accepting connections when this scenario ran alone");
+      alone.proxy_died.clear();
+      alone.verdict = evaluate(*alone.scenario, alone, JudgeOptions{options.run.timeouts, options.run.strict});
+      iso.proxy_died.clear();
+      ++iso.crashes;
+    }
     if (iso.results.size() != 1 || !iso.setup_error.empty() || !iso.proxy_died.empty()) {
       const auto& what = !iso.setup_error.empty() ? iso.setup_error : iso.proxy_died;
       r.note = appended(r.note, fmt::format("not {}: {}", where, what.empty() ? "the run was stopped" : what));

@@ -5,7 +5,9 @@
 #include "upfault/verdict.hpp"
 
 #include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <charconv>
 
@@ -115,6 +117,19 @@ Result<void> Rig::probe() {
       "proxy's upstream at {}:{} (--upstream-port) and route /__upfault/ paths there unchanged.",
       host_, port_, route_prefix(name), upstream_->host(), upstream_->port(), describe(got), upstream_->host(),
       upstream_->port()));
+}
+
+bool accepts_connections(const std::string& host, std::uint16_t port, Millis bound) {
+  namespace asio = boost::asio;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return false;
+  asio::io_context ioc;
+  asio::ip::tcp::socket sock(ioc);
+  bool connected = false;
+  sock.async_connect({address, port}, [&](const boost::system::error_code& e) { connected = !e; });
+  ioc.run_for(bound);
+  return connected;
 }
 
 Rig::~Rig() { stop(); }

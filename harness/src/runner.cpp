@@ -1,6 +1,7 @@
 #include "upfault/runner.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <mutex>
@@ -190,6 +191,36 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
   }
 }
 
+// Through --proxy-url upfault cannot see the proxy die: after the pass it asks whether the proxy
+// still accepts connections. If not, that is said once — which scenarios lost their connection
+// in flight, how many found nothing accepting — and what got no complete response is an error,
+// as after the death of a proxy upfault started.
+void name_stopped_proxy(SuiteRun& run, const RunOptions& ro) {
+  const bool lost = std::any_of(run.results.begin(), run.results.end(), [](const ScenarioResult& r) {
+    return r.verdict.kind != VerdictKind::not_run && r.client.ending != Ending::complete;
+  });
+  if (!lost || accepts_connections(ro.proxy_host, ro.proxy_port)) return;
+  std::vector<std::string> in_flight;
+  std::size_t refused = 0;
+  for (const auto& r : run.results) {
+    if (r.verdict.kind == VerdictKind::not_run || r.client.ending == Ending::complete || r.client.header_complete)
+      continue;
+    if (r.client.ending == Ending::connect_failed)
+      ++refused;
+    else
+      in_flight.push_back(r.scenario->name);
+  }
+  const auto where = authority(ro.proxy_host, ro.proxy_port);
+  run.proxy_died = fmt::format(
+      "the proxy at {} stopped accepting connections during the run: {} scenario(s) lost their connection in "
+      "flight ({}{}), {} found nothing accepting",
+      where, in_flight.size(),
+      fmt::join(in_flight.begin(),
+                in_flight.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(8, in_flight.size())), ", "),
+      in_flight.size() > 8 ? ", …" : "", refused);
+  note_death(run.results, fmt::format("the proxy at {} stopped accepting connections", where), judging(ro));
+}
+
 SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
   SuiteRun run;
   RigOptions rio;
@@ -232,6 +263,7 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   }
   run.interrupted = interrupt::received();
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!process && !run.interrupted) name_stopped_proxy(run, ro);
   if (process && !process->alive() && run.proxy_died.empty()) {
     // A proxy that went to the background says what to change in its config.
     const auto& fix = process->background();

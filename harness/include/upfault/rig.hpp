@@ -46,6 +46,10 @@ struct RigOptions {
   FakeUpstream::Options upstream;       ///< ports, timeouts, threads, logs of the fake upstream
 };
 
+/// True when a TCP connect to host:port succeeds within `bound`: after a run through --proxy-url,
+/// whether the user's proxy still accepts connections.
+[[nodiscard]] bool accepts_connections(const std::string& host, std::uint16_t port, Millis bound = Millis{2000});
+
 class Rig {
  public:
   /// Starts the fake upstream serving `scenarios`, then the proxy (from the profile) against it.

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# A user's own proxy (--proxy-url) that dies during the run: upfault cannot see it die, so after
+# the pass it asks whether the proxy still accepts connections. It must say so once (which
+# scenarios lost their connection in flight), count what got no complete response as errors —
+# never as the proxy's failures ("the request never reached the upstream") — and not try, one by
+# one, to rerun them alone on a proxy that is gone (one line, not one per scenario).
+# The proxy: upfault's reference proxy with --crash-on, which aborts on ok-200-baseline's request.
+# Then the same proxy under a supervisor that restarts it: the reruns wait for it to accept again
+# and judge each scenario alone.
+# Usage: proxy_url_stopped_test.sh UPFAULT REFERENCE_PROXY SCENARIOS_DIR
+set -euo pipefail
+upfault=$1 refproxy=$2 scenarios=$3
+fail() { echo "FAIL: $*"; exit 1; }
+work=$(mktemp -d)
+proxy_pid= supervisor=
+cleanup() {
+  [[ -n $proxy_pid ]] && kill "$proxy_pid" 2> /dev/null || true
+  [[ -n $supervisor ]] && kill -- "-$supervisor" 2> /dev/null || true  # its process group
+  [[ -n ${KEEP:-} ]] || rm -rf "$work"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+for attempt in 1 2 3; do
+  upstream=$(port)
+  # The proxy listens on a port the kernel picks and says which: that line is the event waited for.
+  mkfifo "$work/log.$attempt"
+  "$refproxy" --listen 127.0.0.1:0 --upstream "127.0.0.1:$upstream" --crash-on /ok-200-baseline/ \
+    --connect-timeout 1s --read-timeout 1s 2> "$work/log.$attempt" &
+  proxy_pid=$!
+  exec 3< "$work/log.$attempt"
+  read -r -u 3 line || fail "the reference proxy did not start"
+  listen=${line##*:}
+  [[ $line == *"reference proxy on 127.0.0.1:"* && -n $listen ]] || fail "unexpected first line: $line"
+  cat <&3 > /dev/null &  # keep draining its log
+  rc=0
+  "$upfault" run "$scenarios/passthrough" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
+    --upstream-protocols http/1.1 --json "$work/r.json" > "$work/out" 2> "$work/err" || rc=$?
+  if [[ $rc == 3 ]] && grep -q "cannot listen on .*Address already in use" "$work/err"; then
+    echo "note: the upstream port was taken meanwhile; again on fresh ports (attempt $attempt)"
+    kill "$proxy_pid" 2> /dev/null || true
+    continue
+  fi
+  break
+done
+[[ $rc == 1 ]] || { cat "$work/out" "$work/err"; fail "the run exited $rc, not 1"; }
+wait "$proxy_pid" 2> /dev/null || true  # it aborted on ok-200-baseline
+proxy_pid=
+
+[[ $(grep -c "stopped accepting connections during the run" "$work/err") == 1 ]] ||
+  { cat "$work/err"; fail "the proxy's end was not named exactly once"; }
+grep -q "lost their connection in flight (.*ok-200-baseline" "$work/err" ||
+  { cat "$work/err"; fail "the scenario in flight when it stopped is not named"; }
+[[ $(grep -c "not rerun alone" "$work/out") == 1 ]] ||
+  { cat "$work/out"; fail "the reruns that cannot happen were not said in one line"; }
+python3 - "$work/r.json" <<'PY' || fail "a result without a complete response was judged as the proxy's"
+import json, sys
+rows = json.load(open(sys.argv[1]))["results"]
+bad = [r for r in rows if r["verdict"] == "fail" and "never reached the upstream" in r["reason"]]
+errors = [r for r in rows if r["verdict"] == "error"]
+assert not bad, [r["scenario"] + ": " + r["reason"] for r in bad]
+assert errors, "no scenario lost its answer: the proxy did not crash, and the test tests nothing"
+print(f"ok: {len(errors)} errors, no failure blamed on a dead proxy")
+PY
+
+# Supervised: restarted on the same port whenever it exits, as systemd or a process manager would.
+setsid bash -c 'while :; do "$0" --listen "127.0.0.1:$1" --upstream "127.0.0.1:$2" --crash-on /ok-200-baseline/ \
+  --connect-timeout 1s --read-timeout 1s 2>> "$3"; done' "$refproxy" "$listen" "$upstream" "$work/supervised.log" &
+supervisor=$!
+for _ in $(seq 100); do  # until it listens (its log says so); bounded
+  grep -q "reference proxy on" "$work/supervised.log" 2> /dev/null && break
+  sleep 0.1
+done
+rc=0
+"$upfault" run "$scenarios/passthrough" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
+  --upstream-protocols http/1.1 --json "$work/s.json" > "$work/sout" 2> "$work/serr" || rc=$?
+kill -- "-$supervisor" 2> /dev/null || true
+supervisor=
+[[ $rc == 1 ]] || { cat "$work/sout" "$work/serr"; fail "the supervised run exited $rc, not 1"; }
+grep -Eq "^[0-9]+ scenario\(s\) rerun alone after the pass: [0-9]+ in flight when the proxy died" "$work/sout" ||
+  { cat "$work/sout"; fail "the supervised proxy's scenarios were not rerun alone once it was back"; }
+python3 - "$work/s.json" <<'PY' || fail "a rerun once the proxy was back did not replace the verdict"
+import json, sys
+rows = json.load(open(sys.argv[1]))["results"]
+errors = [r["scenario"] for r in rows if r["verdict"] == "error"]
+assert not errors, errors
+passed = [r for r in rows if r["verdict"] == "pass" and "rerun alone" in r.get("note", "")]
+assert passed, "no rerun passed"
+crash = next(r for r in rows if r["scenario"] == "ok-200-baseline")
+assert crash["reason"].startswith("the proxy crashed while handling this scenario"), crash["reason"]
+print(f"ok: supervised, {len(passed)} scenarios rerun alone once the proxy was back, no error")
+PY
+echo PASS
