@@ -263,3 +263,33 @@ TEST(Caddy, FieldLinesOver64KiBForwardedIntactPass) {
     EXPECT_EQ(r.verdict.kind, VerdictKind::pass) << name << ": " << r.verdict.reason;
   }
 }
+
+// Apache, given an HTTP/2 upstream response whose Content-Length: 100 body ends at 5 bytes,
+// splices its own 502 page into the body; the rest of that page waits on the client connection and
+// is read as the next response. A Connection: close client never sees it; the keep-alive probe
+// does, and names it a desync with the bytes.
+TEST(Apache, ResponseQueuePoisoningIsCaughtByTheKeepAliveProbe) {
+  UPFAULT_REQUIRE_PROXY("apache2");
+  std::vector<Scenario> one;
+  for (auto& s : test::corpus(/*http2=*/true))
+    if (s.name == "h2-content-length-more-than-data") one.push_back(s);
+  ASSERT_EQ(one.size(), 1u);
+  auto judged = [&](bool probe) {
+    auto profile = find_profile("apache", default_profile_dirs());
+    EXPECT_TRUE(profile) << profile.error();
+    SuiteOptions o;
+    o.profile = *profile;
+    o.run.timeouts = profile->timeouts;
+    o.run.default_deadline = default_deadline(o.run.timeouts);
+    o.run.keepalive_probe = probe;
+    auto run = run_suite(one, o);
+    EXPECT_EQ(run.results.size(), 1u) << run.setup_error;
+    return run.results.empty() ? std::string() : run.results[0].verdict.reason;
+  };
+  const auto with = judged(true);
+  EXPECT_NE(with.find("desync: the proxy kept the client connection open after the response"), std::string::npos)
+      << with;
+  EXPECT_NE(with.find("502 Bad Gateway"), std::string::npos) << with;
+  const auto without = judged(false);
+  EXPECT_EQ(without.find("desync"), std::string::npos) << without;
+}

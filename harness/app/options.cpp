@@ -86,6 +86,17 @@ void add_port_options(CLI::App* cmd, EndpointPorts& ports) {
   }
 }
 
+void add_state_options(CLI::App* cmd, bool& no_isolation, bool& no_keepalive_probe) {
+  cmd->add_flag("--no-isolation", no_isolation,
+                "Keep the pass's verdicts: do not rerun alone (on a fresh --proxy instance) the scenarios whose "
+                "verdict the proxy's state may have decided (in flight when it died, refused on a connection serving "
+                "another scenario, or their fault never reached the upstream)");
+  cmd->add_flag("--no-keepalive-probe", no_keepalive_probe,
+                "Ask Connection: close on each scenario's last request, and send no follow-up request on a client "
+                "connection the proxy keeps open (by default a known-good request follows, and any other answer to "
+                "it is a desync failure)");
+}
+
 void add_tls_dir_option(CLI::App* cmd, std::string& dir) {
   cmd->add_option("--tls-dir", dir,
                   "Directory keeping upfault's CA (ca.pem, ca.key; made there when missing): the TLS ports' "

@@ -43,6 +43,8 @@ class OutputFile {
 
 /// --upstream-port, --refused-port, --blackhole-port, --accept-close-port, --accept-reset-port.
 void add_port_options(CLI::App* cmd, EndpointPorts& ports);
+/// --no-isolation and --no-keepalive-probe: the run's checks of the proxy's state (runner.hpp).
+void add_state_options(CLI::App* cmd, bool& no_isolation, bool& no_keepalive_probe);
 /// --tls-dir DIR: where upfault keeps its CA (ca.pem, ca.key) for the proxy to trust.
 void add_tls_dir_option(CLI::App* cmd, std::string& dir);
 /// Where upfault keeps its CA for proxies of one's own without --tls-dir:

@@ -34,7 +34,7 @@ struct RunArgs {
   std::string connect_timeout;
   unsigned jobs = 64;
   unsigned lanes = 0;  // 0: one proxy, `jobs` scenarios in flight
-  bool no_isolation = false;
+  bool no_isolation = false, no_keepalive_probe = false;
   unsigned repeat = 1;
   std::string deadline;
   std::string json;
@@ -146,6 +146,7 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
   so.run.strict = a.strict;
   so.lanes = std::max(1u, a.lanes);
   so.isolate = !a.no_isolation;
+  so.run.keepalive_probe = !a.no_keepalive_probe;
   const bool fixed_port =
       a.ports.scripted != 0 || std::any_of(endpoint_port_fields().begin(), endpoint_port_fields().end(),
                                            [&](const PortField& f) { return a.ports.*f.port != 0; });
@@ -421,10 +422,7 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "suite one scenario at a time: no two scenarios share a proxy's upstream pool")
       ->check(CLI::Range(1u, 64u))
       ->excludes(jobs);
-  cmd->add_flag("--no-isolation", a->no_isolation,
-                "Keep the pass's verdicts: do not rerun alone (on a fresh --proxy instance) the scenarios whose "
-                "verdict the proxy's state may have decided (in flight when it died, or their fault never reached "
-                "the upstream)");
+  add_state_options(cmd, a->no_isolation, a->no_keepalive_probe);
   cmd->add_option("--deadline", a->deadline,
                   "Client deadline for scenarios without `within` (default: 4 × read_timeout + 2s)");
   cmd->add_option("--json", a->json, "Write the results as JSON (schema: docs/json-report.md)");

@@ -36,11 +36,11 @@ std::string render_request(const Request& request, const std::string& path_prefi
 }
 
 std::vector<std::string> render_requests(const Request& request, const std::string& path_prefix,
-                                         const std::vector<Header>& extra, const std::string& host) {
+                                         const std::vector<Header>& extra, const std::string& host, bool close_last) {
   std::vector<std::string> out;
   const bool shared = request.connections != ClientConnections::separate;
   for (int k = 1; k <= request.repeat; ++k)
-    out.push_back(render_request(request, path_prefix, extra, host, !shared || k == request.repeat));
+    out.push_back(render_request(request, path_prefix, extra, host, k == request.repeat ? close_last : !shared));
   return out;
 }
 
@@ -175,6 +175,19 @@ awaitable<void> read_after(Line& line, ClientResult& result, Clock::time_point d
   }
 }
 
+// The keep-alive probe: the next request on a connection the proxy kept open, and what answered it.
+awaitable<void> send_probe(Line& line, const FetchOptions& options, ClientResult& last) {
+  if (options.before_probe) options.before_probe();
+  ClientResult p;
+  line.sent_at = Clock::now();
+  auto [ec, written] = co_await asio::async_write(line.stream, asio::buffer(options.probe_wire), use_tuple);
+  (void)written;
+  line.write_ec = ec;
+  ResponseReader reader(false, kBodyKeep, kMinHeaderLimit);
+  co_await receive(line, reader, p, Clock::now() + options.deadline);
+  last.probe.push_back(std::move(p));
+}
+
 // The response says the proxy will close the connection (RFC 9112 §9.6).
 bool says_close(const ClientResult& r) {
   if (!r.response) return false;
@@ -245,10 +258,13 @@ awaitable<ClientResult> converse_async(FetchOptions options, std::vector<std::st
   ClientResult last = std::move(results.back());
   results.pop_back();
   if (last.ending == Ending::complete) {
-    keep(last.after, last.after_total, std::exchange(line->carry, {}));
+    const bool probe = !options.probe_wire.empty() && !options.read_after && !line->closing;
+    // Bytes past the response are kept; before a probe they stay, read as its response's start.
+    keep(last.after, last.after_total, probe ? line->carry : std::exchange(line->carry, {}));
     // Read on even after Connection: close: a proxy may still send bytes before it closes.
     last.closed_after = line->ended;
     if (options.read_after && !line->ended) co_await read_after(*line, last, Clock::now() + options.deadline);
+    if (probe) co_await send_probe(*line, options, last);
   }
   last.earlier = std::move(results);
   last.connections = connections;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "upfault/http.hpp"
+#include "upfault/verdict.hpp"
 #include "util.hpp"
 
 namespace upfault {
@@ -182,6 +183,7 @@ json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioRes
     o["reason"] = safe_text(r.verdict.reason);
     if (!r.note.empty()) o["note"] = safe_text(r.note);
     if (!r.proxy_crash.empty()) o["proxy_crash"] = safe_text(r.proxy_crash);
+    if (!r.client.probe.empty()) o["keepalive_probe"] = safe_text(describe(r.client.probe.front()));
     if (r.client.response && r.client.header_complete)
       o["status"] = r.client.response->status;
     else

@@ -3,6 +3,7 @@
 #include "upfault/client.hpp"
 #include "upfault/loader.hpp"
 #include "upfault/verdict.hpp"
+#include "util.hpp"
 
 #include <fmt/format.h>
 #include <boost/asio/io_context.hpp>
@@ -64,6 +65,23 @@ Result<HostPort> parse_loopback_address(const std::string& text, bool allow_remo
 
 Millis default_deadline(const ProxyTimeouts& timeouts) { return timeouts.read * 4 + Millis{2000}; }
 
+namespace {
+
+// The known-good scenario the keep-alive probe asks for (observed.hpp).
+Scenario keepalive_probe() {
+  auto loaded = load_scenario_text(
+      fmt::format("name = \"{}\"\nsummary = \"keep-alive probe\"\nrationale = \"setup\"\nlevel = \"must\"\n"
+                  "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                  "response = {{ status = 200, body = {} }}\n[expect]\nstatus = 200\n",
+                  kKeepAliveProbe, toml_quote(kKeepAliveProbeBody)),
+      "keepalive-probe");
+  if (loaded.scenarios.empty())
+    throw std::logic_error("the keep-alive probe did not load: " + loaded.errors.front().str());
+  return std::move(loaded.scenarios.front());
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Rig>> Rig::start(const std::vector<Scenario>& scenarios, RigOptions options) {
   std::unique_ptr<Rig> rig(new Rig);
   if (options.profile) options.upstream.timeouts = options.profile->timeouts;
@@ -72,6 +90,7 @@ Result<std::unique_ptr<Rig>> Rig::start(const std::vector<Scenario>& scenarios, 
   if (!upstream) return upstream.error().prefixed("the fake upstream cannot listen on ");
   rig->upstream_ = std::move(*upstream);
   for (const auto& s : scenarios) rig->upstream_->add(s);
+  rig->upstream_->add(keepalive_probe());
   rig->upstream_->start();
   if (options.profile) {
     // The config is rendered with the timeouts the verdicts assume.

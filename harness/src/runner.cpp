@@ -12,6 +12,7 @@
 #include "isolation.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/rig.hpp"
+#include "util.hpp"
 
 namespace upfault {
 
@@ -87,6 +88,12 @@ awaitable<std::string> tls_refusal(const FakeUpstream& upstream, Millis bound) {
   co_return refusal;
 }
 
+// The scenario's own request says Connection: close.
+bool asks_close(const Request& request) {
+  return std::any_of(request.headers.begin(), request.headers.end(),
+                     [](const Header& h) { return iequals(h.first, "connection") && has_token(h.second, "close"); });
+}
+
 // The evidence of one scenario, gathered, and its verdict.
 awaitable<ScenarioResult> run_one(const Scenario& s, FakeUpstream& upstream, const RunOptions& options) {
   FetchOptions fo;
@@ -96,13 +103,23 @@ awaitable<ScenarioResult> run_one(const Scenario& s, FakeUpstream& upstream, con
   fo.header_limit = header_limit_for(s);
   const std::string prefix = std::string(upstream_prefix(s.endpoint, s.protocol)) + route_prefix(s.name);
   fo.read_after = s.reads_past_response();
-  auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}},
-                               fmt::format("{}:{}", options.proxy_host, options.proxy_port));
+  const auto host = fmt::format("{}:{}", options.proxy_host, options.proxy_port);
+  const bool probe = options.keepalive_probe && !fo.read_after && !asks_close(s.request);
+  auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}}, host, !probe);
   const JudgeOptions judge = judging(options);
   ScenarioResult r;
+  bool logged = false;
+  if (probe) {
+    Request next;
+    next.path = "/";
+    fo.probe_wire = render_request(next, route_prefix(kKeepAliveProbe),
+                                   {{"X-Upfault-Scenario", std::string(kKeepAliveProbe)}}, host);
+    // The scenario's evidence is what the upstream saw before the probe went out.
+    fo.before_probe = [&] { r.upstream = upstream.log(s.name), logged = true; };
+  }
   // Repeated requests go one after another; the last one is judged, the earlier ones recorded.
   r.client = co_await converse_async(fo, std::move(wires), s.request.connections, s.request.method == "HEAD");
-  r.upstream = upstream.log(s.name);
+  if (!logged) r.upstream = upstream.log(s.name);
   r.verdict = evaluate(s, r, judge);
   if (r.verdict.kind == VerdictKind::fail && tls_setup_may_explain(s, r)) {
     // A ClientHello on a plaintext port is noted before that port closes, so before the proxy answers;

@@ -214,6 +214,40 @@ bool tls_setup_may_explain(const Scenario& s, const ScenarioResult& e) {
          (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2);
 }
 
+namespace {
+
+// The keep-alive probe's answer, when it shows the connection poisoned: the scenario's response
+// left bytes behind, or the proxy answered the next request with something else (RFC 9112 §9.3:
+// responses on a connection answer its requests in order). A connection the proxy closed before
+// a byte of the probe's answer says nothing.
+std::optional<std::string> desync_in_probe(const ClientResult& c) {
+  if (c.probe.empty()) return std::nullopt;
+  const auto& p = c.probe.front();
+  if (p.raw_total == 0 && (p.ending == Ending::closed_early || p.ending == Ending::reset)) return std::nullopt;
+  // upfault's own upstream saying the probe came to the wrong port (X-Upfault-Setup): a proxy that
+  // ties the client connection to the scenario's upstream connection (a blind relay) sent it
+  // there. That is about routing, not a response left behind.
+  const bool setup_answer = p.ending == Ending::complete && p.response &&
+                            std::any_of(p.response->headers.begin(), p.response->headers.end(),
+                                        [](const Header& h) { return iequals(h.first, "x-upfault-setup"); });
+  if (setup_answer && c.after_total == 0) return std::nullopt;
+  if (p.ending == Ending::complete && p.response && p.response->status == 200 &&
+      p.response->body == kKeepAliveProbeBody && c.after_total == 0)
+    return std::nullopt;
+  std::string text = fmt::format(
+      "desync: the proxy kept the client connection open after the response, and the next request on it "
+      "(upfault's keep-alive probe, a known-good 200) got {}",
+      describe(p));
+  if (c.after_total > 0)
+    text += fmt::format("; {} bytes were already waiting on the connection before it was sent: \"{}\"", c.after_total,
+                        printable(c.after, 120));
+  else if (p.raw_total > 0 && p.ending != Ending::complete)
+    text += fmt::format(": \"{}\"", printable(p.raw, 120));
+  return text;
+}
+
+}  // namespace
+
 Verdict evaluate(const Scenario& s, const ScenarioResult& e, const JudgeOptions& o) {
   if (!e.proxy_crash.empty())
     return {VerdictKind::fail,
@@ -226,6 +260,12 @@ Verdict evaluate(const Scenario& s, const ScenarioResult& e, const JudgeOptions&
             fmt::format("the proxy died during the run ({}) and this exchange got no complete response, which its "
                         "death may explain (was: {}); rerun with -j 1 or --lanes N to pin the crash on its scenario",
                         e.proxy_died, v.reason)};
+  if (auto desync = desync_in_probe(e.client)) {
+    if (v.kind == VerdictKind::pass || v.kind == VerdictKind::stricter)
+      v = {VerdictKind::fail, fmt::format("{}; but {}", v.reason, *desync)};
+    else if (v.kind == VerdictKind::fail)
+      v.reason += "; also " + *desync;
+  }
   if (o.strict && v.kind == VerdictKind::stricter)
     return {VerdictKind::fail, fmt::format("{}: stricter than required, which --strict counts as a failure", v.reason)};
   return v;

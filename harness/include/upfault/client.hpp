@@ -2,6 +2,7 @@
 /// The client side of a scenario: one request through the proxy, and exactly what came back.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ struct FetchOptions {
   /// After the last complete response, read on until the proxy closes (or the deadline), to
   /// record what it sends past the response (ClientResult::after).
   bool read_after = false;
+  /// The keep-alive probe: when the proxy keeps the connection open after the last complete
+  /// response, this request is sent on it and its response recorded (ClientResult::probe).
+  /// `before_probe` is called just before it is sent.
+  std::string probe_wire;
+  std::function<void()> before_probe;
 };
 
 /// The header limit for a scenario: a header section as large as the upstream's, plus room for
@@ -35,8 +41,11 @@ struct FetchOptions {
                                          const std::vector<Header>& extra, const std::string& host, bool close = true);
 /// The wire form of each of the scenario's requests (Request::repeat of them): on a shared client
 /// connection only the last says Connection: close.
+/// With `close_last` false the last one does not either (the connection is to stay open for the
+/// keep-alive probe).
 [[nodiscard]] std::vector<std::string> render_requests(const Request& request, const std::string& path_prefix,
-                                                       const std::vector<Header>& extra, const std::string& host);
+                                                       const std::vector<Header>& extra, const std::string& host,
+                                                       bool close_last = true);
 
 /// Sends `wire` and records the response (blocking; for tests and tools).
 [[nodiscard]] ClientResult fetch(const FetchOptions& options, const std::string& wire, bool head_request = false);

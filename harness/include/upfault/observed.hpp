@@ -25,6 +25,13 @@ enum class Ending {
 };
 [[nodiscard]] std::string_view to_string(Ending e);
 
+/// The keep-alive probe: a known-good scenario every rig's upstream serves (200 with this body).
+/// Sent on a client connection the proxy kept open after a scenario's response, it must get
+/// exactly this answer; anything else there is a desync the scenario's response left behind.
+inline constexpr std::string_view kKeepAliveProbe = "upfault-keepalive-probe";
+inline constexpr std::string_view kKeepAliveProbeBody =
+    "upfault keep-alive probe: the next request on the connection\n";
+
 /// What the client saw.
 struct ClientResult {
   Ending ending = Ending::timed_out;
@@ -49,6 +56,9 @@ struct ClientResult {
   /// The responses to the requests before this one, in order (their own `earlier` empty).
   std::vector<ClientResult> earlier;
   int connections = 1;  ///< client connections the exchange used
+  /// The keep-alive probe (at most one): when the proxy kept the connection open after the last
+  /// response, what answered the next request on it (upfault's known-good probe scenario).
+  std::vector<ClientResult> probe;
 };
 
 /// How an upstream connection ended, as the fake upstream saw it.

@@ -22,6 +22,10 @@ struct RunOptions {
   Millis default_deadline{10000};  ///< client deadline where the scenario sets no `within`
   /// --strict: a stricter-than-required verdict is a failure, in every report ("--strict: …").
   bool strict = false;
+  /// The keep-alive probe (observed.hpp): a scenario's last request does not ask Connection:
+  /// close, and when the proxy keeps the connection open a known-good request follows on it.
+  /// Not for scenarios that read past the response or whose own request asks Connection: close.
+  bool keepalive_probe = true;
   /// The upstream protocols the proxy speaks: a scenario needing another is `not run`, with
   /// `not_run_because`'s sentence for its protocol when there is one.
   std::vector<UpstreamProtocol> protocols{UpstreamProtocol::http1};
