@@ -110,6 +110,11 @@ std::vector<Case> cases() {
        with_interim(complete(200), {103}), "interim responses were 103"},
       {"upstream_requests", "status = 200\nupstream_requests = 1", complete(200), complete(200),
        "2 requests reached the upstream, not 1", requests(1), requests(2)},
+      {"upstream_requests_at_most", "status = 502\nupstream_requests = { at_most = 3 }", complete(502), complete(502),
+       "4 requests reached the upstream, more than the 3 allowed", requests(3), requests(4)},
+      // A bound is no proof the upstream was asked: never sending the request is not tested.
+      {"upstream_requests_at_most_asked", "status = 502\nupstream_requests = { at_most = 3 }", complete(502),
+       complete(502), "never sent the request to the upstream", requests(1), requests(0)},
       {"or", "status = 502\n[[expect.or]]\naborted = true", cut_after_header(), complete(503),
        "expected 502 or an aborted response, got 503"},
       {"stricter_is_not_pass", "status = 502\n[[expect.stricter]]\nstatus = 500", complete(502), complete(500),
@@ -152,4 +157,44 @@ TEST(JudgePatterns, CompiledAtLoadNotAtEachJudgement) {
     ASSERT_EQ(v.kind, VerdictKind::pass) << v.reason;
   }
   EXPECT_EQ(Pattern::compiled(), before) << "judging compiled patterns again";
+}
+
+// The bound counts every attempt: HTTP/2 streams the upstream refused unserved (which count no
+// request) too, so a proxy that keeps opening streams on a connection told to go away is caught.
+TEST(JudgeUpstreamRequests, AtMostCountsRefusedStreams) {
+  auto s = test::scenario(
+      test::with_steps("bounded", kSteps, "[expect]\nstatus = 502\nupstream_requests = { at_most = 3 }\n"));
+  auto up = requests(1);
+  for (int i = 0; i < 3; ++i) {
+    up.connections.emplace_back();
+    up.connections.back().end = ConnectionEnd::refused_stream;
+  }
+  const auto bad = evaluate(s, complete(502), up, kTimeouts);
+  EXPECT_EQ(bad.kind, VerdictKind::fail) << bad.reason;
+  EXPECT_NE(bad.reason.find("4 requests reached the upstream (3 of them HTTP/2 streams it refused), more than the 3"),
+            std::string::npos)
+      << bad.reason;
+  up.connections.pop_back();
+  const auto good = evaluate(s, complete(502), up, kTimeouts);
+  EXPECT_EQ(good.kind, VerdictKind::pass) << good.reason;
+}
+
+// The bound reads back as it was written, and a bound of 0 or a stray key is refused.
+TEST(JudgeUpstreamRequests, AtMostLoadsAndRefusesNonsense) {
+  auto s = test::scenario(
+      test::with_steps("bounded", kSteps, "[expect]\nstatus = 502\nupstream_requests = { at_most = 10 }\n"));
+  bool found = false;
+  for (const auto& c : s.expect.accept.at(0).checks)
+    if (c->key() == "upstream_requests") {
+      EXPECT_EQ(c->toml(), "upstream_requests = { at_most = 10 }");
+      EXPECT_EQ(c->describe(), "at most 10 upstream requests");
+      found = true;
+    }
+  EXPECT_TRUE(found);
+  for (const char* bad : {"upstream_requests = { at_most = 0 }", "upstream_requests = { at_least = 2 }",
+                          "upstream_requests = { at_most = \"ten\" }"}) {
+    EXPECT_FALSE(test::errors_of(test::with_steps("bounded", kSteps, std::string("[expect]\nstatus = 502\n") + bad + "\n"))
+                     .empty())
+        << bad;
+  }
 }
