@@ -28,6 +28,12 @@ class Engine {
   bool encrypt(std::string_view plain);
   /// Puts a close_notify alert into output().
   void close_notify();
+  /// Puts a fatal bad_record_mac alert into output(), protected as the session protects records
+  /// (encrypted, in TLS 1.3): OpenSSL has no call that sends an alert, so the engine is fed a
+  /// record no peer could have sent (an application-data record of zeros, which fails its
+  /// authentication) and OpenSSL answers it as TLS requires. The session is over after it; false
+  /// when no alert came out (it had failed already).
+  bool fatal_alert();
   /// Takes the raw bytes to send (handshake records, encrypted data, alerts).
   [[nodiscard]] std::string output();
   /// The protocol ALPN selected ("" when none).

@@ -63,6 +63,9 @@ class Connection {
   void close_rst();
   /// Over TLS: a close_notify alert (the TCP connection stays open).
   net::awaitable<bool> tls_close_notify();
+  /// Over TLS: a fatal alert (bad_record_mac), after which the session is over; the TCP connection
+  /// stays open.
+  net::awaitable<bool> tls_fatal_alert();
   /// Over TLS: encrypts `bytes` and sends only the first `keep` bytes of the records (a record cut
   /// short); the connection stays open.
   net::awaitable<bool> tls_send_partial(std::string_view bytes, std::size_t keep);
@@ -155,8 +158,8 @@ class Connection {
   SSL_CTX* tls_ctx_ = nullptr;
   Slot handshake_slot_;
   std::unique_ptr<tls::Engine> tls_;  // made once the ClientHello's first record is whole
-  std::string tls_failure_;  // why the TLS session failed, once it has
-  bool spoken_ = false;      // some plaintext came over TLS (a request, or the HTTP/2 preface)
+  std::string tls_failure_;           // why the TLS session failed, once it has
+  bool spoken_ = false;               // some plaintext came over TLS (a request, or the HTTP/2 preface)
   net::Clock::time_point accepted_ = net::Clock::now();
   const std::uint64_t id_ = next_id();  // tells apart the log entries of one kept-alive connection
   static std::uint64_t next_id() {

@@ -141,6 +141,20 @@ awaitable<bool> Connection::tls_close_notify() {
   co_return true;
 }
 
+awaitable<bool> Connection::tls_fatal_alert() {
+  if (!tls_->fatal_alert()) {
+    finish({ConnectionEnd::error, fmt::format("error: TLS: no fatal alert could be sent ({})",
+                                              tls_->error().empty() ? "the session had ended" : tls_->error())});
+    co_return false;
+  }
+  if (auto ec = co_await write_raw(tls_->output())) {
+    finish(describe(ec));
+    co_return false;
+  }
+  mark("fatal alert sent (bad_record_mac)");
+  co_return true;
+}
+
 awaitable<bool> Connection::tls_send_partial(std::string_view bytes, std::size_t keep) {
   if (!tls_->encrypt(bytes)) {
     finish({ConnectionEnd::error, fmt::format("error: TLS: {}", tls_->error())});
