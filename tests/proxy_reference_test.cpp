@@ -31,9 +31,11 @@ static const std::set<std::string> kBlindMustFail = {
     "tls-fin-before-response",
     "tls-garbage-instead-of-server-hello",
     "tls-handshake-stall",
+    "tls-handshake-stall-twice",  // no handshake timeout: neither request gets a 504
     "tls-malformed-status-line",
     "tls-plaintext-response-after-handshake",
     "tls-record-cut-mid-header",
+    "tls-record-cut-mid-header-then-silence",  // no timeout: no 504
     "tls-silent-after-handshake",
     "accept-then-close",                         // closes the client: no 502
     "accept-then-reset",                         // same
@@ -98,7 +100,9 @@ static const std::set<std::string> kBlindMayPass = {
     "tls-chunked-without-last-chunk-with-close-notify",
     "tls-close-delimited-with-close-notify",
     "tls-content-length-complete-fin-without-close-notify",
+    "tls-content-length-short-fin-without-close-notify",  // closes the client at the FIN: the body stays short
     "tls-content-length-short-with-close-notify",
+    "tls-fatal-alert-mid-body",  // closes the client at the alert: the body stays short
     "tls-ok-200-passthrough",
     "tls-origin-502-passthrough",
     "tls-plaintext-mid-body",
@@ -194,8 +198,11 @@ static const std::set<std::string> kLenientMustFail = {
     "tls-cert-wrong-name",
     "tls-chunked-without-last-chunk-with-close-notify",
     "tls-close-delimited-truncated",
+    "tls-content-length-short-fin-without-close-notify",
     "tls-content-length-short-with-close-notify",
+    "tls-fatal-alert-mid-body",
     "tls-handshake-stall",
+    "tls-handshake-stall-twice",
     "tls-origin-502-passthrough",
     "tls-plaintext-mid-body",
     "tls-record-cut-mid-body",
@@ -247,6 +254,7 @@ static const std::set<std::string> kLenientH2MustFail = {
     "h2-content-length-less-than-data",        // passes the body whole, whatever content-length said
     "h2-content-length-more-than-data",        // same
     "h2-duplicated-status",                    // forwards a malformed response (the second :status wins)
+    "h2-fin-mid-body-without-content-length",  // takes the closed connection as the end of the body
     "h2-frame-over-max-frame-size",            // takes the connection error as the end of the body
     "h2-goaway-error-mid-body",                // same
     "h2-headers-then-silence",                 // no read timeout: never aborts
