@@ -63,6 +63,7 @@ const Known kHaproxy{
         // TLS upstream (verify required): a failed or stalled handshake is 503, not 502/504
         "tls-cert-expired", "tls-cert-self-signed", "tls-cert-wrong-name", "tls-fatal-alert-instead-of-server-hello",
         "tls-garbage-instead-of-server-hello", "tls-handshake-stall",
+        "tls-handshake-stall-twice",       // 503 after 4 s to each of the two requests, as for one
         "tls-close-delimited-truncated",   // a FIN without close_notify ends the body
         "blackhole-connect-timeout",       // 503 after retries, not 504
         "four-digit-status-code",          // forwards "HTTP/1.1 2000 OK"
