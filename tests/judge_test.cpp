@@ -193,8 +193,9 @@ TEST(JudgeUpstreamRequests, AtMostLoadsAndRefusesNonsense) {
   EXPECT_TRUE(found);
   for (const char* bad : {"upstream_requests = { at_most = 0 }", "upstream_requests = { at_least = 2 }",
                           "upstream_requests = { at_most = \"ten\" }"}) {
-    EXPECT_FALSE(test::errors_of(test::with_steps("bounded", kSteps, std::string("[expect]\nstatus = 502\n") + bad + "\n"))
-                     .empty())
+    EXPECT_FALSE(
+        test::errors_of(test::with_steps("bounded", kSteps, std::string("[expect]\nstatus = 502\n") + bad + "\n"))
+            .empty())
         << bad;
   }
 }

@@ -38,9 +38,7 @@ class AtMost final : public Check {
  public:
   explicit AtMost(int n) : n_(n) {}
   std::string_view key() const override { return "upstream_requests"; }
-  std::string describe() const override {
-    return fmt::format("at most {} upstream request{}", n_, n_ == 1 ? "" : "s");
-  }
+  std::string describe() const override { return fmt::format("at most {} upstream request{}", n_, n_ == 1 ? "" : "s"); }
   std::string toml() const override { return fmt::format("upstream_requests = {{ at_most = {} }}", n_); }
   bool needs_response() const override { return false; }
   // A bound is no evidence that the upstream was asked: a proxy that never sent the request was
