@@ -29,6 +29,12 @@ std::optional<IsolationReason> isolation_reason(const ScenarioResult& r) {
       r.upstream.connections.empty())
     return IsolationReason{never_delivered,
                            "its scripted fault never reached the upstream (the proxy answered without asking it)"};
+  // An endpoint's fault (a refused or silent port, a TLS handshake that stalls or fails) leaves no
+  // per-scenario trace upstream, and a proxy may back off after one: a failure is checked alone.
+  if (r.verdict.kind == VerdictKind::fail && r.scenario->endpoint != Endpoint::scripted)
+    return IsolationReason{never_delivered,
+                           "its endpoint fault failed, which the proxy's memory of an earlier one (a backoff after a "
+                           "failed connect or handshake) may have decided"};
   return std::nullopt;
 }
 
@@ -158,7 +164,8 @@ std::vector<std::size_t> isolate(const std::vector<Scenario>& scenarios, const S
   if (count[1]) parts.push_back(fmt::format("{} refused on an upstream connection serving another scenario", count[1]));
   if (count[2])
     parts.push_back(
-        fmt::format("{} whose fault never reached the upstream, {} of which passed alone (their verdicts in "
+        fmt::format("{} whose fault never reached the upstream or whose endpoint fault failed, {} of which passed "
+                    "alone (their verdicts in "
                     "the suite depended on earlier scenarios)",
                     count[2], passed_alone));
   run.isolation = fmt::format("{} scenario(s) {} after the pass: {}", replaced, where, fmt::join(parts, "; "));

@@ -18,8 +18,8 @@ struct IsolationReason {
   enum class Kind {
     in_flight_at_death,  ///< its request was in flight when the proxy died
     refused,             ///< it came on an upstream connection serving another scenario, and was refused
-    never_delivered,     ///< its scripted fault never reached the upstream: the proxy answered from
-                         ///< what an earlier scenario left (backoff, a crash's aftermath)
+    never_delivered,     ///< its scripted fault never reached the upstream, or its endpoint fault failed:
+                         ///< the proxy may have answered from what an earlier scenario left (backoff)
   };
   Kind kind;
   std::string text;  ///< "its request was in flight when the proxy died (nginx killed by signal 11)"
