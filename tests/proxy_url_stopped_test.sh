@@ -20,9 +20,18 @@ cleanup() {
 }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Every endpoint port from the kernel too (by default they are the ones after the upstream's).
+pick_endpoints() {
+  endpoint_opts=()
+  for name in refused blackhole accept-close accept-reset tls tls-h2 tls-stall tls-garbage tls-alert tls-expired \
+              tls-wrong-name tls-untrusted; do
+    endpoint_opts+=("--$name-port" "$(port)")
+  done
+}
 
 for attempt in 1 2 3; do
   upstream=$(port)
+  pick_endpoints
   # The proxy listens on a port the kernel picks and says which: that line is the event waited for.
   mkfifo "$work/log.$attempt"
   "$refproxy" --listen 127.0.0.1:0 --upstream "127.0.0.1:$upstream" --crash-on /ok-200-baseline/ \
@@ -35,8 +44,8 @@ for attempt in 1 2 3; do
   cat <&3 > /dev/null &  # keep draining its log
   rc=0
   "$upfault" run "$scenarios/passthrough" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
-    --upstream-protocols http/1.1 --json "$work/r.json" > "$work/out" 2> "$work/err" || rc=$?
-  if [[ $rc == 3 ]] && grep -q "cannot listen on .*Address already in use" "$work/err"; then
+    "${endpoint_opts[@]}" --upstream-protocols http/1.1 --json "$work/r.json" > "$work/out" 2> "$work/err" || rc=$?
+  if [[ $rc == 3 ]] && grep -q "cannot listen on .*Address already in use" "$work/err"; then  # taken meanwhile
     echo "note: the upstream port was taken meanwhile; again on fresh ports (attempt $attempt)"
     kill "$proxy_pid" 2> /dev/null || true
     continue
@@ -73,7 +82,7 @@ for _ in $(seq 100); do  # until it listens (its log says so); bounded
 done
 rc=0
 "$upfault" run "$scenarios/passthrough" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
-  --upstream-protocols http/1.1 --json "$work/s.json" > "$work/sout" 2> "$work/serr" || rc=$?
+  "${endpoint_opts[@]}" --upstream-protocols http/1.1 --json "$work/s.json" > "$work/sout" 2> "$work/serr" || rc=$?
 kill -- "-$supervisor" 2> /dev/null || true
 supervisor=
 [[ $rc == 1 ]] || { cat "$work/sout" "$work/serr"; fail "the supervised run exited $rc, not 1"; }
