@@ -11,7 +11,7 @@ for f in include/upfault/verdict.hpp src/verdict.cpp include/upfault/report.hpp 
          include/upfault/matrix.hpp src/matrix.cpp src/matrix_html.cpp src/matrix_markdown.cpp src/matrix_rank.cpp \
          src/matrix_results.cpp src/matrix_text.hpp include/upfault/observed.hpp src/observed.cpp \
          src/check_registry.cpp src/scenario_toml.hpp include/upfault/baseline.hpp src/baseline.cpp \
-         src/baseline_report.cpp src/report_files.cpp $checks; do
+         src/baseline_report.cpp src/report_files.cpp include/upfault/repeat.hpp src/repeat.cpp $checks; do
   [[ -f $harness/$f ]] || fail "$f is missing: update this test"
   bad=$(grep -nE '#include [<"](upfault/(upstream|runner|rig|client|proxy)\.hpp|net\.hpp|client_async\.hpp|boost/asio|boost/beast)' \
           "$harness/$f" || true)

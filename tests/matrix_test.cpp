@@ -191,21 +191,6 @@ TEST(Matrix, RanksOnlyWhatEveryProxyRan) {
   EXPECT_EQ(order({both, tls}), (std::vector<std::string>{"b-plain", "a-speaks-tls"}));
 }
 
-// A cell the proxy's quirks.toml marks unstable says so on both pages, also where this run passed:
-// the next run may not.
-TEST(Matrix, UnstablePassSaysSo) {
-  const auto all = suite();
-  auto c = column("flaky", all, {});
-  c.notes.unstable["valid"] = "503 one time in ten";
-  const auto md = matrix_markdown(all, {c}, "2026-01-01");
-  EXPECT_NE(md.find("**passed in this run, known unstable** (1)"), std::string::npos) << md;
-  EXPECT_NE(md.find("- **valid** (must): "), std::string::npos) << md;
-  EXPECT_NE(md.find("unstable: 503 one time in ten"), std::string::npos) << md;
-  EXPECT_EQ(md.find("- **broken**"), std::string::npos) << "a stable pass is not listed\n" << md;
-  const auto html = matrix_html(all, {c}, "2026-01-01");
-  EXPECT_NE(html.find("<b>Unstable:</b> 503 one time in ten"), std::string::npos) << html;
-}
-
 namespace {
 
 std::vector<ScenarioResult> results_of(const std::vector<Scenario>& all) {

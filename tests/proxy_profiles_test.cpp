@@ -1,10 +1,15 @@
 // Every shipped proxy profile starts its proxy on loopback and runs the passthrough, timing and
 // endpoint scenarios (the routes of its routes.toml) through it; the verdicts must match the published matrix
-// (docs/conformance), so CI checks what the project publishes. Scenarios a proxy's quirks.toml marks unstable (the
-// proxy answers differently from run to run) are reported, not compared.
+// (docs/conformance), so CI checks what the project publishes. A verdict the matrix did not publish is measured:
+// the scenario runs alone again, and only one that never gives a published verdict fails (one that does varies
+// from run to run, and is reported with its outcomes).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <boost/json.hpp>
 
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -30,17 +35,38 @@ const std::vector<std::pair<std::string, std::string>> kProfiles = {
     {"node-http-proxy", "node"},
 };
 
-std::map<std::string, std::string> published(const std::string& proxy) {
+// Scenario → the verdicts the published matrix gives it: its verdict, and with `matrix --repeat`
+// the verdict of each outcome of a cell that varied.
+std::map<std::string, std::set<std::string>> published(const std::string& proxy) {
   std::ifstream in(std::string(UPFAULT_SOURCE_DIR) + "/docs/conformance/results/" + proxy + ".json");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::map<std::string, std::string> out;
+  std::map<std::string, std::set<std::string>> out;
   if (text.empty()) return out;
   auto root = boost::json::parse(text);
   for (const auto& r : root.as_object().at("results").as_array()) {
     const auto& o = r.as_object();
-    out[std::string(o.at("scenario").as_string())] = std::string(o.at("verdict").as_string());
+    auto& verdicts = out[std::string(o.at("scenario").as_string())];
+    verdicts.insert(std::string(o.at("verdict").as_string()));
+    if (const auto* runs = o.if_contains("runs"))
+      for (const auto& run : runs->as_array()) verdicts.insert(std::string(run.at("verdict").as_string()));
   }
   return out;
+}
+
+// Runs a scenario alone through the proxy up to `times` times, until it gives one of `verdicts`:
+// the measurement that tells a verdict that varies from one that changed. Whether it gave one, and
+// every outcome it saw (appended to `seen`).
+bool measure_alone(const std::string& name, const Scenario& s, const std::set<std::string>& verdicts, int times,
+                   std::string& seen) {
+  SuiteOptions o;
+  o.run.jobs = 1;
+  for (int k = 0; k < times; ++k) {
+    const auto r = test::measure(name, {s}, 1, o);
+    if (r.empty()) return false;
+    seen += fmt::format("\n  then alone: {}: {}", to_string(r[0].verdict.kind), r[0].verdict.reason);
+    if (verdicts.count(std::string(to_string(r[0].verdict.kind)))) return true;
+  }
+  return false;
 }
 
 // The Node.js proxy needs its npm modules, which scripts/install-deps.sh installs.
@@ -69,9 +95,7 @@ TEST_P(Profile, PassthroughAndTimingMatchThePublishedMatrix) {
 
   auto profile = find_profile(name, default_profile_dirs());
   ASSERT_TRUE(profile) << profile.error();
-  auto quirks = load_quirks(profile->dir);
-  EXPECT_TRUE(quirks) << quirks.error();
-  const auto notes = quirks ? *quirks : ProxyNotes{};
+  EXPECT_TRUE(load_quirks(profile->dir));
   SuiteOptions o;
   o.profile = *profile;
   o.run.timeouts = profile->timeouts;
@@ -87,9 +111,18 @@ TEST_P(Profile, PassthroughAndTimingMatchThePublishedMatrix) {
     if (scenario == "ok-200-baseline") {
       EXPECT_EQ(r.verdict.kind, VerdictKind::pass) << name << " does not route a plain request: " << r.verdict.reason;
     }
-    if (notes.unstable.count(scenario)) continue;
-    EXPECT_EQ(std::string(to_string(r.verdict.kind)), want[scenario])
-        << name << " " << scenario << " differs from docs/conformance: " << r.verdict.reason;
+    const auto& verdicts = want[scenario];
+    if (verdicts.count(std::string(to_string(r.verdict.kind)))) continue;
+    // Not what the matrix published: measured alone, up to 4 more runs, before it counts as a change.
+    std::string runs = fmt::format("{}: {}", to_string(r.verdict.kind), r.verdict.reason);
+    const auto said = fmt::format("{}", fmt::join(verdicts, ", "));
+    if (measure_alone(name, *r.scenario, verdicts, 4, runs))
+      std::cout << name << " " << scenario << " varies from run to run (published: " << said << "):\n  " << runs
+                << "\n";
+    else
+      ADD_FAILURE() << name << " " << scenario
+                    << " differs from docs/conformance in every run (published: " << (said.empty() ? "nothing" : said)
+                    << "):\n  " << runs;
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "upfault/loader.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/repeat.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
 
@@ -67,25 +68,42 @@ inline SuiteRun run_profile(const std::string& name, const std::vector<Scenario>
   return run;
 }
 
-/// The scenarios proxies/<name>/quirks.toml marks [[unstable]]: the proxy itself answers them
-/// differently from run to run, so a test reports them and compares the rest.
-inline std::set<std::string> unstable(const std::string& name) {
-  std::set<std::string> out;
+/// Runs `scenarios` through the profiled proxy `runs` times (a fresh proxy each time) and keeps
+/// every outcome, as `upfault run --repeat` does: one result per scenario, the worst run's, whose
+/// `runs` list each outcome with its count where they differed. Whether a proxy answers a scenario
+/// differently from run to run is measured so, never listed by hand.
+inline std::vector<ScenarioResult> measure(const std::string& name, const std::vector<Scenario>& scenarios,
+                                           unsigned runs, SuiteOptions options = {}) {
+  RepeatedRuns all;
   auto profile = find_profile(name, default_profile_dirs());
-  if (!profile) return out;
-  auto notes = load_quirks(profile->dir);
-  EXPECT_TRUE(notes) << notes.error();
-  if (notes)
-    for (const auto& [scenario, reason] : notes->unstable) out.insert(scenario);
+  EXPECT_TRUE(profile) << profile.error();
+  if (!profile) return {};
+  options.profile = *profile;
+  options.run.timeouts = profile->timeouts;
+  options.run.default_deadline = default_deadline(options.run.timeouts);
+  for (unsigned k = 0; k < runs; ++k) {
+    auto run = run_suite(scenarios, options);
+    EXPECT_EQ(run.setup_error, "");
+    EXPECT_EQ(run.proxy_died, "");
+    all.add(run.results);
+  }
+  return all.results();
+}
+
+/// The verdicts a measured result had: each of its outcomes', or its one verdict.
+inline std::set<VerdictKind> verdicts_of(const ScenarioResult& r) {
+  std::set<VerdictKind> out{r.verdict.kind};
+  for (const auto& o : r.runs) out.insert(o.verdict);
   return out;
 }
 
-/// scenario name → verdict, leaving out the scenarios in `skip`.
-inline std::map<std::string, VerdictKind> verdicts(const SuiteRun& run, const std::set<std::string>& skip = {}) {
-  std::map<std::string, VerdictKind> out;
-  for (const auto& r : run.results)
-    if (!skip.count(r.scenario->name)) out[r.scenario->name] = r.verdict.kind;
-  return out;
+/// A measured result's outcomes, for messages: "pass 2/3, fail 1/3 (fail 1/3: …)", or its verdict and reason.
+inline std::string outcomes(const ScenarioResult& r) {
+  if (r.runs.empty()) return std::string(to_string(r.verdict.kind)) + ": " + r.verdict.reason;
+  std::string out = distribution_text(r.runs) + " (";
+  for (const auto& o : r.runs)
+    out += std::string(to_string(o.verdict)) + " " + std::to_string(o.count) + ": " + o.reason + "; ";
+  return out + ")";
 }
 
 /// Every result's line, for failure messages.

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include "proxy_support.hpp"
 #include "support.hpp"
@@ -88,8 +89,11 @@ class ThirdParty : public ::testing::TestWithParam<Known> {};
 
 }  // namespace
 
-// Every scenario gets a verdict about the proxy (no errors); findings fail, the rest pass.
-TEST_P(ThirdParty, CorpusVerdictsMatchWhatTheProxyDoes) {
+// The corpus three times through the proxy, every outcome kept. No run gives an error (each verdict
+// is about the proxy). Where the three runs agree, the verdict is what the proxy is known to do
+// (findings fail, the rest pass); where they differ — measured, never listed by hand — what it is
+// known to do must be among the outcomes, which the test prints with their counts.
+TEST_P(ThirdParty, CorpusVerdictsMatchWhatTheProxyDoesInEveryRun) {
   const auto& known = GetParam();
   UPFAULT_REQUIRE_PROXY(known.program);
   auto scenarios = test::corpus();
@@ -97,32 +101,23 @@ TEST_P(ThirdParty, CorpusVerdictsMatchWhatTheProxyDoes) {
     for (const auto& name : *list)
       EXPECT_TRUE(std::any_of(scenarios.begin(), scenarios.end(), [&](const Scenario& s) { return s.name == name; }))
           << name << " is listed for " << known.profile << " but is not in the corpus";
-  const auto unstable = test::unstable(known.profile);
-  auto run = test::run_profile(known.profile, scenarios);
-  ASSERT_EQ(run.results.size(), scenarios.size()) << run.setup_error;
-  EXPECT_FALSE(run.proxy.version.empty());
-  for (const auto& r : run.results) {
+  const auto results = test::measure(known.profile, scenarios, 3);
+  ASSERT_EQ(results.size(), scenarios.size());
+  for (const auto& r : results) {
     const auto& name = r.scenario->name;
-    EXPECT_NE(r.verdict.kind, VerdictKind::error) << known.profile << " " << name << ": " << r.verdict.reason;
-    if (unstable.count(name)) continue;  // quirks.toml: the proxy answers it differently from run to run
+    const auto verdicts = test::verdicts_of(r);
+    EXPECT_FALSE(verdicts.count(VerdictKind::error)) << known.profile << " " << name << ": " << test::outcomes(r);
     auto want = known.findings.count(name)   ? VerdictKind::fail
                 : known.stricter.count(name) ? VerdictKind::stricter
                                              : VerdictKind::pass;
-    EXPECT_EQ(r.verdict.kind, want) << known.profile << " " << name << ": " << r.verdict.reason;
+    if (r.unstable()) {
+      std::cout << known.profile << " " << name << " varied over 3 runs: " << test::outcomes(r) << "\n";
+      EXPECT_TRUE(verdicts.count(want)) << known.profile << " " << name << " never gave " << to_string(want) << ": "
+                                        << test::outcomes(r);
+    } else {
+      EXPECT_EQ(r.verdict.kind, want) << known.profile << " " << name << " in all 3 runs: " << test::outcomes(r);
+    }
   }
-}
-
-// The same suite against the same proxy gives the same verdicts, run after run (but for what the
-// proxy's quirks.toml marks unstable, with the measured counts).
-TEST_P(ThirdParty, VerdictsAreStableAcrossRuns) {
-  const auto& known = GetParam();
-  UPFAULT_REQUIRE_PROXY(known.program);
-  auto scenarios = test::corpus();
-  const auto unstable = test::unstable(known.profile);
-  auto first = test::run_profile(known.profile, scenarios);
-  auto second = test::run_profile(known.profile, scenarios);
-  EXPECT_EQ(test::verdicts(first, unstable), test::verdicts(second, unstable)) << test::dump(first) << "---\n"
-                                                                               << test::dump(second);
 }
 
 INSTANTIATE_TEST_SUITE_P(Proxies, ThirdParty, ::testing::Values(kNginx, kHaproxy),

@@ -129,6 +129,48 @@ TEST(MergeReadBack, RowFieldsOfTheWrongTypeAreRefused) {
   ASSERT_TRUE(fine) << fine.error();
 }
 
+// A report of `run --repeat 3`: row "b" varied (fail 2 runs, pass 1).
+void repeated(json::object& r) {
+  r["repeat"] = {{"runs", 3}, {"completed", 3}};
+  row(r, 1)["runs"] = json::parse(R"([{"verdict": "fail", "reason": "x", "count": 2},
+                                      {"verdict": "pass", "reason": "y", "count": 1}])");
+  row(r, 1)["unstable"] = true;
+}
+
+// The outcomes of --repeat are read as the JUnit file and the summary read them: checked, and kept,
+// with the report's repeat block.
+TEST(MergeReadBack, RepeatedOutcomesAreCheckedAndKept) {
+  auto merged = merge_edited(repeated);
+  ASSERT_TRUE(merged) << merged.error();
+  EXPECT_EQ(json::serialize(merged->at("repeat")), R"({"runs":3,"completed":3})");
+  EXPECT_EQ(merged->at("results").as_array()[1].as_object().at("runs").as_array().size(), 2u);
+  EXPECT_EQ(merged->at("summary").as_object().at("unstable"), json::value(1));
+  const auto with = [](std::function<void(json::object&)> edit) {
+    return [edit](json::object& r) { repeated(r), edit(r); };
+  };
+  auto runs = [](json::object& r) -> json::array& { return row(r, 1)["runs"].as_array(); };
+  expect_refused(with([&](auto& r) { runs(r)[0].as_object()["count"] = "2"; }),
+                 "r.json: results[1].runs[0].count is not a count");
+  expect_refused(with([&](auto& r) { runs(r)[0].as_object()["count"] = 0; }), "results[1].runs[0].count is 0");
+  expect_refused(with([&](auto& r) { runs(r)[1].as_object()["count"] = 5000; }),
+                 "results[1].runs[1].count is 5000, over the 1000");
+  expect_refused(with([&](auto& r) { runs(r)[1].as_object()["verdict"] = "maybe"; }),
+                 "results[1].runs[1].verdict is not pass");
+  expect_refused(with([&](auto& r) { runs(r)[1] = 3; }), "results[1].runs[1] is not an object");
+  expect_refused(with([](auto& r) { row(r, 1)["runs"] = "fail 2/3"; }), "results[1].runs is not an array of 1 to");
+  expect_refused(with([](auto& r) { row(r, 1)["unstable"] = "yes"; }), "results[1].unstable is not a boolean");
+  expect_refused(with([](auto& r) { r["repeat"] = 3; }), "r.json: repeat is not an object");
+  expect_refused(with([](auto& r) { r["repeat"].as_object()["completed"] = 4; }), "repeat.completed is 4, over the 3");
+  // Shards of different --repeat are not one run.
+  auto a = run_report(), b = run_report();
+  repeated(a);
+  suite(a)["shard"] = "1/2";
+  suite(b)["shard"] = "2/2";
+  const auto mixed = merge_run_reports({{"a.json", json::serialize(a)}, {"b.json", json::serialize(b)}});
+  ASSERT_FALSE(mixed);
+  EXPECT_NE(mixed.error().message.find("--repeat 3"), std::string::npos) << mixed.error().message;
+}
+
 // What merge writes, merge reads: a merged report is a run report of the whole suite.
 TEST(MergeReadBack, AMergedReportMergesAgain) {
   auto once = merge_edited([](json::object&) {});

@@ -12,8 +12,10 @@
 #include "commands.hpp"
 #include "matrix_page.hpp"
 #include "options.hpp"
+#include "repeat.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/repeat.hpp"
 #include "upfault/report.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
@@ -34,6 +36,7 @@ struct MatrixArgs {
   // already closed), and with scenarios in parallel through one instance that race lands on a
   // random other scenario. Lanes run several instances instead, each one scenario at a time.
   unsigned lanes = 4;
+  unsigned repeat = 1;  // runs of the suite per proxy: each cell keeps every outcome
 };
 
 // The program a profile runs, found as a file or on PATH.
@@ -150,10 +153,13 @@ std::vector<char> run_columns(const MatrixArgs& a, const std::vector<Scenario>& 
       so.run.jobs = 1;
       so.lanes = a.lanes;
       so.run.default_deadline = default_deadline(so.run.timeouts);
-      auto run = run_suite(scenarios, so);
+      unsigned completed = 0;
+      auto run = run_repeated(scenarios, so, a.repeat, completed);
       auto& col = columns[i];
       col.proxy = run.proxy;
       col.wall_seconds = run.wall_seconds;
+      col.repeat = a.repeat;
+      col.repeat_completed = completed;
       std::lock_guard lock(print);
       if (run.interrupted) {
         col.skipped = "interrupted";
@@ -171,9 +177,10 @@ std::vector<char> run_columns(const MatrixArgs& a, const std::vector<Scenario>& 
       }
       col.results = std::move(run.results);
       Tally t;
-      for (const auto& r : col.results) t.add(r.verdict.kind);
-      fmt::print("{:<16} {:<8} {:>3} pass, {:>2} stricter, {:>2} fail, {:>2} error  ({:.1f} s)\n", names[i],
-                 col.proxy.version, t.pass, t.stricter, t.fail, t.error, col.wall_seconds);
+      for (const auto& r : col.results) t.add(r);
+      fmt::print("{:<16} {:<8} {:>3} pass, {:>2} stricter, {:>2} fail, {:>2} error  ({:.1f} s{})\n", names[i],
+                 col.proxy.version, t.pass, t.stricter, t.fail, t.error, col.wall_seconds,
+                 a.repeat > 1 ? fmt::format(" for {} runs; {} unstable", a.repeat, t.unstable) : "");
       std::fflush(stdout);
     }
   };
@@ -236,7 +243,12 @@ void setup_matrix(CLI::App& app, int& exit_code) {
                   "a time")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
-  from->excludes("--proxies")->excludes("--parallel")->excludes("--lanes");
+  cmd->add_option("--repeat", a->repeat,
+                  "Run the suite N times through each proxy (a fresh instance each time): a cell that varied shows "
+                  "each outcome with its count, on the page and in its results file")
+      ->check(CLI::Range(1u, kMaxRepeat))
+      ->capture_default_str();
+  from->excludes("--proxies")->excludes("--parallel")->excludes("--lanes")->excludes("--repeat");
   cmd->callback([a, page, out, from, &exit_code] {
     if (from->count() == 0) {
       exit_code = matrix(*a);

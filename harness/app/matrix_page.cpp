@@ -86,6 +86,8 @@ RunRecord run_record(const ProxyProfile& profile, const MatrixColumn& column) {
     if (t.is_relative() && t.filename().string().front() != '.') r.config.push_back(t.generic_string());
   r.date = today();
   r.died = column.died;
+  r.repeat = column.repeat;
+  r.repeat_completed = column.repeat_completed;
   return r;
 }
 

@@ -6,13 +6,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <map>
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "repeat.hpp"
 #include "upfault/baseline.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/repeat.hpp"
 #include "upfault/report.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/routes.hpp"
@@ -205,52 +206,6 @@ int write_baseline(const RunArgs& a, const SuiteRun& run, OutputFile& out) {
   return kPassed;
 }
 
-// scenario → verdict → how often.
-using Outcomes = std::map<std::string, std::map<std::string, int>>;
-
-// Prints every scenario whose verdict changed across the `completed` of `repeat` runs (and, when
-// a signal stopped them early, that they were fewer); returns how many changed.
-int report_unstable(const Outcomes& outcomes, unsigned completed, unsigned repeat) {
-  int unstable = 0;
-  for (const auto& [name, counts] : outcomes) {
-    if (counts.size() < 2) continue;
-    ++unstable;
-    std::string parts;
-    for (const auto& [verdict, n] : counts) parts += fmt::format("{}{}×{}", parts.empty() ? "" : ", ", verdict, n);
-    fmt::print("unstable: {} ({})\n", name, parts);
-  }
-  fmt::print("repeat: {}, {} scenario{} changed verdict\n",
-             completed == repeat ? fmt::format("{} runs", repeat)
-                                 : fmt::format("{} of {} runs completed (stopped by a signal during run {})", completed,
-                                               repeat, completed + 1),
-             unstable, unstable == 1 ? "" : "s");
-  return unstable;
-}
-
-// The suite `repeat` times (--repeat); the last run is returned, every run's verdicts counted, and
-// in `completed` how many runs ended without a signal stopping them.
-SuiteRun run_repeated(const std::vector<Scenario>& scenarios, SuiteOptions so, unsigned repeat, Outcomes& outcomes,
-                      unsigned& completed) {
-  SuiteRun run;
-  completed = 0;
-  for (unsigned k = 1; k <= repeat; ++k) {
-    if (k > 1) so.on_ready = nullptr, so.run.on_result = nullptr;
-    run = run_suite(scenarios, so);
-    if (!run.setup_error.empty()) return run;
-    for (const auto& r : run.results) ++outcomes[r.scenario->name][std::string(to_string(r.verdict.kind))];
-    if (repeat > 1) {
-      Tally t;
-      for (const auto& r : run.results) t.add(r.verdict.kind);
-      fmt::print("run {}/{}{}: {} pass, {} stricter, {} fail, {} error ({:.2f} s)\n", k, repeat,
-                 run.interrupted ? " (stopped)" : "", t.pass, t.stricter, t.fail, t.error, run.wall_seconds);
-      std::fflush(stdout);
-    }
-    if (run.interrupted) break;
-    ++completed;
-  }
-  return run;
-}
-
 // The report files and --write-baseline opened, and --baseline read, before the run; false (with
 // the problem printed) when one cannot be.
 bool prepare_outputs(const RunArgs& a, Reports& reports, OutputFile& baseline_out, std::optional<Baseline>& baseline) {
@@ -344,14 +299,16 @@ int run(const RunArgs& a) {
   position.strict = a.strict;
   attach_console(a, suite.scenarios.size(), *so);
 
-  Outcomes outcomes;
   unsigned completed = 0;
-  SuiteRun run = run_repeated(suite.scenarios, *so, a.repeat, outcomes, completed);
+  SuiteRun run =
+      run_repeated(suite.scenarios, *so, a.repeat, completed,
+                   a.repeat > 1 ? [&a](unsigned k, const SuiteRun& r) { print_run_line(k, a.repeat, r); } : AfterRun{});
   position.repeat = a.repeat;
   position.repeat_completed = completed;
   position.interrupted = run.interrupted;
+  const bool colour = want_colour(stdout);
   if (run.interrupted && !run.setup_error.empty()) {  // stopped while the proxy was starting
-    if (a.repeat > 1) (void)report_unstable(outcomes, completed, a.repeat);
+    if (a.repeat > 1) (void)report_repeats(run.results, completed, a.repeat, colour);
     // What finished: nothing, but a valid report that says so.
     (void)reports.write(report_object(run.proxy, run.results, run.wall_seconds, &position));
     return interrupt::exit_status();
@@ -360,11 +317,12 @@ int run(const RunArgs& a) {
     fmt::print(stderr, "upfault run: {}\n", run.setup_error);
     return kProxyError;
   }
-  int status = a.repeat > 1 && report_unstable(outcomes, completed, a.repeat) ? kFailed : kPassed;
+  // A verdict that changed from run to run fails the run, whatever it was (see README, --repeat).
+  int status = a.repeat > 1 && report_repeats(run.results, completed, a.repeat, colour) ? kFailed : kPassed;
   if (report_proxy_state(run, *so)) status = kFailed;
   Tally tally;
   long long sum_ms = 0;
-  for (const auto& r : run.results) tally.add(r.verdict.kind), sum_ms += r.client.elapsed.count();
+  for (const auto& r : run.results) tally.add(r), sum_ms += r.client.elapsed.count();
   auto report = report_object(run.proxy, run.results, run.wall_seconds, &position);
   if (baseline) {
     if (!apply_baseline(report, *baseline, a.baseline).changes.empty()) status = kFailed;
@@ -429,8 +387,10 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--junit", a->junit, "Write the results as JUnit XML (one testcase per scenario)");
   cmd->add_option("--summary", a->summary, "Write a Markdown summary (for a CI job summary)");
   cmd->add_option("--shard", a->shard, "Run shard I of N (I/N, from 1): a deterministic split of the suite");
-  cmd->add_option("--repeat", a->repeat, "Run the suite N times and report every scenario whose verdict changed")
-      ->check(CLI::Range(1u, 1000u));
+  cmd->add_option("--repeat", a->repeat,
+                  "Run the suite N times (a fresh proxy each time); every report keeps each scenario's outcomes: one "
+                  "that varied shows each with its count, and a changed verdict fails the run")
+      ->check(CLI::Range(1u, kMaxRepeat));
   cmd->add_option("--baseline", a->baseline,
                   "Known outcomes (from --write-baseline): pass while every scenario does what it says, fail on any "
                   "change, better or worse");

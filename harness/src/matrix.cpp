@@ -40,8 +40,6 @@ std::string ProxyNotes::note(const ScenarioResult& r) const {
     return fmt::format("{}: {} (\"{}\", {}){}", q->configurable ? "configurable default" : "documented deviation",
                        q->summary, q->quote, q->link,
                        q->configurable ? fmt::format("; the setting that changes it: {}", q->setting) : "");
-  if (auto u = unstable.find(r.scenario->name); u != unstable.end())
-    return fmt::format("known unstable with this proxy: {}", u->second);
   return "";
 }
 
@@ -108,27 +106,20 @@ Result<ProxyNotes> load_quirks(const fs::path& dir) {
   auto parsed = read_toml(file, 1 << 20);
   if (!parsed) return fail(parsed.error());
   const auto& t = *parsed;
-  if (auto p = unknown_key(t, {"quirk", "unstable"}, "quirks.toml")) return fail(*p);
-  for (auto [key, what] : {std::pair{"quirk", "[[quirk]]"}, std::pair{"unstable", "[[unstable]]"}})
-    if (const auto* n = t.get(key); n && !(n->is_array_of_tables()))
-      return fail({static_cast<int>(n->source().begin.line), static_cast<int>(n->source().begin.column),
-                   fmt::format("{} must be an array of tables: {}", key, what)});
+  if (const auto* n = t.get("unstable"))  // hand-written marks were wrong both ways: stability is measured
+    return fail({static_cast<int>(n->source().begin.line), static_cast<int>(n->source().begin.column),
+                 "[[unstable]] is no longer read: whether a proxy answers a scenario differently from run to run is "
+                 "measured, not written. Remove it, and run `upfault run --repeat N` (or `upfault matrix --repeat "
+                 "N`): every report then shows each scenario's outcomes with their counts"});
+  if (auto p = unknown_key(t, {"quirk"}, "quirks.toml")) return fail(*p);
+  if (const auto* n = t.get("quirk"); n && !(n->is_array_of_tables()))
+    return fail({static_cast<int>(n->source().begin.line), static_cast<int>(n->source().begin.column),
+                 "quirk must be an array of tables: [[quirk]]"});
   if (auto* list = t.get_as<toml::array>("quirk"))
     for (auto&& q : *list) {
       auto quirk = load_quirk(*q.as_table());
       if (!quirk) return fail(quirk.error());
       out.quirks.push_back(std::move(*quirk));
-    }
-  if (auto* list = t.get_as<toml::array>("unstable"))
-    for (auto&& u : *list) {
-      const auto& ut = *u.as_table();
-      if (auto p = unknown_key(ut, {"scenario", "reason"}, "an [[unstable]]")) return fail(*p);
-      const auto* scenario = ut.get("scenario");
-      const auto* reason = ut.get("reason");
-      if (!scenario || !scenario->is_string() || !reason || !reason->is_string())
-        return fail({static_cast<int>(ut.source().begin.line), static_cast<int>(ut.source().begin.column),
-                     "an [[unstable]] needs scenario and reason, both strings"});
-      out.unstable[*scenario->value<std::string>()] = *reason->value<std::string>();
     }
   return out;
 }

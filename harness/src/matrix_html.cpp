@@ -48,6 +48,7 @@ std::string failure_item(const ProxyColumn& c, std::size_t k) {
                                 e(cell.scenario->name), to_string(cell.scenario->level), e(cell.reason));
   if (const auto* q = c.notes.explain(*cell.scenario, cell.status))
     out += fmt::format(" <b>{}</b>", q->configurable ? "configurable default" : "documented deviation");
+  if (cell.unstable()) out += fmt::format(" <b>{}</b>", e(runs_text(cell).first));
   return out + "</li>";
 }
 
@@ -88,6 +89,7 @@ std::string standing_row(const ProxyColumn& c, const Standing& s, std::size_t co
   if (!s.unranked.empty())
     notes.push_back(fmt::format("{} failure(s) where not every proxy ran (not ranked)", s.unranked.size()));
   if (!c.died.empty()) notes.push_back("died during the run: " + e(c.died));
+  if (const auto runs = runs_note(c, s); !runs.empty()) notes.push_back(e(runs));
   if (dated && !c.date.empty()) notes.push_back("ran " + e(c.date));
   return row + fmt::format("<td class=\"note\">{}</td></tr>\n", fmt::join(notes, " · "));
 }
@@ -126,8 +128,11 @@ std::string cell_detail(const ProxyColumn& c, const MatrixCell& cell, CellKind k
                      e(q->quote));
     if (q->configurable) d += fmt::format(" To change it: <code>{}</code>.", e(q->setting));
   }
-  if (auto u = c.notes.unstable.find(cell.scenario->name); u != c.notes.unstable.end())
-    d += fmt::format("<br><b>Unstable:</b> {}", e(u->second));
+  if (const auto [head, each] = runs_text(cell); !head.empty()) {
+    d += fmt::format("<br><b>{}:</b><ul>", e(head));
+    for (const auto& line : each) d += fmt::format("<li>{}</li>", e(line));
+    d += "</ul>";
+  }
   return d;
 }
 
@@ -143,14 +148,16 @@ std::string scenario_row(const Scenario& s, std::size_t k, const std::vector<Pro
     const auto kind = c.cells.empty() ? CellKind::skipped : cell_kind(c, c.cells[k]);
     const auto cls = kKindClass[static_cast<std::size_t>(kind)];
     const char* side = i + 4 >= ranked.size() ? " right" : "";
-    fails = fails || !(kind == CellKind::pass || kind == CellKind::stricter || kind == CellKind::skipped);
-    // A pass the proxy is known to answer differently from run to run opens like a failure: it says so.
-    if (c.cells.empty() || (kind == CellKind::pass && !c.notes.unstable.count(s.name))) {
+    const bool unstable = !c.cells.empty() && c.cells[k].unstable();
+    fails = fails || unstable || !(kind == CellKind::pass || kind == CellKind::stricter || kind == CellKind::skipped);
+    // A pass whose runs differed opens like a failure: it shows them.
+    if (c.cells.empty() || (kind == CellKind::pass && c.cells[k].runs.empty())) {
       cells += fmt::format("<td class=\"v {}{}\">{}</td>", cls, side, cell_word(kind));
       continue;
     }
-    cells += fmt::format("<td class=\"v {}{}\"><details><summary>{}</summary><div>{}</div></details></td>", cls, side,
-                         cell_word(kind), cell_detail(c, c.cells[k], kind));
+    cells += fmt::format("<td class=\"v {}{}{}\"><details><summary>{}{}</summary><div>{}</div></details></td>", cls,
+                         unstable ? " varied" : "", side, cell_word(kind), share_text(c.cells[k]),
+                         cell_detail(c, c.cells[k], kind));
   }
   const auto risk = s.risk ? std::string(to_string(*s.risk)) : std::string("unclassified");
   return fmt::format(
@@ -173,7 +180,8 @@ std::string matrix_table(const std::vector<Scenario>& scenarios, const std::vect
       "<p class=\"legend\"><span class=\"pass\">pass</span><span class=\"stricter\">stricter than required</span>"
       "<span class=\"fail\">fail</span><span class=\"known\">known: a documented deviation</span><span "
       "class=\"configured\">default: a configurable default</span><span class=\"error\">harness error</span><span "
-      "class=\"crash\">proxy crashed</span><span class=\"skipped\">not run</span></p>\n"
+      "class=\"crash\">proxy crashed</span><span class=\"skipped\">not run</span><span class=\"varied\">fail 2/5: "
+      "the verdict varied over repeated runs; the worst shown, with how many runs gave it</span></p>\n"
       "<div class=\"wrap\"><table id=\"matrix\"><thead><tr><th class=\"name\">scenario</th>";
   for (std::size_t i = 0; i < ranked.size(); ++i) {
     const auto& c = columns[ranked[i].column];

@@ -56,6 +56,7 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
     if (!s.unranked.empty())
       notes.push_back(fmt::format("{} failure(s) where not every proxy ran (not ranked)", s.unranked.size()));
     if (!c.died.empty()) notes.push_back("died during the run: " + markdown_escape(c.died));
+    if (const auto runs = runs_note(c, s); !runs.empty()) notes.push_back(runs);
     if (several_days(columns) && !c.date.empty()) notes.push_back("ran " + markdown_escape(c.date));
     const auto defaults =
         s.configured.empty()
@@ -108,7 +109,10 @@ std::string category_tables(const ProtocolSection& section, const std::vector<Sc
                          to_string(sc.level), sc.risk ? to_string(*sc.risk) : "—");
       for (const auto& s : ranked) {
         const auto& c = columns[s.column];
-        out += fmt::format(" {} |", symbol(c.cells.empty() ? CellKind::skipped : cell_kind(c, c.cells[k])));
+        if (c.cells.empty())
+          out += fmt::format(" {} |", symbol(CellKind::skipped));
+        else
+          out += fmt::format(" {}{} |", symbol(cell_kind(c, c.cells[k])), share_text(c.cells[k]));
       }
       out += "\n";
     }
@@ -124,8 +128,8 @@ std::string failure_line(const ProxyColumn& c, const MatrixCell& cell) {
     row += fmt::format(" — {}: {} ([docs]({}): “{}”){}", q->configurable ? "configurable default" : "known deviation",
                        markdown_escape(q->summary), q->link, markdown_escape(q->quote),
                        q->configurable ? fmt::format("; to change it: {}", markdown_escape(q->setting)) : "");
-  if (auto u = c.notes.unstable.find(cell.scenario->name); u != c.notes.unstable.end())
-    row += fmt::format(" — unstable: {}", markdown_escape(u->second));
+  if (const auto [head, each] = runs_text(cell); !head.empty())
+    row += fmt::format(" — {}: {}", head, markdown_escape(fmt::format("{}", fmt::join(each, "; "))));
   return row + "\n";
 }
 
@@ -147,11 +151,10 @@ std::string failures(const std::vector<ProxyColumn>& columns, const std::vector<
     group("where not every proxy ran (an upstream protocol some profile lacks; not ranked)", s.unranked);
     group("harness errors (not ranked)", s.errors);
     if (s.failure_count() + s.unranked.size() + s.configured.size() + s.errors.size() == 0) out += "\nNo failures.\n";
-    std::vector<std::size_t> lucky;  // passed in this run, but the proxy is known to answer it differently
-    for (std::size_t k = 0; k < c.cells.size(); ++k)
-      if (c.cells[k].verdict == VerdictKind::pass && c.notes.unstable.count(c.cells[k].scenario->name))
-        lucky.push_back(k);
-    group("passed in this run, known unstable", lucky);
+    std::vector<std::size_t> never_failed;  // its verdict varied, but no run failed: listed nowhere above
+    for (auto k : s.unstable)
+      if (c.cells[k].verdict != VerdictKind::fail) never_failed.push_back(k);
+    group("verdict varied over the runs, none failed", never_failed);
   }
   return out;
 }
@@ -171,7 +174,8 @@ std::string matrix_markdown(const std::vector<Scenario>& scenarios, const std::v
   out +=
       "\n✅ pass · 🔷 stricter than required (informative) · ❌ fail · 📝 fail, a documented deviation of the proxy · "
       "⚙️ fail, a configurable default of the proxy (not ranked) · ⚠️ harness error · 💥 the proxy crashed "
-      "(restarted for the next scenario) · ➖ not run\n";
+      "(restarted for the next scenario) · ➖ not run · ❌ 2/5: the verdict varied over repeated runs (`--repeat`): the "
+      "worst shown, with how many runs gave it\n";
   out += tables(scenarios, columns, ranked);
   out += failures(columns, ranked);
   return out;

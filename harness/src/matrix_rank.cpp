@@ -21,6 +21,12 @@ CellKind cell_kind(const ProxyColumn& column, const MatrixCell& cell) {
   return q->configurable ? CellKind::configured : CellKind::known;
 }
 
+std::pair<unsigned, unsigned> MatrixCell::share() const {
+  unsigned of = 0, total = 0;
+  for (const auto& r : runs) total += r.count, of += r.verdict == verdict ? r.count : 0;
+  return {of, total};
+}
+
 namespace {
 
 // An earlier_status check that accepts a 5xx: its codes are only in its TOML ("earlier_status =
@@ -107,6 +113,7 @@ std::vector<Standing> rank(const std::vector<ProxyColumn>& columns) {
     for (std::size_t k = 0; k < col.cells.size(); ++k) {
       const auto& cell = col.cells[k];
       if (!cell.crash.empty()) ++s.crashes;
+      if (cell.unstable()) s.unstable.push_back(k);
       switch (cell_kind(col, cell)) {
         case CellKind::pass:
         case CellKind::stricter: ++s.passed; break;

@@ -10,7 +10,9 @@
 #include <map>
 
 #include "bounded_input.hpp"
+#include "json_fields.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/repeat.hpp"
 #include "upfault/report.hpp"
 #include "util.hpp"
 
@@ -76,6 +78,53 @@ void read_config(Reader& in, const json::value* c, ProxyColumn& out, const std::
   }
 }
 
+// `repeat`: {runs, completed}, when the results are of `--repeat N` (2 <= N <= kMaxRepeat).
+void read_repeat(Reader& in, const json::object& root, ProxyColumn& out, const std::string& file) {
+  const auto* r = root.if_contains("repeat");
+  if (!r || r->is_null()) return;
+  if (!r->is_object()) return in.refuse(fmt::format("{}: \"repeat\" must be an object: {{runs, completed}}", file));
+  JsonFields f;
+  const auto where = file + ": repeat";
+  const auto runs = f.count(r->as_object(), "runs", where, kMaxRepeat);
+  const auto completed = f.count(r->as_object(), "completed", where, runs);
+  if (f.ok() && runs < 2) f.fail(where, "runs", "is below 2: one run repeats nothing");
+  if (!f.ok()) return in.refuse(f.error);
+  out.repeat = static_cast<unsigned>(runs);
+  out.repeat_completed = static_cast<unsigned>(completed);
+}
+
+// A cell's `runs` (with --repeat, where its outcome varied): each outcome's verdict, reason and
+// count; the counts add up to at most the file's repeat.runs, and the cell's verdict is one of them.
+void read_runs(Reader& in, const json::object& o, MatrixCell& c, unsigned repeat, const std::string& where) {
+  if (const auto* u = o.if_contains("unstable"); u && !u->is_bool())
+    return in.refuse(fmt::format("{}: \"unstable\" must be true or false", where));
+  const auto* list = o.if_contains("runs");
+  if (!list || list->is_null()) return;
+  if (repeat < 2)
+    return in.refuse(fmt::format("{}: \"runs\" in a file without \"repeat\": the outcomes of one run", where));
+  if (!list->is_array() || list->as_array().empty() || list->as_array().size() > kMaxRunOutcomes)
+    return in.refuse(fmt::format("{}: \"runs\" must be an array of 1 to {} outcomes", where, kMaxRunOutcomes));
+  JsonFields f;
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < list->as_array().size() && f.ok(); ++i) {
+    const auto at = fmt::format("{}: runs[{}]", where, i);
+    const auto* e = list->as_array()[i].if_object();
+    if (!e) return in.refuse(at + " is not an object");
+    const auto verdict = verdict_named(f.text(*e, "verdict", at));
+    if (f.ok() && !verdict) f.fail(at, "verdict", "is not pass, stricter, fail, error or not-run");
+    auto reason = f.text(*e, "reason", at);
+    const auto n = f.count(*e, "count", at, repeat);
+    if (f.ok() && n == 0) f.fail(at, "count", "is 0: an outcome no run gave");
+    if (f.ok()) c.runs.push_back({*verdict, std::move(reason), static_cast<unsigned>(n)}), total += n;
+  }
+  if (!f.ok()) return in.refuse(f.error);
+  if (total > repeat)
+    return in.refuse(
+        fmt::format("{}: its runs add up to {}, more than the {} runs of \"repeat\"", where, total, repeat));
+  if (std::none_of(c.runs.begin(), c.runs.end(), [&](const RunOutcome& r) { return r.verdict == c.verdict; }))
+    return in.refuse(fmt::format("{}: verdict {} is none of its runs' verdicts", where, to_string(c.verdict)));
+}
+
 void read_proxy(Reader& in, const json::object& root, ProxyColumn& out, const std::string& file) {
   const auto* p = root.if_contains("proxy");
   if (!p || !p->is_object()) return in.refuse(fmt::format("{}: \"proxy\" must be an object", file));
@@ -91,12 +140,13 @@ void read_proxy(Reader& in, const json::object& root, ProxyColumn& out, const st
   out.died = in.text(o, "died", where);
   read_config(in, o.if_contains("config"), out, where);
   out.date = in.text(root, "date", file);
+  read_repeat(in, root, out, file);
   if (const auto* s = root.if_contains("summary"); s && s->is_object())
     if (const auto* w = s->as_object().if_contains("wall_seconds"); w && w->is_number())
       out.wall_seconds = std::clamp(w->to_number<double>(), 0.0, 1e9);
 }
 
-MatrixCell read_cell(Reader& in, const json::object& o, const Scenario& s, const std::string& where) {
+MatrixCell read_cell(Reader& in, const json::object& o, const Scenario& s, unsigned repeat, const std::string& where) {
   MatrixCell c;
   c.scenario = &s;
   if (const auto level = in.text(o, "level", where); !level.empty() && level != to_string(s.level))
@@ -124,6 +174,7 @@ MatrixCell read_cell(Reader& in, const json::object& o, const Scenario& s, const
           (ended == "complete" && status && *status >= 500))
         c.earlier_error = true;
     }
+  if (in.ok()) read_runs(in, o, c, repeat, where);
   return c;
 }
 
@@ -154,7 +205,8 @@ void read_cells(Reader& in, const json::object& root, const std::vector<Scenario
     }
     if (cells[it->second])
       return in.refuse(fmt::format("{}: scenario \"{}\" has two results", file, safe_text(name, false)));
-    cells[it->second] = read_cell(in, r.as_object(), suite[it->second], fmt::format("{}: scenario \"{}\"", file, name));
+    cells[it->second] =
+        read_cell(in, r.as_object(), suite[it->second], out.repeat, fmt::format("{}: scenario \"{}\"", file, name));
     if (!in.ok()) return;
   }
   std::vector<std::string> missing;

@@ -48,8 +48,8 @@ inline constexpr std::string_view kRankingRule =
     "(failures the proxy's profile documents as its default configuration, with the setting that changes them) "
     "are listed apart and do not count, nor do harness errors. Only scenarios every proxy ran count: where a "
     "profile does not speak a scenario's upstream protocol (TLS, HTTP/2), the others' failures there are shown but "
-    "not ranked, since that proxy had no chance to fail them. Ties go to fewer configurable defaults, then to the "
-    "name.";
+    "not ranked, since that proxy had no chance to fail them. A cell whose verdict varied over repeated runs "
+    "(upfault matrix --repeat N) counts as its worst run. Ties go to fewer configurable defaults, then to the name.";
 
 /// "What this does and does not show", one point each.
 inline const std::vector<std::string_view>& limits() {
@@ -65,8 +65,10 @@ inline const std::vector<std::string_view>& limits() {
       "review, and says nothing of other inputs, other versions or behaviour under load.",
       "Stricter means the proxy did more than the RFC requires (it rejected with 502 what it may forward): counted "
       "as a pass, shown apart, since it can break a client that relies on what the RFC allows.",
-      "Timing scenarios depend on the proxy's timers (1 s timeouts, judged within 3 × the timeout + 1 s). One run is "
-      "shown; cells a proxy is known to answer differently from run to run say so (unstable).",
+      "Timing scenarios depend on the proxy's timers (1 s timeouts, judged within 3 × the timeout + 1 s). Stability "
+      "is measured, not written: a column built with upfault matrix --repeat N ran every scenario N times, and a "
+      "cell whose verdict varied shows its worst verdict with how many runs gave it (fail 2/5) and each outcome in "
+      "its details; a column of one run cannot tell a stable cell from one that varies.",
       "The risk classes are upfault's judgement of what a failure risks, scenario by scenario (each file's risk and "
       "rationale); read a cell's details before relying on a count.",
       "Each proxy's column is its own run, on its own day, from its results file (results/NAME.json).",
@@ -87,6 +89,35 @@ inline std::string_view cell_word(CellKind k) {
     case CellKind::skipped: return "not run";
   }
   return "";
+}
+
+/// " 2/5" after an unstable cell's word: how many of the runs gave the verdict shown (its worst); "".
+inline std::string share_text(const MatrixCell& c) {
+  if (!c.unstable()) return "";
+  const auto [of, total] = c.share();
+  return fmt::format(" {}/{}", of, total);
+}
+
+/// What a repeated cell's runs were ("varied over 5 runs: pass 3/5, fail 2/5", or "fail in all 5
+/// runs, in 2 ways"), and each outcome ("fail 2/5: reason", or "fail 2/5: as above" for the one
+/// whose reason the cell shows); empty without runs.
+inline std::pair<std::string, std::vector<std::string>> runs_text(const MatrixCell& c) {
+  if (c.runs.empty()) return {};
+  const auto total = c.share().second;
+  std::vector<std::string> each;
+  for (const auto& r : c.runs)
+    each.push_back(fmt::format("{} {}/{}: {}", to_string(r.verdict), r.count, total,
+                               r.verdict == c.verdict && r.reason == c.reason ? "as above" : r.reason));
+  if (c.unstable()) return {fmt::format("varied over {} runs: {}", total, distribution_text(c.runs)), each};
+  return {fmt::format("{} in all {} runs, in {} ways", to_string(c.verdict), total, c.runs.size()), each};
+}
+
+/// A standing's note on its runs: "5 runs, 2 unstable (each counted as its worst)"; "" for one run.
+inline std::string runs_note(const ProxyColumn& c, const Standing& s) {
+  if (c.repeat < 2) return "";
+  return fmt::format("{} runs{}", c.repeat_completed,
+                     s.unstable.empty() ? ", no verdict varied"
+                                        : fmt::format(", {} unstable (each counted as its worst)", s.unstable.size()));
 }
 
 inline std::string proxy_title(const ProxyColumn& c) {

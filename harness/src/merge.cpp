@@ -12,6 +12,7 @@
 
 #include "bounded_input.hpp"
 #include "json_fields.hpp"
+#include "upfault/repeat.hpp"
 #include "upfault/report.hpp"
 #include "upfault/text.hpp"
 #include "util.hpp"
@@ -31,7 +32,8 @@ struct Shard {
   unsigned index = 1, count = 1;
   std::uint64_t read_ms = 0, connect_ms = 0;
   bool strict = false;
-  std::string incomplete;  ///< why it does not hold its whole shard (stopped early), or ""
+  std::uint64_t repeat = 0, repeat_completed = 0;  ///< its `repeat` block (--repeat N), 0 without
+  std::string incomplete;                          ///< why it does not hold its whole shard (stopped early), or ""
 };
 
 Result<json::object> parse_report(const NamedReport& in) {
@@ -47,6 +49,25 @@ Result<json::object> parse_report(const NamedReport& in) {
 // The suite's size and the shard counts: bounded as `upfault run` bounds them, so that no number a
 // file holds can size an allocation or a loop.
 constexpr std::uint64_t kMaxScenarios = 1'000'000;
+
+// A row's outcomes over --repeat, as the JUnit file and the summary read them.
+void check_runs(JsonFields& f, const json::object& o, const std::string& where) {
+  if (const auto* u = o.if_contains("unstable"); u && !u->is_bool())
+    return f.fail(where, "unstable", "is not a boolean");
+  const auto* runs = o.if_contains("runs");
+  if (!runs) return;
+  if (!runs->is_array() || runs->as_array().empty() || runs->as_array().size() > kMaxRunOutcomes)
+    return f.fail(where, "runs", fmt::format("is not an array of 1 to {} outcomes", kMaxRunOutcomes));
+  for (std::size_t i = 0; i < runs->as_array().size() && f.ok(); ++i) {
+    const auto at = fmt::format("{}.runs[{}]", where, i);
+    const auto* e = runs->as_array()[i].if_object();
+    if (!e) return f.fail(at, "", "is not an object");
+    if (const auto verdict = f.text(*e, "verdict", at); f.ok() && !verdict_named(verdict))
+      return f.fail(at, "verdict", "is not pass, stricter, fail, error or not-run");
+    (void)f.text(*e, "reason", at);
+    if (f.count(*e, "count", at, kMaxRepeat) == 0 && f.ok()) f.fail(at, "count", "is 0: an outcome no run gave");
+  }
+}
 
 // One result row, as the JUnit file, the summary and the matrix read it: every field of its type,
 // so the merged report keeps the schema whatever a shard held.
@@ -67,6 +88,7 @@ void check_row(JsonFields& f, const json::value& row, std::size_t i, std::uint64
   if (const auto* st = o->if_contains("status"); st && !st->is_null()) (void)f.count(*st, where + ".status", 999);
   for (std::string_view key : {"elapsed_ms", "bytes_received"})
     if (o->contains(key)) (void)f.count(*o, key, where);
+  check_runs(f, *o, where);
 }
 
 Result<Shard> read_shard(const NamedReport& in) {
@@ -100,6 +122,11 @@ Result<Shard> read_shard(const NamedReport& in) {
   const auto* strict = su.if_contains("strict");
   const auto* stopped = r.if_contains("interrupted");
   if (stopped) (void)f.count(*stopped, "interrupted", 64);
+  if (r.contains("repeat")) {
+    const auto& repeat = f.object(r, "repeat", "");
+    s.repeat = f.count(repeat, "runs", "repeat", kMaxRepeat);
+    s.repeat_completed = f.count(repeat, "completed", "repeat", s.repeat);
+  }
   const auto& rows = results->as_array();
   for (std::size_t i = 0; i < rows.size() && f.ok(); ++i) check_row(f, rows[i], i, s.total);
   if (!f.ok()) return problem(fmt::format("{}: {}", in.name, f.error));
@@ -108,8 +135,8 @@ Result<Shard> read_shard(const NamedReport& in) {
   if (!position) return position.error().prefixed(fmt::format("{}: suite.shard ", in.name));
   std::tie(s.index, s.count) = *position;
   s.strict = strict && strict->is_bool() && strict->as_bool();
-  s.settings =
-      fmt::format("read timeout {} ms, connect timeout {} ms{}", s.read_ms, s.connect_ms, s.strict ? ", --strict" : "");
+  s.settings = fmt::format("read timeout {} ms, connect timeout {} ms{}{}", s.read_ms, s.connect_ms,
+                           s.strict ? ", --strict" : "", s.repeat > 1 ? fmt::format(", --repeat {}", s.repeat) : "");
   const std::uint64_t held = rows.size();
   if (stopped || held != expected)
     s.incomplete = fmt::format("{} holds {} of its {} scenarios{}", in.name, held, expected,
@@ -227,6 +254,11 @@ Result<json::object> merge_run_reports(const std::vector<NamedReport>& inputs, c
         json::value(fmt::format("the shards hold {} of the suite's {} scenarios", results.size(), first.total)));
   if (!incomplete.empty()) suite["incomplete"] = std::move(incomplete);
   out["suite"] = std::move(suite);
+  if (first.repeat > 1) {  // every shard ran as many times (check_together): as many as the fewest completed
+    std::uint64_t completed = first.repeat;
+    for (const auto& s : shards) completed = std::min(completed, s.repeat_completed);
+    out["repeat"] = {{"runs", first.repeat}, {"completed", completed}};
+  }
   out["summary"] = report_summary(results, wall);
   out["results"] = std::move(results);
   out["merged_from"] = std::move(from);

@@ -27,6 +27,11 @@ void Tally::add(VerdictKind k) {
   }
 }
 
+void Tally::add(const ScenarioResult& r) {
+  add(r.verdict.kind);
+  unstable += r.unstable();
+}
+
 void Tally::add(std::string_view verdict) {
   if (verdict == "pass")
     ++pass;
@@ -40,15 +45,23 @@ void Tally::add(std::string_view verdict) {
     ++error;  // "error", or anything a report should not hold
 }
 
+void Tally::add_row(const json::object& row) {
+  add(text_of(row, "verdict"));
+  if (const auto* u = row.if_contains("unstable"); u && u->is_bool() && u->as_bool()) ++unstable;
+}
+
 std::string Tally::line() const {
   std::string s = fmt::format("{} passed, {} failed", pass + stricter, fail + error);
-  if (stricter || error || not_run) {
+  if (stricter || error || not_run || unstable) {
     std::string detail;
     if (stricter) detail += fmt::format("{} stricter than required", stricter);
     if (error) detail += fmt::format("{}{} error{}", detail.empty() ? "" : ", ", error, error == 1 ? "" : "s");
     if (not_run)
       detail += fmt::format("{}{} not run: they need an upstream protocol the proxy lacks", detail.empty() ? "" : ", ",
                             not_run);
+    if (unstable)
+      detail += fmt::format("{}{} unstable: the verdict changed from run to run, each counted as its worst run",
+                            detail.empty() ? "" : "; ", unstable);
     s += fmt::format("\n({})", detail);
   }
   return s;
@@ -68,15 +81,26 @@ std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
     case VerdictKind::error: code = "35"; break;
     case VerdictKind::not_run: code = "33"; break;
   }
-  std::string label = fmt::format("{:<8}", to_string(r.verdict.kind));
+  if (r.unstable()) code = "93";
+  std::string label = fmt::format("{:<8}", r.unstable() ? "unstable" : to_string(r.verdict.kind));
   for (auto& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (colour) label = fmt::format("\x1b[{}m{}\x1b[0m", code, label);
   const Scenario& s = *r.scenario;
   std::string out = fmt::format("{} {}/{} [{}] {}\n", label, safe_text(s.category, false), s.name, to_string(s.level),
                                 format_millis(r.client.elapsed));
-  bool show = verbose || r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error ||
-              r.verdict.kind == VerdictKind::stricter;
-  if (show) out += fmt::format("         {}\n", safe_text(r.verdict.reason));
+  if (!r.runs.empty()) {  // every outcome of --repeat, then what the worst run's note says
+    unsigned total = 0;
+    for (const auto& o : r.runs) total += o.count;
+    out += r.unstable() ? fmt::format("         varied over {} runs: {} (counted as {}, its worst)\n", total,
+                                      distribution_text(r.runs), to_string(r.verdict.kind))
+                        : fmt::format("         {} {}/{}, in {} different ways:\n", to_string(r.verdict.kind), total,
+                                      total, r.runs.size());
+    for (const auto& o : r.runs)
+      out += fmt::format("         {} {}/{}: {}\n", to_string(o.verdict), o.count, total, safe_text(o.reason));
+  } else if (verbose || r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error ||
+             r.verdict.kind == VerdictKind::stricter) {
+    out += fmt::format("         {}\n", safe_text(r.verdict.reason));
+  }
   if (!r.note.empty()) out += fmt::format("         {}\n", safe_text(r.note));
   return out;
 }
@@ -137,6 +161,59 @@ std::string to_json(const ProxyInfo& proxy, const std::vector<ScenarioResult>& r
   return json::serialize(report_object(proxy, results, wall_seconds, position, record)) + "\n";
 }
 
+namespace {
+
+// One result's row of the report (docs/json-report.md).
+json::object result_row(const ScenarioResult& r, const SuitePosition* position) {
+  const Scenario& s = *r.scenario;
+  json::object o;
+  o["scenario"] = s.name;
+  if (position)
+    if (auto it = position->index.find(s.name); it != position->index.end()) o["index"] = it->second;
+  o["category"] = safe_text(s.category);
+  o["level"] = std::string(to_string(s.level));
+  o["rfc"] = safe_text(s.rfc);
+  o["summary"] = safe_text(s.summary);
+  o["verdict"] = std::string(to_string(r.verdict.kind));
+  o["reason"] = safe_text(r.verdict.reason);
+  if (!r.note.empty()) o["note"] = safe_text(r.note);
+  if (!r.runs.empty()) {
+    json::array runs;
+    for (const auto& run : r.runs)
+      runs.push_back(
+          json::object{{"verdict", to_string(run.verdict)}, {"reason", safe_text(run.reason)}, {"count", run.count}});
+    o["runs"] = std::move(runs);
+    o["unstable"] = r.unstable();
+  }
+  if (!r.proxy_crash.empty()) o["proxy_crash"] = safe_text(r.proxy_crash);
+  if (!r.client.probe.empty()) o["keepalive_probe"] = safe_text(describe(r.client.probe.front()));
+  if (r.client.response && r.client.header_complete)
+    o["status"] = r.client.response->status;
+  else
+    o["status"] = nullptr;
+  o["ended"] = std::string(to_string(r.client.ending));
+  o["elapsed_ms"] = r.client.elapsed.count();
+  o["bytes_received"] = r.client.raw_total;
+  o["received_preview"] = printable(r.client.raw, 200);
+  if (r.client.after_total > 0) o["after_response_preview"] = printable(r.client.after, 200);
+  if (!r.client.earlier.empty()) {
+    json::array earlier;
+    for (const auto& e : r.client.earlier) {
+      json::object o2{{"request", e.request},
+                      {"status", e.header_complete ? json::value(e.response->status) : json::value(nullptr)},
+                      {"ended", std::string(to_string(e.ending))}};
+      if (e.after_total > 0) o2["after_response_preview"] = printable(e.after, 200);
+      earlier.push_back(std::move(o2));
+    }
+    o["earlier"] = std::move(earlier);
+    o["client_connections"] = r.client.connections;
+  }
+  o["upstream"] = {{"connections", r.upstream.connection_count()}, {"requests", r.upstream.requests()}};
+  return o;
+}
+
+}  // namespace
+
 json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds,
                            const SuitePosition* position, const RunRecord* given) {
   const RunRecord none;
@@ -164,50 +241,13 @@ json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioRes
                      {"connect_timeout_ms", position->timeouts.connect.count()},
                      {"strict", position->strict}};
     if (position->interrupted) root["interrupted"] = position->interrupted;
-    if (position->repeat > 1) root["repeat"] = {{"runs", position->repeat}, {"completed", position->repeat_completed}};
   }
-  Tally tally;
+  const bool repeated = position && position->repeat > 1;
+  if (repeated || record.repeat > 1)
+    root["repeat"] = {{"runs", repeated ? position->repeat : record.repeat},
+                      {"completed", repeated ? position->repeat_completed : record.repeat_completed}};
   json::array list;
-  for (const auto& r : results) {
-    tally.add(r.verdict.kind);
-    const Scenario& s = *r.scenario;
-    json::object o;
-    o["scenario"] = s.name;
-    if (position)
-      if (auto it = position->index.find(s.name); it != position->index.end()) o["index"] = it->second;
-    o["category"] = safe_text(s.category);
-    o["level"] = std::string(to_string(s.level));
-    o["rfc"] = safe_text(s.rfc);
-    o["summary"] = safe_text(s.summary);
-    o["verdict"] = std::string(to_string(r.verdict.kind));
-    o["reason"] = safe_text(r.verdict.reason);
-    if (!r.note.empty()) o["note"] = safe_text(r.note);
-    if (!r.proxy_crash.empty()) o["proxy_crash"] = safe_text(r.proxy_crash);
-    if (!r.client.probe.empty()) o["keepalive_probe"] = safe_text(describe(r.client.probe.front()));
-    if (r.client.response && r.client.header_complete)
-      o["status"] = r.client.response->status;
-    else
-      o["status"] = nullptr;
-    o["ended"] = std::string(to_string(r.client.ending));
-    o["elapsed_ms"] = r.client.elapsed.count();
-    o["bytes_received"] = r.client.raw_total;
-    o["received_preview"] = printable(r.client.raw, 200);
-    if (r.client.after_total > 0) o["after_response_preview"] = printable(r.client.after, 200);
-    if (!r.client.earlier.empty()) {
-      json::array earlier;
-      for (const auto& e : r.client.earlier) {
-        json::object o2{{"request", e.request},
-                        {"status", e.header_complete ? json::value(e.response->status) : json::value(nullptr)},
-                        {"ended", std::string(to_string(e.ending))}};
-        if (e.after_total > 0) o2["after_response_preview"] = printable(e.after, 200);
-        earlier.push_back(std::move(o2));
-      }
-      o["earlier"] = std::move(earlier);
-      o["client_connections"] = r.client.connections;
-    }
-    o["upstream"] = {{"connections", r.upstream.connection_count()}, {"requests", r.upstream.requests()}};
-    list.push_back(std::move(o));
-  }
+  for (const auto& r : results) list.push_back(result_row(r, position));
   root["summary"] = report_summary(list, wall_seconds);
   root["results"] = std::move(list);
   return root;
@@ -215,9 +255,11 @@ json::object report_object(const ProxyInfo& proxy, const std::vector<ScenarioRes
 
 json::object report_summary(const json::array& results, double wall_seconds) {
   Tally t;
-  for (const auto& r : results) t.add(text_of(r.as_object(), "verdict"));
-  return {{"total", t.total()}, {"pass", t.pass},       {"stricter", t.stricter},      {"fail", t.fail},
-          {"error", t.error},   {"not_run", t.not_run}, {"wall_seconds", wall_seconds}};
+  for (const auto& r : results) t.add_row(r.as_object());
+  json::object out{{"total", t.total()}, {"pass", t.pass},       {"stricter", t.stricter},      {"fail", t.fail},
+                   {"error", t.error},   {"not_run", t.not_run}, {"wall_seconds", wall_seconds}};
+  if (t.unstable) out["unstable"] = t.unstable;
+  return out;
 }
 
 std::string to_junit(const ProxyInfo& proxy, const std::vector<ScenarioResult>& results, double wall_seconds) {

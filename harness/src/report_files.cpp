@@ -70,6 +70,41 @@ std::string code_span_text(std::string_view raw) {
   return s;
 }
 
+// A row's outcomes over --repeat ("runs"), as upfault writes them; what is not is left out.
+std::vector<RunOutcome> runs_of(const json::object& row) {
+  std::vector<RunOutcome> out;
+  const auto* list = row.if_contains("runs");
+  if (!list || !list->is_array()) return out;
+  for (const auto& e : list->as_array()) {
+    const auto* o = e.if_object();
+    const auto* count = o ? o->if_contains("count") : nullptr;
+    const auto verdict = o ? verdict_named(text_of(*o, "verdict")) : std::nullopt;
+    if (!verdict || !count || !count->is_number()) continue;
+    const double n = number_of(*o, "count");
+    if (n >= 1 && n <= 1e6) out.push_back({*verdict, text_of(*o, "reason"), static_cast<unsigned>(n)});
+  }
+  return out;
+}
+
+// What a row's runs say, for a JUnit message or a summary row: "varied: pass 3/5, fail 2/5 (fail
+// 2/5: …; pass 3/5: …)", or "fail 5/5 in 2 ways (…)" where only the reasons varied; "" after one run.
+std::string runs_text(const json::object& row) {
+  const auto runs = runs_of(row);
+  if (runs.empty()) return "";
+  unsigned total = 0;
+  for (const auto& o : runs) total += o.count;
+  std::string each;
+  for (const auto& o : runs)
+    each += fmt::format("{}{} {}/{}: {}", each.empty() ? "" : "; ", to_string(o.verdict), o.count, total, o.reason);
+  if (verdict_varied(runs)) return fmt::format("varied: {} ({})", distribution_text(runs), each);
+  return fmt::format("{} {}/{} in {} ways ({})", to_string(runs.front().verdict), total, total, runs.size(), each);
+}
+
+bool unstable_row(const json::object& row) {
+  const auto* u = row.if_contains("unstable");
+  return u && u->is_bool() && u->as_bool();
+}
+
 std::string seconds_of(const json::object& row) { return fmt::format("{:.3f}", number_of(row, "elapsed_ms") / 1000.0); }
 
 // How a row stands against the report's baseline: nullopt when the report holds none (a row's
@@ -101,6 +136,7 @@ std::string baseline_phrase(BaselineStatus s, const json::object& row) {
 enum class CaseKind { passed, failure, error, skipped };
 CaseKind case_kind(const json::object& report, const json::object& row) {
   const auto verdict = text_of(row, "verdict");
+  if (unstable_row(row)) return CaseKind::failure;  // as the run's exit status: a changed verdict fails
   if (verdict == "not-run") return CaseKind::skipped;
   if (verdict != "pass" && verdict != "stricter" && verdict != "fail") return CaseKind::error;
   if (const auto s = held(report, row)) {  // against a baseline, only a change fails
@@ -125,8 +161,9 @@ std::string testcase(const json::object& report, const json::object& row) {
   const auto verdict = text_of(row, "verdict"), note = text_of(row, "note");
   const auto status = held(report, row);
   const std::string said = status ? baseline_phrase(*status, row) : "";
-  const std::string reason =
-      said.empty() ? text_of(row, "reason") : fmt::format("{}: {}", said, text_of(row, "reason"));
+  const std::string varied = runs_text(row);
+  const std::string why = varied.empty() ? text_of(row, "reason") : varied;
+  const std::string reason = said.empty() ? why : fmt::format("{}: {}", said, why);
   std::string out =
       fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\">\n", markup_escape(text_of(row, "category")),
                   markup_escape(text_of(row, "scenario")), seconds_of(row));
@@ -241,7 +278,7 @@ std::string summary_from_report(const json::object& report) {
   Tally t;
   int known = 0;
   for (const auto& r : rows_of(report)) {
-    t.add(text_of(r.as_object(), "verdict"));
+    t.add_row(r.as_object());
     known += held(report, r.as_object()) == BaselineStatus::known;
   }
   const auto* summary = report.if_contains("summary");
@@ -254,19 +291,28 @@ std::string summary_from_report(const json::object& report) {
   if (t.stricter) out += fmt::format(" ({} stricter than required)", t.stricter);
   if (t.error) out += fmt::format(" ({} harness error{})", t.error, t.error == 1 ? "" : "s");
   if (t.not_run) out += fmt::format(" ({} not run: an upstream protocol the proxy lacks)", t.not_run);
-  out += fmt::format(" in {:.1f} s\n", wall);
+  if (t.unstable)
+    out +=
+        fmt::format(" ({} unstable: the verdict changed from run to run, each counted as its worst run)", t.unstable);
+  out += fmt::format(" in {:.1f} s", wall);
+  if (const auto* repeat = report.if_contains("repeat"); repeat && repeat->is_object())
+    out += fmt::format(" over {} runs", static_cast<long long>(number_of(repeat->as_object(), "completed")));
+  out += "\n";
   if (const auto incomplete = cut_short(report); !incomplete.empty())
     out += fmt::format("\n**Incomplete:** {}.\n", markdown_escape(incomplete));
   std::string rows;
   for (const auto& r : rows_of(report)) {
     const auto& row = r.as_object();
     const auto verdict = text_of(row, "verdict");
-    if (verdict == "pass" || verdict == "stricter" || verdict == "not-run") continue;
+    const bool unstable = unstable_row(row);
+    if (!unstable && (verdict == "pass" || verdict == "stricter" || verdict == "not-run")) continue;
     const auto note = text_of(row, "note");
+    const auto varied = runs_text(row);
+    const auto why = varied.empty() ? text_of(row, "reason") : varied;
     // fmt, not operator+: GCC 12 at -O3 flags `"…" + std::string` with a false -Wrestrict.
-    const std::string reason =
-        markdown_escape(note.empty() ? text_of(row, "reason") : fmt::format("{} — {}", text_of(row, "reason"), note));
-    const char* mark = verdict != "fail"                            ? "⚠️"
+    const std::string reason = markdown_escape(note.empty() ? why : fmt::format("{} — {}", why, note));
+    const char* mark = unstable                                     ? "🎲 unstable"
+                       : verdict != "fail"                          ? "⚠️"
                        : held(report, row) == BaselineStatus::known ? "🟨 known failure"
                                                                     : "❌";
     rows += fmt::format("| {} | `{}/{}` | {} | {} |\n", mark, code_span_text(text_of(row, "category")),

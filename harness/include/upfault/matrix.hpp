@@ -6,10 +6,10 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "upfault/observed.hpp"
@@ -31,18 +31,17 @@ struct Quirk {
 };
 
 /// What proxies/<name>/quirks.toml says: [[quirk]] (scenarios, status, summary, link, quote,
-/// default, setting) and [[unstable]] (scenario, reason): scenarios where the proxy itself answers
-/// differently from run to run.
+/// default, setting). Whether a proxy answers a scenario differently from run to run is measured
+/// (`--repeat N`), never written here: the loader refuses an [[unstable]] table.
 struct ProxyNotes {
   std::vector<Quirk> quirks;
-  std::map<std::string, std::string> unstable;
   /// The quirk that explains a failure of `scenario` whose final status was `status` (nullopt: no
   /// complete response), if any.
   [[nodiscard]] const Quirk* explain(const Scenario& scenario, std::optional<int> status) const;
   /// The quirk that explains a failed result, if any.
   [[nodiscard]] const Quirk* explain(const ScenarioResult& r) const;
   /// What to print beside a failed result (ScenarioResult::note): the documented deviation that
-  /// explains it, with the proxy's own words and where they are, or why it is known unstable; "".
+  /// explains it, with the proxy's own words and where they are; "".
   [[nodiscard]] std::string note(const ScenarioResult& r) const;
 };
 
@@ -52,11 +51,12 @@ struct ProxyNotes {
 /// One proxy's column as a matrix run collects it.
 struct MatrixColumn {
   ProxyInfo proxy;
-  std::string skipped;  ///< why it did not run (not installed, never ready); empty when it ran
-  std::string died;     ///< how the proxy ended when it exited during the run (a finding in itself)
-  std::vector<ScenarioResult> results;
+  std::string skipped;                  ///< why it did not run (not installed, never ready); empty when it ran
+  std::string died;                     ///< how the proxy ended when it exited during the run (a finding in itself)
+  std::vector<ScenarioResult> results;  ///< with --repeat, one per scenario over every run (RepeatedRuns)
   ProxyNotes notes;
   double wall_seconds = 0;
+  unsigned repeat = 1, repeat_completed = 1;  ///< --repeat N, and how many of the N runs completed
 };
 
 /// One scenario through one proxy, as its results file records it.
@@ -72,6 +72,13 @@ struct MatrixCell {
   /// With repeated requests: the proxy answered an earlier one with an error of its own (a 5xx, an
   /// aborted response, none at all).
   bool earlier_error = false;
+  /// With --repeat, when its outcome varied: each distinct outcome with its count (the fields
+  /// above are then the worst run's: ScenarioResult::runs).
+  std::vector<RunOutcome> runs;
+  /// The verdict changed from run to run.
+  [[nodiscard]] bool unstable() const { return verdict_varied(runs); }
+  /// Runs whose verdict was `verdict`, and runs in all ("fail 2/5"); both 0 without runs.
+  [[nodiscard]] std::pair<unsigned, unsigned> share() const;
 };
 
 /// One proxy's column of the page: its results file and its profile's quirks.
@@ -83,6 +90,8 @@ struct ProxyColumn {
   std::string skipped;              ///< why it did not run (then it has no cells)
   std::string died;                 ///< how the proxy ended when it exited during the run
   double wall_seconds = 0;
+  /// The file's `repeat`: how many runs were asked for and how many completed (1 and 1 without --repeat).
+  unsigned repeat = 1, repeat_completed = 1;
   std::vector<MatrixCell> cells;  ///< one per scenario of the suite, in the suite's order
   ProxyNotes notes;
 };
@@ -130,6 +139,8 @@ struct Standing {
   /// Failed cells of scenarios that not every proxy that ran ran (an upstream protocol some
   /// profile lacks): shown, but not ranked, since the others had no chance to fail them.
   std::vector<std::size_t> unranked;
+  /// Cells whose verdict changed over the runs (--repeat): each counted above as its worst run.
+  std::vector<std::size_t> unstable;
   int passed = 0;   ///< pass or stricter
   int not_run = 0;  ///< scenarios of an upstream protocol its profile lacks: out of "passed"'s count
   int crashes = 0;

@@ -128,6 +128,21 @@ struct Verdict {
   std::string reason;  ///< a sentence a person can act on
 };
 
+/// One distinct outcome of a scenario over repeated runs (`--repeat`): its verdict, the reason
+/// the first run that gave it gave (runs whose reasons differ only in durations share an
+/// outcome), and how many runs gave it.
+struct RunOutcome {
+  VerdictKind verdict = VerdictKind::error;
+  std::string reason;
+  unsigned count = 0;
+};
+
+/// The verdict changed from run to run: `runs` holds two verdicts or more.
+[[nodiscard]] bool verdict_varied(const std::vector<RunOutcome>& runs);
+/// "pass 3/5, fail 2/5": each verdict with its share of the runs, most frequent first (the worst
+/// first among equals).
+[[nodiscard]] std::string distribution_text(const std::vector<RunOutcome>& runs);
+
 /// Who was tested: shown in reports.
 struct ProxyInfo {
   std::string name;
@@ -155,9 +170,15 @@ struct ScenarioResult {
   /// Set when the proxy died during a run that could not pin the death on a scenario (several in
   /// flight, no restart): "nginx killed by signal 11".
   std::string proxy_died;
-  /// What the proxy's profile says of this cell (its quirks.toml): a documented deviation, or a
-  /// cell known to change from run to run. Shown beside the verdict; never changes it.
+  /// What the proxy's profile says of this cell (its quirks.toml): a documented deviation. Shown
+  /// beside the verdict; never changes it.
   std::string note;
+  /// With `--repeat`, when the scenario's outcome varied: every distinct outcome of its runs, most
+  /// frequent first (RepeatedRuns); empty after one run, or when every run gave the same outcome.
+  /// The verdict and the evidence above are then those of the first run with the worst verdict.
+  std::vector<RunOutcome> runs;
+  /// The verdict changed from run to run (verdict_varied(runs)).
+  [[nodiscard]] bool unstable() const { return verdict_varied(runs); }
 };
 
 }  // namespace upfault

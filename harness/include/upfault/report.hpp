@@ -20,9 +20,12 @@ namespace upfault {
 /// Counts of each verdict class.
 struct Tally {
   int pass = 0, stricter = 0, fail = 0, error = 0;
-  int not_run = 0;  ///< not in total(): nothing was judged
+  int not_run = 0;   ///< not in total(): nothing was judged
+  int unstable = 0;  ///< with --repeat: results whose verdict changed from run to run (counted above too)
   void add(VerdictKind k);
-  void add(std::string_view verdict);  ///< a report's "verdict" string
+  void add(std::string_view verdict);            ///< a report's "verdict" string
+  void add(const ScenarioResult& r);             ///< its verdict, and whether it was unstable
+  void add_row(const boost::json::object& row);  ///< a report's result row: "verdict" and "unstable"
   [[nodiscard]] int total() const { return pass + stricter + fail + error; }
   /// "N passed, N failed" (stricter counts as passed, error as failed).
   [[nodiscard]] std::string line() const;
@@ -47,8 +50,8 @@ struct SuitePosition {
   ProxyTimeouts timeouts;    ///< the proxy's upstream timeouts the verdicts assume
   bool strict = false;       ///< --strict
   int interrupted = 0;       ///< the stop signal that ended the run early, or 0
-  /// With --repeat N: N, and how many runs ended without a signal stopping them (the report holds
-  /// the last run's results); both 0 without --repeat.
+  /// With --repeat N: N, and how many runs ended without a signal stopping them (each result then
+  /// holds its outcomes over the runs: ScenarioResult::runs); both 0 without --repeat.
   unsigned repeat = 0, repeat_completed = 0;
 };
 [[nodiscard]] SuitePosition suite_position(const std::vector<Scenario>& whole);
@@ -71,10 +74,11 @@ inline constexpr unsigned kMaxShards = 10000;
 /// What a conformance matrix results file (results/NAME.json) records beside the report, so that
 /// the page can be built from the file alone (docs/json-report.md); empty fields are left out.
 struct RunRecord {
-  std::string profile;              ///< the profile the proxy ran with (proxies/<profile>/)
-  std::vector<std::string> config;  ///< the profile's config templates, relative to its directory
-  std::string date;                 ///< the day of the run, YYYY-MM-DD (UTC)
-  std::string died;                 ///< how the proxy ended when it exited during the run
+  std::string profile;                        ///< the profile the proxy ran with (proxies/<profile>/)
+  std::vector<std::string> config;            ///< the profile's config templates, relative to its directory
+  std::string date;                           ///< the day of the run, YYYY-MM-DD (UTC)
+  std::string died;                           ///< how the proxy ended when it exited during the run
+  unsigned repeat = 0, repeat_completed = 0;  ///< `matrix --repeat N`: N and the runs completed (0: no --repeat)
 };
 
 /// The JSON report (docs/json-report.md): {"proxy": {...}, "suite": {...}, "summary": {...},
