@@ -41,11 +41,11 @@ ScenarioResult result(const Scenario& s, VerdictKind v, std::string reason, int 
 RepeatedRuns three_runs(const std::vector<Scenario>& all) {
   RepeatedRuns runs;
   runs.add({result(all[0], VerdictKind::pass, "503 after 3 ms (body 4 bytes: \"down\")"),
-            result(all[1], VerdictKind::pass, "503 after 2 ms (body 4 bytes: \"down\")")});
+            result(all[1], VerdictKind::pass, "503 after 2 ms (body 4 bytes: \"down\") [0.00 × read_timeout]")});
   runs.add({result(all[0], VerdictKind::fail, "expected passthrough, got 502 after 4 ms", 502),
-            result(all[1], VerdictKind::pass, "503 after 1.25 s (body 4 bytes: \"down\")")});
+            result(all[1], VerdictKind::pass, "503 after 1.25 s (body 4 bytes: \"down\") [1.25 × read_timeout]")});
   runs.add({result(all[0], VerdictKind::pass, "503 after 5 ms (body 4 bytes: \"down\")"),
-            result(all[1], VerdictKind::pass, "503 after 7 ms (body 4 bytes: \"down\")")});
+            result(all[1], VerdictKind::pass, "503 after 7 ms (body 4 bytes: \"down\") [0.01 × read_timeout]")});
   return runs;
 }
 

@@ -12,7 +12,7 @@ load=$!
 trap 'kill "$load" 2>/dev/null; wait "$load" 2>/dev/null; rm -f "$log"' EXIT
 for proxy in reference nginx; do
   "$upfault" run "$scenarios" --proxy "$proxy" --repeat "$runs" --quiet > "$log" || true
-  grep -E '^(unstable|repeat):' "$log"
+  sed -n '/^what varied over the runs:$/,/^repeat:/p; /^repeat:/p' "$log" | uniq  # each outcome with its count
   grep -q "^repeat: $runs runs, 0 scenarios changed verdict" "$log" || fail "$proxy: verdicts changed under load"
 done
 echo "zero flakes: $runs runs each against reference and nginx under stress-ng --cpu 2"

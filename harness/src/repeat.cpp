@@ -13,8 +13,8 @@ namespace {
 bool digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
-// A reason without its durations ("after 3 ms", "within 3.00 s" → "after #", "within #"): runs
-// that differ only in how long they took are one outcome.
+// A reason without its durations ("after 3 ms", "within 3.00 s", "[1.01 × read_timeout]" → "after
+// #", "within #", "[# × read_timeout]"): runs that differ only in how long they took are one outcome.
 std::string without_durations(std::string_view reason) {
   std::string out;
   for (std::size_t i = 0; i < reason.size();) {
@@ -29,6 +29,8 @@ std::string without_durations(std::string_view reason) {
     if (unit && (rest.size() == unit || !alnum(rest[unit]))) {
       out += '#';
       j += unit;
+    } else if (rest.starts_with(" \u00d7 ")) {  // a ratio of a timeout: the judge's timing note
+      out += '#';
     } else {
       out.append(reason.substr(i, j - i));
     }
