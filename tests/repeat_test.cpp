@@ -85,6 +85,23 @@ TEST(RepeatedRuns, SameVerdictForDifferentReasonsIsNotUnstable) {
   EXPECT_EQ(distribution_text(r.runs), "fail 2/2");
 }
 
+// Among failed runs, one where the proxy passed a response on is shown before one where it answered
+// with an error of its own: the matrix ranks the cell by what that run risks (here a desync, not a
+// wrong error), so a cell that desyncs one time in three counts as a desync.
+TEST(RepeatedRuns, AFailureThatPassedSomethingOnIsTheOneShown) {
+  const auto all = suite();
+  RepeatedRuns runs;
+  auto none = result(all[0], VerdictKind::fail, "expected passthrough, got no response after 3 ms");
+  none.client = test::ended(Ending::closed_early);
+  runs.add({none});
+  runs.add({result(all[0], VerdictKind::fail, "expected passthrough, got 200 after 3 ms", 200)});
+  runs.add({none});
+  const auto r = runs.results().at(0);
+  ASSERT_TRUE(r.client.response);
+  EXPECT_EQ(r.client.response->status, 200);
+  EXPECT_EQ(r.runs.front().count, 2u) << "the outcomes are counted all the same";
+}
+
 // An error says nothing about the proxy: it is the verdict shown only where no run was judged.
 TEST(RepeatedRuns, AnErrorShowsOnlyWhereNoRunWasJudged) {
   const auto all = suite();

@@ -39,6 +39,16 @@ std::string without_durations(std::string_view reason) {
   return out;
 }
 
+// How bad a run is, the worst first: its verdict's severity, then, between runs of one verdict, one
+// where the proxy passed a response on (complete and not a 5xx of its own, or invalid) before one
+// where it answered with an error (a 5xx, an abort, nothing): the matrix ranks a failure by that.
+std::pair<int, bool> badness(const ScenarioResult& r) {
+  const auto& c = r.client;
+  const bool passed_on =
+      c.ending == Ending::invalid || (c.ending == Ending::complete && c.response && c.response->status < 500);
+  return {severity(r.verdict.kind), !passed_on};
+}
+
 }  // namespace
 
 int severity(VerdictKind k) {
@@ -82,7 +92,7 @@ void RepeatedRuns::add(const std::vector<ScenarioResult>& run) {
     auto [at, added] = index_.try_emplace(r.scenario->name, kept_.size());
     if (added) kept_.push_back({r, {}, {}});
     Kept& k = kept_[at->second];
-    if (severity(r.verdict.kind) < severity(k.shown.verdict.kind)) k.shown = r;
+    if (badness(r) < badness(k.shown)) k.shown = r;
     std::string key = fmt::format("{}\n{}", to_string(r.verdict.kind), without_durations(r.verdict.reason));
     std::string reason = r.verdict.reason;
     auto seen = std::find(k.keys.begin(), k.keys.end(), key);

@@ -24,8 +24,9 @@ class RepeatedRuns {
   void add(const std::vector<ScenarioResult>& run);
   /// One result per scenario, in the order first seen: the first run that gave the scenario its
   /// worst verdict (fail, then stricter, then pass, then error, then not-run: an error says nothing
-  /// about the proxy, so it shows only where no run was judged), with `runs` holding every distinct
-  /// outcome when there was more than one (ScenarioResult::runs).
+  /// about the proxy, so it shows only where no run was judged; among runs of that verdict, one
+  /// where the proxy passed a response on before one where it answered with an error of its own),
+  /// with `runs` holding every distinct outcome when there was more than one (ScenarioResult::runs).
   [[nodiscard]] std::vector<ScenarioResult> results() const;
   /// How many runs were added.
   [[nodiscard]] unsigned runs() const { return runs_; }
