@@ -15,8 +15,8 @@ using AfterRun = std::function<void(unsigned k, const SuiteRun& run)>;
 /// last run (its setup error, interruption, isolation and death facts) with, when `repeat` > 1, its
 /// results replaced by one per scenario over every run (RepeatedRuns::results: the worst run's,
 /// with each distinct outcome) and its wall time the sum of all the runs'. Stops at a setup error
-/// or a signal; `completed` counts the runs
-/// that ended without one. `so`'s console hooks (on_ready, on_result) serve the first run only.
+/// or a signal; `completed` counts the runs that ended without one. `so`'s console hooks
+/// (on_ready, on_result) serve the first run only.
 [[nodiscard]] SuiteRun run_repeated(const std::vector<Scenario>& scenarios, SuiteOptions so, unsigned repeat,
                                     unsigned& completed, const AfterRun& after_run = nullptr);
 

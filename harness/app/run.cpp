@@ -344,8 +344,10 @@ int run(const RunArgs& a) {
   // A signal that arrives while the proxy is being stopped still stopped the run.
   if (!run.interrupted) run.interrupted = interrupt::received();
   if (run.interrupted) {
-    fmt::print(stderr, "upfault run: stopped by {} after {} of {} scenarios; the reports hold those that finished\n",
-               strsignal(run.interrupted), run.results.size(), suite.scenarios.size());
+    fmt::print(stderr, "upfault run: stopped by {} {}; the reports hold those that finished\n",
+               strsignal(run.interrupted),
+               a.repeat > 1 ? fmt::format("during run {} of {}", std::min(completed + 1, a.repeat), a.repeat)
+                            : fmt::format("after {} of {} scenarios", run.results.size(), suite.scenarios.size()));
     return interrupt::exit_status();
   }
   if (write_status != kPassed) return write_status;
