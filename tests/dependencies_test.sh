@@ -8,7 +8,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 checked=0
 checks=$(cd "$harness" && ls src/checks/*.cpp src/checks/check.hpp)
 for f in include/upfault/verdict.hpp src/verdict.cpp include/upfault/report.hpp src/report.cpp \
-         include/upfault/matrix.hpp src/matrix.cpp src/matrix_html.cpp src/matrix_markdown.cpp src/matrix_rank.cpp \
+         include/upfault/matrix.hpp src/matrix.cpp src/matrix_html.cpp src/matrix_markdown.cpp src/matrix_rank.cpp src/matrix_findings.cpp \
          src/matrix_results.cpp src/matrix_text.hpp include/upfault/observed.hpp src/observed.cpp \
          src/check_registry.cpp src/scenario_toml.hpp include/upfault/baseline.hpp src/baseline.cpp \
          src/baseline_report.cpp src/report_files.cpp include/upfault/repeat.hpp src/repeat.cpp $checks; do

@@ -14,7 +14,7 @@ fail() { echo "FAIL: $*"; exit 1; }
   { cat "$out/run.log"; fail "the matrix run"; }
 "$upfault" matrix --from "$out/run" "$scenarios" --out "$out/again" > "$out/again.log" 2>&1 ||
   { cat "$out/again.log"; fail "matrix --from of a run's own results"; }
-for f in README.md index.html; do
+for f in README.md index.html FINDINGS.md; do
   cmp -s "$out/run/$f" "$out/again/$f" || fail "$f from --from differs from the run's own"
 done
 grep -q "from 2 results files" "$out/again.log" || fail "--from did not say what it read: $(cat "$out/again.log")"

@@ -69,7 +69,7 @@ page="$out/m/index.html"
 grep -qE '<(script|link|img)[^>]+(src|href)="https?://' "$page" && fail "the page loads external assets"
 grep -q 'http' "$page" || fail "the page links nothing"
 want_rows=$("$upfault" check "$scenarios" | grep -oE '^[0-9]+')
-want_rank="apache caddy h2o lighttpd nghttpx node-http-proxy reference trafficserver varnish haproxy squid nginx blind"
+want_rank="apache caddy h2o lighttpd nghttpx node-http-proxy trafficserver varnish haproxy squid nginx blind"
 
 dom() {  # dom URL WIDTH: the DOM after the page's script ran, at that window width
   browse "$1" "$out/dom.log" --window-size="$2,1000" --dump-dom
@@ -88,6 +88,7 @@ rows=$(grep -o '<tr class="scenario"' "$d" | wc -l)
 [[ "$rows" == "$want_rows" ]] || fail "$rows rows for $want_rows scenarios"
 [[ $(visible_rows < "$d") == "$want_rows" ]] || fail "rows are hidden with no filter set"
 grep -q "How the ranking works" "$d" || fail "the page does not say how it ranks"
+grep -q "reference (upfault.*s own, not ranked)" "$d" || fail "the reference proxy is not shown apart"
 grep -q "What this does and does not show" "$d" || fail "the page does not say what it does not show"
 grep -q 'href="../../proxies/haproxy/profile.toml"' "$d" || fail "haproxy's name does not link its profile"
 grep -q 'href="../../proxies/haproxy/haproxy.conf.in"' "$d" || fail "haproxy's name does not link its config"

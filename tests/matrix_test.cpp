@@ -152,8 +152,9 @@ TEST(Matrix, ConfigurableDefaultsDoNotCount) {
   EXPECT_EQ(ranked[0].failure_count(), 0u);
   EXPECT_EQ(ranked[1].failures[2].size(), 2u);
   const auto page = matrix_markdown(all, {documented, defaults}, "2026-01-01");
-  EXPECT_NE(page.find("| 1 | defaults | 0 | 0 | 0 | 2 (error_status 502) | 1/3 |"), std::string::npos) << page;
-  EXPECT_NE(page.find("| 2 | documented | 0 | 0 | 2 | — | 1/3 |"), std::string::npos) << page;
+  EXPECT_NE(page.find("| 1 | defaults | 0 | 0 | 0 | 0 | 2 (error_status 502) | 1/3 (33%) | 1/3 |"), std::string::npos)
+      << page;
+  EXPECT_NE(page.find("| 2 | documented | 0 | 0 | 0 | 2 | — | 1/3 (33%) | 1/3 |"), std::string::npos) << page;
 }
 
 // "passed" counts out of the scenarios the proxy ran: a protocol its profile lacks is not a miss.
@@ -165,11 +166,11 @@ TEST(Matrix, NotRunIsOutOfThePassedCount) {
   EXPECT_EQ(ranked[0].not_run, 1);
   EXPECT_EQ(ranked[0].ran_count(c), 2u);
   const auto md = matrix_markdown(all, {c}, "2026-01-01");
-  EXPECT_NE(md.find("| 1 | plain | 0 | 0 | 0 | — | 2/2 | 1 not run (an upstream protocol it lacks) |"),
+  EXPECT_NE(md.find("| 1 | plain | 0 | 0 | 0 | 0 | — | 2/2 (100%) | 2/2 | 1 not run (an upstream protocol it lacks) |"),
             std::string::npos)
       << md;
   const auto html = matrix_html(all, {c}, "2026-01-01");
-  EXPECT_NE(html.find("data-label=\"passed\">2/2</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("data-label=\"passed of ran\">2/2</td>"), std::string::npos) << html;
 }
 
 // Only what every proxy ran ranks: a failure where another proxy did not run (a protocol its profile

@@ -234,9 +234,10 @@ void setup_matrix(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   auto* out =
       cmd->add_option("-o,--out", a->out, "Directory for README.md, index.html and results/")->capture_default_str();
-  auto* from = cmd->add_option("--from", page->from,
-                               "Run no proxy: build README.md and index.html from DIR/results/*.json (written by "
-                               "matrix runs anywhere), into DIR unless --out says otherwise");
+  auto* from =
+      cmd->add_option("--from", page->from,
+                      "Run no proxy: build README.md, index.html and FINDINGS.md from DIR/results/*.json (written by "
+                      "matrix runs anywhere), into DIR unless --out says otherwise");
   cmd->add_option("--parallel", a->parallel, "Proxies run at once")->check(CLI::Range(1u, 16u))->capture_default_str();
   cmd->add_option("--lanes", a->lanes,
                   "Instances of each proxy, each with its own upstream, running its share of the scenarios one at "

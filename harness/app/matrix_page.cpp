@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "matrix_page.hpp"
@@ -50,6 +52,15 @@ Result<void> add_notes(ProxyColumn& column, const fs::path& file) {
   auto notes = load_quirks(profile->dir);
   if (!notes) return notes.error();
   column.notes = std::move(*notes);
+  // The config files the findings page quotes the upstream's line from (a file not read: none quoted).
+  auto files = column.config;
+  files.push_back("routes.toml");
+  for (const auto& name : files) {
+    std::ifstream in(profile->dir / name, std::ios::binary);
+    if (!in) continue;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() <= (1 << 20)) column.config_text.emplace_back(name, std::move(text));
+  }
   return {};
 }
 
@@ -112,7 +123,8 @@ int write_page(const std::vector<Scenario>& scenarios, const fs::path& results_d
   const auto date = today();
   bool ok = true;
   for (const auto& [name, text] : {std::pair{"README.md", matrix_markdown(scenarios, *columns, date)},
-                                   std::pair{"index.html", matrix_html(scenarios, *columns, date)}}) {
+                                   std::pair{"index.html", matrix_html(scenarios, *columns, date)},
+                                   std::pair{"FINDINGS.md", matrix_findings(scenarios, *columns, date)}}) {
     OutputFile f;
     auto written = f.open((out / name).string());
     if (written) written = f.write(text);
@@ -120,8 +132,8 @@ int write_page(const std::vector<Scenario>& scenarios, const fs::path& results_d
     ok = ok && written;
   }
   if (!ok) return kInputError;
-  fmt::print("wrote {}/README.md and {}/index.html from {} results files in {}\n", out.string(), out.string(), files,
-             results_dir.string());
+  fmt::print("wrote {0}/README.md, {0}/index.html and {0}/FINDINGS.md from {1} results files in {2}\n", out.string(),
+             files, results_dir.string());
   return kPassed;
 }
 

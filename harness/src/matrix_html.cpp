@@ -69,21 +69,26 @@ std::string standing_row(const ProxyColumn& c, const Standing& s, std::size_t co
   if (!s.ran)
     return fmt::format(
         "<tr class=\"standing\" data-proxy=\"{}\" data-rank=\"-\"><td class=\"rank\">—</td><td class=\"who\">{}</td>"
-        "<td class=\"note\" colspan=\"6\">not run: {}</td></tr>\n",
+        "<td class=\"note\" colspan=\"8\">not run: {}</td></tr>\n",
         e(c.proxy.name), who(c, column, ""), e(c.skipped));
   std::string row = fmt::format(
       "<tr class=\"standing\" data-proxy=\"{}\" data-rank=\"{}\"><td class=\"rank\">{}</td><td class=\"who\">{}</td>",
       e(c.proxy.name), rank, rank, who(c, column, fmt::format("{}.", rank)));
+  row += count_cell(c, s.crashed, "crash", "crash");
   for (std::size_t r = 0; r < 3; ++r) row += count_cell(c, s.failures[r], risk_text(r).label, risk_text(r).id);
   const auto settings_used = settings(c, s.configured);
   row += count_cell(c, s.configured, "defaults (not ranked)", "configured",
                     settings_used.empty() ? ""
                                           : fmt::format("<br><small>to change: {}</small>",
                                                         e(fmt::format("{}", fmt::join(settings_used, "; ")))));
-  row += fmt::format("<td class=\"n\" data-label=\"passed\">{}/{}</td>", s.passed, s.ran_count(c));
+  row += fmt::format(
+      "<td class=\"n\" data-label=\"passed as shipped\">{}</td><td class=\"n\" data-label=\"passed of ran\">{}/{}"
+      "</td>",
+      shipped_text(s), s.passed, s.ran_count(c));
   std::vector<std::string> notes;
   if (s.not_run) notes.push_back(fmt::format("{} not run (an upstream protocol it lacks)", s.not_run));
-  if (s.crashes) notes.push_back(fmt::format("{} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
+  if (static_cast<std::size_t>(s.crashes) != s.crashed.size())
+    notes.push_back(fmt::format("{} crash{} in all sections", s.crashes, s.crashes == 1 ? "" : "es"));
   if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
   if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
   if (!s.unranked.empty())
@@ -98,15 +103,24 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
   std::string out =
       "<section id=\"summary\"><h2>Summary: proxies ranked by what their failures risk</h2>\n"
       "<p>Each count is the failures of that class; click it for the scenarios. Most severe class first.</p>\n"
-      "<table id=\"ranking\"><thead><tr><th>#</th><th>proxy</th><th>desync</th><th>lost information</th>"
-      "<th>wrong error</th><th>configurable defaults<br><small>(not ranked)</small></th><th>passed</th>"
-      "<th>note</th></tr></thead><tbody>\n";
+      "<table id=\"ranking\"><thead><tr><th>#</th><th>proxy</th><th>crash</th><th>desync</th><th>lost information"
+      "</th><th>wrong error</th><th>configurable defaults<br><small>(not ranked)</small></th><th>passed as shipped"
+      "<br><small>(ranked scenarios, defaults fail)</small></th><th>passed of ran<br><small>(all sections)</small>"
+      "</th><th>note</th></tr></thead><tbody>\n";
   const auto places = places_of(ranked);
   for (std::size_t i = 0; i < ranked.size(); ++i)
-    out += standing_row(columns[ranked[i].column], ranked[i], i + 1, places[i], several_days(columns));
-  out += fmt::format("</tbody></table>\n<p class=\"rule\" id=\"ranking-rule\"><b>How the ranking works.</b> {}</p>\n",
-                     e(kRankingRule));
-  out += "<dl class=\"risks\">";
+    if (!ranked[i].reference || !ranked[i].ran)
+      out += standing_row(columns[ranked[i].column], ranked[i], i + 1, places[i], several_days(columns));
+  out += "</tbody></table>\n";
+  if (const auto ref = reference_line(columns, ranked); !ref.empty())
+    out += fmt::format("<p class=\"reference\" id=\"reference\">{}</p>\n", e(ref));
+  out += fmt::format(
+      "<p>Every crash and every desync, with how to reproduce it without upfault's runner: <a "
+      "href=\"FINDINGS.md\">FINDINGS.md</a>.</p>\n<p class=\"rule\" id=\"ranking-rule\"><b>How the ranking works.</b> "
+      "{}</p>\n",
+      e(kRankingRule));
+  out += fmt::format("<dl class=\"risks\"><dt><span class=\"risk crash\">crash</span></dt><dd>{}</dd>",
+                     e(kCrashDefinition));
   for (std::size_t r = 0; r < 3; ++r)
     out += fmt::format("<dt>{}</dt><dd>{}</dd>", risk_badge(r), e(risk_text(r).definition));
   out += "</dl>\n<h2 id=\"limits\">What this does and does not show</h2>\n<ul class=\"limits\">";
@@ -118,7 +132,9 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
 std::string cell_detail(const ProxyColumn& c, const MatrixCell& cell, CellKind kind) {
   std::string d = e(what_happened(cell));
   if (!cell.crash.empty()) d += fmt::format("<br><b>The proxy crashed:</b> {}", e(cell.crash));
-  if (kind == CellKind::fail || kind == CellKind::known || kind == CellKind::crash)
+  if (kind == CellKind::crash)
+    d += "<br>Counts as <span class=\"risk crash\">crash</span>.";
+  else if (kind == CellKind::fail || kind == CellKind::known)
     d += fmt::format("<br>Counts as {}.", risk_badge(risk_index(failure_risk(cell))));
   if (const auto* q = kind == CellKind::pass || kind == CellKind::stricter
                           ? nullptr
@@ -222,7 +238,8 @@ std::string matrix_html(const std::vector<Scenario>& scenarios, const std::vecto
       "by <a href=\"../../README.md\">upfault</a>. Built {} by <code>upfault matrix</code> from each proxy's results "
       "file (<code>results/NAME.json</code>). Every proxy ran with its profile (1&nbsp;s upstream timeouts).</p>\n"
       "<nav><a href=\"#summary\">Ranking</a><a href=\"#ranking-rule\">How it ranks</a><a href=\"#limits\">What it "
-      "does not show</a><a href=\"#matrix-section\">Every scenario</a></nav>\n",
+      "does not show</a><a href=\"#matrix-section\">Every scenario</a><a href=\"FINDINGS.md\">Findings: "
+      "crashes and desyncs, to reproduce</a></nav>\n",
       page::kCss, columns.size(), scenarios.size(), e(date));
   out += summary(columns, ranked);
   out += matrix_table(scenarios, columns, ranked);

@@ -38,19 +38,22 @@ std::string who(const ProxyColumn& c) {
 std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<Standing>& ranked) {
   std::string out =
       "## Summary: proxies ranked by what their failures risk\n\n"
-      "| rank | proxy | desync | lost information | wrong error | configurable defaults | passed | note |\n"
-      "| --: | --- | --: | --: | --: | --- | --: | --- |\n";
+      "| rank | proxy | crash | desync | lost information | wrong error | configurable defaults (not ranked) | "
+      "passed as shipped (ranked scenarios, defaults fail) | passed of ran (all sections) | note |\n"
+      "| --: | --- | --: | --: | --: | --: | --- | --: | --: | --- |\n";
   const auto places = places_of(ranked);
   for (std::size_t i = 0; i < ranked.size(); ++i) {
     const auto& s = ranked[i];
     const auto& c = columns[s.column];
+    if (s.reference && s.ran) continue;  // under the table
     if (!s.ran) {
-      out += fmt::format("| — | {} | | | | | | not run: {} |\n", who(c), markdown_escape(c.skipped));
+      out += fmt::format("| — | {} | | | | | | | | not run: {} |\n", who(c), markdown_escape(c.skipped));
       continue;
     }
     std::vector<std::string> notes;
     if (s.not_run) notes.push_back(fmt::format("{} not run (an upstream protocol it lacks)", s.not_run));
-    if (s.crashes) notes.push_back(fmt::format("{} crash{}", s.crashes, s.crashes == 1 ? "" : "es"));
+    if (static_cast<std::size_t>(s.crashes) != s.crashed.size())
+      notes.push_back(fmt::format("{} crash{} in all sections", s.crashes, s.crashes == 1 ? "" : "es"));
     if (!s.errors.empty()) notes.push_back(fmt::format("{} harness error(s)", s.errors.size()));
     if (!s.failures[3].empty()) notes.push_back(fmt::format("{} unclassified failure(s)", s.failures[3].size()));
     if (!s.unranked.empty())
@@ -63,11 +66,12 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
             ? std::string("—")
             : fmt::format("{} ({})", s.configured.size(),
                           markdown_escape(fmt::format("{}", fmt::join(settings(c, s.configured), "; "))));
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {}/{} | {} |\n", places[i], who(c), s.failures[0].size(),
-                       s.failures[1].size(), s.failures[2].size(), defaults, s.passed, s.ran_count(c),
-                       fmt::join(notes, " · "));
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {}/{} | {} |\n", places[i], who(c), s.crashed.size(),
+                       s.failures[0].size(), s.failures[1].size(), s.failures[2].size(), defaults, shipped_text(s),
+                       s.passed, s.ran_count(c), fmt::join(notes, " · "));
   }
-  out += fmt::format("\n**How the ranking works.** {}\n\n", kRankingRule);
+  if (const auto ref = reference_line(columns, ranked); !ref.empty()) out += fmt::format("\n{}\n", ref);
+  out += fmt::format("\n**How the ranking works.** {}\n\n- **crash**: {}\n", kRankingRule, kCrashDefinition);
   for (std::size_t r = 0; r < 3; ++r) out += fmt::format("- **{}**: {}\n", risk_text(r).label, risk_text(r).definition);
   out += "\n### What this does and does not show\n\n";
   for (auto l : limits()) out += fmt::format("- {}\n", l);
@@ -140,12 +144,16 @@ std::string failures(const std::vector<ProxyColumn>& columns, const std::vector<
     const auto& s = ranked[i];
     const auto& c = columns[s.column];
     if (!s.ran) continue;
-    out += fmt::format("\n### {}. {}\n", places[i], markdown_escape(proxy_title(c)));
+    if (s.reference)
+      out += fmt::format("\n### {} (upfault's own, not ranked)\n", markdown_escape(proxy_title(c)));
+    else
+      out += fmt::format("\n### {}. {}\n", places[i], markdown_escape(proxy_title(c)));
     auto group = [&](std::string_view title, const std::vector<std::size_t>& cells) {
       if (cells.empty()) return;
       out += fmt::format("\n**{}** ({})\n\n", title, cells.size());
       for (auto k : cells) out += failure_line(c, c.cells[k]);
     };
+    group("crash", s.crashed);
     for (std::size_t r = 0; r < 4; ++r) group(risk_text(r).label, s.failures[r]);
     group("configurable defaults (not ranked)", s.configured);
     group("where not every proxy ran (an upstream protocol some profile lacks; not ranked)", s.unranked);
@@ -168,7 +176,9 @@ std::string matrix_markdown(const std::vector<Scenario>& scenarios, const std::v
       "# Conformance matrix\n\nHow real reverse proxies treat a misbehaving upstream, judged against RFC 9110 and "
       "RFC 9112 by [upfault](../../README.md): {} scenarios, {} proxies. Built {} by `upfault matrix` from each "
       "proxy's results file (`results/NAME.json`); every proxy ran with its profile under `proxies/` (1 s upstream "
-      "timeouts). The same page, with a filter and a search box: [index.html](index.html).\n\n",
+      "timeouts). The same page, with a filter and a search box: [index.html](index.html); every crash and desync with "
+      "a "
+      "reproduction: [FINDINGS.md](FINDINGS.md).\n\n",
       scenarios.size(), columns.size(), date);
   out += summary(columns, ranked);
   out +=

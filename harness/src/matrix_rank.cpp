@@ -77,7 +77,7 @@ std::optional<Risk> failure_risk(const MatrixCell& cell) {
 std::size_t risk_index(std::optional<Risk> risk) { return risk ? static_cast<std::size_t>(*risk) : 3; }
 
 std::size_t Standing::failure_count() const {
-  std::size_t n = 0;
+  std::size_t n = crashed.size();
   for (const auto& f : failures) n += f.size();
   return n;
 }
@@ -102,6 +102,8 @@ std::vector<bool> common_scenarios(const std::vector<ProxyColumn>& columns) {
 
 }  // namespace
 
+bool is_reference(const ProxyColumn& column) { return column.profile == "reference"; }
+
 std::vector<Standing> rank(const std::vector<ProxyColumn>& columns) {
   const auto common = common_scenarios(columns);
   std::vector<Standing> out;
@@ -110,11 +112,17 @@ std::vector<Standing> rank(const std::vector<ProxyColumn>& columns) {
     Standing s;
     s.column = i;
     s.ran = col.skipped.empty();
+    s.reference = is_reference(col);
     for (std::size_t k = 0; k < col.cells.size(); ++k) {
       const auto& cell = col.cells[k];
       if (!cell.crash.empty()) ++s.crashes;
       if (cell.unstable()) s.unstable.push_back(k);
-      switch (cell_kind(col, cell)) {
+      const auto kind = cell_kind(col, cell);
+      if (common[k]) {
+        ++s.ranked_scenarios;
+        if (kind == CellKind::pass || kind == CellKind::stricter) ++s.shipped_passed;
+      }
+      switch (kind) {
         case CellKind::pass:
         case CellKind::stricter: ++s.passed; break;
         case CellKind::error: s.errors.push_back(k); break;
@@ -123,18 +131,21 @@ std::vector<Standing> rank(const std::vector<ProxyColumn>& columns) {
         case CellKind::fail:
         case CellKind::known:
         case CellKind::crash:
-          if (common[k])
-            s.failures[risk_index(failure_risk(cell))].push_back(k);
-          else
+          if (!common[k])
             s.unranked.push_back(k);
+          else if (kind == CellKind::crash)
+            s.crashed.push_back(k);
+          else
+            s.failures[risk_index(failure_risk(cell))].push_back(k);
           break;
       }
     }
     out.push_back(std::move(s));
   }
   auto key = [&](const Standing& s) {
-    return std::make_tuple(!s.ran, s.failures[0].size(), s.failures[1].size(), s.failures[2].size(),
-                           s.failures[3].size(), s.configured.size(), columns[s.column].proxy.name);
+    return std::make_tuple(!s.ran, s.reference, s.crashed.size(), s.failures[0].size(), s.failures[1].size(),
+                           s.failures[2].size(), s.failures[3].size(), s.configured.size(),
+                           columns[s.column].proxy.name);
   };
   std::stable_sort(out.begin(), out.end(), [&](const Standing& a, const Standing& b) { return key(a) < key(b); });
   return out;

@@ -36,20 +36,29 @@ inline RiskText risk_text(std::size_t index) {
   return kText[index < 4 ? index : 3];
 }
 
+inline constexpr std::string_view kCrashDefinition =
+    "the proxy process died while handling the upstream's response (restarted for the next scenario): one upstream "
+    "response takes the proxy down for every client.";
+
 inline constexpr std::string_view kRankingRule =
-    "Proxies are ranked by their failures in the most severe class first: fewest desync failures, then fewest "
-    "lost-information failures, then fewest wrong-error failures. A proxy with one desync failure ranks below every "
-    "proxy with none, however many wrong errors those have. A failure counts in its scenario's class, except where "
+    "Proxies are ranked by their failures in the most severe class first: fewest crashes (one upstream response "
+    "took the proxy down, for every client), then fewest desync failures, then fewest lost-information failures, "
+    "then fewest wrong-error failures. A proxy with one desync failure ranks below every proxy with none, however "
+    "many wrong errors those have; one crash ranks below every proxy with none. A failure counts in its scenario's "
+    "class, except where "
     "the proxy answered with an error of its own (a 5xx, an aborted response, no response at all, to the request "
     "or to an earlier one of the same scenario) and did not resend the request: it passed nothing broken on, so the "
     "failure counts as a wrong error when the upstream's "
-    "response was broken or missing, and as lost information when it was valid. A crash keeps its scenario's "
-    "class. Every level (must, should, may) counts alike. Documented deviations count; configurable defaults "
+    "response was broken or missing, and as lost information when it was valid. A crash counts as a crash only. "
+    "Every level (must, should, may) counts alike. Documented deviations count; configurable defaults "
     "(failures the proxy's profile documents as its default configuration, with the setting that changes them) "
     "are listed apart and do not count, nor do harness errors. Only scenarios every proxy ran count: where a "
     "profile does not speak a scenario's upstream protocol (TLS, HTTP/2), the others' failures there are shown but "
     "not ranked, since that proxy had no chance to fail them. A cell whose verdict varied over repeated runs "
-    "(upfault matrix --repeat N) counts as its worst run. Ties go to fewer configurable defaults, then to the name.";
+    "(upfault matrix --repeat N) counts as its worst run. Ties go to fewer configurable defaults, then to the name. "
+    "Passed as shipped counts the ranked scenarios the proxy passed in its default configuration: there a "
+    "configurable default is a failure, as it is in passed of ran (every scenario the proxy ran, all sections). "
+    "upfault's own reference proxy is listed apart, not ranked.";
 
 /// "What this does and does not show", one point each.
 inline const std::vector<std::string_view>& limits() {
@@ -192,16 +201,41 @@ inline std::vector<std::pair<std::string, std::vector<std::string>>> not_tested(
 }
 
 /// Each standing's place: 1 + the number of proxies ranked strictly better (ties share a place;
-/// the name orders them, not ranks them).
+/// the name orders them, not ranks them); 0 for the reference proxy, which has none.
 inline std::vector<std::size_t> places_of(const std::vector<Standing>& ranked) {
   auto key = [](const Standing& s) {
-    return std::vector<std::size_t>{s.ran ? 0u : 1u,      s.failures[0].size(), s.failures[1].size(),
-                                    s.failures[2].size(), s.failures[3].size(), s.configured.size()};
+    return std::vector<std::size_t>{s.ran ? 0u : 1u,      s.crashed.size(),     s.failures[0].size(),
+                                    s.failures[1].size(), s.failures[2].size(), s.failures[3].size(),
+                                    s.configured.size()};
   };
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < ranked.size(); ++i)
-    out.push_back(i > 0 && key(ranked[i]) == key(ranked[i - 1]) ? out.back() : i + 1);
+  std::size_t counted = 0;  // standings with a place so far
+  const Standing* previous = nullptr;
+  for (const auto& s : ranked) {
+    if (s.reference) {
+      out.push_back(0);
+      continue;
+    }
+    ++counted;
+    out.push_back(previous && key(s) == key(*previous) ? out.back() : counted);
+    previous = &s;
+  }
   return out;
+}
+
+/// The line under the ranking that shows the reference proxy apart: "" when there is none.
+inline std::string reference_line(const std::vector<ProxyColumn>& columns, const std::vector<Standing>& ranked) {
+  for (const auto& s : ranked)
+    if (s.reference && s.ran)
+      return fmt::format("{} (upfault's own, not ranked): {}/{} passed", columns[s.column].proxy.name, s.passed,
+                         s.ran_count(columns[s.column]));
+  return "";
+}
+
+/// "44/95 (46%)": passes as shipped among the ranked scenarios.
+inline std::string shipped_text(const Standing& s) {
+  if (s.ranked_scenarios == 0) return "—";
+  return fmt::format("{}/{} ({}%)", s.shipped_passed, s.ranked_scenarios, s.shipped_passed * 100 / s.ranked_scenarios);
 }
 
 /// The columns ran on different days (then each says its day).

@@ -94,7 +94,13 @@ struct ProxyColumn {
   unsigned repeat = 1, repeat_completed = 1;
   std::vector<MatrixCell> cells;  ///< one per scenario of the suite, in the suite's order
   ProxyNotes notes;
+  /// The profile's config templates and routes.toml as read with its quirks (name, text): where the
+  /// findings page finds the line that points the proxy at the upstream. Empty without the profile.
+  std::vector<std::pair<std::string, std::string>> config_text;
 };
+
+/// upfault's own reference proxy (profile "reference"): shown apart, never ranked against the others.
+[[nodiscard]] bool is_reference(const ProxyColumn& column);
 
 /// The largest results file `--from` reads.
 inline constexpr std::size_t kMaxResultsFile = 16 << 20;
@@ -125,14 +131,18 @@ enum class CellKind { pass, stricter, fail, known, configured, error, crash, ski
 /// requests, answered the last one well and an earlier one with such an error) and the upstream got
 /// the request no more often than the client sent it: then it passed nothing broken on, and the
 /// failure counts as a wrong error where the scenario accepts an error, as lost information where
-/// it does not. A crash keeps the scenario's class. nullopt: the scenario names no risk.
+/// it does not. A crash keeps the scenario's class here (the ranking counts it as a crash:
+/// Standing::crashed). nullopt: the scenario names no risk.
 [[nodiscard]] std::optional<Risk> failure_risk(const MatrixCell& cell);
 
-/// A proxy's place in the ranking: its failures by risk class, and what does not count.
+/// A proxy's place in the ranking: its crashes, its failures by risk class, and what does not count.
 struct Standing {
   std::size_t column = 0;  ///< its index in the columns
-  /// Indexes of its failed cells in each class: desync, lost information, wrong error, and last
-  /// those whose scenario names no risk.
+  /// Cells where the proxy crashed, of scenarios every proxy ran: a class of their own, above desync
+  /// (one upstream response took the proxy down for every client). Not counted in `failures`.
+  std::vector<std::size_t> crashed;
+  /// Indexes of its failed cells (crashes aside) in each class: desync, lost information, wrong
+  /// error, and last those whose scenario names no risk.
   std::array<std::vector<std::size_t>, 4> failures;
   std::vector<std::size_t> configured;  ///< failures its profile documents as configurable defaults
   std::vector<std::size_t> errors;      ///< harness errors (say nothing about the proxy)
@@ -141,10 +151,13 @@ struct Standing {
   std::vector<std::size_t> unranked;
   /// Cells whose verdict changed over the runs (--repeat): each counted above as its worst run.
   std::vector<std::size_t> unstable;
-  int passed = 0;   ///< pass or stricter
-  int not_run = 0;  ///< scenarios of an upstream protocol its profile lacks: out of "passed"'s count
-  int crashes = 0;
+  int passed = 0;            ///< pass or stricter
+  int not_run = 0;           ///< scenarios of an upstream protocol its profile lacks: out of "passed"'s count
+  int crashes = 0;           ///< every crash, ranked or not
+  int shipped_passed = 0;    ///< passes among the ranked scenarios: configurable defaults count as failures
+  int ranked_scenarios = 0;  ///< the scenarios every proxy ran (what shipped_passed is out of)
   bool ran = false;
+  bool reference = false;  ///< upfault's own proxy: listed apart, no place in the ranking
   [[nodiscard]] std::size_t failure_count() const;
   /// The scenarios it ran (every cell but those not run), the count "passed" is out of.
   [[nodiscard]] std::size_t ran_count(const ProxyColumn& of) const;
@@ -152,9 +165,10 @@ struct Standing {
 /// Where a class's failures are in Standing::failures (std::nullopt: unclassified).
 [[nodiscard]] std::size_t risk_index(std::optional<Risk> risk);
 
-/// The proxies, best first: fewest desync failures, then fewest lost-information, then fewest
-/// wrong-error failures (then unclassified ones); ties by configurable defaults, then by name.
-/// Configurable defaults and harness errors do not count; a proxy that did not run comes last.
+/// The proxies, best first: fewest crashes, then fewest desync failures, then fewest
+/// lost-information, then fewest wrong-error failures (then unclassified ones); ties by
+/// configurable defaults, then by name. Configurable defaults and harness errors do not count; the
+/// reference proxy comes after every ranked one, and a proxy that did not run comes last.
 [[nodiscard]] std::vector<Standing> rank(const std::vector<ProxyColumn>& columns);
 
 /// A link to the RFC section a scenario cites ("RFC 9110 §15.6.3" → rfc-editor.org), or "".
@@ -162,6 +176,10 @@ struct Standing {
 
 /// docs/conformance/README.md: the ranking first, then the matrix and each failure's reason.
 [[nodiscard]] std::string matrix_markdown(const std::vector<Scenario>& scenarios,
+                                          const std::vector<ProxyColumn>& columns, const std::string& date);
+/// docs/conformance/FINDINGS.md: every crash and every desync-class failure, per proxy, each with
+/// what happened and how to reproduce it with `upfault serve`, the profile's config line and curl.
+[[nodiscard]] std::string matrix_findings(const std::vector<Scenario>& scenarios,
                                           const std::vector<ProxyColumn>& columns, const std::string& date);
 /// docs/conformance/index.html: one self-contained file (no external asset, works offline): the
 /// ranking first, a failures-only filter and a search box, details on demand.
