@@ -78,7 +78,8 @@ grep -q '^repeat: 3 runs, 0 scenarios changed verdict$' "$out/ref.log" || { cat 
 rm -f "$out/proxies/flip/starts"
 "$upfault" matrix "$out/sc" --proxies reference,flip --lanes 1 --repeat 3 --out "$out/m" > "$out/m.log" 2>&1 ||
   { cat "$out/m.log"; fail "matrix --repeat 3"; }
-grep -q '| \[upstream-503-passthrough\](.*) | must | lost-information | ✅ | ❌ 1/3 |' "$out/m/README.md" ||
+# The reference proxy is shown apart, after the ranked ones: flip's column comes first.
+grep -q '| \[upstream-503-passthrough\](.*) | must | lost-information | ❌ 1/3 | ✅ |' "$out/m/README.md" ||
   { cat "$out/m/README.md"; fail "README.md: no 1/3 on the varied cell"; }
 grep -q '3 runs, 2 unstable (each counted as its worst)' "$out/m/README.md" || fail "README.md: the proxy's note"
 grep -q 'varied over 3 runs: pass 2/3, fail 1/3: pass 2/3: 503 after' "$out/m/README.md" || fail "README.md: outcomes"
