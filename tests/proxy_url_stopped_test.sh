@@ -72,6 +72,25 @@ assert errors, "no scenario lost its answer: the proxy did not crash, and the te
 print(f"ok: {len(errors)} errors, no failure blamed on a dead proxy")
 PY
 
+# The same proxy has no TLS routes: each TLS scenario is a setup error, and the ones that need the
+# same fix (route /__tls/) are printed in full once, then one line each pointing at the first.
+"$refproxy" --listen "127.0.0.1:$listen" --upstream "127.0.0.1:$upstream" 2> /dev/null &
+proxy_pid=$!
+for _ in $(seq 100); do  # until it listens again; bounded
+  (exec 3<> "/dev/tcp/127.0.0.1/$listen") 2> /dev/null && break
+  sleep 0.1
+done
+"$upfault" run "$scenarios/tls" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
+  "${endpoint_opts[@]}" --upstream-protocols http/1.1,https > "$work/tls.out" 2>&1 || true
+kill "$proxy_pid" 2> /dev/null || true
+wait "$proxy_pid" 2> /dev/null || true
+proxy_pid=
+full=$(grep -c "must route /__tls/ to the tls port" "$work/tls.out" || true)
+same=$(grep -c "setup: the same as for " "$work/tls.out" || true)
+[[ $full == 1 && $same -ge 2 ]] ||
+  { cat "$work/tls.out"; fail "the /__tls/ misroute was printed in full $full times, pointed at $same times"; }
+echo "ok: one misroute printed in full once, then $same lines pointing at it"
+
 # Supervised: restarted on the same port whenever it exits, as systemd or a process manager would.
 setsid bash -c 'while :; do "$0" --listen "127.0.0.1:$1" --upstream "127.0.0.1:$2" --crash-on /ok-200-baseline/ \
   --connect-timeout 1s --read-timeout 1s 2>> "$3"; done' "$refproxy" "$listen" "$upstream" "$work/supervised.log" &

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "commands.hpp"
 #include "options.hpp"
@@ -179,12 +180,28 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
   };
   const bool colour = want_colour(stdout);
   const bool progress = !a.quiet && isatty(fileno(stderr));
-  so.run.on_result = [&a, total, colour, progress, done = std::size_t{0},
-                      failed = std::size_t{0}](const ScenarioResult& r) mutable {
+  so.run.on_result = [&a, total, colour, progress, done = std::size_t{0}, failed = std::size_t{0},
+                      said = std::map<std::string, std::pair<std::string, int>>{}](const ScenarioResult& r) mutable {
     ++done;
     const bool bad = r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error;
     failed += bad;
     if (progress) fmt::print(stderr, "\r\x1b[K");
+    // A setup error already printed in full for another scenario (the same fix, only the scenario's
+    // name differing) is one line that points at the first, with its count so far.
+    if (r.verdict.kind == VerdictKind::error && r.verdict.reason.starts_with("setup: ") && !a.verbose) {
+      std::string key = r.verdict.reason;
+      for (auto at = key.find(r.scenario->name); at != std::string::npos; at = key.find(r.scenario->name, at + 1))
+        key.replace(at, r.scenario->name.size(), "*");
+      auto [it, first] = said.try_emplace(key, r.scenario->name, 1);
+      if (!first) {
+        ScenarioResult shown = r;
+        shown.verdict.reason =
+            fmt::format("setup: the same as for {} ({} scenarios so far)", it->second.first, ++it->second.second);
+        print_result(stdout, shown, colour, false);
+        std::fflush(stdout);
+        return;
+      }
+    }
     if (!a.quiet || bad) print_result(stdout, r, colour, a.verbose);
     std::fflush(stdout);
     if (progress && done < total) fmt::print(stderr, "[{}/{}] {} failed so far…", done, total, failed);
