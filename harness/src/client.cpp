@@ -189,12 +189,7 @@ awaitable<void> send_probe(Line& line, const FetchOptions& options, ClientResult
 }
 
 // The response says the proxy will close the connection (RFC 9112 §9.6).
-bool says_close(const ClientResult& r) {
-  if (!r.response) return false;
-  for (const auto& [name, value] : r.response->headers)
-    if (iequals(name, "connection") && has_token(value, "close")) return true;
-  return false;
-}
+bool says_close(const ClientResult& r) { return r.response && upfault::says_close(r.response->headers); }
 
 }  // namespace
 

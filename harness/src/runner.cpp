@@ -88,12 +88,6 @@ awaitable<std::string> tls_refusal(const FakeUpstream& upstream, Millis bound) {
   co_return refusal;
 }
 
-// The scenario's own request says Connection: close.
-bool asks_close(const Request& request) {
-  return std::any_of(request.headers.begin(), request.headers.end(),
-                     [](const Header& h) { return iequals(h.first, "connection") && has_token(h.second, "close"); });
-}
-
 // The evidence of one scenario, gathered, and its verdict.
 awaitable<ScenarioResult> run_one(const Scenario& s, FakeUpstream& upstream, const RunOptions& options) {
   FetchOptions fo;
@@ -104,7 +98,7 @@ awaitable<ScenarioResult> run_one(const Scenario& s, FakeUpstream& upstream, con
   const std::string prefix = std::string(upstream_prefix(s.endpoint, s.protocol)) + route_prefix(s.name);
   fo.read_after = s.reads_past_response();
   const auto host = fmt::format("{}:{}", options.proxy_host, options.proxy_port);
-  const bool probe = options.keepalive_probe && !fo.read_after && !asks_close(s.request);
+  const bool probe = options.keepalive_probe && !fo.read_after && !says_close(s.request.headers);
   auto wires = render_requests(s.request, prefix, {{"X-Upfault-Scenario", s.name}}, host, !probe);
   const JudgeOptions judge = judging(options);
   ScenarioResult r;

@@ -27,6 +27,15 @@ bool has_token(std::string_view list, std::string_view token) {
   return false;
 }
 
+bool has_field(std::span<const std::pair<std::string, std::string>> fields, std::string_view name) {
+  return std::any_of(fields.begin(), fields.end(), [name](const auto& f) { return iequals(f.first, name); });
+}
+
+bool says_close(std::span<const std::pair<std::string, std::string>> fields) {
+  return std::any_of(fields.begin(), fields.end(),
+                     [](const auto& f) { return iequals(f.first, "connection") && has_token(f.second, "close"); });
+}
+
 namespace {
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);

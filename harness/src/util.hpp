@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "upfault/text.hpp"
@@ -15,6 +16,10 @@ namespace upfault {
 /// True when the comma-separated field value `list` holds `token` (case-insensitive), as in
 /// `Connection: keep-alive, close`.
 [[nodiscard]] bool has_token(std::string_view list, std::string_view token);
+/// True when `fields` (name, value pairs) hold a field named `name` (case-insensitive).
+[[nodiscard]] bool has_field(std::span<const std::pair<std::string, std::string>> fields, std::string_view name);
+/// True when `fields` say `Connection: close` (RFC 9112 §9.6), in a request or a response.
+[[nodiscard]] bool says_close(std::span<const std::pair<std::string, std::string>> fields);
 /// The closest of `options` to `word` when it is close enough to be a likely typo.
 [[nodiscard]] std::optional<std::string> did_you_mean(std::string_view word, std::span<const std::string_view> options);
 [[nodiscard]] inline std::optional<std::string> did_you_mean(std::string_view word,

@@ -62,11 +62,9 @@ std::optional<std::string> setup_problem(const Scenario& s, const ClientResult& 
         "template, --{}-port with --proxy-url; `upfault routes PROXY --upstream-port P` prints the lines)",
         conn.ended, upstream_prefix(s.endpoint, s.protocol), port.empty() ? "scripted" : port, var, option);
   }
-  if (c.response)
-    for (const auto& [name, value] : c.response->headers)
-      if (iequals(name, "x-upfault-setup"))
-        return "setup: the request reached upfault's upstream without the scenario's route, so no script ran: the "
-               "proxy must keep /__upfault/NAME in the path it forwards (or pass the X-Upfault-Scenario header)";
+  if (c.response && has_field(c.response->headers, "x-upfault-setup"))
+    return "setup: the request reached upfault's upstream without the scenario's route, so no script ran: the "
+           "proxy must keep /__upfault/NAME in the path it forwards (or pass the X-Upfault-Scenario header)";
   return std::nullopt;
 }
 
@@ -227,9 +225,8 @@ std::optional<std::string> desync_in_probe(const ClientResult& c) {
   // upfault's own upstream saying the probe came to the wrong port (X-Upfault-Setup): a proxy that
   // ties the client connection to the scenario's upstream connection (a blind relay) sent it
   // there. That is about routing, not a response left behind.
-  const bool setup_answer = p.ending == Ending::complete && p.response &&
-                            std::any_of(p.response->headers.begin(), p.response->headers.end(),
-                                        [](const Header& h) { return iequals(h.first, "x-upfault-setup"); });
+  const bool setup_answer =
+      p.ending == Ending::complete && p.response && has_field(p.response->headers, "x-upfault-setup");
   if (setup_answer && c.after_total == 0) return std::nullopt;
   if (p.ending == Ending::complete && p.response && p.response->status == 200 &&
       p.response->body == kKeepAliveProbeBody && c.after_total == 0)
