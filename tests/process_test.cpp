@@ -1,15 +1,13 @@
 // Starting and stopping a proxy under test: readiness, early exits, whole-group teardown.
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 
+#include "proxy_support.hpp"
 #include "upfault/proxy.hpp"
 
 using namespace upfault;
@@ -130,22 +128,6 @@ TEST(Profiles, ShippedProfilesLoad) {
 }
 
 namespace {
-// True when something accepts connections on 127.0.0.1:`port`.
-bool accepts(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-// Waits (at most 10 s) for the leader of `p` to exit: true once it has.
-bool leader_exits(ProxyProcess& p) {
-  for (int i = 0; i < 2000 && p.alive(); ++i) std::this_thread::sleep_for(5ms);
-  return !p.alive();
-}
 // A proxy that goes to the background once the readiness probe has connected: the leader forks a
 // child that leaves its session and re-executes itself with an empty environment (as nginx's
 // title overwrites its environment: upfault's lineage mark cannot be read), which keeps the
@@ -182,12 +164,12 @@ TEST(ProxyProcess, LeftRunningOnItsPortInTheBackgroundIsStoppedAndNamed) {
   ProxyProcess p;
   auto started = p.start(daemonizing(true), {});
   ASSERT_TRUE(started) << started.error();
-  ASSERT_TRUE(leader_exits(p));
+  ASSERT_TRUE(test::leader_exits(p));
   int left = 0;
   std::ifstream(p.workdir() / "proxy.out") >> left;
   ASSERT_GT(left, 0) << "the proxy did not say which process it left running";
   EXPECT_FALSE(fs::exists(fmt::format("/proc/{}", left))) << "process " << left << " was left running";
-  EXPECT_FALSE(accepts(p.port())) << "port " << p.port() << " still answers";
+  EXPECT_FALSE(accepts_connections("127.0.0.1", p.port())) << "port " << p.port() << " still answers";
   EXPECT_EQ(p.background(), "your config runs python3 in the background: make it run in the foreground");
   EXPECT_EQ(p.exit_description(),
             fmt::format("exited with status 0 and left python3 running in the background (pid {}, stopped by upfault)",
@@ -200,7 +182,7 @@ TEST(ProxyProcess, LeftRunningInItsPidFileIsStoppedAndNamed) {
   ProxyProcess p;
   auto started = p.start(daemonizing(false), {});
   ASSERT_TRUE(started) << started.error();
-  ASSERT_TRUE(leader_exits(p));
+  ASSERT_TRUE(test::leader_exits(p));
   int left = 0;
   std::ifstream(p.workdir() / "proxy.out") >> left;
   ASSERT_GT(left, 0) << "the proxy did not say which process it left running";

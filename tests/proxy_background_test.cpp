@@ -2,10 +2,7 @@
 // HAProxy with `daemon`): the process upfault started exits 0 and the real proxy goes on in a
 // session of its own. upfault finds it, stops it (no process left, the port free) and says what
 // to change in the config.
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,7 +11,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "proxy_support.hpp"
 #include "support.hpp"
@@ -65,17 +61,6 @@ ProxyProfile nginx_in_background(const OwnProfile& own) {
                   own.dir.string()));
 }
 
-bool accepts(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // The processes below this test in the process tree whose name is `program`. Whatever a proxy
 // leaves running is there: the test is the subreaper of what its proxies leave (as upfault is).
 std::vector<int> ours_named(const std::string& program) {
@@ -106,8 +91,7 @@ std::vector<int> ours_named(const std::string& program) {
 // before the port answered, else (it exited after) once the leader's exit is seen.
 std::string said(ProxyProcess& p, const Result<void>& started) {
   if (!started) return started.error().message;
-  for (int i = 0; i < 2000 && p.alive(); ++i) std::this_thread::sleep_for(5ms);  // waits for the exit, at most 10 s
-  return p.alive() ? "the leader never exited" : p.background();
+  return test::leader_exits(p) ? p.background() : "the leader never exited";
 }
 
 // Ends what a failed check left running: the processes named `program` below this test.
@@ -130,7 +114,7 @@ TEST(OwnNginx, InTheBackgroundIsStoppedAndNamed) {
   const auto message = said(p, started);
   EXPECT_NE(message.find("your config runs nginx in the background: add `daemon off;`"), std::string::npos) << message;
   EXPECT_EQ(ours_named("nginx"), std::vector<int>{}) << "an nginx process was left running";
-  EXPECT_FALSE(accepts(p.port())) << "port " << p.port() << " still answers";
+  EXPECT_FALSE(accepts_connections("127.0.0.1", p.port())) << "port " << p.port() << " still answers";
   end_leftovers("nginx");
 }
 
@@ -174,6 +158,6 @@ TEST(OwnHaproxy, InTheBackgroundIsStoppedAndNamed) {
   ASSERT_GT(left, 0) << "HAProxy wrote no pid file";
   EXPECT_FALSE(fs::exists(fmt::format("/proc/{}", left))) << "HAProxy " << left << " was left running";
   EXPECT_EQ(ours_named("haproxy"), std::vector<int>{}) << "a haproxy process was left running";
-  EXPECT_FALSE(accepts(p.port())) << "port " << p.port() << " still answers";
+  EXPECT_FALSE(accepts_connections("127.0.0.1", p.port())) << "port " << p.port() << " still answers";
   end_leftovers("haproxy");
 }

@@ -1,18 +1,35 @@
 #pragma once
 // Running scenarios through a real proxy from its profile, for integration tests.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <set>
 
 #include "upfault/loader.hpp"
 #include "upfault/matrix.hpp"
+#include "upfault/proxy.hpp"
 #include "upfault/repeat.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/runner.hpp"
 
 namespace upfault::test {
+
+/// Waits for the leader of `p` to exit: the kernel tells (a pidfd becomes readable), no polling;
+/// `bound` only in case it never does. Then reaps it. True once it has exited.
+inline bool leader_exits(ProxyProcess& p, std::chrono::milliseconds bound = std::chrono::seconds(10)) {
+  const int fd = static_cast<int>(::syscall(SYS_pidfd_open, p.pid(), 0));
+  if (fd >= 0) {
+    pollfd exit_event{fd, POLLIN, 0};
+    (void)::poll(&exit_event, 1, static_cast<int>(bound.count()));
+    ::close(fd);
+  }
+  return !p.alive();
+}
 
 /// True when `program` is on PATH.
 inline bool installed(const std::string& program) {
