@@ -18,16 +18,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/ports.sh"
 listen=$(port) upstream=$(port)
-# The endpoint ports from the kernel too (by default they are the four after the upstream's).
-pick_endpoints() {
-  endpoint_opts=()
-  for name in refused blackhole accept-close accept-reset tls tls-h2 tls-stall tls-garbage tls-alert tls-expired \
-              tls-wrong-name tls-untrusted; do
-    endpoint_opts+=("--$name-port" "$(port)")
-  done
-}
 pick_endpoints
 # own_run OUT ARGS…: upfault run through the user's nginx, its exit code in $rc, its output in OUT.
 # A port taken back from the kernel is free only until someone else binds it (any connect of a

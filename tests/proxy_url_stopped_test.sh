@@ -22,15 +22,7 @@ trap cleanup EXIT
 # Under ASan the proxy's abort runs ASan's report first, and a dying process's listening socket
 # still completes connects meanwhile: the abort is left to the kernel, as in a release build.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_abort=0"
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# Every endpoint port from the kernel too (by default they are the ones after the upstream's).
-pick_endpoints() {
-  endpoint_opts=()
-  for name in refused blackhole accept-close accept-reset tls tls-h2 tls-stall tls-garbage tls-alert tls-expired \
-              tls-wrong-name tls-untrusted; do
-    endpoint_opts+=("--$name-port" "$(port)")
-  done
-}
+source "$(dirname "$0")/ports.sh"
 
 for attempt in 1 2 3; do
   upstream=$(port)
@@ -77,12 +69,14 @@ PY
 
 # The same proxy has no TLS routes: each TLS scenario is a setup error, and the ones that need the
 # same fix (route /__tls/) are printed in full once, then one line each pointing at the first.
-"$refproxy" --listen "127.0.0.1:$listen" --upstream "127.0.0.1:$upstream" 2> /dev/null &
+# It says when it listens: that line, read from a FIFO, is the event waited for.
+mkfifo "$work/log.noroutes"
+"$refproxy" --listen "127.0.0.1:$listen" --upstream "127.0.0.1:$upstream" 2> "$work/log.noroutes" &
 proxy_pid=$!
-for _ in $(seq 100); do  # until it listens again; bounded
-  (exec 3<> "/dev/tcp/127.0.0.1/$listen") 2> /dev/null && break
-  sleep 0.1
-done
+exec 4< "$work/log.noroutes"
+read -r -u 4 line || fail "the reference proxy without routes did not start"
+[[ $line == *"reference proxy on 127.0.0.1:$listen"* ]] || fail "unexpected first line: $line"
+cat <&4 > /dev/null &  # keep draining its log
 "$upfault" run "$scenarios/tls" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
   "${endpoint_opts[@]}" --upstream-protocols http/1.1,https > "$work/tls.out" 2>&1 || true
 kill "$proxy_pid" 2> /dev/null || true
@@ -98,10 +92,16 @@ echo "ok: one misroute printed in full once, then $same lines pointing at it"
 setsid bash -c 'while :; do "$0" --listen "127.0.0.1:$1" --upstream "127.0.0.1:$2" --crash-on /ok-200-baseline/ \
   --connect-timeout 1s --read-timeout 1s 2>> "$3"; done' "$refproxy" "$listen" "$upstream" "$work/supervised.log" &
 supervisor=$!
-for _ in $(seq 100); do  # until it listens (its log says so); bounded
-  grep -q "reference proxy on" "$work/supervised.log" 2> /dev/null && break
-  sleep 0.1
+# Its first line says it listens: the log is followed as it is written (tail -f), and that line is
+# the event waited for (bounded by read -t only in case it never comes).
+exec 5< <(exec tail -n +1 -F "$work/supervised.log" 2> /dev/null)
+follower=$!
+said=
+while read -r -t 10 -u 5 line; do
+  [[ $line == *"reference proxy on"* ]] && { said=1; break; }
 done
+kill "$follower" 2> /dev/null || true
+[[ -n $said ]] || fail "the supervised proxy did not say it listens"
 rc=0
 "$upfault" run "$scenarios/passthrough" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
   "${endpoint_opts[@]}" --upstream-protocols http/1.1 --json "$work/s.json" > "$work/sout" 2> "$work/serr" || rc=$?
