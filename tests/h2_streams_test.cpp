@@ -48,7 +48,9 @@ TEST(H2Streams, SecondStreamInTheSameReadIsRefused) {
   h2::Encoder enc;
   std::string bytes = h2_preface() + get(enc, 1, "first");
   bytes += get(enc, 3, "second");  // encoded second: the dynamic table is the connection's
-  auto got = h2_exchange(up.up.port(), bytes);
+  auto got = h2_exchange(up.up.port(), bytes, 3s, [](const H2Answer& a) {
+    return a.stream_over(1) && a.find(h2::kRstStream, 3) < a.frames.size();
+  });
   const auto rst = got.find(h2::kRstStream, 3);
   ASSERT_LT(rst, got.frames.size()) << got.text();
   EXPECT_EQ(h2::parse_rst_stream(got.frames[rst])->code, 7u) << got.text();  // REFUSED_STREAM
@@ -79,8 +81,9 @@ TEST(H2Streams, StreamOpenedDuringTheScriptIsRefusedAtOnce) {
   ASSERT_LT(got.find(h2::kRstStream, 3), got.frames.size()) << got.text();
   // Judged by order, not by a time window: the refusal came before the served stream's response.
   EXPECT_EQ(got.count(h2::kHeaders), 0u) << got.text();
-  // The response comes once the delay is over: the bound of this wait is well past it.
-  const auto& all = conn.read_until([](const H2Answer& a) { return a.closed; }, 10s);
+  // The response comes once the delay is over (the script then ends as written: the connection
+  // stays open), so the wait is for stream 1's end; its bound is well past the delay.
+  const auto& all = conn.read_until([](const H2Answer& a) { return a.stream_over(1); }, 10s);
   EXPECT_EQ(all.data_bytes(1), 4u) << all.text();
   expect_refused_entry(up, "other");
 }
@@ -134,7 +137,7 @@ TEST(H2Flow, ResponseWaitsForTheStreamWindow) {
     const auto& held = conn.read_for(300ms);
     EXPECT_EQ(held.data_bytes(1), 1000u) << held.text();
     conn.send(h2::serialize_window_update(1, 2000));
-    const auto& all = conn.read_until([](const H2Answer& a) { return a.closed; });
+    const auto& all = conn.read_until([](const H2Answer& a) { return a.stream_over(1); });
     EXPECT_EQ(all.data_bytes(1), 3000u) << all.text();
     EXPECT_TRUE(ended_stream(all)) << all.text();
   }
@@ -152,7 +155,7 @@ TEST(H2Flow, ResponseWaitsForTheConnectionWindowInFramesOfTheProxysSize) {
   const auto& held = conn.read_for(300ms);
   EXPECT_EQ(held.data_bytes(1), 65535u) << held.text();
   conn.send(h2::serialize_window_update(0, 40000));
-  const auto& all = conn.read_until([](const H2Answer& a) { return a.closed; });
+  const auto& all = conn.read_until([](const H2Answer& a) { return a.stream_over(1); });
   EXPECT_EQ(all.data_bytes(1), 100000u) << all.text();
   EXPECT_EQ(largest_data(all), 20000u) << all.text();
   EXPECT_TRUE(ended_stream(all)) << all.text();
@@ -173,7 +176,7 @@ TEST(H2Flow, UploadedBodyGetsItsWindowBackUnlessTheScenarioSaysNo) {
     for (int i = 0; i < 4; ++i) post += h2::serialize_frame(h2::kData, 0, 1, std::string(16000, 'u'));
     H2Conn conn(up.up.port());
     conn.send(h2_preface() + post);
-    const auto& got = conn.read_until([](const H2Answer& a) { return a.closed; });
+    const auto& got = conn.read_until([](const H2Answer& a) { return a.stream_over(1); });
     ASSERT_EQ(got.count(h2::kHeaders), 1u) << got.text();
     // Given back once 32,768 bytes or more are unreturned: after the third frame here.
     EXPECT_EQ(window_given(got, 0), name == "upload" ? 48000u : 0u) << got.text();
