@@ -132,9 +132,9 @@ std::vector<std::size_t> isolate(const std::vector<Scenario>& scenarios, const S
     // on it, as a crash of a proxy upfault started would be.
     if (!options.profile && iso.results.size() == 1 && iso.setup_error.empty() && !iso.proxy_died.empty()) {
       auto& alone = iso.results.front();
-      alone.proxy_crash = fmt::format("it stopped accepting connections when this scenario ran alone");
+      alone.proxy_crash = "it stopped accepting connections when this scenario ran alone";
       alone.proxy_died.clear();
-      alone.verdict = evaluate(*alone.scenario, alone, JudgeOptions{options.run.timeouts, options.run.strict});
+      alone.verdict = evaluate(*alone.scenario, alone, judging(options.run));
       iso.proxy_died.clear();
       ++iso.crashes;
     }
@@ -144,7 +144,7 @@ std::vector<std::size_t> isolate(const std::vector<Scenario>& scenarios, const S
       unpinned += was_in_flight;
       continue;
     }
-    ScenarioResult a = iso.results.front();
+    ScenarioResult a = std::move(iso.results.front());
     run.crashes += iso.crashes;
     // A death takes every request in flight, and a refusal is the upstream's: only a fault that
     // never reached the upstream in the suite, yet passes alone, says the proxy's memory of
@@ -165,8 +165,7 @@ std::vector<std::size_t> isolate(const std::vector<Scenario>& scenarios, const S
   if (count[2])
     parts.push_back(
         fmt::format("{} whose fault never reached the upstream or whose endpoint fault failed, {} of which passed "
-                    "alone (their verdicts in "
-                    "the suite depended on earlier scenarios)",
+                    "alone (their verdicts in the suite depended on earlier scenarios)",
                     count[2], passed_alone));
   run.isolation = fmt::format("{} scenario(s) {} after the pass: {}", replaced, where, fmt::join(parts, "; "));
   // The death in the pass is accounted for when every scenario it may have decided was rerun.

@@ -67,17 +67,27 @@ Millis default_deadline(const ProxyTimeouts& timeouts) { return timeouts.read * 
 
 namespace {
 
-// The known-good scenario the keep-alive probe asks for (observed.hpp).
-Scenario keepalive_probe() {
-  auto loaded = load_scenario_text(
-      fmt::format("name = \"{}\"\nsummary = \"keep-alive probe\"\nrationale = \"setup\"\nlevel = \"must\"\n"
-                  "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                  "response = {{ status = 200, body = {} }}\n[expect]\nstatus = 200\n",
-                  kKeepAliveProbe, toml_quote(kKeepAliveProbeBody)),
-      "keepalive-probe");
+// One of upfault's own scenarios: it reads the request and answers 200 with `body`.
+Result<Scenario> answering(std::string_view name, std::string_view summary, std::string_view body) {
+  auto loaded =
+      load_scenario_text(fmt::format("name = \"{}\"\nsummary = \"{}\"\nrationale = \"setup\"\nlevel = \"must\"\n"
+                                     "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                     "response = {{ status = 200, body = {} }}\n[expect]\nstatus = 200\n",
+                                     name, summary, toml_quote(body)),
+                         std::string(name));
   if (loaded.scenarios.empty())
-    throw std::logic_error("the keep-alive probe did not load: " + loaded.errors.front().str());
+    return problem(fmt::format("the {} did not load: {}", summary, loaded.errors.front().str()));
   return std::move(loaded.scenarios.front());
+}
+
+// The known-good scenario the keep-alive probe asks for (observed.hpp), loaded once.
+const Scenario& keepalive_probe() {
+  static const Scenario probe = [] {
+    auto made = answering(kKeepAliveProbe, "keep-alive probe", kKeepAliveProbeBody);
+    if (!made) throw std::logic_error(made.error().message);
+    return std::move(*made);
+  }();
+  return probe;
 }
 
 }  // namespace
@@ -112,19 +122,14 @@ Result<std::unique_ptr<Rig>> Rig::start(const std::vector<Scenario>& scenarios, 
 Result<void> Rig::probe() {
   const std::string token = fmt::format("upfault-probe {} {}", ::getpid(), upstream_->port());
   const std::string name = "upfault-probe";
-  auto loaded = load_scenario_text(fmt::format("name = \"{}\"\nsummary = \"routing probe\"\nrationale = \"setup\"\n"
-                                               "level = \"must\"\n[[upstream.steps]]\nread = \"request\"\n"
-                                               "[[upstream.steps]]\nresponse = {{ status = 200, body = \"{}\" }}\n"
-                                               "[expect]\nstatus = 200\n",
-                                               name, token),
-                                   "probe");
-  if (loaded.scenarios.empty()) return problem("the routing probe did not load: " + loaded.errors.front().str());
-  upstream_->add(loaded.scenarios.front());
+  auto scenario = answering(name, "routing probe", token);
+  if (!scenario) return scenario.error();
+  upstream_->add(*scenario);
   FetchOptions fo;
   fo.host = host_;
   fo.port = port_;
   fo.deadline = Millis{5000};
-  const auto wire = render_request(loaded.scenarios.front().request, route_prefix(name), {{"X-Upfault-Scenario", name}},
+  const auto wire = render_request(scenario->request, route_prefix(name), {{"X-Upfault-Scenario", name}},
                                    fmt::format("{}:{}", host_, port_));
   const auto got = fetch(fo, wire);
   if (got.ending == Ending::complete && got.response->status == 200 && got.response->body == token) return {};

@@ -40,10 +40,9 @@ Millis client_deadline(const Scenario& s, const ProxyTimeouts& t, Millis fallbac
   return *latest + std::max(Millis{1000}, *latest / 2);
 }
 
-namespace {
-
-// How this run judges: its timeouts and --strict.
 JudgeOptions judging(const RunOptions& o) { return {o.timeouts, o.strict}; }
+
+namespace {
 
 // A scenario the proxy cannot be asked: it needs an upstream protocol the proxy does not speak.
 ScenarioResult not_run(const Scenario& s, const RunOptions& options, std::shared_ptr<const Scenario> shared) {

@@ -36,6 +36,9 @@ struct RunOptions {
   std::function<void(const ScenarioResult&)> on_result;
 };
 
+/// How a run with these options judges: its proxy timeouts and --strict.
+[[nodiscard]] JudgeOptions judging(const RunOptions& options);
+
 /// Runs `scenarios` through the proxy at options.proxy_host:proxy_port, whose upstream is
 /// `upstream` (already started, with every scenario added). Results are in input order; after a
 /// stop signal (interrupt.hpp) only the scenarios that finished are there.
