@@ -19,7 +19,10 @@ stop_nginx() {
     nginx_pid=
   fi
 }
-trap 'stop_nginx; rm -rf "$work"' EXIT
+cleanup() { stop_nginx; rm -rf "$work"; }
+trap cleanup EXIT
+source "$(dirname "$0")/ports.sh"
+test_argv=("$@")
 # Every port from the kernel; the endpoint ports given explicitly (the default, P+1…P+4, is
 # tested in the unit tests: here nothing may depend on a neighbour port being free).
 ports=($(python3 -c '
@@ -91,6 +94,7 @@ run() {
   local want=$1 what=$2 rc=0; shift 2
   "$upfault" run "$scenarios" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$app" "${endpoint_opts[@]}" \
     --read-timeout 1s --connect-timeout 1s -q "$@" > "$work/out.txt" 2>&1 || rc=$?
+  again_if_taken "$work/out.txt"
   [[ $rc == "$want" ]] || { tail -n 12 "$work/out.txt"; fail "$what: exit $rc, not $want"; }
   echo "ok: $what → $rc"
 }

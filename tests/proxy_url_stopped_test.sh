@@ -24,29 +24,23 @@ trap cleanup EXIT
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_abort=0"
 source "$(dirname "$0")/ports.sh"
 
-for attempt in 1 2 3; do
-  upstream=$(port)
-  pick_endpoints
-  # The proxy listens on a port the kernel picks and says which: that line is the event waited for.
-  mkfifo "$work/log.$attempt"
-  "$refproxy" --listen 127.0.0.1:0 --upstream "127.0.0.1:$upstream" --crash-on /ok-200-baseline/ \
-    --connect-timeout 1s --read-timeout 1s 2> "$work/log.$attempt" &
-  proxy_pid=$!
-  exec 3< "$work/log.$attempt"
-  read -r -u 3 line || fail "the reference proxy did not start"
-  listen=${line##*:}
-  [[ $line == *"reference proxy on 127.0.0.1:"* && -n $listen ]] || fail "unexpected first line: $line"
-  cat <&3 > /dev/null &  # keep draining its log
-  rc=0
-  "$upfault" run "$scenarios/passthrough" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
-    "${endpoint_opts[@]}" --upstream-protocols http/1.1 --json "$work/r.json" > "$work/out" 2> "$work/err" || rc=$?
-  if [[ $rc == 3 ]] && grep -q "cannot listen on .*Address already in use" "$work/err"; then  # taken meanwhile
-    echo "note: the upstream port was taken meanwhile; again on fresh ports (attempt $attempt)"
-    kill "$proxy_pid" 2> /dev/null || true
-    continue
-  fi
-  break
-done
+test_argv=("$@")
+upstream=$(port)
+pick_endpoints
+# The proxy listens on a port the kernel picks and says which: that line is the event waited for.
+mkfifo "$work/log"
+"$refproxy" --listen 127.0.0.1:0 --upstream "127.0.0.1:$upstream" --crash-on /ok-200-baseline/ \
+  --connect-timeout 1s --read-timeout 1s 2> "$work/log" &
+proxy_pid=$!
+exec 3< "$work/log"
+read -r -u 3 line || fail "the reference proxy did not start"
+listen=${line##*:}
+[[ $line == *"reference proxy on 127.0.0.1:"* && -n $listen ]] || fail "unexpected first line: $line"
+cat <&3 > /dev/null &  # keep draining its log
+rc=0
+"$upfault" run "$scenarios/passthrough" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
+  "${endpoint_opts[@]}" --upstream-protocols http/1.1 --json "$work/r.json" > "$work/out" 2> "$work/err" || rc=$?
+again_if_taken "$work/err"
 [[ $rc == 1 ]] || { cat "$work/out" "$work/err"; fail "the run exited $rc, not 1"; }
 wait "$proxy_pid" 2> /dev/null || true  # it aborted on ok-200-baseline
 proxy_pid=
@@ -79,6 +73,7 @@ read -r -u 4 line || fail "the reference proxy without routes did not start"
 cat <&4 > /dev/null &  # keep draining its log
 "$upfault" run "$scenarios/tls" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
   "${endpoint_opts[@]}" --upstream-protocols http/1.1,https > "$work/tls.out" 2>&1 || true
+again_if_taken "$work/tls.out"
 kill "$proxy_pid" 2> /dev/null || true
 wait "$proxy_pid" 2> /dev/null || true
 proxy_pid=
@@ -105,6 +100,7 @@ kill "$follower" 2> /dev/null || true
 rc=0
 "$upfault" run "$scenarios/passthrough" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
   "${endpoint_opts[@]}" --upstream-protocols http/1.1 --json "$work/s.json" > "$work/sout" 2> "$work/serr" || rc=$?
+again_if_taken "$work/serr"
 kill -- "-$supervisor" 2> /dev/null || true
 supervisor=
 [[ $rc == 1 ]] || { cat "$work/sout" "$work/serr"; fail "the supervised run exited $rc, not 1"; }

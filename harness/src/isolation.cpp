@@ -128,11 +128,11 @@ std::vector<std::size_t> isolate(const std::vector<Scenario>& scenarios, const S
     auto& r = run.results[which[k]];
     const bool was_in_flight = why[k].kind == IsolationReason::Kind::in_flight_at_death;
     auto& iso = runs[k];
-    // Through --proxy-url a proxy that stopped accepting while this scenario ran alone is pinned
-    // on it, as a crash of a proxy upfault started would be.
+    // Through --proxy-url a proxy that stopped accepting, or was restarted, while this scenario ran
+    // alone is pinned on it, as a crash of a proxy upfault started would be.
     if (!options.profile && iso.results.size() == 1 && iso.setup_error.empty() && !iso.proxy_died.empty()) {
       auto& alone = iso.results.front();
-      alone.proxy_crash = "it stopped accepting connections when this scenario ran alone";
+      alone.proxy_crash = "it stopped accepting connections, or was restarted, when this scenario ran alone";
       alone.proxy_died.clear();
       alone.verdict = evaluate(*alone.scenario, alone, judging(options.run));
       iso.proxy_died.clear();

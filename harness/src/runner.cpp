@@ -202,14 +202,23 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
 }
 
 // Through --proxy-url upfault cannot see the proxy die: after the pass it asks whether the proxy
-// still accepts connections. If not, that is said once — which scenarios lost their connection
-// in flight, how many found nothing accepting — and what got no complete response is an error,
-// as after the death of a proxy upfault started.
-void name_stopped_proxy(SuiteRun& run, const RunOptions& ro) {
+// still accepts connections and, if it does, whether on the sockets it listened on before the pass
+// (`before`): a supervisor that restarted it at once leaves it accepting on new ones. If it
+// stopped, that is said once — which scenarios lost their connection in flight, how many found
+// nothing accepting — and what got no complete response is an error, as after the death of a
+// proxy upfault started.
+void name_stopped_proxy(SuiteRun& run, const RunOptions& ro, const std::vector<std::uint64_t>& before) {
   const bool lost = std::any_of(run.results.begin(), run.results.end(), [](const ScenarioResult& r) {
     return r.verdict.kind != VerdictKind::not_run && r.client.ending != Ending::complete;
   });
-  if (!lost || accepts_connections(ro.proxy_host, ro.proxy_port)) return;
+  if (!lost) return;
+  const bool accepting = accepts_connections(ro.proxy_host, ro.proxy_port);
+  const auto after = accepting ? listening_sockets(ro.proxy_host, ro.proxy_port) : std::vector<std::uint64_t>{};
+  const bool replaced = !before.empty() && !after.empty() && std::none_of(after.begin(), after.end(), [&](auto s) {
+    return std::find(before.begin(), before.end(), s) != before.end();
+  });
+  if (accepting && !replaced) return;
+  const std::string how = replaced ? "was restarted (it listens on new sockets)" : "stopped accepting connections";
   std::vector<std::string> in_flight;
   std::size_t refused = 0;
   for (const auto& r : run.results) {
@@ -222,13 +231,13 @@ void name_stopped_proxy(SuiteRun& run, const RunOptions& ro) {
   }
   const auto where = authority(ro.proxy_host, ro.proxy_port);
   run.proxy_died = fmt::format(
-      "the proxy at {} stopped accepting connections during the run: {} scenario(s) lost their connection in "
-      "flight ({}{}), {} found nothing accepting",
-      where, in_flight.size(),
+      "the proxy at {} {} during the run: {} scenario(s) lost their connection in flight ({}{}), {} found nothing "
+      "accepting",
+      where, how, in_flight.size(),
       fmt::join(in_flight.begin(),
                 in_flight.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(8, in_flight.size())), ", "),
       in_flight.size() > 8 ? ", …" : "", refused);
-  note_death(run.results, fmt::format("the proxy at {} stopped accepting connections", where), judging(ro));
+  note_death(run.results, fmt::format("the proxy at {} {}", where, how), judging(ro));
 }
 
 SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
@@ -243,6 +252,9 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   } else {
     rio.proxy = HostPort{options.proxy_host, options.proxy_port, "/"};
   }
+  // A proxy of the user's is known by the sockets it listens on before the pass.
+  const auto listeners =
+      options.profile ? std::vector<std::uint64_t>{} : listening_sockets(options.proxy_host, options.proxy_port);
   auto started = Rig::start(scenarios, std::move(rio));
   if (!started) {
     run.setup_error = started.error().message;
@@ -273,7 +285,7 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   }
   run.interrupted = interrupt::received();
   run.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (!process && !run.interrupted) name_stopped_proxy(run, ro);
+  if (!process && !run.interrupted) name_stopped_proxy(run, ro, listeners);
   if (process && !process->alive() && run.proxy_died.empty()) {
     // A proxy that went to the background says what to change in its config.
     const auto& fix = process->background();

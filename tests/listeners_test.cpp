@@ -1,0 +1,63 @@
+// listening_sockets: how upfault tells that a proxy it did not start was restarted (by a supervisor)
+// while it still accepts connections. Real sockets on loopback; the kernel's /proc/net tables.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <upfault/rig.hpp>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using upfault::listening_sockets;
+
+namespace {
+
+tcp::acceptor listen_on(asio::io_context& ioc, const asio::ip::address& address, std::uint16_t port) {
+  tcp::acceptor a(ioc);
+  const tcp::endpoint at{address, port};
+  a.open(at.protocol());
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(at);
+  a.listen();
+  return a;
+}
+
+}  // namespace
+
+TEST(Listeners, ARestartListensOnANewSocketOnTheSamePort) {
+  asio::io_context ioc;
+  auto first = listen_on(ioc, asio::ip::make_address("127.0.0.1"), 0);
+  const auto port = first.local_endpoint().port();
+  const auto before = listening_sockets("127.0.0.1", port);
+  ASSERT_EQ(before.size(), 1u) << "the listener on port " << port << " is not found in /proc/net/tcp";
+  EXPECT_EQ(listening_sockets("127.0.0.1", port), before) << "the same socket must keep its name";
+  first.close();
+  EXPECT_TRUE(listening_sockets("127.0.0.1", port).empty()) << "a closed listener is still listed";
+  auto second = listen_on(ioc, asio::ip::make_address("127.0.0.1"), port);
+  const auto after = listening_sockets("127.0.0.1", port);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after, before) << "a new listener on the same port has the old one's name";
+}
+
+TEST(Listeners, OnlyListeningSocketsForThatAddressOrAWildcardCount) {
+  asio::io_context ioc;
+  // Bound, not listening (how upfault keeps its refused port): not a listener.
+  tcp::socket bound(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  EXPECT_TRUE(listening_sockets("127.0.0.1", bound.local_endpoint().port()).empty());
+  // A dual-stack wildcard listener takes 127.0.0.1's connections too.
+  boost::system::error_code ec;
+  tcp::acceptor any(ioc);
+  any.open(tcp::v6(), ec);
+  if (!ec) {
+    any.set_option(asio::ip::v6_only(false));
+    any.bind({asio::ip::address_v6::any(), 0}, ec);
+  }
+  if (!ec) {
+    any.listen();
+    EXPECT_EQ(listening_sockets("127.0.0.1", any.local_endpoint().port()).size(), 1u);
+  }
+  // One on another loopback address does not.
+  auto other = listen_on(ioc, asio::ip::make_address("127.0.0.2"), 0);
+  EXPECT_TRUE(listening_sockets("127.0.0.1", other.local_endpoint().port()).empty());
+  EXPECT_EQ(listening_sockets("127.0.0.2", other.local_endpoint().port()).size(), 1u);
+  EXPECT_TRUE(listening_sockets("not an address", other.local_endpoint().port()).empty());
+}
