@@ -71,8 +71,9 @@ exec 4< "$work/log.noroutes"
 read -r -u 4 line || fail "the reference proxy without routes did not start"
 [[ $line == *"reference proxy on 127.0.0.1:$listen"* ]] || fail "unexpected first line: $line"
 cat <&4 > /dev/null &  # keep draining its log
+rc=0
 "$upfault" run "$scenarios/tls" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
-  "${endpoint_opts[@]}" --upstream-protocols http/1.1,https > "$work/tls.out" 2>&1 || true
+  "${endpoint_opts[@]}" --upstream-protocols http/1.1,https --json "$work/tls.json" > "$work/tls.out" 2>&1 || rc=$?
 again_if_taken "$work/tls.out"
 kill "$proxy_pid" 2> /dev/null || true
 wait "$proxy_pid" 2> /dev/null || true
@@ -82,6 +83,11 @@ same=$(grep -c "setup: the same as for " "$work/tls.out" || true)
 [[ $full == 1 && $same -ge 2 ]] ||
   { cat "$work/tls.out"; fail "the /__tls/ misroute was printed in full $full times, pointed at $same times"; }
 echo "ok: one misroute printed in full once, then $same lines pointing at it"
+# Nothing but errors is not green: nothing was judged about the proxy.
+python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["summary"]
+sys.exit(0 if s["error"] > 0 and s["pass"] == 0 and s["fail"] == 0 else 1)' "$work/tls.json" ||
+  fail "the misrouted TLS run is not errors only: $(tail -3 "$work/tls.out")"
+[[ $rc == 1 ]] || fail "a run whose verdicts are all errors exited $rc, not 1"
 
 # Supervised: restarted on the same port whenever it exits, as systemd or a process manager would.
 setsid bash -c 'while :; do "$0" --listen "127.0.0.1:$1" --upstream "127.0.0.1:$2" --crash-on /ok-200-baseline/ \

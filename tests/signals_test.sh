@@ -117,7 +117,8 @@ echo "ok: SIGTERM during proxy startup exits 143 with a valid empty report, the 
 
 start "in front of" bench --proxy nginx -d 60s --json "$out/b.json"
 stopped_cleanly "bench" INT 130
-python3 -c "import json; json.load(open('$out/b.json'))" || fail "bench: no JSON report after SIGINT"
+python3 -c "import json; assert json.load(open('$out/b.json')).get('interrupted') == 2" \
+  || fail "bench: the JSON report after SIGINT does not say it was interrupted by signal 2"
 
 start "scenarios on" serve "$scenarios"
 stopped_cleanly "serve" TERM 143

@@ -70,7 +70,8 @@ std::string summary(const std::vector<ProxyColumn>& columns, const std::vector<S
                        s.failures[0].size(), s.failures[1].size(), s.failures[2].size(), defaults, shipped_text(s),
                        s.passed, s.ran_count(c), fmt::join(notes, " · "));
   }
-  if (const auto ref = reference_line(columns, ranked); !ref.empty()) out += fmt::format("\n{}\n", ref);
+  if (const auto ref = reference_line(columns, ranked); !ref.empty())
+    out += fmt::format("\n{}\n", markdown_escape(ref));
   out += fmt::format("\n**How the ranking works.** {}\n\n- **crash**: {}\n", kRankingRule, kCrashDefinition);
   for (std::size_t r = 0; r < 3; ++r) out += fmt::format("- **{}**: {}\n", risk_text(r).label, risk_text(r).definition);
   out += "\n### What this does and does not show\n\n";
