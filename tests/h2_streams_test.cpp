@@ -36,6 +36,7 @@ void expect_refused_entry(test::Upstream& up, const std::string& name) {
   EXPECT_EQ(to_string(log.connections[0].end), "refused stream") << log.connections[0].ended;
   EXPECT_NE(log.connections[0].ended.find("REFUSED_STREAM"), std::string::npos) << log.connections[0].ended;
   EXPECT_EQ(log.requests(), 0);
+  EXPECT_TRUE(log.connections[0].reused) << "refused on another scenario's connection, not marked so";
 }
 
 }  // namespace
@@ -48,8 +49,9 @@ TEST(H2Streams, SecondStreamInTheSameReadIsRefused) {
   h2::Encoder enc;
   std::string bytes = h2_preface() + get(enc, 1, "first");
   bytes += get(enc, 3, "second");  // encoded second: the dynamic table is the connection's
+  bytes += get(enc, 5, "first");   // the first scenario's own second stream (a retry on its connection)
   auto got = h2_exchange(up.up.port(), bytes, 3s, [](const H2Answer& a) {
-    return a.stream_over(1) && a.find(h2::kRstStream, 3) < a.frames.size();
+    return a.stream_over(1) && a.find(h2::kRstStream, 5) < a.frames.size();
   });
   const auto rst = got.find(h2::kRstStream, 3);
   ASSERT_LT(rst, got.frames.size()) << got.text();
@@ -59,6 +61,11 @@ TEST(H2Streams, SecondStreamInTheSameReadIsRefused) {
   EXPECT_EQ(got.data_bytes(3), 0u) << got.text();
   EXPECT_EQ(up.up.log("first").requests(), 1);
   expect_refused_entry(up, "second");
+  // Refused on its own scenario's connection: the proxy's doing, not another scenario's.
+  const auto own = up.up.log("first");
+  ASSERT_EQ(own.connections.size(), 2u);
+  EXPECT_EQ(own.connections[1].end, ConnectionEnd::refused_stream) << own.connections[1].ended;
+  EXPECT_FALSE(own.connections[1].reused);
 }
 
 // A stream opened while the script waits (a delay before the response) is refused at once,

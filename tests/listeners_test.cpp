@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
-#include <upfault/rig.hpp>
+#include "listeners.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;

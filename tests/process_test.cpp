@@ -190,3 +190,29 @@ TEST(ProxyProcess, LeftRunningInItsPidFileIsStoppedAndNamed) {
   EXPECT_NE(p.background().find("in the background"), std::string::npos) << p.exit_description();
   end_leftover(left);
 }
+
+// What accepts on the proxy's port is not the proxy (another process bound the port the proxy was
+// given before the proxy did): never ready, rather than judged by what another process answers.
+// Here the other process is one the profile's command detached with an empty environment, so that
+// it is no process of the proxy's: re-parented to the test (the subreaper), not below the leader.
+TEST(ProxyProcess, SomeoneElseOnItsPortIsNotTheProxyBecomingReady) {
+  const std::string other =
+      "import os,socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+      "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); open(sys.argv[2] + '.tmp', 'w').write(str(os.getpid())); "
+      "os.rename(sys.argv[2] + '.tmp', sys.argv[2]); time.sleep(60)";
+  ProxyProcess p;
+  const auto error = start_failure(p, profile({"python3", "-c",
+                                               "import os,sys,time\n"
+                                               "if os.fork()==0:\n"
+                                               " if os.fork()==0: os.execve(sys.executable, [sys.executable, '-c', \"" +
+                                                   other +
+                                                   "\", '{listen_port}', '{workdir}/other.pid'], {})\n"
+                                                   " os._exit(0)\n"
+                                                   "time.sleep(60)"},
+                                              5000ms));
+  int left = 0;
+  std::ifstream(p.workdir() / "other.pid") >> left;
+  end_leftover(left);
+  ASSERT_GT(left, 0) << "the other process never listened: the test tests nothing";
+  EXPECT_NE(error.find("never became ready"), std::string::npos) << error;
+}

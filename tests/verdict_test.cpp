@@ -432,3 +432,29 @@ TEST(Verdict, RefusedStreamNotRetriedIsNotTested) {
   retried.connections.push_back(refused.connections[0]);
   EXPECT_EQ(evaluate(s, complete(502, ""), retried, {}).kind, VerdictKind::pass);
 }
+
+// Served once (a GOAWAY below its stream, say), then the proxy's retry refused on a connection
+// serving another scenario: a real origin would have served the retry, so a failure after it is an
+// error (and rerun alone), never a verdict. The same refusal on the scenario's own connection
+// (a stream the proxy opened after that connection's GOAWAY) is the proxy's doing: a failure.
+TEST(Verdict, RetryRefusedOnAnotherScenariosConnectionIsNotAVerdict) {
+  auto s = test::scenario(with_steps("v", kRespond));
+  ScenarioResult e;
+  e.client = ended(Ending::timed_out);
+  e.upstream = test::asked();
+  ConnectionLog refused;
+  refused.end = ConnectionEnd::refused_stream;
+  refused.reused = true;
+  refused.ended = "refused: stream 7 arrived on the upstream connection serving scenario x (stream 3)";
+  e.upstream.connections.push_back(refused);
+  ASSERT_TRUE(refused_elsewhere(e.upstream));
+  const auto v = evaluate(s, e, {});
+  EXPECT_EQ(v.kind, VerdictKind::error) << v.reason;
+  EXPECT_NE(v.reason.find("the proxy's retry) was not served: refused: stream 7"), std::string::npos) << v.reason;
+  e.upstream.connections.back().reused = false;  // its own connection
+  EXPECT_FALSE(refused_elsewhere(e.upstream));
+  EXPECT_EQ(evaluate(s, e, {}).kind, VerdictKind::fail);
+  e.upstream.connections.back().reused = true;
+  e.client = complete(502, "");  // what it accepts stays a pass
+  EXPECT_EQ(evaluate(s, e, {}).kind, VerdictKind::pass);
+}

@@ -25,6 +25,10 @@ std::optional<IsolationReason> isolation_reason(const ScenarioResult& r) {
   if (refused_untested(r.upstream))
     return IsolationReason{refused,
                            "the upstream refused its request, which came on a connection serving another scenario"};
+  if (r.verdict.kind == VerdictKind::error && refused_elsewhere(r.upstream))
+    return IsolationReason{refused,
+                           "the upstream refused a later request of it (the proxy's retry), which came on a connection "
+                           "serving another scenario"};
   if (r.verdict.kind == VerdictKind::fail && r.scenario->endpoint == Endpoint::scripted &&
       r.upstream.connections.empty())
     return IsolationReason{never_delivered,

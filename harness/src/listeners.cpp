@@ -1,10 +1,16 @@
-// Which sockets listen on a port, as the kernel names them: a proxy upfault did not start cannot be
-// watched by PID, but a restart (a supervisor, systemd) leaves it listening on new sockets.
-#include <boost/asio/ip/address.hpp>
+// Listening sockets and their holders, from /proc (listeners.hpp).
+#include "listeners.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <upfault/rig.hpp>
+#include <upfault/proxy.hpp>
 
 namespace upfault {
 
@@ -64,6 +70,41 @@ std::vector<std::uint64_t> listening_sockets(const std::string& host, std::uint1
   add_listeners("/proc/net/tcp", false, address, port, out);
   add_listeners("/proc/net/tcp6", true, address, port, out);
   return out;
+}
+
+bool accepts_connections(const std::string& host, std::uint16_t port, Millis bound) {
+  namespace asio = boost::asio;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return false;
+  asio::io_context ioc;
+  asio::ip::tcp::socket sock(ioc);
+  bool connected = false;
+  sock.async_connect({address, port}, [&](const boost::system::error_code& e) { connected = !e; });
+  ioc.run_for(bound);
+  return connected;
+}
+
+bool held_by(const std::vector<int>& pids, const std::vector<std::uint64_t>& sockets) {
+  for (const int pid : pids) {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(fmt::format("/proc/{}/fd", pid), ec), end; !ec && it != end;
+         it.increment(ec)) {
+      char target[64];
+      const auto n = ::readlink(it->path().c_str(), target, sizeof target - 1);
+      if (n <= 0) continue;
+      const std::string_view link(target, static_cast<std::size_t>(n));
+      if (!link.starts_with("socket:[") || !link.ends_with("]")) continue;
+      std::uint64_t inode = 0;
+      try {
+        inode = std::stoull(std::string(link.substr(8, link.size() - 9)));
+      } catch (const std::exception&) {
+        continue;
+      }
+      if (std::find(sockets.begin(), sockets.end(), inode) != sockets.end()) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace upfault

@@ -23,6 +23,7 @@
 #include "background.hpp"
 #include "bounded_input.hpp"
 #include "lifeline.hpp"
+#include "listeners.hpp"
 #include "pattern.hpp"
 #include "reaper.hpp"
 #include "spawn.hpp"
@@ -86,18 +87,6 @@ Result<fs::path> make_temp_dir(const std::string& prefix) {
 }
 
 namespace {
-
-bool tcp_accepts(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string current_user() {
   if (auto* pw = getpwuid(geteuid())) return pw->pw_name;
@@ -168,6 +157,15 @@ std::string died_starting(const ProxyProfile& profile, const ProxyProcess& p) {
 }
 }  // namespace
 
+// Whether what accepts on the proxy's port is the proxy: the port was free when picked, and another
+// process (another proxy started beside this one) may have bound it before the proxy did. Then
+// the proxy dies of "address in use" and is started on a new port, rather than judged by what
+// another process answers. Where /proc/net shows no listener it cannot tell, and says yes.
+bool ProxyProcess::listens_itself() const {
+  const auto sockets = listening_sockets("127.0.0.1", port_);
+  return sockets.empty() || held_by(reaper::proxy_processes(pid_, workdir_.string()), sockets);
+}
+
 // Waits until the proxy accepts on its port: ready; port_taken when it died because its port was
 // taken, so that a new port may be tried; otherwise why it never became ready (it is stopped).
 Result<ProxyProcess::Readiness> ProxyProcess::wait_ready(const ProxyProfile& profile) {
@@ -178,7 +176,9 @@ Result<ProxyProcess::Readiness> ProxyProcess::wait_ready(const ProxyProfile& pro
       stop();
       return problem(fmt::format("{}: interrupted while it started", profile.name));
     }
-    if (tcp_accepts(port_)) return Readiness::ready;
+    // Each connect bounded: one that never completes (a listener that never accepts, its queue
+    // full) is asked again. Once one does, whose listener took it.
+    if (accepts_connections("127.0.0.1", port_, Millis{500}) && listens_itself()) return Readiness::ready;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   if (alive()) {

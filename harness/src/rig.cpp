@@ -143,19 +143,6 @@ Result<void> Rig::probe() {
       upstream_->port()));
 }
 
-bool accepts_connections(const std::string& host, std::uint16_t port, Millis bound) {
-  namespace asio = boost::asio;
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) return false;
-  asio::io_context ioc;
-  asio::ip::tcp::socket sock(ioc);
-  bool connected = false;
-  sock.async_connect({address, port}, [&](const boost::system::error_code& e) { connected = !e; });
-  ioc.run_for(bound);
-  return connected;
-}
-
 Rig::~Rig() { stop(); }
 
 void Rig::stop() {

@@ -10,6 +10,7 @@
 
 #include "client_async.hpp"
 #include "isolation.hpp"
+#include "listeners.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/rig.hpp"
 #include "util.hpp"

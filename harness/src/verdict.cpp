@@ -207,6 +207,11 @@ bool refused_untested(const UpstreamLog& up) {
                                            [](const auto& conn) { return conn.end == ConnectionEnd::refused_stream; });
 }
 
+bool refused_elsewhere(const UpstreamLog& up) {
+  return std::any_of(up.connections.begin(), up.connections.end(),
+                     [](const auto& conn) { return conn.end == ConnectionEnd::refused_stream && conn.reused; });
+}
+
 bool tls_setup_may_explain(const Scenario& s, const ScenarioResult& e) {
   return s.endpoint == Endpoint::scripted && e.upstream.requests() == 0 &&
          (s.protocol == UpstreamProtocol::https || s.protocol == UpstreamProtocol::h2);
@@ -250,6 +255,16 @@ Verdict evaluate(const Scenario& s, const ScenarioResult& e, const JudgeOptions&
     return {VerdictKind::fail,
             fmt::format("the proxy crashed while handling this scenario ({}); {}", e.proxy_crash, describe(e.client))};
   Verdict v = judge_exchange(s, e.client, e.upstream, o.timeouts);
+  // Served once, then a later request of its (the proxy's retry) refused on a connection serving
+  // another scenario: a real origin would have served it, so what followed is upfault's doing.
+  if (v.kind == VerdictKind::fail && e.upstream.requests() > 0 && refused_elsewhere(e.upstream))
+    for (const auto& conn : e.upstream.connections)
+      if (conn.end == ConnectionEnd::refused_stream && conn.reused)
+        return {VerdictKind::error,
+                fmt::format("{}, but a later request of this scenario (the proxy's retry) was not served: {}; a real "
+                            "origin would have served it, so the outcome says nothing about the scenario's fault "
+                            "(was: {})",
+                            describe(e.client), conn.ended, v.reason)};
   if (v.kind == VerdictKind::fail && tls_setup_may_explain(s, e))
     if (auto setup = tls_setup_error(e.setup)) v = std::move(*setup);
   if (!e.proxy_died.empty() && e.client.ending != Ending::complete)

@@ -55,6 +55,10 @@ struct ProxyProfile {
 /// A picked free loopback port (bound to port 0, then released).
 [[nodiscard]] std::uint16_t pick_free_port(const std::string& host = "127.0.0.1");
 
+/// True when a TCP connect to host:port succeeds within `bound`: whether a proxy upfault started is
+/// ready, and after a run through --proxy-url whether the user's proxy still accepts connections.
+[[nodiscard]] bool accepts_connections(const std::string& host, std::uint16_t port, Millis bound = Millis{2000});
+
 /// A proxy under test running as a child in its own process group, with its own temp dir.
 class ProxyProcess {
  public:
@@ -94,6 +98,8 @@ class ProxyProcess {
   [[nodiscard]] std::map<std::string, std::string> template_vars(const ProxyProfile& profile, const Ports& ports) const;
   enum class Readiness { ready, port_taken };
   [[nodiscard]] Result<Readiness> wait_ready(const ProxyProfile& profile);
+  /// Whether the sockets listening on the proxy's port are held by the proxy's own processes.
+  [[nodiscard]] bool listens_itself() const;
   void reap_group();
   void stop_background();
   int pid_ = -1;

@@ -46,15 +46,6 @@ struct RigOptions {
   FakeUpstream::Options upstream;       ///< ports, timeouts, threads, logs of the fake upstream
 };
 
-/// True when a TCP connect to host:port succeeds within `bound`: after a run through --proxy-url,
-/// whether the user's proxy still accepts connections.
-[[nodiscard]] bool accepts_connections(const std::string& host, std::uint16_t port, Millis bound = Millis{2000});
-
-/// The kernel's names (inodes, from /proc/net/tcp and tcp6) of the sockets listening on `port` at
-/// `host` or at a wildcard address; empty when there are none or /proc/net cannot be read (another
-/// network namespace). A proxy restarted between two calls (by a supervisor) listens on new ones.
-[[nodiscard]] std::vector<std::uint64_t> listening_sockets(const std::string& host, std::uint16_t port);
-
 class Rig {
  public:
   /// Starts the fake upstream serving `scenarios`, then the proxy (from the profile) against it.

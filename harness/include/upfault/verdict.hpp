@@ -32,6 +32,12 @@ struct JudgeOptions {
 /// runner reruns such a scenario alone.
 [[nodiscard]] bool refused_untested(const UpstreamLog& upstream);
 
+/// True when a request of the scenario (HTTP/2: a new stream, such as a retry) came on an upstream
+/// connection serving another scenario and was refused unprocessed (RST_STREAM REFUSED_STREAM):
+/// where the scenario was served once, evaluate() makes a failure after that an error, and the
+/// runner reruns it alone.
+[[nodiscard]] bool refused_elsewhere(const UpstreamLog& upstream);
+
 /// True when a failed TLS scenario may have failed for a setup reason the upstream notes (a
 /// ClientHello on a plaintext port, a refused valid certificate): the runner then gathers those
 /// notes (waiting for them, bounded) and evaluates again.

@@ -102,7 +102,9 @@ void Connection::note_refused_stream(std::string_view head, std::uint32_t stream
                           "the upstream serves one stream per connection and answered RST_STREAM REFUSED_STREAM at "
                           "once (RFC 9113 §8.7: safe to retry on another connection)",
                           stream, serving, served);
-  add_entry(*route, accepted_, id_, true, head, ConnectionEnd::refused_stream, std::move(text), 0);
+  // `reused`: the connection serves another scenario (not a stream of this one's own, after its GOAWAY).
+  const bool elsewhere = !route_ || route_->scenario != route->scenario;
+  add_entry(*route, accepted_, id_, elsewhere, head, ConnectionEnd::refused_stream, std::move(text), 0);
 }
 
 }  // namespace upfault::upstream
