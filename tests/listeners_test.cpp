@@ -2,6 +2,9 @@
 // while it still accepts connections. Real sockets on loopback; the kernel's /proc/net tables.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <boost/asio.hpp>
 #include "listeners.hpp"
 
@@ -60,4 +63,24 @@ TEST(Listeners, OnlyListeningSocketsForThatAddressOrAWildcardCount) {
   EXPECT_TRUE(listening_sockets("127.0.0.1", other.local_endpoint().port()).empty());
   EXPECT_EQ(listening_sockets("127.0.0.2", other.local_endpoint().port()).size(), 1u);
   EXPECT_TRUE(listening_sockets("not an address", other.local_endpoint().port()).empty());
+}
+
+// Who holds a listening socket, and whether that process is still alive: a zombie or a process
+// that is gone stopped the proxy, even while its socket is still listed.
+TEST(Listeners, HoldersAndTheirEnd) {
+  asio::io_context ioc;
+  auto a = listen_on(ioc, asio::ip::make_address("127.0.0.1"), 0);
+  const auto sockets = upfault::listening_sockets("127.0.0.1", a.local_endpoint().port());
+  ASSERT_EQ(sockets.size(), 1u);
+  const auto holders = upfault::holders_of(sockets);
+  EXPECT_EQ(holders, std::vector<int>{::getpid()});
+  EXPECT_FALSE(upfault::gone_or_exiting(::getpid()));
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);  // a zombie until reaped
+  EXPECT_TRUE(upfault::gone_or_exiting(child)) << "a zombie is not alive";
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  EXPECT_TRUE(upfault::gone_or_exiting(child)) << "a reaped process is gone";
 }

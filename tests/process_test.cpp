@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "proxy_support.hpp"
+#include "reaper.hpp"
 #include "upfault/proxy.hpp"
 
 using namespace upfault;
@@ -191,28 +192,51 @@ TEST(ProxyProcess, LeftRunningInItsPidFileIsStoppedAndNamed) {
   end_leftover(left);
 }
 
+namespace {
+// A profile whose leader detaches a listener on {listen_port} (double fork: re-parented to the
+// test, the subreaper) with the environment `env` (a Python dict literal), which writes its pid to
+// {workdir}/other.pid before it listens; the leader itself never listens.
+ProxyProfile detached_listener(const std::string& env) {
+  const std::string other =
+      "import os,socket,sys,time; open(sys.argv[2] + '.tmp', 'w').write(str(os.getpid())); "
+      "os.rename(sys.argv[2] + '.tmp', sys.argv[2]); s=socket.socket(); "
+      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); "
+      "time.sleep(60)";
+  return profile({"python3", "-c",
+                  "import os,sys,time\n"
+                  "if os.fork()==0:\n"
+                  " if os.fork()==0: os.execve(sys.executable, [sys.executable, '-c', \"" +
+                      other + "\", '{listen_port}', '{workdir}/other.pid'], " + env +
+                      ")\n"
+                      " os._exit(0)\n"
+                      "time.sleep(60)"},
+                 5000ms);
+}
+}  // namespace
+
 // What accepts on the proxy's port is not the proxy (another process bound the port the proxy was
 // given before the proxy did): never ready, rather than judged by what another process answers.
-// Here the other process is one the profile's command detached with an empty environment, so that
-// it is no process of the proxy's: re-parented to the test (the subreaper), not below the leader.
+// Here the other process carries another proxy's mark (as a proxy upfault started beside this one
+// does): no process of this proxy's.
 TEST(ProxyProcess, SomeoneElseOnItsPortIsNotTheProxyBecomingReady) {
-  const std::string other =
-      "import os,socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
-      "s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); open(sys.argv[2] + '.tmp', 'w').write(str(os.getpid())); "
-      "os.rename(sys.argv[2] + '.tmp', sys.argv[2]); time.sleep(60)";
   ProxyProcess p;
-  const auto error = start_failure(p, profile({"python3", "-c",
-                                               "import os,sys,time\n"
-                                               "if os.fork()==0:\n"
-                                               " if os.fork()==0: os.execve(sys.executable, [sys.executable, '-c', \"" +
-                                                   other +
-                                                   "\", '{listen_port}', '{workdir}/other.pid'], {})\n"
-                                                   " os._exit(0)\n"
-                                                   "time.sleep(60)"},
-                                              5000ms));
+  const auto error = start_failure(p, detached_listener("{'" + reaper::mark_name() + "': '/another/proxy'}"));
   int left = 0;
   std::ifstream(p.workdir() / "other.pid") >> left;
   end_leftover(left);
   ASSERT_GT(left, 0) << "the other process never listened: the test tests nothing";
   EXPECT_NE(error.find("never became ready"), std::string::npos) << error;
+}
+
+// The same listener without another proxy's mark (an empty environment, as a daemon nginx leaves
+// after overwriting its own with its title) is the proxy's own process in the background: ready.
+TEST(ProxyProcess, ItsOwnProcessInTheBackgroundOnItsPortIsReady) {
+  ProxyProcess p;
+  auto started = p.start(detached_listener("{}"), {});
+  int left = 0;
+  std::ifstream(p.workdir() / "other.pid") >> left;
+  p.stop();
+  end_leftover(left);
+  ASSERT_GT(left, 0) << "the detached process never listened: the test tests nothing";
+  EXPECT_TRUE(started) << started.error();
 }

@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <upfault/proxy.hpp>
@@ -83,6 +84,34 @@ bool accepts_connections(const std::string& host, std::uint16_t port, Millis bou
   sock.async_connect({address, port}, [&](const boost::system::error_code& e) { connected = !e; });
   ioc.run_for(bound);
   return connected;
+}
+
+std::vector<int> holders_of(const std::vector<std::uint64_t>& sockets) {
+  std::vector<int> pids, out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const auto name = it->path().filename().string();
+    if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      pids.push_back(std::stoi(name));
+  }
+  for (const int pid : pids)
+    if (held_by({pid}, sockets)) out.push_back(pid);
+  return out;
+}
+
+bool gone_or_exiting(int pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return true;
+  std::istringstream fields(stat.substr(close + 1));
+  std::string state, skip;
+  unsigned long flags = 0;
+  fields >> state;
+  for (int i = 0; i < 5; ++i) fields >> skip;  // ppid pgrp session tty_nr tpgid
+  fields >> flags;
+  constexpr unsigned long kExiting = 0x4;  // PF_EXITING
+  return !fields || state == "Z" || state == "X" || (flags & kExiting) != 0;
 }
 
 bool held_by(const std::vector<int>& pids, const std::vector<std::uint64_t>& sockets) {

@@ -13,6 +13,19 @@ namespace upfault {
 /// there are none or /proc/net cannot be read (another network namespace).
 [[nodiscard]] std::vector<std::uint64_t> listening_sockets(const std::string& host, std::uint16_t port);
 
+/// A listening port as the kernel sees it: its sockets and the processes that hold them.
+struct Listener {
+  std::vector<std::uint64_t> sockets;
+  std::vector<int> holders;
+};
+
+/// The processes (readable to upfault: its user's) that have one of `sockets` open.
+[[nodiscard]] std::vector<int> holders_of(const std::vector<std::uint64_t>& sockets);
+
+/// True when process `pid` is gone, a zombie, or exiting (it was killed and its memory is being
+/// released: its sockets may still accept for a while, as a dying ASan build's do).
+[[nodiscard]] bool gone_or_exiting(int pid);
+
 /// True when one of `pids` has one of `sockets` open (its /proc/PID/fd).
 [[nodiscard]] bool held_by(const std::vector<int>& pids, const std::vector<std::uint64_t>& sockets);
 

@@ -154,6 +154,19 @@ std::vector<int> proxy_processes(int leader, const std::string& value) {
   return out;
 }
 
+std::vector<int> other_proxies(const std::string& value) {
+  const std::string name = mark_name() + "=", ours = name + value;
+  const auto root = [&](const Proc& q) {
+    std::ifstream in(fmt::format("/proc/{}/environ", q.pid), std::ios::binary);
+    for (std::string entry; std::getline(in, entry, '\0');)
+      if (entry.starts_with(name) && entry != ours) return true;
+    return false;
+  };
+  std::vector<int> out;
+  for (const auto& p : lineage(snapshot(), ::getpid(), root, {})) out.push_back(p.pid);
+  return out;
+}
+
 std::vector<int> below_self() {
   const auto procs = snapshot();
   const pid_t self = ::getpid();

@@ -30,6 +30,10 @@ void stop_marked(const std::string& value, std::chrono::milliseconds grace = std
 /// below those.
 [[nodiscard]] std::vector<int> proxy_processes(int leader, const std::string& value);
 
+/// The pids of the processes below upfault that belong to another proxy than the one marked
+/// `value`: those whose environment holds mark_name() with another value, and everything below them.
+[[nodiscard]] std::vector<int> other_proxies(const std::string& value);
+
 /// The pids of every process below upfault in the process tree (its descendants, and the orphans
 /// re-parented to it), upfault itself excepted.
 [[nodiscard]] std::vector<int> below_self();

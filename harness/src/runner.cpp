@@ -208,17 +208,22 @@ void run_with_restarts(const std::shared_ptr<const std::vector<Scenario>>& suite
 // stopped, that is said once — which scenarios lost their connection in flight, how many found
 // nothing accepting — and what got no complete response is an error, as after the death of a
 // proxy upfault started.
-void name_stopped_proxy(SuiteRun& run, const RunOptions& ro, const std::vector<std::uint64_t>& before) {
+void name_stopped_proxy(SuiteRun& run, const RunOptions& ro, const Listener& before) {
   const bool lost = std::any_of(run.results.begin(), run.results.end(), [](const ScenarioResult& r) {
     return r.verdict.kind != VerdictKind::not_run && r.client.ending != Ending::complete;
   });
   if (!lost) return;
   const bool accepting = accepts_connections(ro.proxy_host, ro.proxy_port);
   const auto after = accepting ? listening_sockets(ro.proxy_host, ro.proxy_port) : std::vector<std::uint64_t>{};
-  const bool replaced = !before.empty() && !after.empty() && std::none_of(after.begin(), after.end(), [&](auto s) {
-    return std::find(before.begin(), before.end(), s) != before.end();
-  });
-  if (accepting && !replaced) return;
+  const bool replaced =
+      !before.sockets.empty() && !after.empty() && std::none_of(after.begin(), after.end(), [&](auto s) {
+        return std::find(before.sockets.begin(), before.sockets.end(), s) != before.sockets.end();
+      });
+  // The same socket may still accept while the process that holds it dies (it was killed and its
+  // memory is being released): a holder that is gone or exiting stopped the proxy too.
+  const bool dying =
+      !before.holders.empty() && std::all_of(before.holders.begin(), before.holders.end(), gone_or_exiting);
+  if (accepting && !replaced && !dying) return;
   const std::string how = replaced ? "was restarted (it listens on new sockets)" : "stopped accepting connections";
   std::vector<std::string> in_flight;
   std::size_t refused = 0;
@@ -254,8 +259,11 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
     rio.proxy = HostPort{options.proxy_host, options.proxy_port, "/"};
   }
   // A proxy of the user's is known by the sockets it listens on before the pass.
-  const auto listeners =
-      options.profile ? std::vector<std::uint64_t>{} : listening_sockets(options.proxy_host, options.proxy_port);
+  Listener listeners;
+  if (!options.profile) {
+    listeners.sockets = listening_sockets(options.proxy_host, options.proxy_port);
+    listeners.holders = holders_of(listeners.sockets);
+  }
   auto started = Rig::start(scenarios, std::move(rio));
   if (!started) {
     run.setup_error = started.error().message;
