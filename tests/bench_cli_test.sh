@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # upfault bench end to end: through the reference proxy (exact shares, status counts, the JSON
 # report's fields), through a real nginx with a silent share (504 from its read timeout), and its
-# usage errors (exit 2). Usage: bench_cli_test.sh UPFAULT BENCH_SCENARIOS_DIR
+# usage errors (exit 2); the faulty share judged (wrong answers) through nginx and the reference
+# proxy. Usage: bench_cli_test.sh UPFAULT BENCH_SCENARIOS_DIR CORPUS_DIR
 set -euo pipefail
 UF=$1
 SCEN=$2
+CORPUS=$3
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -156,6 +158,29 @@ expect_usage_error() {  # $1: what stderr must say; the rest: arguments
   grep -qF -- "$want" "$out/err" || { cat "$out/err"; fail "upfault bench $*: stderr lacks '$want'"; }
 }
 expect_usage_error "give either --url URL" -n 1
+# 4. The faulty share judged by its scenario: nginx (1.22) passes an upstream's duplicate
+# Content-Length on as a 200, which duplicate-content-length does not accept (502); the reference
+# proxy answers 502. wrong>0 gates on it; the JSON counts it per entry with what the entry accepts.
+rc=0
+"$UF" bench --proxy nginx --scenarios "$SCEN" --scenarios "$CORPUS" --mix ok=9,duplicate-content-length=1 -n 100 -c 1 \
+  -t 1 --fail-if 'wrong>0' --json "$out/wrong.json" > "$out/wrong.txt" 2> "$out/wrong.err" || rc=$?
+[[ $rc == 1 ]] || { cat "$out/wrong.txt" "$out/wrong.err"; fail "nginx with wrong>0: exit $rc, not 1"; }
+grep -qF "wrong    10 of 10 complete faulty responses have a status their scenario does not accept: \
+duplicate-content-length: 200 × 10 (it accepts 502)" "$out/wrong.txt" || { cat "$out/wrong.txt"; fail "no wrong line"; }
+python3 - "$out/wrong.json" <<'PY2' || fail "the JSON report does not count the wrong answers"
+import json, sys
+b = json.load(open(sys.argv[1]))
+dup = next(e for e in b["mix"] if e["name"] == "duplicate-content-length")
+ok = next(e for e in b["mix"] if e["name"] == "ok")
+assert dup["wrong"] == 10 and dup["accepts"] == [502], dup
+assert ok["wrong"] == 0 and "accepts" not in ok, ok
+assert b["faulty"]["wrong"] == 10 and b["wrong"] == 10, (b["faulty"]["wrong"], b["wrong"])
+PY2
+"$UF" bench --proxy reference --scenarios "$SCEN" --scenarios "$CORPUS" --mix ok=9,duplicate-content-length=1 -n 100 \
+  -c 1 -t 1 --fail-if 'wrong>0' > "$out/right.txt" || { cat "$out/right.txt"; fail "reference proxy with wrong>0: exit $?"; }
+grep -qE '^  fail-if  wrong>0 +0 +ok$' "$out/right.txt" || { cat "$out/right.txt"; fail "wrong>0 is not 0 through the reference proxy"; }
+echo "wrong answers: ok"
+
 expect_usage_error 'did you mean "ok"?' --proxy reference --scenarios "$SCEN" --mix okk=1 -n 1
 expect_usage_error 'no scenario named "zzz"; the choices: ' --proxy reference --scenarios "$SCEN" --mix zzz=1 -n 1
 expect_usage_error "the weight must be a whole number" --proxy reference --scenarios "$SCEN" --mix ok=0 -n 1
@@ -164,5 +189,7 @@ expect_usage_error "not a loopback address" --url http://upfault.invalid:80/ -n 
 expect_usage_error "--duration" --url http://127.0.0.1:9/ -d soon
 expect_usage_error "--fail-if 'p99>>5': one comparison" --url http://127.0.0.1:9/ -n 1 --fail-if 'p99>>5'
 expect_usage_error "--fail-if 'p99>5': a latency needs a unit" --url http://127.0.0.1:9/ -n 1 --fail-if 'p99>5'
+expect_usage_error "--fail-if 'wrong>0': the mix has no faulty scenario whose answers can be judged" --proxy reference \
+  --scenarios "$SCEN" -n 1 --fail-if 'wrong>0'
 expect_usage_error "--fail-if 'faulty.p99>1s': the mix has no faulty scenario" --proxy reference --scenarios "$SCEN" -n 1 --fail-if 'faulty.p99>1s'
 echo "usage errors: ok"

@@ -19,10 +19,12 @@ struct Sample {
   int status = 200;
 };
 
-/// A two-entry mix: "ok" (healthy) and "silent" (faulty).
+/// A two-entry mix: "ok" (healthy) and "silent" (faulty, judged: it accepts 504 only).
 inline BenchOptions two_entry_options(double rate = 0) {
   BenchOptions o;
   o.mix = {MixEntry{"ok", 9, "/__upfault/ok/", true}, MixEntry{"silent", 1, "/__upfault/silent/", false}};
+  o.mix[1].judged = true;
+  o.mix[1].accepts = {504};
   o.rate = rate;
   o.connections = 8;
   o.threads = 1;
@@ -57,6 +59,7 @@ inline BenchResult result_of(const std::vector<Sample>& samples, double seconds)
   }
   for (const auto& [key, h] : per_second)
     (key.second ? r.series[key.first].healthy : r.series[key.first].faulty).counts = hdr_payload(h);
+  r.per_entry[1].wrong = wrong_answers(two_entry_options().mix[1], r.per_entry[1]);
   r.total.merge(r.per_entry[0]);
   r.total.merge(r.per_entry[1]);
   r.healthy.merge(r.per_entry[0]);

@@ -7,6 +7,7 @@
 
 #include "support.hpp"
 #include "upfault/bench.hpp"
+#include "upfault/loader.hpp"
 
 using namespace upfault;
 using upfault::test::with_steps;
@@ -316,4 +317,50 @@ TEST(BenchRun, SeriesAddsUpToTheTotals) {
   // Every request sent in the window was answered, failed or is still in flight.
   EXPECT_EQ(r.sent, r.total.responses + r.total.errors_total() + r.in_flight_at_end);
   EXPECT_GT(r.achieved_rate(), 0.0);
+}
+
+// A faulty entry is judged by the statuses its scenario accepts; one that accepts only an aborted
+// response takes no complete one; a healthy one, or one that accepts any status, is not judged.
+TEST(BenchMix, FaultyAnswersAreJudgedByTheStatusesTheScenarioAccepts) {
+  auto corpus = load_scenarios({UPFAULT_SCENARIOS_DIR});
+  ASSERT_TRUE(corpus.errors.empty());
+  auto mix = resolve_mix({{"ok-200-baseline", 1}, {"duplicate-content-length", 1}, {"origin-504-passthrough", 1}},
+                         corpus.scenarios);
+  ASSERT_TRUE(mix) << mix.error();
+  EXPECT_FALSE((*mix)[0].judged);  // healthy: passthrough
+  EXPECT_TRUE((*mix)[1].judged);
+  EXPECT_EQ((*mix)[1].accepts, std::vector<int>{502});
+  BenchStats s;
+  s.status = {{200, 7}, {502, 3}};
+  EXPECT_EQ(wrong_answers((*mix)[1], s), 7u);
+  EXPECT_EQ(wrong_answers((*mix)[0], s), 0u);
+  auto cut = load_scenario_text(
+      with_steps("cut", "[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\n\"\n", "[expect]\naborted = true\n"),
+      "cut.toml");
+  ASSERT_TRUE(cut.errors.empty()) << cut.errors.front().message;
+  auto only_aborted = resolve_mix({{"cut", 1}}, cut.scenarios);
+  ASSERT_TRUE(only_aborted) << only_aborted.error();
+  EXPECT_TRUE((*only_aborted)[0].judged);
+  EXPECT_TRUE((*only_aborted)[0].accepts.empty());
+  EXPECT_EQ(wrong_answers((*only_aborted)[0], s), 10u);  // every complete response is wrong
+}
+
+// wrong>0 gates only what can be judged: a mix without a judged entry has nothing to judge.
+TEST(BenchGate, WrongNeedsAJudgedEntry) {
+  auto f = parse_fail_if("wrong>0");
+  ASSERT_TRUE(f) << f.error();
+  EXPECT_EQ(f->metric, FailIf::Metric::wrong);
+  MixEntry ok{"ok", 1, "/", true}, judged{"dup", 1, "/", false};
+  judged.judged = true;
+  judged.accepts = {502};
+  EXPECT_FALSE(check_fail_if(*f, {ok}));
+  EXPECT_TRUE(check_fail_if(*f, {ok, judged}));
+  EXPECT_FALSE(check_fail_if(*parse_fail_if("healthy.wrong>0"), {ok, judged}));
+  BenchResult r;
+  r.faulty.wrong = r.total.wrong = 3;
+  r.total.responses = r.faulty.responses = 3;
+  const auto out = evaluate_fail_if({*f}, r);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].failed);
+  EXPECT_EQ(out[0].value, 3.0);
 }

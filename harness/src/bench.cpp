@@ -338,6 +338,7 @@ BenchResult collect(const BenchOptions& o, const Plan& plan, std::vector<std::un
     merge_series(r.series, w->series());
   }
   for (std::size_t e = 0; e < o.mix.size(); ++e) {
+    r.per_entry[e].wrong = wrong_answers(o.mix[e], r.per_entry[e]);
     r.total.merge(r.per_entry[e]);
     (o.mix[e].healthy ? r.healthy : r.faulty).merge(r.per_entry[e]);
   }

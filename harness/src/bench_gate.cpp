@@ -16,7 +16,8 @@ namespace {
 using Metric = FailIf::Metric;
 using Scope = FailIf::Scope;
 
-constexpr std::string_view kExample = "e.g. p99>5ms, healthy.p99.9>=20ms, rps<20000, errors>0, errors%>1, status5xx>0";
+constexpr std::string_view kExample =
+    "e.g. p99>5ms, healthy.p99.9>=20ms, rps<20000, errors>0, errors%>1, status5xx>0, wrong>0";
 
 // A non-negative decimal number, the whole of `text`.
 std::optional<double> number(std::string_view text) {
@@ -52,6 +53,8 @@ Result<void> parse_metric(std::string_view m, FailIf& f) {
     f.metric = Metric::responses;
   else if (m == "errors")
     f.metric = Metric::errors;
+  else if (m == "wrong")
+    f.metric = Metric::wrong;
   else if (m == "max")
     f.metric = Metric::max;
   else if (m == "mean")
@@ -75,10 +78,10 @@ Result<void> parse_metric(std::string_view m, FailIf& f) {
     }
   } else {
     const auto near = did_you_mean(m, {"p50", "p90", "p99", "p99.9", "max", "mean", "min", "rps", "responses", "errors",
-                                       "status5xx", "status4xx"});
+                                       "status5xx", "status4xx", "wrong"});
     return problem(
         fmt::format("unknown metric \"{}\"{} (the metrics: pN as p50 or p99.9, max, mean, min, rps, "
-                    "responses, errors, statusNNN, statusNxx; a count followed by % is a share)",
+                    "responses, errors, statusNNN, statusNxx, wrong; a count followed by % is a share)",
                     m, near ? fmt::format(": did you mean \"{}\"?", *near) : ""));
   }
   if (f.share && (is_latency(f.metric) || f.metric == Metric::rps))
@@ -153,6 +156,15 @@ Result<FailIf> parse_fail_if(std::string_view text) {
 }
 
 Result<void> check_fail_if(const FailIf& f, const std::vector<MixEntry>& mix) {
+  if (f.metric == Metric::wrong) {
+    if (f.scope == Scope::healthy)
+      return problem(fmt::format("--fail-if '{}': only the faulty share's answers are judged (wrong)", f.text));
+    if (std::none_of(mix.begin(), mix.end(), [](const MixEntry& m) { return m.judged; }))
+      return problem(fmt::format(
+          "--fail-if '{}': the mix has no faulty scenario whose answers can be judged by status, so there is "
+          "nothing to judge",
+          f.text));
+  }
   if (f.scope == Scope::all) return {};
   const bool want = f.scope == Scope::healthy;
   if (std::none_of(mix.begin(), mix.end(), [&](const MixEntry& m) { return m.healthy == want; }))
@@ -185,6 +197,7 @@ std::vector<FailIfOutcome> evaluate_fail_if(const std::vector<FailIf>& condition
       case Metric::rps: v = r.seconds > 0 ? static_cast<double>(s.responses) / r.seconds : 0.0; break;
       case Metric::responses: v = static_cast<double>(s.responses); break;
       case Metric::errors: v = static_cast<double>(s.errors_total()); break;
+      case Metric::wrong: v = static_cast<double>(s.wrong); break;
       case Metric::status: {
         std::uint64_t n = 0;
         for (auto [code, count] : s.status)

@@ -39,6 +39,7 @@ json::object stats_json(const BenchStats& s, double rps) {
   for (std::size_t i = 0; i < kBenchErrorKinds; ++i) errors[to_string(static_cast<BenchError>(i))] = s.errors[i];
   o["errors"] = std::move(errors);
   o["errors_total"] = s.errors_total();
+  o["wrong"] = s.wrong;
   if (!s.other_errors.empty()) {
     json::object other;
     for (const auto& [msg, n] : s.other_errors) other[msg] = n;
@@ -134,6 +135,7 @@ json::object report_json(const BenchOptions& o, const BenchResult& r, const Benc
     e["weight"] = o.mix[i].weight;
     e["target"] = o.mix[i].target;
     e["healthy"] = o.mix[i].healthy;
+    if (o.mix[i].judged) e["accepts"] = json::value_from(o.mix[i].accepts);
     mix.push_back(std::move(e));
   }
   doc["mix"] = std::move(mix);

@@ -79,6 +79,8 @@ BenchStats read_stats(Fields& in, const json::object& block, std::string_view wh
   if (errors.size() != kBenchErrorKinds) in.fail(where, "errors", "has error kinds this upfault does not know");
   if (const auto* other = block.if_contains("other_errors"); other && other->is_object())
     for (const auto& [msg, n] : other->get_object()) s.other_errors[std::string(msg)] += in.count(n, where, kMaxCount);
+  // Reports written before wrong answers were judged have none: 0.
+  if (block.contains("wrong")) s.wrong = in.count(block, "wrong", where, s.responses);
   if (in.error.empty()) read_histogram(in, block, where, s);
   return s;
 }
@@ -141,6 +143,14 @@ void read_mix(Fields& in, const json::object& doc, Report& rep) {
     const auto* healthy = in.get(e, "healthy", where);
     if (healthy && !healthy->is_bool()) in.fail(where, "healthy", "is not true or false");
     m.healthy = healthy && healthy->is_bool() && healthy->get_bool();
+    if (const auto* accepts = e.if_contains("accepts"); accepts) {  // judged by status (absent: not judged)
+      if (!accepts->is_array() || accepts->get_array().size() > 64)
+        in.fail(where, "accepts", "is not a list of at most 64 status codes");
+      else
+        for (const auto& code : accepts->get_array())
+          m.accepts.push_back(static_cast<int>(in.count(code, fmt::format("{}.accepts", where), 999)));
+      m.judged = true;
+    }
     rep.options.mix.push_back(std::move(m));
     rep.entry_rps.push_back(in.number(e, "requests_per_second", where));
     rep.result.per_entry.push_back(read_stats(in, e, where));

@@ -55,6 +55,35 @@ Result<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view
   return out;
 }
 
+namespace {
+
+// A faulty entry's right answers, by status (bench keeps no bodies or headers): the statuses its
+// accepted outcomes name. An outcome with neither a status nor a check on how the exchange ended
+// takes any status: then the entry is not judged.
+void judge_by_status(const Scenario& s, MixEntry& e) {
+  if (e.healthy) return;
+  e.judged = true;
+  for (const auto& o : s.expect.accept) {
+    if (const auto* codes = o.statuses()) {
+      e.accepts.insert(e.accepts.end(), codes->begin(), codes->end());
+      continue;
+    }
+    const bool ending = std::any_of(o.checks.begin(), o.checks.end(), [](const auto& c) { return c->about_ending(); });
+    if (!ending) e.judged = false;
+  }
+  if (!e.judged) e.accepts.clear();
+}
+
+}  // namespace
+
+std::uint64_t wrong_answers(const MixEntry& entry, const BenchStats& s) {
+  if (!entry.judged) return 0;
+  std::uint64_t n = 0;
+  for (const auto& [code, count] : s.status)
+    if (std::find(entry.accepts.begin(), entry.accepts.end(), code) == entry.accepts.end()) n += count;
+  return n;
+}
+
 Result<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::string, unsigned>>& weights,
                                           const std::vector<Scenario>& known) {
   std::vector<MixEntry> out;
@@ -79,8 +108,13 @@ Result<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::strin
     }
     const bool healthy = std::any_of(it->expect.accept.begin(), it->expect.accept.end(),
                                      [](const Outcome& o) { return o.passthrough(); });
-    out.push_back({name, weight, std::string(upstream_prefix(it->endpoint, it->protocol)) + route_prefix(name) + r.path,
-                   healthy});
+    MixEntry entry;
+    entry.name = name;
+    entry.weight = weight;
+    entry.target = std::string(upstream_prefix(it->endpoint, it->protocol)) + route_prefix(name) + r.path;
+    entry.healthy = healthy;
+    judge_by_status(*it, entry);
+    out.push_back(std::move(entry));
   }
   return out;
 }
@@ -121,6 +155,7 @@ void BenchStats::merge(const BenchStats& o) {
   for (auto [code, n] : o.status) status[code] += n;
   for (std::size_t i = 0; i < kBenchErrorKinds; ++i) errors[i] += o.errors[i];
   for (const auto& [msg, n] : o.other_errors) other_errors[msg] += n;
+  wrong += o.wrong;
 }
 
 double BenchResult::requests_per_second() const {

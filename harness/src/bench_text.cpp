@@ -1,5 +1,6 @@
 // `upfault bench`'s console report: the table, the counts, the --fail-if conditions, the warnings.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -84,7 +85,31 @@ std::string fail_if_value(const FailIfOutcome& f) {
   return fmt::format("{:.0f}", *f.value);
 }
 
-namespace {}  // namespace
+namespace {
+
+// The faulty share's answers, judged by status: how many were wrong, and which.
+void wrong_line(std::string& out, const BenchOptions& o, const BenchResult& r) {
+  std::vector<std::string> which;
+  std::uint64_t complete = 0;
+  for (std::size_t i = 0; i < o.mix.size(); ++i) {
+    if (!o.mix[i].judged) continue;
+    complete += r.per_entry[i].responses;
+    if (r.per_entry[i].wrong == 0) continue;
+    std::string got;
+    for (auto [code, n] : r.per_entry[i].status)
+      if (std::find(o.mix[i].accepts.begin(), o.mix[i].accepts.end(), code) == o.mix[i].accepts.end())
+        got += fmt::format("{}{} × {}", got.empty() ? "" : ", ", code, n);
+    which.push_back(fmt::format("{}: {} ({})", o.mix[i].name, got,
+                                o.mix[i].accepts.empty()
+                                    ? "it accepts no complete response"
+                                    : fmt::format("it accepts {}", fmt::join(o.mix[i].accepts, ", "))));
+  }
+  if (complete == 0 && which.empty()) return;
+  out += fmt::format("  wrong    {} of {} complete faulty responses have a status their scenario does not accept{}{}\n",
+                     r.faulty.wrong, complete, which.empty() ? "" : ": ", fmt::join(which, "; "));
+}
+
+}  // namespace
 
 std::string bench_to_text(const BenchOptions& o, const BenchResult& r, const BenchVerdict& v) {
   std::string out = fmt::format("\n  {:<18} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", "", "responses",
@@ -97,6 +122,7 @@ std::string bench_to_text(const BenchOptions& o, const BenchResult& r, const Ben
   }
   out += "\n";
   counts(out, r.total);
+  wrong_line(out, o, r);
   out += fmt::format("  {} connects; {} request{} in flight at the end (not counted); latency {}\n", r.connects,
                      r.in_flight_at_end, r.in_flight_at_end == 1 ? "" : "s",
                      o.rate > 0 ? "from each request's intended send time" : "from each request's send time");

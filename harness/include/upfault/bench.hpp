@@ -34,13 +34,28 @@ enum class BenchError {
 inline constexpr std::size_t kBenchErrorKinds = 8;
 [[nodiscard]] std::string_view to_string(BenchError e);
 
+struct BenchStats;
+
 /// One share of the traffic: `weight` of every sum-of-weights requests go to `target`.
 struct MixEntry {
+  MixEntry() = default;
+  MixEntry(std::string n, unsigned w, std::string t, bool h)
+      : name(std::move(n)), weight(w), target(std::move(t)), healthy(h) {}
   std::string name;  ///< the scenario's name (or "url" for a plain --url run)
   unsigned weight = 1;
   std::string target;   ///< request target, e.g. "/__upfault/ok/"
   bool healthy = true;  ///< counted with the healthy requests (the upstream answers validly)
+  /// A faulty entry whose answers are judged by status: a complete response is right when its
+  /// status is one `accepts` holds (empty: its scenario accepts no complete response, only an
+  /// aborted one or none). Not judged when an outcome it accepts takes any status (a check on
+  /// headers alone) or it is healthy.
+  bool judged = false;
+  std::vector<int> accepts;
 };
+
+/// The complete responses of `s` (one entry's counts) whose status the entry's scenario does not
+/// accept: 0 when the entry is not judged.
+[[nodiscard]] std::uint64_t wrong_answers(const MixEntry& entry, const BenchStats& s);
 
 /// "ok=90,silent=5,reset=5" → {{"ok",90},{"silent",5},{"reset",5}}; weights are positive integers.
 [[nodiscard]] Result<std::vector<std::pair<std::string, unsigned>>> parse_mix(std::string_view text);
@@ -86,6 +101,9 @@ struct BenchStats {
   std::map<int, std::uint64_t> status;
   std::array<std::uint64_t, kBenchErrorKinds> errors{};
   std::map<std::string, std::uint64_t> other_errors;  ///< message → count, for BenchError::other
+  /// Complete responses the scenario does not accept (faulty, judged entries: wrong_answers): a
+  /// proxy's wrong answer, apart from the transport errors above.
+  std::uint64_t wrong = 0;
 
   [[nodiscard]] std::uint64_t errors_total() const;
   void merge(const BenchStats& other);
@@ -175,11 +193,12 @@ struct BenchTarget {
 /// SCOPE: healthy or faulty (default: all requests). METRIC: pN (any percentile, e.g. p50, p99.9),
 /// max, mean or min latency, with a unit (ns, us, ms, s) on the value; rps (complete responses per
 /// second); responses; errors (requests without a complete response); statusNNN or statusNxx
-/// (responses with that status or class). A count followed by % (errors%, status5xx%) is a share of
-/// all requests (responses + errors) in percent. OP: > >= < <=.
+/// (responses with that status or class); wrong (complete responses of the faulty share whose
+/// status their scenario does not accept). A count followed by % (errors%, status5xx%, wrong%) is a
+/// share of all requests (responses + errors) in percent. OP: > >= < <=.
 struct FailIf {
   enum class Scope { all, healthy, faulty };
-  enum class Metric { percentile, max, mean, min, rps, responses, errors, status };
+  enum class Metric { percentile, max, mean, min, rps, responses, errors, status, wrong };
   enum class Op { greater, greater_equal, less, less_equal };
   std::string text;  ///< as given, without spaces
   Scope scope = Scope::all;
