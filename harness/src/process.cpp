@@ -161,17 +161,18 @@ std::string died_starting(const ProxyProfile& profile, const ProxyProcess& p) {
 // Whether what accepts on the proxy's port is the proxy: the port was free when picked, and another
 // process (another proxy started beside this one) may have bound it before the proxy did. Then
 // the proxy dies of "address in use" and is started on a new port, rather than judged by what
-// another process answers. The proxy's processes: those below its leader or carrying its mark,
-// and one it sent to the background (re-parented to upfault, its environment its own) — any
-// process below upfault but another proxy's. Where /proc/net shows no listener it cannot tell,
-// and says yes.
+// another process answers. Another's: every process that holds the listening socket is another
+// proxy's (it carries another proxy's mark) or not below upfault at all. A process below upfault
+// that is not another proxy's is this one's (below its leader, or its daemon re-parented to
+// upfault). Where no holder can be seen (the leader exiting as it goes to the background,
+// another network namespace) it cannot tell, and says yes.
 bool ProxyProcess::listens_itself() const {
-  const auto sockets = listening_sockets("127.0.0.1", port_);
-  if (sockets.empty() || held_by(reaper::proxy_processes(pid_, workdir_.string()), sockets)) return true;
-  auto candidates = reaper::below_self();
+  const auto holders = holders_of(listening_sockets("127.0.0.1", port_));
+  if (holders.empty()) return true;
+  const auto below = reaper::below_self();
   const auto others = reaper::other_proxies(workdir_.string());
-  std::erase_if(candidates, [&](int pid) { return std::find(others.begin(), others.end(), pid) != others.end(); });
-  return held_by(candidates, sockets);
+  const auto has = [](const std::vector<int>& v, int pid) { return std::find(v.begin(), v.end(), pid) != v.end(); };
+  return std::any_of(holders.begin(), holders.end(), [&](int h) { return has(below, h) && !has(others, h); });
 }
 
 // Waits until the proxy accepts on its port: ready; port_taken when it died because its port was

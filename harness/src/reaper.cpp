@@ -146,14 +146,6 @@ void stop_marked(const std::string& value, std::chrono::milliseconds grace) {
   stop_lineage([&](const Proc& p) { return carries(p.pid, entry); }, grace);
 }
 
-std::vector<int> proxy_processes(int leader, const std::string& value) {
-  const std::string entry = mark_name() + "=" + value;
-  std::vector<int> out;
-  const auto root = [&](const Proc& q) { return q.pid == leader || carries(q.pid, entry); };
-  for (const auto& p : lineage(snapshot(), ::getpid(), root, {})) out.push_back(p.pid);
-  return out;
-}
-
 std::vector<int> other_proxies(const std::string& value) {
   const std::string name = mark_name() + "=", ours = name + value;
   const auto root = [&](const Proc& q) {

@@ -24,12 +24,6 @@ void become_subreaper();
 /// other child's exit status is taken). Returns once none is left, or `grace` + 2 s after it began.
 void stop_marked(const std::string& value, std::chrono::milliseconds grace = std::chrono::milliseconds{1000});
 
-/// One proxy's processes, wherever they moved in the process groups: `leader` (the process
-/// upfault started), those below upfault whose environment holds mark_name()=`value` (a proxy may
-/// overwrite its own environment's memory with its process title, as nginx does), and everything
-/// below those.
-[[nodiscard]] std::vector<int> proxy_processes(int leader, const std::string& value);
-
 /// The pids of the processes below upfault that belong to another proxy than the one marked
 /// `value`: those whose environment holds mark_name() with another value, and everything below them.
 [[nodiscard]] std::vector<int> other_proxies(const std::string& value);
