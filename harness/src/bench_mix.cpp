@@ -77,10 +77,9 @@ void judge_by_status(const Scenario& s, MixEntry& e) {
 }  // namespace
 
 std::uint64_t wrong_answers(const MixEntry& entry, const BenchStats& s) {
-  if (!entry.judged) return 0;
   std::uint64_t n = 0;
   for (const auto& [code, count] : s.status)
-    if (std::find(entry.accepts.begin(), entry.accepts.end(), code) == entry.accepts.end()) n += count;
+    if (!entry.accepted(code)) n += count;
   return n;
 }
 

@@ -97,8 +97,7 @@ void wrong_line(std::string& out, const BenchOptions& o, const BenchResult& r) {
     if (r.per_entry[i].wrong == 0) continue;
     std::string got;
     for (auto [code, n] : r.per_entry[i].status)
-      if (std::find(o.mix[i].accepts.begin(), o.mix[i].accepts.end(), code) == o.mix[i].accepts.end())
-        got += fmt::format("{}{} × {}", got.empty() ? "" : ", ", code, n);
+      if (!o.mix[i].accepted(code)) got += fmt::format("{}{} × {}", got.empty() ? "" : ", ", code, n);
     which.push_back(fmt::format("{}: {} ({})", o.mix[i].name, got,
                                 o.mix[i].accepts.empty()
                                     ? "it accepts no complete response"

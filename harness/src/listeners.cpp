@@ -8,7 +8,6 @@
 #include <boost/asio.hpp>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <upfault/proxy.hpp>
@@ -97,21 +96,6 @@ std::vector<int> holders_of(const std::vector<std::uint64_t>& sockets) {
   for (const int pid : pids)
     if (held_by({pid}, sockets)) out.push_back(pid);
   return out;
-}
-
-bool gone_or_exiting(int pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return true;
-  std::istringstream fields(stat.substr(close + 1));
-  std::string state, skip;
-  unsigned long flags = 0;
-  fields >> state;
-  for (int i = 0; i < 5; ++i) fields >> skip;  // ppid pgrp session tty_nr tpgid
-  fields >> flags;
-  constexpr unsigned long kExiting = 0x4;  // PF_EXITING
-  return !fields || state == "Z" || state == "X" || (flags & kExiting) != 0;
 }
 
 bool held_by(const std::vector<int>& pids, const std::vector<std::uint64_t>& sockets) {

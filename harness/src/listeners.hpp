@@ -22,10 +22,6 @@ struct Listener {
 /// The processes (readable to upfault: its user's) that have one of `sockets` open.
 [[nodiscard]] std::vector<int> holders_of(const std::vector<std::uint64_t>& sockets);
 
-/// True when process `pid` is gone, a zombie, or exiting (it was killed and its memory is being
-/// released: its sockets may still accept for a while, as a dying ASan build's do).
-[[nodiscard]] bool gone_or_exiting(int pid);
-
 /// True when one of `pids` has one of `sockets` open (its /proc/PID/fd).
 [[nodiscard]] bool held_by(const std::vector<int>& pids, const std::vector<std::uint64_t>& sockets);
 

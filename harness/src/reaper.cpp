@@ -30,6 +30,7 @@ struct Proc {
   pid_t pid = 0;
   pid_t ppid = 0;
   char state = '?';
+  unsigned long flags = 0;         // PF_* (PF_EXITING: 0x4)
   unsigned long long started = 0;  // in clock ticks since boot: with the pid, names one process
 };
 
@@ -43,7 +44,9 @@ std::optional<Proc> read_stat(pid_t pid) {
   p.pid = pid;
   std::string skip;
   fields >> p.state >> p.ppid;
-  for (int i = 0; i < 16; ++i) fields >> skip;  // pgrp … itrealvalue
+  for (int i = 0; i < 4; ++i) fields >> skip;  // pgrp session tty_nr tpgid
+  fields >> p.flags;
+  for (int i = 0; i < 11; ++i) fields >> skip;  // minflt … itrealvalue
   fields >> p.started;
   if (!fields) return std::nullopt;
   return p;
@@ -144,6 +147,12 @@ void stop_lineage(const Root& root, std::chrono::milliseconds grace) {
 void stop_marked(const std::string& value, std::chrono::milliseconds grace) {
   const std::string entry = mark_name() + "=" + value;
   stop_lineage([&](const Proc& p) { return carries(p.pid, entry); }, grace);
+}
+
+bool gone_or_exiting(int pid) {
+  constexpr unsigned long kExiting = 0x4;  // PF_EXITING
+  const auto p = read_stat(pid);
+  return !p || p->state == 'Z' || p->state == 'X' || (p->flags & kExiting) != 0;
 }
 
 std::vector<int> other_proxies(const std::string& value) {

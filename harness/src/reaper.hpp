@@ -24,6 +24,10 @@ void become_subreaper();
 /// other child's exit status is taken). Returns once none is left, or `grace` + 2 s after it began.
 void stop_marked(const std::string& value, std::chrono::milliseconds grace = std::chrono::milliseconds{1000});
 
+/// True when process `pid` is gone, a zombie, or exiting (it was killed and its memory is being
+/// released: its sockets may still accept for a while, as a dying ASan build's do).
+[[nodiscard]] bool gone_or_exiting(int pid);
+
 /// The pids of the processes below upfault that belong to another proxy than the one marked
 /// `value`: those whose environment holds mark_name() with another value, and everything below them.
 [[nodiscard]] std::vector<int> other_proxies(const std::string& value);

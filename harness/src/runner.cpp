@@ -11,6 +11,7 @@
 #include "client_async.hpp"
 #include "isolation.hpp"
 #include "listeners.hpp"
+#include "reaper.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/rig.hpp"
 #include "util.hpp"
@@ -222,7 +223,7 @@ void name_stopped_proxy(SuiteRun& run, const RunOptions& ro, const Listener& bef
   // The same socket may still accept while the process that holds it dies (it was killed and its
   // memory is being released): a holder that is gone or exiting stopped the proxy too.
   const bool dying =
-      !before.holders.empty() && std::all_of(before.holders.begin(), before.holders.end(), gone_or_exiting);
+      !before.holders.empty() && std::all_of(before.holders.begin(), before.holders.end(), reaper::gone_or_exiting);
   if (accepting && !replaced && !dying) return;
   const std::string how = replaced ? "was restarted (it listens on new sockets)" : "stopped accepting connections";
   std::vector<std::string> in_flight;

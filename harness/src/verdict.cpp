@@ -207,10 +207,17 @@ bool refused_untested(const UpstreamLog& up) {
                                            [](const auto& conn) { return conn.end == ConnectionEnd::refused_stream; });
 }
 
-bool refused_elsewhere(const UpstreamLog& up) {
-  return std::any_of(up.connections.begin(), up.connections.end(),
-                     [](const auto& conn) { return conn.end == ConnectionEnd::refused_stream && conn.reused; });
+namespace {
+// The first of the scenario's requests refused on a connection serving another scenario, or null.
+const ConnectionLog* first_refused_elsewhere(const UpstreamLog& up) {
+  const auto it = std::find_if(up.connections.begin(), up.connections.end(), [](const auto& conn) {
+    return conn.end == ConnectionEnd::refused_stream && conn.reused;
+  });
+  return it == up.connections.end() ? nullptr : &*it;
 }
+}  // namespace
+
+bool refused_elsewhere(const UpstreamLog& up) { return first_refused_elsewhere(up) != nullptr; }
 
 bool tls_setup_may_explain(const Scenario& s, const ScenarioResult& e) {
   return s.endpoint == Endpoint::scripted && e.upstream.requests() == 0 &&
@@ -257,14 +264,13 @@ Verdict evaluate(const Scenario& s, const ScenarioResult& e, const JudgeOptions&
   Verdict v = judge_exchange(s, e.client, e.upstream, o.timeouts);
   // Served once, then a later request of its (the proxy's retry) refused on a connection serving
   // another scenario: a real origin would have served it, so what followed is upfault's doing.
-  if (v.kind == VerdictKind::fail && e.upstream.requests() > 0 && refused_elsewhere(e.upstream))
-    for (const auto& conn : e.upstream.connections)
-      if (conn.end == ConnectionEnd::refused_stream && conn.reused)
-        return {VerdictKind::error,
-                fmt::format("{}, but a later request of this scenario (the proxy's retry) was not served: {}; a real "
-                            "origin would have served it, so the outcome says nothing about the scenario's fault "
-                            "(was: {})",
-                            describe(e.client), conn.ended, v.reason)};
+  if (const auto* refused = first_refused_elsewhere(e.upstream);
+      refused && v.kind == VerdictKind::fail && e.upstream.requests() > 0)
+    return {VerdictKind::error,
+            fmt::format("{}, but a later request of this scenario (the proxy's retry) was not served: {}; a real "
+                        "origin would have served it, so the outcome says nothing about the scenario's fault "
+                        "(was: {})",
+                        describe(e.client), refused->ended, v.reason)};
   if (v.kind == VerdictKind::fail && tls_setup_may_explain(s, e))
     if (auto setup = tls_setup_error(e.setup)) v = std::move(*setup);
   if (!e.proxy_died.empty() && e.client.ending != Ending::complete)

@@ -2,6 +2,7 @@
 /// `upfault bench`: an HTTP/1.1 load generator (keep-alive, N connections over M threads),
 /// closed-loop like wrk or constant-rate like wrk2, with a per-request mix of upstream scenarios
 /// whose healthy and faulty shares are reported apart.
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -51,6 +52,10 @@ struct MixEntry {
   /// headers alone) or it is healthy.
   bool judged = false;
   std::vector<int> accepts;
+  /// A complete response with `status` is a right answer (or the entry is not judged).
+  [[nodiscard]] bool accepted(int status) const {
+    return !judged || std::find(accepts.begin(), accepts.end(), status) != accepts.end();
+  }
 };
 
 /// The complete responses of `s` (one entry's counts) whose status the entry's scenario does not
