@@ -6,8 +6,9 @@
 #include <charconv>
 #include <fstream>
 #include <set>
-#include <sstream>
 
+#include "listeners.hpp"
+#include "procfs.hpp"
 #include "reaper.hpp"
 
 namespace upfault::background {
@@ -15,39 +16,6 @@ namespace upfault::background {
 namespace fs = std::filesystem;
 
 namespace {
-
-// The inodes of the listening TCP sockets on `port`, from /proc/net/tcp and tcp6: each line is
-// "sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …", the address as
-// hex "ADDR:PORT", state 0A for LISTEN.
-std::set<std::string> listening_inodes(std::uint16_t port) {
-  std::set<std::string> out;
-  const auto suffix = fmt::format(":{:04X}", port);
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream in(table);
-    std::string line;
-    std::getline(in, line);  // the column names
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string sl, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
-      fields >> sl >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
-      if (fields && state == "0A" && local.ends_with(suffix) && inode != "0") out.insert(inode);
-    }
-  }
-  return out;
-}
-
-// True when process `pid` has one of `inodes` open (its fd links read "socket:[INODE]").
-bool holds(int pid, const std::set<std::string>& inodes) {
-  std::error_code ec;
-  for (fs::directory_iterator it(fmt::format("/proc/{}/fd", pid), ec), end; !ec && it != end; it.increment(ec)) {
-    std::error_code link_ec;
-    const auto target = fs::read_symlink(it->path(), link_ec).string();
-    if (!link_ec && target.starts_with("socket:[") && target.ends_with("]") &&
-        inodes.count(target.substr(8, target.size() - 9)))
-      return true;
-  }
-  return false;
-}
 
 // The pids the `*.pid` files directly in `workdir` name (a number on the first line).
 std::set<int> pid_files(const fs::path& workdir) {
@@ -66,20 +34,19 @@ std::set<int> pid_files(const fs::path& workdir) {
 }
 
 std::string program_of(int pid) {
-  std::ifstream in(fmt::format("/proc/{}/comm", pid));
-  std::string name;
-  std::getline(in, name);
+  auto name = procfs::read(pid, "comm").value_or("");
+  if (name.ends_with('\n')) name.pop_back();
   return name;
 }
 
 }  // namespace
 
 std::vector<Stray> find(std::uint16_t port, const fs::path& workdir, int leader) {
-  const auto inodes = listening_inodes(port);
+  const auto sockets = listening_sockets(port);
   const auto named = pid_files(workdir);
   std::vector<Stray> out;
   for (int pid : reaper::below_self())
-    if (pid != leader && (named.count(pid) || (!inodes.empty() && holds(pid, inodes))))
+    if (pid != leader && (named.count(pid) || (!sockets.empty() && held_by({pid}, sockets))))
       out.push_back({pid, program_of(pid)});
   return out;
 }

@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <upfault/proxy.hpp>
@@ -35,7 +36,8 @@ bool serves(const boost::asio::ip::address& local, const boost::asio::ip::addres
   return v4 == host.to_v4() || v4.is_unspecified();
 }
 
-void add_listeners(const char* table, bool v6, const boost::asio::ip::address& host, std::uint16_t port,
+// Adds the listeners on `port` in `table` that take connections for `host` (any: every address).
+void add_listeners(const char* table, bool v6, const std::optional<boost::asio::ip::address>& host, std::uint16_t port,
                    std::vector<std::uint64_t>& out) {
   std::ifstream in(table);
   std::string line;
@@ -55,7 +57,7 @@ void add_listeners(const char* table, bool v6, const boost::asio::ip::address& h
         address = boost::asio::ip::address_v6(bytes);
       else
         address = boost::asio::ip::address_v4({bytes[0], bytes[1], bytes[2], bytes[3]});
-      if (serves(address, host)) out.push_back(inode);
+      if (!host || serves(address, *host)) out.push_back(inode);
     } catch (const std::exception&) {  // a line of another shape: not one of ours
     }
 }
@@ -69,6 +71,13 @@ std::vector<std::uint64_t> listening_sockets(const std::string& host, std::uint1
   if (ec) return out;
   add_listeners("/proc/net/tcp", false, address, port, out);
   add_listeners("/proc/net/tcp6", true, address, port, out);
+  return out;
+}
+
+std::vector<std::uint64_t> listening_sockets(std::uint16_t port) {
+  std::vector<std::uint64_t> out;
+  add_listeners("/proc/net/tcp", false, std::nullopt, port, out);
+  add_listeners("/proc/net/tcp6", true, std::nullopt, port, out);
   return out;
 }
 

@@ -13,6 +13,9 @@ namespace upfault {
 /// there are none or /proc/net cannot be read (another network namespace).
 [[nodiscard]] std::vector<std::uint64_t> listening_sockets(const std::string& host, std::uint16_t port);
 
+/// The inodes of the sockets listening on `port` at any address, IPv4 or IPv6.
+[[nodiscard]] std::vector<std::uint64_t> listening_sockets(std::uint16_t port);
+
 /// A listening port as the kernel sees it: its sockets and the processes that hold them.
 struct Listener {
   std::vector<std::uint64_t> sockets;

@@ -282,28 +282,9 @@ bool ProxyProcess::alive() {
   return r == 0;
 }
 
-namespace {
-// True while process `pid` is exiting: a zombie, or PF_EXITING in its kernel flags (field 9 of
-// /proc/PID/stat). The kernel sets PF_EXITING in every thread before it closes the process's
-// files, so a client that saw its connection closed by the proxy's death always finds it set.
-bool exiting(int pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return true;  // gone already
-  std::istringstream fields(stat.substr(close + 1));
-  std::string state;
-  long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
-  unsigned long flags = 0;
-  fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags;
-  constexpr unsigned long kPfExiting = 0x4;
-  return state == "Z" || state == "X" || (flags & kPfExiting) != 0;
-}
-}  // namespace
-
 bool ProxyProcess::dying() {
   if (!alive()) return true;
-  if (!exiting(pid_)) return false;
+  if (!reaper::gone_or_exiting(pid_)) return false;
   const auto deadline = Clock::now() + std::chrono::seconds(5);
   while (Clock::now() < deadline) {
     if (!alive()) return true;

@@ -10,13 +10,14 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "procfs.hpp"
 
 namespace upfault::reaper {
 
@@ -35,8 +36,7 @@ struct Proc {
 };
 
 std::optional<Proc> read_stat(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string stat = procfs::read(pid, "stat").value_or("");
   const auto close = stat.rfind(')');
   if (close == std::string::npos) return std::nullopt;
   std::istringstream fields(stat.substr(close + 1));
@@ -68,10 +68,7 @@ std::map<pid_t, Proc> snapshot() {
 // True when process `pid`'s environment holds the entry `entry` (NAME=value) exactly. A zombie's
 // environment reads empty.
 bool carries(pid_t pid, const std::string& entry) {
-  std::ifstream in(fmt::format("/proc/{}/environ", pid), std::ios::binary);
-  std::string env(1, '\0');
-  env.append((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  env.push_back('\0');
+  const std::string env = '\0' + procfs::read(pid, "environ").value_or("") + '\0';
   return env.find('\0' + entry + '\0') != std::string::npos;
 }
 
@@ -158,8 +155,8 @@ bool gone_or_exiting(int pid) {
 std::vector<int> other_proxies(const std::string& value) {
   const std::string name = mark_name() + "=", ours = name + value;
   const auto root = [&](const Proc& q) {
-    std::ifstream in(fmt::format("/proc/{}/environ", q.pid), std::ios::binary);
-    for (std::string entry; std::getline(in, entry, '\0');)
+    std::istringstream env(procfs::read(q.pid, "environ").value_or(""));
+    for (std::string entry; std::getline(env, entry, '\0');)
       if (entry.starts_with(name) && entry != ours) return true;
     return false;
   };
