@@ -252,3 +252,26 @@ TEST(Procfs, AFileWhoseReadFailsIsNothing) {
   ASSERT_TRUE(stat);
   EXPECT_TRUE(stat->starts_with(std::to_string(::getpid()) + " (")) << *stat;
 }
+
+// A process is named by its pid and its start time (field 22 of its stat, in clock ticks from
+// boot), so that a pid reused by another process is never taken for the one seen before.
+TEST(Procfs, StatNamesAProcessByItsStartTime) {
+  const auto self = procfs::stat(::getpid());
+  ASSERT_TRUE(self);
+  EXPECT_EQ(self->ppid, ::getppid());
+  EXPECT_EQ(self->state, 'R');
+  EXPECT_GT(self->started, 0u) << "field 21 (itrealvalue, always 0) read for the start time?";
+  // Started after this test: later, or in the same tick.
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  const auto later = procfs::stat(child);
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->ppid, ::getpid());
+  EXPECT_GE(later->started, self->started);
+  EXPECT_EQ(procfs::stat(child), std::nullopt) << "a reaped process still has a stat";
+}

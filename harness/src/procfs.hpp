@@ -12,4 +12,16 @@ namespace upfault::procfs {
 /// cannot be opened or read (the process is gone or another user's, the read failed).
 [[nodiscard]] std::optional<std::string> read(int pid, const char* file);
 
+/// What /proc/PID/stat says of a process that finding and stopping it needs.
+struct Stat {
+  int pid = 0;
+  int ppid = 0;
+  char state = '?';                ///< R, S, D, Z (zombie), X (dead), …
+  unsigned long flags = 0;         ///< the kernel's PF_* flags (PF_EXITING: 0x4)
+  unsigned long long started = 0;  ///< clock ticks from boot to its start: with the pid, names one process
+};
+
+/// Process `pid`'s stat; nothing when it is gone (or the file cannot be read or parsed).
+[[nodiscard]] std::optional<Stat> stat(int pid);
+
 }  // namespace upfault::procfs

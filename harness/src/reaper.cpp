@@ -26,31 +26,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// One line of /proc/PID/stat: what finding and reaping a descendant needs.
-struct Proc {
-  pid_t pid = 0;
-  pid_t ppid = 0;
-  char state = '?';
-  unsigned long flags = 0;         // PF_* (PF_EXITING: 0x4)
-  unsigned long long started = 0;  // in clock ticks since boot: with the pid, names one process
-};
-
-std::optional<Proc> read_stat(pid_t pid) {
-  const std::string stat = procfs::read(pid, "stat").value_or("");
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat.substr(close + 1));
-  Proc p;
-  p.pid = pid;
-  std::string skip;
-  fields >> p.state >> p.ppid;
-  for (int i = 0; i < 4; ++i) fields >> skip;  // pgrp session tty_nr tpgid
-  fields >> p.flags;
-  for (int i = 0; i < 11; ++i) fields >> skip;  // minflt … itrealvalue
-  fields >> p.started;
-  if (!fields) return std::nullopt;
-  return p;
-}
+using Proc = procfs::Stat;
 
 std::map<pid_t, Proc> snapshot() {
   std::map<pid_t, Proc> out;
@@ -60,7 +36,7 @@ std::map<pid_t, Proc> snapshot() {
     pid_t pid = 0;
     auto [p, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
     if (err != std::errc{} || p != name.data() + name.size()) continue;
-    if (auto proc = read_stat(pid)) out.emplace(pid, *proc);
+    if (auto proc = procfs::stat(pid)) out.emplace(pid, *proc);
   }
   return out;
 }
@@ -148,7 +124,7 @@ void stop_marked(const std::string& value, std::chrono::milliseconds grace) {
 
 bool gone_or_exiting(int pid) {
   constexpr unsigned long kExiting = 0x4;  // PF_EXITING
-  const auto p = read_stat(pid);
+  const auto p = procfs::stat(pid);
   return !p || p->state == 'Z' || p->state == 'X' || (p->flags & kExiting) != 0;
 }
 
@@ -181,7 +157,7 @@ std::vector<int> below_self() {
 }
 
 void stop_tree(int pid, std::chrono::milliseconds grace) {
-  const auto root = read_stat(pid);
+  const auto root = procfs::stat(pid);
   if (!root) return;  // gone already
   // By pid and start time, so that a process that took a reaped one's pid is never hit; only
   // below upfault (lineage() never looks above it).
