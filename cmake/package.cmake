@@ -10,7 +10,11 @@ endif()
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME upfault)
 set(CPACK_PACKAGE_VENDOR "upfault")
-set(CPACK_PACKAGE_CONTACT "upfault developers <upfault@localhost>")
+# The Maintainer field: whoever builds and ships the package, e.g.
+# -DUPFAULT_PACKAGE_CONTACT="Platform team <platform@example.org>".
+set(UPFAULT_PACKAGE_CONTACT "upfault developers <maintainers@upfault.invalid>"
+  CACHE STRING "The Debian package's Maintainer: NAME <EMAIL> of whoever ships it")
+set(CPACK_PACKAGE_CONTACT "${UPFAULT_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 string(CONCAT CPACK_PACKAGE_DESCRIPTION
   "upfault puts a scripted, misbehaving upstream behind a reverse proxy (nginx, HAProxy, your own)\n"
@@ -23,7 +27,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # Stripped, as Debian ships binaries (a Debug build's symbols would make it 40 MiB).
 set(CPACK_STRIP_FILES ON)
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx-light | haproxy | apache2 | caddy | varnish | squid, nodejs")
+# A proxy to test; nodejs only runs the node-http-proxy profile, so it is a suggestion (it would
+# bring a JavaScript runtime to every install).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx-light | haproxy | apache2 | caddy | varnish | squid")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-  "libboost-dev, libboost-json-dev, libtomlplusplus-dev, libfmt-dev, libre2-dev, libnghttp2-dev, libgtest-dev, cmake, ninja-build")
+  "nodejs, libboost-dev, libboost-json-dev, libtomlplusplus-dev, libfmt-dev, libre2-dev, libnghttp2-dev, libgtest-dev, cmake, ninja-build")
 include(CPack)

@@ -12,7 +12,7 @@ usage="usage: install-deps.sh [--proxies NAME,NAME… | --build-only] [--dry-run
   --dry-run                 print the packages it would install, install nothing"
 
 build=(
-  cmake ninja-build g++ pkg-config
+  cmake ninja-build g++ pkg-config help2man
   libboost1.81-dev libboost-json1.81-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libssl-dev libnghttp2-dev
 )

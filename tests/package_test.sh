@@ -24,8 +24,38 @@ for lib in libc6 libstdc++6 libfmt9 libre2-9 libboost-json1.81.0; do
 done
 echo "Depends: $(sed -n 's/^Depends: //p' "$tmp/control")"
 
+# The Maintainer is the build's UPFAULT_PACKAGE_CONTACT (whoever ships it sets it); Recommends
+# brings a proxy to test, never nodejs (only the node-http-proxy profile needs it).
+contact=$(sed -n 's/^UPFAULT_PACKAGE_CONTACT:STRING=//p' "$build/CMakeCache.txt")
+[[ -n $contact && $(dpkg-deb -f "$deb" Maintainer) == "$contact" ]] ||
+  fail "Maintainer is '$(dpkg-deb -f "$deb" Maintainer)', the build's UPFAULT_PACKAGE_CONTACT '$contact'"
+recommends=$(dpkg-deb -f "$deb" Recommends)
+[[ $recommends == *nginx-light* && $recommends != *nodejs* ]] || fail "Recommends: $recommends"
+
 root=$tmp/root
 dpkg-deb -x "$deb" "$root"
+
+# /usr/share/doc/upfault, and a man page per command that renders and lists that command's options.
+doc=$root/usr/share/doc/upfault
+for f in README.md copyright changelog.gz; do [[ -s $doc/$f ]] || fail "the package lacks /usr/share/doc/upfault/$f"; done
+grep -q '^Upstream-Name: upfault' "$doc/copyright" || fail "copyright is not in Debian's copyright format"
+zcat "$doc/changelog.gz" | grep -q '^## 0\.1\.0' || fail "the changelog has no entry for 0.1.0"
+man1=$root/usr/share/man/man1
+commands=$("$root/usr/bin/upfault" --help | sed -n '/^Subcommands:/,$p' | sed -n 's/^  \([a-z][a-z-]*\)  .*/\1/p')
+[[ $(wc -w <<< "$commands") -ge 8 ]] || fail "upfault --help lists only: $commands"
+for cmd in "" $commands; do
+  page=$man1/upfault${cmd:+-$cmd}.1.gz
+  [[ -s $page ]] || fail "no man page $(basename "$page")"
+  # Rendered as a reader sees it (ASCII, one line per paragraph, no hyphenation to split options).
+  text=$(MANWIDTH=4000 man -E ascii --nh --nj -l "$page" 2> "$tmp/man.err") ||
+    fail "man -l $(basename "$page"): $(cat "$tmp/man.err")"
+  [[ $text == *"upfault${cmd:+-$cmd} - "* ]] || fail "$(basename "$page") has no NAME line"
+  # Every long option the command's --help lists is in its page.
+  for opt in $("$root/usr/bin/upfault" $cmd --help | grep -oE -- '--[a-z][a-z0-9-]+' | sort -u); do
+    grep -qF -- "$opt" <<< "$text" || fail "$(basename "$page") lacks $opt"
+  done
+done
+echo "/usr/share/doc/upfault and $(ls "$man1" | wc -l) man pages (upfault and upfault-{$(echo $commands | tr ' ' ,)})"
 for f in usr/bin/upfault usr/bin/upfault-reference-proxy usr/share/upfault/proxies/nginx/profile.toml \
          usr/share/upfault/proxies/nginx/routes.toml usr/share/upfault/scenarios/README.md \
          usr/share/upfault/proxies/node-http-proxy/node_modules/http-proxy/package.json \

@@ -18,7 +18,8 @@ std::string command_of(const CLI::App& app) {
 int main(int argc, char** argv) {
   // First, before any thread: Ctrl-C, SIGTERM and SIGHUP stop runs cleanly (interrupt.hpp).
   upfault::interrupt::install();
-  CLI::App app{"upfault: fault-injection test harness for HTTP reverse proxies"};
+  // Named, not taken from argv[0]: help and man pages say "upfault run", wherever the binary is.
+  CLI::App app{"upfault: fault-injection test harness for HTTP reverse proxies", "upfault"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(UPFAULT_VERSION));
   int exit_code = upfault::cli::kPassed;
