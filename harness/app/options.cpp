@@ -117,7 +117,10 @@ Result<std::string> apply_tls_dir(const std::string& dir, bool or_default) {
   const std::string use = dir.empty() && or_default ? default_tls_dir() : dir;
   if (use.empty()) return std::string();
   if (auto r = tls::use_directory(use); !r) return r.error();
-  return (std::filesystem::path(use) / "ca.pem").string();
+  // Absolute: a proxy resolves a relative path against its own prefix or working directory.
+  std::error_code ec;
+  const auto dir_path = std::filesystem::absolute(use, ec);
+  return ((ec ? std::filesystem::path(use) : dir_path) / "ca.pem").lexically_normal().string();
 }
 
 std::string describe_ports(const EndpointPorts& p, const std::string& host) {
