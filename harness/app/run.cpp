@@ -202,7 +202,9 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
         return;
       }
     }
-    if (!a.quiet || bad) print_result(stdout, r, colour, a.verbose);
+    // Not-run scenarios are one line per reason after the results (console_recap), unless -v.
+    const bool shown = r.verdict.kind == VerdictKind::not_run ? a.verbose : !a.quiet || bad;
+    if (shown) print_result(stdout, r, colour, a.verbose);
     std::fflush(stdout);
     if (progress && done < total) fmt::print(stderr, "[{}/{}] {} failed so far…", done, total, failed);
   };
@@ -347,6 +349,9 @@ int run(const RunArgs& a) {
   } else if (tally.fail || tally.error) {
     status = kFailed;
   }
+  // The last screen: not-run groups, setup hints, and (unless -q) every failure again, one line each.
+  fmt::print("{}", a.quiet ? setup_hints(run.results, so->run.timeouts)
+                           : console_recap(run.results, so->run.timeouts, /*failures=*/true, colour));
   fmt::print("{}\n", tally.line());
   if (nothing_judged(tally, run, a)) status = kInputError;
   if (run.crashes)

@@ -72,7 +72,7 @@ bool want_colour(std::FILE* out) {
   return (!no || !*no) && isatty(fileno(out));
 }
 
-std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
+std::string verdict_label(const ScenarioResult& r, bool colour) {
   const char* code = "";
   switch (r.verdict.kind) {
     case VerdictKind::pass: code = "32"; break;
@@ -84,7 +84,11 @@ std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
   if (r.unstable()) code = "93";
   std::string label = fmt::format("{:<8}", r.unstable() ? "unstable" : to_string(r.verdict.kind));
   for (auto& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (colour) label = fmt::format("\x1b[{}m{}\x1b[0m", code, label);
+  return colour ? fmt::format("\x1b[{}m{}\x1b[0m", code, label) : label;
+}
+
+std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
+  const std::string label = verdict_label(r, colour);
   const Scenario& s = *r.scenario;
   std::string out = fmt::format("{} {}/{} [{}] {}\n", label, safe_text(s.category, false), s.name, to_string(s.level),
                                 format_millis(r.client.elapsed));

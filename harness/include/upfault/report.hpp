@@ -31,12 +31,28 @@ struct Tally {
   [[nodiscard]] std::string line() const;
 };
 
+/// The verdict as the console shows it, padded to 8 columns ("PASS    ", "UNSTABLE"), coloured
+/// when `colour`.
+[[nodiscard]] std::string verdict_label(const ScenarioResult& r, bool colour);
+
 /// What `upfault run` prints of a result: its line (the verdict, coloured when `colour`, the
 /// scenario, its level, its time), then on failures (or when `verbose`) the verdict's reason and
 /// the profile's note, each on a line of its own. upfault::gtest fails a test with the same text.
 [[nodiscard]] std::string format_result(const ScenarioResult& r, bool colour, bool verbose);
 /// format_result() written to `out`.
 void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose);
+
+/// What the console prints after the results (console_recap.cpp), each part only when it has
+/// something: the scenarios not run, one line per reason with their count and categories; hints
+/// where the evidence points at the run's setup rather than the proxy (setup_hints); with
+/// `failures`, every fail and error again, one line each, so the last screen says what is red.
+[[nodiscard]] std::string console_recap(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared,
+                                        bool failures, bool colour);
+
+/// Hints from the evidence that the run's setup, not the proxy, decided some outcomes: 504s after
+/// a time far from the declared timeouts (the proxy's own timeout is another; the timing
+/// scenarios are then judged against the wrong bound). One line each, "" when none.
+[[nodiscard]] std::string setup_hints(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared);
 
 /// Where a run's scenarios stand in the whole suite (before --shard), so that the reports of
 /// shards, or of machines, can be merged into the report of one run (upfault merge).

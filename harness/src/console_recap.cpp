@@ -1,0 +1,110 @@
+// What the console prints after the results (report.hpp): not-run groups, setup hints, a recap.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "upfault/report.hpp"
+#include "upfault/scenario.hpp"
+#include "upfault/text.hpp"
+
+namespace upfault {
+
+namespace {
+
+// The first line of `reason`, at most `width` characters (then "…").
+std::string first_line(std::string_view reason, std::size_t width) {
+  std::string line(reason.substr(0, reason.find('\n')));
+  if (line.size() > width) line = line.substr(0, width - 1) + "…";
+  return safe_text(line, false);
+}
+
+std::string scenario_label(const ScenarioResult& r) {
+  return fmt::format("{}/{}", safe_text(r.scenario->category, false), r.scenario->name);
+}
+
+// The scenarios not run, one line per reason: how many, in which categories, and why.
+std::string not_run_groups(const std::vector<ScenarioResult>& results, bool colour) {
+  std::map<std::string, std::pair<int, std::set<std::string>>> groups;
+  const ScenarioResult* any = nullptr;
+  for (const auto& r : results) {
+    if (r.verdict.kind != VerdictKind::not_run || !r.scenario) continue;
+    auto& [count, categories] = groups[r.verdict.reason];
+    ++count;
+    categories.insert(safe_text(r.scenario->category, false));
+    any = &r;
+  }
+  std::string out;
+  for (const auto& [reason, group] : groups)
+    out += fmt::format("{} {} scenario{} ({}): {}\n", verdict_label(*any, colour), group.first,
+                       group.first == 1 ? "" : "s", fmt::join(group.second, ", "),
+                       first_line(reason.starts_with("not run: ") ? reason.substr(9) : reason, 400));
+  return out;
+}
+
+// True when `s` expects the proxy's own 504 (one of its outcomes is a 504 status, none a
+// passthrough of the origin's response): the upstream's silence is its fault.
+bool waits_for_a_timeout(const Scenario& s) {
+  const auto& accept = s.expect.accept;
+  return std::none_of(accept.begin(), accept.end(), [](const auto& o) { return o.passthrough(); }) &&
+         std::any_of(accept.begin(), accept.end(), [](const auto& o) {
+           const auto* codes = o.statuses();
+           return codes && std::find(codes->begin(), codes->end(), 504) != codes->end();
+         });
+}
+
+}  // namespace
+
+std::string setup_hints(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared) {
+  // A 504 in a timeout scenario, for a request the upstream received, is the proxy's read timeout.
+  // Far below the declared one, or far beyond it (past any retry), the declared timeout is not the
+  // proxy's.
+  std::vector<Millis> early, late;
+  for (const auto& r : results) {
+    if (!r.scenario || !r.client.response || r.client.response->status != 504 || r.upstream.requests() == 0 ||
+        !waits_for_a_timeout(*r.scenario))
+      continue;
+    const Millis at = r.client.first_byte.value_or(r.client.elapsed);
+    if (at < declared.read / 2) early.push_back(at);
+    if (at > 3 * std::max(declared.read, declared.connect) + Millis{1000}) late.push_back(at);
+  }
+  std::string out;
+  auto hint = [&](std::vector<Millis>& times, std::string_view which) {
+    if (times.empty()) return;
+    std::sort(times.begin(), times.end());
+    const auto span = times.front() == times.back()
+                          ? format_millis(times.front())
+                          : fmt::format("{} to {}", format_millis(times.front()), format_millis(times.back()));
+    out += fmt::format(
+        "hint: {} response{} 504 after {}, {} the declared --read-timeout {}: the proxy's own upstream "
+        "read timeout seems to be another; give it with --read-timeout, or the timing scenarios are "
+        "judged against the wrong bound\n",
+        times.size(), times.size() == 1 ? " was" : "s were", span, which, format_millis(declared.read));
+  };
+  hint(early, "well before");
+  hint(late, "far beyond");
+  return out;
+}
+
+std::string console_recap(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared, bool failures,
+                          bool colour) {
+  std::string out = not_run_groups(results, colour) + setup_hints(results, declared);
+  if (!failures) return out;
+  std::vector<const ScenarioResult*> red;
+  for (const auto& r : results)
+    if (r.scenario && (r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error)) red.push_back(&r);
+  if (red.empty()) return out;
+  std::sort(red.begin(), red.end(), [](const ScenarioResult* a, const ScenarioResult* b) {
+    return std::pair(a->scenario->category, a->scenario->name) < std::pair(b->scenario->category, b->scenario->name);
+  });
+  const auto judged = std::count_if(results.begin(), results.end(),
+                                    [](const ScenarioResult& r) { return r.verdict.kind != VerdictKind::not_run; });
+  out += fmt::format("\n{} of {} scenarios judged failed or could not be judged:\n", red.size(), judged);
+  for (const auto* r : red)
+    out +=
+        fmt::format("{} {}: {}\n", verdict_label(*r, colour), scenario_label(*r), first_line(r->verdict.reason, 160));
+  return out;
+}
+
+}  // namespace upfault
