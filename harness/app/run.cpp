@@ -293,6 +293,23 @@ bool nothing_judged(const Tally& tally, const SuiteRun& run, const RunArgs& a) {
   return true;
 }
 
+// The last screen: the not-run groups and setup hints; every failure again, one line each (unless
+// -q, or with a baseline, whose changes were just printed); the counts, crashes and the wall time.
+void print_ending(const RunArgs& a, const SuiteRun& run, const ProxyTimeouts& declared, const Tally& tally,
+                  bool baseline, bool colour) {
+  fmt::print("{}", a.quiet ? setup_hints(run.results, declared)
+                           : console_recap(run.results, declared, /*failures=*/!baseline, colour));
+  fmt::print("{}\n", tally.line());
+  if (run.crashes)
+    fmt::print("the proxy crashed {} time{} and was restarted; each crash is failed on the scenario it handled\n",
+               run.crashes, run.crashes == 1 ? "" : "s");
+  long long sum_ms = 0;
+  for (const auto& r : run.results) sum_ms += r.client.elapsed.count();
+  if (!a.quiet)
+    fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
+               static_cast<double>(sum_ms) / 1000.0);
+}
+
 int run(const RunArgs& a) {
   auto suite = load_suite(a.paths, a.filters);
   const int input_status = suite.errors.empty() ? kPassed : kInputError;
@@ -340,8 +357,7 @@ int run(const RunArgs& a) {
   int status = a.repeat > 1 && report_repeats(run.results, completed, a.repeat, colour) ? kFailed : kPassed;
   if (report_proxy_state(run, *so)) status = kFailed;
   Tally tally;
-  long long sum_ms = 0;
-  for (const auto& r : run.results) tally.add(r), sum_ms += r.client.elapsed.count();
+  for (const auto& r : run.results) tally.add(r);
   auto report = report_object(run.proxy, run.results, run.wall_seconds, &position);
   if (baseline) {
     if (!apply_baseline(report, *baseline, a.baseline).changes.empty()) status = kFailed;
@@ -349,17 +365,8 @@ int run(const RunArgs& a) {
   } else if (tally.fail || tally.error) {
     status = kFailed;
   }
-  // The last screen: not-run groups, setup hints, and (unless -q) every failure again, one line each.
-  fmt::print("{}", a.quiet ? setup_hints(run.results, so->run.timeouts)
-                           : console_recap(run.results, so->run.timeouts, /*failures=*/true, colour));
-  fmt::print("{}\n", tally.line());
+  print_ending(a, run, so->run.timeouts, tally, baseline.has_value(), colour);
   if (nothing_judged(tally, run, a)) status = kInputError;
-  if (run.crashes)
-    fmt::print("the proxy crashed {} time{} and was restarted; each crash is failed on the scenario it handled\n",
-               run.crashes, run.crashes == 1 ? "" : "s");
-  if (!a.quiet)
-    fmt::print("wall time {:.2f} s for {:.2f} s of scenario time\n", run.wall_seconds,
-               static_cast<double>(sum_ms) / 1000.0);
   int write_status = reports.write(report);
   if (baseline_out.wanted() && write_status == kPassed && !run.interrupted)
     write_status = write_baseline(a, run, baseline_out);
