@@ -109,6 +109,24 @@ TEST(Routes, AProfileTakesAnotherProfilesRoutesByName) {
   EXPECT_NE(p.error().message.find("nginx"), std::string::npos) << p.error();
 }
 
+// routes = "nginx" lends nginx's upstream protocols too (its routes reach the TLS endpoints), and
+// why it lacks the others; a profile that says its own keeps them.
+TEST(Routes, AProfileTakesTheUpstreamProtocolsOfTheRoutesItBorrows) {
+  TempDir d;
+  d.write("my.conf.in", "{routes_locations}\n");
+  d.write("profile.toml", "command = [\"true\"]\nconfig = \"my.conf.in\"\nroutes = \"nginx\"\n");
+  auto p = find_profile((d.path / "profile.toml").string(), {kProxies});
+  ASSERT_TRUE(p) << p.error();
+  EXPECT_EQ(p->upstream_protocols, (std::vector<UpstreamProtocol>{UpstreamProtocol::http1, UpstreamProtocol::https}));
+  EXPECT_TRUE(p->not_tested.count(UpstreamProtocol::h2c));
+
+  d.write("profile.toml",
+          "command = [\"true\"]\nconfig = \"my.conf.in\"\nroutes = \"nginx\"\nupstream_protocols = [\"http/1.1\"]\n");
+  p = find_profile((d.path / "profile.toml").string(), {kProxies});
+  ASSERT_TRUE(p) << p.error();
+  EXPECT_EQ(p->upstream_protocols, std::vector<UpstreamProtocol>{UpstreamProtocol::http1});
+}
+
 // A profile's config templates are checked when it loads: one that is missing, or a FIFO (which
 // would block the read), is an error at the profile's `config` line, never a silent empty file.
 TEST(Routes, AProfilesConfigMustBeARegularFile) {
