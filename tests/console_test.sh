@@ -4,6 +4,8 @@
 # - the scenarios not run are one NOT-RUN line per reason, after the results (each one with -v);
 # - a 504 after 1 s while the run declares --read-timeout 5s is hinted at as a setup problem, and
 #   not when the declared timeout is the proxy's;
+# - a 500 the upstream did not send (nginx with a rewrite cycle in its config, started from a
+#   profile) is hinted at as the proxy's own error, with its error log's lines; not the origin's 500;
 # - every failure is printed again at the end, one line each (not with -q, which prints failures only).
 # Usage: console_test.sh UPFAULT REFERENCE_PROXY SCENARIOS_DIR
 set -euo pipefail
@@ -71,4 +73,34 @@ grep -q '^NOT-RUN' "$work/quiet" && { cat "$work/quiet"; fail "-q prints the not
 run "$work/verbose" 1s -v
 grep -q '^NOT-RUN  http2/h2-ok-200-baseline' "$work/verbose" || { cat "$work/verbose"; fail "-v does not list each not-run scenario"; }
 echo "ok: -q prints failures and hints only; -v lists each not-run scenario"
+
+# A misconfigured nginx: every request loops in rewrites and gets nginx's own 500.
+if ! command -v nginx > /dev/null; then
+  [[ "${UPFAULT_REQUIRE_PROXIES:-}" == 1 ]] && fail "nginx is not installed"
+  echo "SKIP: nginx is not installed"; echo PASS; exit 0
+fi
+proxies=$(dirname "$(realpath "$scenarios")")/proxies
+mkdir "$work/bad"
+python3 - "$proxies/nginx/nginx.conf.in" "$work/bad/nginx.conf.in" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+route = "location / { proxy_pass http://scripted; }"
+assert route in text, "the nginx template changed"
+open(sys.argv[2], "w").write(text.replace(route, "location / { rewrite ^ /loop/ last; }\n        location /loop/ { rewrite ^ / last; }"))
+PY
+sed -e 's/^name *=.*/name = "nginx-rewrite-cycle"\nroutes = "nginx"/' -e '/^packages/d' "$proxies/nginx/profile.toml" \
+  > "$work/bad/profile.toml"
+three=("$scenarios/passthrough/ok-200-baseline.toml" "$scenarios/framing/duplicate-content-length.toml"
+       "$scenarios/passthrough/upstream-500-passthrough.toml")
+rc=0
+"$upfault" run "${three[@]}" --proxy "$work/bad/profile.toml" > "$work/bad.out" 2>&1 || rc=$?
+[[ $rc == 1 ]] || { cat "$work/bad.out"; fail "the misconfigured nginx's run exited $rc, not 1"; }
+grep -q '^hint: the proxy answered 500 to 2 scenarios (ok-200-baseline, duplicate-content-length) whose upstream sent no 500' \
+  "$work/bad.out" || { cat "$work/bad.out"; fail "no hint for nginx's own 500s (or the origin's 500 counted)"; }
+grep -q '^      .*\[error\].*rewrite or internal redirection cycle' "$work/bad.out" ||
+  { cat "$work/bad.out"; fail "the hint does not show nginx's error log lines"; }
+rc=0
+"$upfault" run "${three[@]}" --proxy nginx > "$work/good.out" 2>&1 || rc=$?
+grep -q '^hint:' "$work/good.out" && { cat "$work/good.out"; fail "a hint through the shipped nginx profile"; }
+echo "ok: a 500 of the proxy's own is hinted at with its error log; none through a sound config"
 echo PASS

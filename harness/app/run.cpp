@@ -297,8 +297,8 @@ bool nothing_judged(const Tally& tally, const SuiteRun& run, const RunArgs& a) {
 // -q, or with a baseline, whose changes were just printed); the counts, crashes and the wall time.
 void print_ending(const RunArgs& a, const SuiteRun& run, const ProxyTimeouts& declared, const Tally& tally,
                   bool baseline, bool colour) {
-  fmt::print("{}", a.quiet ? setup_hints(run.results, declared)
-                           : console_recap(run.results, declared, /*failures=*/!baseline, colour));
+  fmt::print("{}", a.quiet ? setup_hints(run.results, declared, run.proxy_log)
+                           : console_recap(run.results, declared, /*failures=*/!baseline, colour, run.proxy_log));
   fmt::print("{}\n", tally.line());
   if (run.crashes)
     fmt::print("the proxy crashed {} time{} and was restarted; each crash is failed on the scenario it handled\n",

@@ -2,8 +2,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "upfault/report.hpp"
 #include "upfault/scenario.hpp"
@@ -54,9 +56,60 @@ bool waits_for_a_timeout(const Scenario& s) {
          });
 }
 
+// True when `s` accepts a 500: as a status, or as the upstream's own response passed through
+// (when the steps send one, or send something upfault cannot parse).
+bool accepts_a_500(const Scenario& s) {
+  const bool upstream_500 = !s.upstream_response || s.upstream_response->status == 500;
+  return std::any_of(s.expect.accept.begin(), s.expect.accept.end(), [&](const auto& o) {
+    const auto* codes = o.statuses();
+    return (o.passthrough() && upstream_500) || (codes && std::find(codes->begin(), codes->end(), 500) != codes->end());
+  });
+}
+
+// The lines of a proxy's log tail that report errors (nginx's [error], [crit], [alert], [emerg];
+// most proxies' "error"), else its last three; each at most 240 characters.
+std::vector<std::string> error_lines(const std::string& log) {
+  std::vector<std::string> all, errors;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.starts_with("--- ")) continue;
+    if (line.size() > 240) line = line.substr(0, 239) + "…";
+    std::string lower = line;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    const bool error = lower.find("error") != std::string::npos || lower.find("[crit]") != std::string::npos ||
+                       lower.find("[alert]") != std::string::npos || lower.find("[emerg]") != std::string::npos ||
+                       lower.find("fatal") != std::string::npos;
+    (error ? errors : all).push_back(safe_text(line, false));
+  }
+  if (!errors.empty()) return errors;
+  if (all.size() > 3) all.erase(all.begin(), all.end() - 3);
+  return all;
+}
+
+// The proxy's own 500s: no upstream fault calls for one (a gateway answers 502 or 504), so a 500
+// where the scenario does not accept one is the proxy failing on its own, as a misconfigured one
+// does; its error log says why more often than the verdict can.
+std::string own_errors(const std::vector<ScenarioResult>& results, const std::string& proxy_log) {
+  std::vector<std::string> names;
+  for (const auto& r : results)
+    if (r.scenario && r.client.response && r.client.response->status == 500 && !accepts_a_500(*r.scenario))
+      names.push_back(r.scenario->name);
+  if (names.empty()) return "";
+  const std::size_t shown = std::min<std::size_t>(names.size(), 3);
+  std::string out = fmt::format(
+      "hint: the proxy answered 500 to {} scenario{} ({}{}) whose upstream sent no 500: an error of its "
+      "own, as a misconfigured proxy answers (a temp dir it cannot write, a module missing){}\n",
+      names.size(), names.size() == 1 ? "" : "s",
+      fmt::join(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
+      names.size() > shown ? ", …" : "", proxy_log.empty() ? "; see its error log" : "; its log says:");
+  for (const auto& line : error_lines(proxy_log)) out += "      " + line + "\n";
+  return out;
+}
+
 }  // namespace
 
-std::string setup_hints(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared) {
+std::string setup_hints(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared,
+                        const std::string& proxy_log) {
   // A 504 in a timeout scenario, for a request the upstream received, is the proxy's read timeout.
   // Far below the declared one, or far beyond it (past any retry), the declared timeout is not the
   // proxy's.
@@ -84,12 +137,12 @@ std::string setup_hints(const std::vector<ScenarioResult>& results, const ProxyT
   };
   hint(early, "well before");
   hint(late, "far beyond");
-  return out;
+  return out + own_errors(results, proxy_log);
 }
 
 std::string console_recap(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared, bool failures,
-                          bool colour) {
-  std::string out = not_run_groups(results, colour) + setup_hints(results, declared);
+                          bool colour, const std::string& proxy_log) {
+  std::string out = not_run_groups(results, colour) + setup_hints(results, declared, proxy_log);
   if (!failures) return out;
   std::vector<const ScenarioResult*> red;
   for (const auto& r : results)

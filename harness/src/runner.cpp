@@ -306,6 +306,7 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
                fmt::format("{} {}{}{}", run.proxy.name, process->exit_description(), fix.empty() ? "" : ": ", fix),
                judging(ro));
   }
+  if (process) run.proxy_log = process->log_tail(8);
   rig->stop();
   return run;
 }
@@ -364,6 +365,7 @@ SuiteRun run_lanes(const std::vector<Scenario>& scenarios, const SuiteOptions& o
     };
     lane_said(run.setup_error, r.setup_error);
     lane_said(run.proxy_died, r.proxy_died);
+    lane_said(run.proxy_log, r.proxy_log);
     run.crashes += r.crashes;
     run.interrupted = std::max(run.interrupted, r.interrupted);
     // A lane's results are its scenarios in order, up to where it stopped (interrupted).

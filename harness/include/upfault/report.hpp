@@ -47,12 +47,15 @@ void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool ver
 /// where the evidence points at the run's setup rather than the proxy (setup_hints); with
 /// `failures`, every fail and error again, one line each, so the last screen says what is red.
 [[nodiscard]] std::string console_recap(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared,
-                                        bool failures, bool colour);
+                                        bool failures, bool colour, const std::string& proxy_log = {});
 
-/// Hints from the evidence that the run's setup, not the proxy, decided some outcomes: 504s after
-/// a time far from the declared timeouts (the proxy's own timeout is another; the timing
-/// scenarios are then judged against the wrong bound). One line each, "" when none.
-[[nodiscard]] std::string setup_hints(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared);
+/// Hints from the evidence that the run's setup, not the proxy's handling of the fault, decided
+/// some outcomes: 504s after a time far from the declared timeouts (the proxy's own timeout is
+/// another; the timing scenarios are then judged against the wrong bound); 500s, which no upstream
+/// fault calls for and the upstream did not send, with `proxy_log` (the started proxy's error log
+/// lines) beside them, as a misconfigured proxy (a temp dir it cannot write) answers. "" when none.
+[[nodiscard]] std::string setup_hints(const std::vector<ScenarioResult>& results, const ProxyTimeouts& declared,
+                                      const std::string& proxy_log = {});
 
 /// Where a run's scenarios stand in the whole suite (before --shard), so that the reports of
 /// shards, or of machines, can be merged into the report of one run (upfault merge).

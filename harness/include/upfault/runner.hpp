@@ -79,6 +79,9 @@ struct SuiteRun {
   int crashes = 0;          ///< times the proxy died and was restarted
   int interrupted = 0;      ///< the stop signal that ended the run early (results hold what finished), or 0
   std::string isolation;    ///< which scenarios were rerun alone after the pass, and why; empty if none
+  /// The last lines of the error log (and output) of the proxy upfault started, as the run ended;
+  /// empty for a proxy of the user's. The console shows them beside a hint that points at the proxy.
+  std::string proxy_log;
 };
 
 /// Runs `scenarios` end to end and tears everything down (the proxy's whole process group).
