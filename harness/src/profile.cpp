@@ -81,6 +81,17 @@ Result<void> load_protocols(const fs::path& file, const toml::table& t, ProxyPro
   return {};
 }
 
+// The profile's upstream protocols: its own keys (load_protocols), after those of the profile
+// whose routes it borrows (routes = "nginx": its routes reach those endpoints) when it has none.
+Result<void> protocols_of(const fs::path& file, const toml::table& t, const fs::path& routes_dir, ProxyProfile& p) {
+  if (t.get("routes") && !t.get("upstream_protocols")) {
+    const auto lender = routes_dir / "profile.toml";
+    if (auto lent = read_toml(lender, 1 << 20); lent)
+      if (auto r = load_protocols(lender, *lent, p); !r) return r.error();
+  }
+  return load_protocols(file, t, p);
+}
+
 Result<ProxyProfile> load_profile(const fs::path& file) {
   auto fail = [&](const toml::source_region& r, std::string msg,
                   boost::source_location where = BOOST_CURRENT_LOCATION) {
@@ -134,14 +145,7 @@ Result<ProxyProfile> load_profile(const fs::path& file) {
   p.packages = strings(t.get("packages"));
   p.error_log = t["error_log"].value_or(std::string{});
   p.shared_workdir = t["shared_workdir"].value_or(false);
-  // routes = "nginx" lends that profile's upstream protocols (and why it lacks the others) too:
-  // its routes reach those endpoints. The profile's own keys, when it has them, come after.
-  if (t.get("routes") && !t.get("upstream_protocols")) {
-    const auto lender = routes_dir / "profile.toml";
-    if (auto lent = read_toml(lender, 1 << 20); lent)
-      if (auto r = load_protocols(lender, *lent, p); !r) return r.error();
-  }
-  if (auto r = load_protocols(file, t, p); !r) return r.error();
+  if (auto r = protocols_of(file, t, routes_dir, p); !r) return r.error();
   // A fixed duration, or why not ("must be fixed" for one relative to the timeouts it sets).
   auto why_not_fixed = [](const Result<DurationExpr>& d) {
     return d ? std::string("must be fixed") : d.error().message;
