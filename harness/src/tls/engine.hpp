@@ -1,23 +1,33 @@
 #pragma once
-// A TLS server session over memory buffers (OpenSSL with memory BIOs): the connection moves the
-// raw bytes itself, so a step can do what a TLS library never would — send a record only in
-// part, end with a TCP FIN and no close_notify, or put plain bytes between records.
+// A TLS session over memory buffers (OpenSSL with memory BIOs): the connection moves the raw bytes
+// itself, so a step can do what a TLS library never would — send a record only in part, end with
+// a TCP FIN and no close_notify, or put plain bytes between records.
+//
+// Every OpenSSL call on the session goes through perform(), as Asio's ssl::detail::engine does:
+// the thread's error queue is cleared before the call (SSL_get_error reads it: a stale error left
+// by any earlier call on the thread would turn "wants more input" into a failure) and read once
+// after it, into error().
 #include <openssl/ssl.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "upfault/problem.hpp"
 
 namespace upfault::tls {
 
 class Engine {
  public:
-  explicit Engine(SSL_CTX* ctx);
-  ~Engine();
+  /// The upstream is a server; the client role is for tests that talk to it over memory.
+  enum class Role { server, client };
+  /// A session on `ctx`; a Problem when OpenSSL cannot make one (out of memory).
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> make(SSL_CTX* ctx, Role role = Role::server);
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  /// Raw bytes that arrived from the proxy.
-  void feed(std::string_view raw);
+  /// Raw bytes that arrived from the peer; false when they could not be buffered.
+  [[nodiscard]] bool feed(std::string_view raw);
   enum class Progress { done, more, failed };
   /// Drives the handshake with what was fed; `more`: feed what arrives next (after sending output()).
   Progress handshake();
@@ -42,10 +52,20 @@ class Engine {
   [[nodiscard]] const std::string& error() const { return error_; }
 
  private:
-  void note_error();
-  SSL* ssl_;
-  BIO* in_;   // owned by ssl_
-  BIO* out_;  // owned by ssl_
+  Engine() = default;
+  // What one OpenSSL call came to.
+  enum class Outcome { ok, want, closed, failed };
+  // Runs `op` on the session with a clean error queue; on `failed`, error() says why (the first
+  // failure's reason is kept) unless `quiet`. `n` is op's return value.
+  template <class Op>
+  Outcome perform(Op&& op, int& n, bool quiet = false);
+
+  struct SslFree {
+    void operator()(SSL* s) const { SSL_free(s); }
+  };
+  std::unique_ptr<SSL, SslFree> ssl_;
+  BIO* in_ = nullptr;   // owned by ssl_
+  BIO* out_ = nullptr;  // owned by ssl_
   std::string error_;
 };
 

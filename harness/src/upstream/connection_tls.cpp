@@ -33,7 +33,10 @@ awaitable<error_code> Connection::read_tls() {
       co_return error_code(EPROTO, boost::system::system_category());
     }
     auto [ec, bytes] = co_await read_shared();
-    tls_->feed(bytes);
+    if (!tls_->feed(bytes)) {
+      tls_failure_ = tls_->error();
+      co_return error_code(ENOMEM, boost::system::system_category());
+    }
     if (ec && bytes.empty()) co_return ec;
   }
 }
@@ -73,9 +76,15 @@ awaitable<bool> Connection::handshake() {
     first.append(bytes);
     if (ec) co_return false;
   }
-  tls_ = std::make_unique<tls::Engine>(tls_ctx_);
-  tls_->feed(first);
+  auto engine = tls::Engine::make(tls_ctx_);
+  if (!engine) {
+    if (up_.options.verbose) fmt::print(stderr, "upfault upstream: {}\n", engine.error().message);
+    co_return false;
+  }
+  tls_ = std::move(*engine);
+  const bool fed = tls_->feed(first);
   std::string().swap(first);
+  if (!fed) co_return false;
   while (true) {
     const auto progress = tls_->handshake();
     if (auto out = tls_->output(); !out.empty() && co_await write_raw(out)) co_return false;
@@ -86,8 +95,7 @@ awaitable<bool> Connection::handshake() {
       co_return false;
     }
     auto [ec, bytes] = co_await read_shared();
-    if (ec) co_return false;
-    tls_->feed(bytes);
+    if (ec || !tls_->feed(bytes)) co_return false;
   }
 }
 
