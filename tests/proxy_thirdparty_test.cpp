@@ -172,9 +172,19 @@ TEST(Nginx, DistrustedCaIsASetupErrorNotAVerdict) {
 // /__tls/ sent over TLS to the plaintext port: the ClientHello is told at once, as a route to fix.
 TEST(Nginx, TlsToThePlaintextPortIsASetupErrorNotAVerdict) {
   UPFAULT_REQUIRE_PROXY("nginx");
-  expect_setup_errors("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port}; }",
-                      "location /__tls/ { proxy_pass https://127.0.0.1:{upstream_port}; }",
+  expect_setup_errors("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port};",
+                      "location /__tls/ { proxy_pass https://127.0.0.1:{upstream_port};",
                       "started a TLS handshake on upfault's plaintext scripted port");
+}
+
+// The opposite mistake: /__tls/ sent in plain HTTP to the TLS port (http:// where https:// was
+// meant). Each https scenario was a failure of nginx's (20 of them); it is a setup error naming
+// the port, as soon as the plain request arrives there.
+TEST(Nginx, PlainHttpToTheTlsPortIsASetupErrorNotAVerdict) {
+  UPFAULT_REQUIRE_PROXY("nginx");
+  expect_setup_errors("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port};",
+                      "location /__tls/ { proxy_pass http://127.0.0.1:{tls_port};",
+                      "the proxy sent plain HTTP to upfault's TLS tls port");
 }
 
 // A check that must fail does fail through a real proxy: a valid 200 where 502 is expected.
@@ -217,21 +227,27 @@ h2_data = { data = "held", end_stream = true }
 h2_response = { status = 200, body = "quick" }
 )",
                                                  "[expect]\nstatus = 200\nbody = \"quick\"\n")));
-  auto run = test::run_profile("caddy", h2);
-  ASSERT_EQ(run.results.size(), h2.size()) << test::dump(run);
+  // Whether Caddy multiplexes depends on when its connection to the upstream is up: a pass in
+  // which it opened a connection per request refuses nothing and tests nothing, so the suite runs
+  // again (at most 3 times) until one did. Every pass is judged in full all the same.
   int rerun = 0;
-  for (const auto& r : run.results) {
-    // The holder's own verdict is Caddy's business (under refusals and retries Caddy 2.6.2 at times
-    // never forwards its body); every quick scenario, served alone if refused, passes.
-    if (r.scenario->name != "h2-holder") {
-      EXPECT_EQ(r.verdict.kind, VerdictKind::pass) << r.scenario->name << ": " << r.verdict.reason << "\n" << r.note;
+  SuiteRun run;
+  for (int attempt = 1; attempt <= 3 && rerun == 0; ++attempt) {
+    run = test::run_profile("caddy", h2);
+    ASSERT_EQ(run.results.size(), h2.size()) << test::dump(run);
+    for (const auto& r : run.results) {
+      // The holder's own verdict is Caddy's business (under refusals and retries Caddy 2.6.2 at
+      // times never forwards its body); every quick scenario, served alone if refused, passes.
+      if (r.scenario->name != "h2-holder") {
+        EXPECT_EQ(r.verdict.kind, VerdictKind::pass) << r.scenario->name << ": " << r.verdict.reason << "\n" << r.note;
+      }
+      EXPECT_EQ(r.verdict.reason.find("the upstream never served the request: refused"), std::string::npos)
+          << r.scenario->name << ": " << r.verdict.reason;
+      rerun +=
+          r.note.find("rerun alone on a fresh proxy instance: in the suite the upstream refused") != std::string::npos;
     }
-    EXPECT_EQ(r.verdict.reason.find("the upstream never served the request: refused"), std::string::npos)
-        << r.scenario->name << ": " << r.verdict.reason;
-    rerun +=
-        r.note.find("rerun alone on a fresh proxy instance: in the suite the upstream refused") != std::string::npos;
   }
-  EXPECT_GT(rerun, 0) << "no request was refused: Caddy multiplexed nothing, and the test tests nothing\n"
+  EXPECT_GT(rerun, 0) << "no request was refused in 3 passes: Caddy multiplexed nothing, and the test tests nothing\n"
                       << test::dump(run);
 }
 
