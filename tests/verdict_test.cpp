@@ -401,6 +401,7 @@ TEST(Evaluate, SetupNotesExplainOnlyAFailedTlsScenarioTheUpstreamNeverSaw) {
             std::string::npos)
       << v.reason;
   e.setup = {.tls_on_plain = "the proxy started a TLS handshake on upfault's plaintext scripted port",
+             .plain_on_tls = "",
              .tls_refusal = ""};
   EXPECT_EQ(evaluate(tls, e, {}).reason.rfind("setup: the proxy started a TLS handshake", 0), 0u);
   // Once the upstream saw a request, the TLS setup worked: the failure is the proxy's.
@@ -410,6 +411,23 @@ TEST(Evaluate, SetupNotesExplainOnlyAFailedTlsScenarioTheUpstreamNeverSaw) {
   auto plain = test::scenario(with_steps("plain", "[[upstream.steps]]\nread = \"head\"\n"));
   e.upstream = {};
   EXPECT_EQ(evaluate(plain, e, {}).kind, VerdictKind::fail);
+}
+
+// Plain HTTP reached the scenario's TLS port: an error whatever the client saw, a pass included
+// (a certificate scenario passes on the 502 of a failed plain exchange).
+TEST(Evaluate, PlainHttpToTheScenariosTlsPortIsAnErrorEvenWhenItWouldPass) {
+  auto tls =
+      test::scenario(with_steps("tls-502", "[upstream]\nprotocol = \"https\"\n[[upstream.steps]]\nread = \"head\"\n",
+                                "[expect]\nstatus = 502\n"));
+  ScenarioResult e;
+  e.client = complete(502, "bad gateway");
+  e.upstream = test::asked();
+  ASSERT_EQ(evaluate(tls, e, {}).kind, VerdictKind::pass) << evaluate(tls, e, {}).reason;
+  e.setup.plain_on_tls = "the proxy sent plain HTTP to upfault's TLS tls port: its route must reach that port over TLS";
+  const auto v = evaluate(tls, e, {});
+  EXPECT_EQ(v.kind, VerdictKind::error);
+  EXPECT_EQ(v.reason.rfind("setup: the proxy sent plain HTTP to upfault's TLS tls port", 0), 0u) << v.reason;
+  EXPECT_NE(v.reason.find("(the proxy answered: 502"), std::string::npos) << v.reason;
 }
 
 // The upstream refused the request's HTTP/2 stream and the proxy did not retry it: not tested (an

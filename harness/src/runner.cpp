@@ -115,6 +115,7 @@ awaitable<ScenarioResult> run_one(const Scenario& s, FakeUpstream& upstream, con
   // Repeated requests go one after another; the last one is judged, the earlier ones recorded.
   r.client = co_await converse_async(fo, std::move(wires), s.request.connections, s.request.method == "HEAD");
   if (!logged) r.upstream = upstream.log(s.name);
+  r.setup.plain_on_tls = upstream.plain_on_tls(port_name(s.endpoint, s.protocol));
   r.verdict = evaluate(s, r, judge);
   if (r.verdict.kind == VerdictKind::fail && tls_setup_may_explain(s, r)) {
     // A ClientHello on a plaintext port is noted before that port closes, so before the proxy answers;

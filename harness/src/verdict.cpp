@@ -261,6 +261,11 @@ Verdict evaluate(const Scenario& s, const ScenarioResult& e, const JudgeOptions&
   if (!e.proxy_crash.empty())
     return {VerdictKind::fail,
             fmt::format("the proxy crashed while handling this scenario ({}); {}", e.proxy_crash, describe(e.client))};
+  // Plain HTTP reached the scenario's TLS port: its TLS fault never reached the proxy as written,
+  // so neither a pass nor a failure says anything about it.
+  if (!e.setup.plain_on_tls.empty())
+    return {VerdictKind::error,
+            fmt::format("setup: {} (the proxy answered: {})", e.setup.plain_on_tls, describe(e.client))};
   Verdict v = judge_exchange(s, e.client, e.upstream, o.timeouts);
   // Served once, then a later request of its (the proxy's retry) refused on a connection serving
   // another scenario: a real origin would have served it, so what followed is upfault's doing.

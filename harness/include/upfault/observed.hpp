@@ -154,7 +154,10 @@ struct ProxyInfo {
 /// certificates, not about how the proxy handles the fault. Empty when there was nothing to learn.
 struct SetupNotes {
   std::string tls_on_plain;  ///< a TLS handshake reached a plaintext port: what happened and the route to fix
-  std::string tls_refusal;   ///< the proxy refused upfault's valid certificate: its alert, or how it closed
+  /// Plain HTTP reached the TLS port this scenario needs (its route is not over TLS): what
+  /// happened and the route to fix. Whatever the client saw, the scenario's TLS fault never ran.
+  std::string plain_on_tls;
+  std::string tls_refusal;  ///< the proxy refused upfault's valid certificate: its alert, or how it closed
 };
 
 /// The outcome of one scenario: the evidence (what the client and the upstream saw, the setup,

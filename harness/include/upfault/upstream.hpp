@@ -85,6 +85,10 @@ class FakeUpstream {
   /// A TLS handshake that reached a plaintext port (the proxy sends /__tls/ or /__h2/ to the
   /// plaintext upstream): what happened, with the route to fix; empty when none did.
   [[nodiscard]] std::string tls_misrouted() const;
+  /// Plain bytes (an HTTP request, not a ClientHello) that reached the TLS port `port` (a
+  /// PortField name: "tls", "tls-expired", …): what happened, with the route to fix; empty when
+  /// none did. Noted when they arrive, before the port answers, so before the proxy's response.
+  [[nodiscard]] std::string plain_on_tls(std::string_view port) const;
   /// Waits (at most `timeout`) until `n` accepts on the scripted endpoint have failed (EMFILE at the file-descriptor
   /// limit, say; each is retried 100 ms later) and returns when each of the first `n` failed:
   /// fewer than `n` when the time ran out.

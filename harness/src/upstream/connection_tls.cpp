@@ -76,6 +76,7 @@ awaitable<bool> Connection::handshake() {
     first.append(bytes);
     if (ec) co_return false;
   }
+  if (!first.empty() && first[0] != '\x16') up_.note_plain_on_tls(listener_);  // not a TLS handshake record
   auto engine = tls::Engine::make(tls_ctx_);
   if (!engine) {
     if (up_.options.verbose) fmt::print(stderr, "upfault upstream: {}\n", engine.error().message);

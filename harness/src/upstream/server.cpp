@@ -326,6 +326,15 @@ std::string FakeUpstream::tls_misrouted() const {
   return impl_->tls_on_plain;
 }
 
+std::string FakeUpstream::plain_on_tls(std::string_view port) const {
+  std::lock_guard lock(impl_->m);
+  if (port.empty() || !impl_->plain_on_tls.count(std::string(port))) return "";
+  return fmt::format(
+      "the proxy sent plain HTTP to upfault's TLS {} port: its route must reach that port over TLS "
+      "(https://, or the proxy's TLS option for that backend; `upfault routes` prints the lines)",
+      port);
+}
+
 std::string FakeUpstream::tls_refusal() const {
   std::lock_guard lock(impl_->m);
   if (!impl_->tls_refusal.empty() || impl_->tls_spoken || !impl_->tls_closed_unasked) return impl_->tls_refusal;

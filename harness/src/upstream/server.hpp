@@ -116,7 +116,13 @@ struct FakeUpstream::Impl {
   // connection it closed after the handshake without a request; whether any request came over TLS.
   std::string tls_refusal;
   bool tls_closed_unasked = false;
-  std::string tls_on_plain;  // a ClientHello reached a plaintext port
+  std::string tls_on_plain;            // a ClientHello reached a plaintext port
+  std::set<std::string> plain_on_tls;  // the TLS ports (PortField names) plain bytes reached instead of a ClientHello
+  // Notes that plain bytes reached the TLS port `listener` (under `m`).
+  void note_plain_on_tls(std::string_view listener) {
+    std::lock_guard lock(m);
+    plain_on_tls.emplace(listener);
+  }
   bool tls_spoken = false;
   // Under `m`: who waits for a TLS note (FakeUpstream::on_tls_note), told by tell_tls_watchers().
   std::map<std::uint64_t, std::function<void()>> tls_watchers;

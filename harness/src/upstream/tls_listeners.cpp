@@ -50,17 +50,24 @@ awaitable<void> discard(tcp::socket& sock) {
   }
 }
 
-// The handshake faults: each waits for the ClientHello's first bytes, so the proxy has begun.
-awaitable<void> fail_handshake(tcp::socket sock, upstream::TlsListener::Kind kind, std::chrono::seconds cap,
-                               upstream::Slot) {
+// The handshake faults: each waits for the ClientHello's first bytes, so the proxy has begun. Bytes
+// that are no TLS record (an HTTP request: the proxy's route to this port is plain HTTP) are noted
+// first, as the proxy's setup mistake.
+awaitable<void> fail_handshake(tcp::socket sock, std::string_view name, upstream::TlsListener::Kind kind,
+                               FakeUpstream::Impl& up, std::chrono::seconds cap, upstream::Slot) {
   const auto until = Clock::now() + cap;
+  char buf[4096];
+  std::size_t n = 0;
+  error_code ec;
+  auto first = [&]() -> awaitable<void> {
+    std::tie(ec, n) = co_await sock.async_read_some(asio::buffer(buf), use_tuple);
+  };
+  if ((co_await (first() || sleep_until(until))).index() != 0 || ec) co_return;
+  if (n > 0 && buf[0] != '\x16') up.note_plain_on_tls(name);
   if (kind == upstream::TlsListener::Kind::stall) {
     co_await (discard(sock) || sleep_until(until));
     co_return;
   }
-  char buf[4096];
-  auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), use_tuple);
-  if (ec) co_return;
   const auto reply = kind == upstream::TlsListener::Kind::alert ? kFatalAlert : kNotTls;
   co_await asio::async_write(sock, asio::buffer(reply), use_tuple);  // a failure ends it the same way
   error_code ignored;
@@ -108,8 +115,9 @@ awaitable<void> FakeUpstream::Impl::tls_accept_loop(upstream::TlsListener& l) {
                                                 upstream::Slot(open_handshakes)),
                      asio::detached);
     else
-      asio::co_spawn(ioc, fail_handshake(std::move(sock), l.kind, options.connection_cap, std::move(connection)),
-                     asio::detached);
+      asio::co_spawn(
+          ioc, fail_handshake(std::move(sock), l.name, l.kind, *this, options.connection_cap, std::move(connection)),
+          asio::detached);
   }
 }
 
