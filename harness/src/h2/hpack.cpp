@@ -34,8 +34,8 @@ Decoder::Decoder(std::size_t max_list_size) : max_list_size_(max_list_size) {
 }
 Decoder::~Decoder() { nghttp2_hd_inflate_del(i_); }
 
-Decoded Decoder::decode(std::string_view block) {
-  Decoded out;
+Result<std::vector<Field>> Decoder::decode(std::string_view block) {
+  std::vector<Field> out;
   auto* in = reinterpret_cast<const std::uint8_t*>(block.data());
   std::size_t left = block.size();
   std::size_t list_size = 0;
@@ -43,29 +43,20 @@ Decoded Decoder::decode(std::string_view block) {
     nghttp2_nv nv;
     int flags = 0;
     const auto n = nghttp2_hd_inflate_hd2(i_, &nv, &flags, in, left, 1);
-    if (n < 0) {
-      out.error = nghttp2_strerror(static_cast<int>(n));
-      return out;
-    }
+    if (n < 0) return problem(nghttp2_strerror(static_cast<int>(n)));
     in += n;
     left -= static_cast<std::size_t>(n);
     if (flags & NGHTTP2_HD_INFLATE_EMIT) {
       list_size += nv.namelen + nv.valuelen + 32;
-      if (list_size > max_list_size_) {
-        out.error = "header list over the size limit";
-        return out;
-      }
-      out.fields.emplace_back(std::string(reinterpret_cast<char*>(nv.name), nv.namelen),
-                              std::string(reinterpret_cast<char*>(nv.value), nv.valuelen));
+      if (list_size > max_list_size_) return problem("header list over the size limit");
+      out.emplace_back(std::string(reinterpret_cast<char*>(nv.name), nv.namelen),
+                       std::string(reinterpret_cast<char*>(nv.value), nv.valuelen));
     }
     if (flags & NGHTTP2_HD_INFLATE_FINAL) {
       nghttp2_hd_inflate_end_headers(i_);
       return out;
     }
-    if (n == 0 && left == 0 && !(flags & NGHTTP2_HD_INFLATE_EMIT)) {
-      out.error = "truncated header block";
-      return out;
-    }
+    if (n == 0 && left == 0 && !(flags & NGHTTP2_HD_INFLATE_EMIT)) return problem("truncated header block");
   }
 }
 

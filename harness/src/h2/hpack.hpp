@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "upfault/problem.hpp"
+
 struct nghttp2_hd_deflater;
 struct nghttp2_hd_inflater;
 
@@ -30,13 +32,6 @@ class Encoder {
   nghttp2_hd_deflater* d_ = nullptr;
 };
 
-/// The decoded block, or why it could not be decoded.
-struct Decoded {
-  std::vector<Field> fields;
-  std::string error;  ///< empty when decoding succeeded
-  [[nodiscard]] bool ok() const { return error.empty(); }
-};
-
 /// One connection's HPACK decoder. A block whose decoded fields (name + value + 32 each, as
 /// SETTINGS_MAX_HEADER_LIST_SIZE counts them) exceed `max_list_size` fails.
 class Decoder {
@@ -45,9 +40,10 @@ class Decoder {
   ~Decoder();
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
-  /// Decodes one complete header block. After a failure the decoder is unusable (COMPRESSION_ERROR
-  /// ends the connection).
-  [[nodiscard]] Decoded decode(std::string_view block);
+  /// The fields of one complete header block, in order, or why it cannot be decoded (nghttp2's
+  /// reason, "header list over the size limit", "truncated header block"). After a failure the
+  /// decoder is unusable (COMPRESSION_ERROR ends the connection).
+  [[nodiscard]] Result<std::vector<Field>> decode(std::string_view block);
 
  private:
   nghttp2_hd_inflater* i_ = nullptr;

@@ -177,16 +177,16 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     co_return false;
   }
   auto decoded = decoder_.decode(block);
-  if (!decoded.ok() && violation_) {
+  if (!decoded && violation_) {
     co_await refuse(c);
     co_return false;
   }
-  if (!decoded.ok()) {
-    c.fail(fmt::format("error: the request's header block cannot be decoded: {}", decoded.error));
+  if (!decoded) {
+    c.fail(fmt::format("error: the request's header block cannot be decoded: {}", decoded.error().message));
     co_await c.send(serialize_goaway(0, kCompressionError));
     co_return false;
   }
-  head = render_request_head(decoded.fields);
+  head = render_request_head(*decoded);
   co_return true;
 }
 
@@ -256,10 +256,11 @@ void Session::on_later_headers(upstream::Connection& c, const Frame& f) {
     // No more streams on this connection: a pooling proxy opens its next one elsewhere.
     if (!std::exchange(goaway_sent_, true)) out_ += serialize_goaway(request_stream_, kNoError);
   }
-  if (decoded.ok())
-    c.note_refused_stream(render_request_head(decoded.fields), stream, request_stream_);
+  if (decoded)
+    c.note_refused_stream(render_request_head(*decoded), stream, request_stream_);
   else
-    c.note_received(fmt::format("(stream {}'s header block could not be decoded: {})\n", stream, decoded.error));
+    c.note_received(
+        fmt::format("(stream {}'s header block could not be decoded: {})\n", stream, decoded.error().message));
 }
 
 awaitable<void> Session::hang(upstream::Connection& c, std::optional<Millis> duration) {
