@@ -53,9 +53,9 @@ judge "" "$work/plain.json"
 python3 - "$work/plain.json" <<'PY'
 import json, sys
 rows = {r["scenario"]: r for r in json.load(open(sys.argv[1]))["results"]}
-for name, port in (("tls-ok-200-passthrough", "tls"), ("tls-cert-expired", "tls-expired")):
+for name, prefix in (("tls-ok-200-passthrough", "/__tls/"), ("tls-cert-expired", "/__tls_expired/")):
     r = rows[name]
-    want = f"setup: the proxy sent plain HTTP to upfault's TLS {port} port"
+    want = f"setup: the proxy sent plain HTTP to upfault's TLS port for {prefix} (127.0.0.1:"
     if r["verdict"] != "error" or not r["reason"].startswith(want):
         sys.exit(f"FAIL: {name}: {r['verdict']}: {r['reason']} (want an error: {want})")
 print("ok: plain HTTP to the TLS ports: both scenarios are setup errors naming the port")

@@ -184,7 +184,7 @@ TEST(Nginx, PlainHttpToTheTlsPortIsASetupErrorNotAVerdict) {
   UPFAULT_REQUIRE_PROXY("nginx");
   expect_setup_errors("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port};",
                       "location /__tls/ { proxy_pass http://127.0.0.1:{tls_port};",
-                      "the proxy sent plain HTTP to upfault's TLS tls port");
+                      "the proxy sent plain HTTP to upfault's TLS port for /__tls/ (127.0.0.1:");
 }
 
 // A check that must fail does fail through a real proxy: a valid 200 where 502 is expected.

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <cstdio>
+
 #include <new>
 #include <string>
 
@@ -18,6 +20,9 @@ std::string command_of(const CLI::App& app) {
 int main(int argc, char** argv) {
   // First, before any thread: Ctrl-C, SIGTERM and SIGHUP stop runs cleanly (interrupt.hpp).
   upfault::interrupt::install();
+  // Line-buffered even into a file or a pipe (a CI log): a message on stderr then falls between
+  // lines of the results, never in the middle of one still held in stdout's buffer.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   // Named, not taken from argv[0]: help and man pages say "upfault run", wherever the binary is.
   CLI::App app{"upfault: fault-injection test harness for HTTP reverse proxies", "upfault"};
   app.require_subcommand(1);

@@ -154,9 +154,31 @@ std::string console_recap(const std::vector<ScenarioResult>& results, const Prox
   const auto judged = std::count_if(results.begin(), results.end(),
                                     [](const ScenarioResult& r) { return r.verdict.kind != VerdictKind::not_run; });
   out += fmt::format("\n{} of {} scenarios judged failed or could not be judged:\n", red.size(), judged);
-  for (const auto* r : red)
-    out +=
-        fmt::format("{} {}: {}\n", verdict_label(*r, colour), scenario_label(*r), first_line(r->verdict.reason, 160));
+  // Results whose reasons are alike but for the scenario's name (a setup error, a crash) are one
+  // line, at the place of the first, with how many and which.
+  std::map<std::pair<VerdictKind, std::string>, std::vector<const ScenarioResult*>> alike;
+  std::vector<std::pair<VerdictKind, std::string>> order;
+  for (const auto* r : red) {
+    std::string key = r->verdict.reason;
+    for (auto at = key.find(r->scenario->name); at != std::string::npos; at = key.find(r->scenario->name, at + 1))
+      key.replace(at, r->scenario->name.size(), "*");
+    auto& group = alike[{r->verdict.kind, key}];
+    if (group.empty()) order.emplace_back(r->verdict.kind, key);
+    group.push_back(r);
+  }
+  for (const auto& k : order) {
+    const auto& group = alike[k];
+    const auto& first = *group.front();
+    if (group.size() == 1) {
+      out += fmt::format("{} {}: {}\n", verdict_label(first, colour), scenario_label(first),
+                         first_line(first.verdict.reason, 160));
+      continue;
+    }
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < group.size() && i < 3; ++i) names.push_back(scenario_label(*group[i]));
+    out += fmt::format("{} {} scenarios ({}{}), each: {}\n", verdict_label(first, colour), group.size(),
+                       fmt::join(names, ", "), group.size() > 3 ? ", …" : "", first_line(first.verdict.reason, 160));
+  }
   return out;
 }
 

@@ -280,6 +280,12 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   if (options.profile) {
     ro.protocols = options.profile->upstream_protocols;
     ro.not_run_because = options.profile->not_tested;
+  } else {  // a proxy of the user's speaks what --upstream-protocols says
+    for (auto p : {UpstreamProtocol::http1, UpstreamProtocol::https, UpstreamProtocol::h2c, UpstreamProtocol::h2})
+      ro.not_run_because.try_emplace(
+          p, fmt::format("--upstream-protocols does not name it; add {} when your routes reach its port "
+                         "(`upfault routes` prints them)",
+                         to_string(p)));
   }
   ro.proxy_host = rig->proxy_host();
   ro.proxy_port = rig->proxy_port();

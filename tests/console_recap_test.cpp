@@ -1,0 +1,83 @@
+// What the console prints after the results (console_recap, setup_hints): from results made here,
+// so each rule is seen on its own; tests/console_test.sh runs them through real proxies.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "support.hpp"
+#include "upfault/report.hpp"
+
+using namespace upfault;
+using namespace std::chrono_literals;
+
+namespace {
+
+ScenarioResult result(const std::string& name, VerdictKind v, std::string reason, const std::string& expect,
+                      int status = 502) {
+  ScenarioResult r;
+  const std::string steps = "[[upstream.steps]]\nread = \"head\"\n[[upstream.steps]]\nresponse = { status = 504 }\n";
+  r.scenario = std::make_shared<const Scenario>(test::scenario(test::with_steps(name, steps, expect)));
+  r.verdict = {v, std::move(reason)};
+  r.client = test::complete(status, "x");
+  r.upstream = test::asked();
+  return r;
+}
+
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+// Failures alike but for the scenario's name (a setup error repeated over a whole category) are
+// one recap line with their count; a different one keeps its own line.
+TEST(ConsoleRecap, FailuresAlikeButForTheNameAreOneLine) {
+  std::vector<ScenarioResult> rs;
+  for (const char* n : {"a-one", "a-two", "a-three"})
+    rs.push_back(result(n, VerdictKind::error,
+                        fmt::format("setup: {}: the proxy's configuration must route /__h2/ to the tls-h2 port", n),
+                        "[expect]\nstatus = 502\n"));
+  rs.push_back(result("b-other", VerdictKind::fail, "expected 502, got 200", "[expect]\nstatus = 502\n", 200));
+  const auto text = console_recap(rs, {}, /*failures=*/true, /*colour=*/false);
+  EXPECT_NE(text.find("4 of 4 scenarios judged failed or could not be judged:"), std::string::npos) << text;
+  EXPECT_NE(text.find("ERROR    3 scenarios (test/a-one, test/a-three, test/a-two), each: setup: a-one:"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("FAIL     test/b-other: expected 502, got 200"), std::string::npos) << text;
+  EXPECT_EQ(count(text, "\n"), 4u) << text;  // a blank line, the heading, two lines
+  EXPECT_EQ(console_recap(rs, {}, /*failures=*/false, false), "") << "no recap when failures are not asked for";
+}
+
+// Not-run scenarios are one line per reason, with their count and categories.
+TEST(ConsoleRecap, NotRunIsOneLinePerReason) {
+  std::vector<ScenarioResult> rs;
+  for (const char* n : {"h-one", "h-two"})
+    rs.push_back(result(n, VerdictKind::not_run, "not run: needs upstream protocol h2c, which the proxy lacks",
+                        "[expect]\nstatus = 502\n"));
+  rs.push_back(result("t-one", VerdictKind::not_run, "not run: needs upstream protocol https, which the proxy lacks",
+                      "[expect]\nstatus = 502\n"));
+  const auto text = console_recap(rs, {}, true, false);
+  EXPECT_NE(text.find("NOT-RUN  2 scenarios (test): needs upstream protocol h2c"), std::string::npos) << text;
+  EXPECT_NE(text.find("NOT-RUN  1 scenario (test): needs upstream protocol https"), std::string::npos) << text;
+  EXPECT_EQ(count(text, "NOT-RUN"), 2u) << text;
+}
+
+// A 504 in a timeout scenario far from the declared read timeout is hinted at; one near it is not;
+// an origin's own 504 passed through never is.
+TEST(SetupHints, A504FarFromTheDeclaredTimeoutIsHintedAt) {
+  auto timeout = result("silent", VerdictKind::pass, "", "[expect]\nstatus = 504\n", 504);
+  timeout.client.elapsed = 1000ms;
+  const ProxyTimeouts declared{.read = 5000ms, .connect = 1000ms};
+  EXPECT_NE(setup_hints({timeout}, declared)
+                .find("hint: 1 response was 504 after 1.00 s, well before the declared "
+                      "--read-timeout 5.00 s"),
+            std::string::npos)
+      << setup_hints({timeout}, declared);
+  EXPECT_EQ(setup_hints({timeout}, {.read = 1000ms, .connect = 1000ms}), "");
+  timeout.client.elapsed = 20000ms;
+  EXPECT_NE(setup_hints({timeout}, declared).find("far beyond the declared --read-timeout 5.00 s"), std::string::npos);
+  auto origin = result("origin-504", VerdictKind::pass, "", "[expect]\npassthrough = true\n", 504);
+  origin.client.elapsed = 10ms;
+  EXPECT_EQ(setup_hints({origin}, declared), "");
+}
