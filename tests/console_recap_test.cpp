@@ -34,18 +34,24 @@ std::size_t count(const std::string& text, const std::string& part) {
 // one recap line with their count; a different one keeps its own line.
 TEST(ConsoleRecap, FailuresAlikeButForTheNameAreOneLine) {
   std::vector<ScenarioResult> rs;
-  for (const char* n : {"a-one", "a-two", "a-three"})
+  int ms = 3;
+  for (const char* n : {"a-one", "a-two", "a-three"})  // alike but for the name and a time
     rs.push_back(result(n, VerdictKind::error,
-                        fmt::format("setup: {}: the proxy's configuration must route /__h2/ to the tls-h2 port", n),
+                        fmt::format("setup: {}: closed after {} ms; the proxy's configuration must route /__h2/ to the "
+                                    "tls-h2 port",
+                                    n, ms++),
                         "[expect]\nstatus = 502\n"));
   rs.push_back(result("b-other", VerdictKind::fail, "expected 502, got 200", "[expect]\nstatus = 502\n", 200));
+  // Failures alike keep their own lines: each is a finding about its scenario.
+  rs.push_back(result("c-one", VerdictKind::fail, "expected 502, got 200", "[expect]\nstatus = 502\n", 200));
   const auto text = console_recap(rs, {}, /*failures=*/true, /*colour=*/false);
-  EXPECT_NE(text.find("4 of 4 scenarios judged failed or could not be judged:"), std::string::npos) << text;
+  EXPECT_NE(text.find("5 of 5 scenarios judged failed or could not be judged:"), std::string::npos) << text;
   EXPECT_NE(text.find("ERROR    3 scenarios (test/a-one, test/a-three, test/a-two), each: setup: a-one:"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("FAIL     test/b-other: expected 502, got 200"), std::string::npos) << text;
-  EXPECT_EQ(count(text, "\n"), 4u) << text;  // a blank line, the heading, two lines
+  EXPECT_NE(text.find("FAIL     test/c-one: expected 502, got 200"), std::string::npos) << text;
+  EXPECT_EQ(count(text, "\n"), 5u) << text;  // a blank line, the heading, three lines
   EXPECT_EQ(console_recap(rs, {}, /*failures=*/false, false), "") << "no recap when failures are not asked for";
 }
 

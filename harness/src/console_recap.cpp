@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -154,14 +155,17 @@ std::string console_recap(const std::vector<ScenarioResult>& results, const Prox
   const auto judged = std::count_if(results.begin(), results.end(),
                                     [](const ScenarioResult& r) { return r.verdict.kind != VerdictKind::not_run; });
   out += fmt::format("\n{} of {} scenarios judged failed or could not be judged:\n", red.size(), judged);
-  // Results whose reasons are alike but for the scenario's name (a setup error, a crash) are one
-  // line, at the place of the first, with how many and which.
+  // Errors whose reasons are alike but for the scenario's name and times (a setup error, a crash
+  // repeated over a category) are one line, at the place of the first, with how many and which.
+  // A failure is a finding about its own scenario: it keeps its line.
   std::map<std::pair<VerdictKind, std::string>, std::vector<const ScenarioResult*>> alike;
   std::vector<std::pair<VerdictKind, std::string>> order;
+  static const std::regex kTime(R"(\b\d+(\.\d+)? (ms|s)\b)");
   for (const auto* r : red) {
-    std::string key = r->verdict.reason;
+    std::string key = std::regex_replace(r->verdict.reason, kTime, "T");
     for (auto at = key.find(r->scenario->name); at != std::string::npos; at = key.find(r->scenario->name, at + 1))
       key.replace(at, r->scenario->name.size(), "*");
+    if (r->verdict.kind != VerdictKind::error) key = r->scenario->name + "\n" + key;  // never grouped
     auto& group = alike[{r->verdict.kind, key}];
     if (group.empty()) order.emplace_back(r->verdict.kind, key);
     group.push_back(r);
