@@ -87,3 +87,27 @@ TEST(SetupHints, A504FarFromTheDeclaredTimeoutIsHintedAt) {
   origin.client.elapsed = 10ms;
   EXPECT_EQ(setup_hints({origin}, declared), "");
 }
+
+// A reason cut short in the recap is cut between characters, never inside one (the em dash is
+// three bytes of UTF-8): every byte sequence stays valid.
+TEST(ConsoleRecap, AReasonCutShortStaysValidUtf8) {
+  for (std::size_t pad = 4; pad < 11; ++pad) {  // the cut (at byte 159 of the reason) before, in and after the dash
+    const std::string reason = std::string(150 + pad, 'x') + " — " + std::string(40, 'y');
+    auto r = result("cut", VerdictKind::fail, reason, "[expect]\nstatus = 502\n");
+    const auto text = console_recap({r}, {}, true, false);
+    const auto at = text.find("test/cut: ");
+    ASSERT_NE(at, std::string::npos) << text;
+    const auto line = text.substr(at, text.find('\n', at) - at);
+    EXPECT_TRUE(line.ends_with("…")) << line;
+    EXPECT_EQ(line.find("\\x"), std::string::npos) << "an escaped broken byte: " << line;
+    EXPECT_EQ(line.find("\xEF\xBF\xBD"), std::string::npos) << "a replaced broken character: " << line;
+    for (std::size_t i = 0; i < line.size(); ++i) {  // each lead byte is followed by its continuations
+      const auto c = static_cast<unsigned char>(line[i]);
+      const std::size_t n = c < 0x80 ? 0 : c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 99;
+      ASSERT_NE(n, 99u) << "a stray continuation byte at " << i << ": " << line;
+      for (std::size_t k = 1; k <= n; ++k)
+        ASSERT_TRUE(i + k < line.size() && (static_cast<unsigned char>(line[i + k]) & 0xC0) == 0x80) << line;
+      i += n;
+    }
+  }
+}

@@ -16,10 +16,14 @@ namespace upfault {
 
 namespace {
 
-// The first line of `reason`, at most `width` characters (then "…").
+// The first line of `reason`, at most `width` bytes (then "…"), never cut inside a UTF-8 character.
 std::string first_line(std::string_view reason, std::size_t width) {
   std::string line(reason.substr(0, reason.find('\n')));
-  if (line.size() > width) line = line.substr(0, width - 1) + "…";
+  if (line.size() > width) {
+    std::size_t cut = width - 1;
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;  // a continuation byte
+    line = line.substr(0, cut) + "…";
+  }
   return safe_text(line, false);
 }
 
