@@ -162,8 +162,13 @@ TEST(BaselineStatus, EachOutcomeAgainstEachRecord) {
   EXPECT_EQ(classify("fail: 200 complete", "fail: 503 complete"), BaselineStatus::changed);
   EXPECT_EQ(classify("pass", "stricter"), BaselineStatus::changed);
   EXPECT_EQ(classify("error", "error"), BaselineStatus::error) << "an error is never known";
-  EXPECT_EQ(classify("fail: 200 complete", "not-run"), BaselineStatus::not_run);
-  for (auto s : {BaselineStatus::fixed, BaselineStatus::new_failure, BaselineStatus::changed, BaselineStatus::error}) {
+  // Recorded, now not run (its protocol left out): coverage the baseline holds is lost, a change.
+  EXPECT_EQ(classify("fail: 200 complete", "not-run"), BaselineStatus::dropped);
+  EXPECT_EQ(classify("pass", "not-run"), BaselineStatus::dropped);
+  EXPECT_EQ(classify("", "not-run"), BaselineStatus::not_run);
+  EXPECT_EQ(classify("not-run", "not-run"), BaselineStatus::not_run) << "an older file's not-run records nothing";
+  for (auto s : {BaselineStatus::fixed, BaselineStatus::new_failure, BaselineStatus::changed, BaselineStatus::error,
+                 BaselineStatus::dropped}) {
     EXPECT_TRUE(is_change(s)) << to_string(s);
     EXPECT_EQ(baseline_status_named(to_string(s)), s);
   }
@@ -241,6 +246,35 @@ TEST(BaselineReport, ARegressionNamesEachChangeInEveryReport) {
   const auto console = baseline_console(report);
   EXPECT_NE(console.find("baseline: new failure c-passes: pass → fail: 200 complete\n"), std::string::npos) << console;
   EXPECT_NE(console.find("baseline: fixed b-fails: fail: 503 complete → pass\n"), std::string::npos) << console;
+}
+
+// A scenario the baseline records that this run did not ask (its upstream protocol left out of
+// the proxy's, say by a CI line without --upstream-protocols https): the run tests less than the
+// baseline holds, so it is red, and every report names the scenario as dropped.
+TEST(BaselineReport, AScenarioRecordedButNotRunIsDropped) {
+  auto base = recorded(run_results());
+  auto results = run_results();
+  results[1].verdict = {VerdictKind::not_run,
+                        "not run: needs upstream protocol https, which the proxy is not set up "
+                        "to speak"};
+  auto report = report_object(kProxy, results, 1.0);
+  const auto comparison = apply_baseline(report, base, "b.json");
+  ASSERT_EQ(comparison.changes.size(), 1u);
+  EXPECT_EQ(comparison.changes[0].status, BaselineStatus::dropped);
+  EXPECT_EQ(report.at("baseline").as_object().at("holds"), json::value(false));
+  EXPECT_EQ(text_of(report.at("results").as_array()[1].as_object(), "baseline"), "dropped");
+
+  const auto junit = junit_from_report(report);
+  EXPECT_NE(junit.find(R"(<failure message="dropped (the baseline records fail: 200 complete, but it was not run)"),
+            std::string::npos)
+      << junit;
+  const auto md = summary_from_report(report);
+  EXPECT_NE(md.find("| 🚫 dropped (not run) | `framing/a-fails` | `fail: 200 complete` | `not-run` |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(baseline_console(report).find("baseline: dropped a-fails: fail: 200 complete → not-run\n"),
+            std::string::npos)
+      << baseline_console(report);
 }
 
 // A shard's own comparison covers its shard only: merge drops it, and the merged report's files

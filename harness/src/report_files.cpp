@@ -128,6 +128,11 @@ std::string baseline_phrase(BaselineStatus s, const json::object& row) {
                          was, now);
     case BaselineStatus::changed: return fmt::format("changed (the baseline records {}, now {})", was, now);
     case BaselineStatus::error: return "setup error (never a known outcome)";
+    case BaselineStatus::dropped:
+      return fmt::format(
+          "dropped (the baseline records {}, but it was not run: give the proxy its upstream protocol "
+          "again, or record the baseline again with --write-baseline)",
+          was);
     default: return "";
   }
 }
@@ -137,6 +142,7 @@ enum class CaseKind { passed, failure, error, skipped };
 CaseKind case_kind(const json::object& report, const json::object& row) {
   const auto verdict = text_of(row, "verdict");
   if (unstable_row(row)) return CaseKind::failure;  // as the run's exit status: a changed verdict fails
+  if (held(report, row) == BaselineStatus::dropped) return CaseKind::failure;  // coverage the baseline holds, lost
   if (verdict == "not-run") return CaseKind::skipped;
   if (verdict != "pass" && verdict != "stricter" && verdict != "fail") return CaseKind::error;
   if (const auto s = held(report, row)) {  // against a baseline, only a change fails
@@ -213,6 +219,7 @@ std::string changes_section(const json::object& report) {
     const char* mark = *s == BaselineStatus::fixed     ? "✅ fixed"
                        : *s == BaselineStatus::error   ? "⚠️ error"
                        : *s == BaselineStatus::changed ? "🔄 changed"
+                       : *s == BaselineStatus::dropped ? "🚫 dropped (not run)"
                                                        : "❌ new failure";
     rows += fmt::format("| {} | `{}/{}` | {} | {} | {} |\n", mark, code_span_text(text_of(row, "category")),
                         code_span_text(text_of(row, "scenario")), outcome_cell(text_of(row, "baseline_recorded")),

@@ -57,12 +57,13 @@ enum class BaselineStatus {
   new_failure,     ///< "new-failure": fails where the baseline records a pass or does not list it (a change)
   changed,         ///< "changed": fails otherwise than recorded, or pass ↔ stricter (a change)
   error,           ///< "error": a setup error, never known (a change)
-  not_run,         ///< "not-run": not judged, so not held to the baseline
+  not_run,         ///< "not-run": not judged, and the baseline does not list it
+  dropped,         ///< "dropped": the baseline records it, but it was not run (its protocol left out): a change
 };
 [[nodiscard]] std::string_view to_string(BaselineStatus s);
 /// The status a report names; nullopt for any other word.
 [[nodiscard]] std::optional<BaselineStatus> baseline_status_named(std::string_view word);
-/// fixed, new-failure, changed, error: the run fails on any of them.
+/// fixed, new-failure, changed, error, dropped: the run fails on any of them.
 [[nodiscard]] bool is_change(BaselineStatus s);
 /// The status of outcome `now` against `was`, the baseline's ("" when it does not list the scenario).
 [[nodiscard]] BaselineStatus classify(std::string_view was, std::string_view now);
