@@ -189,9 +189,7 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
     // A setup error already printed in full for another scenario (the same fix, only the scenario's
     // name differing) is one line that points at the first, with its count so far.
     if (r.verdict.kind == VerdictKind::error && r.verdict.reason.starts_with("setup: ") && !a.verbose) {
-      std::string key = r.verdict.reason;
-      for (auto at = key.find(r.scenario->name); at != std::string::npos; at = key.find(r.scenario->name, at + 1))
-        key.replace(at, r.scenario->name.size(), "*");
+      const std::string key = reason_without_name(r);
       auto [it, first] = said.try_emplace(key, r.scenario->name, 1);
       if (!first) {
         ScenarioResult shown = r;

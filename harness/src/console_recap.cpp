@@ -166,9 +166,7 @@ std::string console_recap(const std::vector<ScenarioResult>& results, const Prox
   std::vector<std::pair<VerdictKind, std::string>> order;
   static const std::regex kTime(R"(\b\d+(\.\d+)? (ms|s)\b)");
   for (const auto* r : red) {
-    std::string key = std::regex_replace(r->verdict.reason, kTime, "T");
-    for (auto at = key.find(r->scenario->name); at != std::string::npos; at = key.find(r->scenario->name, at + 1))
-      key.replace(at, r->scenario->name.size(), "*");
+    std::string key = std::regex_replace(reason_without_name(*r), kTime, "T");
     if (r->verdict.kind != VerdictKind::error) key = r->scenario->name + "\n" + key;  // never grouped
     auto& group = alike[{r->verdict.kind, key}];
     if (group.empty()) order.emplace_back(r->verdict.kind, key);

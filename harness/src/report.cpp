@@ -87,6 +87,14 @@ std::string verdict_label(const ScenarioResult& r, bool colour) {
   return colour ? fmt::format("\x1b[{}m{}\x1b[0m", code, label) : label;
 }
 
+std::string reason_without_name(const ScenarioResult& r) {
+  std::string out = r.verdict.reason;
+  const auto& name = r.scenario->name;
+  for (auto at = out.find(name); at != std::string::npos; at = out.find(name, at + 1))
+    out.replace(at, name.size(), "*");
+  return out;
+}
+
 std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
   const std::string label = verdict_label(r, colour);
   const Scenario& s = *r.scenario;

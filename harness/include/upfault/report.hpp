@@ -35,6 +35,10 @@ struct Tally {
 /// when `colour`.
 [[nodiscard]] std::string verdict_label(const ScenarioResult& r, bool colour);
 
+/// `r`'s reason with its scenario's name replaced by "*": reasons alike but for the name compare
+/// equal (one setup error repeated over many scenarios).
+[[nodiscard]] std::string reason_without_name(const ScenarioResult& r);
+
 /// What `upfault run` prints of a result: its line (the verdict, coloured when `colour`, the
 /// scenario, its level, its time), then on failures (or when `verbose`) the verdict's reason and
 /// the profile's note, each on a line of its own. upfault::gtest fails a test with the same text.
