@@ -18,7 +18,7 @@ run_rc() {
   echo "ok: $what → $rc"
 }
 framing="$scenarios/framing"
-run_rc 1 "the blind relay fails framing scenarios; the baseline is recorded anyway" \
+run_rc 0 "the blind relay fails framing scenarios; the baseline records them (exit 0: recorded)" \
   "$framing" --proxy blind --write-baseline "$out/base.json"
 grep -q '^  "schema": "upfault-baseline/1",$' "$out/base.json" || fail "no baseline written"
 grep -q '^  "made_with": {"upfault": "[0-9.]*", "proxy": "blind", "proxy_version": "[^"]*", "strict": false},$' \
@@ -33,6 +33,12 @@ known=$(grep -o '"fail: ' "$out/base.json" | wc -l)
 run_rc 0 "the same proxy against its baseline is green, in every report" "$framing" --proxy blind \
   --baseline "$out/base.json" --json "$out/green.json" --junit "$out/green.xml" --summary "$out/green.md"
 grep -q "$known known failures as recorded, 0 changes" "$out/stdout" || fail "no word of the $known known failures"
+# Streamed, a known failure is KNOWN, not FAIL: the console agrees with the exit code (and -q,
+# which shows what fails the run, shows none).
+grep -q "^FAIL \|^KNOWN " "$out/stdout" && { grep "^FAIL \|^KNOWN " "$out/stdout"; fail "-q showed a known failure"; }
+"$upfault" run "$framing" --proxy blind -j 1 --baseline "$out/base.json" > "$out/streamed" 2>&1 || fail "not green"
+grep -q "^FAIL " "$out/streamed" && { grep "^FAIL " "$out/streamed"; fail "a known failure streamed as FAIL"; }
+(( $(grep -c "^KNOWN " "$out/streamed") == known )) || { cat "$out/streamed"; fail "not $known KNOWN lines streamed"; }
 xmllint --noout --schema "$xsd" "$out/green.xml" 2> "$out/xmllint.log" || { cat "$out/xmllint.log"; fail "JUnit XML is not valid"; }
 python3 - "$out/green.json" "$out/green.xml" "$out/green.md" "$known" <<'PY' || fail "a green run's reports do not agree"
 import json, sys, xml.etree.ElementTree as ET
@@ -96,10 +102,13 @@ run_rc 2 "--write-baseline where nothing can be written (before the run)" \
 run_rc 2 "a baseline recorded without --strict, a run with it" "$framing" --proxy blind --strict --baseline "$out/base.json"
 grep -q "base.json was recorded without --strict and this run is judged with it" "$out/stderr" \
   || fail "no word of the --strict mismatch"
-# A setup error is never recorded: a profile without the /__refused/ route makes connection-refused one.
+# A setup error is never recorded. Pre-flight names a missing route before the run, so this profile
+# routes only the path of /__refused/'s pre-flight probe: connection-refused's own request still
+# reaches the plain upstream, a setup error found in the run.
 cat > "$out/noroutes.toml" <<'TOML'
 name = "noroutes"
-command = ["{bindir}/upfault-reference-proxy", "--listen", "127.0.0.1:{listen_port}", "--upstream", "127.0.0.1:{upstream_port}"]
+command = ["{bindir}/upfault-reference-proxy", "--listen", "127.0.0.1:{listen_port}", "--upstream", "127.0.0.1:{upstream_port}",
+           "--route", "/__refused/__upfault/upfault-preflight=127.0.0.1:{refused_port}"]
 TOML
 echo keep > "$out/kept.json"
 run_rc 2 "--write-baseline of a run with setup errors is refused" "$scenarios/connection/connection-refused.toml" \

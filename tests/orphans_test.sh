@@ -42,7 +42,7 @@ PY
 stopped_by() { [[ $(tail -n 1 "$out/killers" 2>/dev/null) == "$2" ]] || fail "$1: the sleeper was stopped by $(tail -n 1 "$out/killers" 2>/dev/null || echo nobody), not $2"; }
 cat > "$out/orphaning.toml" <<TOML
 name = "orphaning"
-command = ["sh", "-c", "mkfifo {workdir}/up; UPFAULT_ORPHAN_TEST=$token setsid python3 $out/orphan.py $out/killers {workdir}/up & read said < {workdir}/up; exec \"\$0\" --listen 127.0.0.1:{listen_port} --upstream 127.0.0.1:{upstream_port}",
+command = ["sh", "-c", "mkfifo {workdir}/up; UPFAULT_ORPHAN_TEST=$token setsid python3 $out/orphan.py $out/killers {workdir}/up & read said < {workdir}/up; exec \"\$0\" --listen 127.0.0.1:{listen_port} --upstream 127.0.0.1:{upstream_port} --route /__refused/=127.0.0.1:{refused_port} --route /__blackhole/=127.0.0.1:{blackhole_port} --route /__accept_close/=127.0.0.1:{accept_close_port} --route /__accept_reset/=127.0.0.1:{accept_reset_port}",
            "{bindir}/upfault-reference-proxy"]
 ready_timeout = "10s"
 TOML

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A proxy whose routes reach upfault's TLS ports in plain HTTP (proxy_pass http:// where https://
-# was meant): every scenario of those ports is an `error` naming the port and the fix, whatever the
-# client saw (the TLS fault never reached the proxy as written: a certificate scenario would
-# otherwise pass on the 502 of a failed plain exchange). The same scenarios through routes over
+# was meant): pre-flight names each of those routes, with the port and the fix, and nothing runs
+# (exit 3) — the TLS fault would never reach the proxy as written, and a certificate scenario would
+# otherwise pass on the 502 of a failed plain exchange. The same scenarios through routes over
 # TLS are judged as usual. The proxy: upfault's reference proxy, routed by --route.
 # Usage: plain_on_tls_test.sh UPFAULT REFERENCE_PROXY SCENARIOS_DIR
 set -euo pipefail
@@ -42,27 +42,25 @@ judge() {
   rc=0
   "$upfault" run "$scenarios/tls/tls-ok-200-passthrough.toml" "$scenarios/tls/tls-cert-expired.toml" \
     --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" "${endpoint_opts[@]}" \
-    --upstream-protocols http/1.1,https --tls-dir "$work/ca" --json "$out" > "$out.txt" 2>&1 || rc=$?
+    --upstream-protocols http/1.1,https --tls-dir "$work/ca" --proxy-name "our ref" --json "$out" > "$out.txt" 2>&1 || rc=$?
   again_if_taken "$out.txt"
   stop_proxy
 }
 "$upfault" routes nginx --upstream-port "$upstream" --tls-dir "$work/ca" > /dev/null  # makes the CA
 
 judge "" "$work/plain.json"
-[[ $rc == 1 ]] || { cat "$work/plain.json.txt"; fail "plain routes to the TLS ports: exit $rc, not 1"; }
-python3 - "$work/plain.json" <<'PY'
-import json, sys
-rows = {r["scenario"]: r for r in json.load(open(sys.argv[1]))["results"]}
-for name, prefix in (("tls-ok-200-passthrough", "/__tls/"), ("tls-cert-expired", "/__tls_expired/")):
-    r = rows[name]
-    want = f"setup: the proxy sent plain HTTP to upfault's TLS port for {prefix} (127.0.0.1:"
-    if r["verdict"] != "error" or not r["reason"].startswith(want):
-        sys.exit(f"FAIL: {name}: {r['verdict']}: {r['reason']} (want an error: {want})")
-print("ok: plain HTTP to the TLS ports: both scenarios are setup errors naming the port")
-PY
+[[ $rc == 3 ]] || { cat "$work/plain.json.txt"; fail "plain routes to the TLS ports: exit $rc, not 3"; }
+grep -Eq "^(PASS|FAIL|ERROR) " "$work/plain.json.txt" && fail "scenarios ran although pre-flight failed"
+grep -q "pre-flight: 2 route(s)" "$work/plain.json.txt" || { cat "$work/plain.json.txt"; fail "not 2 routes named"; }
+for want in "/__tls/: the proxy sent plain HTTP to upfault's TLS port for /__tls/ (127.0.0.1:$tls, --tls-port)" \
+            "/__tls_expired/: the proxy sent plain HTTP to upfault's TLS port for /__tls_expired/ (127.0.0.1:$expired, --tls-expired-port)"; do
+  grep -qF -- "$want" "$work/plain.json.txt" || { cat "$work/plain.json.txt"; fail "pre-flight did not say: $want"; }
+done
+echo "ok: plain HTTP to the TLS ports: pre-flight names both routes and their ports; nothing ran"
 
 judge "https://" "$work/tls.json"
 [[ $rc == 0 ]] || { cat "$work/tls.json.txt"; fail "routes over TLS: exit $rc, not 0"; }
 grep -q "plain HTTP" "$work/tls.json" && fail "a setup error through routes over TLS"
+grep -q '"name": *"our ref"' "$work/tls.json" || fail "the report does not call the proxy by --proxy-name"
 echo "ok: through routes over TLS both pass"
 echo PASS

@@ -126,9 +126,12 @@ INSTANTIATE_TEST_SUITE_P(Proxies, ThirdParty, ::testing::Values(kNginx, kHaproxy
 namespace {
 
 // nginx's profile with one line of its routes changed (`from` → `to`, where {dir} is the profile's
-// copy, which holds other-ca.pem: a CA that is not upfault's), through the https scenarios:
-// none may fail, for the mistake is the setup's; each is an error whose reason says `says`.
-void expect_setup_errors(const std::string& from, const std::string& to, const std::string& says) {
+// copy, which holds other-ca.pem: a CA that is not upfault's), through the https scenarios (with
+// `certificates`, the certificate ones too). Pre-flight finds the mistake before the first
+// scenario: no scenario runs, so none can fail for the setup's mistake, and the run's one setup
+// error names the route (`says`).
+void expect_preflight_names(const std::string& from, const std::string& to, const std::string& says,
+                            bool certificates = false) {
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("upfault-nginx-setup-{}", ::getpid());
   std::filesystem::remove_all(dir);
   auto nginx = find_profile("nginx", default_profile_dirs());
@@ -144,18 +147,12 @@ void expect_setup_errors(const std::string& from, const std::string& to, const s
   std::ofstream(dir / "other-ca.pem") << test::kOtherCa;
   std::vector<Scenario> https;
   for (auto& s : test::corpus())
-    if (s.protocol == UpstreamProtocol::https && s.endpoint == Endpoint::scripted) https.push_back(s);
+    if (s.protocol == UpstreamProtocol::https && (certificates || s.endpoint == Endpoint::scripted)) https.push_back(s);
   ASSERT_GE(https.size(), 15u);
-  auto run = test::run_profile((dir / "profile.toml").string(), https);
-  ASSERT_EQ(run.results.size(), https.size());
-  int errors = 0;
-  for (const auto& r : run.results) {
-    EXPECT_NE(r.verdict.kind, VerdictKind::fail) << r.scenario->name << ": " << r.verdict.reason;
-    if (r.verdict.kind != VerdictKind::error) continue;
-    ++errors;
-    EXPECT_NE(r.verdict.reason.find(says), std::string::npos) << r.verdict.reason;
-  }
-  EXPECT_GE(errors, 15) << test::dump(run);
+  auto run = test::run_profile_as_it_goes((dir / "profile.toml").string(), https);
+  EXPECT_TRUE(run.results.empty()) << test::dump(run);
+  EXPECT_NE(run.setup_error.find("pre-flight: 1 route(s)"), std::string::npos) << run.setup_error;
+  EXPECT_NE(run.setup_error.find(says), std::string::npos) << run.setup_error;
   std::filesystem::remove_all(dir);
 }
 
@@ -165,16 +162,30 @@ void expect_setup_errors(const std::string& from, const std::string& to, const s
 // apart from a verdict all the same. The same profile with its own CA passes (the corpus test).
 TEST(Nginx, DistrustedCaIsASetupErrorNotAVerdict) {
   UPFAULT_REQUIRE_PROXY("nginx");
-  expect_setup_errors("proxy_ssl_trusted_certificate {ca_file};", "proxy_ssl_trusted_certificate {dir}/other-ca.pem;",
-                      "closed the connection without sending a request");
+  expect_preflight_names("proxy_ssl_trusted_certificate {ca_file};",
+                         "proxy_ssl_trusted_certificate {dir}/other-ca.pem;",
+                         "closed the connection without sending a request");
+}
+
+// Trust is per route: /__tls/ trusts upfault's CA, /__tls_expired/ does not. Without pre-flight,
+// tls-cert-expired would pass on nginx's 502 although nginx would refuse any certificate there;
+// pre-flight shows the valid certificate on that port first, so the pass means nginx checked.
+TEST(Nginx, DistrustOnOneCertificateRouteIsNamedBeforeTheRun) {
+  UPFAULT_REQUIRE_PROXY("nginx");
+  expect_preflight_names(
+      "location /__tls_expired/ { proxy_pass https://127.0.0.1:{tls_expired_port}; proxy_ssl_verify on; "
+      "proxy_ssl_trusted_certificate {ca_file};",
+      "location /__tls_expired/ { proxy_pass https://127.0.0.1:{tls_expired_port}; proxy_ssl_verify on; "
+      "proxy_ssl_trusted_certificate {dir}/other-ca.pem;",
+      "/__tls_expired/ did not reach upfault", true);
 }
 
 // /__tls/ sent over TLS to the plaintext port: the ClientHello is told at once, as a route to fix.
 TEST(Nginx, TlsToThePlaintextPortIsASetupErrorNotAVerdict) {
   UPFAULT_REQUIRE_PROXY("nginx");
-  expect_setup_errors("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port};",
-                      "location /__tls/ { proxy_pass https://127.0.0.1:{upstream_port};",
-                      "started a TLS handshake on upfault's plaintext scripted port");
+  expect_preflight_names("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port};",
+                         "location /__tls/ { proxy_pass https://127.0.0.1:{upstream_port};",
+                         "started a TLS handshake on upfault's plaintext scripted port");
 }
 
 // The opposite mistake: /__tls/ sent in plain HTTP to the TLS port (http:// where https:// was
@@ -182,9 +193,9 @@ TEST(Nginx, TlsToThePlaintextPortIsASetupErrorNotAVerdict) {
 // the port, as soon as the plain request arrives there.
 TEST(Nginx, PlainHttpToTheTlsPortIsASetupErrorNotAVerdict) {
   UPFAULT_REQUIRE_PROXY("nginx");
-  expect_setup_errors("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port};",
-                      "location /__tls/ { proxy_pass http://127.0.0.1:{tls_port};",
-                      "the proxy sent plain HTTP to upfault's TLS port for /__tls/ (127.0.0.1:");
+  expect_preflight_names("location /__tls/ { proxy_pass https://127.0.0.1:{tls_port};",
+                         "location /__tls/ { proxy_pass http://127.0.0.1:{tls_port};",
+                         "the proxy sent plain HTTP to upfault's TLS port for /__tls/ (127.0.0.1:");
 }
 
 // A check that must fail does fail through a real proxy: a valid 200 where 502 is expected.

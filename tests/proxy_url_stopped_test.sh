@@ -61,19 +61,25 @@ assert errors, "no scenario lost its answer: the proxy did not crash, and the te
 print(f"ok: {len(errors)} errors, no failure blamed on a dead proxy")
 PY
 
-# The same proxy has no TLS routes: each TLS scenario is a setup error, and the ones that need the
-# same fix (route /__tls/) are printed in full once, then one line each pointing at the first.
-# It says when it listens: that line, read from a FIFO, is the event waited for.
+# The same proxy routes over TLS only the path of /__tls/'s pre-flight probe, so pre-flight passes
+# and each TLS scenario's own request reaches the plain upstream: a setup error found in the run.
+# The ones that need the same fix (route /__tls/) are printed in full once, then one line each
+# pointing at the first. It says when it listens: that line, read from a FIFO, is the event waited for.
+for ((i = 0; i < ${#endpoint_opts[@]}; i += 2)); do [[ ${endpoint_opts[i]} == --tls-port ]] && tls=${endpoint_opts[i + 1]}; done
+"$upfault" routes nginx --upstream-port "$upstream" --tls-dir "$work/ca" > /dev/null  # makes the CA
 mkfifo "$work/log.noroutes"
-"$refproxy" --listen "127.0.0.1:$listen" --upstream "127.0.0.1:$upstream" 2> "$work/log.noroutes" &
+"$refproxy" --listen "127.0.0.1:$listen" --upstream "127.0.0.1:$upstream" --ca "$work/ca/ca.pem" \
+  --route "/__tls/__upfault/upfault-preflight=https://127.0.0.1:$tls" 2> "$work/log.noroutes" &
 proxy_pid=$!
 exec 4< "$work/log.noroutes"
 read -r -u 4 line || fail "the reference proxy without routes did not start"
 [[ $line == *"reference proxy on 127.0.0.1:$listen"* ]] || fail "unexpected first line: $line"
 cat <&4 > /dev/null &  # keep draining its log
 rc=0
-"$upfault" run "$scenarios/tls" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
-  "${endpoint_opts[@]}" --upstream-protocols http/1.1,https --json "$work/tls.json" > "$work/tls.out" 2>&1 || rc=$?
+mapfile -t scripted_tls < <(grep -L "^endpoint" "$scenarios"/tls/*.toml)  # the TLS endpoints have other routes
+"$upfault" run "${scripted_tls[@]}" --proxy-url "http://127.0.0.1:$listen" --upstream-port "$upstream" \
+  "${endpoint_opts[@]}" --upstream-protocols http/1.1,https --tls-dir "$work/ca" \
+  --json "$work/tls.json" > "$work/tls.out" 2>&1 || rc=$?
 again_if_taken "$work/tls.out"
 kill "$proxy_pid" 2> /dev/null || true
 wait "$proxy_pid" 2> /dev/null || true

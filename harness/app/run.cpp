@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "repeat.hpp"
+#include "run_args.hpp"
 #include "upfault/baseline.hpp"
 #include "upfault/interrupt.hpp"
 #include "upfault/matrix.hpp"
@@ -23,33 +24,6 @@
 namespace upfault::cli {
 
 namespace {
-
-struct RunArgs {
-  std::vector<std::string> paths;
-  std::vector<std::string> filters;
-  std::string proxy;
-  std::string proxy_url;
-  std::string tls_dir;
-  std::vector<std::string> upstream_protocols;
-  EndpointPorts ports;
-  std::string read_timeout;
-  std::string connect_timeout;
-  unsigned jobs = 64;
-  unsigned lanes = 0;  // 0: one proxy, `jobs` scenarios in flight
-  bool no_isolation = false, no_keepalive_probe = false;
-  unsigned repeat = 1;
-  std::string deadline;
-  std::string json;
-  std::string junit;
-  std::string summary;
-  std::string shard;
-  std::string baseline;        // hold the run to these known outcomes
-  std::string write_baseline;  // record this run's outcomes
-  bool strict = false;         // stricter counts as a failure
-  bool allow_remote = false;
-  bool verbose = false;
-  bool quiet = false;
-};
 
 // The three report files, opened before the run.
 struct Reports {
@@ -88,6 +62,32 @@ struct Reports {
   }
 };
 
+// --proxy-url and what goes with it: where the proxy is, what the reports call it.
+Result<void> proxy_url_options(const RunArgs& a, SuiteOptions& so) {
+  auto hp = parse_loopback_address(a.proxy_url, a.allow_remote);
+  if (!hp) return hp.error().prefixed("--proxy-url: ");
+  if (!hp->path.empty() && hp->path != "/")
+    return problem(
+        fmt::format("--proxy-url takes no path (\"{}\"): upfault sends /__upfault/NAME/ paths, which "
+                    "the proxy must pass to its upstream",
+                    hp->path));
+  if (a.ports.scripted == 0)
+    return problem(
+        "--proxy-url needs --upstream-port P: the port your proxy sends its upstream requests to "
+        "(upfault's fake upstream listens there)");
+  so.proxy_host = hp->host;
+  so.proxy_port = hp->port;
+  if (!a.proxy_name.empty()) {
+    const bool printable =
+        std::all_of(a.proxy_name.begin(), a.proxy_name.end(), [](unsigned char c) { return c >= 0x20 && c != 0x7f; });
+    if (!printable || a.proxy_name.size() > 100)
+      return problem("--proxy-name: a name of at most 100 printable characters");
+    so.proxy_name = a.proxy_name;
+  }
+  if (a.lanes > 0) return problem("--lanes needs --proxy: each lane is an instance of the proxy that upfault starts");
+  return {};
+}
+
 // The proxy (a profile or an address), timeouts, deadline and ports from the command line;
 // nullopt (the reason on stderr) when any is wrong.
 std::optional<SuiteOptions> suite_options(const RunArgs& a) {
@@ -100,6 +100,7 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
     return wrong(problem("give either --proxy NAME (upfault starts it) or --proxy-url URL"));
   // With --proxy-url the proxy is the user's: its CA is kept (the default dir, as routes and serve use).
   if (auto ca = apply_tls_dir(a.tls_dir, /*or_default=*/!a.proxy_url.empty()); !ca) return wrong(ca.error());
+  so.detect_protocols = !a.proxy_url.empty() && a.upstream_protocols.empty();
   if (!a.upstream_protocols.empty()) {
     if (!a.proxy.empty())
       return wrong(
@@ -120,22 +121,8 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
     if (!notes) return wrong(notes.error());
     so.run.annotate = [notes = std::move(*notes)](const ScenarioResult& r) { return notes.note(r); };
     so.run.timeouts = so.profile->timeouts;
-  } else {
-    auto hp = parse_loopback_address(a.proxy_url, a.allow_remote);
-    if (!hp) return wrong(hp.error().prefixed("--proxy-url: "));
-    if (!hp->path.empty() && hp->path != "/")
-      return wrong(
-          problem(fmt::format("--proxy-url takes no path (\"{}\"): upfault sends /__upfault/NAME/ paths, which "
-                              "the proxy must pass to its upstream",
-                              hp->path)));
-    if (a.ports.scripted == 0)
-      return wrong(
-          problem("--proxy-url needs --upstream-port P: the port your proxy sends its upstream requests to "
-                  "(upfault's fake upstream listens there)"));
-    so.proxy_host = hp->host;
-    so.proxy_port = hp->port;
-    if (a.lanes > 0)
-      return wrong(problem("--lanes needs --proxy: each lane is an instance of the proxy that upfault starts"));
+  } else if (auto reached = proxy_url_options(a, so); !reached) {
+    return wrong(reached.error());
   }
   for (auto [text, field] :
        {std::pair{&a.read_timeout, &so.run.timeouts.read}, std::pair{&a.connect_timeout, &so.run.timeouts.connect}}) {
@@ -166,7 +153,14 @@ std::optional<SuiteOptions> suite_options(const RunArgs& a) {
 }
 
 // The header line once the proxy is ready, and a line per result (a progress line on a terminal).
-void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
+// A failure `baseline` records as this very outcome: streamed as KNOWN, not FAIL.
+bool known_failure(const ScenarioResult& r, const std::optional<Baseline>& baseline) {
+  if (!baseline || r.verdict.kind != VerdictKind::fail) return false;
+  const auto was = baseline->outcome.find(r.scenario->name);
+  return was != baseline->outcome.end() && classify(was->second, baseline_outcome(r)) == BaselineStatus::known;
+}
+
+void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so, const std::optional<Baseline>& baseline) {
   so.on_ready = [&a, total, &so](const ProxyInfo& info, const EndpointPorts& ports) {
     if (a.quiet) return;
     fmt::print("upfault: {} scenario{} through {}{} at {}\n  ({}; read_timeout {}, connect_timeout {}; {})\n", total,
@@ -180,10 +174,11 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
   };
   const bool colour = want_colour(stdout);
   const bool progress = !a.quiet && isatty(fileno(stderr));
-  so.run.on_result = [&a, total, colour, progress, done = std::size_t{0}, failed = std::size_t{0},
+  so.run.on_result = [&a, &baseline, total, colour, progress, done = std::size_t{0}, failed = std::size_t{0},
                       said = std::map<std::string, std::pair<std::string, int>>{}](const ScenarioResult& r) mutable {
     ++done;
-    const bool bad = r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error;
+    const bool known = known_failure(r, baseline);
+    const bool bad = !known && (r.verdict.kind == VerdictKind::fail || r.verdict.kind == VerdictKind::error);
     failed += bad;
     if (progress) fmt::print(stderr, "\r\x1b[K");
     // A setup error already printed in full for another scenario (the same fix, only the scenario's
@@ -202,7 +197,7 @@ void attach_console(const RunArgs& a, std::size_t total, SuiteOptions& so) {
     }
     // Not-run scenarios are one line per reason after the results (console_recap), unless -v.
     const bool shown = r.verdict.kind == VerdictKind::not_run ? a.verbose : !a.quiet || bad;
-    if (shown) print_result(stdout, r, colour, a.verbose);
+    if (shown) print_result(stdout, r, colour, a.verbose, known);
     std::fflush(stdout);
     if (progress && done < total) fmt::print(stderr, "[{}/{}] {} failed so far…", done, total, failed);
   };
@@ -331,7 +326,7 @@ int run(const RunArgs& a) {
   position.selected = suite.scenarios.size();
   position.timeouts = so->run.timeouts;
   position.strict = a.strict;
-  attach_console(a, suite.scenarios.size(), *so);
+  attach_console(a, suite.scenarios.size(), *so, baseline);
 
   unsigned completed = 0;
   SuiteRun run =
@@ -366,8 +361,11 @@ int run(const RunArgs& a) {
   print_ending(a, run, so->run.timeouts, tally, baseline.has_value(), colour);
   if (nothing_judged(tally, run, a)) status = kInputError;
   int write_status = reports.write(report);
-  if (baseline_out.wanted() && write_status == kPassed && !run.interrupted)
+  if (baseline_out.wanted() && write_status == kPassed && !run.interrupted) {
     write_status = write_baseline(a, run, baseline_out);
+    // Recorded, the run's failures are the baseline's known failures: recording succeeded.
+    if (write_status == kPassed && status == kFailed && !baseline) status = kPassed;
+  }
   // A signal that arrives while the proxy is being stopped still stopped the run.
   if (!run.interrupted) run.interrupted = interrupt::received();
   if (run.interrupted) {
@@ -390,6 +388,9 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("-f,--filter", a->filters, kFilterHelp);
   auto* p = cmd->add_option("-p,--proxy", a->proxy, "Proxy profile to start: a name under proxies/ or a profile.toml");
   auto* u = cmd->add_option("-u,--proxy-url", a->proxy_url, "A proxy you started, e.g. http://127.0.0.1:8080");
+  cmd->add_option("--proxy-name", a->proxy_name,
+                  "With --proxy-url: what the reports call your proxy (default: proxy-url), e.g. our-nginx")
+      ->needs(u);
   p->excludes(u);
   add_port_options(cmd, a->ports);
   add_tls_dir_option(cmd, a->tls_dir);

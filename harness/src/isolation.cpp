@@ -69,6 +69,9 @@ std::vector<SuiteRun> rerun_each_alone(const std::vector<Scenario>& again, const
   o.lanes = 1;
   o.run.jobs = 1;
   o.restart_after_crash = true;  // a crash alone is pinned on its scenario
+  // The pass checked the profile's routes (the same config); its suite met a fresh instance, as a
+  // rerun does without pre-flight. Through --proxy-url pre-flight finds the protocols again.
+  o.check_routes = !options.profile;
   o.run.on_result = nullptr;
   o.on_ready = nullptr;
   const unsigned jobs = options.run.jobs == 0 ? kMaxConcurrent : options.run.jobs;

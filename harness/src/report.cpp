@@ -72,7 +72,7 @@ bool want_colour(std::FILE* out) {
   return (!no || !*no) && isatty(fileno(out));
 }
 
-std::string verdict_label(const ScenarioResult& r, bool colour) {
+std::string verdict_label(const ScenarioResult& r, bool colour, bool known) {
   const char* code = "";
   switch (r.verdict.kind) {
     case VerdictKind::pass: code = "32"; break;
@@ -82,7 +82,10 @@ std::string verdict_label(const ScenarioResult& r, bool colour) {
     case VerdictKind::not_run: code = "33"; break;
   }
   if (r.unstable()) code = "93";
-  std::string label = fmt::format("{:<8}", r.unstable() ? "unstable" : to_string(r.verdict.kind));
+  if (known) code = "90";
+  std::string label = fmt::format("{:<8}", known          ? "known"
+                                           : r.unstable() ? "unstable"
+                                                          : std::string(to_string(r.verdict.kind)));
   for (auto& c : label) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return colour ? fmt::format("\x1b[{}m{}\x1b[0m", code, label) : label;
 }
@@ -95,8 +98,8 @@ std::string reason_without_name(const ScenarioResult& r) {
   return out;
 }
 
-std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
-  const std::string label = verdict_label(r, colour);
+std::string format_result(const ScenarioResult& r, bool colour, bool verbose, bool known) {
+  const std::string label = verdict_label(r, colour, known);
   const Scenario& s = *r.scenario;
   std::string out = fmt::format("{} {}/{} [{}] {}\n", label, safe_text(s.category, false), s.name, to_string(s.level),
                                 format_millis(r.client.elapsed));
@@ -117,8 +120,8 @@ std::string format_result(const ScenarioResult& r, bool colour, bool verbose) {
   return out;
 }
 
-void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose) {
-  fmt::print(out, "{}", format_result(r, colour, verbose));
+void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose, bool known) {
+  fmt::print(out, "{}", format_result(r, colour, verbose, known));
 }
 
 SuitePosition suite_position(const std::vector<Scenario>& whole) {

@@ -95,6 +95,7 @@ const Scenario& keepalive_probe() {
 Result<std::unique_ptr<Rig>> Rig::start(const std::vector<Scenario>& scenarios, RigOptions options) {
   std::unique_ptr<Rig> rig(new Rig);
   if (options.profile) options.upstream.timeouts = options.profile->timeouts;
+  options.upstream.preflight = (options.profile || options.proxy) && options.check_routes;
   rig->timeouts_ = options.upstream.timeouts;
   auto upstream = FakeUpstream::open(options.upstream);
   if (!upstream) return upstream.error().prefixed("the fake upstream cannot listen on ");
@@ -111,36 +112,44 @@ Result<std::unique_ptr<Rig>> Rig::start(const std::vector<Scenario>& scenarios, 
   } else if (options.proxy) {
     rig->host_ = options.proxy->host;
     rig->port_ = options.proxy->port;
-    if (auto probed = rig->probe(); !probed) return probed.error();
   }
   rig->options_ = std::move(options);
+  if (rig->options_.upstream.preflight)
+    if (auto checked = rig->check_routes(scenarios); !checked) return checked.error();
   return rig;
 }
 
-// A proxy the user started is asked once, before the suite, whether it routes /__upfault/ to
-// this upstream: otherwise every verdict would be about a request that went elsewhere.
-Result<void> Rig::probe() {
-  const std::string token = fmt::format("upfault-probe {} {}", ::getpid(), upstream_->port());
-  const std::string name = "upfault-probe";
-  auto scenario = answering(name, "routing probe", token);
-  if (!scenario) return scenario.error();
-  upstream_->add(*scenario);
-  FetchOptions fo;
-  fo.host = host_;
-  fo.port = port_;
-  fo.deadline = Millis{5000};
-  const auto wire = render_request(scenario->request, route_prefix(name), {{"X-Upfault-Scenario", name}},
-                                   fmt::format("{}:{}", host_, port_));
-  const auto got = fetch(fo, wire);
-  if (got.ending == Ending::complete && got.response->status == 200 && got.response->body == token) return {};
-  if (got.ending == Ending::connect_failed)
-    return problem(fmt::format("nothing accepts connections at --proxy-url ({}:{}): start your proxy there first ({})",
-                               host_, port_, got.error));
-  return problem(fmt::format(
-      "the proxy at {}:{} did not pass a probe request (GET {}/) to upfault's upstream at {}:{}: got {}. Point the "
-      "proxy's upstream at {}:{} (--upstream-port) and route /__upfault/ paths there unchanged.",
-      host_, port_, route_prefix(name), upstream_->host(), upstream_->port(), describe(got), upstream_->host(),
-      upstream_->port()));
+// Every route the scenarios need, checked once before the suite: otherwise a verdict could be
+// about a request that went elsewhere.
+Result<void> Rig::check_routes(const std::vector<Scenario>& scenarios) {
+  PreflightPlan plan;
+  plan.host = host_;
+  plan.port = proxy_port();
+  plan.deadline = std::min(plan.deadline, default_deadline(timeouts_));
+  plan.tls_note_bound = timeouts_.read + Millis{2000};  // as the runner waits for one (runner.cpp)
+  if (options_.profile) {
+    plan.proxy = options_.profile->name;
+    plan.protocols = options_.profile->upstream_protocols;
+    plan.plain_required = false;
+  } else {
+    plan.protocols = options_.protocols;
+    plan.detect = plan.protocols.empty();
+  }
+  auto report = upfault::preflight(*upstream_, scenarios, plan);
+  if (process_ && !process_->alive()) {  // a proxy that went to the background says what to change
+    const auto& name = options_.profile->name;
+    const auto& fix = process_->background();
+    return problem(fmt::format("{}{} while pre-flight probed its routes\n{}",
+                               fix.empty() ? "" : fmt::format("{}: {}\n", name, fix),
+                               fmt::format("{} {}", name, process_->exit_description()), process_->log_tail()));
+  }
+  if (!report) return report.error();
+  preflight_ = std::move(*report);
+  // A proxy remembers the probes: Squid, once it has reached the refused port's peer, answers a
+  // later refused connect 503 instead of 502; one that did not bring back the plain probe may
+  // still hold it. The suite meets a fresh instance, as a scenario rerun alone does.
+  if (process_) return restart_proxy();
+  return {};
 }
 
 Rig::~Rig() { stop(); }
@@ -160,7 +169,7 @@ std::uint16_t Rig::proxy_port() const { return process_ ? process_->port() : por
 
 ProxyInfo Rig::info() const {
   ProxyInfo p;
-  p.name = options_.profile ? options_.profile->name : "proxy-url";
+  p.name = options_.profile ? options_.profile->name : options_.proxy_name;
   p.version = version_;
   p.url = "http://" + authority(host_, proxy_port());
   return p;

@@ -254,11 +254,14 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   rio.upstream.ports = options.ports;
   rio.upstream.timeouts = options.run.timeouts;
   rio.upstream.verbose = options.verbose_upstream;
+  rio.check_routes = options.check_routes;
   if (options.profile) {
     rio.profile = options.profile;
     rio.profile->timeouts = options.run.timeouts;  // the config is rendered with the timeouts the verdicts assume
   } else {
     rio.proxy = HostPort{options.proxy_host, options.proxy_port, "/"};
+    rio.proxy_name = options.proxy_name;
+    if (!options.detect_protocols) rio.protocols = options.run.protocols;
   }
   // A proxy of the user's is known by the sockets it listens on before the pass.
   Listener listeners;
@@ -280,12 +283,19 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   if (options.profile) {
     ro.protocols = options.profile->upstream_protocols;
     ro.not_run_because = options.profile->not_tested;
-  } else {  // a proxy of the user's speaks what --upstream-protocols says
-    for (auto p : {UpstreamProtocol::http1, UpstreamProtocol::https, UpstreamProtocol::h2c, UpstreamProtocol::h2})
+  } else {  // a proxy of the user's speaks what --upstream-protocols says, or what pre-flight found
+    const auto& found = rig->preflight();
+    if (options.detect_protocols) ro.protocols = found.reached;
+    for (auto p : {UpstreamProtocol::http1, UpstreamProtocol::https, UpstreamProtocol::h2c, UpstreamProtocol::h2}) {
+      if (auto why = found.not_routed.find(p); why != found.not_routed.end()) {
+        ro.not_run_because.try_emplace(p, fmt::format("{} (`upfault routes` prints the lines)", why->second));
+        continue;
+      }
       ro.not_run_because.try_emplace(
           p, fmt::format("--upstream-protocols does not name it; add {} when your routes reach its port "
                          "(`upfault routes` prints them)",
                          to_string(p)));
+    }
   }
   ro.proxy_host = rig->proxy_host();
   ro.proxy_port = rig->proxy_port();

@@ -24,6 +24,12 @@ asio::awaitable<void> misbehaving_session(tcp::socket socket, const Config& cfg)
   client.expires_after(cfg.client_timeout);
   if (auto [ec, n] = co_await http::async_read(client, buf, req, use_tuple); ec) co_return;
   const std::string& mode = cfg.misbehave;
+  // upfault's pre-flight probes are answered at once and not counted: what this equipment tests is
+  // the harness's handling of the scenarios' answers (upfault then runs it with routes unchecked).
+  if (std::string_view(req.target()).find("/__upfault/upfault-preflight-") != std::string_view::npos) {
+    co_await send_own(client, 502, "Bad Gateway", "test equipment: pre-flight is not served");
+    co_return;
+  }
   if (mode == "hang") {  // never answer, never close
     asio::steady_timer forever(client.get_executor());
     forever.expires_after(std::chrono::hours(1));

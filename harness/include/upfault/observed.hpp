@@ -92,6 +92,9 @@ struct ConnectionLog {
   std::size_t sent_total = 0;
   int requests = 0;     ///< request heads read on this connection for this scenario
   bool reused = false;  ///< the connection served another scenario's request before this one
+  std::string port;     ///< the PortField name of the port it came in on ("" for the scripted port)
+  bool tls = false;     ///< it came over TLS
+  bool http2 = false;   ///< it came over HTTP/2
   ConnectionEnd end = ConnectionEnd::open;
   std::string ended;  ///< how it ended, in words ("fin", "half-closed, then peer closed", …)
 };

@@ -32,8 +32,8 @@ struct Tally {
 };
 
 /// The verdict as the console shows it, padded to 8 columns ("PASS    ", "UNSTABLE"), coloured
-/// when `colour`.
-[[nodiscard]] std::string verdict_label(const ScenarioResult& r, bool colour);
+/// when `colour`; "KNOWN" for a failure a baseline records (`known`).
+[[nodiscard]] std::string verdict_label(const ScenarioResult& r, bool colour, bool known = false);
 
 /// `r`'s reason with its scenario's name replaced by "*": reasons alike but for the name compare
 /// equal (one setup error repeated over many scenarios).
@@ -42,9 +42,10 @@ struct Tally {
 /// What `upfault run` prints of a result: its line (the verdict, coloured when `colour`, the
 /// scenario, its level, its time), then on failures (or when `verbose`) the verdict's reason and
 /// the profile's note, each on a line of its own. upfault::gtest fails a test with the same text.
-[[nodiscard]] std::string format_result(const ScenarioResult& r, bool colour, bool verbose);
+/// `known`: a failure the run's baseline records, labelled KNOWN.
+[[nodiscard]] std::string format_result(const ScenarioResult& r, bool colour, bool verbose, bool known = false);
 /// format_result() written to `out`.
-void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose);
+void print_result(std::FILE* out, const ScenarioResult& r, bool colour, bool verbose, bool known = false);
 
 /// What the console prints after the results (console_recap.cpp), each part only when it has
 /// something: the scenarios not run, one line per reason with their count and categories; hints

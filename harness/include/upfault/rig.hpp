@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "upfault/observed.hpp"
+#include "upfault/preflight.hpp"
 #include "upfault/problem.hpp"
 #include "upfault/proxy.hpp"
 #include "upfault/scenario.hpp"
@@ -43,14 +44,23 @@ struct HostPort {
 struct RigOptions {
   std::optional<ProxyProfile> profile;  ///< upfault starts this proxy; its timeouts are the run's
   std::optional<HostPort> proxy;        ///< or: a proxy the user started, reached here
+  std::string proxy_name = "proxy-url";  ///< what the reports call that one
   FakeUpstream::Options upstream;       ///< ports, timeouts, threads, logs of the fake upstream
+  /// With an address: the upstream protocols the user's routes declare (--upstream-protocols),
+  /// or none to detect them in pre-flight. A profile declares its own.
+  std::vector<UpstreamProtocol> protocols;
+  /// Pre-flight (preflight.hpp) before the first scenario. Off where the same config's routes were
+  /// just checked (a scenario rerun alone on a fresh instance of a profile's proxy).
+  bool check_routes = true;
 };
 
 class Rig {
  public:
-  /// Starts the fake upstream serving `scenarios`, then the proxy (from the profile) against it.
-  /// Without a profile or an address, the upstream stands alone (upfault serve). On failure
-  /// says why; nothing stays running.
+  /// Starts the fake upstream serving `scenarios`, then the proxy (from the profile) against it,
+  /// then checks every route the scenarios need through it (preflight.hpp). A proxy upfault
+  /// started is then started again, so the suite meets an instance that remembers nothing of the
+  /// probes. Without a profile or an address, the upstream stands alone (upfault serve). On
+  /// failure says why, naming every route to fix; nothing stays running.
   [[nodiscard]] static Result<std::unique_ptr<Rig>> start(const std::vector<Scenario>& scenarios, RigOptions options);
   ~Rig();  ///< stop()
   Rig(const Rig&) = delete;
@@ -67,11 +77,13 @@ class Rig {
   [[nodiscard]] const std::string& proxy_host() const { return host_; }
   [[nodiscard]] std::uint16_t proxy_port() const;
   [[nodiscard]] const ProxyTimeouts& timeouts() const { return timeouts_; }
-  /// Who is tested: the profile's name and version, or "proxy-url"; and where.
+  /// Who is tested: the profile's name and version, or RigOptions::proxy_name; and where.
   [[nodiscard]] ProxyInfo info() const;
+  /// What pre-flight found: the protocols the routes reach (detected when none were declared).
+  [[nodiscard]] const PreflightReport& preflight() const { return preflight_; }
 
  private:
-  [[nodiscard]] Result<void> probe();
+  [[nodiscard]] Result<void> check_routes(const std::vector<Scenario>& scenarios);
   Rig() = default;
   RigOptions options_;
   ProxyTimeouts timeouts_;
@@ -80,6 +92,7 @@ class Rig {
   std::string host_ = "127.0.0.1";
   std::uint16_t port_ = 0;
   std::string version_;
+  PreflightReport preflight_;
 };
 
 }  // namespace upfault

@@ -50,8 +50,14 @@ struct SuiteOptions {
   std::optional<ProxyProfile> profile;  ///< start this proxy; without it, reach proxy_host:proxy_port
   std::string proxy_host = "127.0.0.1";
   std::uint16_t proxy_port = 0;
+  std::string proxy_name = "proxy-url";  ///< what the reports call a proxy reached at an address
   EndpointPorts ports;  ///< each 0: the kernel picks (a proxy started here is told the ports)
   bool verbose_upstream = false;
+  /// Without a profile and without --upstream-protocols: run the protocols whose routes pre-flight
+  /// finds (preflight.hpp); the others are `not run`, saying what pre-flight saw.
+  bool detect_protocols = false;
+  /// Pre-flight (preflight.hpp) before the first scenario; see RigOptions::check_routes.
+  bool check_routes = true;
   /// With run.jobs == 1: when the proxy dies, mark the scenario in flight as a crash, restart
   /// the proxy and go on, so one crash does not turn the rest of the suite into errors.
   bool restart_after_crash = true;

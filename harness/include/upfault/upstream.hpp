@@ -41,6 +41,10 @@ class FakeUpstream {
     bool keep_logs = true;
     /// Threads serving connections, each with its own io_context (accepting stays on the first).
     unsigned threads = 1;
+    /// Pre-flight (preflight.hpp): from start() until end_preflight(), every endpoint, the fault
+    /// ones too, serves the scenarios routed to it, and every TLS port presents the valid
+    /// certificate: so a probe through each of the proxy's routes is answered by the port it reached.
+    bool preflight = false;
   };
 
   /// Binds every endpoint's port, or says which one cannot be bound and why
@@ -60,6 +64,9 @@ class FakeUpstream {
   /// Serves on the calling thread until stop() (for `upfault serve`).
   void run();
   void stop();
+  /// Ends pre-flight (Options::preflight): the refused port refuses again, the blackhole's accept
+  /// queue is filled, every endpoint does its fault. Or why the refused port cannot be bound again.
+  [[nodiscard]] Result<void> end_preflight();
 
   [[nodiscard]] std::uint16_t port() const;          ///< the scripted endpoint
   [[nodiscard]] std::uint16_t refused_port() const;  ///< bound, never listening: connects are refused

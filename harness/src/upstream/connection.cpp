@@ -109,7 +109,7 @@ awaitable<bool> Connection::start_request(std::size_t head_size) {
   }
   if (is_http2(route_->scenario->protocol) != (h2_ != nullptr)) co_return co_await reply_wrong_protocol(parsed.target);
   if (up_.options.keep_logs) {
-    index_ = open_entry(*route_, accepted_, id_, reused, pending_, ConnectionEnd::open, "", request_index_);
+    index_ = open_entry(*route_, arrival(reused), pending_, ConnectionEnd::open, "", request_index_);
   } else {
     request_index_ = ++route_->log->requests;
   }
@@ -150,7 +150,7 @@ awaitable<void> Connection::reply_misrouted(std::string_view target) {
   if (up_.options.keep_logs) {
     int ignored = 0;
     index_ = open_entry(
-        *route_, accepted_, id_, false, pending_, ConnectionEnd::misrouted,
+        *route_, arrival(false), pending_, ConnectionEnd::misrouted,
         fmt::format("the request ({}) reached the {} port, not the {} port", printable(target, 200), here, there),
         ignored);
   }
@@ -394,7 +394,7 @@ void Connection::note_swallowed(const std::string& head) {
   auto route = up_.find(scenario_key(parse_head(head)));
   if (!route) return;
   int ignored = 0;
-  open_entry(*route, accepted_, id_, true, head, ConnectionEnd::after_close,
+  open_entry(*route, arrival(true), head, ConnectionEnd::after_close,
              fmt::format("arrived after the upstream had closed (FIN) the connection it reused from scenario {}; "
                          "never answered",
                          route_ ? route_->scenario->name : std::string("?")),

@@ -149,6 +149,10 @@ class Connection {
   /// Notes what the connection did, until it ends ("half-closed", "close_notify sent").
   void mark(std::string_view what);
   [[nodiscard]] Ended describe(const net::error_code& ec) const;
+  /// This connection as a log entry records it (`reused`: it served another scenario's request before).
+  [[nodiscard]] Arrival arrival(bool reused) const {
+    return {accepted_, id_, reused, listener_, is_tls(), h2_ != nullptr};
+  }
   template <typename F>
   void update(F&& f);
 

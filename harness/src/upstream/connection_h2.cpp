@@ -29,7 +29,7 @@ awaitable<bool> Connection::reply_wrong_protocol(std::string_view target) {
       to_string(want));
   if (up_.options.keep_logs) {
     int ignored = 0;
-    index_ = open_entry(*route_, accepted_, id_, false, h2_ ? std::string_view{} : std::string_view(pending_),
+    index_ = open_entry(*route_, arrival(false), h2_ ? std::string_view{} : std::string_view(pending_),
                         ConnectionEnd::misrouted, text, ignored);
   }
   co_await reply_setup_error("421 Misdirected Request", fmt::format("upfault: {}\n", text));
@@ -79,7 +79,7 @@ void Connection::log_refused_h2_request(std::string_view head) {
   }
   route_ = std::move(*route);
   if (up_.options.keep_logs)
-    index_ = open_entry(*route_, accepted_, id_, false, head, ConnectionEnd::open, "", request_index_);
+    index_ = open_entry(*route_, arrival(false), head, ConnectionEnd::open, "", request_index_);
 }
 
 bool Connection::scenario_has_step(std::string_view kind) const {
@@ -104,7 +104,7 @@ void Connection::note_refused_stream(std::string_view head, std::uint32_t stream
                           stream, serving, served);
   // `reused`: the connection serves another scenario (not a stream of this one's own, after its GOAWAY).
   const bool elsewhere = !route_ || route_->scenario != route->scenario;
-  add_entry(*route, accepted_, id_, elsewhere, head, ConnectionEnd::refused_stream, std::move(text), 0);
+  add_entry(*route, arrival(elsewhere), head, ConnectionEnd::refused_stream, std::move(text), 0);
 }
 
 }  // namespace upfault::upstream

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include <future>
+
 #include "steps/step.hpp"
 #include "upstream/connection.hpp"
 
@@ -41,14 +43,17 @@ awaitable<void> drain_and_close(tcp::socket sock, Slot) {
   co_await (drain(sock) || sleep_until(Clock::now() + kDrainAfterFin));
 }
 
-std::size_t add_entry(const Route& route, Clock::time_point accepted, std::uint64_t connection, bool reused,
-                      std::string_view received, ConnectionEnd end, std::string ended, int requests) {
+std::size_t add_entry(const Route& route, const Arrival& arrival, std::string_view received, ConnectionEnd end,
+                      std::string ended, int requests) {
   std::lock_guard lock(route.log->m);
   if (route.log->connections.size() >= kMaxLogged) return kNotLogged;
   ConnectionLog c;
-  c.accepted = accepted;
-  c.connection = connection;
-  c.reused = reused;
+  c.accepted = arrival.accepted;
+  c.connection = arrival.connection;
+  c.reused = arrival.reused;
+  c.port = std::string(arrival.port);
+  c.tls = arrival.tls;
+  c.http2 = arrival.http2;
   c.requests = requests;
   c.received = std::string(received.substr(0, kLogCap));
   c.received_total = received.size();
@@ -58,28 +63,23 @@ std::size_t add_entry(const Route& route, Clock::time_point accepted, std::uint6
   return route.log->connections.size() - 1;
 }
 
-std::size_t open_entry(const Route& route, Clock::time_point accepted, std::uint64_t connection, bool reused,
-                       std::string_view received, ConnectionEnd end, std::string ended, int& request_index) {
+std::size_t open_entry(const Route& route, const Arrival& arrival, std::string_view received, ConnectionEnd end,
+                       std::string ended, int& request_index) {
   request_index = ++route.log->requests;
-  return add_entry(route, accepted, connection, reused, received, end, std::move(ended), 1);
+  return add_entry(route, arrival, received, end, std::move(ended), 1);
 }
 
 }  // namespace upstream
 
 FakeUpstream::Impl::Impl(Options o)
-    : options(std::move(o)), acceptor(ioc), refused(ioc), blackhole(ioc), accept_close(ioc), accept_reset(ioc) {}
+    : options(std::move(o)), acceptor(ioc), refused(ioc), blackhole(ioc), accept_close(ioc), accept_reset(ioc) {
+  preflight = options.preflight;
+}
 
 Result<void> FakeUpstream::Impl::bind() {
   if (auto r = listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections, "upstream"); !r)
     return r;
-  // A socket that is bound but never listens: the kernel refuses connects to its port,
-  // and holding it keeps anyone else from taking the port during the run.
-  error_code ec;
-  const tcp::endpoint ep(asio::ip::make_address(options.host, ec), options.ports.refused);
-  if (!ec) refused.open(ep.protocol(), ec);
-  if (!ec) close_on_exec(refused.native_handle());
-  if (!ec) refused.bind(ep, ec);
-  if (ec) return problem(fmt::format("{}:{} (--refused-port): {}", options.host, options.ports.refused, ec.message()));
+  if (auto r = bind_refused(refused, options.ports.refused); !r) return r;
   // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
   // every SYN, so a proxy's connect never completes and its connect timeout fires.
   if (auto r = listen(blackhole, options.ports.blackhole, 0, "blackhole"); !r) return r;
@@ -92,6 +92,23 @@ Result<void> FakeUpstream::Impl::bind() {
       !r)
     return r;
   return bind_tls();
+}
+
+// A socket that is bound but does not listen: the kernel refuses connects to its port, and holding
+// it keeps anyone else from taking the port during the run. SO_REUSEPORT, so that after pre-flight
+// (where it listens) a new socket takes the port over before the listening one closes: the port is
+// never free for another process's socket in between (only one with SO_REUSEPORT, of the same
+// user, could share it).
+Result<void> FakeUpstream::Impl::bind_refused(tcp::acceptor& a, std::uint16_t port) {
+  using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  error_code ec;
+  const tcp::endpoint ep(asio::ip::make_address(options.host, ec), port);
+  if (!ec) a.open(ep.protocol(), ec);
+  if (!ec) close_on_exec(a.native_handle());
+  if (!ec) a.set_option(reuse_port(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (ec) return problem(fmt::format("{}:{} (--refused-port): {}", options.host, port, ec.message()));
+  return {};
 }
 
 // A plain message naming the port and its option (Boost's own exceptions carry source locations).
@@ -142,6 +159,13 @@ awaitable<void> FakeUpstream::Impl::act_before_reading(tcp::acceptor& a, bool re
     }
     co_await wait_for_room(false);  // another loop may have taken the last place meanwhile
     upstream::Slot slot(open_connections);
+    if (preflight) {
+      asio::co_spawn(
+          ioc,
+          upstream::serve_connection(std::move(sock), *this, std::move(slot), reset ? "accept-reset" : "accept-close"),
+          asio::detached);
+      continue;
+    }
     error_code ignored;
     if (reset) {
       sock.set_option(asio::socket_base::linger(true, 0), ignored);
@@ -172,7 +196,41 @@ awaitable<bool> FakeUpstream::Impl::back_off(const error_code& ec, bool scripted
   co_return !wec && acceptor.is_open();
 }
 
+awaitable<void> FakeUpstream::Impl::preflight_accept_loop(tcp::acceptor& a, std::string_view name) {
+  while (true) {
+    auto [ec, sock] = co_await a.async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || !preflight) co_return;
+    if (ec) {
+      if (!co_await back_off(ec, false)) co_return;
+      continue;
+    }
+    asio::co_spawn(ioc, upstream::serve_connection(std::move(sock), *this, upstream::Slot(open_connections), name),
+                   asio::detached);
+  }
+}
+
+Result<void> FakeUpstream::Impl::end_preflight() {
+  preflight = false;
+  error_code ignored;
+  blackhole.cancel(ignored);
+  tcp::acceptor fresh(ioc);
+  auto bound = bind_refused(fresh, refused.local_endpoint(ignored).port());
+  if (bound) {  // the listening one closes (its accept is cancelled): connects are refused again
+    refused.close(ignored);
+    refused = std::move(fresh);
+  }
+  std::lock_guard lock(m);
+  if (blackhole_routed && fillers.empty()) fill_accept_queue();
+  return bound;
+}
+
 void FakeUpstream::Impl::spawn_acceptors() {
+  if (preflight) {
+    error_code ec;
+    refused.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) asio::co_spawn(ioc, preflight_accept_loop(refused, "refused"), asio::detached);
+    asio::co_spawn(ioc, preflight_accept_loop(blackhole, "blackhole"), asio::detached);
+  }
   asio::co_spawn(ioc, accept_loop(), asio::detached);
   asio::co_spawn(ioc, act_before_reading(accept_close, false), asio::detached);
   asio::co_spawn(ioc, act_before_reading(accept_reset, true), asio::detached);
@@ -265,7 +323,10 @@ FakeUpstream::~FakeUpstream() { stop(); }
 
 void FakeUpstream::add(const Scenario& scenario) {
   std::lock_guard lock(impl_->m);
-  if (scenario.endpoint == Endpoint::blackhole && impl_->fillers.empty()) impl_->fill_accept_queue();
+  if (scenario.endpoint == Endpoint::blackhole) {
+    impl_->blackhole_routed = true;
+    if (!impl_->preflight && impl_->fillers.empty()) impl_->fill_accept_queue();
+  }
   auto shared = std::make_shared<const Scenario>(scenario);
   upstream::Route route{shared, std::make_shared<upstream::ScenarioLog>(), upstream::plain_response(*shared), {}};
   for (const auto& step : shared->steps) route.steps.push_back(dynamic_cast<const UpstreamStep*>(step.action.get()));
@@ -282,6 +343,15 @@ void FakeUpstream::run() {
   impl_->start_workers();
   impl_->spawn_acceptors();
   impl_->ioc.run();
+}
+
+Result<void> FakeUpstream::end_preflight() {
+  if (!impl_->preflight) return {};
+  if (impl_->ioc.stopped()) return impl_->end_preflight();
+  // On the acceptors' thread: a pending accept is cancelled where it waits.
+  std::promise<Result<void>> ended;
+  asio::post(impl_->ioc, [&] { ended.set_value(impl_->end_preflight()); });
+  return ended.get_future().get();
 }
 
 void FakeUpstream::stop() {

@@ -43,15 +43,25 @@ struct Route {
   std::vector<const UpstreamStep*> steps;
 };
 
+/// How a request came: its connection, and the port, transport and protocol it came by.
+struct Arrival {
+  net::Clock::time_point accepted;
+  std::uint64_t connection = 0;
+  bool reused = false;    ///< the connection served another scenario's request before
+  std::string_view port;  ///< the PortField name ("" for the scripted port)
+  bool tls = false;
+  bool http2 = false;
+};
+
 /// Adds an entry for one request's connection to the route's log; returns its index (kNotLogged
 /// once the log is full) and sets `request_index` to the scenario's count of requests so far.
-std::size_t open_entry(const Route& route, net::Clock::time_point accepted, std::uint64_t connection, bool reused,
-                       std::string_view received, ConnectionEnd end, std::string ended, int& request_index);
+std::size_t open_entry(const Route& route, const Arrival& arrival, std::string_view received, ConnectionEnd end,
+                       std::string ended, int& request_index);
 
 /// Adds an entry to the route's log that counts `requests` requests and leaves the scenario's
 /// request index alone (an HTTP/2 stream the upstream refused counts none); kNotLogged once full.
-std::size_t add_entry(const Route& route, net::Clock::time_point accepted, std::uint64_t connection, bool reused,
-                      std::string_view received, ConnectionEnd end, std::string ended, int requests);
+std::size_t add_entry(const Route& route, const Arrival& arrival, std::string_view received, ConnectionEnd end,
+                      std::string ended, int requests);
 
 /// One connection or TLS handshake counted against its cap (Options::max_connections,
 /// max_handshakes) for as long as it lives; release() gives it back early.
@@ -106,9 +116,14 @@ struct FakeUpstream::Impl {
   std::size_t next_worker = 0;
   net::asio::io_context ioc{1};  // acceptors, and the connections too when there is one thread
   net::tcp::acceptor acceptor;
-  net::tcp::socket refused;
+  net::tcp::acceptor refused;  ///< bound, listening only during pre-flight: connects are refused
   net::tcp::acceptor blackhole;
   std::vector<net::tcp::socket> fillers;
+  bool blackhole_routed = false;  ///< under `m`: a blackhole scenario was added, so its accept queue is filled
+  // Pre-flight (Options::preflight): from start() until end_preflight(), every endpoint serves the
+  // scenarios routed to it, each TLS port with the valid certificate (`valid_ctx`, the tls port's).
+  std::atomic<bool> preflight{false};
+  SSL_CTX* valid_ctx = nullptr;
   net::tcp::acceptor accept_close;
   net::tcp::acceptor accept_reset;
   std::vector<std::unique_ptr<upstream::TlsListener>> tls_listeners;
@@ -149,6 +164,12 @@ struct FakeUpstream::Impl {
   [[nodiscard]] Result<void> bind_tls();
   net::awaitable<void> tls_accept_loop(upstream::TlsListener& l);
   void fill_accept_queue();
+  /// Pre-flight's accept loop on a fault port (refused, blackhole): serves each connection's scenario.
+  net::awaitable<void> preflight_accept_loop(net::tcp::acceptor& a, std::string_view name);
+  /// On `ioc`, as pre-flight ends: the refused port bound again without listening, the blackhole's
+  /// queue filled.
+  [[nodiscard]] Result<void> end_preflight();
+  [[nodiscard]] Result<void> bind_refused(net::tcp::acceptor& a, std::uint16_t port);
   net::awaitable<void> act_before_reading(net::tcp::acceptor& a, bool reset);
   net::awaitable<bool> back_off(const net::error_code& ec, bool scripted);
   /// Returns once a connection (and with `handshake`, a TLS handshake) may start: while a cap is

@@ -86,6 +86,7 @@ Result<void> FakeUpstream::Impl::bind_tls() {
       auto ctx = tls::server_context(spec.leaf, spec.alpn);
       if (!ctx) return ctx.error().prefixed(fmt::format("--{}-port: ", spec.name));
       l->ctx = std::move(*ctx);
+      if (spec.name == "tls") valid_ctx = l->ctx.get();
     }
     std::uint16_t port = 0;
     for (const auto& f : endpoint_port_fields())
@@ -97,21 +98,25 @@ Result<void> FakeUpstream::Impl::bind_tls() {
 }
 
 awaitable<void> FakeUpstream::Impl::tls_accept_loop(upstream::TlsListener& l) {
-  const bool serve = l.kind == upstream::TlsListener::Kind::serve;
+  const bool serves = l.kind == upstream::TlsListener::Kind::serve;
+  const bool valid = l.name == "tls" || l.name == "tls-h2";
   while (true) {
-    co_await wait_for_room(serve);
-    auto& target = serve ? session_context() : ioc;
+    co_await wait_for_room(serves);
+    auto& target = serves ? session_context() : ioc;
     auto [ec, sock] = co_await l.acceptor.async_accept(target, use_tuple);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) {
       if (!co_await back_off(ec, false)) co_return;
       continue;
     }
-    co_await wait_for_room(serve);  // another loop may have taken the last place meanwhile
+    co_await wait_for_room(serves);  // another loop may have taken the last place meanwhile
     upstream::Slot connection(open_connections);
-    if (serve)
+    // Decided once the connection is here: an accept begun in pre-flight may complete after it.
+    const bool preflight_now = preflight;
+    if (serves || preflight_now)
       asio::co_spawn(target,
-                     upstream::serve_connection(std::move(sock), *this, std::move(connection), l.name, l.ctx.get(),
+                     upstream::serve_connection(std::move(sock), *this, std::move(connection), l.name,
+                                                preflight_now && !valid ? valid_ctx : l.ctx.get(),
                                                 upstream::Slot(open_handshakes)),
                      asio::detached);
     else
