@@ -104,6 +104,10 @@ expect_exit 2 "--shard 1/-1" run "$one" --proxy reference --shard 1/-1
 expect_exit 2 "--shard 1/2xyz" run "$one" --proxy reference --shard 1/2xyz
 expect_exit 2 "a name under .invalid is not loopback" run "$one" --proxy-url http://127.upfault.invalid:80/
 grep -q "not a loopback address" "$out/stderr" || fail "no word of loopback for 127.upfault.invalid"
+# The run command `routes` prints last keeps the ports it was given: without them, the run would
+# expect the default ports, and pre-flight would call every route wrong.
+"$upfault" routes nginx --upstream-port 9000 --refused-port 9500 | tail -n 1 | grep -q -- "--upstream-port 9000 --refused-port 9500 " ||
+  fail "the printed run command drops --refused-port"
 expect_exit 2 "--proxy-name with a terminal escape" run "$one" --proxy-url http://127.0.0.1:9/ --upstream-port 9 \
   --proxy-name "$(printf 'x\033[31m')"
 expect_exit 2 "--json in a directory that does not exist (before the run)" run "$one" --proxy reference --json "$out/no/such/r.json"

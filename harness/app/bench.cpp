@@ -137,8 +137,8 @@ std::optional<int> reach_target(const BenchArgs& a, const LoadResult& suite, Ben
   rio.upstream.keep_logs = false;
   rio.upstream.threads = a.upstream_threads;
   // Every connection bench opens may hold one to the upstream through the proxy, and a pool more.
-  rio.upstream.max_connections = std::max(rio.upstream.max_connections,
-                                          2 * (std::size_t{a.connections} + std::size_t{a.side_connections}));
+  rio.upstream.max_connections =
+      std::max(rio.upstream.max_connections, 2 * (std::size_t{a.connections} + std::size_t{a.side_connections}));
   auto started = Rig::start(suite.scenarios, std::move(rio));
   if (!started) {
     if (interrupt::received()) return interrupt::exit_status();

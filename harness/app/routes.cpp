@@ -13,6 +13,15 @@ namespace upfault::cli {
 
 namespace {
 
+// The endpoint ports given on the command line (" --refused-port 9101 …"), for the run command
+// printed last: a run without them would expect the default ports and find every route wrong.
+std::string given_port_options(const EndpointPorts& given) {
+  std::string out;
+  for (const auto& f : endpoint_port_fields())
+    if (given.*f.port != 0) out += fmt::format(" --{}-port {}", f.name, given.*f.port);
+  return out;
+}
+
 struct RoutesArgs {
   std::string proxy;
   EndpointPorts ports;
@@ -87,10 +96,10 @@ int print_routes(const RoutesArgs& a) {
         "\n# The endpoint routes take the upstream timeouts of the context you paste them into: set your proxy's\n"
         "# read and connect timeouts there too (server or defaults level), not only for your own route.\n"
         "# Then start your proxy and run (the timeouts are your proxy's upstream read and connect timeouts):\n"
-        "#   upfault run --proxy-url {} --upstream-port {} --read-timeout {} --connect-timeout {}{}{}\n",
-        a.proxy_url.empty() ? "http://127.0.0.1:<your proxy's port>" : a.proxy_url, ports.scripted, a.read_timeout,
-        a.connect_timeout, a.tls_dir.empty() ? "" : fmt::format(" --tls-dir {}", a.tls_dir),
-        protocols_option(*profile));
+        "#   upfault run --proxy-url {} --upstream-port {}{} --read-timeout {} --connect-timeout {}{}{}\n",
+        a.proxy_url.empty() ? "http://127.0.0.1:<your proxy's port>" : a.proxy_url, ports.scripted,
+        given_port_options(a.ports), a.read_timeout, a.connect_timeout,
+        a.tls_dir.empty() ? "" : fmt::format(" --tls-dir {}", a.tls_dir), protocols_option(*profile));
   return kPassed;
 }
 

@@ -221,6 +221,15 @@ int write_baseline(const RunArgs& a, const SuiteRun& run, OutputFile& out) {
 // The report files and --write-baseline opened, and --baseline read, before the run; false (with
 // the problem printed) when one cannot be.
 bool prepare_outputs(const RunArgs& a, Reports& reports, OutputFile& baseline_out, std::optional<Baseline>& baseline) {
+  // A baseline records the whole selection: written from a filtered or sharded run, it would drop
+  // every other scenario the file held (and a later full run would call them new).
+  if (!a.write_baseline.empty() && (!a.filters.empty() || !a.shard.empty())) {
+    fmt::print(stderr,
+               "upfault run: --write-baseline records every scenario of the run, so it takes no {}: the file would "
+               "lose the scenarios left out. Record it from the whole selection (paths choose the suite)\n",
+               a.filters.empty() ? "--shard" : "-f filter");
+    return false;
+  }
   auto opened = reports.open(a);
   if (opened) opened = baseline_out.open(a.write_baseline);
   if (!opened) {
@@ -396,7 +405,8 @@ void setup_run(CLI::App& app, int& exit_code) {
   add_tls_dir_option(cmd, a->tls_dir);
   cmd->add_option("--upstream-protocols", a->upstream_protocols,
                   "With --proxy-url: what your proxy speaks to the upstream, routed as `upfault routes` prints "
-                  "(http/1.1, https, h2c, h2; default http/1.1); scenarios needing another are not run")
+                  "(http/1.1, https, h2c, h2); each must pass pre-flight, and scenarios needing another are not "
+                  "run (default: those pre-flight finds routed)")
       ->delimiter(',');
   cmd->add_option("--read-timeout", a->read_timeout,
                   "The proxy's upstream read timeout (default: the profile's, or 1s)");

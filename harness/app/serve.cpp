@@ -69,9 +69,9 @@ int serve(const ServeArgs& a) {
   o.threads = a.threads;
   o.max_connections = a.max_connections;
   o.max_handshakes = a.max_handshakes;
-  for (auto [text, field] : {std::pair{&a.read_timeout, &o.timeouts.read},
-                             std::pair{&a.connect_timeout, &o.timeouts.connect},
-                             std::pair{&a.handshake_timeout, &o.handshake_timeout}}) {
+  for (auto [text, field] :
+       {std::pair{&a.read_timeout, &o.timeouts.read}, std::pair{&a.connect_timeout, &o.timeouts.connect},
+        std::pair{&a.handshake_timeout, &o.handshake_timeout}}) {
     auto v = parse_fixed(*text);
     if (!v) {
       fmt::print(stderr, "upfault serve: {}\n", v.error().message);

@@ -32,22 +32,22 @@ std::string probe_name(const Probe& p) {
   return fmt::format("upfault-preflight-{}", p.protocol == UpstreamProtocol::http1 ? "plain" : to_string(p.protocol));
 }
 
-// What the route's port answers: 200 with `token`, and then the connection ends (HTTP/1.1:
-// `Connection: close`; HTTP/2: GOAWAY), so no probe leaves a pooled connection behind: a scenario
-// sent on it would meet the probe's port, or a stream refused on a connection that is not its own.
+// What the route's port answers: 200 with `token`, and the connection is not to be used again
+// (HTTP/1.1: `Connection: close`; HTTP/2: GOAWAY), so no probe leaves a pooled connection behind:
+// a scenario sent on it would meet the probe's port, or a stream refused on a connection that is
+// not its own. The proxy closes it, so no TIME_WAIT is left here (the refused port is bound again).
 Result<Scenario> probe_scenario(const Probe& p, const std::string& name, const std::string& token) {
   std::string steps;
   if (is_http2(p.protocol)) {
     steps = fmt::format(
         "[[upstream.steps]]\nh2_response = {{ status = 200, body = {} }}\n[[upstream.steps]]\nh2_goaway = {{ "
-        "last_stream = \"request\" }}\n[[upstream.steps]]\nclose = \"fin\"\n",
+        "last_stream = \"request\" }}\n",
         toml_quote(token));
   } else {
     steps = fmt::format(
         "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\nresponse = {{ status = 200, headers = "
-        "[\"Connection: close\"], body = {} }}\n{}[[upstream.steps]]\nclose = \"fin\"\n",
-        toml_quote(token),
-        p.protocol == UpstreamProtocol::https ? "[[upstream.steps]]\ntls_close_notify = true\n" : "");
+        "[\"Connection: close\"], body = {} }}\n",
+        toml_quote(token));
   }
   auto loaded = load_scenario_text(
       fmt::format("name = \"{}\"\nsummary = \"pre-flight probe\"\nrationale = \"setup\"\nlevel = \"must\"\n"
@@ -156,7 +156,10 @@ Failure diagnose(const FakeUpstream& up, const Probe& p, const std::string& name
                     "for the name {} (`upfault routes` prints the lines)",
                     prefix, now.refusal, tls::kServerName)};
   return {fmt::format("{} did not reach upfault (the client got {}): {}{}", prefix, describe(got), fix,
-                      tls ? fmt::format(", trusting upfault's CA for the name {}", tls::kServerName) : ""),
+                      tls ? fmt::format(", trusting upfault's CA for the name {} (the one in the --tls-dir your "
+                                        "routes were printed with: give `run` the same --tls-dir)",
+                                        tls::kServerName)
+                          : ""),
           p.endpoint == Endpoint::scripted};
 }
 
@@ -233,7 +236,6 @@ Result<PreflightReport> preflight(FakeUpstream& upstream, const std::vector<Scen
         fmt::format("pre-flight: {} route(s) of the proxy at {} to fix before a run (while pre-flight lasts, "
                     "every port of upfault's answers 200, so each probe shows where its prefix goes):\n  - {}",
                     fixes.size(), authority(plan.host, plan.port), fmt::join(fixes, "\n  - ")));
-  if (auto ended = upstream.end_preflight(); !ended) return ended.error().prefixed("after pre-flight: ");
   if (!plan.detect || !report.unchecked.empty()) report.reached = plan.protocols;
   return report;
 }

@@ -148,7 +148,9 @@ Result<void> Rig::check_routes(const std::vector<Scenario>& scenarios) {
   // A proxy remembers the probes: Squid, once it has reached the refused port's peer, answers a
   // later refused connect 503 instead of 502; one that did not bring back the plain probe may
   // still hold it. The suite meets a fresh instance, as a scenario rerun alone does.
-  if (process_) return restart_proxy();
+  if (process_)
+    if (auto again = restart_proxy(); !again) return again;
+  if (auto ended = upstream_->end_preflight(); !ended) return ended.error().prefixed("after pre-flight: ");
   return {};
 }
 

@@ -44,8 +44,9 @@ struct PreflightReport {
 };
 
 /// One probe scenario per route `scenarios` need is added to `upstream` (in pre-flight since
-/// start()) and sent through the proxy. On success pre-flight ends (FakeUpstream::end_preflight).
-/// Otherwise every route that failed, in one message, each with what to fix.
+/// start()) and sent through the proxy. On success the caller ends pre-flight
+/// (FakeUpstream::end_preflight), once it has stopped a proxy it started. Otherwise every route
+/// that failed, in one message, each with what to fix.
 [[nodiscard]] Result<PreflightReport> preflight(FakeUpstream& upstream, const std::vector<Scenario>& scenarios,
                                                 const PreflightPlan& plan);
 

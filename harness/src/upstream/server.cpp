@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 
-#include <future>
 
 #include "steps/step.hpp"
 #include "upstream/connection.hpp"
@@ -79,7 +78,7 @@ FakeUpstream::Impl::Impl(Options o)
 Result<void> FakeUpstream::Impl::bind() {
   if (auto r = listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections, "upstream"); !r)
     return r;
-  if (auto r = bind_refused(refused, options.ports.refused); !r) return r;
+  if (auto r = bind_refused(refused, options.ports.refused, false); !r) return r;
   // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
   // every SYN, so a proxy's connect never completes and its connect timeout fires.
   if (auto r = listen(blackhole, options.ports.blackhole, 0, "blackhole"); !r) return r;
@@ -92,23 +91,6 @@ Result<void> FakeUpstream::Impl::bind() {
       !r)
     return r;
   return bind_tls();
-}
-
-// A socket that is bound but does not listen: the kernel refuses connects to its port, and holding
-// it keeps anyone else from taking the port during the run. SO_REUSEPORT, so that after pre-flight
-// (where it listens) a new socket takes the port over before the listening one closes: the port is
-// never free for another process's socket in between (only one with SO_REUSEPORT, of the same
-// user, could share it).
-Result<void> FakeUpstream::Impl::bind_refused(tcp::acceptor& a, std::uint16_t port) {
-  using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-  error_code ec;
-  const tcp::endpoint ep(asio::ip::make_address(options.host, ec), port);
-  if (!ec) a.open(ep.protocol(), ec);
-  if (!ec) close_on_exec(a.native_handle());
-  if (!ec) a.set_option(reuse_port(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (ec) return problem(fmt::format("{}:{} (--refused-port): {}", options.host, port, ec.message()));
-  return {};
 }
 
 // A plain message naming the port and its option (Boost's own exceptions carry source locations).
@@ -194,34 +176,6 @@ awaitable<bool> FakeUpstream::Impl::back_off(const error_code& ec, bool scripted
   asio::steady_timer t(ioc, std::chrono::milliseconds(100));
   auto [wec] = co_await t.async_wait(use_tuple);
   co_return !wec && acceptor.is_open();
-}
-
-awaitable<void> FakeUpstream::Impl::preflight_accept_loop(tcp::acceptor& a, std::string_view name) {
-  while (true) {
-    auto [ec, sock] = co_await a.async_accept(use_tuple);
-    if (ec == asio::error::operation_aborted || !preflight) co_return;
-    if (ec) {
-      if (!co_await back_off(ec, false)) co_return;
-      continue;
-    }
-    asio::co_spawn(ioc, upstream::serve_connection(std::move(sock), *this, upstream::Slot(open_connections), name),
-                   asio::detached);
-  }
-}
-
-Result<void> FakeUpstream::Impl::end_preflight() {
-  preflight = false;
-  error_code ignored;
-  blackhole.cancel(ignored);
-  tcp::acceptor fresh(ioc);
-  auto bound = bind_refused(fresh, refused.local_endpoint(ignored).port());
-  if (bound) {  // the listening one closes (its accept is cancelled): connects are refused again
-    refused.close(ignored);
-    refused = std::move(fresh);
-  }
-  std::lock_guard lock(m);
-  if (blackhole_routed && fillers.empty()) fill_accept_queue();
-  return bound;
 }
 
 void FakeUpstream::Impl::spawn_acceptors() {
@@ -343,15 +297,6 @@ void FakeUpstream::run() {
   impl_->start_workers();
   impl_->spawn_acceptors();
   impl_->ioc.run();
-}
-
-Result<void> FakeUpstream::end_preflight() {
-  if (!impl_->preflight) return {};
-  if (impl_->ioc.stopped()) return impl_->end_preflight();
-  // On the acceptors' thread: a pending accept is cancelled where it waits.
-  std::promise<Result<void>> ended;
-  asio::post(impl_->ioc, [&] { ended.set_value(impl_->end_preflight()); });
-  return ended.get_future().get();
 }
 
 void FakeUpstream::stop() {
