@@ -52,12 +52,19 @@ print(" ".join(f"--{n}-port {s.getsockname()[1]}" for n, s in zip(names, ss)))')
 # probe never ran, and the case is made again on fresh ports.
 for attempt in 1 2 3; do
   pick_ports
+  echo '<testsuites name="an earlier, green run"/>' > "$out/stale.xml"
   expect_exit 3 "nothing listens at --proxy-url (the probe fails before the suite)" \
-    run "$one" --proxy-url "http://127.0.0.1:$closed_port" --upstream-port "$free_port" "${endpoints[@]}"
+    run "$one" --proxy-url "http://127.0.0.1:$closed_port" --upstream-port "$free_port" "${endpoints[@]}" \
+    --junit "$out/stale.xml" --summary "$out/stale.md"
   grep -q "cannot listen on .*Address already in use" "$out/stderr" || break
   echo "note: $(head -1 "$out/stderr"); again on fresh ports"
 done
 grep -q "nothing accepts connections at --proxy-url" "$out/stderr" || { cat "$out/stderr"; fail "no word of the failed probe"; }
+# The report files say it too, in place of an earlier run's: one JUnit error, the summary's reason.
+grep -q '<testsuites name="upfault" tests="1" failures="0" errors="1"' "$out/stale.xml" &&
+  grep -q '<error message="nothing accepts connections at --proxy-url' "$out/stale.xml" ||
+  { cat "$out/stale.xml"; fail "the JUnit file of a run that never started is not one error"; }
+grep -q "Nothing was judged, a setup error" "$out/stale.md" || fail "the summary does not say nothing was judged"
 expect_exit 2 "serve: --listen and --upstream-port name different ports" \
   serve "$one" --listen "127.0.0.1:$free_port" --upstream-port "$closed_port"
 grep -q "give one" "$out/stderr" || fail "no word of the two ports"

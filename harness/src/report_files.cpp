@@ -62,6 +62,12 @@ std::string cut_short(const json::object& report) {
   return out;
 }
 
+// Why nothing was judged (the proxy could not be started, or pre-flight found routes to fix), or "".
+std::string setup_error_of(const json::object& report) {
+  const auto* e = report.if_contains("setup_error");
+  return e && e->is_string() ? std::string(e->as_string()) : std::string();
+}
+
 // Text inside a Markdown code span, where no escape works: one line, no backtick or column bar.
 std::string code_span_text(std::string_view raw) {
   std::string s = safe_text(raw, false);
@@ -253,9 +259,18 @@ std::string junit_from_report(const json::object& report) {
   }
   const auto* summary = report.if_contains("summary");
   const double wall = summary && summary->is_object() ? number_of(summary->as_object(), "wall_seconds") : 0;
+  const std::string setup = setup_error_of(report);
+  if (!setup.empty()) all.add(CaseKind::error);
   std::string out =
       fmt::format("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"upfault\" {} time=\"{:.3f}\">\n",
                   all.attributes(), wall);
+  // A run that never judged a scenario is one error, not an empty (green) file.
+  if (!setup.empty())
+    out += fmt::format(
+        "  <testsuite name=\"setup\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\">\n"
+        "    <testcase classname=\"setup\" name=\"setup\" time=\"0.000\">\n      <error message=\"{}\">{}</error>\n"
+        "    </testcase>\n  </testsuite>\n",
+        markup_escape(setup.substr(0, setup.find('\n'))), markup_escape(setup));
   const auto* proxy = report.if_contains("proxy");
   const std::string url = proxy && proxy->is_object() ? text_of(proxy->as_object(), "url") : "";
   const std::string incomplete = cut_short(report);
@@ -307,6 +322,14 @@ std::string summary_from_report(const json::object& report) {
   out += "\n";
   if (const auto incomplete = cut_short(report); !incomplete.empty())
     out += fmt::format("\n**Incomplete:** {}.\n", markdown_escape(incomplete));
+  if (const auto setup = setup_error_of(report); !setup.empty()) {
+    out += "\n**❗ Nothing was judged, a setup error:**\n\n";
+    for (std::size_t at = 0; at <= setup.size();) {
+      const auto end = std::min(setup.find('\n', at), setup.size());
+      out += fmt::format("> {}\n", markdown_escape(setup.substr(at, end - at)));
+      at = end + 1;
+    }
+  }
   std::string rows;
   for (const auto& r : rows_of(report)) {
     const auto& row = r.as_object();

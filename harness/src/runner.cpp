@@ -273,6 +273,8 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   if (!started) {
     run.setup_error = started.error().message;
     run.interrupted = interrupt::received();
+    run.proxy.name = options.profile ? options.profile->name : options.proxy_name;  // for the reports
+    if (!options.profile) run.proxy.url = "http://" + authority(options.proxy_host, options.proxy_port);
     return run;
   }
   auto& rig = *started;

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <poll.h>
 
-
 #include "steps/step.hpp"
 #include "upstream/connection.hpp"
 
