@@ -353,9 +353,8 @@ int run(const RunArgs& a) {
   }
   if (!run.setup_error.empty()) {
     fmt::print(stderr, "upfault run: {}\n", run.setup_error);
-    // The report files say so too: an earlier run's green files must not stay in their place.
     auto report = report_object(run.proxy, {}, run.wall_seconds, &position);
-    report["setup_error"] = run.setup_error;
+    report["setup_error"] = run.setup_error;  // so that an earlier run's green files do not stay
     (void)reports.write(report);
     return kProxyError;
   }

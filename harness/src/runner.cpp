@@ -248,6 +248,16 @@ void name_stopped_proxy(SuiteRun& run, const RunOptions& ro, const Listener& bef
   note_death(run.results, fmt::format("the proxy at {} {}", where, how), judging(ro));
 }
 
+// A lane whose rig could not start (the proxy, the upstream, or pre-flight): why, and who, for the reports.
+SuiteRun not_started(const Problem& why, const SuiteOptions& options) {
+  SuiteRun run;
+  run.setup_error = why.message;
+  run.interrupted = interrupt::received();
+  run.proxy.name = options.profile ? options.profile->name : options.proxy_name;
+  if (!options.profile) run.proxy.url = "http://" + authority(options.proxy_host, options.proxy_port);
+  return run;
+}
+
 SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions& options) {
   SuiteRun run;
   RigOptions rio;
@@ -270,13 +280,7 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
     listeners.holders = holders_of(listeners.sockets);
   }
   auto started = Rig::start(scenarios, std::move(rio));
-  if (!started) {
-    run.setup_error = started.error().message;
-    run.interrupted = interrupt::received();
-    run.proxy.name = options.profile ? options.profile->name : options.proxy_name;  // for the reports
-    if (!options.profile) run.proxy.url = "http://" + authority(options.proxy_host, options.proxy_port);
-    return run;
-  }
+  if (!started) return not_started(started.error(), options);
   auto& rig = *started;
   run.proxy = rig->info();
   if (options.on_ready) options.on_ready(run.proxy, rig->upstream().ports());
