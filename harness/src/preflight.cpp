@@ -49,15 +49,9 @@ Result<Scenario> probe_scenario(const Probe& p, const std::string& name, const s
         "[\"Connection: close\"], body = {} }}\n",
         toml_quote(token));
   }
-  auto loaded = load_scenario_text(
-      fmt::format("name = \"{}\"\nsummary = \"pre-flight probe\"\nrationale = \"setup\"\nlevel = \"must\"\n"
-                  "[upstream]\nprotocol = \"{}\"\n{}[expect]\nstatus = 200\n",
-                  name, to_string(p.protocol), steps),
-      name);
-  if (loaded.scenarios.empty())
-    return problem(fmt::format("the pre-flight probe {} did not load: {}", name, loaded.errors.front().str()));
-  auto s = std::move(loaded.scenarios.front());
-  s.endpoint = p.endpoint;
+  auto s = own_scenario(name, "pre-flight probe", p.protocol, steps);
+  if (!s) return s.error();
+  s->endpoint = p.endpoint;
   return s;
 }
 
@@ -68,15 +62,14 @@ std::string prefix_of(const Probe& p) {
 
 std::string port_label(std::string_view port) { return port.empty() ? "plain upstream" : std::string(port); }
 
+bool over_tls(UpstreamProtocol p) { return p == UpstreamProtocol::https || p == UpstreamProtocol::h2; }
+
 // The address of the port a probe must reach.
 std::string address_of(const FakeUpstream& up, const Probe& p) {
   const auto ports = up.ports();
-  const auto name = port_name(p.endpoint, p.protocol);
-  std::uint16_t port = ports.scripted;
-  for (const auto& f : endpoint_port_fields())
-    if (f.name == name) port = ports.*f.port;
-  const bool tls = p.protocol == UpstreamProtocol::https || p.protocol == UpstreamProtocol::h2;
-  return fmt::format("{}://{}", tls ? "https" : "http", authority(up.host(), port));
+  const auto* field = port_field(port_name(p.endpoint, p.protocol));
+  return fmt::format("{}://{}", over_tls(p.protocol) ? "https" : "http",
+                     authority(up.host(), field ? ports.*field->port : ports.scripted));
 }
 
 std::string how_to_speak(UpstreamProtocol p) {
@@ -148,7 +141,7 @@ Failure diagnose(const FakeUpstream& up, const Probe& p, const std::string& name
   auto now = Notes::of(up);
   if (auto plain = up.plain_on_tls(want); !plain.empty()) return {fmt::format("{}: {}", prefix, plain)};
   if (now.tls_on_plain != before.tls_on_plain) return {fmt::format("{}: {}", prefix, now.tls_on_plain)};
-  const bool tls = p.protocol == UpstreamProtocol::https || p.protocol == UpstreamProtocol::h2;
+  const bool tls = over_tls(p.protocol);
   if (tls) now.refusal = refusal_after(up, before.refusal, tls_note_bound);
   if (tls && now.refusal != before.refusal)
     return {
@@ -168,8 +161,9 @@ std::vector<Probe> probes_for(const std::vector<Scenario>& scenarios, const Pref
   std::set<Probe> wanted;
   for (const auto& s : scenarios) {
     const bool declared = std::find(plan.protocols.begin(), plan.protocols.end(), s.protocol) != plan.protocols.end();
-    if (plan.detect || declared) wanted.insert({Endpoint::scripted, s.protocol});
-    if (s.endpoint != Endpoint::scripted && (plan.detect || declared)) wanted.insert({s.endpoint, s.protocol});
+    if (!plan.detect && !declared) continue;
+    wanted.insert({Endpoint::scripted, s.protocol});
+    wanted.insert({s.endpoint, s.protocol});  // the same for a scripted scenario
   }
   std::vector<Probe> out{{Endpoint::scripted, UpstreamProtocol::http1}};
   for (const auto& p : wanted)
@@ -216,15 +210,16 @@ Result<PreflightReport> preflight(FakeUpstream& upstream, const std::vector<Scen
       return problem(fmt::format("nothing accepts connections at {} ({}): start your proxy there first ({})",
                                  plan.proxy, authority(plan.host, plan.port), got.error));
     auto failure = diagnose(upstream, p, name, got, before, plan.tls_note_bound);
-    if (p.endpoint == Endpoint::scripted && p.protocol == UpstreamProtocol::http1 && !plan.plain_required) {
-      report.unchecked = std::move(failure.text);
-      break;
-    }
-    if (p.endpoint == Endpoint::scripted && p.protocol == UpstreamProtocol::http1)
+    if (p.endpoint == Endpoint::scripted && p.protocol == UpstreamProtocol::http1) {
+      if (!plan.plain_required) {
+        report.unchecked = std::move(failure.text);
+        break;
+      }
       return problem(fmt::format(
           "pre-flight: the proxy at {} did not pass a request (GET /__upfault/…) to upfault's upstream: {}. Point "
           "the proxy's upstream at {} (--upstream-port) and route /__upfault/ paths there unchanged.",
           authority(plan.host, plan.port), failure.text, authority(upstream.host(), upstream.port())));
+    }
     if (plan.detect && failure.unrouted && p.endpoint == Endpoint::scripted) {
       report.not_routed[p.protocol] = fmt::format("pre-flight: {}", failure.text);
       continue;

@@ -341,6 +341,11 @@ void ProxyProcess::stop(Millis grace) {
   }
 }
 
+std::string ProxyProcess::ended(std::string_view name, std::string_view when) const {
+  return fmt::format("{}{} {} {}\n{}", background_.empty() ? "" : fmt::format("{}: {}\n", name, background_), name,
+                     exit_, when, log_tail());
+}
+
 std::string ProxyProcess::log_tail(std::size_t lines) const {
   std::string out;
   std::error_code ec;

@@ -67,23 +67,13 @@ Millis default_deadline(const ProxyTimeouts& timeouts) { return timeouts.read * 
 
 namespace {
 
-// One of upfault's own scenarios: it reads the request and answers 200 with `body`.
-Result<Scenario> answering(std::string_view name, std::string_view summary, std::string_view body) {
-  auto loaded =
-      load_scenario_text(fmt::format("name = \"{}\"\nsummary = \"{}\"\nrationale = \"setup\"\nlevel = \"must\"\n"
-                                     "[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
-                                     "response = {{ status = 200, body = {} }}\n[expect]\nstatus = 200\n",
-                                     name, summary, toml_quote(body)),
-                         std::string(name));
-  if (loaded.scenarios.empty())
-    return problem(fmt::format("the {} did not load: {}", summary, loaded.errors.front().str()));
-  return std::move(loaded.scenarios.front());
-}
-
 // The known-good scenario the keep-alive probe asks for (observed.hpp), loaded once.
 const Scenario& keepalive_probe() {
   static const Scenario probe = [] {
-    auto made = answering(kKeepAliveProbe, "keep-alive probe", kKeepAliveProbeBody);
+    auto made = own_scenario(kKeepAliveProbe, "keep-alive probe", UpstreamProtocol::http1,
+                             fmt::format("[[upstream.steps]]\nread = \"request\"\n[[upstream.steps]]\n"
+                                         "response = {{ status = 200, body = {} }}\n",
+                                         toml_quote(kKeepAliveProbeBody)));
     if (!made) throw std::logic_error(made.error().message);
     return std::move(*made);
   }();
@@ -136,13 +126,9 @@ Result<void> Rig::check_routes(const std::vector<Scenario>& scenarios) {
     plan.detect = plan.protocols.empty();
   }
   auto report = upfault::preflight(*upstream_, scenarios, plan);
-  if (process_ && !process_->alive()) {  // a proxy that went to the background says what to change
-    const auto& name = options_.profile->name;
-    const auto& fix = process_->background();
-    return problem(fmt::format("{}{} while pre-flight probed its routes\n{}",
-                               fix.empty() ? "" : fmt::format("{}: {}\n", name, fix),
-                               fmt::format("{} {}", name, process_->exit_description()), process_->log_tail()));
-  }
+  // A proxy that went to the background says what to change in its config.
+  if (process_ && !process_->alive())
+    return problem(process_->ended(options_.profile->name, "while pre-flight probed its routes"));
   if (!report) return report.error();
   preflight_ = std::move(*report);
   // A proxy remembers the probes: Squid, once it has reached the refused port's peer, answers a

@@ -322,9 +322,7 @@ SuiteRun run_one_lane(const std::vector<Scenario>& scenarios, const SuiteOptions
   if (process && !process->alive() && run.proxy_died.empty()) {
     // A proxy that went to the background says what to change in its config.
     const auto& fix = process->background();
-    run.proxy_died =
-        fmt::format("{}{}{}{} {} during the run\n{}", fix.empty() ? "" : run.proxy.name + ": ", fix,
-                    fix.empty() ? "" : "\n", run.proxy.name, process->exit_description(), process->log_tail());
+    run.proxy_died = process->ended(run.proxy.name, "during the run");
     note_death(run.results,
                fmt::format("{} {}{}{}", run.proxy.name, process->exit_description(), fix.empty() ? "" : ": ", fix),
                judging(ro));

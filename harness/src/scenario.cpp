@@ -107,12 +107,16 @@ const std::vector<PortField>& endpoint_port_fields() {
   return fields;
 }
 
+const PortField* port_field(std::string_view name) {
+  for (const auto& f : endpoint_port_fields())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
 std::string_view endpoint_prefix(Endpoint e) {
   if (e == Endpoint::scripted) return "";
-  const auto name = to_string(e);
-  for (const auto& f : endpoint_port_fields())
-    if (f.name == name) return f.prefix;
-  return "";
+  const auto* f = port_field(to_string(e));
+  return f ? f->prefix : "";
 }
 
 std::string_view port_name(Endpoint e, UpstreamProtocol p) {

@@ -22,4 +22,9 @@ struct LoadResult {
 [[nodiscard]] LoadResult load_scenario_text(std::string_view toml, const std::string& file,
                                             const std::string& category = "");
 
+/// One of upfault's own scenarios (a probe, never a test of the proxy): `steps`, the TOML of its
+/// [[upstream.steps]], served in `protocol`, expecting 200. A Problem only if it does not load.
+[[nodiscard]] Result<Scenario> own_scenario(std::string_view name, std::string_view summary, UpstreamProtocol protocol,
+                                            std::string_view steps);
+
 }  // namespace upfault

@@ -93,6 +93,9 @@ class ProxyProcess {
   [[nodiscard]] const std::filesystem::path& workdir() const { return workdir_; }
   /// The last `lines` lines of the proxy's error log and its captured stderr.
   [[nodiscard]] std::string log_tail(std::size_t lines = 10) const;
+  /// How the proxy called `name` ended `when` ("during the run"), for a person: the config fix
+  /// first when it went to the background, then how its leader exited, then log_tail().
+  [[nodiscard]] std::string ended(std::string_view name, std::string_view when) const;
 
  private:
   [[nodiscard]] std::map<std::string, std::string> template_vars(const ProxyProfile& profile, const Ports& ports) const;

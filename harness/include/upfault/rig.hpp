@@ -42,10 +42,10 @@ struct HostPort {
 
 /// What to start.
 struct RigOptions {
-  std::optional<ProxyProfile> profile;  ///< upfault starts this proxy; its timeouts are the run's
-  std::optional<HostPort> proxy;        ///< or: a proxy the user started, reached here
+  std::optional<ProxyProfile> profile;   ///< upfault starts this proxy; its timeouts are the run's
+  std::optional<HostPort> proxy;         ///< or: a proxy the user started, reached here
   std::string proxy_name = "proxy-url";  ///< what the reports call that one
-  FakeUpstream::Options upstream;       ///< ports, timeouts, threads, logs of the fake upstream
+  FakeUpstream::Options upstream;        ///< ports, timeouts, threads, logs of the fake upstream
   /// With an address: the upstream protocols the user's routes declare (--upstream-protocols),
   /// or none to detect them in pre-flight. A profile declares its own.
   std::vector<UpstreamProtocol> protocols;

@@ -51,7 +51,7 @@ struct SuiteOptions {
   std::string proxy_host = "127.0.0.1";
   std::uint16_t proxy_port = 0;
   std::string proxy_name = "proxy-url";  ///< what the reports call a proxy reached at an address
-  EndpointPorts ports;  ///< each 0: the kernel picks (a proxy started here is told the ports)
+  EndpointPorts ports;                   ///< each 0: the kernel picks (a proxy started here is told the ports)
   bool verbose_upstream = false;
   /// Without a profile and without --upstream-protocols: run the protocols whose routes pre-flight
   /// finds (preflight.hpp); the others are `not run`, saying what pre-flight saw.

@@ -180,6 +180,8 @@ struct PortField {
   std::string_view what;    ///< for --help
 };
 [[nodiscard]] const std::vector<PortField>& endpoint_port_fields();
+/// The field named `name` ("tls-expired"), or null ("" is the scripted port, which has none).
+[[nodiscard]] const PortField* port_field(std::string_view name);
 [[nodiscard]] std::string_view to_string(Endpoint e);
 /// The path prefix the scenario's request carries before its route: the endpoint's or the protocol's.
 [[nodiscard]] std::string_view upstream_prefix(Endpoint e, UpstreamProtocol p);

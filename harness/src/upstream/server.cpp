@@ -345,13 +345,11 @@ std::string FakeUpstream::plain_on_tls(std::string_view port) const {
     std::lock_guard lock(impl_->m);
     if (port.empty() || !impl_->plain_on_tls.count(std::string(port))) return "";
   }
-  const auto ports = this->ports();
-  for (const auto& f : endpoint_port_fields())
-    if (f.name == port)
-      return fmt::format(
-          "the proxy sent plain HTTP to upfault's TLS port for {}/ ({}:{}, --{}-port): route {}/ to it over TLS "
-          "(https://, or the proxy's TLS option for that backend; `upfault routes` prints the lines)",
-          f.prefix, impl_->options.host, ports.*f.port, f.name, f.prefix);
+  if (const auto* f = port_field(port))
+    return fmt::format(
+        "the proxy sent plain HTTP to upfault's TLS port for {}/ ({}:{}, --{}-port): route {}/ to it over TLS "
+        "(https://, or the proxy's TLS option for that backend; `upfault routes` prints the lines)",
+        f->prefix, impl_->options.host, ports().*f->port, f->name, f->prefix);
   return fmt::format("the proxy sent plain HTTP to upfault's TLS {} port: route it there over TLS", port);
 }
 

@@ -88,9 +88,7 @@ Result<void> FakeUpstream::Impl::bind_tls() {
       l->ctx = std::move(*ctx);
       if (spec.name == "tls") valid_ctx = l->ctx.get();
     }
-    std::uint16_t port = 0;
-    for (const auto& f : endpoint_port_fields())
-      if (f.name == spec.name) port = options.ports.*f.port;
+    const std::uint16_t port = options.ports.*port_field(spec.name)->port;
     if (auto r = listen(l->acceptor, port, asio::socket_base::max_listen_connections, spec.name); !r) return r;
     tls_listeners.push_back(std::move(l));
   }
