@@ -136,6 +136,12 @@ ready_timeout = "300ms"
 TOML
 expect_exit 3 "a proxy that never gets ready" run "$one" --proxy "$out/never.toml"
 grep -q "never became ready" "$out/stderr" || fail "no word of readiness"
+mkdir -p "$out/profiles/never"
+cp "$out/never.toml" "$out/profiles/never/profile.toml"
+UPFAULT_PROXIES_DIR=$out/profiles expect_exit 3 "a matrix with a proxy that never gets ready" \
+  matrix "$one" --proxies never --out "$out/matrix"
+grep -q "1 installed proxy could not be started" "$out/stderr" || fail "matrix: no word of the unstarted proxy"
+grep -q "never became ready" "$out/matrix/README.md" || fail "matrix: the page does not show the unstarted proxy"
 TMPDIR=$out/missing expect_exit 3 "TMPDIR that does not exist" run "$one" --proxy reference
 grep -q "TMPDIR" "$out/stderr" || fail "no word of TMPDIR"
 

@@ -66,3 +66,42 @@ TEST(Preflight, EveryEndpointServesUntilItEndsThenDoesItsFault) {
   EXPECT_NE(fetch_at(ports.accept_close, close).ending, Ending::complete);
   EXPECT_EQ(up.log(close.name).connections.size(), 1u);
 }
+
+// The refused port is never given up, not even for a moment: it stops listening where it is bound.
+// A connection accepted there during pre-flight and still open when pre-flight ends is served on
+// (as the proxy's kept-alive probe connection would be), and no other socket can take the port —
+// not one with SO_REUSEADDR either. (Closing the listener and binding the port again failed with
+// "Address already in use" whenever a connection on the port was still open, or the kernel had
+// meanwhile given the free port number to someone's outgoing connect.)
+TEST(Preflight, RefusedPortIsHeldThroughTheEndOfPreflight) {
+  FakeUpstream::Options o;
+  o.preflight = true;
+  FakeUpstream up(o);
+  up.add(answering_on("on-refused", Endpoint::refused));
+  up.start();
+  const auto port = up.refused_port();
+  asio::io_context ioc;
+  tcp::socket open(ioc);
+  open.connect({asio::ip::make_address("127.0.0.1"), port});
+  const std::string request = "GET " + route_prefix("on-refused") + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  const auto answered = [&] {  // one request on `open`, its response read to the body
+    asio::write(open, asio::buffer(request));
+    asio::streambuf got;
+    asio::read_until(open, got, "here");
+    return std::string(asio::buffers_begin(got.data()), asio::buffers_end(got.data()));
+  };
+  EXPECT_NE(answered().find("200"), std::string::npos);
+
+  ASSERT_TRUE(up.end_preflight());
+  EXPECT_EQ(up.refused_port(), port);
+  boost::system::error_code ec;
+  tcp::socket late(ioc);
+  late.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  EXPECT_EQ(ec, asio::error::connection_refused) << ec.message();
+  tcp::acceptor other(ioc);
+  other.open(tcp::v4());
+  other.set_option(tcp::acceptor::reuse_address(true));
+  other.bind({asio::ip::make_address("127.0.0.1"), port}, ec);
+  EXPECT_EQ(ec, asio::error::address_in_use) << "another socket bound the refused port: " << ec.message();
+  EXPECT_NE(answered().find("200"), std::string::npos) << "the connection open across the end is served on";
+}

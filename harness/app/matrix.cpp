@@ -2,6 +2,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -25,6 +26,8 @@ namespace upfault::cli {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::string_view kNeverReady = "never became ready";  // a column whose proxy could not be started
 
 struct MatrixArgs {
   std::vector<std::string> paths;
@@ -167,7 +170,7 @@ std::vector<char> run_columns(const MatrixArgs& a, const std::vector<Scenario>& 
       }
       finished[i] = true;
       if (!run.setup_error.empty()) {
-        col.skipped = "never became ready";
+        col.skipped = kNeverReady;
         fmt::print("{}: could not be started: {}\n", names[i], run.setup_error);
         continue;
       }
@@ -220,7 +223,15 @@ int matrix(const MatrixArgs& a) {
       ran.push_back(columns[i].proxy.name);
     else
       not_run.push_back(not_run_column(columns[i]));
-  return write_page(suite.scenarios, fs::path(a.out) / "results", a.out, ran, std::move(not_run));
+  const int written = write_page(suite.scenarios, fs::path(a.out) / "results", a.out, ran, std::move(not_run));
+  // An installed proxy that could not be started is a setup error, not a column to skip in silence:
+  // the page shows it, and the exit status says so (a matrix in CI fails on it).
+  const auto unstarted =
+      std::count_if(columns.begin(), columns.end(), [](const auto& c) { return c.skipped == kNeverReady; });
+  if (written != kPassed || unstarted == 0) return written;
+  fmt::print(stderr, "upfault matrix: {} installed prox{} could not be started (above)\n", unstarted,
+             unstarted == 1 ? "y" : "ies");
+  return kProxyError;
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ std::string probe_name(const Probe& p) {
 // What the route's port answers: 200 with `token`, and the connection is not to be used again
 // (HTTP/1.1: `Connection: close`; HTTP/2: GOAWAY), so no probe leaves a pooled connection behind:
 // a scenario sent on it would meet the probe's port, or a stream refused on a connection that is
-// not its own. The proxy closes it, so no TIME_WAIT is left here (the refused port is bound again).
+// not its own.
 Result<Scenario> probe_scenario(const Probe& p, const std::string& name, const std::string& token) {
   std::string steps;
   if (is_http2(p.protocol)) {

@@ -65,7 +65,7 @@ class FakeUpstream {
   void run();
   void stop();
   /// Ends pre-flight (Options::preflight): the refused port refuses again, the blackhole's accept
-  /// queue is filled, every endpoint does its fault. Or why the refused port cannot be bound again.
+  /// queue is filled, every endpoint does its fault. Or why the refused port could not stop listening.
   [[nodiscard]] Result<void> end_preflight();
 
   [[nodiscard]] std::uint16_t port() const;          ///< the scripted endpoint

@@ -3,6 +3,10 @@
 // the accept loops of the refused and blackhole ports meanwhile.
 #include <fmt/format.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 #include <future>
 
 #include "upstream/connection.hpp"
@@ -13,19 +17,29 @@ namespace upfault {
 using namespace net;
 
 // A socket that is bound but does not listen: the kernel refuses connects to its port, and holding
-// it keeps anyone else from taking the port during the run. No SO_REUSEADDR or SO_REUSEPORT: with
-// either, a proxy that sets them on its own listener (HAProxy does) could bind the same port and
-// listen there, taking the connects meant to be refused — seen with a proxy instance whose port,
-// picked from the kernel and released, was then picked for another upstream's refused port.
-// `reuse_addr` only when it is bound again after pre-flight and a connection it accepted there
-// lingers in TIME_WAIT.
-Result<void> FakeUpstream::Impl::bind_refused(tcp::acceptor& a, std::uint16_t port, bool reuse_addr) {
+// it keeps anyone else from taking the port during the run. No SO_REUSEADDR or SO_REUSEPORT once
+// bound: with either, a proxy that sets them on its own listener (HAProxy does) could bind the
+// same port and listen there, taking the connects meant to be refused.
+//
+// The port is bound by number, even one the kernel picked: Linux keeps a port bound by number
+// when a listening socket stops listening (end_preflight), and releases a port it picked itself.
+// The kernel's pick is made by a first socket, which holds the port until this one has it (both
+// with SO_REUSEADDR for that moment, which this one then drops).
+Result<void> FakeUpstream::Impl::bind_refused(tcp::acceptor& a, std::uint16_t port) {
   error_code ec;
-  const tcp::endpoint ep(asio::ip::make_address(options.host, ec), port);
+  tcp::endpoint ep(asio::ip::make_address(options.host, ec), port);
+  tcp::acceptor picker(ioc);
+  if (!ec && port == 0) {
+    picker.open(ep.protocol(), ec);
+    if (!ec) picker.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) picker.bind(ep, ec);
+    if (!ec) ep = picker.local_endpoint(ec);
+  }
   if (!ec) a.open(ep.protocol(), ec);
   if (!ec) close_on_exec(a.native_handle());
-  if (!ec && reuse_addr) a.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && port == 0) a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
+  if (!ec) a.set_option(tcp::acceptor::reuse_address(false), ec);
   if (ec) return problem(fmt::format("{}:{} (--refused-port): {}", options.host, port, ec.message()));
   return {};
 }
@@ -38,58 +52,32 @@ awaitable<void> FakeUpstream::Impl::preflight_accept_loop(tcp::acceptor& a, std:
       if (!co_await back_off(ec, false)) co_return;
       continue;
     }
-    asio::co_spawn(ioc, serve_preflight(std::move(sock), name), asio::detached);
+    asio::co_spawn(ioc, upstream::serve_connection(std::move(sock), *this, upstream::Slot(open_connections), name),
+                   asio::detached);
   }
-}
-
-// A connection accepted on the refused or blackhole port during pre-flight. The refused port's
-// are counted until they end, and closed with RST (SO_LINGER 0) when this side closes (after the
-// proxy did): the port is bound again after pre-flight without SO_REUSEADDR, which neither a
-// connection still open nor one in TIME_WAIT on this side would let happen.
-awaitable<void> FakeUpstream::Impl::serve_preflight(tcp::socket sock, std::string_view name) {
-  const bool counted = name == "refused";
-  if (counted) {
-    error_code ignored;
-    sock.set_option(asio::socket_base::linger(true, 0), ignored);
-    std::lock_guard lock(m);
-    ++refused_open;
-  }
-  co_await upstream::serve_connection(std::move(sock), *this, upstream::Slot(open_connections), name);
-  if (!counted) co_return;
-  {
-    std::lock_guard lock(m);
-    --refused_open;
-  }
-  refused_closed.notify_all();
 }
 
 Result<void> FakeUpstream::Impl::end_preflight() {
   preflight = false;
   error_code ignored;
   blackhole.cancel(ignored);
-  // The listening socket closes (its accept is cancelled) and the port is bound again at once, so
-  // connects are refused again. The probes' connections were closed by the proxy (Connection:
-  // close; a profile's proxy is stopped first), which leaves no TIME_WAIT on this side.
-  const auto port = refused.local_endpoint(ignored).port();
-  refused.close(ignored);
-  auto bound = bind_refused(refused, port, false);
-  if (!bound) {
-    refused.close(ignored);
-    bound = bind_refused(refused, port, true);
-  }
+  refused.cancel(ignored);
+  // The refused port stops listening where it is bound (a TCP socket "connected" to AF_UNSPEC is
+  // disconnected; from LISTEN it goes back to closed and bound): connects are refused again at
+  // once, and the connections it accepted during pre-flight go on until the proxy closes them.
+  sockaddr unspec{};
+  unspec.sa_family = AF_UNSPEC;
+  Result<void> stopped;
+  if (::connect(refused.native_handle(), &unspec, sizeof unspec) != 0)
+    stopped = problem(fmt::format("{}:{} (--refused-port): could not stop listening after pre-flight: {}", options.host,
+                                  refused.local_endpoint(ignored).port(), std::strerror(errno)));
   std::lock_guard lock(m);
   if (blackhole_routed && fillers.empty()) fill_accept_queue();
-  return bound;
+  return stopped;
 }
 
 Result<void> FakeUpstream::end_preflight() {
   if (!impl_->preflight) return {};
-  {
-    // The probes' connections to the refused port end once the proxy has closed them (their
-    // answers asked Connection: close; a profile's proxy is stopped before this): waited for.
-    std::unique_lock lock(impl_->m);
-    impl_->refused_closed.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->refused_open == 0; });
-  }
   if (impl_->ioc.stopped()) return impl_->end_preflight();
   // On the acceptors' thread: a pending accept is cancelled where it waits.
   std::promise<Result<void>> ended;

@@ -124,8 +124,6 @@ struct FakeUpstream::Impl {
   // scenarios routed to it, each TLS port with the valid certificate (`valid_ctx`, the tls port's).
   std::atomic<bool> preflight{false};
   SSL_CTX* valid_ctx = nullptr;
-  int refused_open = 0;  ///< under `m`: pre-flight's connections on the refused port, until they end
-  std::condition_variable refused_closed;
   net::tcp::acceptor accept_close;
   net::tcp::acceptor accept_reset;
   std::vector<std::unique_ptr<upstream::TlsListener>> tls_listeners;
@@ -168,11 +166,10 @@ struct FakeUpstream::Impl {
   void fill_accept_queue();
   /// Pre-flight's accept loop on a fault port (refused, blackhole): serves each connection's scenario.
   net::awaitable<void> preflight_accept_loop(net::tcp::acceptor& a, std::string_view name);
-  net::awaitable<void> serve_preflight(net::tcp::socket sock, std::string_view name);
-  /// On `ioc`, as pre-flight ends: the refused port bound again without listening, the blackhole's
+  /// On `ioc`, as pre-flight ends: the refused port stops listening where it is bound, the blackhole's
   /// queue filled.
   [[nodiscard]] Result<void> end_preflight();
-  [[nodiscard]] Result<void> bind_refused(net::tcp::acceptor& a, std::uint16_t port, bool reuse_addr);
+  [[nodiscard]] Result<void> bind_refused(net::tcp::acceptor& a, std::uint16_t port);
   net::awaitable<void> act_before_reading(net::tcp::acceptor& a, bool reset);
   net::awaitable<bool> back_off(const net::error_code& ec, bool scripted);
   /// Returns once a connection (and with `handshake`, a TLS handshake) may start: while a cap is
