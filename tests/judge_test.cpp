@@ -3,7 +3,7 @@
 // timeout for 504, fails here, not only in a third-party proxy's test.
 #include <gtest/gtest.h>
 
-#include "pattern.hpp"
+#include "base/pattern.hpp"
 #include "support.hpp"
 #include "upfault/http.hpp"
 #include "upfault/verdict.hpp"

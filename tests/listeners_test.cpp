@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <boost/asio.hpp>
-#include "listeners.hpp"
-#include "reaper.hpp"
+#include "io/listeners.hpp"
+#include "proxy/reaper.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;

@@ -7,9 +7,9 @@
 
 #include <fstream>
 
-#include "procfs.hpp"
+#include "proxy/procfs.hpp"
+#include "proxy/reaper.hpp"
 #include "proxy_support.hpp"
-#include "reaper.hpp"
 #include "upfault/proxy.hpp"
 
 using namespace upfault;

@@ -10,12 +10,12 @@
 #include <fstream>
 #include <functional>
 
-#include "bounded_input.hpp"
+#include "base/bounded_input.hpp"
+#include "base/util.hpp"
 #include "upfault/baseline.hpp"
 #include "upfault/merge.hpp"
 #include "upfault/rig.hpp"
 #include "upfault/text.hpp"
-#include "util.hpp"
 
 namespace upfault {
 namespace {

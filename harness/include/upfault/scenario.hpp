@@ -74,7 +74,7 @@ struct Request {
 };
 
 /// One upstream step: what the fake upstream does next on a connection (read, send, wait, close,
-/// ...). Each kind is one file in harness/src/steps/, which parses it and runs it; the model sees
+/// ...). Each kind is one file in harness/src/upstream/steps/, which parses it and runs it; the model sees
 /// only what the rest of upfault needs to know about any step.
 class StepAction {
  public:
@@ -120,7 +120,7 @@ struct StepKind {
   std::string_view example;
   UpstreamProtocol example_protocol;  ///< what its example needs in [upstream] (protocol = …)
 };
-/// Every step kind, in the order they are documented (from the registry in harness/src/steps/).
+/// Every step kind, in the order they are documented (from the registry in harness/src/upstream/steps/).
 [[nodiscard]] const std::vector<StepKind>& step_kinds();
 /// The "Steps" reference of scenarios/README.md, rendered from step_kinds() as Markdown.
 [[nodiscard]] std::string steps_markdown();
@@ -209,7 +209,7 @@ struct Miss {
 };
 
 /// One check of an outcome (`status`, `passthrough`, `headers`, ...). Each kind is one file in
-/// harness/src/checks/ that parses it, says what it expects and judges an observation.
+/// harness/src/judge/checks/ that parses it, says what it expects and judges an observation.
 class Check {
  public:
   virtual ~Check() = default;
@@ -265,7 +265,7 @@ struct CheckKind {
   std::string_view holds;
   std::string_view toml_example;
 };
-/// Every check kind, in the order they are documented and judged (harness/src/checks/).
+/// Every check kind, in the order they are documented and judged (harness/src/judge/checks/).
 [[nodiscard]] const std::vector<CheckKind>& check_kinds();
 /// The expectations table of scenarios/README.md, rendered from check_kinds().
 [[nodiscard]] std::string checks_markdown();

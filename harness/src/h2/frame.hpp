@@ -1,7 +1,7 @@
 #pragma once
 // HTTP/2 framing (RFC 9113 §4, §6): the frame header, serialisation, and a bounded reader that
 // takes whole frames off the front of a buffer. No I/O here: the fake upstream's HTTP/2 server
-// (h2/session.hpp) feeds it from its connection.
+// (upstream/h2_session.hpp) feeds it from its connection.
 #include <cstddef>
 #include <cstdint>
 #include <optional>

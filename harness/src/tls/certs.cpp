@@ -15,7 +15,7 @@
 #include <mutex>
 #include <optional>
 
-#include "bounded_input.hpp"
+#include "base/bounded_input.hpp"
 
 namespace upfault::tls {
 namespace {

@@ -10,10 +10,10 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cerrno>
 
-#include "h2/session.hpp"
-#include "steps/step.hpp"
+#include "base/util.hpp"
 #include "upfault/http.hpp"
-#include "util.hpp"
+#include "upstream/h2_session.hpp"
+#include "upstream/steps/step.hpp"
 
 namespace upfault::upstream {
 

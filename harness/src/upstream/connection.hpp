@@ -1,6 +1,6 @@
 #pragma once
 // One accepted connection of the fake upstream: routes each request on it to its scenario and
-// runs that scenario's steps (harness/src/steps/), or the fast path for a plain scenario.
+// runs that scenario's steps (harness/src/upstream/steps/), or the fast path for a plain scenario.
 //
 // One cancellation mechanism: the whole connection runs as `serve() || watchdog()`, so reaching
 // the connection cap cancels whatever operation is pending; a step that waits for a bounded time
@@ -12,10 +12,10 @@
 #include <string_view>
 #include <utility>
 
-#include "net.hpp"
+#include "io/net.hpp"
+#include "model/wire.hpp"
 #include "tls/engine.hpp"
 #include "upstream/server.hpp"
-#include "upstream/wire.hpp"
 
 namespace upfault::h2 {
 class Session;
@@ -78,7 +78,7 @@ class Connection {
   net::awaitable<void> hang(std::optional<Millis> duration);
   [[nodiscard]] Millis resolve(const DurationExpr& d) const;
 
-  // For the HTTP/2 server (h2/session.hpp), which does all its I/O through these, so it runs over
+  // For the HTTP/2 server (upstream/h2_session.hpp), which does all its I/O through these, so it runs over
   // any transport the connection has.
 
   /// The HTTP/2 session, once the proxy sent the connection preface; else null.

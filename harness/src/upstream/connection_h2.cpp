@@ -1,4 +1,4 @@
-// The connection's side of HTTP/2 (see connection.hpp): what the HTTP/2 server (h2/session.hpp)
+// The connection's side of HTTP/2 (see connection.hpp): what the HTTP/2 server (upstream/h2_session.hpp)
 // calls to route a request and to read, the answer to a request over the wrong protocol, and hang.
 #include <fmt/format.h>
 
@@ -6,10 +6,10 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
-#include "h2/session.hpp"
+#include "base/util.hpp"
 #include "upfault/http.hpp"
 #include "upstream/connection.hpp"
-#include "util.hpp"
+#include "upstream/h2_session.hpp"
 
 namespace upfault::upstream {
 
@@ -51,7 +51,7 @@ awaitable<bool> Connection::read_input() {
   co_return true;
 }
 
-// hang: on HTTP/2 the session reads the proxy's frames (h2/session.hpp); else read and discard.
+// hang: on HTTP/2 the session reads the proxy's frames (upstream/h2_session.hpp); else read and discard.
 awaitable<void> Connection::hang(std::optional<Millis> duration) {
   if (h2_) co_return co_await h2_->hang(*this, duration);
   pending_.clear();

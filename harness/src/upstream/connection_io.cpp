@@ -16,7 +16,7 @@ awaitable<error_code> Connection::read_more() {
   auto [ec, bytes] = co_await read_shared();
   if (!bytes.empty()) {
     pending_.append(bytes);
-    if (!h2_) record_received(bytes);  // HTTP/2 frames are logged one line each (h2/session.cpp)
+    if (!h2_) record_received(bytes);  // HTTP/2 frames are logged one line each (upstream/h2_session.cpp)
   }
   co_return ec;
 }

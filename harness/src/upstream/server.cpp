@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <poll.h>
 
-#include "steps/step.hpp"
 #include "upstream/connection.hpp"
+#include "upstream/steps/step.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "net.hpp"
+#include "io/net.hpp"
 #include "tls/certs.hpp"
 #include "upfault/upstream.hpp"
 

@@ -1,0 +1,60 @@
+#pragma once
+// One way to read a TOML file that upfault does not control (profiles, quirks): bounded in
+// size and nesting (bounded_input.hpp), then parsed by toml++, every problem at line:column.
+#include <toml++/toml.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <span>
+#include <vector>
+
+#include "base/bounded_input.hpp"
+#include "base/util.hpp"
+
+namespace upfault {
+
+/// Parses `file` (a regular file of at most `limit` bytes), or says where in it and why not. The
+/// Result idiom with a located error: the caller names the file in its own way.
+[[nodiscard]] inline boost::system::result<toml::table, InputProblem> read_toml(const std::filesystem::path& file,
+                                                                                std::size_t limit) {
+  auto text = read_bounded(file, limit);
+  if (!text) return InputProblem{1, 1, text.error().message};
+  if (auto deep = check_toml_depth(*text)) return *deep;
+  try {
+    return toml::parse(*text, file.string());
+  } catch (const toml::parse_error& e) {
+    return InputProblem{static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column),
+                        std::string(e.description())};
+  }
+}
+
+/// Every key of `t` not in `allowed`, each as a located problem with a did-you-mean. A typo in a
+/// file upfault reads is an error, never silently ignored.
+[[nodiscard]] inline std::vector<InputProblem> unknown_keys(const toml::table& t,
+                                                            std::span<const std::string_view> allowed,
+                                                            std::string_view where) {
+  std::vector<InputProblem> out;
+  for (auto&& [key, value] : t) {
+    if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+    std::string msg = fmt::format("unknown key \"{}\" in {}", key.str(), where);
+    if (auto guess = did_you_mean(key.str(), allowed))
+      msg += fmt::format("; did you mean \"{}\"?", *guess);
+    else
+      msg += fmt::format(" (allowed: {})", fmt::join(allowed, ", "));
+    out.push_back({static_cast<int>(key.source().begin.line), static_cast<int>(key.source().begin.column), msg});
+  }
+  return out;
+}
+
+/// The first of unknown_keys(), or nullopt when every key is known.
+[[nodiscard]] inline std::optional<InputProblem> unknown_key(const toml::table& t,
+                                                             std::initializer_list<std::string_view> allowed,
+                                                             std::string_view where) {
+  auto all = unknown_keys(t, std::span<const std::string_view>(allowed.begin(), allowed.size()), where);
+  if (all.empty()) return std::nullopt;
+  return std::move(all.front());
+}
+
+}  // namespace upfault
