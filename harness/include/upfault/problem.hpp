@@ -27,19 +27,36 @@
 
 namespace upfault {
 
+/// A place in a text upfault reads (1-based); 0 when a problem is about no place in a text.
+struct TextPosition {
+  int line = 0;
+  int column = 0;
+};
+
 /// Why something could not be done.
 struct Problem {
-  /// What upfault prints: the whole user-facing text, exactly.
+  /// What upfault prints: the whole user-facing text, exactly. For a problem at a place in a text
+  /// (`at`) whose file the caller names, the text without the file: in_file() prefixes it.
   std::string message;
   /// Where in upfault's source the problem was noticed: for debugging, never printed to users.
   boost::source_location where;
+  /// Where in the text read (a TOML file's line and column), when the problem is about a place.
+  TextPosition at;
 
   Problem() = default;
   /// No one-argument form: a Result<std::string> must never take a string for a Problem.
   Problem(std::string text, boost::source_location noticed) : message(std::move(text)), where(noticed) {}
 
   /// The same problem (noticed where it was), its message preceded by `prefix` ("--mix: ").
-  [[nodiscard]] Problem prefixed(std::string_view prefix) const { return {std::string(prefix) + message, where}; }
+  [[nodiscard]] Problem prefixed(std::string_view prefix) const {
+    Problem p{std::string(prefix) + message, where};
+    p.at = at;
+    return p;
+  }
+  /// The problem as printed for `file`: "file:line:column: message" (the place kept).
+  [[nodiscard]] Problem in_file(std::string_view file) const {
+    return prefixed(std::string(file) + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) + ": ");
+  }
 };
 
 /// A value, or the Problem that kept it from being made.
@@ -49,6 +66,14 @@ using Result = boost::system::result<T, Problem>;
 /// A Problem noticed here (the caller's source location).
 [[nodiscard]] inline Problem problem(std::string message, boost::source_location where = BOOST_CURRENT_LOCATION) {
   return {std::move(message), where};
+}
+
+/// A Problem at a place in a text (line and column, 1-based) whose file the caller names (in_file).
+[[nodiscard]] inline Problem problem_at(int line, int column, std::string message,
+                                        boost::source_location where = BOOST_CURRENT_LOCATION) {
+  Problem p{std::move(message), where};
+  p.at = {line, column};
+  return p;
 }
 
 /// For Result<T>::value() on a Problem (found by argument-dependent lookup): a plain

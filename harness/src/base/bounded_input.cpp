@@ -55,7 +55,7 @@ class DepthScanner {
  public:
   explicit DepthScanner(std::string_view t) : t_(t) {}
 
-  std::optional<InputProblem> run() {
+  Result<void> run() {
     bool line_start = true;
     while (i_ < t_.size() && !problem_) {
       const char c = t_[i_];
@@ -100,7 +100,8 @@ class DepthScanner {
       }
       advance();
     }
-    return problem_;
+    if (problem_) return *problem_;
+    return {};
   }
 
  private:
@@ -113,7 +114,7 @@ class DepthScanner {
     ++i_;
   }
   void fail(const char* what) {
-    if (!problem_) problem_ = InputProblem{line_, col_, fmt::format(fmt::runtime(what), kMaxTomlDepth)};
+    if (!problem_) problem_ = problem_at(line_, col_, fmt::format(fmt::runtime(what), kMaxTomlDepth));
   }
   // [a.b."c"] or [[a.b]]: counts the parts up to the closing bracket.
   void header() {
@@ -157,11 +158,11 @@ class DepthScanner {
   bool key_ = true;
   int parts_ = 1;
   std::vector<char> stack_;
-  std::optional<InputProblem> problem_;
+  std::optional<Problem> problem_;
 };
 
 }  // namespace
 
-std::optional<InputProblem> check_toml_depth(std::string_view text) { return DepthScanner(text).run(); }
+Result<void> check_toml_depth(std::string_view text) { return DepthScanner(text).run(); }
 
 }  // namespace upfault

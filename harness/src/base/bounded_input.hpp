@@ -12,13 +12,6 @@
 
 namespace upfault {
 
-/// Where and why a text was refused.
-struct InputProblem {
-  int line = 1;
-  int column = 1;
-  std::string message;
-};
-
 /// The whole of `file` when it is a regular file (links followed) of at most `limit` bytes;
 /// otherwise why not (a FIFO, a device, a directory, too large, unreadable). Never reads more
 /// than limit + 1 bytes, whatever the file claims its size is.
@@ -29,7 +22,7 @@ struct InputProblem {
 inline constexpr int kMaxTomlDepth = 32;
 
 /// Scans TOML text, without parsing it, for a key path with more than kMaxTomlDepth parts or
-/// values nested deeper than that; returns the first such place. Strings and comments are skipped.
-[[nodiscard]] std::optional<InputProblem> check_toml_depth(std::string_view text);
+/// values nested deeper than that: the first such place (Problem::at). Strings and comments are skipped.
+[[nodiscard]] Result<void> check_toml_depth(std::string_view text);
 
 }  // namespace upfault

@@ -47,17 +47,14 @@ namespace {
 
 // One [[quirk]] table, every key of its type: a quirk that silently lost a key would excuse more
 // (or less) than its file says.
-boost::system::result<Quirk, InputProblem> load_quirk(const toml::table& qt) {
-  const InputProblem here{static_cast<int>(qt.source().begin.line), static_cast<int>(qt.source().begin.column), ""};
-  auto wrong = [&](const toml::node* n, std::string message) {
-    InputProblem p = here;
-    if (n) p.line = static_cast<int>(n->source().begin.line), p.column = static_cast<int>(n->source().begin.column);
-    p.message = std::move(message);
-    return p;
+Result<Quirk> load_quirk(const toml::table& qt) {
+  auto wrong = [&](const toml::node* n, std::string message, boost::source_location where = BOOST_CURRENT_LOCATION) {
+    return problem_at(n ? *n : qt, std::move(message), where);
   };
-  if (auto p =
-          unknown_key(qt, {"scenarios", "status", "summary", "link", "quote", "default", "setting"}, "a [[quirk]]"))
-    return *p;
+  if (auto known =
+          known_keys(qt, {"scenarios", "status", "summary", "link", "quote", "default", "setting"}, "a [[quirk]]");
+      !known)
+    return known.error();
   Quirk q;
   if (const auto* n = qt.get("scenarios")) {
     const auto* a = n->as_array();
@@ -100,21 +97,19 @@ Result<ProxyNotes> load_quirks(const fs::path& dir) {
   std::error_code ec;
   const auto file = dir / "quirks.toml";
   if (!fs::exists(file, ec)) return out;
-  auto fail = [&](const InputProblem& p, boost::source_location where = BOOST_CURRENT_LOCATION) {
-    return problem(fmt::format("{}:{}:{}: {}", file.string(), p.line, p.column, p.message), where);
-  };
+  auto fail = [&](const Problem& p) { return p.in_file(file.string()); };
   auto parsed = read_toml(file, 1 << 20);
   if (!parsed) return fail(parsed.error());
   const auto& t = *parsed;
   if (const auto* n = t.get("unstable"))  // hand-written marks were wrong both ways: stability is measured
-    return fail({static_cast<int>(n->source().begin.line), static_cast<int>(n->source().begin.column),
-                 "[[unstable]] is no longer read: whether a proxy answers a scenario differently from run to run is "
-                 "measured, not written. Remove it, and run `upfault run --repeat N` (or `upfault matrix --repeat "
-                 "N`): every report then shows each scenario's outcomes with their counts"});
-  if (auto p = unknown_key(t, {"quirk"}, "quirks.toml")) return fail(*p);
+    return fail(
+        problem_at(*n,
+                   "[[unstable]] is no longer read: whether a proxy answers a scenario differently from run to run is "
+                   "measured, not written. Remove it, and run `upfault run --repeat N` (or `upfault matrix --repeat "
+                   "N`): every report then shows each scenario's outcomes with their counts"));
+  if (auto known = known_keys(t, {"quirk"}, "quirks.toml"); !known) return fail(known.error());
   if (const auto* n = t.get("quirk"); n && !(n->is_array_of_tables()))
-    return fail({static_cast<int>(n->source().begin.line), static_cast<int>(n->source().begin.column),
-                 "quirk must be an array of tables: [[quirk]]"});
+    return fail(problem_at(*n, "quirk must be an array of tables: [[quirk]]"));
   if (auto* list = t.get_as<toml::array>("quirk"))
     for (auto&& q : *list) {
       auto quirk = load_quirk(*q.as_table());

@@ -75,7 +75,7 @@ class FileContext {
 
   // Unknown keys are errors, with a did-you-mean where one is close.
   void check_keys(const toml::table& t, std::span<const std::string_view> allowed, std::string_view where) {
-    for (auto& p : unknown_keys(t, allowed, where)) error({file_, p.line, p.column}, std::move(p.message));
+    for (auto& p : unknown_keys(t, allowed, where)) error({file_, p.at.line, p.at.column}, std::move(p.message));
   }
   void check_keys(const toml::table& t, std::initializer_list<std::string_view> allowed, std::string_view where) {
     check_keys(t, std::span<const std::string_view>(allowed.begin(), allowed.size()), where);

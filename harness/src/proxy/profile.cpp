@@ -98,7 +98,7 @@ Result<ProxyProfile> load_profile(const fs::path& file) {
     return located(file, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column), std::move(msg), where);
   };
   auto parsed = read_toml(file, 1 << 20);
-  if (!parsed) return located(file, parsed.error().line, parsed.error().column, parsed.error().message);
+  if (!parsed) return located(file, parsed.error().at.line, parsed.error().at.column, parsed.error().message);
   const toml::table& t = *parsed;
   static constexpr std::string_view kKeys[] = {
       "name",      "description",   "command",  "config",         "version", "version_regex",      "packages",

@@ -17,26 +17,24 @@ Result<std::vector<RoutePart>> load_routes(const fs::path& profile_dir) {
   std::error_code ec;
   const auto file = profile_dir / "routes.toml";
   if (!fs::exists(file, ec)) return out;
-  auto fail = [&](const InputProblem& p, boost::source_location where = BOOST_CURRENT_LOCATION) {
-    return problem(fmt::format("{}:{}:{}: {}", file.string(), p.line, p.column, p.message), where);
-  };
+  auto fail = [&](const Problem& p) { return p.in_file(file.string()); };
   auto parsed = read_toml(file, 1 << 20);
   if (!parsed) return fail(parsed.error());
-  if (auto p = unknown_key(*parsed, {"part"}, "routes.toml")) return fail(*p);
+  if (auto known = known_keys(*parsed, {"part"}, "routes.toml"); !known) return fail(known.error());
   auto* parts = parsed->get_as<toml::array>("part");
-  if (!parts) return fail({1, 1, "routes.toml needs [[part]] tables: name, where, text"});
+  if (!parts) return fail(problem_at(1, 1, "routes.toml needs [[part]] tables: name, where, text"));
   for (auto&& node : *parts) {
     auto* t = node.as_table();
     if (!t) continue;
-    if (auto p = unknown_key(*t, {"name", "where", "text"}, "a [[part]]")) return fail(*p);
+    if (auto known = known_keys(*t, {"name", "where", "text"}, "a [[part]]"); !known) return fail(known.error());
     RoutePart part{(*t)["name"].value_or(std::string{}), (*t)["where"].value_or(std::string{}),
                    (*t)["text"].value_or(std::string{})};
     const bool identifier =
         !part.name.empty() && part.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
     if (!identifier || part.where.empty() || part.text.empty())
-      return fail({static_cast<int>(t->source().begin.line), static_cast<int>(t->source().begin.column),
-                   "a [[part]] needs name (lower_case: the template's placeholder is {routes_NAME}), where (where "
-                   "a person pastes it) and text"});
+      return fail(problem_at(*t,
+                             "a [[part]] needs name (lower_case: the template's placeholder is {routes_NAME}), where "
+                             "(where a person pastes it) and text"));
     out.push_back(std::move(part));
   }
   return out;

@@ -367,8 +367,9 @@ LoadResult load_text(std::string_view text, const std::string& file, const std::
                      std::size_t* suite_budget) {
   LoadResult out;
   FileContext cx(file, suite_budget);
-  if (auto deep = check_toml_depth(text)) {
-    out.errors.push_back(make_load_error(file, deep->line, deep->column, deep->message));
+  if (auto shallow = check_toml_depth(text); !shallow) {
+    const auto& deep = shallow.error();
+    out.errors.push_back(make_load_error(file, deep.at.line, deep.at.column, deep.message));
     return out;
   }
   toml::table root;
