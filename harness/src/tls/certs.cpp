@@ -219,7 +219,7 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
 
 }  // namespace
 
-Result<CtxPtr> server_context(Leaf leaf, std::string_view alpn) {
+Result<CtxPtr> server_context(Leaf leaf, std::string_view alpn, Handshakes handshakes) {
   std::lock_guard lock(store().m);
   auto pair = store().leaf(leaf);
   if (!pair) return pair.error();
@@ -227,9 +227,17 @@ Result<CtxPtr> server_context(Leaf leaf, std::string_view alpn) {
   if (!ctx) return problem(openssl_error("cannot make a TLS context"));
   SSL_CTX* c = ctx.get();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-  SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_num_tickets(c, 0);
-  SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
+  if (handshakes == Handshakes::resumable) {
+    static constexpr unsigned char kContext[] = "upfault";
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(c, kSessionCacheSize);
+    SSL_CTX_set_session_id_context(c, kContext, sizeof kContext - 1);
+    SSL_CTX_set_num_tickets(c, 1);
+  } else {
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_num_tickets(c, 0);
+    SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
+  }
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);  // an idle connection holds no record buffers
   if (SSL_CTX_use_certificate(c, (*pair)->cert.get()) != 1 || SSL_CTX_use_PrivateKey(c, (*pair)->key.get()) != 1)
     return problem(openssl_error("cannot use the certificate"));

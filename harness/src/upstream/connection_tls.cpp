@@ -103,7 +103,7 @@ awaitable<bool> Connection::handshake() {
 // The proxy's own alert, before any request, on a port whose certificate is valid: it does not
 // trust upfault's CA or checks another name. Kept for the runner, which calls that a setup error.
 bool Connection::valid_certificate_port() const {
-  return listener_ == "tls" || listener_ == "tls-h2" || (tls_ctx_ && tls_ctx_ == up_.valid_ctx);
+  return listener_ == "tls" || listener_ == "tls-h2" || (tls_ctx_ && tls_ctx_ == up_.valid_ctx.get());
 }
 
 void Connection::note_refusal() {

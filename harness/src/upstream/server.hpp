@@ -121,9 +121,10 @@ struct FakeUpstream::Impl {
   std::vector<net::tcp::socket> fillers;
   bool blackhole_routed = false;  ///< under `m`: a blackhole scenario was added, so its accept queue is filled
   // Pre-flight (Options::preflight): from start() until end_preflight(), every endpoint serves the
-  // scenarios routed to it, each TLS port with the valid certificate (`valid_ctx`, the tls port's).
+  // scenarios routed to it, each TLS port with the valid certificate (`valid_ctx`: full handshakes,
+  // so no session made in pre-flight can be resumed on a certificate port after it).
   std::atomic<bool> preflight{false};
-  SSL_CTX* valid_ctx = nullptr;
+  tls::CtxPtr valid_ctx;
   net::tcp::acceptor accept_close;
   net::tcp::acceptor accept_reset;
   std::vector<std::unique_ptr<upstream::TlsListener>> tls_listeners;

@@ -1,6 +1,7 @@
 // The fake upstream's TLS ports. Which port the proxy reaches chooses the handshake: the request
 // that names the scenario travels inside TLS, so nothing before the handshake can be routed by it.
-//   tls, tls-h2                   a valid certificate, ALPN http/1.1 or h2; then the scripts run
+//   tls, tls-h2                   a valid certificate, ALPN http/1.1 or h2, sessions resumable;
+//                                 then the scripts run
 //   tls-expired, tls-wrong-name,  a certificate the proxy must refuse when it verifies; a proxy
 //   tls-untrusted                 that does not gets the scenario's script (and passes it on)
 //   tls-stall                     reads the ClientHello and never answers
@@ -25,11 +26,14 @@ struct Spec {
   upstream::TlsListener::Kind kind;
   tls::Leaf leaf;
   std::string_view alpn;
+  tls::Handshakes handshakes = tls::Handshakes::full;
 };
 
+// The ports with the valid certificate resume sessions, as a production origin does; the
+// certificate ports show their certificate in a full handshake on every connection.
 constexpr Spec kSpecs[] = {
-    {"tls", upstream::TlsListener::Kind::serve, tls::Leaf::valid, "http/1.1"},
-    {"tls-h2", upstream::TlsListener::Kind::serve, tls::Leaf::valid, "h2"},
+    {"tls", upstream::TlsListener::Kind::serve, tls::Leaf::valid, "http/1.1", tls::Handshakes::resumable},
+    {"tls-h2", upstream::TlsListener::Kind::serve, tls::Leaf::valid, "h2", tls::Handshakes::resumable},
     {"tls-stall", upstream::TlsListener::Kind::stall, tls::Leaf::valid, ""},
     {"tls-garbage", upstream::TlsListener::Kind::garbage, tls::Leaf::valid, ""},
     {"tls-alert", upstream::TlsListener::Kind::alert, tls::Leaf::valid, ""},
@@ -78,15 +82,19 @@ awaitable<void> fail_handshake(tcp::socket sock, std::string_view name, upstream
 }  // namespace
 
 Result<void> FakeUpstream::Impl::bind_tls() {
+  if (preflight) {
+    auto ctx = tls::server_context(tls::Leaf::valid, "http/1.1", tls::Handshakes::full);
+    if (!ctx) return ctx.error().prefixed("pre-flight: ");
+    valid_ctx = std::move(*ctx);
+  }
   for (const auto& spec : kSpecs) {
     auto l = std::make_unique<upstream::TlsListener>(ioc);
     l->name = spec.name;
     l->kind = spec.kind;
     if (spec.kind == upstream::TlsListener::Kind::serve) {
-      auto ctx = tls::server_context(spec.leaf, spec.alpn);
+      auto ctx = tls::server_context(spec.leaf, spec.alpn, spec.handshakes);
       if (!ctx) return ctx.error().prefixed(fmt::format("--{}-port: ", spec.name));
       l->ctx = std::move(*ctx);
-      if (spec.name == "tls") valid_ctx = l->ctx.get();
     }
     const std::uint16_t port = options.ports.*port_field(spec.name)->port;
     if (auto r = listen(l->acceptor, port, asio::socket_base::max_listen_connections, spec.name); !r) return r;
@@ -114,7 +122,7 @@ awaitable<void> FakeUpstream::Impl::tls_accept_loop(upstream::TlsListener& l) {
     if (serves || preflight_now)
       asio::co_spawn(target,
                      upstream::serve_connection(std::move(sock), *this, std::move(connection), l.name,
-                                                preflight_now && !valid ? valid_ctx : l.ctx.get(),
+                                                preflight_now && !valid ? valid_ctx.get() : l.ctx.get(),
                                                 upstream::Slot(open_handshakes)),
                      asio::detached);
     else
