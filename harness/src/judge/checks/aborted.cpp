@@ -36,12 +36,14 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef aborted_check = {
-    "aborted",
-    30,
-    "`aborted = true`",
-    "aborted = true",
-    "a response header reached the client, then the proxy closed or reset the connection before the message was "
-    "complete (no response at all is not aborted; a proxy that holds the connection open instead fails)",
-    parse};
+    .key = "aborted",
+    .order = 30,
+    .example = "`aborted = true`",
+    .toml_example = "aborted = true",
+    .holds =
+        "a response header reached the client, then the proxy closed or reset the connection before the message was "
+        "complete (no response at all is not aborted; a proxy that holds the connection open instead fails)",
+    .parse = parse,
+};
 
 }  // namespace upfault

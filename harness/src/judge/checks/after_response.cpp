@@ -42,12 +42,14 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef after_response_check = {
-    "after_response",
-    85,
-    "`after_response = \"\"`",
-    "after_response = \"\"",
-    "exactly these bytes followed the complete response, and then the proxy closed the connection (`\"\"`: none; "
-    "the client reads on to the close, which the last request's Connection: close asks for)",
-    parse};
+    .key = "after_response",
+    .order = 85,
+    .example = "`after_response = \"\"`",
+    .toml_example = "after_response = \"\"",
+    .holds =
+        "exactly these bytes followed the complete response, and then the proxy closed the connection (`\"\"`: none; "
+        "the client reads on to the close, which the last request's Connection: close asks for)",
+    .parse = parse,
+};
 
 }  // namespace upfault

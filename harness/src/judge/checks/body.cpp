@@ -27,6 +27,13 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef body_check = {"body", 80, "`body = \"…\"`", "body = \"ok\"", "the body is exactly this", parse};
+extern const CheckDef body_check = {
+    .key = "body",
+    .order = 80,
+    .example = "`body = \"…\"`",
+    .toml_example = "body = \"ok\"",
+    .holds = "the body is exactly this",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -1,7 +1,8 @@
 #pragma once
 // The check registry. A check kind is one file in this directory that defines
 //
-//   extern const CheckDef <file name>_check = {key, order, example, toml_example, holds, parse};
+//   extern const CheckDef <file name>_check = {.key = …, .order = …, .example = …, .toml_example = …,
+//                                             .holds = …, .parse = parse};
 //
 // with a Check subclass (scenario.hpp): how the check is written (parse, from its TOML value, and
 // toml, back), what it expects in words, and how it judges an observation. CMake generates the index from the

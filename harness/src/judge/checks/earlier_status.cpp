@@ -45,12 +45,14 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef earlier_status_check = {
-    "earlier_status",
-    12,
-    "`earlier_status = 200` or `earlier_status = [200, 502]`",
-    "earlier_status = [200, 502]",
-    "with `repeat`, every response before the last was complete with one of these codes (the other checks judge "
-    "the last)",
-    parse};
+    .key = "earlier_status",
+    .order = 12,
+    .example = "`earlier_status = 200` or `earlier_status = [200, 502]`",
+    .toml_example = "earlier_status = [200, 502]",
+    .holds =
+        "with `repeat`, every response before the last was complete with one of these codes (the other checks judge "
+        "the last)",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -34,7 +34,12 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef header_absent_check = {
-    "header_absent",        50,   "`header_absent = [\"Keep-Alive\"]`", "header_absent = [\"Keep-Alive\"]",
-    "these fields are not", parse};
+    .key = "header_absent",
+    .order = 50,
+    .example = "`header_absent = [\"Keep-Alive\"]`",
+    .toml_example = "header_absent = [\"Keep-Alive\"]",
+    .holds = "these fields are not",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -32,11 +32,13 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef header_present_check = {"header_present",
-                                              40,
-                                              "`header_present = [\"X-A\"]`",
-                                              "header_present = [\"X-A\"]",
-                                              "these fields are in the response",
-                                              parse};
+extern const CheckDef header_present_check = {
+    .key = "header_present",
+    .order = 40,
+    .example = "`header_present = [\"X-A\"]`",
+    .toml_example = "header_present = [\"X-A\"]",
+    .holds = "these fields are in the response",
+    .parse = parse,
+};
 
 }  // namespace upfault

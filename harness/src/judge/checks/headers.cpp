@@ -37,11 +37,13 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef headers_check = {"headers",
-                                       60,
-                                       "`headers = [\"X-A: 1\"]`",
-                                       "headers = [\"X-A: 1\"]",
-                                       "these fields have these values (several lines joined with \", \")",
-                                       parse};
+extern const CheckDef headers_check = {
+    .key = "headers",
+    .order = 60,
+    .example = "`headers = [\"X-A: 1\"]`",
+    .toml_example = "headers = [\"X-A: 1\"]",
+    .holds = "these fields have these values (several lines joined with \", \")",
+    .parse = parse,
+};
 
 }  // namespace upfault

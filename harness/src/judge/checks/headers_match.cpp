@@ -56,11 +56,12 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef headers_match_check = {
-    "headers_match",
-    70,
-    "`headers_match = [\"X-A: a +b\"]`",
-    "headers_match = [\"X-A: a +b\"]",
-    "these fields' values match these regexes (RE2 syntax, linear-time; the whole value; at most 4096 bytes)",
-    parse};
+    .key = "headers_match",
+    .order = 70,
+    .example = "`headers_match = [\"X-A: a +b\"]`",
+    .toml_example = "headers_match = [\"X-A: a +b\"]",
+    .holds = "these fields' values match these regexes (RE2 syntax, linear-time; the whole value; at most 4096 bytes)",
+    .parse = parse,
+};
 
 }  // namespace upfault

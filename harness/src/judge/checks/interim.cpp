@@ -40,11 +40,13 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef interim_check = {"interim",
-                                       90,
-                                       "`interim = [103]`",
-                                       "interim = [103]",
-                                       "these 1xx responses reached the client before the final one (`[]`: none)",
-                                       parse};
+extern const CheckDef interim_check = {
+    .key = "interim",
+    .order = 90,
+    .example = "`interim = [103]`",
+    .toml_example = "interim = [103]",
+    .holds = "these 1xx responses reached the client before the final one (`[]`: none)",
+    .parse = parse,
+};
 
 }  // namespace upfault

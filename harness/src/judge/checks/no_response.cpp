@@ -41,12 +41,14 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef no_response_check = {
-    "no_response",
-    35,
-    "`no_response = \"RFC … allows it because …\"`",
-    "no_response = \"RFC 9112 §9.6: the reason it is allowed\"",
-    "the proxy closed or reset the client connection before any byte; the value is the reason the RFC allows "
-    "it (without this check, no response satisfies no outcome)",
-    parse};
+    .key = "no_response",
+    .order = 35,
+    .example = "`no_response = \"RFC … allows it because …\"`",
+    .toml_example = "no_response = \"RFC 9112 §9.6: the reason it is allowed\"",
+    .holds =
+        "the proxy closed or reset the client connection before any byte; the value is the reason the RFC allows "
+        "it (without this check, no response satisfies no outcome)",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -31,11 +31,13 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef not_before_check = {"not_before",
-                                          120,
-                                          "`not_before = DURATION`",
-                                          "not_before = \"0.5 * read_timeout\"",
-                                          "the exchange ended no sooner than this",
-                                          parse};
+extern const CheckDef not_before_check = {
+    .key = "not_before",
+    .order = 120,
+    .example = "`not_before = DURATION`",
+    .toml_example = "not_before = \"0.5 * read_timeout\"",
+    .holds = "the exchange ended no sooner than this",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -68,12 +68,15 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef passthrough_check = {
-    "passthrough",
-    20,
-    "`passthrough = true`",
-    "passthrough = true",
-    "a complete response with the upstream's status, body, and end-to-end header fields (compared by name, values in "
-    "order; hop-by-hop and framing fields, `Date` and `Server` are not compared)",
-    parse};
+    .key = "passthrough",
+    .order = 20,
+    .example = "`passthrough = true`",
+    .toml_example = "passthrough = true",
+    .holds =
+        "a complete response with the upstream's status, body, and end-to-end header fields (compared by name, values "
+        "in "
+        "order; hop-by-hop and framing fields, `Date` and `Server` are not compared)",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -110,12 +110,14 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef raw_head_check = {
-    "raw_head",
-    75,
-    "`raw_head = { status_line = \"HTTP/1\\\\.1 502 .*\", field_lines = [\"Content-Length: 0\"] }`",
-    "raw_head = { status_line = \"HTTP/1\\\\.1 502 .*\", field_lines = [\"Content-Length: 0\"] }",
-    "the final response's status line, and some field line for each pattern, exactly as received match these "
-    "regexes (RE2, the whole line without CRLF; the head within the first 64 KiB)",
-    parse};
+    .key = "raw_head",
+    .order = 75,
+    .example = "`raw_head = { status_line = \"HTTP/1\\\\.1 502 .*\", field_lines = [\"Content-Length: 0\"] }`",
+    .toml_example = "raw_head = { status_line = \"HTTP/1\\\\.1 502 .*\", field_lines = [\"Content-Length: 0\"] }",
+    .holds =
+        "the final response's status line, and some field line for each pattern, exactly as received match these "
+        "regexes (RE2, the whole line without CRLF; the head within the first 64 KiB)",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -36,11 +36,13 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 
 }  // namespace
 
-extern const CheckDef status_check = {"status",
-                                      10,
-                                      "`status = 502` or `status = [502, 504]`",
-                                      "status = [502, 504]",
-                                      "a complete response with one of these codes",
-                                      parse};
+extern const CheckDef status_check = {
+    .key = "status",
+    .order = 10,
+    .example = "`status = 502` or `status = [502, 504]`",
+    .toml_example = "status = [502, 504]",
+    .holds = "a complete response with one of these codes",
+    .parse = parse,
+};
 
 }  // namespace upfault

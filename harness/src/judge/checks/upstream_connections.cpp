@@ -37,12 +37,14 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef upstream_connections_check = {
-    "upstream_connections",
-    101,
-    "`upstream_connections = 2`",
-    "upstream_connections = 2",
-    "the scenario's requests came to the upstream on this many distinct connections (a proxy that pools "
-    "connections may bring one another scenario opened: with such a proxy, run with `-j 1`)",
-    parse};
+    .key = "upstream_connections",
+    .order = 101,
+    .example = "`upstream_connections = 2`",
+    .toml_example = "upstream_connections = 2",
+    .holds =
+        "the scenario's requests came to the upstream on this many distinct connections (a proxy that pools "
+        "connections may bring one another scenario opened: with such a proxy, run with `-j 1`)",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -137,15 +137,19 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef upstream_request_check = {
-    "upstream_request",
-    105,
-    "`upstream_request = { present = [\"Via\"], absent = [\"Expect\"], matching = [\"Via: 1\\\\.1 .*\"], "
-    "body_intact = true }`",
-    "upstream_request = { present = [\"Via\"], absent = [\"Expect\"], matching = [\"Via: 1\\\\.1 .*\"], "
-    "body_intact = true }",
-    "the first request the upstream received had these header fields, not those, fields whose values match these "
-    "regexes (RE2, the whole value), and the client's body whole as its framing declares it (e.g. no hop-by-hop "
-    "field forwarded, no `Expect` invented)",
-    parse};
+    .key = "upstream_request",
+    .order = 105,
+    .example =
+        "`upstream_request = { present = [\"Via\"], absent = [\"Expect\"], matching = [\"Via: 1\\\\.1 .*\"], "
+        "body_intact = true }`",
+    .toml_example =
+        "upstream_request = { present = [\"Via\"], absent = [\"Expect\"], matching = [\"Via: 1\\\\.1 .*\"], "
+        "body_intact = true }",
+    .holds =
+        "the first request the upstream received had these header fields, not those, fields whose values match these "
+        "regexes (RE2, the whole value), and the client's body whole as its framing declares it (e.g. no hop-by-hop "
+        "field forwarded, no `Expect` invented)",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -77,12 +77,14 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef upstream_requests_check = {
-    "upstream_requests",
-    100,
-    "`upstream_requests = 1` or `upstream_requests = { at_most = 10 }`",
-    "upstream_requests = 1",
-    "this many requests reached the upstream (e.g. a POST was not retried); with `at_most`, no more than that many "
-    "attempts did, HTTP/2 streams the upstream refused unserved included (a bound on retries)",
-    parse};
+    .key = "upstream_requests",
+    .order = 100,
+    .example = "`upstream_requests = 1` or `upstream_requests = { at_most = 10 }`",
+    .toml_example = "upstream_requests = 1",
+    .holds =
+        "this many requests reached the upstream (e.g. a POST was not retried); with `at_most`, no more than that many "
+        "attempts did, HTTP/2 streams the upstream refused unserved included (a bound on retries)",
+    .parse = parse,
+};
 
 }  // namespace upfault

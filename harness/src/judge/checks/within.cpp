@@ -33,7 +33,12 @@ std::shared_ptr<const Check> parse(FileContext& cx, const toml::node& n) {
 }  // namespace
 
 extern const CheckDef within_check = {
-    "within", 110, "`within = DURATION`", "within = \"2 * read_timeout\"", "the exchange ended no later than this",
-    parse};
+    .key = "within",
+    .order = 110,
+    .example = "`within = DURATION`",
+    .toml_example = "within = \"2 * read_timeout\"",
+    .holds = "the exchange ended no later than this",
+    .parse = parse,
+};
 
 }  // namespace upfault

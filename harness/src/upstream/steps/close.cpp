@@ -34,14 +34,16 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef close_step = {
-    "close",
-    80,
-    "end the connection: \"fin\" (shutdown, then close) or \"rst\" (reset, SO_LINGER 0)",
-    "End the connection: `\"fin\"` shuts down, drains what the proxy still sends, then closes (so the\n"
-    "kernel sends FIN, not RST); `\"rst\"` closes with SO_LINGER 0, so the kernel sends RST. Over TLS, `\"fin\"`\n"
-    "sends no close_notify first (RFC 9112 §9.8 calls that an incomplete close): put a `tls_close_notify` step\n"
-    "before it for a clean close.\n",
-    "[[upstream.steps]]\nclose = \"rst\"\n",
-    parse};
+    .key = "close",
+    .order = 80,
+    .summary = "end the connection: \"fin\" (shutdown, then close) or \"rst\" (reset, SO_LINGER 0)",
+    .doc =
+        "End the connection: `\"fin\"` shuts down, drains what the proxy still sends, then closes (so the\n"
+        "kernel sends FIN, not RST); `\"rst\"` closes with SO_LINGER 0, so the kernel sends RST. Over TLS, `\"fin\"`\n"
+        "sends no close_notify first (RFC 9112 §9.8 calls that an incomplete close): put a `tls_close_notify` step\n"
+        "before it for a clean close.\n",
+    .example = "[[upstream.steps]]\nclose = \"rst\"\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -27,11 +27,13 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 
 }  // namespace
 
-extern const StepDef delay_step = {"delay",
-                                   60,
-                                   "wait, e.g. \"300ms\" or \"1.5 * read_timeout\"",
-                                   "Wait before the next step.\n",
-                                   "[[upstream.steps]]\ndelay = \"1.5 * read_timeout\"\n",
-                                   parse};
+extern const StepDef delay_step = {
+    .key = "delay",
+    .order = 60,
+    .summary = "wait, e.g. \"300ms\" or \"1.5 * read_timeout\"",
+    .doc = "Wait before the next step.\n",
+    .example = "[[upstream.steps]]\ndelay = \"1.5 * read_timeout\"\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -74,16 +74,19 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& n) 
 }  // namespace
 
 extern const StepDef dribble_step = {
-    "dribble",
-    50,
-    "send bytes slowly: { data | hex | response, chunk = N, every = DURATION }, paced from a fixed start",
-    "Send bytes slowly: `chunk` bytes (default 1) every `every`, paced from a fixed start (piece k\n"
-    "leaves at t0 + k·every, so the pacing does not drift), with TCP_NODELAY so each piece leaves at\n"
-    "once. The bytes come from `data` (text), `hex`, or `response` (as above). A slow first byte is a\n"
-    "`delay` before it.\n",
-    "[[upstream.steps]]\n"
-    "dribble = { data = \"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok\", chunk = 4, every = \"0.4 * "
-    "read_timeout\" }\n",
-    parse};
+    .key = "dribble",
+    .order = 50,
+    .summary = "send bytes slowly: { data | hex | response, chunk = N, every = DURATION }, paced from a fixed start",
+    .doc =
+        "Send bytes slowly: `chunk` bytes (default 1) every `every`, paced from a fixed start (piece k\n"
+        "leaves at t0 + k·every, so the pacing does not drift), with TCP_NODELAY so each piece leaves at\n"
+        "once. The bytes come from `data` (text), `hex`, or `response` (as above). A slow first byte is a\n"
+        "`delay` before it.\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "dribble = { data = \"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok\", chunk = 4, every = \"0.4 * "
+        "read_timeout\" }\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -61,17 +61,20 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef h2_frame_step = {
-    "h2_frame",
-    200,
-    "HTTP/2: send any frame: { type, flags, stream, payload | hex, length }",
-    "HTTP/2 (`[upstream] protocol = \"h2c\"` or `\"h2\"`): send one frame exactly as written. `type` is a\n"
-    "name (`\"data\"`, `\"headers\"`, `\"push_promise\"`, …) or a number; `flags` a number (default 0);\n"
-    "`stream` is `\"request\"` (the stream of the request being served, the default) or a number;\n"
-    "the payload is `payload` (text) or `hex`; `length` writes another value in the length field\n"
-    "than the payload's size.\n",
-    "[[upstream.steps]]\n"
-    "h2_frame = { type = \"push_promise\", flags = 4, stream = \"request\", hex = \"00 00 00 02 82 84 86\" }\n",
-    parse,
-    UpstreamProtocol::h2c};
+    .key = "h2_frame",
+    .order = 200,
+    .summary = "HTTP/2: send any frame: { type, flags, stream, payload | hex, length }",
+    .doc =
+        "HTTP/2 (`[upstream] protocol = \"h2c\"` or `\"h2\"`): send one frame exactly as written. `type` is a\n"
+        "name (`\"data\"`, `\"headers\"`, `\"push_promise\"`, …) or a number; `flags` a number (default 0);\n"
+        "`stream` is `\"request\"` (the stream of the request being served, the default) or a number;\n"
+        "the payload is `payload` (text) or `hex`; `length` writes another value in the length field\n"
+        "than the payload's size.\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "h2_frame = { type = \"push_promise\", flags = 4, stream = \"request\", hex = \"00 00 00 02 82 84 86\" }\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::h2c,
+};
 
 }  // namespace upfault

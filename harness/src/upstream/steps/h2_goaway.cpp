@@ -56,16 +56,19 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef h2_goaway_step = {
-    "h2_goaway",
-    250,
-    "HTTP/2: send GOAWAY: { last_stream, error, debug }",
-    "HTTP/2: GOAWAY. `last_stream` is `\"request\"` (the served stream, the default),\n"
-    "`\"below_request\"` (2 less, or 0: the request was not processed and may be retried),\n"
-    "`\"above_request\"` (2 more) or a number; `error` a code's name or number (default `no_error`);\n"
-    "`debug` text for the debug data. The connection stays open: a `close` step ends it.\n",
-    "[[upstream.steps]]\n"
-    "h2_goaway = { last_stream = \"below_request\", error = \"no_error\" }\n",
-    parse,
-    UpstreamProtocol::h2c};
+    .key = "h2_goaway",
+    .order = 250,
+    .summary = "HTTP/2: send GOAWAY: { last_stream, error, debug }",
+    .doc =
+        "HTTP/2: GOAWAY. `last_stream` is `\"request\"` (the served stream, the default),\n"
+        "`\"below_request\"` (2 less, or 0: the request was not processed and may be retried),\n"
+        "`\"above_request\"` (2 more) or a number; `error` a code's name or number (default `no_error`);\n"
+        "`debug` text for the debug data. The connection stays open: a `close` step ends it.\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "h2_goaway = { last_stream = \"below_request\", error = \"no_error\" }\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::h2c,
+};
 
 }  // namespace upfault

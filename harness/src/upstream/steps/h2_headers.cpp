@@ -50,18 +50,21 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef h2_headers_step = {
-    "h2_headers",
-    210,
-    "HTTP/2: send HEADERS: { headers | hex, end_stream, end_headers, stream }",
-    "HTTP/2: a HEADERS frame. `headers` is a header list, HPACK-encoded as written (case, order,\n"
-    "duplicates and invalid fields kept: `\":status: 200\"` or `[\":status\", \"200\"]`); `hex` is a raw\n"
-    "header block instead (for blocks that cannot be decoded). `end_stream` (default false) and\n"
-    "`end_headers` (default true) set the flags; `stream` as in `h2_frame`. With `end_headers = false`,\n"
-    "follow it with an `h2_frame` of type `\"continuation\"`. Trailers are a second `h2_headers` with\n"
-    "`end_stream = true`.\n",
-    "[[upstream.steps]]\n"
-    "h2_headers = { headers = [\":status: 200\", \"content-type: text/plain\"], end_stream = false }\n",
-    parse,
-    UpstreamProtocol::h2c};
+    .key = "h2_headers",
+    .order = 210,
+    .summary = "HTTP/2: send HEADERS: { headers | hex, end_stream, end_headers, stream }",
+    .doc =
+        "HTTP/2: a HEADERS frame. `headers` is a header list, HPACK-encoded as written (case, order,\n"
+        "duplicates and invalid fields kept: `\":status: 200\"` or `[\":status\", \"200\"]`); `hex` is a raw\n"
+        "header block instead (for blocks that cannot be decoded). `end_stream` (default false) and\n"
+        "`end_headers` (default true) set the flags; `stream` as in `h2_frame`. With `end_headers = false`,\n"
+        "follow it with an `h2_frame` of type `\"continuation\"`. Trailers are a second `h2_headers` with\n"
+        "`end_stream = true`.\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "h2_headers = { headers = [\":status: 200\", \"content-type: text/plain\"], end_stream = false }\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::h2c,
+};
 
 }  // namespace upfault

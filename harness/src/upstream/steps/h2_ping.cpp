@@ -35,14 +35,17 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef h2_ping_step = {
-    "h2_ping",
-    260,
-    "HTTP/2: send PING: true, or { ack, data | hex }",
-    "HTTP/2: PING with 8 zero bytes (`true`), or with `data`/`hex` as the payload (any length: 8 is\n"
-    "valid) and `ack = true` for an ACK.\n",
-    "[[upstream.steps]]\n"
-    "h2_ping = { data = \"12345678\" }\n",
-    parse,
-    UpstreamProtocol::h2c};
+    .key = "h2_ping",
+    .order = 260,
+    .summary = "HTTP/2: send PING: true, or { ack, data | hex }",
+    .doc =
+        "HTTP/2: PING with 8 zero bytes (`true`), or with `data`/`hex` as the payload (any length: 8 is\n"
+        "valid) and `ack = true` for an ACK.\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "h2_ping = { data = \"12345678\" }\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::h2c,
+};
 
 }  // namespace upfault

@@ -40,15 +40,18 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef h2_rst_stream_step = {
-    "h2_rst_stream",
-    240,
-    "HTTP/2: send RST_STREAM: an error code's name, or { error, stream }",
-    "HTTP/2: reset the request's stream (or `stream`) with an error code, by name (`\"no_error\"`,\n"
-    "`\"protocol_error\"`, `\"internal_error\"`, `\"refused_stream\"`, `\"cancel\"`, …) or number;\n"
-    "default `cancel`.\n",
-    "[[upstream.steps]]\n"
-    "h2_rst_stream = \"internal_error\"\n",
-    parse,
-    UpstreamProtocol::h2c};
+    .key = "h2_rst_stream",
+    .order = 240,
+    .summary = "HTTP/2: send RST_STREAM: an error code's name, or { error, stream }",
+    .doc =
+        "HTTP/2: reset the request's stream (or `stream`) with an error code, by name (`\"no_error\"`,\n"
+        "`\"protocol_error\"`, `\"internal_error\"`, `\"refused_stream\"`, `\"cancel\"`, …) or number;\n"
+        "default `cancel`.\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "h2_rst_stream = \"internal_error\"\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::h2c,
+};
 
 }  // namespace upfault

@@ -46,20 +46,23 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef h2_settings_step = {
-    "h2_settings",
-    230,
-    "HTTP/2: send SETTINGS: true (empty) or { ack, max_frame_size, initial_window_size, ... }",
-    "HTTP/2: a SETTINGS frame. `true` sends an empty one (the server's preface); a table sets\n"
-    "parameters by name (`header_table_size`, `enable_push`, `max_concurrent_streams`,\n"
-    "`initial_window_size`, `max_frame_size`, `max_header_list_size`: any value, valid or not, in the\n"
-    "order of that list); `ack = true` sends the ACK of the proxy's SETTINGS. The server has already\n"
-    "sent an empty SETTINGS (its preface) when the proxy's preface arrived (some proxies send no request\n"
-    "before it), so this one comes second.\n",
-    "[[upstream.steps]]\n"
-    "h2_settings = { max_frame_size = 16384 }\n"
-    "[[upstream.steps]]\n"
-    "h2_settings = { ack = true }\n",
-    parse,
-    UpstreamProtocol::h2c};
+    .key = "h2_settings",
+    .order = 230,
+    .summary = "HTTP/2: send SETTINGS: true (empty) or { ack, max_frame_size, initial_window_size, ... }",
+    .doc =
+        "HTTP/2: a SETTINGS frame. `true` sends an empty one (the server's preface); a table sets\n"
+        "parameters by name (`header_table_size`, `enable_push`, `max_concurrent_streams`,\n"
+        "`initial_window_size`, `max_frame_size`, `max_header_list_size`: any value, valid or not, in the\n"
+        "order of that list); `ack = true` sends the ACK of the proxy's SETTINGS. The server has already\n"
+        "sent an empty SETTINGS (its preface) when the proxy's preface arrived (some proxies send no request\n"
+        "before it), so this one comes second.\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "h2_settings = { max_frame_size = 16384 }\n"
+        "[[upstream.steps]]\n"
+        "h2_settings = { ack = true }\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::h2c,
+};
 
 }  // namespace upfault

@@ -34,14 +34,17 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef h2_window_update_step = {
-    "h2_window_update",
-    270,
-    "HTTP/2: send WINDOW_UPDATE: { increment, stream }",
-    "HTTP/2: WINDOW_UPDATE of `increment` (default 65535; 0 is a protocol error) for `stream`\n"
-    "(default 0, the connection; `\"request\"` for the request's stream).\n",
-    "[[upstream.steps]]\n"
-    "h2_window_update = { increment = 65535, stream = 0 }\n",
-    parse,
-    UpstreamProtocol::h2c};
+    .key = "h2_window_update",
+    .order = 270,
+    .summary = "HTTP/2: send WINDOW_UPDATE: { increment, stream }",
+    .doc =
+        "HTTP/2: WINDOW_UPDATE of `increment` (default 65535; 0 is a protocol error) for `stream`\n"
+        "(default 0, the connection; `\"request\"` for the request's stream).\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "h2_window_update = { increment = 65535, stream = 0 }\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::h2c,
+};
 
 }  // namespace upfault

@@ -26,17 +26,20 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef h2_window_updates_step = {
-    "h2_window_updates",
-    275,
-    "HTTP/2: false: send no WINDOW_UPDATE of the upstream's own for the proxy's DATA",
-    "HTTP/2: by default the upstream gives the proxy's flow-control windows back (WINDOW_UPDATE for\n"
-    "the connection and the request's stream) each time half a window of DATA has arrived, so an\n"
-    "uploaded body never stalls. `h2_window_updates = false`, anywhere in the script, turns that\n"
-    "off for the whole connection: the proxy's windows close once it has sent 65,535 bytes, unless\n"
-    "an `h2_window_update` step opens them.\n",
-    "[[upstream.steps]]\n"
-    "h2_window_updates = false\n",
-    parse,
-    UpstreamProtocol::h2c};
+    .key = "h2_window_updates",
+    .order = 275,
+    .summary = "HTTP/2: false: send no WINDOW_UPDATE of the upstream's own for the proxy's DATA",
+    .doc =
+        "HTTP/2: by default the upstream gives the proxy's flow-control windows back (WINDOW_UPDATE for\n"
+        "the connection and the request's stream) each time half a window of DATA has arrived, so an\n"
+        "uploaded body never stalls. `h2_window_updates = false`, anywhere in the script, turns that\n"
+        "off for the whole connection: the proxy's windows close once it has sent 65,535 bytes, unless\n"
+        "an `h2_window_update` step opens them.\n",
+    .example =
+        "[[upstream.steps]]\n"
+        "h2_window_updates = false\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::h2c,
+};
 
 }  // namespace upfault

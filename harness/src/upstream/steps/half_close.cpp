@@ -26,11 +26,12 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef half_close_step = {
-    "half_close",
-    70,
-    "shut down our sending side (FIN) and keep reading",
-    "Shut down the upstream's sending side (the proxy reads EOF) and keep reading.\n",
-    "[[upstream.steps]]\nhalf_close = true\n",
-    parse};
+    .key = "half_close",
+    .order = 70,
+    .summary = "shut down our sending side (FIN) and keep reading",
+    .doc = "Shut down the upstream's sending side (the proxy reads EOF) and keep reading.\n",
+    .example = "[[upstream.steps]]\nhalf_close = true\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

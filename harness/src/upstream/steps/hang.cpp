@@ -38,12 +38,14 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef hang_step = {
-    "hang",
-    90,
-    "hold the connection open, reading and discarding: true (until the proxy gives up) or a duration",
-    "Hold the connection open, reading and discarding, until the proxy closes it: `true` (bounded by\n"
-    "the upstream's 120 s connection cap) or a duration, after which the upstream closes with FIN.\n",
-    "[[upstream.steps]]\nhang = true\n",
-    parse};
+    .key = "hang",
+    .order = 90,
+    .summary = "hold the connection open, reading and discarding: true (until the proxy gives up) or a duration",
+    .doc =
+        "Hold the connection open, reading and discarding, until the proxy closes it: `true` (bounded by\n"
+        "the upstream's 120 s connection cap) or a duration, after which the upstream closes with FIN.\n",
+    .example = "[[upstream.steps]]\nhang = true\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -33,14 +33,16 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef idle_close_step = {
-    "idle_close",
-    85,
-    "close (FIN) unless the proxy sends more within a duration: a keep-alive idle timeout",
-    "Close the connection (FIN, as `close = \"fin\"`) unless the proxy sends something within the\n"
-    "duration; if it does, go on with the next step. After a response, this is a keep-alive server's\n"
-    "idle timeout: a proxy that reuses the connection just as it closes must not fail the request it\n"
-    "sent on it (RFC 9112 §9.3.1).\n",
-    "[[upstream.steps]]\nidle_close = \"50ms\"\n",
-    parse};
+    .key = "idle_close",
+    .order = 85,
+    .summary = "close (FIN) unless the proxy sends more within a duration: a keep-alive idle timeout",
+    .doc =
+        "Close the connection (FIN, as `close = \"fin\"`) unless the proxy sends something within the\n"
+        "duration; if it does, go on with the next step. After a response, this is a keep-alive server's\n"
+        "idle timeout: a proxy that reuses the connection just as it closes must not fail the request it\n"
+        "sent on it (RFC 9112 §9.3.1).\n",
+    .example = "[[upstream.steps]]\nidle_close = \"50ms\"\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

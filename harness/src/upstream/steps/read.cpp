@@ -68,14 +68,16 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef read_step = {
-    "read",
-    10,
-    "read from the proxy: \"head\" (request head), \"request\" (head and body), \"none\", or { bytes = N }",
-    "Read from the proxy. `\"head\"`: the request head (the first one was already read to route the\n"
-    "connection; the first `read = \"head\"` claims it, later ones wait for the next request on the\n"
-    "same connection — keep-alive). `\"request\"`: the head and its body (Content-Length or chunked).\n"
-    "`{ bytes = N }`: N more bytes. `\"none\"`: nothing; act at once.\n",
-    "[[upstream.steps]]\nread = \"request\"\n",
-    parse};
+    .key = "read",
+    .order = 10,
+    .summary = "read from the proxy: \"head\" (request head), \"request\" (head and body), \"none\", or { bytes = N }",
+    .doc =
+        "Read from the proxy. `\"head\"`: the request head (the first one was already read to route the\n"
+        "connection; the first `read = \"head\"` claims it, later ones wait for the next request on the\n"
+        "same connection — keep-alive). `\"request\"`: the head and its body (Content-Length or chunked).\n"
+        "`{ bytes = N }`: N more bytes. `\"none\"`: nothing; act at once.\n",
+    .example = "[[upstream.steps]]\nread = \"request\"\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -11,12 +11,16 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef send_step = {
-    "send",
-    20,
-    "send bytes exactly as written (TOML escapes: \\r \\n \\t \\\" \\\\ \\uXXXX; other bytes: send_hex)",
-    "Send bytes exactly as written. TOML's escapes apply: `\\r`, `\\n`, `\\t`, `\\\"`, `\\\\`, `\\uXXXX`\n"
-    "(TOML has no `\\xNN`: write bytes that are not text with `send_hex`).\n",
-    "[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nContent-Length: 5\\r\\nContent-Length: 6\\r\\n\\r\\nhello!\"\n",
-    parse};
+    .key = "send",
+    .order = 20,
+    .summary = "send bytes exactly as written (TOML escapes: \\r \\n \\t \\\" \\\\ \\uXXXX; other bytes: send_hex)",
+    .doc =
+        "Send bytes exactly as written. TOML's escapes apply: `\\r`, `\\n`, `\\t`, `\\\"`, `\\\\`, `\\uXXXX`\n"
+        "(TOML has no `\\xNN`: write bytes that are not text with `send_hex`).\n",
+    .example =
+        "[[upstream.steps]]\nsend = \"HTTP/1.1 200 OK\\r\\nContent-Length: 5\\r\\nContent-Length: "
+        "6\\r\\n\\r\\nhello!\"\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

@@ -16,13 +16,16 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef send_hex_step = {
-    "send_hex",
-    30,
-    "send bytes written as hex digits (spaces allowed)",
-    "Send bytes written as hex digits (spaces, colons and newlines are ignored): for NUL, bare CR,\n"
-    "bytes ≥ 0x80.\n",
-    "[[upstream.steps]]\nsend_hex = \"48 54 54 50 2f 31 2e 31 20 32 30 30 20 4f 4b 0d 0a\"   # \"HTTP/1.1 200 "
-    "OK\\r\\n\"\n",
-    parse};
+    .key = "send_hex",
+    .order = 30,
+    .summary = "send bytes written as hex digits (spaces allowed)",
+    .doc =
+        "Send bytes written as hex digits (spaces, colons and newlines are ignored): for NUL, bare CR,\n"
+        "bytes ≥ 0x80.\n",
+    .example =
+        "[[upstream.steps]]\nsend_hex = \"48 54 54 50 2f 31 2e 31 20 32 30 30 20 4f 4b 0d 0a\"   # \"HTTP/1.1 200 "
+        "OK\\r\\n\"\n",
+    .parse = parse,
+};
 
 }  // namespace upfault

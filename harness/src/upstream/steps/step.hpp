@@ -1,7 +1,8 @@
 #pragma once
 // The step registry. A step kind is one file in this directory that defines
 //
-//   extern const StepDef <file name>_step = {key, order, summary, doc, example, parse};
+//   extern const StepDef <file name>_step = {.key = …, .order = …, .summary = …, .doc = …,
+//                                           .example = …, .parse = parse};
 //
 // with an UpstreamStep subclass: how the step is written (parse, from its TOML value) and what it
 // does on an upstream connection (run). CMake generates the index of these definitions from the

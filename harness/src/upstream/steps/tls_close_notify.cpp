@@ -26,14 +26,16 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef tls_close_notify_step = {
-    "tls_close_notify",
-    100,
-    "TLS: send close_notify (the clean end of a TLS connection); the TCP connection stays open",
-    "Send TLS's `close_notify` alert, which says the upstream sends no more data; the TCP connection\n"
-    "stays open (a `close = \"fin\"` after it ends it). RFC 9112 §9.8: without a close_notify before the\n"
-    "FIN, a close is incomplete, and a response delimited by the close must not be taken as complete.\n",
-    "[[upstream.steps]]\ntls_close_notify = true\n",
-    parse,
-    UpstreamProtocol::https};
+    .key = "tls_close_notify",
+    .order = 100,
+    .summary = "TLS: send close_notify (the clean end of a TLS connection); the TCP connection stays open",
+    .doc =
+        "Send TLS's `close_notify` alert, which says the upstream sends no more data; the TCP connection\n"
+        "stays open (a `close = \"fin\"` after it ends it). RFC 9112 §9.8: without a close_notify before the\n"
+        "FIN, a close is incomplete, and a response delimited by the close must not be taken as complete.\n",
+    .example = "[[upstream.steps]]\ntls_close_notify = true\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::https,
+};
 
 }  // namespace upfault

@@ -55,16 +55,20 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef tls_partial_record_step = {
-    "tls_partial_record",
-    101,
-    "TLS: encrypt `send`, but send only the first `keep` bytes of its records (a record cut short)",
-    "Encrypt `send` as TLS records and send only their first `keep` bytes: the proxy holds a record it\n"
-    "can never finish (a record carries a 5-byte header, then its ciphertext and tag; `keep` must be under\n"
-    "`send`'s length + 5, so a record is always cut). A `close` after\n"
-    "it cuts the connection mid-record.\n",
-    "[[upstream.steps]]\ntls_partial_record = { send = \"HTTP/1.1 200 OK\\r\\nContent-Length: 5\\r\\n\\r\\nhello\", "
-    "keep = 20 }\n",
-    parse,
-    UpstreamProtocol::https};
+    .key = "tls_partial_record",
+    .order = 101,
+    .summary = "TLS: encrypt `send`, but send only the first `keep` bytes of its records (a record cut short)",
+    .doc =
+        "Encrypt `send` as TLS records and send only their first `keep` bytes: the proxy holds a record it\n"
+        "can never finish (a record carries a 5-byte header, then its ciphertext and tag; `keep` must be under\n"
+        "`send`'s length + 5, so a record is always cut). A `close` after\n"
+        "it cuts the connection mid-record.\n",
+    .example =
+        "[[upstream.steps]]\ntls_partial_record = { send = \"HTTP/1.1 200 OK\\r\\nContent-Length: "
+        "5\\r\\n\\r\\nhello\", "
+        "keep = 20 }\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::https,
+};
 
 }  // namespace upfault

@@ -28,13 +28,15 @@ std::shared_ptr<const UpstreamStep> parse(FileContext& cx, const toml::node& val
 }  // namespace
 
 extern const StepDef tls_plaintext_step = {
-    "tls_plaintext",
-    102,
-    "TLS: send bytes on the TCP connection as they are, outside TLS (the proxy reads a bad record)",
-    "Send bytes on the TCP connection unencrypted, between TLS records: the proxy reads them as a\n"
-    "record that fails to decrypt (or has an unknown type), a fatal error of the TLS connection.\n",
-    "[[upstream.steps]]\ntls_plaintext = \"HTTP/1.1 200 OK\\r\\n\"\n",
-    parse,
-    UpstreamProtocol::https};
+    .key = "tls_plaintext",
+    .order = 102,
+    .summary = "TLS: send bytes on the TCP connection as they are, outside TLS (the proxy reads a bad record)",
+    .doc =
+        "Send bytes on the TCP connection unencrypted, between TLS records: the proxy reads them as a\n"
+        "record that fails to decrypt (or has an unknown type), a fatal error of the TLS connection.\n",
+    .example = "[[upstream.steps]]\ntls_plaintext = \"HTTP/1.1 200 OK\\r\\n\"\n",
+    .parse = parse,
+    .example_protocol = UpstreamProtocol::https,
+};
 
 }  // namespace upfault
