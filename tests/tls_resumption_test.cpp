@@ -1,7 +1,8 @@
-// Which TLS ports of the fake upstream resume sessions: the valid-certificate ports do, as a
-// production origin does (a proxy that opens a connection per request is not measured by full
-// handshakes it would not pay against a real origin); the certificate ports never do, so each
-// connection shows its certificate in a full handshake — a certificate verdict needs that. An
+// Which TLS ports of the fake upstream resume sessions. Under load (upfault serve, bench:
+// Options::tls_resumption) the valid-certificate ports do, as a production origin does, so a proxy
+// that opens a connection per request is not measured by full handshakes it would not pay against
+// a real origin; in a run they do not (the verdicts' conditions). The certificate ports never do:
+// each connection shows its certificate in a full handshake, as a certificate verdict needs. An
 // OpenSSL client over loopback, offering the session of its previous connection.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -69,31 +70,40 @@ Outcome connect_once(Sessions& s, std::uint16_t port, const std::string& name, S
       got.append(buf, static_cast<std::size_t>(n));
     out.served = got.starts_with("HTTP/1.1 200") && got.ends_with("\r\n\r\nok");
     out.session = SSL_get1_session(ssl);  // read after the response: a TLS 1.3 ticket has arrived
-    SSL_shutdown(ssl);  // a session ended without close_notify is not offered again (as a proxy's)
+    SSL_shutdown(ssl);                    // a session ended without close_notify is not offered again (as a proxy's)
   }
   SSL_free(ssl);
   ::close(fd);
   return out;
 }
 
-class Resumption : public ::testing::TestWithParam<int> {};
+struct Case {
+  int version;
+  bool resumption;  // FakeUpstream::Options::tls_resumption (serve and bench: on; runs: off)
+};
+
+class Resumption : public ::testing::TestWithParam<Case> {};
 
 }  // namespace
 
-TEST_P(Resumption, OnTheValidCertificatePortNeverOnACertificatePort) {
-  auto up = FakeUpstream::open({}).value();
+TEST_P(Resumption, OnTheValidCertificatePortUnderLoadNeverOnACertificatePort) {
+  FakeUpstream::Options o;
+  o.tls_resumption = GetParam().resumption;
+  auto up = FakeUpstream::open(o).value();
   up->add(answering("on-tls", Endpoint::scripted));
   up->add(answering("on-expired", Endpoint::tls_expired));
   up->start();
   const auto ports = up->ports();
-  Sessions client(GetParam());
+  Sessions client(GetParam().version);
 
   auto first = connect_once(client, ports.tls, "on-tls", nullptr);
   ASSERT_TRUE(first.served);
   EXPECT_FALSE(first.resumed);
   auto second = connect_once(client, ports.tls, "on-tls", first.session);
   EXPECT_TRUE(second.served);
-  EXPECT_TRUE(second.resumed) << "the valid-certificate port made a full handshake where a session could resume";
+  EXPECT_EQ(second.resumed, GetParam().resumption)
+      << (GetParam().resumption ? "the valid-certificate port made a full handshake where a session could resume"
+                                : "a run's valid-certificate port resumed a session (runs make full handshakes)");
 
   // A certificate port: its own earlier session, or the valid port's, is never resumed.
   auto expired = connect_once(client, ports.tls_expired, "on-expired", nullptr);
@@ -107,5 +117,10 @@ TEST_P(Resumption, OnTheValidCertificatePortNeverOnACertificatePort) {
   for (SSL_SESSION* s : {first.session, second.session, expired.session}) SSL_SESSION_free(s);
 }
 
-INSTANTIATE_TEST_SUITE_P(TlsVersions, Resumption, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION),
-                         [](const auto& p) { return p.param == TLS1_2_VERSION ? "TLS12" : "TLS13"; });
+INSTANTIATE_TEST_SUITE_P(TlsVersions, Resumption,
+                         ::testing::Values(Case{TLS1_2_VERSION, true}, Case{TLS1_3_VERSION, true},
+                                           Case{TLS1_2_VERSION, false}, Case{TLS1_3_VERSION, false}),
+                         [](const auto& p) {
+                           return std::string(p.param.version == TLS1_2_VERSION ? "TLS12" : "TLS13") +
+                                  (p.param.resumption ? "_Load" : "_Run");
+                         });

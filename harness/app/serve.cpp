@@ -66,6 +66,7 @@ int serve(const ServeArgs& a) {
   o.ports = with_default_endpoints(o.ports);  // P+1…P+4, as `upfault routes` prints them
   o.verbose = !a.quiet;
   o.keep_logs = !a.quiet;
+  o.tls_resumption = true;
   o.threads = a.threads;
   o.max_connections = a.max_connections;
   o.max_handshakes = a.max_handshakes;

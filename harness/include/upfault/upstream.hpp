@@ -45,6 +45,13 @@ class FakeUpstream {
     /// ones too, serves the scenarios routed to it, and every TLS port presents the valid
     /// certificate: so a probe through each of the proxy's routes is answered by the port it reached.
     bool preflight = false;
+    /// The valid-certificate TLS ports (tls, tls-h2) resume sessions as a production origin does
+    /// (TLS 1.3 tickets; TLS 1.2 tickets and a session cache): for load (`upfault serve`,
+    /// `upfault bench`), so a proxy that opens a connection per request is not measured by full
+    /// handshakes. Off for runs: every connection a full handshake, as the verdicts were measured
+    /// (Squid 5.7 with GnuTLS answers 502 to a healthy response after a TLS 1.3 ticket). The
+    /// certificate ports never resume.
+    bool tls_resumption = false;
   };
 
   /// Binds every endpoint's port, or says which one cannot be bound and why

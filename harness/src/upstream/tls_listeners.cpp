@@ -1,7 +1,7 @@
 // The fake upstream's TLS ports. Which port the proxy reaches chooses the handshake: the request
 // that names the scenario travels inside TLS, so nothing before the handshake can be routed by it.
-//   tls, tls-h2                   a valid certificate, ALPN http/1.1 or h2, sessions resumable;
-//                                 then the scripts run
+//   tls, tls-h2                   a valid certificate, ALPN http/1.1 or h2 (sessions resumable
+//                                 under Options::tls_resumption); then the scripts run
 //   tls-expired, tls-wrong-name,  a certificate the proxy must refuse when it verifies; a proxy
 //   tls-untrusted                 that does not gets the scenario's script (and passes it on)
 //   tls-stall                     reads the ClientHello and never answers
@@ -29,8 +29,9 @@ struct Spec {
   tls::Handshakes handshakes = tls::Handshakes::full;
 };
 
-// The ports with the valid certificate resume sessions, as a production origin does; the
-// certificate ports show their certificate in a full handshake on every connection.
+// The ports with the valid certificate may resume sessions (Options::tls_resumption), as a
+// production origin does; the certificate ports show their certificate in a full handshake on
+// every connection.
 constexpr Spec kSpecs[] = {
     {"tls", upstream::TlsListener::Kind::serve, tls::Leaf::valid, "http/1.1", tls::Handshakes::resumable},
     {"tls-h2", upstream::TlsListener::Kind::serve, tls::Leaf::valid, "h2", tls::Handshakes::resumable},
@@ -92,7 +93,8 @@ Result<void> FakeUpstream::Impl::bind_tls() {
     l->name = spec.name;
     l->kind = spec.kind;
     if (spec.kind == upstream::TlsListener::Kind::serve) {
-      auto ctx = tls::server_context(spec.leaf, spec.alpn, spec.handshakes);
+      auto ctx =
+          tls::server_context(spec.leaf, spec.alpn, options.tls_resumption ? spec.handshakes : tls::Handshakes::full);
       if (!ctx) return ctx.error().prefixed(fmt::format("--{}-port: ", spec.name));
       l->ctx = std::move(*ctx);
     }
