@@ -21,10 +21,10 @@ LAYERS = {
     "io": ["base"],  # Asio, sockets, listeners
     "judge": ["base", "model", "tls"],  # evaluate() and the checks
     "report": ["base", "model", "judge"],  # JSON, JUnit, Markdown, console, baselines, merge
-    "matrix": ["base", "model", "judge", "report", "proxy"],  # the conformance page
     "client": ["base", "model", "io", "tls", "h2"],  # the client that talks to the proxy
     "upstream": ["base", "model", "io", "tls", "h2"],  # the fake upstream and its steps
     "proxy": ["base", "model", "io", "tls"],  # profiles, routes, processes, signals
+    "matrix": ["base", "model", "judge", "report", "proxy"],  # the conformance page
     "scenario": ["base", "model", "judge", "upstream"],  # the loader: steps and checks parse here
     "run": ["base", "model", "io", "tls", "h2", "judge", "client", "upstream", "proxy", "scenario"],
     "bench": ["base", "model", "io", "tls", "h2", "client", "upstream", "proxy", "scenario", "run"],
