@@ -25,7 +25,7 @@ using namespace net;
 // when a listening socket stops listening (end_preflight), and releases a port it picked itself.
 // The kernel's pick is made by a first socket, which holds the port until this one has it (both
 // with SO_REUSEADDR for that moment, which this one then drops).
-Result<void> FakeUpstream::Impl::bind_refused(tcp::acceptor& a, std::uint16_t port) {
+Result<void> FakeUpstream::Impl::bind_refused(std::uint16_t port) {
   error_code ec;
   tcp::endpoint ep(asio::ip::make_address(options.host, ec), port);
   tcp::acceptor picker(ioc);
@@ -35,11 +35,11 @@ Result<void> FakeUpstream::Impl::bind_refused(tcp::acceptor& a, std::uint16_t po
     if (!ec) picker.bind(ep, ec);
     if (!ec) ep = picker.local_endpoint(ec);
   }
-  if (!ec) a.open(ep.protocol(), ec);
-  if (!ec) close_on_exec(a.native_handle());
-  if (!ec && port == 0) a.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (!ec) a.set_option(tcp::acceptor::reuse_address(false), ec);
+  if (!ec) refused.open(ep.protocol(), ec);
+  if (!ec) close_on_exec(refused.native_handle());
+  if (!ec && port == 0) refused.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) refused.bind(ep, ec);
+  if (!ec) refused.set_option(tcp::acceptor::reuse_address(false), ec);
   if (ec) return problem(fmt::format("{}:{} (--refused-port): {}", options.host, port, ec.message()));
   return {};
 }

@@ -77,7 +77,7 @@ FakeUpstream::Impl::Impl(Options o)
 Result<void> FakeUpstream::Impl::bind() {
   if (auto r = listen(acceptor, options.ports.scripted, asio::socket_base::max_listen_connections, "upstream"); !r)
     return r;
-  if (auto r = bind_refused(refused, options.ports.refused); !r) return r;
+  if (auto r = bind_refused(options.ports.refused); !r) return r;
   // Backlog 0 holds one unaccepted connection; ours fill it, and the kernel then drops
   // every SYN, so a proxy's connect never completes and its connect timeout fires.
   if (auto r = listen(blackhole, options.ports.blackhole, 0, "blackhole"); !r) return r;

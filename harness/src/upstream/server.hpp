@@ -170,7 +170,8 @@ struct FakeUpstream::Impl {
   /// On `ioc`, as pre-flight ends: the refused port stops listening where it is bound, the blackhole's
   /// queue filled.
   [[nodiscard]] Result<void> end_preflight();
-  [[nodiscard]] Result<void> bind_refused(net::tcp::acceptor& a, std::uint16_t port);
+  /// Binds `refused` to `port` (0: the kernel picks) by number, without listening.
+  [[nodiscard]] Result<void> bind_refused(std::uint16_t port);
   net::awaitable<void> act_before_reading(net::tcp::acceptor& a, bool reset);
   net::awaitable<bool> back_off(const net::error_code& ec, bool scripted);
   /// Returns once a connection (and with `handshake`, a TLS handshake) may start: while a cap is
