@@ -18,6 +18,13 @@ RUNS=${RUNS:-5}; SECS=${SECS:-5}; KEEPALIVE=${KEEPALIVE:-0}
 W=$(mktemp -d /tmp/tlsb.XXXXXX); PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf $W' EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {  # until 127.0.0.1:$1 accepts (as compare.sh's): no fixed sleep
+  for _ in $(seq 200); do
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),0.2).close()' "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "tls_upstream.sh: nothing listens on 127.0.0.1:$1" >&2; exit 3
+}
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $W/key.pem -out $W/cert.pem -days 2 -subj /CN=origin 2>/dev/null
 UP=$(port); UPF=$(port); OR=$(port); PX1=$(port); PX2=$(port); PX3=$(port)
 taskset -c 0 $UF serve --quiet --threads 1 $ROOT/scenarios/tls --tls-port $UP --tls-expired-port $UPF >$W/serve.log 2>&1 & PIDS+=($!)
@@ -42,7 +49,7 @@ taskset -c 0 nginx -p $W/o -c $W/o/nginx.conf -e $W/o/err.log & PIDS+=($!)
 taskset -c 0 nginx -p $W/p1 -c $W/p1/nginx.conf -e $W/p1/err.log & PIDS+=($!)
 taskset -c 0 nginx -p $W/p2 -c $W/p2/nginx.conf -e $W/p2/err.log & PIDS+=($!)
 taskset -c 0 nginx -p $W/p3 -c $W/p3/nginx.conf -e $W/p3/err.log & PIDS+=($!)
-sleep 1
+for p in $UP $UPF $OR $PX1 $PX2 $PX3; do wait_port $p; done
 PATHQ=/__tls/__upfault/tls-ok-200-passthrough/
 PATHF=/__tls_expired/__upfault/tls-cert-expired/
 curl -s -o /dev/null -w "check upfault %{http_code}\n" http://127.0.0.1:$PX1$PATHQ
