@@ -136,6 +136,7 @@ std::optional<int> reach_target(const BenchArgs& a, const LoadResult& suite, Ben
   rio.profile = *profile;
   rio.upstream.keep_logs = false;
   rio.upstream.tls_resumption = true;
+  rio.upstream.h2_multiplex = true;
   rio.upstream.threads = a.upstream_threads;
   // Every connection bench opens may hold one to the upstream through the proxy, and a pool more.
   rio.upstream.max_connections =

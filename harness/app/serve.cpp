@@ -67,6 +67,7 @@ int serve(const ServeArgs& a) {
   o.verbose = !a.quiet;
   o.keep_logs = !a.quiet;
   o.tls_resumption = true;
+  o.h2_multiplex = true;
   o.threads = a.threads;
   o.max_connections = a.max_connections;
   o.max_handshakes = a.max_handshakes;

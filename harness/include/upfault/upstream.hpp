@@ -52,6 +52,14 @@ class FakeUpstream {
     /// (Squid 5.7 with GnuTLS answers 502 to a healthy response after a TLS 1.3 ticket). The
     /// certificate ports never resume.
     bool tls_resumption = false;
+    /// HTTP/2 connections whose first request is for a scenario that only answers with a valid
+    /// h2_response (h2-ok-200-baseline, the passthrough ones) multiplex, as a production origin
+    /// does: every stream of such a scenario on the connection is served at once, flow control and
+    /// SETTINGS honoured, no GOAWAY after a stream; a stream for any other scenario is refused
+    /// (RST_STREAM REFUSED_STREAM: safe to retry elsewhere). For load (`upfault serve`, `upfault
+    /// bench`), so a pooling proxy is not measured by a connection per request. Off for runs: every
+    /// HTTP/2 connection serves one stream, the verdicts' determinism. The fault scenarios always do.
+    bool h2_multiplex = false;
   };
 
   /// Binds every endpoint's port, or says which one cannot be bound and why

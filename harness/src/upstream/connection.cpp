@@ -235,6 +235,11 @@ void Connection::mark(std::string_view what) {
 
 void Connection::finish(Ended how) {
   done_ = true;
+  for (const auto& [log, index] : mux_entries_) {  // a multiplexed connection's streams end with it
+    std::lock_guard lock(log->m);
+    auto& c = log->connections[index];
+    if (c.end == ConnectionEnd::open) std::tie(c.end, c.ended) = std::pair(how.end, c.ended + ", then " + how.text);
+  }
   update([&](ConnectionLog& c) {
     if (c.end != ConnectionEnd::open) return;
     c.end = how.end;

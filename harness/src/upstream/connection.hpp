@@ -19,7 +19,8 @@
 
 namespace upfault::h2 {
 class Session;
-}
+struct FixedResponse;
+}  // namespace upfault::h2
 
 namespace upfault::upstream {
 
@@ -114,6 +115,16 @@ class Connection {
   void note_refused_stream(std::string_view head, std::uint32_t stream, std::uint32_t served);
   [[nodiscard]] bool over() const { return done_; }
 
+  // For the multiplexing HTTP/2 server (upstream/h2_mux.hpp).
+
+  /// True when the upstream multiplexes (Options::h2_multiplex) and `head` (a rendered HTTP/2
+  /// request) routes to a scenario with a multiplexed response (Route::h2_response) on this port.
+  [[nodiscard]] bool multiplexes(std::string_view head);
+  /// Routes a request on a multiplexed connection and counts it (with logs, logs it): the response
+  /// to send, or null when the stream is refused (another scenario's, which needs a connection of
+  /// its own, or none's; noted in that scenario's log).
+  [[nodiscard]] std::shared_ptr<const h2::FixedResponse> route_multiplexed(std::string_view head, std::uint32_t stream);
+
  private:
   struct Ended {
     ConnectionEnd end;
@@ -180,6 +191,10 @@ class Connection {
   bool done_ = false;
   std::unique_ptr<h2::Session> h2_;      // set when the proxy speaks HTTP/2
   std::optional<std::size_t> handover_;  // a request head for another scenario, read mid-script (in pending_)
+  // Multiplexed: the scenario served last, and the log entries of the streams served (finish() ends them all).
+  std::optional<Route> mux_route_;
+  bool mux_mixed_ = false;  // it has served more than one scenario
+  std::vector<std::pair<std::shared_ptr<ScenarioLog>, std::size_t>> mux_entries_;
 };
 
 template <typename F>

@@ -8,6 +8,7 @@
 
 #include "base/util.hpp"
 #include "upstream/connection.hpp"
+#include "upstream/h2_mux.hpp"
 
 namespace upfault::h2 {
 
@@ -51,6 +52,11 @@ awaitable<void> Session::serve(upstream::Connection& c) {
     if (!c.over()) co_await c.close_fin();
     co_return;
   }
+  if (!violation_ && !replay_.empty() && c.multiplexes(head)) {
+    replay_ += std::exchange(c.input(), {});
+    co_return co_await upstream::serve_multiplexed(c, std::exchange(replay_, {}));
+  }
+  std::string().swap(replay_);
   if (violation_) {  // logged under its scenario, never routed: no setup error on an invalid stream
     c.log_refused_h2_request(head);
     c.note_received(std::exchange(early_, {}));
@@ -148,6 +154,7 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     co_return false;
   }
   c.input().erase(0, kPreface.size());
+  replay_ = kPreface;
   // The server preface at once: some proxies (HAProxy) send no request before they have it.
   settings_sent_ = true;
   const bool sent = co_await c.send(serialize_frame(kSettings, 0, 0, ""));
@@ -158,6 +165,9 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     Frame f;
     const bool got = co_await next_frame(c, f);
     if (!got) co_return false;
+    if (replay_.size() + kFrameHeaderSize + f.payload.size() > kMaxReplay) std::string().swap(replay_);
+    if (!replay_.empty())
+      replay_ += serialize_frame_raw(f.header.length, f.header.type, f.header.flags, f.header.stream, f.payload);
     if (++logged_frames_ <= kMaxLoggedFrames) early_ += describe(f) + "\n";
     if (auto wrong = on_control(f); wrong && logged_frames_ <= kMaxLoggedFrames)
       early_ += "(ignored: " + *wrong + ")\n";

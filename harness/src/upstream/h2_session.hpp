@@ -5,7 +5,9 @@
 // to the first complete request (HEADERS + CONTINUATION), decodes it, routes it like an HTTP/1.1
 // request (logged as an HTTP/1.1-like head, so the checks read it the same way), runs the
 // scenario's steps, and then ends the connection with GOAWAY (last-stream-id = the served stream,
-// NO_ERROR) and a FIN.
+// NO_ERROR) and a FIN. Under FakeUpstream::Options::h2_multiplex, a connection whose first request
+// is for a scenario that only answers with a valid response is handed to the multiplexing server
+// instead (upstream/h2_mux.hpp), with every byte read so far.
 //
 // One stream per connection, for determinism: every other stream the proxy opens is refused as
 // soon as its header block is read (RST_STREAM REFUSED_STREAM, which RFC 9113 §8.7 makes safe to
@@ -44,6 +46,8 @@ namespace upfault::h2 {
 inline constexpr std::size_t kMaxInboundFrame = kDefaultMaxFrame;
 /// The largest request header block (all fragments) it accepts, and its decoded list size.
 inline constexpr std::size_t kMaxHeaderBlock = 64 * 1024;
+/// The most bytes before the first request that a multiplexed connection reads again (h2_mux.hpp).
+inline constexpr std::size_t kMaxReplay = 256 * 1024;
 
 /// A frame from the proxy that RFC 9113 refuses, and how the fake upstream answers it.
 struct Violation {
@@ -136,6 +140,9 @@ class Session {
   std::string out_;    // frames that answer the proxy's (RST_STREAM of a refused stream), for the next write
   std::optional<std::uint32_t> block_stream_;  // a header block after the request's, still open
   std::string later_block_;
+  // What the proxy sent up to the request, for a hand-over to the multiplexing server
+  // (upstream/h2_mux.hpp); empty once it is over kMaxReplay bytes (then there is none).
+  std::string replay_;
 };
 
 /// The request rendered as an HTTP/1.1-like head ("GET /p HTTP/2\r\nhost: a\r\n...\r\n\r\n"):

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 
+#include "h2/mux_server.hpp"
 #include "upstream/connection.hpp"
 #include "upstream/steps/step.hpp"
 
@@ -25,6 +26,19 @@ const std::string* plain_response(const Scenario& s) {
   if (!s.steps[0].on_request.empty() || !s.steps[1].on_request.empty()) return nullptr;
   if (!s.steps[0].action->reads_request()) return nullptr;
   return s.steps[1].action->sends();
+}
+
+// The response a multiplexed HTTP/2 connection answers a scenario's requests with (see
+// Route::h2_response), or null. It lives as long as the scenario (an aliasing pointer).
+std::shared_ptr<const h2::FixedResponse> multiplexed_response(const std::shared_ptr<const Scenario>& s,
+                                                              const std::vector<const UpstreamStep*>& steps) {
+  if (s->endpoint != Endpoint::scripted || !is_http2(s->protocol) || steps.empty() || steps.size() > 2) return nullptr;
+  for (const auto& step : s->steps)
+    if (!step.on_request.empty()) return nullptr;
+  if (steps.size() == 2 && !(steps[0] && steps[0]->reads_request())) return nullptr;
+  const auto* response = steps.back() ? steps.back()->fixed_h2_response() : nullptr;
+  if (!response || h2::invalid_fixed_response(*response)) return nullptr;
+  return {s, response};
 }
 
 awaitable<void> drain(tcp::socket& sock) {
@@ -281,8 +295,9 @@ void FakeUpstream::add(const Scenario& scenario) {
     if (!impl_->preflight && impl_->fillers.empty()) impl_->fill_accept_queue();
   }
   auto shared = std::make_shared<const Scenario>(scenario);
-  upstream::Route route{shared, std::make_shared<upstream::ScenarioLog>(), upstream::plain_response(*shared), {}};
+  upstream::Route route{shared, std::make_shared<upstream::ScenarioLog>(), upstream::plain_response(*shared), {}, {}};
   for (const auto& step : shared->steps) route.steps.push_back(dynamic_cast<const UpstreamStep*>(step.action.get()));
+  route.h2_response = upstream::multiplexed_response(shared, route.steps);
   impl_->routes[scenario.name] = std::move(route);
 }
 

@@ -19,6 +19,9 @@
 
 namespace upfault {
 class UpstreamStep;
+namespace h2 {
+struct FixedResponse;
+}
 namespace upstream {
 
 /// What the upstream saw for one scenario; connections append to it as they go.
@@ -41,6 +44,9 @@ struct Route {
   /// Each step's runnable form, found once when the scenario is added (null for a StepAction made
   /// outside the step registry, which nothing here can run).
   std::vector<const UpstreamStep*> steps;
+  /// For an HTTP/2 scenario whose script is one valid h2_response (after a `read`, if any): that
+  /// response, which a multiplexed connection sends (Options::h2_multiplex); else null.
+  std::shared_ptr<const h2::FixedResponse> h2_response;
 };
 
 /// How a request came: its connection, and the port, transport and protocol it came by.

@@ -1,15 +1,12 @@
 // h2_response: a whole HTTP/2 response — SETTINGS if not sent yet, HEADERS, DATA, trailers.
+#include "h2/mux_server.hpp"
 #include "model/scenario_toml.hpp"
 #include "upstream/steps/h2_step.hpp"
 
 namespace upfault {
 namespace {
 
-struct Spec {
-  std::vector<h2::Field> headers;  // :status first
-  std::string body;
-  std::vector<h2::Field> trailers;
-};
+using Spec = h2::FixedResponse;
 
 class H2Response final : public H2Step {
  public:
@@ -18,6 +15,8 @@ class H2Response final : public H2Step {
   }
   // What passthrough compares with: the response as HTTP/1.1 would carry it.
   const std::string* sends() const override { return &image_; }
+  // What a multiplexed connection answers with (Options::h2_multiplex), when the response is valid.
+  const h2::FixedResponse* fixed_h2_response() const override { return &spec_; }
 
  protected:
   // The body obeys the proxy's flow control and SETTINGS_MAX_FRAME_SIZE (h2::Session).
@@ -101,7 +100,8 @@ extern const StepDef h2_response_step = {
         "`auto_length = false`. The body obeys the proxy's flow control: never more DATA than its\n"
         "connection and stream windows allow (the upstream waits for its WINDOW_UPDATE, at most until\n"
         "the connection cap) and frames of at most its SETTINGS_MAX_FRAME_SIZE. `passthrough` compares\n"
-        "with this response.\n",
+        "with this response. Under load (`serve`, `bench`) a scenario whose script is one valid\n"
+        "`h2_response` is served multiplexed, many streams per connection (see HTTP/2 upstreams).\n",
     .example =
         "[[upstream.steps]]\n"
         "h2_response = { status = 200, headers = [\"content-type: text/plain\"], body = \"hello\" }\n"

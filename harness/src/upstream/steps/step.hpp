@@ -22,6 +22,9 @@ namespace upfault {
 namespace upstream {
 class Connection;
 }
+namespace h2 {
+struct FixedResponse;
+}
 
 /// What a step tells the connection: go on with the next step, or the script is over here (the
 /// connection was closed, handed over to another scenario, or failed; the log says which).
@@ -30,6 +33,8 @@ enum class Flow { next, stop };
 class UpstreamStep : public StepAction {
  public:
   [[nodiscard]] virtual net::awaitable<Flow> run(upstream::Connection& c) const = 0;
+  /// The whole HTTP/2 response the step sends (h2_response), for the multiplexing server; else null.
+  [[nodiscard]] virtual const h2::FixedResponse* fixed_h2_response() const { return nullptr; }
 };
 
 struct StepDef {
