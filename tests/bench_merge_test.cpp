@@ -322,3 +322,67 @@ TEST(BenchMerge, DamagedBytesNeverCrash) {
 
 }  // namespace
 }  // namespace upfault
+
+namespace upfault {
+namespace {
+
+// A mix over two upstream protocols: "ok" over HTTP/1.1 (healthy), "silent" over h2c (faulty).
+BenchOptions two_protocol_options() {
+  auto o = test::two_entry_options();
+  o.mix[0].protocol = "http/1.1";
+  o.mix[1].protocol = "h2c";
+  return o;
+}
+
+std::string two_protocol_report(const std::vector<Sample>& samples) {
+  return bench_to_json(two_protocol_options(), test::result_of(samples, 4.0), kTarget);
+}
+
+}  // namespace
+
+// --mix over several upstream protocols is reported apart per protocol: `over PROTOCOL` rows in
+// the text, `by_protocol` in the JSON, each entry's `protocol`; a merge adds them up, and reads a
+// protocol it does not know as damage.
+TEST(BenchByProtocol, EachProtocolsEntriesAreAddedUpApart) {
+  std::vector<Sample> s;
+  test::add(s, 9, 1'000'000, 0);              // ok (http/1.1): 9 × 200
+  test::add(s, 3, 2'000'000, 1, false, 504);  // silent (h2c): 3 × 504
+  test::add(s, 2, 0, 2, false, 0);            // silent (h2c): 2 errors
+  const auto o = two_protocol_options();
+  const auto r = test::result_of(s, 4.0);
+  const auto groups = stats_by_protocol(o, r);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].first, "http/1.1");
+  EXPECT_EQ(groups[0].second.responses, 9u);
+  EXPECT_EQ(groups[1].first, "h2c");
+  EXPECT_EQ(groups[1].second.responses, 3u);
+  EXPECT_EQ(groups[1].second.errors_total(), 2u);
+  const auto text = bench_to_text(o, r, {});
+  EXPECT_NE(text.find("over http/1.1"), std::string::npos) << text;
+  EXPECT_NE(text.find("over h2c"), std::string::npos) << text;
+  EXPECT_EQ(bench_to_text(test::two_entry_options(), r, {}).find("over "), std::string::npos)
+      << "no protocol rows without protocols";
+  const auto doc = parse(bench_to_json(o, r, kTarget));
+  const auto& by = doc.as_object().at("by_protocol").as_object();
+  EXPECT_EQ(by.at("h2c").as_object().at("responses").as_int64(), 3);
+  EXPECT_EQ(by.at("h2c").as_object().at("errors_total").as_int64(), 2);
+  EXPECT_EQ(by.at("http/1.1").as_object().at("requests_per_second").to_number<double>(), 9 / 4.0);
+  EXPECT_EQ(doc.as_object().at("mix").as_array()[1].as_object().at("protocol").as_string(), "h2c");
+
+  auto merged = merge_bench_reports({two_protocol_report(s), two_protocol_report(s)});
+  ASSERT_TRUE(merged) << merged.error();
+  const auto m = parse(*merged);
+  const auto& mby = m.as_object().at("by_protocol").as_object();
+  EXPECT_EQ(mby.at("h2c").as_object().at("responses").as_int64(), 6);
+  EXPECT_EQ(mby.at("h2c").as_object().at("requests_per_second").to_number<double>(), 2 * 3 / 4.0);
+  EXPECT_EQ(mby.at("http/1.1").as_object().at("requests_per_second").to_number<double>(), 2 * 9 / 4.0);
+
+  const auto a = two_protocol_report(s);
+  expect_refused({a, edited(a, [](json::object& d) { d["mix"].as_array()[1].as_object()["protocol"] = "h3"; })},
+                 "report 2: mix[1].protocol is not one of");
+  expect_refused({a, edited(a, [](json::object& d) { d["mix"].as_array()[1].as_object()["protocol"] = 7; })},
+                 "report 2: mix[1].protocol is not one of");
+  expect_refused({a, report(s)}, "report 2's mix");  // the same names over other protocols
+}
+
+}  // namespace upfault

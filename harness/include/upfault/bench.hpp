@@ -46,6 +46,8 @@ struct MixEntry {
   unsigned weight = 1;
   std::string target;   ///< request target, e.g. "/__upfault/ok/"
   bool healthy = true;  ///< counted with the healthy requests (the upstream answers validly)
+  /// The scenario's upstream protocol ("http/1.1", "https", "h2c", "h2"); "" for a --url run.
+  std::string protocol;
   /// A faulty entry whose answers are judged by status: a complete response is right when its
   /// status is one `accepts` holds (empty: its scenario accepts no complete response, only an
   /// aborted one or none). Not judged when an outcome it accepts takes any status (a check on
@@ -180,6 +182,11 @@ struct BenchResult {
   [[nodiscard]] double requests_per_second() const;  ///< complete responses per second
   [[nodiscard]] double achieved_rate() const;        ///< requests sent per second
 };
+
+/// The entries' counts added up per upstream protocol, in the order the protocols first appear
+/// in the mix (entries without one are left out).
+[[nodiscard]] std::vector<std::pair<std::string, BenchStats>> stats_by_protocol(const BenchOptions& options,
+                                                                                const BenchResult& result);
 
 /// Drives load at options.host:port until the duration or request count is reached, or a stop
 /// signal arrives (then what was measured until then). Options it cannot run (no mix, no

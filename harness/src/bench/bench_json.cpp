@@ -135,10 +135,14 @@ json::object report_json(const BenchOptions& o, const BenchResult& r, const Benc
     e["weight"] = o.mix[i].weight;
     e["target"] = o.mix[i].target;
     e["healthy"] = o.mix[i].healthy;
+    if (!o.mix[i].protocol.empty()) e["protocol"] = o.mix[i].protocol;
     if (o.mix[i].judged) e["accepts"] = json::value_from(o.mix[i].accepts);
     mix.push_back(std::move(e));
   }
   doc["mix"] = std::move(mix);
+  json::object by_protocol;  // the mix's entries added up per upstream protocol
+  for (const auto& [protocol, stats] : stats_by_protocol(o, r)) by_protocol[protocol] = stats_json(stats, rps(stats));
+  if (!by_protocol.empty()) doc["by_protocol"] = std::move(by_protocol);
   const bool split = std::any_of(o.mix.begin(), o.mix.end(), [](const MixEntry& m) { return m.healthy; }) &&
                      std::any_of(o.mix.begin(), o.mix.end(), [](const MixEntry& m) { return !m.healthy; });
   doc["series"] = series_json(r.series, split);

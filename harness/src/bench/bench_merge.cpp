@@ -10,6 +10,7 @@
 #include "base/json_fields.hpp"
 #include "bench/bench_report.hpp"
 #include "bench/bench_series.hpp"
+#include "upfault/scenario.hpp"
 #include "upfault/text.hpp"
 
 namespace upfault {
@@ -143,6 +144,12 @@ void read_mix(Fields& in, const json::object& doc, Report& rep) {
     const auto* healthy = in.get(e, "healthy", where);
     if (healthy && !healthy->is_bool()) in.fail(where, "healthy", "is not true or false");
     m.healthy = healthy && healthy->is_bool() && healthy->get_bool();
+    if (const auto* protocol = e.if_contains("protocol"); protocol) {  // absent: a --url run, or an older report
+      if (!protocol->is_string() || !parse_protocol(protocol->get_string()))
+        in.fail(where, "protocol", "is not one of \"http/1.1\", \"https\", \"h2c\", \"h2\"");
+      else
+        m.protocol = std::string(protocol->get_string());
+    }
     if (const auto* accepts = e.if_contains("accepts"); accepts) {  // judged by status (absent: not judged)
       if (!accepts->is_array() || accepts->get_array().size() > 64)
         in.fail(where, "accepts", "is not a list of at most 64 status codes");
@@ -225,8 +232,8 @@ std::string describe_target(const BenchTarget& t) {
 std::string describe_mix(const std::vector<MixEntry>& mix) {
   std::string out;
   for (const auto& m : mix)
-    out +=
-        fmt::format("{}{}={} ({}{})", out.empty() ? "" : ", ", m.name, m.weight, m.target, m.healthy ? "" : ", faulty");
+    out += fmt::format("{}{}={} ({}{}{})", out.empty() ? "" : ", ", m.name, m.weight, m.target,
+                       m.protocol.empty() ? "" : ", " + m.protocol, m.healthy ? "" : ", faulty");
   return out;
 }
 
@@ -345,6 +352,14 @@ Result<std::string> merge_bench_reports(const std::vector<std::string>& json_tex
   doc["faulty"].as_object()["requests_per_second"] = m.faulty_rps;
   auto& mix = doc["mix"].as_array();
   for (std::size_t i = 0; i < mix.size(); ++i) mix[i].as_object()["requests_per_second"] = m.entry_rps[i];
+  if (auto* by_protocol = doc.if_contains("by_protocol"); by_protocol) {  // each protocol's entries' rates, added
+    for (auto& [protocol, stats] : by_protocol->as_object()) {
+      double sum = 0;
+      for (std::size_t i = 0; i < m.options.mix.size(); ++i)
+        if (m.options.mix[i].protocol == protocol) sum += m.entry_rps[i];
+      stats.as_object()["requests_per_second"] = sum;
+    }
+  }
   doc["achieved_rate"] = m.achieved_rate;
   doc["merged_from"] = std::move(sources);
   return json::serialize(doc) + "\n";

@@ -112,6 +112,7 @@ Result<std::vector<MixEntry>> resolve_mix(const std::vector<std::pair<std::strin
     entry.weight = weight;
     entry.target = std::string(upstream_prefix(it->endpoint, it->protocol)) + route_prefix(name) + r.path;
     entry.healthy = healthy;
+    entry.protocol = std::string(to_string(it->protocol));
     judge_by_status(*it, entry);
     out.push_back(std::move(entry));
   }
@@ -155,6 +156,18 @@ void BenchStats::merge(const BenchStats& o) {
   for (std::size_t i = 0; i < kBenchErrorKinds; ++i) errors[i] += o.errors[i];
   for (const auto& [msg, n] : o.other_errors) other_errors[msg] += n;
   wrong += o.wrong;
+}
+
+std::vector<std::pair<std::string, BenchStats>> stats_by_protocol(const BenchOptions& o, const BenchResult& r) {
+  std::vector<std::pair<std::string, BenchStats>> out;
+  for (std::size_t i = 0; i < o.mix.size() && i < r.per_entry.size(); ++i) {
+    const auto& p = o.mix[i].protocol;
+    if (p.empty()) continue;
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& g) { return g.first == p; });
+    if (it == out.end()) it = out.insert(out.end(), {p, BenchStats{}});
+    it->second.merge(r.per_entry[i]);
+  }
+  return out;
 }
 
 double BenchResult::requests_per_second() const {

@@ -119,6 +119,8 @@ std::string bench_to_text(const BenchOptions& o, const BenchResult& r, const Ben
     if (r.faulty.responses + r.faulty.errors_total()) row(out, "faulty", r.faulty, r.seconds);
     for (std::size_t i = 0; i < o.mix.size(); ++i) row(out, "  " + o.mix[i].name, r.per_entry[i], r.seconds);
   }
+  if (const auto groups = stats_by_protocol(o, r); groups.size() > 1)  // over more than one upstream protocol
+    for (const auto& [protocol, stats] : groups) row(out, "over " + protocol, stats, r.seconds);
   out += "\n";
   counts(out, r.total);
   wrong_line(out, o, r);
