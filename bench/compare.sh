@@ -127,7 +127,7 @@ wrk_version=$( (wrk -v 2>&1 || true) | head -1 | awk "{print \$2}")
 uf_version=$("$UF" --version)
 
 # --- 1. The fake upstream vs nginx `return 200`, the same wrk command against each -------------
-log "1/5 fake upstream vs nginx return 200 (wrk -t1 -c64, $RUNS × ${SECS}s)"
+log "1/6 fake upstream vs nginx return 200 (wrk -t1 -c64, $RUNS × ${SECS}s)"
 start_serve
 start_nginx
 up_rps=(); nx_rps=(); up_sys=(); nx_sys=()
@@ -152,7 +152,7 @@ stop_pid "$SERVE_PID"
 # on the machine's load): 2,000 requests of warm-up, then 20,000 counted.
 UP_INSN=""; NX_INSN=""
 if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; then
-  log "1b/5 callgrind: instructions per request, fake upstream and nginx"
+  log "1b/6 callgrind: instructions per request, fake upstream and nginx"
   insn_per_request() {  # $1: URL path; the rest: the server command
     local path=$1; shift
     valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" "$@" >"$WORK/cg.serve" 2>/dev/null &
@@ -181,7 +181,7 @@ if command -v valgrind >/dev/null && command -v callgrind_control >/dev/null; th
 fi
 
 # --- 2. upfault bench vs wrk against the same nginx ---------------------------------------------
-log "2/5 upfault bench vs wrk against nginx return 200 ($RUNS × ${SECS}s)"
+log "2/6 upfault bench vs wrk against nginx return 200 ($RUNS × ${SECS}s)"
 ub=(); ub50=(); ub99=(); wk=(); wk50=(); wk99=()
 for i in $(seq "$RUNS"); do
   read -r r a b < <(run_upfault_bench "$NGINX_URL/"); ub+=("$r"); ub50+=("$a"); ub99+=("$b")
@@ -196,7 +196,7 @@ stop_pid "$NGINX_PID"
 # --- 3. Constant rate: pacing, and a 1 s upstream stall (SIGSTOP) --------------------------------
 RATE=${RATE:-2000}
 STALL_SECS=10
-log "3/5 constant rate $RATE/s for ${STALL_SECS}s: steady, then with a 1 s stall of the upstream"
+log "3/6 constant rate $RATE/s for ${STALL_SECS}s: steady, then with a 1 s stall of the upstream"
 start_serve
 rate_run() {  # $1: extra args; $2: stall? (yes/no); writes $WORK/rate.json
   taskset -c $LOAD_CPU "$UF" bench --url "$SERVE_URL/__upfault/ok/" -c 16 -t 1 -d "${STALL_SECS}s" $1 -q \
@@ -220,7 +220,7 @@ stop_pid "$SERVE_PID"
 
 # --- 4. 10,000 concurrent silent connections held by the fake upstream: peak RSS ----------------
 SILENT=${SILENT:-10000}
-log "4/5 $SILENT silent connections held by the fake upstream"
+log "4/6 $SILENT silent connections held by the fake upstream"
 start_serve
 RSS_IDLE=$(awk '/VmRSS/ {print $2}' "/proc/$SERVE_PID/status")
 taskset -c $LOAD_CPU "$UF" bench --url "$SERVE_URL/__upfault/silent/" -c "$SILENT" -t 1 -d 5s --timeout 60s \
@@ -230,7 +230,7 @@ RSS_PEAK=$(awk '/VmHWM/ {print $2}' "/proc/$SERVE_PID/status")
 stop_pid "$SERVE_PID"
 
 # --- 5. nginx and HAProxy in front of the fake upstream: healthy traffic with a 10 % silent mix --
-log "5/5 nginx and HAProxy: healthy alone, and with 10 % silent (closed loop and constant rate)"
+log "5/6 nginx and HAProxy: healthy alone, and with 10 % silent (closed loop and constant rate)"
 PROXY_ROWS=""
 MIX_RATE=${MIX_RATE:-15000}
 for proxy in nginx haproxy; do
@@ -255,6 +255,41 @@ for proxy in nginx haproxy; do
   pv=$(json_get "$WORK/p.json" target/proxy_version)
   PROXY_ROWS+="| $proxy $pv | $(fmt_int "$(median "${h[@]}")") | $(fmt_ms "$(median "${h99[@]}")") | $(fmt_int "$(median "${s_rps[@]}")") | $(fmt_ms "$(median "${s50[@]}")") | $(fmt_ms "$(median "${s99[@]}")") | $(fmt_int "$(median "${m_rps[@]}")") | $(fmt_ms "$(median "${m50[@]}")") | $(fmt_ms "$(median "${m99[@]}")") | $(fmt_int "$(median "${m504[@]}")") | $(fmt_int "$(median "${merr[@]}")") |"$'\n'
 done
+
+# --- 6. TLS and HTTP/2 upstreams: upfault's against nginx as the origin, through the same proxy --
+log "6/6 TLS and h2c upstreams: bench/tls_upstream.sh (a connection per request, then pooled) and bench/h2_upstream.sh"
+RUNS=$RUNS SECS=$SECS KEEPALIVE=0 "$ROOT/bench/tls_upstream.sh" "$BUILD" >"$WORK/tls0.out" 2>"$WORK/tls0.err"
+RUNS=$RUNS SECS=$SECS KEEPALIVE=1 "$ROOT/bench/tls_upstream.sh" "$BUILD" >"$WORK/tls1.out" 2>"$WORK/tls1.err"
+RUNS=$RUNS SECS=$SECS "$ROOT/bench/h2_upstream.sh" "$BUILD" >"$WORK/h2.out" 2>"$WORK/h2.err"
+# One Markdown row from a script's "run N NAME REQ/S ERRORS USER SYS" lines: upfault's upstream
+# NAME against the anchor, the ratio the median of each run's upfault ÷ anchor, and each upstream's
+# CPU (kernel share, and microseconds per request).
+upstream_row() {  # $1 label, $2 file, $3 upfault's NAME, $4 the anchor's NAME
+  python3 - "$@" "$SECS" "$(getconf CLK_TCK)" <<'PY'
+import statistics, sys
+label, path, mine, anchor, secs, tck = sys.argv[1:7]
+runs = {}
+for line in open(path):
+    f = line.split()
+    if len(f) == 7 and f[0] == "run":
+        runs.setdefault(f[2], {})[f[1]] = (float(f[3]), int(f[4]), int(f[5]), int(f[6]))
+def med(name, i): return statistics.median(r[i] for r in runs[name].values())
+def cpu(name):
+    per = [(u + s) / float(tck) * 1e6 / max(rps * float(secs), 1) for rps, _, u, s in runs[name].values()]
+    share = [100 * s / max(u + s, 1) for _, _, u, s in runs[name].values()]
+    return f"{statistics.median(per):.0f} µs, {statistics.median(share):.0f} % kernel"
+ratio = statistics.median(runs[mine][k][0] / runs[anchor][k][0] for k in runs[mine] if runs[anchor].get(k, (0,))[0])
+errors = sum(r[1] for r in runs[mine].values())
+print(f"| {label} | {med(mine, 0):,.0f} | {med(anchor, 0):,.0f} | **{ratio:.2f}** | {errors} | {cpu(mine)} | {cpu(anchor)} |")
+PY
+}
+UPSTREAM_ROWS="$(upstream_row "nginx → HTTPS upstream, a connection (and a handshake) per request" "$WORK/tls0.out" upfault-resumable nginx-origin)
+$(upstream_row "nginx → HTTPS upstream, pooled (\`keepalive 64\`)" "$WORK/tls1.out" upfault-resumable nginx-origin)
+$(upstream_row "HAProxy → h2c upstream (\`proto h2\`), pooled and multiplexed" "$WORK/h2.out" upfault nginx-origin)"
+UPSTREAM_FULL="$(upstream_row "nginx → HTTPS upstream, a connection per request: upfault's \`tls-expired\` port (a full handshake each)" "$WORK/tls0.out" upfault-full-handshakes nginx-origin)"
+TLS_RATIO=$(awk -F'|' 'NR==1{gsub(/[* ]/,"",$5); print $5}' <<<"$UPSTREAM_ROWS")
+TLSKA_RATIO=$(awk -F'|' 'NR==2{gsub(/[* ]/,"",$5); print $5}' <<<"$UPSTREAM_ROWS")
+H2_RATIO=$(awk -F'|' 'NR==3{gsub(/[* ]/,"",$5); print $5}' <<<"$UPSTREAM_ROWS")
 
 met() { python3 -c 'import sys; print("met" if float(sys.argv[1]) >= float(sys.argv[2]) else "**missed**")' "$1" "$2"; }
 met_le() { python3 -c 'import sys; print("met" if float(sys.argv[1]) <= float(sys.argv[2]) else "**missed**")' "$1" "$2"; }
@@ -282,6 +317,9 @@ ${SECS} s (after ${WARMUP} s of untimed warm-up), the compared tools alternating
 | constant rate $RATE/s: achieved | **$(fmt_int "$R_STEADY")/s** | $RATE/s | |
 | a 1 s upstream stall shows in p99 (constant rate) | **p99 $(fmt_ms "$R_STALL99") ms** | the stall is visible | $STALL_SHOWN |
 | peak RSS, $HELD silent connections held | **$RSS_PEAK_MIB MiB** | ≤ 64 MiB | $(met_le "$RSS_PEAK_MIB" 64) |
+| HTTPS upstream ÷ nginx origin, a connection per request (through nginx) | **$TLS_RATIO** | ≥ 0.95 | $(met "$TLS_RATIO" 0.95) |
+| HTTPS upstream ÷ nginx origin, pooled (through nginx) | **$TLSKA_RATIO** | ≥ 0.95 | $(met "$TLSKA_RATIO" 0.95) |
+| h2c upstream ÷ nginx h2c origin (through HAProxy) | **$H2_RATIO** | ≥ 0.95 | $(met "$H2_RATIO" 0.95) |
 
 ## 1. The fake upstream against nginx \`return 200\`
 
@@ -347,6 +385,23 @@ intended send time.
 | Proxy | healthy alone, closed loop: req/s | p99 ms | at $MIX_RATE/s, no faults: healthy req/s | p50 ms | p99 ms | at $MIX_RATE/s, 10 % silent: healthy req/s | p50 ms | p99 ms | 504/s | errors |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 $PROXY_ROWS
+## 6. TLS and HTTP/2 upstreams: upfault's against nginx as the origin
+
+The same proxy in front of upfault's upstream and of nginx as the origin (\`return 200\`, one worker), runs
+alternating; proxies and upstreams on core $SERVER_CPU, \`wrk -t1 -c16\` on core $LOAD_CPU. \`bench/tls_upstream.sh\`
+(nginx proxying to an HTTPS upstream; upfault's \`tls\` port resumes sessions under load, nginx's origin has a
+session cache) and \`bench/h2_upstream.sh\` (HAProxy proxying to an h2c upstream with \`proto h2\`, which pools and
+multiplexes: upfault's multiplexing HTTP/2 server). The ratio is the median of each run's upfault ÷ nginx; errors are
+non-2xx responses and socket errors through upfault's upstream over all runs; CPU is each upstream process's
+(nginx's master and worker together) per request, and its share in the kernel.
+
+| Through the same proxy | upfault's upstream: req/s | nginx origin: req/s | ratio | errors | upfault's CPU per request | nginx's CPU per request |
+|---|---:|---:|---:|---:|---|---|
+$UPSTREAM_ROWS
+$UPSTREAM_FULL
+
+The last row is what every TLS port did before it resumed sessions, and what the certificate ports still do:
+a full handshake on every connection.
 EOF
 log "wrote $OUT"
 cat "$OUT"

@@ -6,7 +6,9 @@
 #                            nginx's proxy_ssl_verify is off by default, so it is served)
 # Each proxy is its own nginx (1 worker); proxies and upstreams on core 0, wrk (-t1 -c16) on core 1;
 # runs alternate. KEEPALIVE=1 pools upstream connections (keepalive 64); else a connection, and a
-# handshake, per request. Prints one line per run: "run N UPSTREAM REQ/S".
+# handshake, per request. Prints one line per run: "run N UPSTREAM REQ/S ERRORS USER_TICKS
+# SYSTEM_TICKS" (the upstream's CPU during the run, nginx's master and worker together; the two
+# upfault ports are one process, so its ticks in a run count only that run's port's traffic).
 #
 #   bench/tls_upstream.sh [BUILD_DIR]   (default build/release)   RUNS=5 SECS=5 KEEPALIVE=0|1
 #
@@ -17,17 +19,10 @@ UF=${1:-$ROOT/build/release}/bin/upfault
 RUNS=${RUNS:-5}; SECS=${SECS:-5}; KEEPALIVE=${KEEPALIVE:-0}
 W=$(mktemp -d /tmp/tlsb.XXXXXX); PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf $W' EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() {  # until 127.0.0.1:$1 accepts (as compare.sh's): no fixed sleep
-  for _ in $(seq 200); do
-    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),0.2).close()' "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "tls_upstream.sh: nothing listens on 127.0.0.1:$1" >&2; exit 3
-}
+source "$ROOT/bench/upstream_lib.sh"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $W/key.pem -out $W/cert.pem -days 2 -subj /CN=origin 2>/dev/null
 UP=$(port); UPF=$(port); OR=$(port); PX1=$(port); PX2=$(port); PX3=$(port)
-taskset -c 0 $UF serve --quiet --threads 1 $ROOT/scenarios/tls --tls-port $UP --tls-expired-port $UPF >$W/serve.log 2>&1 & PIDS+=($!)
+taskset -c 0 $UF serve --quiet --threads 1 $ROOT/scenarios/tls --tls-port $UP --tls-expired-port $UPF >$W/serve.log 2>&1 & PIDS+=($!); SERVE_PID=$!
 ka=""; [[ $KEEPALIVE == 1 ]] && ka="keepalive 64;"
 kah=""; [[ $KEEPALIVE == 1 ]] && kah='proxy_http_version 1.1; proxy_set_header Connection "";'
 mkdir -p $W/o $W/p1 $W/p2 $W/p3
@@ -45,7 +40,7 @@ http { access_log off; upstream u { server 127.0.0.1:$(case $i in 1) echo $UP;; 
   server { listen 127.0.0.1:${!pp}; location / { proxy_pass https://u; $kah proxy_ssl_session_reuse on; } } }
 C
 done
-taskset -c 0 nginx -p $W/o -c $W/o/nginx.conf -e $W/o/err.log & PIDS+=($!)
+taskset -c 0 nginx -p $W/o -c $W/o/nginx.conf -e $W/o/err.log & PIDS+=($!); ORIGIN_PID=$!
 taskset -c 0 nginx -p $W/p1 -c $W/p1/nginx.conf -e $W/p1/err.log & PIDS+=($!)
 taskset -c 0 nginx -p $W/p2 -c $W/p2/nginx.conf -e $W/p2/err.log & PIDS+=($!)
 taskset -c 0 nginx -p $W/p3 -c $W/p3/nginx.conf -e $W/p3/err.log & PIDS+=($!)
@@ -55,10 +50,10 @@ PATHF=/__tls_expired/__upfault/tls-cert-expired/
 curl -s -o /dev/null -w "check upfault %{http_code}\n" http://127.0.0.1:$PX1$PATHQ
 curl -s -o /dev/null -w "check nginx %{http_code}\n" http://127.0.0.1:$PX2$PATHQ
 curl -s -o /dev/null -w "check full %{http_code}\n" http://127.0.0.1:$PX3$PATHF
+UPIDS=($SERVE_PID $ORIGIN_PID $SERVE_PID)
 for r in $(seq $RUNS); do
   for i in 1 2 3; do pp=PX$i
     p=$PATHQ; [[ $i == 3 ]] && p=$PATHF
-    rps=$(taskset -c 1 wrk -t1 -c16 -d${SECS}s http://127.0.0.1:${!pp}$p | awk '/Requests\/sec/{print $2}')
-    echo "run $r $(case $i in 1) echo upfault-resumable;; 2) echo nginx-origin;; 3) echo upfault-full-handshakes;; esac) $rps"
+    echo "run $r $(case $i in 1) echo upfault-resumable;; 2) echo nginx-origin;; 3) echo upfault-full-handshakes;; esac) $(measure http://127.0.0.1:${!pp}$p ${UPIDS[$((i - 1))]})"
   done
 done
