@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <cctype>
 #include <csignal>
 #include <functional>
 #include <random>
@@ -362,6 +363,21 @@ TEST(BenchByProtocol, EachProtocolsEntriesAreAddedUpApart) {
   EXPECT_NE(text.find("over h2c"), std::string::npos) << text;
   EXPECT_EQ(bench_to_text(test::two_entry_options(), r, {}).find("over "), std::string::npos)
       << "no protocol rows without protocols";
+  // A long scenario name widens the labels' column: every row's responses end under the header's.
+  auto long_named = o;
+  long_named.mix[1].name = "a-scenario-name-longer-than-the-column";
+  const auto wide = bench_to_text(long_named, r, {});
+  const auto header = wide.substr(1, wide.find('\n', 1) - 1);  // after the leading newline
+  const auto end = header.find("responses") + 9;
+  for (const std::string label : {"  all ", "    ok ", "    a-scenario-name-longer-than-the-column ", "  over h2c "}) {
+    const auto at = wide.find(label);
+    ASSERT_NE(at, std::string::npos) << label << "\n" << wide;
+    const auto line = wide.substr(at, wide.find('\n', at) - at);
+    ASSERT_GT(line.size(), end) << wide;
+    EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(line[end - 1])) && line[end] == ' ')
+        << "'" << label << "' row out of line:\n"
+        << wide;
+  }
   const auto doc = parse(bench_to_json(o, r, kTarget));
   const auto& by = doc.as_object().at("by_protocol").as_object();
   EXPECT_EQ(by.at("h2c").as_object().at("responses").as_int64(), 3);

@@ -18,9 +18,10 @@ std::string ms(std::uint64_t ns) {
   return fmt::format("{:.2f}ms", v);
 }
 
-void row(std::string& out, const std::string& label, const BenchStats& s, double seconds) {
+// One row of the table; `width`: the labels' column, as wide as the longest label.
+void row(std::string& out, std::size_t width, const std::string& label, const BenchStats& s, double seconds) {
   const auto& h = s.latency;
-  out += fmt::format("  {:<18} {:>10} {:>11.1f} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", label, s.responses,
+  out += fmt::format("  {:<{}} {:>10} {:>11.1f} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", label, width, s.responses,
                      seconds > 0 ? static_cast<double>(s.responses) / seconds : 0.0, ms(h.percentile(50)),
                      ms(h.percentile(90)), ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.max()), s.errors_total());
 }
@@ -111,16 +112,20 @@ void wrong_line(std::string& out, const BenchOptions& o, const BenchResult& r) {
 }  // namespace
 
 std::string bench_to_text(const BenchOptions& o, const BenchResult& r, const BenchVerdict& v) {
-  std::string out = fmt::format("\n  {:<18} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", "", "responses",
-                                "per second", "p50", "p90", "p99", "p99.9", "max", "errors");
-  row(out, "all", r.total, r.seconds);
+  const auto groups = stats_by_protocol(o, r);
+  std::size_t width = 18;  // the labels' column: the longest scenario name or protocol row fits (up to 64)
+  for (const auto& m : o.mix) width = std::max(width, std::min<std::size_t>(2 + m.name.size(), 64));
+  for (const auto& g : groups) width = std::max(width, 5 + g.first.size());
+  std::string out = fmt::format("\n  {:<{}} {:>10} {:>11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8}\n", "", width,
+                                "responses", "per second", "p50", "p90", "p99", "p99.9", "max", "errors");
+  row(out, width, "all", r.total, r.seconds);
   if (o.mix.size() > 1) {
-    if (r.healthy.responses + r.healthy.errors_total()) row(out, "healthy", r.healthy, r.seconds);
-    if (r.faulty.responses + r.faulty.errors_total()) row(out, "faulty", r.faulty, r.seconds);
-    for (std::size_t i = 0; i < o.mix.size(); ++i) row(out, "  " + o.mix[i].name, r.per_entry[i], r.seconds);
+    if (r.healthy.responses + r.healthy.errors_total()) row(out, width, "healthy", r.healthy, r.seconds);
+    if (r.faulty.responses + r.faulty.errors_total()) row(out, width, "faulty", r.faulty, r.seconds);
+    for (std::size_t i = 0; i < o.mix.size(); ++i) row(out, width, "  " + o.mix[i].name, r.per_entry[i], r.seconds);
   }
-  if (const auto groups = stats_by_protocol(o, r); groups.size() > 1)  // over more than one upstream protocol
-    for (const auto& [protocol, stats] : groups) row(out, "over " + protocol, stats, r.seconds);
+  if (groups.size() > 1)  // over more than one upstream protocol
+    for (const auto& [protocol, stats] : groups) row(out, width, "over " + protocol, stats, r.seconds);
   out += "\n";
   counts(out, r.total);
   wrong_line(out, o, r);
