@@ -117,6 +117,8 @@ class Connection {
 
   // For the multiplexing HTTP/2 server (upstream/h2_mux.hpp).
 
+  /// True when the upstream multiplexes at all (Options::h2_multiplex: serve, bench; never a run).
+  [[nodiscard]] bool may_multiplex() const { return up_.options.h2_multiplex; }
   /// True when the upstream multiplexes (Options::h2_multiplex) and `head` (a rendered HTTP/2
   /// request) routes to a scenario with a multiplexed response (Route::h2_response) on this port.
   [[nodiscard]] bool multiplexes(std::string_view head);

@@ -49,7 +49,7 @@ awaitable<void> serve_multiplexed(Connection& c, std::string replay) {
 }
 
 bool Connection::multiplexes(std::string_view head) {
-  if (!up_.options.h2_multiplex) return false;
+  if (!may_multiplex()) return false;
   auto route = up_.find(scenario_key(parse_head(head)));
   return route && route->h2_response && port_name(route->scenario->endpoint, route->scenario->protocol) == listener_;
 }

@@ -154,7 +154,7 @@ awaitable<bool> Session::read_request(upstream::Connection& c, std::string& head
     co_return false;
   }
   c.input().erase(0, kPreface.size());
-  replay_ = kPreface;
+  if (c.may_multiplex()) replay_ = kPreface;  // else nothing is kept: a run never hands over
   // The server preface at once: some proxies (HAProxy) send no request before they have it.
   settings_sent_ = true;
   const bool sent = co_await c.send(serialize_frame(kSettings, 0, 0, ""));

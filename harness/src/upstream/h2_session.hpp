@@ -141,7 +141,8 @@ class Session {
   std::optional<std::uint32_t> block_stream_;  // a header block after the request's, still open
   std::string later_block_;
   // What the proxy sent up to the request, for a hand-over to the multiplexing server
-  // (upstream/h2_mux.hpp); empty once it is over kMaxReplay bytes (then there is none).
+  // (upstream/h2_mux.hpp); empty when the upstream never multiplexes, or once it is over
+  // kMaxReplay bytes (then there is none).
   std::string replay_;
 };
 
